@@ -1,0 +1,52 @@
+// interlock/config.hpp — version, platform checks and small helpers shared by
+// every primitive. Never includes Python.h.
+#pragma once
+
+#include <cstdint>
+
+#define INTERLOCK_VERSION_MAJOR 0
+#define INTERLOCK_VERSION_MINOR 1
+#define INTERLOCK_VERSION_PATCH 0
+#define INTERLOCK_VERSION_STRING "0.1.0"
+
+#if !defined(__linux__)
+#error "interlock currently supports Linux only (its waits are built on futex(2))"
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define INTERLOCK_LIKELY(x) __builtin_expect(!!(x), 1)
+#define INTERLOCK_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define INTERLOCK_NOINLINE __attribute__((noinline))
+#define INTERLOCK_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define INTERLOCK_LIKELY(x) (x)
+#define INTERLOCK_UNLIKELY(x) (x)
+#define INTERLOCK_NOINLINE
+#define INTERLOCK_ALWAYS_INLINE inline
+#endif
+
+namespace interlock {
+
+/// Version of the library the headers belong to.
+inline constexpr const char* version_string = INTERLOCK_VERSION_STRING;
+
+namespace detail {
+
+/// One iteration of a spin-wait: tells the CPU we are busy-waiting.
+INTERLOCK_ALWAYS_INLINE void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#else
+  asm volatile("" ::: "memory");
+#endif
+}
+
+/// A non-zero token naming the calling thread (its pthread handle), used as
+/// the owner word of recursive locks. Stable across fork() for the forking
+/// thread, which is the only thread left in the child.
+std::uintptr_t this_thread_token() noexcept;
+
+}  // namespace detail
+}  // namespace interlock

@@ -1,0 +1,108 @@
+// interlock/mutex.hpp — a one-byte mutex on the parking lot (CPython's PyMutex,
+// WebKit's WTF::Lock).
+//
+// State byte:
+//   bit 0  LOCKED   held by some thread
+//   bit 1  PARKED   at least one thread is (or is about to be) parked on it
+// Who touches what:
+//   * lock/try_lock set LOCKED with a CAS; lock's slow path sets PARKED with a
+//     CAS before parking, and parks only while the byte is LOCKED|PARKED.
+//   * unlock clears LOCKED with one CAS when PARKED is clear; otherwise the
+//     unpark callback (under the bucket lock) writes the whole byte.
+// Fairness: barging is allowed (throughput), but a waiter parked for more than
+// ~1 ms is handed the lock directly: the unlocker leaves LOCKED set and the
+// woken waiter owns the lock on return. So no waiter starves.
+// Uncontended lock and unlock are one atomic RMW each. Unlocking a mutex that is
+// not locked is a fatal error.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+#include "interlock/config.hpp"
+#include "interlock/deadline.hpp"
+
+namespace interlock {
+
+class Mutex {
+ public:
+  constexpr Mutex() noexcept = default;
+  Mutex(const Mutex&) = delete;
+  Mutex& operator=(const Mutex&) = delete;
+
+  INTERLOCK_ALWAYS_INLINE void lock() noexcept {
+    std::uint8_t expected = 0;
+    if (INTERLOCK_LIKELY(bits_.compare_exchange_strong(expected, kLocked, std::memory_order_acquire,
+                                                       std::memory_order_relaxed)))
+      return;
+    (void)lock_slow(Deadline::never(), /*interruptible=*/false);
+  }
+
+  INTERLOCK_ALWAYS_INLINE bool try_lock() noexcept {
+    std::uint8_t v = bits_.load(std::memory_order_relaxed);
+    while (!(v & kLocked)) {
+      if (bits_.compare_exchange_weak(v, v | kLocked, std::memory_order_acquire,
+                                      std::memory_order_relaxed))
+        return true;
+    }
+    return false;
+  }
+
+  INTERLOCK_ALWAYS_INLINE void unlock() noexcept {
+    std::uint8_t expected = kLocked;
+    if (INTERLOCK_LIKELY(bits_.compare_exchange_strong(expected, 0, std::memory_order_release,
+                                                       std::memory_order_relaxed)))
+      return;
+    unlock_slow();
+  }
+
+  /// Locks unless `deadline` passes first, or a signal arrives and the
+  /// thread's WaitHooks ask to abandon the wait.
+  INTERLOCK_ALWAYS_INLINE WaitStatus lock_until(Deadline deadline) noexcept {
+    std::uint8_t expected = 0;
+    if (INTERLOCK_LIKELY(bits_.compare_exchange_strong(expected, kLocked, std::memory_order_acquire,
+                                                       std::memory_order_relaxed)))
+      return WaitStatus::ok;
+    return lock_slow(deadline, /*interruptible=*/true);
+  }
+
+  template <class Rep, class Period>
+  bool try_lock_for(const std::chrono::duration<Rep, Period>& d) noexcept {
+    if (try_lock()) return true;
+    return lock_slow(Deadline::after(d), false) == WaitStatus::ok;
+  }
+
+  template <class Duration>
+  bool try_lock_until(const std::chrono::time_point<Clock, Duration>& tp) noexcept {
+    if (try_lock()) return true;
+    return lock_slow(Deadline::at(std::chrono::time_point_cast<Clock::duration>(tp)), false) ==
+           WaitStatus::ok;
+  }
+
+  template <class C, class Duration>
+  bool try_lock_until(const std::chrono::time_point<C, Duration>& tp) noexcept {
+    return try_lock_for(tp - C::now());
+  }
+
+  bool is_locked() const noexcept { return bits_.load(std::memory_order_relaxed) & kLocked; }
+
+  /// Whether threads are parked on it (a snapshot; for diagnostics and tests).
+  bool has_parked() const noexcept { return bits_.load(std::memory_order_relaxed) & kParked; }
+
+  /// Child side of fork(): forget a lock held by a thread that does not exist.
+  void reset_after_fork() noexcept { bits_.store(0, std::memory_order_relaxed); }
+
+ private:
+  static constexpr std::uint8_t kLocked = 1;
+  static constexpr std::uint8_t kParked = 2;
+
+  WaitStatus lock_slow(Deadline deadline, bool interruptible) noexcept;
+  void unlock_slow() noexcept;
+
+  std::atomic<std::uint8_t> bits_{0};
+};
+
+static_assert(sizeof(Mutex) == 1, "interlock::Mutex must be exactly one byte");
+
+}  // namespace interlock

@@ -1,0 +1,66 @@
+// interlock/once.hpp — run-once initialisation (CPython's _PyOnceFlag).
+//
+// State byte: 0 = not done, 1 = a thread is running the initialiser,
+// 2 = done; bit 2 (PARKED) = threads are parked waiting for the runner.
+// Transitions: 0 -> 1 by the thread that wins the CAS; 1 -> 2 when its
+// initialiser returns; 1 -> 0 when it throws (the exception propagates and a
+// later caller runs the initialiser again). Both wake every parked thread.
+// Waiters park while the byte is 1|PARKED.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <utility>
+
+#include "interlock/config.hpp"
+#include "interlock/deadline.hpp"
+#include "interlock/function_ref.hpp"
+
+namespace interlock {
+
+class OnceFlag {
+ public:
+  constexpr OnceFlag() noexcept = default;
+  OnceFlag(const OnceFlag&) = delete;
+  OnceFlag& operator=(const OnceFlag&) = delete;
+
+  bool is_done() const noexcept { return v_.load(std::memory_order_acquire) == kDone; }
+
+  enum class Begin : unsigned char { done, run, timed_out, interrupted };
+  /// Low-level protocol behind call_once(): returns `run` to exactly one
+  /// caller, which must then call finish(); `done` once the flag is done;
+  /// waits (parked) while another thread runs.
+  Begin begin(Deadline deadline = Deadline::never(), bool interruptible = true) noexcept {
+    if (INTERLOCK_LIKELY(is_done())) return Begin::done;
+    return begin_slow(deadline, interruptible);
+  }
+  /// Ends a `run`: success marks the flag done; failure resets it so a later
+  /// caller runs the initialiser again.
+  void finish(bool success) noexcept;
+
+  /// Child side of fork(): an initialiser running in another thread of the
+  /// parent will never finish in the child; reset so the child can run it.
+  void reset_after_fork() noexcept;
+
+ private:
+  static constexpr std::uint8_t kUnset = 0, kRunning = 1, kDone = 2, kParked = 4;
+  Begin begin_slow(Deadline deadline, bool interruptible) noexcept;
+  std::atomic<std::uint8_t> v_{kUnset};
+};
+
+/// Calls `f(args...)` exactly once per flag across all threads. If f throws,
+/// the flag is reset, the exception propagates, and a later caller retries.
+template <class F, class... Args>
+void call_once(OnceFlag& flag, F&& f, Args&&... args) {
+  if (INTERLOCK_LIKELY(flag.is_done())) return;
+  if (flag.begin(Deadline::never(), false) != OnceFlag::Begin::run) return;
+  try {
+    std::forward<F>(f)(std::forward<Args>(args)...);
+  } catch (...) {
+    flag.finish(false);
+    throw;
+  }
+  flag.finish(true);
+}
+
+}  // namespace interlock

@@ -1,0 +1,60 @@
+// interlock/semaphore.hpp — a counting semaphore on the parking lot.
+//
+// State word (uint64_t): bit 0 PARKED (threads are parked on it; set in
+// validate and cleared in callbacks, always under the bucket lock), bits 1..63
+// the count of available permits.
+// release() adds a permit with a CAS while nobody is parked; otherwise it hands
+// the permit directly to the first parked thread (FIFO), so waiters are served
+// in order and never starve. acquire() takes a permit with a CAS, else parks
+// while the count is zero.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+#include "interlock/config.hpp"
+#include "interlock/deadline.hpp"
+
+namespace interlock {
+
+class Semaphore {
+ public:
+  static constexpr std::uint64_t max_count = (std::uint64_t{1} << 62) - 1;
+
+  constexpr explicit Semaphore(std::uint64_t initial = 0) noexcept : v_(initial << 1) {}
+  Semaphore(const Semaphore&) = delete;
+  Semaphore& operator=(const Semaphore&) = delete;
+
+  INTERLOCK_ALWAYS_INLINE bool try_acquire() noexcept {
+    std::uint64_t v = v_.load(std::memory_order_relaxed);
+    while (v >> 1) {
+      if (v_.compare_exchange_weak(v, v - 2, std::memory_order_acquire, std::memory_order_relaxed))
+        return true;
+    }
+    return false;
+  }
+  void acquire() noexcept {
+    if (!try_acquire()) (void)acquire_slow(Deadline::never(), false);
+  }
+  WaitStatus acquire_until(Deadline deadline) noexcept {
+    return try_acquire() ? WaitStatus::ok : acquire_slow(deadline, true);
+  }
+  template <class Rep, class Period>
+  bool try_acquire_for(const std::chrono::duration<Rep, Period>& d) noexcept {
+    return try_acquire() || acquire_slow(Deadline::after(d), false) == WaitStatus::ok;
+  }
+
+  /// Adds `n` permits, handing them to parked threads first. A count past
+  /// max_count is a fatal error.
+  void release(std::uint64_t n = 1) noexcept;
+
+  /// Permits available right now (a snapshot).
+  std::uint64_t value() const noexcept { return v_.load(std::memory_order_relaxed) >> 1; }
+
+ private:
+  WaitStatus acquire_slow(Deadline deadline, bool interruptible) noexcept;
+  std::atomic<std::uint64_t> v_;
+};
+
+}  // namespace interlock

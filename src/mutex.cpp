@@ -1,0 +1,105 @@
+#include "interlock/mutex.hpp"
+
+#include <unistd.h>
+
+#include "interlock/fatal.hpp"
+#include "interlock/parking_lot.hpp"
+#include "spin.hpp"
+
+namespace interlock {
+
+namespace detail {
+int SpinWait::limit() noexcept {
+  static const int limit = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 10 : 0;
+  return limit;
+}
+}  // namespace detail
+
+namespace {
+// A waiter parked this long is handed the lock directly (eventual fairness).
+constexpr auto kFairAfter = std::chrono::milliseconds(1);
+
+struct MutexWaiter {
+  Clock::time_point fair_at;
+  bool handed_off = false;
+};
+}  // namespace
+
+WaitStatus Mutex::lock_slow(Deadline deadline, bool interruptible) noexcept {
+  detail::SpinWait spin;
+  MutexWaiter entry;
+  bool have_fair_at = false;
+  std::uint8_t v = bits_.load(std::memory_order_relaxed);
+  for (;;) {
+    if (!(v & kLocked)) {
+      if (bits_.compare_exchange_weak(v, v | kLocked, std::memory_order_acquire,
+                                      std::memory_order_relaxed))
+        return WaitStatus::ok;
+      continue;
+    }
+    if (deadline.is_immediate()) return WaitStatus::timed_out;
+    // Spin only while nobody is parked: once threads queue, newcomers queue too.
+    if (!(v & kParked) && spin.spin()) {
+      v = bits_.load(std::memory_order_relaxed);
+      continue;
+    }
+    if (deadline.expired()) return WaitStatus::timed_out;
+    if (!have_fair_at) {
+      entry.fair_at = Clock::now() + kFairAfter;
+      have_fair_at = true;
+    }
+    if (!(v & kParked)) {
+      if (!bits_.compare_exchange_weak(v, v | kParked, std::memory_order_relaxed,
+                                       std::memory_order_relaxed))
+        continue;
+      v |= kParked;
+    }
+    const std::uint8_t parked_state = kLocked | kParked;
+    auto validate = [&] { return bits_.load(std::memory_order_relaxed) == parked_state; };
+    parking_lot::ParkOptions options{validate};
+    options.deadline = deadline;
+    options.park_arg = &entry;
+    options.interruptible = interruptible;
+    switch (parking_lot::park(&bits_, options)) {
+      case parking_lot::ParkResult::unparked:
+        if (entry.handed_off) {
+          // The unlocker left LOCKED set for us.
+          std::atomic_thread_fence(std::memory_order_acquire);
+          return WaitStatus::ok;
+        }
+        break;
+      case parking_lot::ParkResult::timed_out:
+        return WaitStatus::timed_out;
+      case parking_lot::ParkResult::interrupted:
+        return WaitStatus::interrupted;
+      case parking_lot::ParkResult::invalid:
+        break;
+    }
+    spin.reset();
+    v = bits_.load(std::memory_order_relaxed);
+  }
+}
+
+void Mutex::unlock_slow() noexcept {
+  std::uint8_t v = bits_.load(std::memory_order_relaxed);
+  for (;;) {
+    if (!(v & kLocked)) fatal_error("Mutex::unlock", "unlocking a mutex that is not locked");
+    if (v & kParked) {
+      parking_lot::unpark_one(&bits_, [this](void* arg, bool has_more) {
+        std::uint8_t next = 0;
+        if (auto* entry = static_cast<MutexWaiter*>(arg)) {
+          bool fair = Clock::now() >= entry->fair_at;
+          entry->handed_off = fair;
+          if (fair) next |= kLocked;
+          if (has_more) next |= kParked;
+        }
+        bits_.store(next, std::memory_order_release);
+      });
+      return;
+    }
+    if (bits_.compare_exchange_weak(v, 0, std::memory_order_release, std::memory_order_relaxed))
+      return;
+  }
+}
+
+}  // namespace interlock

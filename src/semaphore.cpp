@@ -1,0 +1,82 @@
+#include "interlock/semaphore.hpp"
+
+#include "interlock/fatal.hpp"
+#include "interlock/parking_lot.hpp"
+
+namespace interlock {
+
+namespace {
+constexpr std::uint64_t kParked = 1;
+constexpr std::uint64_t kOne = 2;
+
+struct SemWaiter {
+  bool handed_off = false;
+};
+}  // namespace
+
+WaitStatus Semaphore::acquire_slow(Deadline deadline, bool interruptible) noexcept {
+  SemWaiter entry;
+  for (;;) {
+    if (try_acquire()) return WaitStatus::ok;
+    if (deadline.expired()) return WaitStatus::timed_out;
+    auto validate = [&] {
+      std::uint64_t v = v_.load(std::memory_order_relaxed);
+      for (;;) {
+        if (v >> 1) return false;  // a permit appeared: retry
+        if (v & kParked) return true;
+        if (v_.compare_exchange_weak(v, v | kParked, std::memory_order_relaxed,
+                                     std::memory_order_relaxed))
+          return true;
+      }
+    };
+    auto timed_out = [&](bool has_more) {
+      if (!has_more) v_.fetch_and(~kParked, std::memory_order_relaxed);
+    };
+    parking_lot::ParkOptions options{validate};
+    options.timed_out = timed_out;
+    options.deadline = deadline;
+    options.park_arg = &entry;
+    options.interruptible = interruptible;
+    switch (parking_lot::park(&v_, options)) {
+      case parking_lot::ParkResult::unparked:
+        if (entry.handed_off) {
+          std::atomic_thread_fence(std::memory_order_acquire);
+          return WaitStatus::ok;
+        }
+        break;
+      case parking_lot::ParkResult::timed_out:
+        return WaitStatus::timed_out;
+      case parking_lot::ParkResult::interrupted:
+        return WaitStatus::interrupted;
+      case parking_lot::ParkResult::invalid:
+        break;
+    }
+  }
+}
+
+void Semaphore::release(std::uint64_t n) noexcept {
+  while (n > 0) {
+    std::uint64_t v = v_.load(std::memory_order_relaxed);
+    if (!(v & kParked)) {
+      // Nobody parked: add all remaining permits at once.
+      if ((v >> 1) + n > max_count || n > max_count)
+        fatal_error("Semaphore::release", "count would exceed Semaphore::max_count");
+      if (v_.compare_exchange_weak(v, v + n * kOne, std::memory_order_release,
+                                   std::memory_order_relaxed))
+        return;
+      continue;
+    }
+    // Hand permits straight to parked threads, first come first served.
+    std::uint64_t handed = 0;
+    parking_lot::unpark_some(&v_, n, [&](void* arg, bool has_more) {
+      if (auto* entry = static_cast<SemWaiter*>(arg)) {
+        entry->handed_off = true;
+        ++handed;
+      }
+      if (!has_more) v_.fetch_and(~kParked, std::memory_order_release);
+    });
+    n -= handed;
+  }
+}
+
+}  // namespace interlock
