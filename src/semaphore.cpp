@@ -79,4 +79,20 @@ void Semaphore::release(std::uint64_t n) noexcept {
   }
 }
 
+bool Semaphore::release_bounded(std::uint64_t n, std::uint64_t bound) noexcept {
+  if (n > bound) return false;
+  std::uint64_t v = v_.load(std::memory_order_relaxed);
+  for (;;) {
+    if (v & kParked) {
+      // Threads wait, so the count is zero: n <= bound holds.
+      release(n);
+      return true;
+    }
+    if ((v >> 1) + n > bound) return false;
+    if (v_.compare_exchange_weak(v, v + n * kOne, std::memory_order_release,
+                                 std::memory_order_relaxed))
+      return true;
+  }
+}
+
 }  // namespace interlock

@@ -49,6 +49,11 @@ class Semaphore {
   /// max_count is a fatal error.
   void release(std::uint64_t n = 1) noexcept;
 
+  /// Adds `n` permits only if the count would stay <= `bound` (permits handed
+  /// straight to parked threads never count); returns false, changing
+  /// nothing, otherwise. For bounded semaphores.
+  bool release_bounded(std::uint64_t n, std::uint64_t bound) noexcept;
+
   /// Permits available right now (a snapshot).
   std::uint64_t value() const noexcept { return v_.load(std::memory_order_relaxed) >> 1; }
 

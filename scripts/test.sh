@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Runs every test of interlock: the C++ suite (ctest), the C++ package check
+# (an outside CMake project that does find_package(interlock)), and the Python
+# suite (pytest) on every supported interpreter found here, including a
+# free-threaded 3.13t built and cached by scripts/build-ft-python.sh.
+#
+# Installs what it needs on a fresh Debian machine (apt: GoogleTest, Google
+# Benchmark; pip: into per-interpreter venvs under build/).
+#
+# Environment:
+#   INTERLOCK_PYTHONS  space-separated interpreter versions to test
+#                      (default: "3.10 3.11 3.12 3.13 3.13t"; 3.11, 3.13, 3.13t are required)
+#   INTERLOCK_SKIP_CPP=1 / INTERLOCK_SKIP_PYTHON=1   skip a half
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build="$root/build"
+jobs=$(nproc 2>/dev/null || echo 2)
+log() { printf '\n=== %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# ------------------------------------------------------------------ tools
+apt_need=()
+for p in libgtest-dev libbenchmark-dev; do
+  dpkg -s "$p" >/dev/null 2>&1 || apt_need+=("$p")
+done
+command -v g++ >/dev/null || apt_need+=(g++)
+if [ ${#apt_need[@]} -gt 0 ]; then
+  log "installing ${apt_need[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_need[@]}" >/dev/null
+fi
+if ! command -v cmake >/dev/null || ! command -v ninja >/dev/null; then
+  log "installing cmake and ninja from PyPI"
+  python3 -m venv "$build/tools"
+  "$build/tools/bin/pip" install -q cmake ninja
+  export PATH="$build/tools/bin:$PATH"
+fi
+
+# ------------------------------------------------------------------ C++
+if [ "${INTERLOCK_SKIP_CPP:-0}" != 1 ]; then
+  log "C++: build and ctest"
+  cmake -S "$root" -B "$build/cpp" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$build/cpp" -j"$jobs"
+  ctest --test-dir "$build/cpp" --output-on-failure -j"$jobs"
+
+  log "C++: install, then find_package(interlock) from an outside project"
+  rm -rf "$build/install" "$build/consumer"
+  cmake --install "$build/cpp" --prefix "$build/install" >/dev/null
+  cmake -S "$root/tests/cmake_consumer" -B "$build/consumer" -G Ninja \
+        -DCMAKE_PREFIX_PATH="$build/install" >/dev/null
+  cmake --build "$build/consumer" -j"$jobs"
+  ctest --test-dir "$build/consumer" --output-on-failure
+fi
+
+# ------------------------------------------------------------------ Python
+find_python() {  # version -> interpreter path on stdout
+  local v=$1
+  if [ "$v" = 3.13t ]; then
+    "$root/scripts/build-ft-python.sh" | tail -n1
+    return
+  fi
+  local candidates=()
+  if command -v pyenv >/dev/null; then
+    local proot; proot=$(pyenv root)
+    for d in "$proot"/versions/"$v".*/bin/python"$v"; do [ -x "$d" ] && candidates+=("$d"); done
+  fi
+  command -v "python$v" >/dev/null && candidates+=("$(command -v "python$v")")
+  for c in "${candidates[@]}"; do
+    if "$c" -c 'import sys; sys.exit(0 if getattr(sys, "_is_gil_enabled", lambda: True)() else 1)' 2>/dev/null; then
+      echo "$c"; return
+    fi
+  done
+  return 1
+}
+
+if [ "${INTERLOCK_SKIP_PYTHON:-0}" != 1 ]; then
+  required="3.11 3.13 3.13t"
+  for v in ${INTERLOCK_PYTHONS:-3.10 3.11 3.12 3.13 3.13t}; do
+    if ! py=$(find_python "$v"); then
+      case " $required " in
+        *" $v "*) echo "required interpreter python$v not found" >&2; exit 1 ;;
+        *) echo "python$v not found here: skipped"; continue ;;
+      esac
+    fi
+    log "Python $v ($py): build, install, pytest"
+    venv="$build/venv-$v"
+    [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null
+    "$venv/bin/python" -m pip install -q pytest pytest-timeout
+    "$venv/bin/python" -m pip install -q -C build-dir="$build/py-$v" "$root"
+    (cd "$root" && "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/python)
+  done
+fi
