@@ -63,8 +63,8 @@ WaitStatus Mutex::lock_slow(Deadline deadline, bool interruptible) noexcept {
     switch (parking_lot::park(&bits_, options)) {
       case parking_lot::ParkResult::unparked:
         if (entry.handed_off) {
-          // The unlocker left LOCKED set for us.
-          std::atomic_thread_fence(std::memory_order_acquire);
+          // The unlocker left LOCKED set for us; its post/our consume of the
+          // waiter semaphore orders its critical section before ours.
           return WaitStatus::ok;
         }
         break;

@@ -131,6 +131,7 @@ ParkResult park(const void* addr, const ParkOptions& options) {
 }
 
 std::size_t unpark_some(const void* addr, std::size_t n, UnparkCallback fn) {
+  if (n == 0) return 0;
   Bucket& b = bucket_for(addr);
   // Waiters taken out are chained through `next` and signalled after unlock.
   Waiter* woken_head = nullptr;
@@ -138,7 +139,7 @@ std::size_t unpark_some(const void* addr, std::size_t n, UnparkCallback fn) {
   std::size_t count = 0;
 
   b.lock.lock();
-  Waiter* w = n ? b.find(addr, b.head) : nullptr;
+  Waiter* w = b.find(addr, b.head);
   if (!w) {
     if (fn) fn(nullptr, false);
   }

@@ -71,7 +71,6 @@ WaitStatus RWMutex::lock_slow(Deadline deadline, bool interruptible) noexcept {
     options.interruptible = interruptible;
     parking_lot::ParkResult r = parking_lot::park(writer_key(), options);
     if (r == parking_lot::ParkResult::unparked && entry.handed_off) {
-      std::atomic_thread_fence(std::memory_order_acquire);
       return WaitStatus::ok;
     }
     if (r == parking_lot::ParkResult::timed_out || r == parking_lot::ParkResult::interrupted) {
@@ -209,7 +208,6 @@ WaitStatus RWMutex::lock_shared_slow(Deadline deadline, bool interruptible) noex
     options.interruptible = interruptible;
     parking_lot::ParkResult r = parking_lot::park(reader_key(), options);
     if (r == parking_lot::ParkResult::unparked && entry.handed_off) {
-      std::atomic_thread_fence(std::memory_order_acquire);
       return WaitStatus::ok;
     }
     if (r == parking_lot::ParkResult::timed_out || r == parking_lot::ParkResult::interrupted)

@@ -40,7 +40,6 @@ WaitStatus Semaphore::acquire_slow(Deadline deadline, bool interruptible) noexce
     switch (parking_lot::park(&v_, options)) {
       case parking_lot::ParkResult::unparked:
         if (entry.handed_off) {
-          std::atomic_thread_fence(std::memory_order_acquire);
           return WaitStatus::ok;
         }
         break;
@@ -81,18 +80,29 @@ void Semaphore::release(std::uint64_t n) noexcept {
 
 bool Semaphore::release_bounded(std::uint64_t n, std::uint64_t bound) noexcept {
   if (n > bound) return false;
-  std::uint64_t v = v_.load(std::memory_order_relaxed);
-  for (;;) {
-    if (v & kParked) {
-      // Threads wait, so the count is zero: n <= bound holds.
-      release(n);
-      return true;
+  while (n > 0) {
+    std::uint64_t v = v_.load(std::memory_order_relaxed);
+    if (!(v & kParked)) {
+      if ((v >> 1) + n > bound) return false;
+      if (v_.compare_exchange_weak(v, v + n * kOne, std::memory_order_release,
+                                   std::memory_order_relaxed))
+        return true;
+      continue;
     }
-    if ((v >> 1) + n > bound) return false;
-    if (v_.compare_exchange_weak(v, v + n * kOne, std::memory_order_release,
-                                 std::memory_order_relaxed))
-      return true;
+    // Threads are parked (so the count is zero): hand one permit over. The
+    // rest go through the bounded CAS above, so the count never passes
+    // `bound`, even when the waiters leave (time out) meanwhile.
+    bool handed = false;
+    parking_lot::unpark_one(&v_, [&](void* arg, bool has_more) {
+      if (auto* entry = static_cast<SemWaiter*>(arg)) {
+        entry->handed_off = true;
+        handed = true;
+      }
+      if (!has_more) v_.fetch_and(~kParked, std::memory_order_release);
+    });
+    if (handed) --n;
   }
+  return true;
 }
 
 }  // namespace interlock

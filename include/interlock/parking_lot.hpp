@@ -82,7 +82,8 @@ bool unpark_one(const void* addr);
 std::size_t unpark_all(const void* addr, UnparkCallback fn);
 std::size_t unpark_all(const void* addr);
 
-/// Wakes at most `n` waiters on `addr`, in FIFO order; same callback rules.
+/// Wakes at most `n` waiters on `addr`, in FIFO order; same callback rules
+/// (n == 0 wakes nobody and calls nothing).
 std::size_t unpark_some(const void* addr, std::size_t n, UnparkCallback fn);
 
 /// Forgets every parked waiter and unlocks every bucket. Call in the child

@@ -50,8 +50,9 @@ class Semaphore {
   void release(std::uint64_t n = 1) noexcept;
 
   /// Adds `n` permits only if the count would stay <= `bound` (permits handed
-  /// straight to parked threads never count); returns false, changing
-  /// nothing, otherwise. For bounded semaphores.
+  /// straight to parked threads never count); returns false otherwise. For
+  /// bounded semaphores. With n == 1 the check is exact; with n > 1 racing
+  /// over-releases may hand some permits to waiters before the rest fail.
   bool release_bounded(std::uint64_t n, std::uint64_t bound) noexcept;
 
   /// Permits available right now (a snapshot).
