@@ -1,0 +1,91 @@
+// bindings/module.cpp — entry point of the extension module interlock._interlock.
+#include <nanobind/nanobind.h>
+
+#include <string_view>
+
+#include "interlock/config.hpp"
+#include "interlock/parking_lot.hpp"
+#include "module.hpp"
+#include "py_wait.hpp"
+
+namespace nb = nanobind;
+
+// Set by bindings/CMakeLists.txt.
+#if !defined(INTERLOCK_PY_VERSION) || !defined(INTERLOCK_PY_COMPILER_ID) || \
+    !defined(INTERLOCK_PY_COMPILER_VERSION) || !defined(INTERLOCK_PY_BUILD_TYPE)
+#error "build interlock._interlock through bindings/CMakeLists.txt"
+#endif
+
+// One version number: CMake's project(VERSION) (which pyproject.toml reads
+// too) must agree with the C++ headers.
+static_assert(std::string_view(INTERLOCK_PY_VERSION) == INTERLOCK_VERSION_STRING,
+              "project(VERSION) in CMakeLists.txt and INTERLOCK_VERSION_STRING in "
+              "include/interlock/config.hpp disagree");
+
+#define IL_PY_STR2(x) #x
+#define IL_PY_STR(x) IL_PY_STR2(x)
+
+namespace {
+
+nb::dict build_info() {
+  nb::dict d;
+  d["version"] = INTERLOCK_PY_VERSION;
+  d["compiler_id"] = INTERLOCK_PY_COMPILER_ID;
+  d["compiler_version"] = INTERLOCK_PY_COMPILER_VERSION;
+#if defined(__VERSION__)
+  d["compiler_banner"] = __VERSION__;
+#else
+  d["compiler_banner"] = INTERLOCK_PY_COMPILER_ID " " INTERLOCK_PY_COMPILER_VERSION;
+#endif
+  d["cxx_standard"] = static_cast<long>(__cplusplus);
+  d["build_type"] = INTERLOCK_PY_BUILD_TYPE;
+#if defined(NDEBUG)
+  d["assertions"] = false;
+#else
+  d["assertions"] = true;
+#endif
+#if defined(Py_GIL_DISABLED)
+  d["free_threaded"] = true;
+#else
+  d["free_threaded"] = false;
+#endif
+  d["python_version"] = PY_VERSION;  // the headers the module was built against
+  d["nanobind_version"] = IL_PY_STR(NB_VERSION_MAJOR) "." IL_PY_STR(
+      NB_VERSION_MINOR) "." IL_PY_STR(NB_VERSION_PATCH);
+  return d;
+}
+
+/// Child side of fork(): the parent's parked waiters belong to threads that
+/// do not exist here, and the forking thread is the child's main thread.
+void after_fork_in_child() noexcept {
+  interlock::parking_lot::after_fork();
+  interlock::py::set_main_thread(PyThread_get_thread_ident());
+}
+
+/// Signal handlers run on threading.main_thread(); remember which that is, and
+/// keep the parking lot usable in forked children.
+void install_process_hooks(nb::module_& m) {
+  nb::object main = nb::module_::import_("threading").attr("main_thread")();
+  interlock::py::set_main_thread(nb::cast<unsigned long>(main.attr("ident")));
+  m.def("_after_fork_in_child", &after_fork_in_child,
+        "Reset the parking lot in a forked child (registered with os.register_at_fork).");
+  nb::module_::import_("os").attr("register_at_fork")(
+      nb::arg("after_in_child") = m.attr("_after_fork_in_child"));
+}
+
+}  // namespace
+
+NB_MODULE(_interlock, m) {
+  m.doc() = "interlock's compiled core (one extension module; submodules inside).";
+  m.attr("__version__") = INTERLOCK_PY_VERSION;
+  m.def("build_info", &build_info,
+        "Describe how this extension was built: version, compiler, build type,\n"
+        "free-threading, nanobind version.");
+
+  nb::module_ bench = m.def_submodule(
+      "_bench", "Proof and benchmark of the fast-method binding pattern (not public API).");
+  interlock::py::init_bench(bench);
+
+
+  install_process_hooks(m);
+}

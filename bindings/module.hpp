@@ -1,0 +1,14 @@
+// bindings/module.hpp — the pieces of the one extension module
+// interlock._interlock. Each binding source defines one init_* function that
+// fills a (sub)module; module.cpp calls them all, so every type is registered
+// exactly once, in one nanobind domain.
+#pragma once
+
+#include <nanobind/nanobind.h>
+
+namespace interlock::py {
+
+/// interlock._interlock._bench: the binding-pattern proof (Counter).
+void init_bench(nanobind::module_& m);
+
+}  // namespace interlock::py

@@ -1,0 +1,98 @@
+"""The package as built: import, build description, free-threading, the
+binding pattern's proof class, and the self-check (python -m interlock)."""
+
+import json
+import subprocess
+import sys
+import sysconfig
+import threading
+
+import pytest
+
+import interlock
+from interlock._interlock import _bench
+
+FREE_THREADED_BUILD = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+
+
+def test_version_is_single_sourced():
+    assert interlock.__version__ == interlock._interlock.__version__
+    assert interlock.build_info()["version"] == interlock.__version__
+
+
+def test_build_info_describes_the_build():
+    info = interlock.build_info()
+    assert info["free_threaded"] is FREE_THREADED_BUILD
+    assert info["compiler_id"]
+    assert info["build_type"] == "Release"
+    assert info["python_version"].startswith(f"{sys.version_info.major}.{sys.version_info.minor}")
+
+
+@pytest.mark.skipif(not FREE_THREADED_BUILD, reason="only a free-threaded build can keep the GIL off")
+def test_import_keeps_the_gil_disabled():
+    # A fresh interpreter: importing the extension must not re-enable the GIL.
+    code = "import sys, interlock, interlock._interlock; print(sys._is_gil_enabled())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+    assert "GIL" not in out.stderr  # no "enabling the GIL" RuntimeWarning
+
+
+def test_fast_methods_keep_cpython_calling_conventions():
+    c = _bench.Counter()
+    # Fast methods are method descriptors of the type, like a C type's.
+    assert type(type(c).__dict__["inc"]).__name__ == "method_descriptor"
+    assert c.inc() == 1
+    assert c.add(41) == 42
+    assert c.value() == 42
+    assert c.reset() == 42 and c.value() == 0
+    assert c.inc_nb() == 1  # the plain nanobind binding of the same operation
+
+
+def test_fast_method_errors_are_python_exceptions():
+    c = _bench.Counter(2**63 - 1)
+    with pytest.raises(OverflowError):
+        c.inc()
+    with pytest.raises(TypeError):
+        c.add("1")
+    with pytest.raises(TypeError):
+        c.inc(1)
+    with pytest.raises(OverflowError):
+        c.add(2**64)
+
+
+@pytest.mark.timeout(60)
+def test_counter_loses_no_updates_across_threads():
+    c = _bench.Counter()
+    n_threads, n = 4, 20_000
+    start = threading.Barrier(n_threads)
+
+    def work():
+        inc = c.inc
+        start.wait()
+        for _ in range(n):
+            inc()
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=work) for _ in range(n_threads)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert c.value() == n_threads * n
+
+
+@pytest.mark.timeout(120)
+def test_self_check_runs():
+    out = subprocess.run([sys.executable, "-m", "interlock", "--quick", "--json"],
+                         capture_output=True, text=True, timeout=110)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["version"] == interlock.__version__
+    assert report["build"]["free_threaded"] is FREE_THREADED_BUILD
+    assert report["checks"] and all(c["ok"] for c in report["checks"])
+    assert report["benchmarks"] and all(r["ns"] > 0 and r["stdlib_ns"] > 0 for r in report["benchmarks"])
