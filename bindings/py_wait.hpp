@@ -28,9 +28,17 @@ inline void restore_thread(void*, void* token) noexcept {
 }
 inline bool check_signals(void*) noexcept { return PyErr_CheckSignals() != 0; }
 
-inline constexpr WaitHooks kWorkerHooks{save_thread, restore_thread, check_signals, nullptr, 0};
+// Spinning before parking helps only when the lock holder can run meanwhile:
+// on a GIL build it cannot (we hold the GIL while spinning).
+#ifdef Py_GIL_DISABLED
+inline constexpr bool kSpin = true;
+#else
+inline constexpr bool kSpin = false;
+#endif
+inline constexpr WaitHooks kWorkerHooks{save_thread, restore_thread, check_signals, nullptr, 0,
+                                        kSpin};
 inline constexpr WaitHooks kMainHooks{save_thread, restore_thread, check_signals, nullptr,
-                                      50'000'000};
+                                      50'000'000, kSpin};
 // Identity of the thread that runs signal handlers (updated after fork).
 inline unsigned long main_thread_ident = 0;
 }  // namespace detail

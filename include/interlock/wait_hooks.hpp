@@ -13,6 +13,10 @@
 //                                       queue: run signal handlers; true means
 //                                       "abandon the wait" (WaitStatus::interrupted)
 //
+// allow_spin = false turns off the brief spin before parking: a thread that
+// holds a GIL while it spins only keeps the lock holder from running (CPython's
+// lock.c spins only on free-threaded builds for the same reason).
+//
 // poll_interval_ns > 0 caps each kernel sleep, so that on_interrupt is asked at
 // least that often: a signal that was delivered to another thread, or in the
 // window between before_sleep and the sleep itself, is still seen promptly.
@@ -32,6 +36,7 @@ struct WaitHooks {
   bool (*on_interrupt)(void* ctx) noexcept = nullptr;
   void* ctx = nullptr;
   std::int64_t poll_interval_ns = 0;
+  bool allow_spin = true;
 };
 
 namespace detail {
