@@ -11,4 +11,13 @@ namespace interlock::py {
 /// interlock._interlock._bench: the binding-pattern proof (Counter).
 void init_bench(nanobind::module_& m);
 
+/// interlock._interlock.locks: Lock, RLock, RWLock and their guards; syncx's
+/// flavours in the nested submodule _syncx (bindings/locks.cpp).
+void init_locks(nanobind::module_& m);
+
+/// interlock._interlock.locks (shared with the locks): Semaphore,
+/// BoundedSemaphore, Event, Once, CountDownLatch (bindings/sync.cpp).
+void init_sync(nanobind::module_& m);
+
+
 }  // namespace interlock::py

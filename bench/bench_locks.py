@@ -1,0 +1,210 @@
+"""interlock.locks against threading's locks, measured in one process.
+
+    python bench/bench_locks.py            # table
+    python bench/bench_locks.py --json     # JSON on stdout
+    python bench/bench_locks.py --quick    # shorter runs (smoke test)
+
+Single-thread rows time a statement in a timeit loop whose names are locals
+(methods pre-bound in the setup, e.g. ``a = lock.acquire; r = lock.release``
+then ``a(); r()``), so only the callee differs between an interlock row and
+its threading reference. The cases run round-robin, ``--repeat`` rounds of
+``--number`` executions each; each case reports its best round (ns per
+execution, the timeit loop included: its cost is the "loop" row).
+
+The contended rows run ``--threads`` threads (default 2) that each do
+``--iterations`` (default 200 000) ``with lock: x[0] += 1``, started together
+by a barrier; best wall time of ``--contended-repeat`` runs. On a GIL build
+the GIL serialises the threads anyway (the lock mostly decides how often the
+GIL changes hands); on a free-threaded build it is real contention.
+
+Goals (see the brief in docs): Lock pair <= 0.9x threading.Lock's, ``with``
+<= 1.0x, contended throughput >= 3x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import sysconfig
+import threading
+import time
+import timeit
+
+GIL_BEFORE_IMPORT = getattr(sys, "_is_gil_enabled", lambda: True)()
+
+import interlock  # noqa: E402
+from interlock.compat.syncx import locks as sx  # noqa: E402
+from interlock.locks import Lock, RLock, RWLock  # noqa: E402
+
+GIL_AFTER_IMPORT = getattr(sys, "_is_gil_enabled", lambda: True)()
+
+# name -> (description, setup, statement); setup/statement run with the names below.
+CASES: dict[str, tuple[str, str, str]] = {
+    "loop": ("empty timeit loop (included in every row)", "", "pass"),
+    "lock_pair": ("Lock: a(); r()  (pre-bound acquire/release)",
+                  "l = Lock(); a = l.acquire; r = l.release", "a(); r()"),
+    "tlock_pair": ("threading.Lock: a(); r()",
+                   "l = threading.Lock(); a = l.acquire; r = l.release", "a(); r()"),
+    "sx_lock_pair": ("syncx façade Lock: a(); r()",
+                     "l = sx.Lock(); a = l.acquire; r = l.release", "a(); r()"),
+    "lock_mpair": ("Lock: l.acquire(); l.release()", "l = Lock()", "l.acquire(); l.release()"),
+    "tlock_mpair": ("threading.Lock: l.acquire(); l.release()", "l = threading.Lock()",
+                    "l.acquire(); l.release()"),
+    "lock_with": ("with Lock: pass", "l = Lock()", "with l: pass"),
+    "tlock_with": ("with threading.Lock: pass", "l = threading.Lock()", "with l: pass"),
+    "sx_lock_with": ("with syncx façade Lock: pass", "l = sx.Lock()", "with l: pass"),
+    "lock_try": ("Lock: t(); r()  (try_acquire)", "l = Lock(); t = l.try_acquire; r = l.release",
+                 "t(); r()"),
+    "tlock_nb": ("threading.Lock: a(False); r()",
+                 "l = threading.Lock(); a = l.acquire; r = l.release", "a(False); r()"),
+    "lock_nb": ("Lock: a(False); r()", "l = Lock(); a = l.acquire; r = l.release", "a(False); r()"),
+    "lock_guard": ("with Lock.guard(): pass", "l = Lock(); g = l.guard", "with g(): pass"),
+    "rlock_pair": ("RLock: a(); r()", "l = RLock(); a = l.acquire; r = l.release", "a(); r()"),
+    "trlock_pair": ("threading.RLock: a(); r()",
+                    "l = threading.RLock(); a = l.acquire; r = l.release", "a(); r()"),
+    "rlock_with": ("with RLock: pass", "l = RLock()", "with l: pass"),
+    "trlock_with": ("with threading.RLock: pass", "l = threading.RLock()", "with l: pass"),
+    "rw_read_pair": ("RWLock: ar(); rr()  (acquire_read/read_release)",
+                     "l = RWLock(); ar = l.acquire_read; rr = l.read_release", "ar(); rr()"),
+    "rw_write_pair": ("RWLock: aw(); wr()  (acquire_write/write_release)",
+                      "l = RWLock(); aw = l.acquire_write; wr = l.write_release", "aw(); wr()"),
+    "rw_read_guard": ("with RWLock.read_guard(): pass", "l = RWLock(); g = l.read_guard",
+                      "with g(): pass"),
+}
+
+RATIOS: list[tuple[str, str, str, str]] = [
+    ("lock_pair", "Lock pair / threading.Lock pair  (goal <= 0.9)", "lock_pair", "tlock_pair"),
+    ("lock_mpair", "l.acquire(); l.release() / threading's", "lock_mpair", "tlock_mpair"),
+    ("lock_with", "with Lock / with threading.Lock  (goal <= 1.0)", "lock_with", "tlock_with"),
+    ("lock_nb", "a(False); r() / threading's", "lock_nb", "tlock_nb"),
+    ("sx_lock_pair", "syncx façade Lock pair / Lock pair", "sx_lock_pair", "lock_pair"),
+    ("sx_lock_with", "with syncx façade Lock / with Lock", "sx_lock_with", "lock_with"),
+    ("rlock_pair", "RLock pair / threading.RLock pair", "rlock_pair", "trlock_pair"),
+    ("rlock_with", "with RLock / with threading.RLock", "rlock_with", "trlock_with"),
+    ("rw_read_pair", "RWLock read pair / threading.Lock pair", "rw_read_pair", "tlock_pair"),
+]
+
+
+def measure(number: int, repeat: int) -> dict[str, float]:
+    env = {"Lock": Lock, "RLock": RLock, "RWLock": RWLock, "sx": sx, "threading": threading}
+    timers = {k: timeit.Timer(stmt, setup=setup, globals=env) for k, (_, setup, stmt) in CASES.items()}
+    for t in timers.values():  # warm up (specialisation, caches)
+        t.timeit(min(number, 20_000))
+    best = {k: float("inf") for k in CASES}
+    for _ in range(repeat):
+        for k, t in timers.items():
+            best[k] = min(best[k], t.timeit(number) / number * 1e9)
+    return best
+
+
+def contended_once(lock, n_threads: int, iterations: int) -> float:
+    x = [0]
+    barrier = threading.Barrier(n_threads + 1)
+
+    def work() -> None:
+        barrier.wait()
+        for _ in range(iterations):
+            with lock:
+                x[0] += 1
+
+    threads = [threading.Thread(target=work) for _ in range(n_threads)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    if x[0] != n_threads * iterations:
+        raise AssertionError(f"lost updates: {x[0]} != {n_threads * iterations}")
+    return elapsed
+
+
+def contended(n_threads: int, iterations: int, repeat: int) -> dict[str, dict[str, float]]:
+    makers = {"Lock": Lock, "threading.Lock": threading.Lock, "RLock": RLock,
+              "threading.RLock": threading.RLock}
+    best = {k: float("inf") for k in makers}
+    for _ in range(repeat):
+        for k, make in makers.items():
+            best[k] = min(best[k], contended_once(make(), n_threads, iterations))
+    ops = n_threads * iterations
+    return {k: {"seconds": s, "mops_per_s": ops / s / 1e6} for k, s in best.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ap.add_argument("--number", type=int, default=1_000_000, help="executions per round")
+    ap.add_argument("--repeat", type=int, default=15, help="rounds; the best counts")
+    ap.add_argument("--threads", type=int, default=2, help="threads of the contended rows")
+    ap.add_argument("--iterations", type=int, default=200_000,
+                    help="`with lock` blocks per thread in the contended rows")
+    ap.add_argument("--contended-repeat", type=int, default=5, help="contended runs; best counts")
+    ap.add_argument("--quick", action="store_true", help="small numbers (smoke test)")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.number, args.repeat = 50_000, 3
+        args.iterations, args.contended_repeat = 20_000, 1
+
+    ns = measure(args.number, args.repeat)
+    ratios = {key: ns[a] / ns[b] for key, _, a, b in RATIOS}
+    cont = contended(args.threads, args.iterations, args.contended_repeat)
+    cont_ratios = {
+        "Lock": cont["Lock"]["mops_per_s"] / cont["threading.Lock"]["mops_per_s"],
+        "RLock": cont["RLock"]["mops_per_s"] / cont["threading.RLock"]["mops_per_s"],
+    }
+    import threading as _t
+
+    sizes = {"Lock": sys.getsizeof(Lock()), "threading.Lock": sys.getsizeof(_t.Lock()),
+             "RLock": sys.getsizeof(RLock()), "threading.RLock": sys.getsizeof(_t.RLock()),
+             "RWLock": sys.getsizeof(RWLock())}
+    report = {
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "free_threaded_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+        "gil_enabled_before_import": GIL_BEFORE_IMPORT,
+        "gil_enabled_after_import": GIL_AFTER_IMPORT,
+        "interlock": interlock.__version__,
+        "cpus": os.cpu_count(),
+        "loadavg_1min": os.getloadavg()[0],
+        "number": args.number,
+        "repeat": args.repeat,
+        "ns_per_op": ns,
+        "ratios": ratios,
+        "ratio_labels": {key: label for key, label, _, _ in RATIOS},
+        "contended": {"threads": args.threads, "iterations_per_thread": args.iterations,
+                      "repeat": args.contended_repeat, "results": cont,
+                      "throughput_ratios": cont_ratios},
+        "sizes": sizes,
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    ft = "free-threaded" if report["free_threaded_build"] else "GIL build"
+    print(f"Python {report['python']} ({ft}; GIL enabled after import: {GIL_AFTER_IMPORT}), "
+          f"interlock {interlock.__version__}, best of {args.repeat} x {args.number}, "
+          f"load {report['loadavg_1min']:.2f}, {report['cpus']} CPUs")
+    w = max(len(d) for d, _, _ in CASES.values())
+    print(f"\n  {'case':<{w}}  ns/op")
+    for k, (desc, _, _) in CASES.items():
+        print(f"  {desc:<{w}}  {ns[k]:7.2f}")
+    w = max(len(label) for _, label, _, _ in RATIOS)
+    print(f"\n  {'ratio':<{w}}  value")
+    for key, label, _, _ in RATIOS:
+        print(f"  {label:<{w}}  {ratios[key]:5.2f}")
+    print(f"\n  contended: {args.threads} threads x {args.iterations} `with lock: x += 1`, "
+          f"best of {args.contended_repeat}")
+    for k, v in cont.items():
+        print(f"  {k:<16} {v['seconds'] * 1e3:9.1f} ms  {v['mops_per_s']:6.2f} Mops/s")
+    print(f"  throughput Lock / threading.Lock    {cont_ratios['Lock']:5.2f}  (goal >= 3)")
+    print(f"  throughput RLock / threading.RLock  {cont_ratios['RLock']:5.2f}")
+    print("\n  sys.getsizeof: " + ", ".join(f"{k} {v}" for k, v in sizes.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1118 @@
+// bindings/locks.cpp — interlock._interlock.locks: Lock, RLock, RWLock and
+// their guards (LockGuard, RLockGuard, ReadGuard, WriteGuard), plus, in the
+// nested submodule _interlock.locks._syncx, the native classes behind
+// interlock.compat.syncx.locks (Lock, RLock, RWLock with syncx's conventions;
+// the guard types are shared).
+//
+// Each Python class is a C++ type deriving from a "core" that wraps one core
+// primitive (interlock::Mutex, RecursiveMutex, RWMutex); the interlock and the
+// syncx flavours of a class are distinct C++ types over the same core, each
+// with its own method table, so neither pays for the other's conventions.
+//
+// Rules every method here follows:
+//   * hot methods are fast methods: ilpy::method (fast_methods.hpp), or
+//     ilpy::self_method (locks.hpp) where `self` is needed or where an
+//     argument's None must not count as omitted (threading's blocking=None is
+//     False); acquire() without arguments parses nothing and tries the lock
+//     first;
+//   * every wait goes through ilpy::blocking(): the GIL is released (the thread
+//     state detached) while the thread sleeps, and an exception raised by a
+//     signal handler ends the wait with nothing acquired (the method returns
+//     NULL with that exception set);
+//   * misuse (releasing what is not held) is a RuntimeError, never the core's
+//     fatal error: each release checks first, in a way that is atomic with
+//     respect to other releases also on free-threaded builds.
+#include <nanobind/nanobind.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <optional>
+#include <utility>
+
+#include <sched.h>
+
+#include "fast_methods.hpp"
+#include "interlock/mutex.hpp"
+#include "interlock/recursive_mutex.hpp"
+#include "interlock/rw_mutex.hpp"
+#include "locks.hpp"
+#include "module.hpp"
+#include "py_wait.hpp"
+
+namespace nb = nanobind;
+namespace ilpy = interlock::py;
+using interlock::Deadline;
+using interlock::WaitStatus;
+
+namespace {
+
+// ============================================================ small helpers
+
+IL_PY_COLD PyObject* raise_runtime(const char* msg) noexcept {
+  PyErr_SetString(PyExc_RuntimeError, msg);
+  return nullptr;
+}
+
+/// ok -> True, timed_out -> False, interrupted -> NULL (a signal handler's
+/// exception is already set).
+inline PyObject* wait_result(WaitStatus s) noexcept {
+  if (IL_PY_UNLIKELY(s == WaitStatus::interrupted)) return nullptr;
+  return Py_NewRef(s == WaitStatus::ok ? Py_True : Py_False);
+}
+
+inline constexpr const char kLockNotHeld[] = "release unlocked lock";
+inline constexpr const char kRLockNotOwned[] = "cannot release un-acquired lock";
+inline constexpr const char kReadNotHeld[] = "cannot release un-acquired read lock";
+inline constexpr const char kWriteNotHeld[] = "cannot release un-acquired write lock";
+
+/// blocking's truth value (True when omitted); -1 with an exception set on error.
+inline int truth(ilpy::passed blocking) noexcept {
+  return blocking.given() ? PyObject_IsTrue(blocking.obj) : 1;
+}
+
+/// threading's conventions: blocking by truth value (None is False);
+/// timeout=-1 (or None, or omitted: an extension) waits forever; ValueError /
+/// OverflowError / TypeError for bad values (py_wait.hpp).
+struct ThreadingRules {
+  static bool deadline(ilpy::passed blocking, ilpy::passed timeout, Deadline* out) noexcept {
+    const int b = truth(blocking);
+    if (b < 0) return false;
+    return ilpy::threading_deadline(b != 0, timeout.obj, out);
+  }
+};
+
+/// syncx's conventions (locks.hpp, syncx_deadline); blocking by truth value.
+struct SyncxRules {
+  static bool deadline(ilpy::passed blocking, ilpy::passed timeout, Deadline* out) noexcept {
+    const int b = truth(blocking);
+    if (b < 0) return false;
+    return ilpy::syncx_deadline(b != 0, timeout.obj, out);
+  }
+};
+
+/// Acquires through a core side with try_acquire() and acquire_until(Deadline).
+/// Without arguments nothing is parsed: the lock is tried at once.
+template <class Rules, class Side>
+IL_PY_INLINE PyObject* acquire_with(Side side, ilpy::passed blocking,
+                                    ilpy::passed timeout) noexcept {
+  if (!blocking.given() && !timeout.given()) {
+    if (INTERLOCK_LIKELY(side.try_acquire())) return Py_NewRef(Py_True);
+    return wait_result(side.acquire_until(Deadline::never()));
+  }
+  Deadline d;
+  if (!Rules::deadline(blocking, timeout, &d)) return nullptr;
+  return wait_result(side.acquire_until(d));
+}
+
+/// "<locked interlock.locks.Lock object at 0x...>", threading's format.
+PyObject* repr_with_state(PyObject* self, const char* state) noexcept {
+  PyObject* type = reinterpret_cast<PyObject*>(Py_TYPE(self));
+  PyObject* mod = PyObject_GetAttrString(type, "__module__");
+  if (!mod) return nullptr;
+  PyObject* qualname = PyObject_GetAttrString(type, "__qualname__");
+  if (!qualname) {
+    Py_DECREF(mod);
+    return nullptr;
+  }
+  PyObject* r = PyUnicode_FromFormat("<%s %S.%S object at %p>", state, mod, qualname, self);
+  Py_DECREF(mod);
+  Py_DECREF(qualname);
+  return r;
+}
+
+/// Type objects of the guards, for creating instances without a type lookup.
+template <class G>
+struct GuardType {
+  static inline PyObject* type = nullptr;
+};
+
+/// A new guard instance (a new reference), or NULL with an exception set.
+template <class G, class... A>
+PyObject* new_guard(A&&... a) noexcept {
+  try {
+    nb::object o = nb::inst_alloc(GuardType<G>::type);
+    new (nb::inst_ptr<G>(o)) G(std::forward<A>(a)...);
+    nb::inst_mark_ready(o);
+    return o.release().ptr();
+  } catch (...) {
+    return ilpy::detail::translate_current_exception();
+  }
+}
+
+// ============================================================ Lock
+
+/// Makes "check that the lock is held, then unlock" atomic with respect to
+/// other releases. Under the GIL nothing runs between the two steps; on a
+/// free-threaded build two threads releasing the same lock at once must not
+/// both see it held (the second unlock would be the core's fatal error), so
+/// releases take this one-byte spin gate. Acquisitions never touch it.
+class ReleaseGate {
+ public:
+#if defined(Py_GIL_DISABLED)
+  void enter() noexcept {
+    while (busy_.exchange(1, std::memory_order_acquire)) {
+      int spins = 0;
+      while (busy_.load(std::memory_order_relaxed)) {
+        if (++spins < 64) interlock::detail::cpu_relax();
+        else sched_yield();
+      }
+    }
+  }
+  void leave() noexcept { busy_.store(0, std::memory_order_release); }
+  void reset() noexcept { busy_.store(0, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint8_t> busy_{0};
+#else
+  void enter() noexcept {}
+  void leave() noexcept {}
+  void reset() noexcept {}
+#endif
+};
+
+/// A non-recursive lock that any thread may release (threading.Lock's
+/// contract) on interlock::Mutex: one byte (two on free-threaded builds).
+class LockCore {
+ public:
+  LockCore() noexcept = default;
+  LockCore(const LockCore&) = delete;
+  LockCore& operator=(const LockCore&) = delete;
+
+  IL_PY_INLINE bool try_acquire() noexcept { return mutex_.try_lock(); }
+
+  WaitStatus acquire_until(Deadline d) noexcept {
+    if (mutex_.try_lock()) return WaitStatus::ok;
+    if (d.is_immediate()) return WaitStatus::timed_out;
+    return ilpy::blocking([&] { return mutex_.lock_until(d); });
+  }
+
+  /// Unlocks; false (and nothing changed) if it was not locked.
+  IL_PY_INLINE bool release() noexcept {
+    gate_.enter();
+    const bool held = mutex_.is_locked();
+    if (INTERLOCK_LIKELY(held)) mutex_.unlock();
+    gate_.leave();
+    return held;
+  }
+
+  bool locked() const noexcept { return mutex_.is_locked(); }
+
+  /// Back to a fresh, unlocked lock (threading's _at_fork_reinit).
+  void reinit() noexcept {
+    mutex_.reset_after_fork();
+    gate_.reset();
+  }
+
+ private:
+  interlock::Mutex mutex_;
+  ReleaseGate gate_;
+};
+
+struct LockSide {
+  LockCore& c;
+  IL_PY_INLINE bool try_acquire() noexcept { return c.try_acquire(); }
+  WaitStatus acquire_until(Deadline d) noexcept { return c.acquire_until(d); }
+};
+
+/// interlock.locks.Lock
+struct Lock final : LockCore {};
+/// interlock.compat.syncx.locks.Lock
+struct SyncxLock final : LockCore {};
+
+/// What Lock.guard() returns: releases the lock once (a second release is a
+/// no-op, as in syncx), on release()/unlock(), on leaving a `with` block, or
+/// when it is garbage-collected while still holding.
+class LockGuard {
+ public:
+  LockGuard(LockCore* core, nb::object owner) noexcept : core_(core), owner_(std::move(owner)) {}
+  LockGuard(const LockGuard&) = delete;
+  LockGuard& operator=(const LockGuard&) = delete;
+  ~LockGuard() {
+    if (held_.exchange(false, std::memory_order_acq_rel)) (void)core_->release();
+  }
+
+  PyObject* release() noexcept {
+    if (!held_.exchange(false, std::memory_order_acq_rel)) return Py_NewRef(Py_None);
+    if (IL_PY_UNLIKELY(!core_->release())) return raise_runtime(kLockNotHeld);
+    return Py_NewRef(Py_None);
+  }
+
+ private:
+  std::atomic<bool> held_{true};
+  LockCore* core_;
+  nb::object owner_;  // keeps the lock alive
+};
+
+template <class C, class Rules>
+PyObject* lock_acquire(PyObject*, C& self, ilpy::passed blocking,
+                       ilpy::passed timeout) noexcept {
+  return acquire_with<Rules>(LockSide{self}, blocking, timeout);
+}
+
+template <class C>
+bool lock_try_acquire(C& self) noexcept {
+  return self.try_acquire();
+}
+
+template <class C>
+PyObject* lock_release(C& self) noexcept {
+  if (INTERLOCK_LIKELY(self.release())) return Py_NewRef(Py_None);
+  return raise_runtime(kLockNotHeld);
+}
+
+template <class C>
+bool lock_locked(const C& self) noexcept {
+  return self.locked();
+}
+
+template <class C>
+void lock_reinit(C& self) noexcept {
+  self.reinit();
+}
+
+// threading flavour: __enter__ returns True, __exit__ takes any 0-3 arguments
+// and returns None.
+PyObject* lock_enter(Lock& self) noexcept {
+  if (INTERLOCK_LIKELY(self.try_acquire())) return Py_NewRef(Py_True);
+  return wait_result(self.acquire_until(Deadline::never()));
+}
+
+PyObject* lock_exit(Lock& self, std::optional<PyObject*>, std::optional<PyObject*>,
+                    std::optional<PyObject*>) noexcept {
+  return lock_release(self);
+}
+
+// syncx flavour: __enter__ returns the lock, __exit__ takes exactly three
+// arguments and returns False.
+PyObject* syncx_lock_enter(PyObject* self, SyncxLock& lock) noexcept {
+  if (!lock.try_acquire()) {
+    const WaitStatus s = lock.acquire_until(Deadline::never());
+    if (s != WaitStatus::ok) return nullptr;  // interrupted
+  }
+  return Py_NewRef(self);
+}
+
+PyObject* syncx_lock_exit(SyncxLock& self, PyObject*, PyObject*, PyObject*) noexcept {
+  if (IL_PY_UNLIKELY(!self.release())) return raise_runtime(kLockNotHeld);
+  return Py_NewRef(Py_False);
+}
+
+template <class C, class Rules>
+PyObject* lock_guard(PyObject* self, C& lock, ilpy::passed blocking,
+                     ilpy::passed timeout) noexcept {
+  PyObject* r = lock_acquire<C, Rules>(self, lock, blocking, timeout);
+  if (r != Py_True) {
+    if (!r) return nullptr;
+    Py_DECREF(r);
+    return Py_NewRef(Py_None);
+  }
+  Py_DECREF(r);
+  PyObject* g = new_guard<LockGuard>(static_cast<LockCore*>(&lock), nb::borrow(self));
+  if (!g) (void)lock.release();
+  return g;
+}
+
+PyObject* lock_repr(PyObject* self) noexcept {
+  if (!nb::inst_ready(self)) return repr_with_state(self, "uninitialized");
+  return repr_with_state(self, nb::inst_ptr<LockCore>(self)->locked() ? "locked" : "unlocked");
+}
+
+// ============================================================ RLock
+
+/// A re-entrant lock owned by the acquiring thread (threading.RLock's
+/// contract) on interlock::RecursiveMutex.
+class RLockCore {
+ public:
+  RLockCore() noexcept = default;
+  RLockCore(const RLockCore&) = delete;
+  RLockCore& operator=(const RLockCore&) = delete;
+
+  bool try_acquire() noexcept { return m_.try_lock(); }
+
+  WaitStatus acquire_until(Deadline d) noexcept {
+    if (m_.try_lock()) return WaitStatus::ok;
+    if (d.is_immediate()) return WaitStatus::timed_out;
+    return ilpy::blocking([&] { return m_.lock_until(d); });
+  }
+
+  /// Releases one level; false (nothing changed) unless the caller owns it.
+  bool release() noexcept { return m_.try_unlock(); }
+
+  bool locked() const noexcept { return m_.is_locked(); }
+  bool owned() const noexcept { return m_.is_locked_by_current_thread(); }
+  std::size_t count() const noexcept { return m_.depth_held_by_current_thread(); }
+
+  /// Fully releases the caller's hold; returns its depth (0: not owned, nothing done).
+  std::size_t release_save() noexcept { return owned() ? m_.release_all() : 0; }
+
+  /// Takes the lock back at `depth` levels, waiting (GIL released) without
+  /// giving up on signals, as threading.RLock._acquire_restore does: a
+  /// condition variable must get its lock back before anything is raised.
+  void acquire_restore(std::size_t depth) noexcept {
+    ilpy::blocking([&] { m_.lock(); });
+    if (depth > 1) (void)m_.restore_depth(depth - 1);  // re-entries only: no wait
+  }
+
+  /// Back to a fresh, unowned lock (threading's _at_fork_reinit).
+  void reinit() noexcept {
+    std::destroy_at(&m_);
+    std::construct_at(&m_);
+  }
+
+ private:
+  interlock::RecursiveMutex m_;
+};
+
+struct RLockSide {
+  RLockCore& c;
+  bool try_acquire() noexcept { return c.try_acquire(); }
+  WaitStatus acquire_until(Deadline d) noexcept { return c.acquire_until(d); }
+};
+
+/// interlock.locks.RLock
+struct RLock final : RLockCore {};
+/// interlock.compat.syncx.locks.RLock
+struct SyncxRLock final : RLockCore {};
+
+/// What RLock.guard() returns: releases one level, once, from the owning
+/// thread (RuntimeError from another thread, the guard then still holds).
+class RLockGuard {
+ public:
+  RLockGuard(RLockCore* core, nb::object owner) noexcept
+      : core_(core), owner_(std::move(owner)) {}
+  RLockGuard(const RLockGuard&) = delete;
+  RLockGuard& operator=(const RLockGuard&) = delete;
+  ~RLockGuard() {
+    // Collected on a thread that does not own the lock: nothing can be done.
+    if (held_.exchange(false, std::memory_order_acq_rel)) (void)core_->release();
+  }
+
+  PyObject* release() noexcept {
+    if (!held_.exchange(false, std::memory_order_acq_rel)) return Py_NewRef(Py_None);
+    if (IL_PY_UNLIKELY(!core_->release())) {
+      held_.store(true, std::memory_order_release);
+      return raise_runtime(kRLockNotOwned);
+    }
+    return Py_NewRef(Py_None);
+  }
+
+ private:
+  std::atomic<bool> held_{true};
+  RLockCore* core_;
+  nb::object owner_;
+};
+
+template <class C, class Rules>
+PyObject* rlock_acquire(PyObject*, C& self, ilpy::passed blocking,
+                       ilpy::passed timeout) noexcept {
+  return acquire_with<Rules>(RLockSide{self}, blocking, timeout);
+}
+
+template <class C>
+bool rlock_try_acquire(C& self) noexcept {
+  return self.try_acquire();
+}
+
+template <class C>
+PyObject* rlock_release(C& self) noexcept {
+  if (INTERLOCK_LIKELY(self.release())) return Py_NewRef(Py_None);
+  return raise_runtime(kRLockNotOwned);
+}
+
+template <class C>
+bool rlock_locked(const C& self) noexcept {
+  return self.locked();
+}
+
+template <class C>
+bool rlock_is_owned(const C& self) noexcept {
+  return self.owned();
+}
+
+template <class C>
+std::size_t rlock_recursion_count(const C& self) noexcept {
+  return self.count();
+}
+
+template <class C>
+PyObject* rlock_release_save(C& self) noexcept {
+  const std::size_t depth = self.release_save();
+  if (depth == 0) return raise_runtime(kRLockNotOwned);
+  return Py_BuildValue("(nk)", static_cast<Py_ssize_t>(depth), PyThread_get_thread_ident());
+}
+
+template <class C>
+PyObject* rlock_acquire_restore(C& self, PyObject* state) noexcept {
+  Py_ssize_t depth = 0;
+  unsigned long owner = 0;
+  if (!PyTuple_Check(state)) {
+    PyErr_Format(PyExc_TypeError, "_acquire_restore() argument must be a tuple, not %.200s",
+                 Py_TYPE(state)->tp_name);
+    return nullptr;
+  }
+  if (!PyArg_ParseTuple(state, "nk:_acquire_restore", &depth, &owner)) return nullptr;
+  if (depth < 1) {
+    PyErr_SetString(PyExc_ValueError, "_acquire_restore(): the recursion count must be >= 1");
+    return nullptr;
+  }
+  self.acquire_restore(static_cast<std::size_t>(depth));
+  return Py_NewRef(Py_None);
+}
+
+template <class C>
+void rlock_reinit(C& self) noexcept {
+  self.reinit();
+}
+
+PyObject* rlock_enter(RLock& self) noexcept {
+  if (INTERLOCK_LIKELY(self.try_acquire())) return Py_NewRef(Py_True);
+  return wait_result(self.acquire_until(Deadline::never()));
+}
+
+PyObject* rlock_exit(RLock& self, std::optional<PyObject*>, std::optional<PyObject*>,
+                     std::optional<PyObject*>) noexcept {
+  return rlock_release(self);
+}
+
+PyObject* syncx_rlock_enter(PyObject* self, SyncxRLock& lock) noexcept {
+  if (!lock.try_acquire()) {
+    if (lock.acquire_until(Deadline::never()) != WaitStatus::ok) return nullptr;
+  }
+  return Py_NewRef(self);
+}
+
+PyObject* syncx_rlock_exit(SyncxRLock& self, PyObject*, PyObject*, PyObject*) noexcept {
+  if (IL_PY_UNLIKELY(!self.release())) return raise_runtime(kRLockNotOwned);
+  return Py_NewRef(Py_False);
+}
+
+template <class C, class Rules>
+PyObject* rlock_guard(PyObject* self, C& lock, ilpy::passed blocking,
+                     ilpy::passed timeout) noexcept {
+  PyObject* r = rlock_acquire<C, Rules>(self, lock, blocking, timeout);
+  if (r != Py_True) {
+    if (!r) return nullptr;
+    Py_DECREF(r);
+    return Py_NewRef(Py_None);
+  }
+  Py_DECREF(r);
+  PyObject* g = new_guard<RLockGuard>(static_cast<RLockCore*>(&lock), nb::borrow(self));
+  if (!g) (void)lock.release();
+  return g;
+}
+
+PyObject* rlock_repr(PyObject* self) noexcept {
+  if (!nb::inst_ready(self)) return repr_with_state(self, "uninitialized");
+  return repr_with_state(self, nb::inst_ptr<RLockCore>(self)->locked() ? "locked" : "unlocked");
+}
+
+// ============================================================ RWLock
+
+/// A reader-writer lock on interlock::RWMutex (neither side starves). Read
+/// holds are not owned by threads: any thread may release one (as any thread
+/// may release a Lock). The core aborts on an unlock of what is not held, so
+/// the holds granted through this object are counted here too: `readers_`
+/// rises after the core grants a read hold and falls before the core is told
+/// of a release, so it never exceeds the core's own count and a release is
+/// refused (RuntimeError) exactly when no counted hold is left. `writer_` does
+/// the same for the write hold.
+class RWCore {
+ public:
+  RWCore() noexcept = default;
+  RWCore(const RWCore&) = delete;
+  RWCore& operator=(const RWCore&) = delete;
+
+  // ---- shared
+  IL_PY_INLINE bool try_read() noexcept {
+    if (!rw_.try_lock_shared()) return false;
+    readers_.fetch_add(1, std::memory_order_acq_rel);
+    return true;
+  }
+  WaitStatus read_until(Deadline d) noexcept {
+    if (try_read()) return WaitStatus::ok;
+    if (d.is_immediate()) return WaitStatus::timed_out;
+    const WaitStatus s = ilpy::blocking([&] { return rw_.lock_shared_until(d); });
+    if (s == WaitStatus::ok) readers_.fetch_add(1, std::memory_order_acq_rel);
+    return s;
+  }
+  IL_PY_INLINE bool read_release() noexcept {
+    if (IL_PY_UNLIKELY(!claim_reader())) return false;
+    rw_.unlock_shared();
+    return true;
+  }
+  /// Lets a waiting writer in, then holds for reading again (the wait cannot
+  /// be interrupted: the caller must get its hold back).
+  bool bump_shared() noexcept {
+    if (!claim_reader()) return false;
+    ilpy::blocking([&] { rw_.bump_shared(); });
+    readers_.fetch_add(1, std::memory_order_acq_rel);
+    return true;
+  }
+
+  // ---- exclusive
+  IL_PY_INLINE bool try_write() noexcept {
+    if (!rw_.try_lock()) return false;
+    writer_.store(true, std::memory_order_release);
+    return true;
+  }
+  WaitStatus write_until(Deadline d) noexcept {
+    if (try_write()) return WaitStatus::ok;
+    if (d.is_immediate()) return WaitStatus::timed_out;
+    const WaitStatus s = ilpy::blocking([&] { return rw_.lock_until(d); });
+    if (s == WaitStatus::ok) writer_.store(true, std::memory_order_release);
+    return s;
+  }
+  IL_PY_INLINE bool write_release(bool fair = false) noexcept {
+    if (IL_PY_UNLIKELY(!writer_.exchange(false, std::memory_order_acq_rel))) return false;
+    if (fair) rw_.unlock_fair();
+    else rw_.unlock();
+    return true;
+  }
+  /// Turns the write hold into a read hold (parked readers come in too).
+  bool downgrade() noexcept {
+    if (!writer_.exchange(false, std::memory_order_acq_rel)) return false;
+    rw_.downgrade();
+    readers_.fetch_add(1, std::memory_order_acq_rel);
+    return true;
+  }
+  /// Lets waiting threads in, then holds for writing again (uninterruptible).
+  bool bump_exclusive() noexcept {
+    if (!writer_.exchange(false, std::memory_order_acq_rel)) return false;
+    ilpy::blocking([&] { rw_.bump_exclusive(); });
+    writer_.store(true, std::memory_order_release);
+    return true;
+  }
+
+  // ---- snapshots
+  bool locked() const noexcept { return rw_.is_locked(); }
+  bool write_locked() const noexcept { return rw_.is_locked_exclusive(); }
+  std::size_t readers() const noexcept { return rw_.reader_count(); }
+
+  void reinit() noexcept {
+    rw_.reset_after_fork();
+    readers_.store(0, std::memory_order_relaxed);
+    writer_.store(false, std::memory_order_relaxed);
+  }
+
+ private:
+  bool claim_reader() noexcept {
+    std::intptr_t n = readers_.load(std::memory_order_relaxed);
+    do {
+      if (n <= 0) return false;
+    } while (!readers_.compare_exchange_weak(n, n - 1, std::memory_order_acq_rel,
+                                             std::memory_order_relaxed));
+    return true;
+  }
+
+  interlock::RWMutex rw_;
+  std::atomic<std::intptr_t> readers_{0};
+  std::atomic<bool> writer_{false};
+};
+
+struct ReadSide {
+  RWCore& c;
+  IL_PY_INLINE bool try_acquire() noexcept { return c.try_read(); }
+  WaitStatus acquire_until(Deadline d) noexcept { return c.read_until(d); }
+};
+
+struct WriteSide {
+  RWCore& c;
+  IL_PY_INLINE bool try_acquire() noexcept { return c.try_write(); }
+  WaitStatus acquire_until(Deadline d) noexcept { return c.write_until(d); }
+};
+
+/// interlock.locks.RWLock
+struct RWLock final : RWCore {};
+/// interlock.compat.syncx.locks.RWLock
+struct SyncxRWLock final : RWCore {};
+
+/// A read hold, released once (later releases are no-ops).
+class ReadGuard {
+ public:
+  ReadGuard(RWCore* core, nb::object owner) noexcept : core_(core), owner_(std::move(owner)) {}
+  ReadGuard(const ReadGuard&) = delete;
+  ReadGuard& operator=(const ReadGuard&) = delete;
+  ~ReadGuard() {
+    if (held_.exchange(false, std::memory_order_acq_rel)) (void)core_->read_release();
+  }
+
+  PyObject* release() noexcept {
+    if (!held_.exchange(false, std::memory_order_acq_rel)) return Py_NewRef(Py_None);
+    if (IL_PY_UNLIKELY(!core_->read_release())) return raise_runtime(kReadNotHeld);
+    return Py_NewRef(Py_None);
+  }
+
+ private:
+  std::atomic<bool> held_{true};
+  RWCore* core_;
+  nb::object owner_;
+};
+
+/// A write hold, released (or downgraded) once.
+class WriteGuard {
+ public:
+  WriteGuard(RWCore* core, nb::object owner) noexcept : core_(core), owner_(std::move(owner)) {}
+  WriteGuard(const WriteGuard&) = delete;
+  WriteGuard& operator=(const WriteGuard&) = delete;
+  ~WriteGuard() {
+    if (held_.exchange(false, std::memory_order_acq_rel)) (void)core_->write_release();
+  }
+
+  PyObject* release() noexcept { return release_impl(false); }
+  PyObject* release_fair() noexcept { return release_impl(true); }
+
+  /// A ReadGuard for the downgraded hold, or None when this guard no longer
+  /// holds the lock.
+  PyObject* downgrade() noexcept {
+    if (!held_.exchange(false, std::memory_order_acq_rel)) return Py_NewRef(Py_None);
+    if (IL_PY_UNLIKELY(!core_->downgrade()))
+      return raise_runtime("cannot downgrade un-acquired write lock");
+    PyObject* g = new_guard<ReadGuard>(core_, owner_);
+    if (!g) (void)core_->read_release();
+    return g;
+  }
+
+ private:
+  PyObject* release_impl(bool fair) noexcept {
+    if (!held_.exchange(false, std::memory_order_acq_rel)) return Py_NewRef(Py_None);
+    if (IL_PY_UNLIKELY(!core_->write_release(fair))) return raise_runtime(kWriteNotHeld);
+    return Py_NewRef(Py_None);
+  }
+
+  std::atomic<bool> held_{true};
+  RWCore* core_;
+  nb::object owner_;
+};
+
+template <class C, class Rules>
+PyObject* rw_acquire_read(PyObject*, C& self, ilpy::passed blocking,
+                       ilpy::passed timeout) noexcept {
+  return acquire_with<Rules>(ReadSide{self}, blocking, timeout);
+}
+
+template <class C, class Rules>
+PyObject* rw_acquire_write(PyObject*, C& self, ilpy::passed blocking,
+                       ilpy::passed timeout) noexcept {
+  return acquire_with<Rules>(WriteSide{self}, blocking, timeout);
+}
+
+template <class C>
+bool rw_try_read(C& self) noexcept {
+  return self.try_read();
+}
+
+template <class C>
+bool rw_try_write(C& self) noexcept {
+  return self.try_write();
+}
+
+template <class C>
+PyObject* rw_read_release(C& self) noexcept {
+  if (INTERLOCK_LIKELY(self.read_release())) return Py_NewRef(Py_None);
+  return raise_runtime(kReadNotHeld);
+}
+
+template <class C>
+PyObject* rw_write_release(C& self) noexcept {
+  if (INTERLOCK_LIKELY(self.write_release(false))) return Py_NewRef(Py_None);
+  return raise_runtime(kWriteNotHeld);
+}
+
+template <class C>
+PyObject* rw_write_release_fair(C& self) noexcept {
+  if (self.write_release(true)) return Py_NewRef(Py_None);
+  return raise_runtime(kWriteNotHeld);
+}
+
+template <class C>
+PyObject* rw_bump_shared(C& self) noexcept {
+  if (self.bump_shared()) return Py_NewRef(Py_None);
+  return raise_runtime("bump_shared() without a read hold");
+}
+
+template <class C>
+PyObject* rw_bump_exclusive(C& self) noexcept {
+  if (self.bump_exclusive()) return Py_NewRef(Py_None);
+  return raise_runtime("bump_exclusive() without the write hold");
+}
+
+template <class C>
+bool rw_locked(const C& self) noexcept {
+  return self.locked();
+}
+
+template <class C>
+bool rw_write_locked(const C& self) noexcept {
+  return self.write_locked();
+}
+
+template <class C>
+void rw_reinit(C& self) noexcept {
+  self.reinit();
+}
+
+template <class C, class Rules>
+PyObject* rw_read_guard(PyObject* self, C& lock, ilpy::passed blocking,
+                     ilpy::passed timeout) noexcept {
+  PyObject* r = rw_acquire_read<C, Rules>(self, lock, blocking, timeout);
+  if (r != Py_True) {
+    if (!r) return nullptr;
+    Py_DECREF(r);
+    return Py_NewRef(Py_None);
+  }
+  Py_DECREF(r);
+  PyObject* g = new_guard<ReadGuard>(static_cast<RWCore*>(&lock), nb::borrow(self));
+  if (!g) (void)lock.read_release();
+  return g;
+}
+
+template <class C, class Rules>
+PyObject* rw_write_guard(PyObject* self, C& lock, ilpy::passed blocking,
+                     ilpy::passed timeout) noexcept {
+  PyObject* r = rw_acquire_write<C, Rules>(self, lock, blocking, timeout);
+  if (r != Py_True) {
+    if (!r) return nullptr;
+    Py_DECREF(r);
+    return Py_NewRef(Py_None);
+  }
+  Py_DECREF(r);
+  PyObject* g = new_guard<WriteGuard>(static_cast<RWCore*>(&lock), nb::borrow(self));
+  if (!g) (void)lock.write_release();
+  return g;
+}
+
+PyObject* rw_repr(PyObject* self) noexcept {
+  if (!nb::inst_ready(self)) return repr_with_state(self, "uninitialized");
+  const RWCore* c = nb::inst_ptr<RWCore>(self);
+  if (c->write_locked()) return repr_with_state(self, "write-locked");
+  const std::size_t n = c->readers();
+  if (n == 0) return repr_with_state(self, "unlocked");
+  char state[64];
+  PyOS_snprintf(state, sizeof state, "read-locked (%zu reader%s)", n, n == 1 ? "" : "s");
+  return repr_with_state(self, state);
+}
+
+// ============================================================ guards: shared methods
+
+template <class G>
+PyObject* guard_enter(PyObject* self, G&) noexcept {
+  return Py_NewRef(self);
+}
+
+template <class G>
+PyObject* guard_exit(G& g, PyObject*, PyObject*, PyObject*) noexcept {
+  PyObject* r = g.release();
+  if (!r) return nullptr;
+  Py_DECREF(r);
+  return Py_NewRef(Py_False);
+}
+
+// ============================================================ method tables
+
+#define IL_ACQUIRE_DOC(what)                                                                  \
+  "Acquire " what "; return True, or False if it could not be had (blocking=False, or\n"     \
+  "the timeout passed). Without arguments, wait as long as it takes. The wait releases\n"   \
+  "the GIL and ends early with whatever a signal handler raises (nothing acquired)."
+
+PyMethodDef lock_methods[] = {
+    ilpy::self_method<&lock_acquire<Lock, ThreadingRules>, "acquire($self, blocking=True, timeout=-1)",
+                 IL_ACQUIRE_DOC("the lock") "\n\nthreading.Lock.acquire()'s contract; timeout=None "
+                                            "also means forever.">(),
+    ilpy::method<&lock_release<Lock>, "release($self, /)",
+                 "Release the lock (any thread may). RuntimeError if it is not locked.">(),
+    ilpy::method<&lock_enter, "__enter__($self, /)", "acquire(); return True.">(),
+    ilpy::method<&lock_exit, "__exit__($self, exc_type=None, exc_value=None, traceback=None, /)",
+                 "release().">(),
+    ilpy::method<&lock_locked<Lock>, "locked($self, /)", "Whether the lock is held (a snapshot).">(),
+    ilpy::method<&lock_locked<Lock>, "is_locked($self, /)", "Same as locked().">(),
+    ilpy::method<&lock_try_acquire<Lock>, "try_acquire($self, /)",
+                 "Acquire the lock if it is free; return whether it was.">(),
+    ilpy::method<&lock_try_acquire<Lock>, "try_lock($self, /)", "Same as try_acquire().">(),
+    ilpy::self_method<&lock_guard<Lock, ThreadingRules>, "guard($self, blocking=True, timeout=None)",
+                      "acquire(blocking, timeout), returning a LockGuard that releases the lock\n"
+                      "(or None if it was not acquired).">(),
+    ilpy::method<&lock_reinit<Lock>, "_at_fork_reinit($self, /)",
+                 "Make this a fresh, unlocked lock (for a forked child).">(),
+    ilpy::methods_end,
+};
+
+PyMethodDef syncx_lock_methods[] = {
+    ilpy::self_method<&lock_acquire<SyncxLock, SyncxRules>, "acquire($self, blocking=True, timeout=None)",
+                 "Acquire the lock; return whether it was acquired. blocking=False tries once;\n"
+                 "timeout=None waits forever, a negative timeout tries once.">(),
+    ilpy::self_method<&lock_acquire<SyncxLock, SyncxRules>, "lock($self, blocking=True, timeout=None)",
+                 "Same as acquire().">(),
+    ilpy::method<&lock_try_acquire<SyncxLock>, "try_acquire($self, /)",
+                 "Acquire the lock if it is free; return whether it was.">(),
+    ilpy::method<&lock_try_acquire<SyncxLock>, "try_lock($self, /)", "Same as try_acquire().">(),
+    ilpy::method<&lock_release<SyncxLock>, "release($self, /)",
+                 "Release the lock. RuntimeError if it is not locked.">(),
+    ilpy::method<&lock_locked<SyncxLock>, "locked($self, /)", "Whether the lock is held.">(),
+    ilpy::method<&lock_locked<SyncxLock>, "is_locked($self, /)", "Same as locked().">(),
+    ilpy::self_method<&lock_guard<SyncxLock, SyncxRules>,
+                      "guard($self, blocking=True, timeout=None)",
+                      "acquire(blocking, timeout), returning a LockGuard (or None).">(),
+    ilpy::self_method<&syncx_lock_enter, "__enter__($self, /)", "acquire(); return the lock.">(),
+    ilpy::method<&syncx_lock_exit, "__exit__($self, exc_type, exc_value, traceback, /)",
+                 "release(); return False.">(),
+    ilpy::method<&lock_reinit<SyncxLock>, "_at_fork_reinit($self, /)",
+                 "Make this a fresh, unlocked lock (for a forked child).">(),
+    ilpy::methods_end,
+};
+
+PyMethodDef lock_guard_methods[] = {
+    ilpy::method<&LockGuard::release, "release($self, /)",
+                 "Release the lock, once (later calls do nothing). RuntimeError if the lock\n"
+                 "was released some other way meanwhile.">(),
+    ilpy::method<&LockGuard::release, "unlock($self, /)", "Same as release().">(),
+    ilpy::self_method<&guard_enter<LockGuard>, "__enter__($self, /)", "Return the guard.">(),
+    ilpy::method<&guard_exit<LockGuard>, "__exit__($self, exc_type, exc_value, traceback, /)",
+                 "release(); return False.">(),
+    ilpy::methods_end,
+};
+
+#define IL_RLOCK_COMMON(C)                                                                     \
+  ilpy::method<&rlock_try_acquire<C>, "try_acquire($self, /)",                                 \
+               "Acquire the lock if it is free or already ours; return whether it was.">(),    \
+      ilpy::method<&rlock_try_acquire<C>, "try_lock($self, /)", "Same as try_acquire().">(),   \
+      ilpy::method<&rlock_release<C>, "release($self, /)",                                     \
+                   "Release one level. RuntimeError unless the calling thread owns the "       \
+                   "lock.">(),                                                                 \
+      ilpy::method<&rlock_locked<C>, "locked($self, /)",                                       \
+                   "Whether some thread holds the lock (a snapshot).">(),                      \
+      ilpy::method<&rlock_locked<C>, "is_locked($self, /)", "Same as locked().">(),            \
+      ilpy::method<&rlock_is_owned<C>, "_is_owned($self, /)",                                  \
+                   "Whether the calling thread holds the lock.">(),                            \
+      ilpy::method<&rlock_recursion_count<C>, "_recursion_count($self, /)",                    \
+                   "Levels held by the calling thread (0 if it does not hold the lock).">(),   \
+      ilpy::method<&rlock_release_save<C>, "_release_save($self, /)",                          \
+                   "Fully release the calling thread's hold; return the state for "            \
+                   "_acquire_restore() (for threading.Condition).">(),                         \
+      ilpy::method<&rlock_acquire_restore<C>, "_acquire_restore($self, state, /)",             \
+                   "Take the lock back with the state _release_save() returned; waits "        \
+                   "without giving up on signals.">(),                                         \
+      ilpy::method<&rlock_reinit<C>, "_at_fork_reinit($self, /)",                              \
+                   "Make this a fresh, unowned lock (for a forked child).">()
+
+PyMethodDef rlock_methods[] = {
+    ilpy::self_method<&rlock_acquire<RLock, ThreadingRules>, "acquire($self, blocking=True, timeout=-1)",
+                 IL_ACQUIRE_DOC("the lock, or one more level of it if the calling thread\n"
+                                "already owns it") "\n\nthreading.RLock.acquire()'s contract; "
+                                                   "timeout=None also means forever.">(),
+    ilpy::method<&rlock_enter, "__enter__($self, /)", "acquire(); return True.">(),
+    ilpy::method<&rlock_exit, "__exit__($self, exc_type=None, exc_value=None, traceback=None, /)",
+                 "release().">(),
+    ilpy::self_method<&rlock_guard<RLock, ThreadingRules>, "guard($self, blocking=True, timeout=None)",
+                      "acquire(blocking, timeout), returning an RLockGuard that releases that\n"
+                      "level (or None if it was not acquired).">(),
+    IL_RLOCK_COMMON(RLock),
+    ilpy::methods_end,
+};
+
+PyMethodDef syncx_rlock_methods[] = {
+    ilpy::self_method<&rlock_acquire<SyncxRLock, SyncxRules>,
+                 "acquire($self, blocking=True, timeout=None)",
+                 "Acquire the lock (one more level if already ours); return whether it was\n"
+                 "acquired. blocking=False tries once; timeout=None waits forever.">(),
+    ilpy::self_method<&rlock_acquire<SyncxRLock, SyncxRules>, "lock($self, blocking=True, timeout=None)",
+                 "Same as acquire().">(),
+    ilpy::self_method<&rlock_guard<SyncxRLock, SyncxRules>,
+                      "guard($self, blocking=True, timeout=None)",
+                      "acquire(blocking, timeout), returning an RLockGuard (or None).">(),
+    ilpy::self_method<&syncx_rlock_enter, "__enter__($self, /)", "acquire(); return the lock.">(),
+    ilpy::method<&syncx_rlock_exit, "__exit__($self, exc_type, exc_value, traceback, /)",
+                 "release(); return False.">(),
+    IL_RLOCK_COMMON(SyncxRLock),
+    ilpy::methods_end,
+};
+
+PyMethodDef rlock_guard_methods[] = {
+    ilpy::method<&RLockGuard::release, "release($self, /)",
+                 "Release the level this guard holds, once (later calls do nothing).\n"
+                 "RuntimeError on a thread that does not own the lock.">(),
+    ilpy::method<&RLockGuard::release, "unlock($self, /)", "Same as release().">(),
+    ilpy::self_method<&guard_enter<RLockGuard>, "__enter__($self, /)", "Return the guard.">(),
+    ilpy::method<&guard_exit<RLockGuard>, "__exit__($self, exc_type, exc_value, traceback, /)",
+                 "release(); return False.">(),
+    ilpy::methods_end,
+};
+
+#define IL_RW_COMMON(C)                                                                        \
+  ilpy::method<&rw_try_read<C>, "try_acquire_read($self, /)",                                  \
+               "Take a read hold if one is available now; return whether it was.">(),          \
+      ilpy::method<&rw_read_release<C>, "read_release($self, /)",                              \
+                   "Release a read hold (any thread may). RuntimeError if none is held.">(),   \
+      ilpy::method<&rw_try_write<C>, "try_acquire_write($self, /)",                            \
+                   "Take the write hold if it is available now; return whether it was.">(),    \
+      ilpy::method<&rw_write_release<C>, "write_release($self, /)",                            \
+                   "Release the write hold. RuntimeError if it is not held.">(),               \
+      ilpy::method<&rw_write_release_fair<C>, "write_release_fair($self, /)",                  \
+                   "Release the write hold, handing the lock to a waiting thread if any.">(),  \
+      ilpy::method<&rw_bump_shared<C>, "bump_shared($self, /)",                                \
+                   "With a read hold: let a waiting writer go first, then hold for reading "   \
+                   "again.">(),                                                                \
+      ilpy::method<&rw_bump_exclusive<C>, "bump_exclusive($self, /)",                          \
+                   "With the write hold: let waiting threads go first, then hold for "         \
+                   "writing again.">(),                                                        \
+      ilpy::method<&rw_locked<C>, "is_locked($self, /)",                                       \
+                   "Whether any hold (read or write) exists (a snapshot).">(),                 \
+      ilpy::method<&rw_write_locked<C>, "is_write_locked($self, /)",                           \
+                   "Whether the write hold exists (a snapshot).">(),                           \
+      ilpy::method<&rw_reinit<C>, "_at_fork_reinit($self, /)",                                 \
+                   "Make this a fresh, unlocked lock (for a forked child).">()
+
+PyMethodDef rwlock_methods[] = {
+    ilpy::self_method<&rw_acquire_read<RWLock, ThreadingRules>,
+                 "acquire_read($self, blocking=True, timeout=None)",
+                 IL_ACQUIRE_DOC("a read hold") "\n\nthreading's timeout rules (-1 is forever "
+                                               "too).">(),
+    ilpy::self_method<&rw_acquire_write<RWLock, ThreadingRules>,
+                 "acquire_write($self, blocking=True, timeout=None)",
+                 IL_ACQUIRE_DOC("the write hold") "\n\nthreading's timeout rules (-1 is forever "
+                                                  "too).">(),
+    ilpy::self_method<&rw_read_guard<RWLock, ThreadingRules>,
+                      "read_guard($self, blocking=True, timeout=None)",
+                      "acquire_read(blocking, timeout), returning a ReadGuard (or None).">(),
+    ilpy::self_method<&rw_write_guard<RWLock, ThreadingRules>,
+                      "write_guard($self, blocking=True, timeout=None)",
+                      "acquire_write(blocking, timeout), returning a WriteGuard (or None).">(),
+    IL_RW_COMMON(RWLock),
+    ilpy::methods_end,
+};
+
+PyMethodDef syncx_rwlock_methods[] = {
+    ilpy::self_method<&rw_acquire_read<SyncxRWLock, SyncxRules>,
+                 "acquire_read($self, blocking=True, timeout=None)",
+                 "Take a read hold; return whether it was taken.">(),
+    ilpy::self_method<&rw_acquire_read<SyncxRWLock, SyncxRules>,
+                 "read_lock($self, blocking=True, timeout=None)", "Same as acquire_read().">(),
+    ilpy::method<&rw_try_read<SyncxRWLock>, "try_read_lock($self, /)",
+                 "Same as try_acquire_read().">(),
+    ilpy::self_method<&rw_read_guard<SyncxRWLock, SyncxRules>,
+                      "read_guard($self, blocking=True, timeout=None)",
+                      "acquire_read(blocking, timeout), returning a ReadGuard (or None).">(),
+    ilpy::self_method<&rw_acquire_write<SyncxRWLock, SyncxRules>,
+                 "acquire_write($self, blocking=True, timeout=None)",
+                 "Take the write hold; return whether it was taken.">(),
+    ilpy::self_method<&rw_acquire_write<SyncxRWLock, SyncxRules>,
+                 "write_lock($self, blocking=True, timeout=None)", "Same as acquire_write().">(),
+    ilpy::method<&rw_try_write<SyncxRWLock>, "try_write_lock($self, /)",
+                 "Same as try_acquire_write().">(),
+    ilpy::self_method<&rw_write_guard<SyncxRWLock, SyncxRules>,
+                      "write_guard($self, blocking=True, timeout=None)",
+                      "acquire_write(blocking, timeout), returning a WriteGuard (or None).">(),
+    IL_RW_COMMON(SyncxRWLock),
+    ilpy::methods_end,
+};
+
+PyMethodDef read_guard_methods[] = {
+    ilpy::method<&ReadGuard::release, "release($self, /)",
+                 "Release the read hold, once (later calls do nothing).">(),
+    ilpy::method<&ReadGuard::release, "unlock($self, /)", "Same as release().">(),
+    ilpy::self_method<&guard_enter<ReadGuard>, "__enter__($self, /)", "Return the guard.">(),
+    ilpy::method<&guard_exit<ReadGuard>, "__exit__($self, exc_type, exc_value, traceback, /)",
+                 "release(); return False.">(),
+    ilpy::methods_end,
+};
+
+PyMethodDef write_guard_methods[] = {
+    ilpy::method<&WriteGuard::release, "release($self, /)",
+                 "Release the write hold, once (later calls do nothing).">(),
+    ilpy::method<&WriteGuard::release, "unlock($self, /)", "Same as release().">(),
+    ilpy::method<&WriteGuard::release_fair, "release_fair($self, /)",
+                 "release(), handing the lock to a waiting thread if any.">(),
+    ilpy::method<&WriteGuard::release_fair, "unlock_fair($self, /)", "Same as release_fair().">(),
+    ilpy::method<&WriteGuard::downgrade, "downgrade($self, /)",
+                 "Turn the write hold into a read hold, atomically; return its ReadGuard\n"
+                 "(this guard then holds nothing), or None if this guard holds nothing.">(),
+    ilpy::self_method<&guard_enter<WriteGuard>, "__enter__($self, /)", "Return the guard.">(),
+    ilpy::method<&guard_exit<WriteGuard>, "__exit__($self, exc_type, exc_value, traceback, /)",
+                 "release(); return False.">(),
+    ilpy::methods_end,
+};
+
+#undef IL_RW_COMMON
+#undef IL_RLOCK_COMMON
+#undef IL_ACQUIRE_DOC
+
+template <PyMethodDef* Methods, reprfunc Repr = nullptr>
+nb::type_slots slots() noexcept {
+  static PyType_Slot s[] = {{Py_tp_methods, static_cast<void*>(Methods)},
+                            {Repr ? Py_tp_repr : 0, reinterpret_cast<void*>(Repr)},
+                            {0, nullptr}};
+  return nb::type_slots(s);
+}
+
+void set_module(nb::handle cls, const char* module) { nb::setattr(cls, "__module__", nb::str(module)); }
+
+template <class G>
+void register_guard(nb::module_& m, const char* name, nb::type_slots s, const char* doc) {
+  nb::class_<G> cls(m, name, s, nb::is_final(), nb::pooled(), doc);
+  set_module(cls, "interlock.locks");
+  GuardType<G>::type = cls.ptr();
+}
+
+}  // namespace
+
+namespace interlock::py {
+
+void init_locks(nb::module_& m) {
+  constexpr const char* mod = "interlock.locks";
+  constexpr const char* syncx_mod = "interlock.compat.syncx.locks";
+
+  nb::class_<Lock> lock(m, "Lock", slots<lock_methods, &lock_repr>(), nb::is_weak_referenceable(),
+                        "A mutual-exclusion lock with threading.Lock's contract (any thread may\n"
+                        "release it), plus try_acquire()/try_lock(), is_locked() and guard().\n"
+                        "One byte of state (interlock::Mutex); waits release the GIL and are\n"
+                        "interruptible by signals.");
+  lock.def(nb::init<>());
+  set_module(lock, mod);
+
+  nb::class_<RLock> rlock(m, "RLock", slots<rlock_methods, &rlock_repr>(),
+                          nb::is_weak_referenceable(),
+                          "A re-entrant lock with threading.RLock's contract (owned by the\n"
+                          "acquiring thread; works with threading.Condition), plus try_acquire(),\n"
+                          "is_locked() and guard(). Waits release the GIL and are interruptible.");
+  rlock.def(nb::init<>());
+  set_module(rlock, mod);
+
+  nb::class_<RWLock> rwlock(
+      m, "RWLock", slots<rwlock_methods, &rw_repr>(), nb::is_weak_referenceable(),
+      "A reader-writer lock: many readers or one writer; neither side starves (a\n"
+      "waiting writer holds new readers back; a releasing writer lets all waiting\n"
+      "readers in). Read holds are not re-entrant and not owned by a thread: any\n"
+      "thread may release one. Waits release the GIL and are interruptible.");
+  rwlock.def(nb::init<>());
+  set_module(rwlock, mod);
+
+  register_guard<LockGuard>(m, "LockGuard", slots<lock_guard_methods>(),
+                            "A held Lock (from Lock.guard()): release()/unlock() or leaving a\n"
+                            "`with` block releases it once; so does garbage collection.");
+  register_guard<RLockGuard>(m, "RLockGuard", slots<rlock_guard_methods>(),
+                             "One held level of an RLock (from RLock.guard()).");
+  register_guard<ReadGuard>(m, "ReadGuard", slots<read_guard_methods>(),
+                            "A read hold of an RWLock (from read_guard() or\n"
+                            "WriteGuard.downgrade()).");
+  register_guard<WriteGuard>(m, "WriteGuard", slots<write_guard_methods>(),
+                             "The write hold of an RWLock (from write_guard()).");
+
+  nb::module_ sx = m.def_submodule(
+      "_syncx", "Native classes of interlock.compat.syncx.locks (syncx's conventions).");
+  nb::class_<SyncxLock> slock(sx, "Lock", slots<syncx_lock_methods, &lock_repr>(),
+                              nb::is_weak_referenceable(), "syncx.locks.Lock on interlock.");
+  slock.def(nb::init<>());
+  set_module(slock, syncx_mod);
+  nb::class_<SyncxRLock> srlock(sx, "RLock", slots<syncx_rlock_methods, &rlock_repr>(),
+                                nb::is_weak_referenceable(), "syncx.locks.RLock on interlock.");
+  srlock.def(nb::init<>());
+  set_module(srlock, syncx_mod);
+  nb::class_<SyncxRWLock> srw(sx, "RWLock", slots<syncx_rwlock_methods, &rw_repr>(),
+                              nb::is_weak_referenceable(), "syncx.locks.RWLock on interlock.");
+  srw.def(nb::init<>());
+  set_module(srw, syncx_mod);
+}
+
+}  // namespace interlock::py

@@ -1,0 +1,597 @@
+// bindings/sync.cpp — the native synchronisation primitives of
+// interlock.locks: Semaphore, BoundedSemaphore, Event, Once, CountDownLatch
+// (registered into interlock._interlock.locks next to the locks).
+//
+// Thin: each class holds one core primitive (interlock::Semaphore,
+// ResettableEvent, OnceFlag, Latch); this file converts arguments, applies
+// threading's conventions (timeouts, error messages) and runs every blocking
+// wait through interlock::py::blocking(), which releases the GIL (detaches on
+// free-threaded builds) around the sleep and runs signal handlers. A wait cut
+// short by an exception from a signal handler returns with that exception
+// set, leaving the primitive as if the call had timed out.
+//
+// Hot methods are plain CPython methods (fast_methods.hpp). A few take
+// threading-style optional arguments where None is NOT the same as "omitted"
+// (Semaphore.acquire(blocking=None) means non-blocking, release(None) is a
+// TypeError): those are written with kw_method<> below, which hands the raw
+// argument slots (null when omitted) to the C++ side.
+#include <nanobind/nanobind.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <new>
+#include <optional>
+
+#include "fast_methods.hpp"
+#include "interlock/config.hpp"
+#include "interlock/deadline.hpp"
+#include "interlock/latch.hpp"
+#include "interlock/once.hpp"
+#include "interlock/resettable_event.hpp"
+#include "interlock/semaphore.hpp"
+#include "module.hpp"
+#include "py_wait.hpp"
+
+namespace nb = nanobind;
+namespace ilpy = interlock::py;
+using namespace nb::literals;
+using interlock::Deadline;
+using interlock::WaitStatus;
+
+namespace {
+
+// ============================================================ helpers
+
+/// A METH_FASTCALL | METH_KEYWORDS method whose C++ side receives the
+/// argument slots as given (nullptr for an omitted argument, Py_None for an
+/// explicit None), for signatures where None and "omitted" differ. `Sig` is a
+/// text signature as for ilpy::method (names, defaults, '/' and '*' are
+/// honoured for binding); `F` is `PyObject* F(C&, PyObject* const* slots)`
+/// returning a new reference or nullptr with an error set.
+template <class C, PyObject* (*F)(C&, PyObject* const*), ilpy::fixed_string Sig,
+          ilpy::fixed_string Doc>
+struct kw_method {
+  static constexpr ilpy::detail::signature sig = ilpy::detail::parse_signature(Sig.view());
+  static_assert(sig.count > 0, "use ilpy::method for methods without parameters");
+  static constexpr auto name = ilpy::detail::make_text<sig.name.size()>({sig.name});
+  static constexpr auto doc = ilpy::detail::make_text<Sig.view().size() + 5 + Doc.view().size()>(
+      {Sig.view(), "\n--\n\n", Doc.view()});
+
+  static PyObject* call(PyObject* self, PyObject* const* argv, Py_ssize_t nargsf,
+                        PyObject* kwnames) noexcept {
+    if (IL_PY_UNLIKELY(!nb::inst_ready(self)))
+      return ilpy::detail::raise_not_ready(self, name.c_str());
+    const Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (IL_PY_UNLIKELY(nargs > static_cast<Py_ssize_t>(sig.max_positional)))
+      return ilpy::detail::raise_arg_count(self, name.c_str(), 0, sig.max_positional, nargs);
+    PyObject* slots[sig.count] = {};
+    for (Py_ssize_t i = 0; i < nargs; ++i) slots[i] = argv[i];
+    if (kwnames || IL_PY_UNLIKELY(nargs < static_cast<Py_ssize_t>(sig.required))) {
+      if (!ilpy::detail::bind_keywords(sig, self, name.c_str(), slots, argv + nargs, kwnames))
+        return nullptr;
+    }
+    try {
+      return F(*nb::inst_ptr<C>(self), slots);
+    } catch (...) {
+      return ilpy::detail::translate_current_exception();
+    }
+  }
+
+  static PyMethodDef def() noexcept {
+    return {name.c_str(), reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&call)),
+            METH_FASTCALL | METH_KEYWORDS, doc.c_str()};
+  }
+};
+
+/// The timeout convention of threading's wait() calls (Event.wait,
+/// Condition.wait, Semaphore.acquire(timeout=...)): None (or omitted) waits
+/// forever; zero or negative does not wait. Errors: NaN -> ValueError (the
+/// stdlib either returns at once or spins forever on NaN, depending on the
+/// call); larger than threading.TIMEOUT_MAX -> OverflowError (as the stdlib's
+/// lock acquire, which those calls end in, raises); not a number -> TypeError.
+bool wait_deadline(PyObject* timeout, Deadline* out) noexcept {
+  if (!timeout || timeout == Py_None) {
+    *out = Deadline::never();
+    return true;
+  }
+  double t;
+  if (PyFloat_CheckExact(timeout)) {
+    t = PyFloat_AS_DOUBLE(timeout);
+  } else {
+    t = PyFloat_AsDouble(timeout);  // int, __float__, __index__
+    if (t == -1.0 && PyErr_Occurred()) {
+      if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_TypeError, "timeout must be a number, not %.200s",
+                     Py_TYPE(timeout)->tp_name);
+      }
+      return false;
+    }
+  }
+  if (std::isnan(t)) {
+    PyErr_SetString(PyExc_ValueError, "Invalid value NaN (not a number)");
+    return false;
+  }
+  if (t > ilpy::kTimeoutMax) {
+    PyErr_SetString(PyExc_OverflowError, "timeout value is too large");
+    return false;
+  }
+  *out = t > 0 ? Deadline::after_seconds(t) : Deadline::immediate();
+  return true;
+}
+
+/// Reads a count argument: an integer (TypeError otherwise, via __index__)
+/// that must be >= `min` (ValueError `msg` otherwise). Values past uint64 come
+/// back as UINT64_MAX (too many for any count: constructors and release()
+/// reject it, count_down() clamps at zero as for any n >= count).
+bool read_count(PyObject* o, std::uint64_t min, const char* msg, std::uint64_t* out) noexcept {
+  PyObject* idx = PyNumber_Index(o);
+  if (!idx) return false;
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(idx, &overflow);
+  Py_DECREF(idx);
+  if (v == -1 && !overflow && PyErr_Occurred()) return false;
+  if (overflow < 0 || (!overflow && v < static_cast<long long>(min))) {
+    PyErr_SetString(PyExc_ValueError, msg);
+    return false;
+  }
+  *out = overflow > 0 ? std::numeric_limits<std::uint64_t>::max() : static_cast<std::uint64_t>(v);
+  return true;
+}
+
+/// "<module.QualName at 0x...: " for threading-style reprs; module and
+/// qualname are those of type(self), so subclasses show their own names.
+nb::str type_prefix(nb::handle self) {
+  nb::handle tp = reinterpret_cast<PyObject*>(Py_TYPE(self.ptr()));
+  return nb::str("<{}.{} at {}: ")
+      .format(tp.attr("__module__"), tp.attr("__qualname__"),
+              nb::str(PyUnicode_FromFormat("%p", self.ptr()), nb::detail::steal_t{}));
+}
+
+/// Maps the result of a core wait to Python: True, False, or nullptr when a
+/// signal handler raised (its exception is set).
+inline PyObject* wait_result(WaitStatus st) noexcept {
+  switch (st) {
+    case WaitStatus::ok: Py_RETURN_TRUE;
+    case WaitStatus::timed_out: Py_RETURN_FALSE;
+    case WaitStatus::interrupted: break;
+  }
+  if (!PyErr_Occurred())
+    PyErr_SetString(PyExc_SystemError, "wait interrupted without an exception");
+  return nullptr;
+}
+
+// ============================================================ Semaphore
+
+struct PySemaphore {
+  interlock::Semaphore sem;
+  std::uint64_t bound;  // release() fails past this count
+  bool bounded;         // BoundedSemaphore: ValueError past bound; else OverflowError
+
+  PySemaphore(std::uint64_t value, bool is_bounded) noexcept
+      : sem(value),
+        bound(is_bounded ? value : interlock::Semaphore::max_count),
+        bounded(is_bounded) {}
+};
+
+struct PyBoundedSemaphore : PySemaphore {
+  using PySemaphore::PySemaphore;
+};
+
+std::uint64_t semaphore_initial(nb::handle value) {
+  std::uint64_t v = 0;
+  if (!read_count(value.ptr(), 0, "semaphore initial value must be >= 0", &v))
+    throw nb::python_error();
+  if (v > interlock::Semaphore::max_count) {
+    PyErr_SetString(PyExc_OverflowError, "semaphore initial value must be < 2**62");
+    throw nb::python_error();
+  }
+  return v;
+}
+
+PyObject* semaphore_wait(PySemaphore& s, Deadline d) noexcept {
+  if (d.is_immediate()) return Py_NewRef(s.sem.try_acquire() ? Py_True : Py_False);
+  return wait_result(ilpy::blocking([&] { return s.sem.acquire_until(d); }));
+}
+
+// acquire(blocking=True, timeout=None)
+PyObject* semaphore_acquire(PySemaphore& s, PyObject* const* a) noexcept {
+  bool block = true;
+  if (a[0]) {
+    const int r = PyObject_IsTrue(a[0]);
+    if (r < 0) return nullptr;
+    block = r != 0;
+  }
+  const bool has_timeout = a[1] && a[1] != Py_None;
+  if (!block && has_timeout) {
+    PyErr_SetString(PyExc_ValueError, "can't specify timeout for non-blocking acquire");
+    return nullptr;
+  }
+  Deadline d = Deadline::immediate();
+  if (block && !wait_deadline(a[1], &d)) return nullptr;
+  return semaphore_wait(s, d);
+}
+
+PyObject* semaphore_release_n(PySemaphore& s, std::uint64_t n) noexcept {
+  if (IL_PY_UNLIKELY(!s.sem.release_bounded(n, s.bound))) {
+    if (s.bounded) PyErr_SetString(PyExc_ValueError, "Semaphore released too many times");
+    else PyErr_SetString(PyExc_OverflowError, "semaphore value would exceed 2**62-1");
+    return nullptr;
+  }
+  Py_RETURN_NONE;
+}
+
+// release(n=1)
+PyObject* semaphore_release(PySemaphore& s, PyObject* const* a) noexcept {
+  std::uint64_t n = 1;
+  if (a[0] && !read_count(a[0], 1, "n must be one or more", &n)) return nullptr;
+  return semaphore_release_n(s, n);
+}
+
+/// The no-argument calls come first: acquire() / release() without
+/// arguments skip argument binding entirely.
+PyObject* semaphore_acquire_fast(PyObject* self, PyObject* const* argv, Py_ssize_t nargsf,
+                                 PyObject* kwnames) noexcept;
+PyObject* semaphore_release_fast(PyObject* self, PyObject* const* argv, Py_ssize_t nargsf,
+                                 PyObject* kwnames) noexcept;
+
+using sem_acquire_m =
+    kw_method<PySemaphore, &semaphore_acquire, "acquire($self, /, blocking=True, timeout=None)",
+              "Take a permit, waiting for one while blocking is true: for at most timeout\n"
+              "seconds (None: forever; zero or negative: do not wait). Return whether a\n"
+              "permit was taken. Waiting releases the GIL and is interruptible (an\n"
+              "interrupted call takes no permit).">;
+using sem_release_m =
+    kw_method<PySemaphore, &semaphore_release, "release($self, /, n=1)",
+              "Return n permits (n >= 1), waking up to n waiting threads in FIFO order.\n"
+              "BoundedSemaphore: ValueError if the value would exceed the initial one.">;
+
+PyObject* semaphore_acquire_fast(PyObject* self, PyObject* const* argv, Py_ssize_t nargsf,
+                                 PyObject* kwnames) noexcept {
+  if (PyVectorcall_NARGS(nargsf) == 0 && !kwnames && INTERLOCK_LIKELY(nb::inst_ready(self))) {
+    PySemaphore& s = *nb::inst_ptr<PySemaphore>(self);
+    if (INTERLOCK_LIKELY(s.sem.try_acquire())) Py_RETURN_TRUE;
+    return semaphore_wait(s, Deadline::never());
+  }
+  return sem_acquire_m::call(self, argv, nargsf, kwnames);
+}
+
+PyObject* semaphore_release_fast(PyObject* self, PyObject* const* argv, Py_ssize_t nargsf,
+                                 PyObject* kwnames) noexcept {
+  if (PyVectorcall_NARGS(nargsf) == 0 && !kwnames && INTERLOCK_LIKELY(nb::inst_ready(self)))
+    return semaphore_release_n(*nb::inst_ptr<PySemaphore>(self), 1);
+  return sem_release_m::call(self, argv, nargsf, kwnames);
+}
+
+PyMethodDef with_function(PyMethodDef def, PyObject* (*f)(PyObject*, PyObject* const*,
+                                                          Py_ssize_t, PyObject*)) noexcept {
+  def.ml_meth = reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f));
+  return def;
+}
+
+PyObject* semaphore_enter(PySemaphore& s) noexcept {
+  if (INTERLOCK_LIKELY(s.sem.try_acquire())) Py_RETURN_TRUE;
+  return semaphore_wait(s, Deadline::never());
+}
+
+PyObject* semaphore_exit(PySemaphore& s, PyObject*, PyObject*, PyObject*) noexcept {
+  return semaphore_release_n(s, 1);
+}
+
+PyMethodDef semaphore_methods[] = {
+    with_function(sem_acquire_m::def(), &semaphore_acquire_fast),
+    with_function(sem_release_m::def(), &semaphore_release_fast),
+    ilpy::method<&semaphore_enter, "__enter__($self, /)",
+                 "acquire(); return True. Waiting releases the GIL and is interruptible.">(),
+    ilpy::method<&semaphore_exit, "__exit__($self, exc_type, exc_value, traceback, /)",
+                 "release().">(),
+    ilpy::methods_end,
+};
+
+nb::str semaphore_repr(nb::handle self) {
+  const PySemaphore& s = *nb::inst_ptr<PySemaphore>(self);
+  nb::str head = type_prefix(self);
+  if (s.bounded)
+    return nb::str("{}value={}/{}>").format(head, s.sem.value(), s.bound);
+  return nb::str("{}value={}>").format(head, s.sem.value());
+}
+
+// ============================================================ Event
+
+struct PyEvent {
+  interlock::ResettableEvent ev;
+};
+
+bool event_is_set(const PyEvent& e) noexcept { return e.ev.is_set(); }
+void event_set(PyEvent& e) noexcept { e.ev.set(); }
+void event_clear(PyEvent& e) noexcept { e.ev.clear(); }
+
+PyObject* event_is_set_deprecated(PyEvent& e) noexcept {
+  if (PyErr_WarnEx(PyExc_DeprecationWarning, "isSet() is deprecated, use is_set() instead", 1) < 0)
+    return nullptr;
+  return Py_NewRef(e.ev.is_set() ? Py_True : Py_False);
+}
+
+PyObject* event_wait(PyEvent& e, std::optional<PyObject*> timeout) noexcept {
+  if (INTERLOCK_LIKELY(e.ev.is_set())) Py_RETURN_TRUE;
+  Deadline d;
+  if (!wait_deadline(timeout ? *timeout : nullptr, &d)) return nullptr;
+  if (d.is_immediate()) Py_RETURN_FALSE;
+  return wait_result(ilpy::blocking([&] { return e.ev.wait_until(d); }));
+}
+
+PyMethodDef event_methods[] = {
+    ilpy::method<&event_is_set, "is_set($self, /)", "Return whether the flag is set.">(),
+    ilpy::method<&event_is_set_deprecated, "isSet($self, /)",
+                 "Deprecated alias of is_set() (DeprecationWarning).">(),
+    ilpy::method<&event_set, "set($self, /)",
+                 "Set the flag and wake every waiting thread.">(),
+    ilpy::method<&event_clear, "clear($self, /)", "Clear the flag.">(),
+    ilpy::method<&event_wait, "wait($self, /, timeout=None)",
+                 "Wait until the flag is set, for at most timeout seconds (None: forever;\n"
+                 "zero or negative: do not wait). Return True if the flag was set (a thread\n"
+                 "woken by set() returns True even if clear() followed), False on timeout.\n"
+                 "Waiting releases the GIL and is interruptible.">(),
+    ilpy::methods_end,
+};
+
+nb::str event_repr(nb::handle self) {
+  const PyEvent& e = *nb::inst_ptr<PyEvent>(self);
+  return nb::str("{}{}>").format(type_prefix(self), e.ev.is_set() ? "set" : "unset");
+}
+
+// ============================================================ CountDownLatch
+
+struct PyLatch {
+  interlock::Latch latch;
+  explicit PyLatch(std::uint64_t count) noexcept : latch(count) {}
+};
+
+// count_down(n=1)
+PyObject* latch_count_down(PyLatch& l, PyObject* const* a) noexcept {
+  std::uint64_t n = 1;
+  if (a[0] && !read_count(a[0], 1, "n must be one or more", &n)) return nullptr;
+  return PyLong_FromUnsignedLongLong(l.latch.count_down(n));
+}
+
+PyObject* latch_wait(PyLatch& l, std::optional<PyObject*> timeout) noexcept {
+  if (INTERLOCK_LIKELY(l.latch.try_wait())) Py_RETURN_TRUE;
+  Deadline d;
+  if (!wait_deadline(timeout ? *timeout : nullptr, &d)) return nullptr;
+  if (d.is_immediate()) Py_RETURN_FALSE;
+  return wait_result(ilpy::blocking([&] { return l.latch.wait_until(d); }));
+}
+
+std::uint64_t latch_count(const PyLatch& l) noexcept { return l.latch.count(); }
+
+PyMethodDef latch_methods[] = {
+    kw_method<PyLatch, &latch_count_down, "count_down($self, /, n=1)",
+              "Lower the count by n (n >= 1; it stops at zero) and return the count after;\n"
+              "the call that reaches zero releases every waiting thread.">::def(),
+    ilpy::method<&latch_wait, "wait($self, /, timeout=None)",
+                 "Wait until the count is zero, for at most timeout seconds (None: forever;\n"
+                 "zero or negative: do not wait). Return True once it is zero, False on\n"
+                 "timeout. Waiting releases the GIL and is interruptible.">(),
+    ilpy::methods_end,
+};
+
+// ============================================================ Once
+
+struct PyOnce {
+  interlock::OnceFlag flag;
+  // Written by the runner before finish(true), whose release publishes it to
+  // every thread that then sees the flag done (acquire); immutable after.
+  std::atomic<PyObject*> result{nullptr};
+  // Thread ident of the thread running fn (0: none). Only ever compared
+  // with the reader's own ident, so a stale value never matches wrongly.
+  std::atomic<unsigned long> runner{0};
+
+  ~PyOnce() { Py_XDECREF(result.exchange(nullptr, std::memory_order_relaxed)); }
+};
+
+IL_PY_COLD PyObject* once_call_slow(PyOnce& o, PyObject* const* argv, Py_ssize_t nargs,
+                                    PyObject* kwnames) noexcept {
+  const unsigned long me = PyThread_get_thread_ident();
+  for (;;) {
+    if (o.runner.load(std::memory_order_relaxed) == me) {
+      PyErr_SetString(PyExc_RuntimeError,
+                      "Once.call(): called again from the function it is running (this would "
+                      "deadlock)");
+      return nullptr;
+    }
+    const auto st = ilpy::blocking([&] { return o.flag.begin(Deadline::never(), true); });
+    switch (st) {
+      case interlock::OnceFlag::Begin::done: {
+        PyObject* r = o.result.load(std::memory_order_relaxed);
+        return Py_NewRef(r ? r : Py_None);
+      }
+      case interlock::OnceFlag::Begin::interrupted:
+        if (!PyErr_Occurred())
+          PyErr_SetString(PyExc_SystemError, "wait interrupted without an exception");
+        return nullptr;
+      case interlock::OnceFlag::Begin::timed_out:
+        continue;  // cannot happen with Deadline::never()
+      case interlock::OnceFlag::Begin::run:
+        break;
+    }
+    o.runner.store(me, std::memory_order_relaxed);
+    // No PY_VECTORCALL_ARGUMENTS_OFFSET: argv[0] is our caller's (possibly
+    // a shared tuple's item), not ours to overwrite even for a moment.
+    PyObject* r =
+        PyObject_Vectorcall(argv[0], argv + 1, static_cast<std::size_t>(nargs - 1), kwnames);
+    o.runner.store(0, std::memory_order_relaxed);
+    if (!r) {
+      o.flag.finish(false);  // a later caller runs fn again
+      return nullptr;
+    }
+    o.result.store(Py_NewRef(r), std::memory_order_relaxed);
+    o.flag.finish(true);
+    return r;
+  }
+}
+
+// call(fn, /, *args, **kwargs)
+PyObject* once_call(PyObject* self, PyObject* const* argv, Py_ssize_t nargsf,
+                    PyObject* kwnames) noexcept {
+  if (IL_PY_UNLIKELY(!nb::inst_ready(self))) return ilpy::detail::raise_not_ready(self, "call");
+  PyOnce& o = *nb::inst_ptr<PyOnce>(self);
+  const Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+  if (IL_PY_UNLIKELY(nargs < 1)) {
+    PyErr_SetString(PyExc_TypeError, "Once.call() missing required argument 'fn' (pos 1)");
+    return nullptr;
+  }
+  if (INTERLOCK_LIKELY(o.flag.is_done())) {
+    PyObject* r = o.result.load(std::memory_order_relaxed);
+    return Py_NewRef(r ? r : Py_None);
+  }
+  return once_call_slow(o, argv, nargs, kwnames);
+}
+
+bool once_is_done(const PyOnce& o) noexcept { return o.flag.is_done(); }
+
+int once_traverse(PyObject* self, visitproc visit, void* arg) {
+  Py_VISIT(Py_TYPE(self));
+  if (!nb::inst_ready(self)) return 0;
+  PyObject* r = nb::inst_ptr<PyOnce>(self)->result.load(std::memory_order_relaxed);
+  Py_VISIT(r);
+  return 0;
+}
+
+int once_clear(PyObject* self) {
+  if (nb::inst_ready(self)) {
+    PyObject* r = nb::inst_ptr<PyOnce>(self)->result.exchange(nullptr, std::memory_order_relaxed);
+    Py_XDECREF(r);
+  }
+  return 0;
+}
+
+PyMethodDef once_methods[] = {
+    {"call", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&once_call)),
+     METH_FASTCALL | METH_KEYWORDS,
+     "call($self, fn, /, *args, **kwargs)\n--\n\n"
+     "Run fn(*args, **kwargs) if no call of this Once has completed yet, and return\n"
+     "its result; once one has, return that first result (fn and the arguments are\n"
+     "then ignored). Exactly one thread runs fn at a time: others wait (GIL\n"
+     "released, interruptible) for it. If fn raises, the exception propagates to\n"
+     "its caller and the Once stays not done, so a later call runs fn again. A\n"
+     "call from inside fn on the same Once raises RuntimeError."},
+    ilpy::method<&once_is_done, "is_done($self, /)",
+                 "Return whether a call has completed (the result is cached).">(),
+    ilpy::methods_end,
+};
+
+PyType_Slot once_slots[] = {
+    {Py_tp_methods, static_cast<void*>(once_methods)},
+    {Py_tp_traverse, reinterpret_cast<void*>(&once_traverse)},
+    {Py_tp_clear, reinterpret_cast<void*>(&once_clear)},
+    {0, nullptr},
+};
+
+/// Gives a class the public module name of interlock.locks (it is defined
+/// in interlock._interlock.locks and re-exported there).
+void set_public_module(nb::handle cls) {
+  nb::setattr(cls, "__module__", nb::str("interlock.locks"));
+}
+
+}  // namespace
+
+namespace interlock::py {
+
+void init_sync(nb::module_& m) {
+  auto sem =
+      nb::class_<PySemaphore>(
+          m, "Semaphore", ilpy::method_slots<semaphore_methods>(), nb::is_weak_referenceable(),
+          "Semaphore(value=1)\n\n"
+          "A counting semaphore (threading.Semaphore's contract): acquire() takes a\n"
+          "permit, waiting while there is none; release(n) returns n. Waiting threads\n"
+          "are served in FIFO order, release the GIL while they wait and are\n"
+          "interruptible by signals. value (read-only) is the current count.")
+          .def(
+              "__init__",
+              [](PySemaphore* self, nb::handle value) {
+                new (self) PySemaphore(semaphore_initial(value), false);
+              },
+              "value"_a.none() = 1)
+          .def_prop_ro(
+              "value", [](const PySemaphore& s) { return s.sem.value(); },
+              "The number of permits available right now (a snapshot).")
+          .def("__repr__", &semaphore_repr);
+  set_public_module(sem);
+
+  auto bsem =
+      // The same method table again: CPython's specialised calls of a method
+      // descriptor require type(self) to be exactly the descriptor's class, so
+      // inherited descriptors would take the generic call path here.
+      nb::class_<PyBoundedSemaphore, PySemaphore>(
+          m, "BoundedSemaphore", ilpy::method_slots<semaphore_methods>(),
+          nb::is_weak_referenceable(),
+          "BoundedSemaphore(value=1)\n\n"
+          "A Semaphore whose release() raises ValueError if the value would exceed\n"
+          "the initial value (threading.BoundedSemaphore's contract).")
+          .def(
+              "__init__",
+              [](PyBoundedSemaphore* self, nb::handle value) {
+                new (self) PyBoundedSemaphore(semaphore_initial(value), true);
+              },
+              "value"_a.none() = 1)
+          .def_prop_ro(
+              "initial_value", [](const PyBoundedSemaphore& s) { return s.bound; },
+              "The initial value: the most permits there can be.");
+  set_public_module(bsem);
+
+  auto ev = nb::class_<PyEvent>(m, "Event", ilpy::method_slots<event_methods>(),
+                                nb::is_weak_referenceable(),
+                                "Event()\n\n"
+                                "A flag threads can wait for (threading.Event's contract): set(),\n"
+                                "clear(), is_set(), wait(timeout=None). Waiting releases the GIL\n"
+                                "and is interruptible by signals.")
+                .def(nb::init<>())
+                .def("__repr__", &event_repr);
+  set_public_module(ev);
+
+  auto once =
+      nb::class_<PyOnce>(m, "Once", nb::type_slots(once_slots), nb::is_weak_referenceable(),
+                         "Once()\n\n"
+                         "Runs a function exactly once across all threads: once.call(fn, *args,\n"
+                         "**kwargs) runs fn the first time, caches its result and returns it to\n"
+                         "every caller, now and later. If fn raises, the exception propagates\n"
+                         "and a later call tries again.")
+          .def(nb::init<>())
+          .def_prop_ro("done", &once_is_done, "Whether a call has completed.")
+          .def("__repr__", [](nb::handle self) {
+            const bool done = nb::inst_ptr<PyOnce>(self)->flag.is_done();
+            return nb::str("{}{}>").format(type_prefix(self), done ? "done" : "not done");
+          });
+  set_public_module(once);
+
+  auto latch =
+      nb::class_<PyLatch>(m, "CountDownLatch", ilpy::method_slots<latch_methods>(),
+                          nb::is_weak_referenceable(),
+                          "CountDownLatch(count)\n\n"
+                          "A one-shot gate (Java's CountDownLatch, C++'s std::latch): wait()\n"
+                          "blocks until count_down() has been called count times in all; from\n"
+                          "then on the latch stays open. Waiting releases the GIL and is\n"
+                          "interruptible by signals.")
+          .def(
+              "__init__",
+              [](PyLatch* self, nb::handle count) {
+                std::uint64_t c = 0;
+                if (!read_count(count.ptr(), 0, "count must be >= 0", &c)) throw nb::python_error();
+                if (c > interlock::Latch::max_count) {
+                  PyErr_SetString(PyExc_OverflowError, "count must be < 2**62");
+                  throw nb::python_error();
+                }
+                new (self) PyLatch(c);
+              },
+              "count"_a.none())
+          .def_prop_ro("count", &latch_count, "The current count (a snapshot).")
+          .def("__repr__", [](nb::handle self) {
+            return nb::str("{}count={}>").format(type_prefix(self),
+                                                 nb::inst_ptr<PyLatch>(self)->latch.count());
+          });
+  set_public_module(latch);
+}
+
+}  // namespace interlock::py

@@ -1,0 +1,356 @@
+"""Condition and Barrier for interlock.locks, in Python on interlock's locks.
+
+Both follow the contracts of threading.Condition and threading.Barrier. The
+waits underneath are acquisitions of interlock ``Lock`` objects (one private
+"waiter" lock per waiting thread), so they release the GIL (detach on
+free-threaded builds) and are interruptible by signal handlers, like every
+other interlock wait. ``BrokenBarrierError`` *is* threading.BrokenBarrierError,
+so ``except`` clauses written for either module catch both.
+
+Thread-safety: a Condition's list of waiters is only read or changed by a
+thread that holds the condition's lock (wait() and notify() check that first),
+so nothing here relies on the GIL.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from threading import TIMEOUT_MAX, BrokenBarrierError
+from typing import Any, Callable, TypeVar
+
+from ._interlock.locks import Lock, RLock
+
+__all__ = ["Condition", "Barrier", "BrokenBarrierError"]
+
+_T = TypeVar("_T")
+_monotonic = time.monotonic
+
+# How Condition.wait() waits on its waiter lock for a given timeout.
+_FOREVER, _TIMED, _NO_WAIT = 0, 1, 2
+
+
+def _wait_mode(timeout: float | None) -> int:
+    """threading's wait() convention: None waits forever, a positive number
+    that long, zero or negative not at all. NaN is a ValueError (the stdlib
+    returns at once or spins, depending on the call); too large an
+    OverflowError (as the stdlib's lock acquire raises); a non-number is a
+    TypeError (from the comparison, as in the stdlib)."""
+    if timeout is None:
+        return _FOREVER
+    if timeout > 0:
+        if timeout > TIMEOUT_MAX:
+            raise OverflowError("timeout value is too large")
+        return _TIMED
+    if timeout != timeout:
+        raise ValueError("Invalid value NaN (not a number)")
+    return _NO_WAIT
+
+
+class Condition:
+    """A condition variable (threading.Condition's contract).
+
+    ``lock`` is the lock the condition is bound to: any object with acquire()
+    and release() (and, optionally, the _release_save / _acquire_restore /
+    _is_owned trio that reentrant locks provide). The default is a new
+    interlock ``RLock``. wait() and notify() raise RuntimeError unless the
+    calling thread holds it.
+    """
+
+    def __init__(self, lock: Any = None) -> None:
+        if lock is None:
+            lock = RLock()
+        self._lock = lock
+        self.acquire = lock.acquire
+        self.release = lock.release
+        # A lock that knows how to drop and restore all its recursion levels
+        # (RLock) or who owns it provides these; otherwise the plain versions
+        # below are used.
+        for name in ("_release_save", "_acquire_restore", "_is_owned"):
+            method = getattr(lock, name, None)
+            if method is not None:
+                setattr(self, name, method)
+        self._waiters: deque[Any] = deque()
+
+    # ---------------------------------------------------------- the lock
+
+    def __enter__(self) -> Any:
+        return self._lock.__enter__()
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        return self._lock.__exit__(*exc_info)
+
+    def _release_save(self) -> Any:
+        self._lock.release()
+        return None
+
+    def _acquire_restore(self, state: Any) -> None:
+        self._lock.acquire()
+
+    def _is_owned(self) -> bool:
+        # For locks that cannot tell: held (by someone) if it cannot be taken.
+        if self._lock.acquire(False):
+            self._lock.release()
+            return False
+        return True
+
+    def __repr__(self) -> str:
+        return f"<Condition({self._lock}, {len(self._waiters)})>"
+
+    def _at_fork_reinit(self) -> None:
+        self._lock._at_fork_reinit()
+        self._waiters.clear()
+
+    # ---------------------------------------------------------- waiting
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Release the lock, wait until notified or until `timeout` seconds
+        have passed (None: no limit; zero or negative: do not wait), then take
+        the lock back (all its recursion levels) and return whether this
+        thread was notified. Raises RuntimeError unless the lock is held.
+
+        If a signal handler raises while waiting (KeyboardInterrupt, ...),
+        the lock is taken back and this thread is off the waiter queue when
+        the exception propagates; a notification it had already been given
+        is passed on to the next waiter rather than lost. (Taking the lock
+        back cannot be interrupted for RLocks, interlock's and threading's;
+        for a plain lock it is the lock's own acquire(), as in threading.)
+        """
+        if not self._is_owned():
+            raise RuntimeError("cannot wait on un-acquired lock")
+        mode = _FOREVER if timeout is None else _wait_mode(timeout)
+        waiter = Lock()
+        waiter.acquire()
+        self._waiters.append(waiter)
+        state = self._release_save()
+        try:
+            if mode == _FOREVER:
+                notified = waiter.acquire()
+            elif mode == _TIMED:
+                notified = waiter.acquire(True, timeout)
+            else:
+                notified = waiter.acquire(False)
+        except BaseException:
+            try:
+                self._acquire_restore(state)
+            finally:
+                # (Also if a signal handler raised as the lock came back.)
+                try:
+                    self._waiters.remove(waiter)
+                except ValueError:
+                    # A notify() had chosen this thread: hand the wake-up on.
+                    if self._is_owned():
+                        self._notify(1)
+            raise
+        try:
+            self._acquire_restore(state)
+        finally:
+            if not notified:
+                try:
+                    self._waiters.remove(waiter)
+                except ValueError:
+                    # Timed out, but a notify() took this thread off the
+                    # queue before it got the lock back: the notification
+                    # is its own.
+                    notified = True
+        return notified
+
+    def wait_for(self, predicate: Callable[[], _T], timeout: float | None = None) -> _T:
+        """Wait until predicate() is true, or for at most `timeout` seconds
+        (None: no limit) in all; return the last value of predicate(). The
+        lock must be held (it is released while waiting)."""
+        result = predicate()
+        if result:
+            return result
+        if timeout is None:
+            while not result:
+                self.wait()
+                result = predicate()
+            return result
+        _wait_mode(timeout)  # check the timeout before waiting at all
+        deadline = _monotonic() + timeout
+        while not result:
+            left = deadline - _monotonic()
+            if left <= 0:
+                break
+            self.wait(left)
+            result = predicate()
+        return result
+
+    # ---------------------------------------------------------- notifying
+
+    def _notify(self, n: int) -> None:
+        waiters = self._waiters
+        while n > 0 and waiters:
+            waiter = waiters[0]
+            try:
+                waiter.release()
+            except RuntimeError:
+                # Already released by a notify() that was interrupted (a
+                # signal handler raised) before it could dequeue it.
+                pass
+            else:
+                n -= 1
+            try:
+                waiters.remove(waiter)
+            except ValueError:
+                pass
+
+    def notify(self, n: int = 1) -> None:
+        """Wake up at most `n` threads waiting on this condition (oldest
+        first); none waiting is not an error. Raises RuntimeError unless the
+        lock is held."""
+        if not self._is_owned():
+            raise RuntimeError("cannot notify on un-acquired lock")
+        if self._waiters:
+            self._notify(n)
+
+    def notify_all(self) -> None:
+        """Wake up every thread waiting on this condition. Raises RuntimeError
+        unless the lock is held."""
+        if not self._is_owned():
+            raise RuntimeError("cannot notify on un-acquired lock")
+        waiters = self._waiters
+        if waiters:
+            self._notify(len(waiters))
+
+    def notifyAll(self) -> None:
+        """Deprecated alias of notify_all()."""
+        import warnings
+
+        warnings.warn(
+            "notifyAll() is deprecated, use notify_all() instead", DeprecationWarning, stacklevel=2
+        )
+        self.notify_all()
+
+
+# Barrier states.
+_FILLING, _DRAINING, _RESETTING, _BROKEN = 0, 1, -1, -2
+
+
+class Barrier:
+    """A cyclic barrier for a fixed number of threads (threading.Barrier's
+    contract).
+
+    Each of `parties` threads calls wait(); all block until the last one
+    arrives, then all are released and the barrier is ready for the next
+    cycle. `action`, if given, is called by one of them (the last to arrive)
+    just before the others are released; if it raises, the barrier breaks.
+    `timeout` is the default for wait(). A barrier that breaks (a wait timed
+    out, the action raised, abort() was called) raises BrokenBarrierError in
+    every waiting thread and in later wait() calls until reset().
+    """
+
+    def __init__(
+        self, parties: int, action: Callable[[], Any] | None = None, timeout: float | None = None
+    ) -> None:
+        if parties < 1:
+            raise ValueError("parties must be >= 1")
+        # An RLock rather than threading's Lock: its _acquire_restore cannot
+        # be interrupted, so a signal never leaves a waiter without the lock.
+        self._cond = Condition(RLock())
+        self._action = action
+        self._timeout = timeout
+        self._parties = parties
+        self._state = _FILLING
+        self._count = 0  # threads inside wait() in this cycle
+
+    def __repr__(self) -> str:
+        cls = type(self)
+        head = f"<{cls.__module__}.{cls.__qualname__} at {id(self):#x}:"
+        if self.broken:
+            return f"{head} broken>"
+        return f"{head} waiters={self.n_waiting}/{self.parties}>"
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait until all parties have called wait() (at most `timeout`
+        seconds; None: the barrier's default). Returns this thread's arrival
+        index, 0 .. parties-1, different in each thread of a cycle. Raises
+        BrokenBarrierError if the barrier is or becomes broken, including by
+        this wait timing out (which breaks it for everyone)."""
+        if timeout is None:
+            timeout = self._timeout
+        cond = self._cond
+        with cond:
+            # Wait for the previous cycle to drain (or a reset to finish).
+            while self._state == _DRAINING or self._state == _RESETTING:
+                cond.wait()
+            if self._state == _BROKEN:
+                raise BrokenBarrierError
+            index = self._count
+            self._count += 1
+            try:
+                if index + 1 == self._parties:
+                    self._trip()
+                else:
+                    self._await_trip(timeout)
+                return index
+            finally:
+                self._count -= 1
+                self._leave()
+
+    def _trip(self) -> None:
+        # The last party: run the action, then release everyone.
+        try:
+            if self._action:
+                self._action()
+        except BaseException:
+            self._break()
+            raise
+        self._state = _DRAINING
+        self._cond.notify_all()
+
+    def _await_trip(self, timeout: float | None) -> None:
+        if not self._cond.wait_for(lambda: self._state != _FILLING, timeout):
+            self._break()  # timed out: nobody else can complete this cycle
+            raise BrokenBarrierError
+        if self._state < 0:  # reset or broken while we waited
+            raise BrokenBarrierError
+
+    def _leave(self) -> None:
+        # The last thread out of a draining/resetting cycle opens the next one.
+        if self._count == 0 and (self._state == _DRAINING or self._state == _RESETTING):
+            self._state = _FILLING
+            self._cond.notify_all()
+
+    def _break(self) -> None:
+        self._state = _BROKEN
+        self._cond.notify_all()
+
+    def reset(self) -> None:
+        """Return the barrier to its initial, unbroken state. Threads waiting
+        in it get BrokenBarrierError."""
+        with self._cond:
+            if self._count > 0:
+                if self._state == _FILLING or self._state == _BROKEN:
+                    # Let the threads inside leave with BrokenBarrierError;
+                    # the last one out refills.
+                    self._state = _RESETTING
+            else:
+                self._state = _FILLING
+            self._cond.notify_all()
+
+    def abort(self) -> None:
+        """Break the barrier: threads waiting in it, and later wait() calls,
+        get BrokenBarrierError (until reset())."""
+        with self._cond:
+            self._break()
+
+    @property
+    def parties(self) -> int:
+        """The number of threads it takes to trip the barrier."""
+        return self._parties
+
+    @property
+    def n_waiting(self) -> int:
+        """The number of threads waiting in the current cycle (a snapshot)."""
+        return self._count if self._state == _FILLING else 0
+
+    @property
+    def broken(self) -> bool:
+        """Whether the barrier is broken."""
+        return self._state == _BROKEN
+
+
+# Public home: interlock.locks (reprs and help() show that name).
+Condition.__module__ = Barrier.__module__ = "interlock.locks"
