@@ -90,6 +90,9 @@ NB_MODULE(_interlock, m) {
   interlock::py::init_locks(locks);
   interlock::py::init_sync(locks);
 
+  nb::module_ atomic = m.def_submodule(
+      "atomic", "Thread atomics: AtomicInt, AtomicBool, AtomicFloat, AtomicReference.");
+  interlock::py::init_atomic(atomic);
 
   install_process_hooks(m);
 }

@@ -19,5 +19,8 @@ void init_locks(nanobind::module_& m);
 /// BoundedSemaphore, Event, Once, CountDownLatch (bindings/sync.cpp).
 void init_sync(nanobind::module_& m);
 
+/// interlock._interlock.atomic: AtomicInt, AtomicBool, AtomicFloat, AtomicReference;
+/// the syncx and ft_utils façades' types in _syncx / _ft_utils (bindings/atomic*.cpp).
+void init_atomic(nanobind::module_& m);
 
 }  // namespace interlock::py

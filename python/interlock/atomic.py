@@ -1,0 +1,32 @@
+"""Thread atomics: ``AtomicInt``, ``AtomicBool``, ``AtomicFloat``, ``AtomicReference``.
+
+Native types (``interlock._interlock.atomic``); every hot method is a plain
+CPython method, so a call costs about what a call to a builtin does. All of
+them are safe to share between threads, including on free-threaded builds
+(3.13t), where they rely on no GIL.
+
+Naming rule (GCC's ``__atomic`` builtins): ``fetch_<op>`` returns the value
+*before* the operation, ``<op>_fetch`` the value *after* it::
+
+    >>> from interlock.atomic import AtomicInt
+    >>> n = AtomicInt(5)
+    >>> n.fetch_add(2), n.add_fetch(2), n.inc(), n.load()
+    (5, 9, 10, 10)
+
+``inc()`` / ``dec()`` are like ``++x`` / ``--x`` (the new value).
+``AtomicInt`` wraps at 64 bits like C++ atomics; its division and modulo are
+Python's ``//`` and ``%``. ``update(fn)`` runs ``fn`` with no lock held in a
+compare-exchange retry loop and returns the new value; ``fetch_update(fn)``
+returns the prior one. ``AtomicReference.compare_exchange`` compares by
+identity. Equality and hashing of the atomics are by identity (their values
+are mutable).
+"""
+
+from ._interlock import atomic as _native
+
+AtomicInt = _native.AtomicInt
+AtomicBool = _native.AtomicBool
+AtomicFloat = _native.AtomicFloat
+AtomicReference = _native.AtomicReference
+
+__all__ = ["AtomicInt", "AtomicBool", "AtomicFloat", "AtomicReference"]

@@ -1,0 +1,33 @@
+"""``ft_utils.concurrency`` on interlock: ``AtomicInt64``, ``AtomicReference``,
+``AtomicFlag``.
+
+The classes are native (``interlock._interlock.atomic._ft_utils``), with
+ft_utils's names, signatures and return values:
+
+* ``AtomicInt64(value=0)``: ``get()``, ``set(value)``, ``incr()`` / ``decr()``
+  (return the new value), ``add(value)`` (the new value; used in ft_utils's
+  documentation), ``__format__``, and the numeric protocol: ``+ - * // | ^ &``
+  and unary ``- + abs ~`` return plain ``int`` values (exact, never wrapped);
+  the in-place forms are atomic, wrap at 64 bits and return the object;
+  comparisons compare the value with ints and other ``AtomicInt64``. Operands
+  are ``int`` or ``AtomicInt64`` (anything else: TypeError). Floor division
+  as ft_utils documents it (``//`` rounds toward negative infinity), with
+  ``ZeroDivisionError("division by zero")``. Unhashable (it defines
+  comparisons), like the original.
+* ``AtomicReference(obj=None)``: ``get()``, ``set(obj)``, ``exchange(obj)``
+  (the prior object), ``compare_exchange(expected, obj) -> bool`` by identity;
+  ``AtomicReference[T]`` works at run time.
+* ``AtomicFlag(value)``: ``set(value)`` and ``bool(flag)``.
+
+ft_utils's collections and iterators (``ConcurrentDict``,
+``ConcurrentGatheringIterator``, ``ConcurrentQueue``, ``StdConcurrentQueue``,
+``LocalWrapper``) are not provided here yet: they come with a later change.
+"""
+
+from interlock._interlock.atomic import _ft_utils as _native
+
+AtomicInt64 = _native.AtomicInt64
+AtomicReference = _native.AtomicReference
+AtomicFlag = _native.AtomicFlag
+
+__all__ = ["AtomicInt64", "AtomicReference", "AtomicFlag"]
