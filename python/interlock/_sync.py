@@ -19,7 +19,7 @@ from collections import deque
 from threading import TIMEOUT_MAX, BrokenBarrierError
 from typing import Any, Callable, TypeVar
 
-from ._interlock.locks import Lock, RLock
+from ._interlock.locks import Lock, RLock  # type: ignore[import-not-found]  # no stub for the submodule; see locks.pyi
 
 __all__ = ["Condition", "Barrier", "BrokenBarrierError"]
 

@@ -2,15 +2,8 @@
 keep the text signatures there and the signatures here in step)."""
 
 from types import TracebackType
-from typing import Final, final
+from typing import Callable, Final, ParamSpec, TypeVar, final
 
-from ._interlock.locks import (
-    BoundedSemaphore as BoundedSemaphore,
-    CountDownLatch as CountDownLatch,
-    Event as Event,
-    Once as Once,
-    Semaphore as Semaphore,
-)
 from ._sync import (
     Barrier as Barrier,
     BrokenBarrierError as BrokenBarrierError,
@@ -146,3 +139,57 @@ class WriteGuard:
         traceback: TracebackType | None,
         /,
     ) -> bool: ...
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+class Semaphore:
+    """threading.Semaphore's contract (FIFO hand-off of released permits)."""
+
+    def __init__(self, value: int = 1) -> None: ...
+    def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool: ...
+    def release(self, n: int = 1) -> None: ...
+    def __enter__(self) -> bool: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+        /,
+    ) -> None: ...
+    @property
+    def value(self) -> int: ...
+
+class BoundedSemaphore(Semaphore):
+    """threading.BoundedSemaphore's contract."""
+
+    @property
+    def initial_value(self) -> int: ...
+
+class Event:
+    """threading.Event's contract."""
+
+    def __init__(self) -> None: ...
+    def is_set(self) -> bool: ...
+    def isSet(self) -> bool: ...
+    def set(self) -> None: ...
+    def clear(self) -> None: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+class Once:
+    """Runs a callable once across all threads; retried after an exception."""
+
+    def __init__(self) -> None: ...
+    def call(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T: ...
+    def is_done(self) -> bool: ...
+    @property
+    def done(self) -> bool: ...
+
+class CountDownLatch:
+    """Opens (every wait returns True) once counted down to zero."""
+
+    def __init__(self, count: int) -> None: ...
+    def count_down(self, n: int = 1) -> int: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
+    @property
+    def count(self) -> int: ...
