@@ -40,7 +40,6 @@ import platform
 import sys
 import threading
 import time
-import timeit
 
 import interlock
 from interlock._interlock import _bench
@@ -48,6 +47,8 @@ from interlock.atomic import AtomicBool, AtomicFloat, AtomicInt, AtomicReference
 from interlock.compat.ft_utils.concurrency import AtomicInt64 as FtAtomicInt64
 from interlock.compat.ft_utils.concurrency import AtomicReference as FtAtomicReference
 from interlock.compat.syncx.atomic import AtomicInt as SxAtomicInt
+from _timing import best_ns  # noqa: E402
+from _timing import ratios as ratio_table  # noqa: E402
 
 FREE_THREADED = not getattr(sys, "_is_gil_enabled", lambda: True)()
 
@@ -97,19 +98,14 @@ RATIOS: list[tuple[str, str, str, str]] = [
 
 
 def measure_calls(number: int, repeat: int) -> dict[str, float]:
-    """Best time per call (seconds) of each case, rounds interleaved."""
+    """Best time per call (seconds) of each case, rounds interleaved (bench/_timing.py)."""
     glb = {
         "itertools": itertools, "operator": operator, "AtomicInt": AtomicInt,
         "AtomicBool": AtomicBool, "AtomicFloat": AtomicFloat, "AtomicReference": AtomicReference,
         "SxAtomicInt": SxAtomicInt, "FtAtomicInt64": FtAtomicInt64,
         "FtAtomicReference": FtAtomicReference,
     }
-    timers = {k: timeit.Timer(stmt, setup, globals=glb) for k, (_, setup, stmt) in CASES.items()}
-    best = {k: float("inf") for k in CASES}
-    for _ in range(repeat):
-        for k, t in timers.items():
-            best[k] = min(best[k], t.timeit(number) / number)
-    return best
+    return {k: ns / 1e9 for k, ns in best_ns(CASES, glb, number, repeat, warm_up=False).items()}
 
 
 # ------------------------------------------------------------ scaling
@@ -226,7 +222,7 @@ def main() -> None:
     scaling: dict[str, dict[str, float]] = {}
     if args.only != "scaling":
         calls = measure_calls(args.number, args.repeat)
-        ratios = {key: calls[a] / calls[b] for key, _, a, b in RATIOS}
+        ratios = ratio_table(calls, RATIOS)
     if args.only != "calls":
         scaling = measure_scaling(args.scaling_n, args.scaling_repeat)
     result = {

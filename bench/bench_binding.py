@@ -35,12 +35,13 @@ import platform
 import sys
 import sysconfig
 import threading
-import timeit
 
 GIL_BEFORE_IMPORT = getattr(sys, "_is_gil_enabled", lambda: True)()
 
 import interlock  # noqa: E402
 from interlock._interlock import _bench  # noqa: E402
+from _timing import best_ns  # noqa: E402
+from _timing import ratios as ratio_table  # noqa: E402
 
 GIL_AFTER_IMPORT = getattr(sys, "_is_gil_enabled", lambda: True)()
 
@@ -83,17 +84,10 @@ RATIOS: list[tuple[str, str, str, str]] = [
 
 
 def measure(number: int, repeat: int) -> dict[str, float]:
-    """Best ns per call of every case; cases interleaved round by round."""
+    """Best ns per call of every case (bench/_timing.py)."""
     env = {"Counter": _bench.Counter, "itertools": itertools, "_thread": _thread,
            "operator": operator}
-    timers = {k: timeit.Timer(stmt, setup=setup, globals=env) for k, (_, setup, stmt) in CASES.items()}
-    for t in timers.values():  # warm up (specialisation, caches)
-        t.timeit(min(number, 20_000))
-    best = {k: float("inf") for k in CASES}
-    for _ in range(repeat):
-        for k, t in timers.items():
-            best[k] = min(best[k], t.timeit(number) / number * 1e9)
-    return best
+    return best_ns(CASES, env, number, repeat)
 
 
 def thread_check(n_threads: int = 4, n_incs: int = 50_000) -> bool:
@@ -126,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 
     threads_ok = thread_check()
     ns = measure(args.number, args.repeat)
-    ratios = {key: ns[a] / ns[b] for key, _, a, b in RATIOS}
+    ratios = ratio_table(ns, RATIOS)
     report = {
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),

@@ -31,13 +31,14 @@ import sys
 import sysconfig
 import threading
 import time
-import timeit
 
 GIL_BEFORE_IMPORT = getattr(sys, "_is_gil_enabled", lambda: True)()
 
 import interlock  # noqa: E402
 from interlock.compat.syncx import locks as sx  # noqa: E402
 from interlock.locks import Lock, RLock, RWLock  # noqa: E402
+from _timing import best_ns  # noqa: E402
+from _timing import ratios as ratio_table  # noqa: E402
 
 GIL_AFTER_IMPORT = getattr(sys, "_is_gil_enabled", lambda: True)()
 
@@ -89,15 +90,9 @@ RATIOS: list[tuple[str, str, str, str]] = [
 
 
 def measure(number: int, repeat: int) -> dict[str, float]:
+    """Best ns per call of every case (bench/_timing.py)."""
     env = {"Lock": Lock, "RLock": RLock, "RWLock": RWLock, "sx": sx, "threading": threading}
-    timers = {k: timeit.Timer(stmt, setup=setup, globals=env) for k, (_, setup, stmt) in CASES.items()}
-    for t in timers.values():  # warm up (specialisation, caches)
-        t.timeit(min(number, 20_000))
-    best = {k: float("inf") for k in CASES}
-    for _ in range(repeat):
-        for k, t in timers.items():
-            best[k] = min(best[k], t.timeit(number) / number * 1e9)
-    return best
+    return best_ns(CASES, env, number, repeat)
 
 
 def contended_once(lock, n_threads: int, iterations: int) -> float:
@@ -151,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         args.iterations, args.contended_repeat = 20_000, 1
 
     ns = measure(args.number, args.repeat)
-    ratios = {key: ns[a] / ns[b] for key, _, a, b in RATIOS}
+    ratios = ratio_table(ns, RATIOS)
     cont = contended(args.threads, args.iterations, args.contended_repeat)
     cont_ratios = {
         "Lock": cont["Lock"]["mops_per_s"] / cont["threading.Lock"]["mops_per_s"],

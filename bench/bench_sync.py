@@ -26,10 +26,11 @@ import sys
 import sysconfig
 import threading
 import time
-import timeit
 
 import interlock
 from interlock import locks
+from _timing import best_ns  # noqa: E402
+from _timing import ratios as ratio_table  # noqa: E402
 
 # name -> (description, setup, statement). The setup runs inside timeit's
 # function, so the names it binds are fast locals.
@@ -93,18 +94,9 @@ RATIOS: list[tuple[str, str, str, str]] = [
 
 
 def measure(number: int, repeat: int) -> dict[str, float]:
-    """Best ns per execution of every case; cases interleaved round by round."""
+    """Best ns per call of every case (bench/_timing.py)."""
     env = {"il": locks, "th": threading, "functools": functools}
-    timers = {
-        k: timeit.Timer(stmt, setup=setup, globals=env) for k, (_, setup, stmt) in CASES.items()
-    }
-    for t in timers.values():  # warm up (specialisation, caches)
-        t.timeit(min(number, 20_000))
-    best = {k: float("inf") for k in CASES}
-    for _ in range(repeat):
-        for k, t in timers.items():
-            best[k] = min(best[k], t.timeit(number) / number * 1e9)
-    return best
+    return best_ns(CASES, env, number, repeat)
 
 
 def ping_pong(condition_cls, lock_factory, trips: int) -> float:
@@ -161,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         args.number, args.repeat, args.trips = 20_000, 3, 300
 
     ns = measure(args.number, args.repeat)
-    ratios = {key: ns[a] / ns[b] for key, _, a, b in RATIOS}
+    ratios = ratio_table(ns, RATIOS)
     pp = measure_ping_pong(args.trips, args.repeat)
     ratios["ping_pong"] = pp["interlock"] / pp["threading"]
     report = {
