@@ -60,6 +60,7 @@ nb::dict build_info() {
 void after_fork_in_child() noexcept {
   interlock::parking_lot::after_fork();
   interlock::py::set_main_thread(PyThread_get_thread_ident());
+  interlock::py::sync_after_fork_in_child();
 }
 
 /// Signal handlers run on threading.main_thread(); remember which that is, and

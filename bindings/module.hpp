@@ -19,6 +19,10 @@ void init_locks(nanobind::module_& m);
 /// BoundedSemaphore, Event, Once, CountDownLatch (bindings/sync.cpp).
 void init_sync(nanobind::module_& m);
 
+/// Child side of fork(): resets the Once objects whose function was running
+/// in a thread that does not exist in the child (bindings/sync.cpp).
+void sync_after_fork_in_child() noexcept;
+
 /// interlock._interlock.atomic: AtomicInt, AtomicBool, AtomicFloat, AtomicReference;
 /// the syncx and ft_utils façades' types in _syncx / _ft_utils (bindings/atomic*.cpp).
 void init_atomic(nanobind::module_& m);

@@ -28,6 +28,7 @@
 #include "interlock/config.hpp"
 #include "interlock/deadline.hpp"
 #include "interlock/latch.hpp"
+#include "interlock/mutex.hpp"
 #include "interlock/once.hpp"
 #include "interlock/resettable_event.hpp"
 #include "interlock/semaphore.hpp"
@@ -387,9 +388,41 @@ struct PyOnce {
   // Thread ident of the thread running fn (0: none). Only ever compared
   // with the reader's own ident, so a stale value never matches wrongly.
   std::atomic<unsigned long> runner{0};
+  // Links in the registry of running Onces (guarded by g_running_lock).
+  PyOnce* prev_running = nullptr;
+  PyOnce* next_running = nullptr;
 
   ~PyOnce() { Py_XDECREF(result.exchange(nullptr, std::memory_order_relaxed)); }
 };
+
+// Onces whose function is running right now. After fork() the child resets
+// those run by threads that do not exist there; otherwise every call in the
+// child would wait forever for a runner that will never finish. The lock is
+// held for list operations only (no Python calls under it).
+interlock::Mutex g_running_lock;
+PyOnce* g_running = nullptr;
+
+void register_running(PyOnce& o) noexcept {
+  g_running_lock.lock();
+  o.prev_running = nullptr;
+  o.next_running = g_running;
+  if (g_running) g_running->prev_running = &o;
+  g_running = &o;
+  g_running_lock.unlock();
+}
+
+void unregister_running_locked(PyOnce& o) noexcept {
+  if (o.prev_running) o.prev_running->next_running = o.next_running;
+  else g_running = o.next_running;
+  if (o.next_running) o.next_running->prev_running = o.prev_running;
+  o.prev_running = o.next_running = nullptr;
+}
+
+void unregister_running(PyOnce& o) noexcept {
+  g_running_lock.lock();
+  unregister_running_locked(o);
+  g_running_lock.unlock();
+}
 
 IL_PY_COLD PyObject* once_call_slow(PyOnce& o, PyObject* const* argv, Py_ssize_t nargs,
                                     PyObject* kwnames) noexcept {
@@ -417,10 +450,12 @@ IL_PY_COLD PyObject* once_call_slow(PyOnce& o, PyObject* const* argv, Py_ssize_t
         break;
     }
     o.runner.store(me, std::memory_order_relaxed);
+    register_running(o);
     // No PY_VECTORCALL_ARGUMENTS_OFFSET: argv[0] is our caller's (possibly
     // a shared tuple's item), not ours to overwrite even for a moment.
     PyObject* r =
         PyObject_Vectorcall(argv[0], argv + 1, static_cast<std::size_t>(nargs - 1), kwnames);
+    unregister_running(o);
     o.runner.store(0, std::memory_order_relaxed);
     if (!r) {
       o.flag.finish(false);  // a later caller runs fn again
@@ -431,6 +466,28 @@ IL_PY_COLD PyObject* once_call_slow(PyOnce& o, PyObject* const* argv, Py_ssize_t
     return r;
   }
 }
+
+}  // namespace
+
+namespace interlock::py {
+void sync_after_fork_in_child() noexcept {
+  // Single-threaded here: the registry lock may have been held by a thread
+  // that is gone.
+  g_running_lock.reset_after_fork();
+  const unsigned long me = PyThread_get_thread_ident();
+  for (PyOnce* o = g_running; o;) {
+    PyOnce* next = o->next_running;
+    if (o->runner.load(std::memory_order_relaxed) != me) {
+      unregister_running_locked(*o);
+      o->runner.store(0, std::memory_order_relaxed);
+      o->flag.reset_after_fork();
+    }
+    o = next;
+  }
+}
+}  // namespace interlock::py
+
+namespace {
 
 // call(fn, /, *args, **kwargs)
 PyObject* once_call(PyObject* self, PyObject* const* argv, Py_ssize_t nargsf,

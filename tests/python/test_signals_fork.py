@@ -471,3 +471,34 @@ def test_fork_with_a_parked_waiter(kind):
     assert not t.is_alive()
     assert got == [True]
     assert code == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_fork_while_another_thread_runs_a_once():
+    """A Once whose function was running in a thread of the parent is reset in
+    the child (that thread does not exist there), so the child can run it."""
+    from interlock.locks import Once
+
+    once = Once()
+    inside, leave = threading.Event(), threading.Event()
+
+    def slow():
+        inside.set()
+        leave.wait(30)
+        return "parent"
+
+    t = threading.Thread(target=lambda: once.call(slow))
+    t.start()
+    assert inside.wait(10)
+
+    def child():
+        assert not once.is_done()
+        assert once.call(lambda: "child") == "child"
+        assert once.is_done() and once.call(lambda: "again") == "child"
+
+    code = _fork_child(child)
+    leave.set()
+    t.join(10)
+    assert code == 0
+    assert once.call(lambda: "late") == "parent"
+
