@@ -1,7 +1,5 @@
 #include "interlock/fatal.hpp"
 
-#include <pthread.h>
-
 #include <cstdio>
 #include <cstdlib>
 
@@ -14,11 +12,5 @@ void fatal_error(const char* where, const char* what) noexcept {
   std::fflush(stderr);
   std::abort();
 }
-
-namespace detail {
-std::uintptr_t this_thread_token() noexcept {
-  return static_cast<std::uintptr_t>(pthread_self());
-}
-}  // namespace detail
 
 }  // namespace interlock

@@ -32,20 +32,8 @@ bool RecursiveMutex::try_lock() noexcept {
   return lock_until_impl(Deadline::immediate(), false) == WaitStatus::ok;
 }
 
-bool RecursiveMutex::try_unlock() noexcept {
-  if (owner_.load(std::memory_order_relaxed) != detail::this_thread_token()) return false;
-  if (depth_ > 0) {
-    --depth_;
-    return true;
-  }
-  owner_.store(0, std::memory_order_relaxed);
-  mutex_.unlock();
-  return true;
-}
-
-void RecursiveMutex::unlock() noexcept {
-  if (!try_unlock())
-    fatal_error("RecursiveMutex::unlock", "unlocking a mutex not held by the calling thread");
+void RecursiveMutex::unlock_not_owner() noexcept {
+  fatal_error("RecursiveMutex::unlock", "unlocking a mutex not held by the calling thread");
 }
 
 std::size_t RecursiveMutex::release_all() noexcept {

@@ -2,6 +2,8 @@
 // every primitive. Never includes Python.h.
 #pragma once
 
+#include <pthread.h>
+
 #include <cstdint>
 
 #define INTERLOCK_VERSION_MAJOR 0
@@ -46,7 +48,9 @@ INTERLOCK_ALWAYS_INLINE void cpu_relax() noexcept {
 /// A non-zero token naming the calling thread (its pthread handle), used as
 /// the owner word of recursive locks. Stable across fork() for the forking
 /// thread, which is the only thread left in the child.
-std::uintptr_t this_thread_token() noexcept;
+INTERLOCK_ALWAYS_INLINE std::uintptr_t this_thread_token() noexcept {
+  return static_cast<std::uintptr_t>(pthread_self());
+}
 
 }  // namespace detail
 }  // namespace interlock

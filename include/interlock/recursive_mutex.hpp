@@ -24,7 +24,19 @@ class RecursiveMutex {
   RecursiveMutex(const RecursiveMutex&) = delete;
   RecursiveMutex& operator=(const RecursiveMutex&) = delete;
 
-  void lock() noexcept { (void)lock_until_impl(Deadline::never(), false); }
+  INTERLOCK_ALWAYS_INLINE void lock() noexcept {
+    const std::uintptr_t me = detail::this_thread_token();
+    if (owner_.load(std::memory_order_relaxed) == me) {
+      ++depth_;
+      return;
+    }
+    if (INTERLOCK_LIKELY(mutex_.try_lock())) {
+      owner_.store(me, std::memory_order_relaxed);
+      depth_ = 0;
+      return;
+    }
+    (void)lock_until_impl(Deadline::never(), false);
+  }
   bool try_lock() noexcept;
   WaitStatus lock_until(Deadline deadline) noexcept { return lock_until_impl(deadline, true); }
 
@@ -39,10 +51,21 @@ class RecursiveMutex {
   }
 
   /// Releases one level; fatal error if the calling thread is not the owner.
-  void unlock() noexcept;
+  INTERLOCK_ALWAYS_INLINE void unlock() noexcept {
+    if (INTERLOCK_UNLIKELY(!try_unlock())) unlock_not_owner();
+  }
   /// Releases one level; returns false (and changes nothing) if the calling
   /// thread is not the owner.
-  bool try_unlock() noexcept;
+  INTERLOCK_ALWAYS_INLINE bool try_unlock() noexcept {
+    if (owner_.load(std::memory_order_relaxed) != detail::this_thread_token()) return false;
+    if (depth_ > 0) {
+      --depth_;
+      return true;
+    }
+    owner_.store(0, std::memory_order_relaxed);
+    mutex_.unlock();
+    return true;
+  }
 
   bool is_locked() const noexcept { return mutex_.is_locked(); }
   bool is_locked_by_current_thread() const noexcept {
@@ -63,6 +86,7 @@ class RecursiveMutex {
 
  private:
   WaitStatus lock_until_impl(Deadline deadline, bool interruptible) noexcept;
+  [[noreturn]] static void unlock_not_owner() noexcept;
 
   Mutex mutex_;
   std::atomic<std::uintptr_t> owner_{0};
