@@ -13,49 +13,11 @@ import pytest
 import interlock.locks as il
 from interlock.compat.syncx import locks as sx
 from interlock.compat.syncx.locks import Lock, LockGuard, RLock, RLockGuard, RWLock, ReadGuard, WriteGuard
+from _threads import Holder, in_thread
 
 pytestmark = pytest.mark.timeout(60)
 
 METHOD_DESCRIPTOR = type(str.join)
-
-
-def in_thread(fn, *args):
-    box = {}
-
-    def run():
-        try:
-            box["value"] = fn(*args)
-        except BaseException as e:  # noqa: BLE001
-            box["error"] = e
-
-    t = threading.Thread(target=run)
-    t.start()
-    t.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
-
-
-class Holder:
-    def __init__(self, acquire, release):
-        self._acquire, self._release = acquire, release
-        self.held, self.go = threading.Event(), threading.Event()
-        self.thread = threading.Thread(target=self._run)
-
-    def _run(self):
-        assert self._acquire()
-        self.held.set()
-        self.go.wait()
-        self._release()
-
-    def __enter__(self):
-        self.thread.start()
-        assert self.held.wait(10)
-        return self
-
-    def __exit__(self, *exc):
-        self.go.set()
-        self.thread.join()
 
 
 # ---------------------------------------------------------------- the surface

@@ -15,50 +15,9 @@ import weakref
 import pytest
 
 from interlock.locks import ReadGuard, RWLock, WriteGuard
+from _threads import Holder, in_thread
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def in_thread(fn, *args):
-    box = {}
-
-    def run():
-        try:
-            box["value"] = fn(*args)
-        except BaseException as e:  # noqa: BLE001
-            box["error"] = e
-
-    t = threading.Thread(target=run)
-    t.start()
-    t.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
-
-
-class Holder:
-    """A thread holding `acquire()` until the block ends (then `release()`)."""
-
-    def __init__(self, acquire, release):
-        self._acquire, self._release = acquire, release
-        self.held = threading.Event()
-        self.go = threading.Event()
-        self.thread = threading.Thread(target=self._run)
-
-    def _run(self):
-        assert self._acquire()
-        self.held.set()
-        self.go.wait()
-        self._release()
-
-    def __enter__(self):
-        self.thread.start()
-        assert self.held.wait(10)
-        return self
-
-    def __exit__(self, *exc):
-        self.go.set()
-        self.thread.join()
 
 
 def test_signatures():
