@@ -9,9 +9,10 @@
 namespace interlock {
 
 namespace detail {
-int SpinWait::limit() noexcept {
-  static const int limit = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 10 : 0;
-  return limit;
+int SpinWait::limit(SpinPolicy policy) noexcept {
+  static const bool multi_cpu = sysconf(_SC_NPROCESSORS_ONLN) > 1;
+  if (!multi_cpu) return 0;
+  return policy == SpinPolicy::yield ? 40 : 10;
 }
 }  // namespace detail
 

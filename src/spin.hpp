@@ -8,19 +8,21 @@
 
 namespace interlock::detail {
 
-/// Spins with exponential back-off; returns false once the budget is spent
-/// (then the caller parks). On a single CPU spinning is pointless, so the
-/// budget is zero there, and so it is when the thread's wait hooks say so.
+/// One round of spinning per call, by the thread's SpinPolicy (wait_hooks.hpp);
+/// returns false once the budget is spent (then the caller parks). On a single
+/// CPU spinning is pointless, so every budget is zero there.
 class SpinWait {
  public:
   SpinWait() noexcept {
     const WaitHooks* hooks = current_wait_hooks();
-    limit_ = hooks && !hooks->allow_spin ? 0 : limit();
+    const SpinPolicy policy = hooks ? hooks->spin : SpinPolicy::adaptive;
+    yield_only_ = policy == SpinPolicy::yield;
+    limit_ = policy == SpinPolicy::none ? 0 : limit(policy);
   }
   bool spin() noexcept {
     if (count_ >= limit_) return false;
     ++count_;
-    if (count_ <= 6) {
+    if (!yield_only_ && count_ <= 6) {
       for (int i = 0; i < (1 << count_); ++i) cpu_relax();
     } else {
       sched_yield();
@@ -30,9 +32,10 @@ class SpinWait {
   void reset() noexcept { count_ = 0; }
 
  private:
-  static int limit() noexcept;
+  static int limit(SpinPolicy policy) noexcept;
   int count_ = 0;
   int limit_ = 0;
+  bool yield_only_ = false;
 };
 
 }  // namespace interlock::detail

@@ -13,9 +13,8 @@
 //                                       queue: run signal handlers; true means
 //                                       "abandon the wait" (WaitStatus::interrupted)
 //
-// allow_spin = false turns off the brief spin before parking: a thread that
-// holds a GIL while it spins only keeps the lock holder from running (CPython's
-// lock.c spins only on free-threaded builds for the same reason).
+// spin chooses what a thread does between finding a lock taken and parking
+// (SpinPolicy below). Without hooks it is SpinPolicy::adaptive.
 //
 // poll_interval_ns > 0 caps each kernel sleep, so that on_interrupt is asked at
 // least that often: a signal that was delivered to another thread, or in the
@@ -30,13 +29,31 @@
 
 namespace interlock {
 
+/// What a waiter does before it parks, while nobody is parked yet.
+enum class SpinPolicy : std::uint8_t {
+  /// Up to 10 rounds: 6 of exponential pause back-off (2..64 pauses), then 4
+  /// of sched_yield(). Right for C++ critical sections of a few nanoseconds.
+  adaptive,
+  /// Up to 40 rounds of one sched_yield() each, re-reading the lock word once
+  /// per round (CPython's lock.c on free-threaded builds). Right for threads
+  /// running interpreter code: their critical sections are long and their
+  /// holders write the lock's cache line all the time (reference counts live
+  /// beside the lock word in a Python object), so a waiter that re-reads the
+  /// word every few nanoseconds mostly slows the holder down. Measured on
+  /// 3.13t in docs/benchmarks.md.
+  yield,
+  /// Park at once: a thread that holds a GIL while it spins only keeps the
+  /// lock holder from running.
+  none,
+};
+
 struct WaitHooks {
   void* (*before_sleep)(void* ctx) noexcept = nullptr;
   void (*after_sleep)(void* ctx, void* token) noexcept = nullptr;
   bool (*on_interrupt)(void* ctx) noexcept = nullptr;
   void* ctx = nullptr;
   std::int64_t poll_interval_ns = 0;
-  bool allow_spin = true;
+  SpinPolicy spin = SpinPolicy::adaptive;
 };
 
 namespace detail {

@@ -140,6 +140,60 @@ TEST(WaitHooks, RunAroundBlockingMutexLock) {
   EXPECT_EQ(c.interrupts.load(), 0);
 }
 
+// Every spin policy keeps mutual exclusion and reader/writer exclusion, with
+// contention: the policy only changes what a waiter does before parking.
+class SpinPolicyTest : public ::testing::TestWithParam<interlock::SpinPolicy> {};
+
+TEST_P(SpinPolicyTest, MutexAndRWMutexStayExclusive) {
+  WaitHooks hooks;
+  hooks.spin = GetParam();
+  Mutex m;
+  RWMutex rw;
+  long plain = 0;       // guarded by m
+  long rw_plain = 0;    // guarded by rw (exclusive)
+  std::atomic<bool> bad_read{false};
+  constexpr int kThreads = 3;
+  const int iters = static_cast<int>(itest::scaled(20000));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      ScopedWaitHooks scope(&hooks);
+      for (int i = 0; i < iters; ++i) {
+        m.lock();
+        ++plain;
+        m.unlock();
+        if (i % 4 == 0) {
+          rw.lock();
+          ++rw_plain;
+          ++rw_plain;
+          rw.unlock();
+        } else {
+          rw.lock_shared();
+          if (rw_plain % 2 != 0) bad_read.store(true);
+          rw.unlock_shared();
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(plain, static_cast<long>(kThreads) * iters);
+  EXPECT_EQ(rw_plain, 2L * kThreads * ((iters + 3) / 4));
+  EXPECT_FALSE(bad_read.load());
+}
+
+INSTANTIATE_TEST_SUITE_P(Policies, SpinPolicyTest,
+                         ::testing::Values(interlock::SpinPolicy::adaptive,
+                                           interlock::SpinPolicy::yield,
+                                           interlock::SpinPolicy::none),
+                         [](const auto& info) {
+                           switch (info.param) {
+                             case interlock::SpinPolicy::adaptive: return std::string("adaptive");
+                             case interlock::SpinPolicy::yield: return std::string("yield");
+                             case interlock::SpinPolicy::none: return std::string("none");
+                           }
+                           return std::string("unknown");
+                         });
+
 TEST(WaitHooks, NotRunWithoutSleeping) {
   Counters c;
   WaitHooks hooks = make_hooks(c, kPoll20ms);
