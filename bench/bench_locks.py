@@ -12,10 +12,14 @@ its threading reference. The cases run round-robin, ``--repeat`` rounds of
 execution, the timeit loop included: its cost is the "loop" row).
 
 The contended rows run ``--threads`` threads (default 2) that each do
-``--iterations`` (default 200 000) ``with lock: x[0] += 1``, started together
-by a barrier; best wall time of ``--contended-repeat`` runs. On a GIL build
-the GIL serialises the threads anyway (the lock mostly decides how often the
-GIL changes hands); on a free-threaded build it is real contention.
+``--iterations`` (default 200 000) iterations of a tiny critical section in two
+forms, ``with lock: x[0] += 1`` and pre-bound ``a(); x[0] += 1; r()``, started
+together by a barrier; best wall time of ``--contended-repeat`` runs, all cases
+round-robin. ``NullLock`` (interlock._interlock._bench) is a lock whose methods
+do nothing, bound exactly like Lock's: its row is the ceiling of the loop, the
+throughput a lock costing nothing would reach. On a GIL build the GIL
+serialises the threads anyway (the lock mostly decides how often the GIL
+changes hands); on a free-threaded build it is real contention.
 
 Goals (see the brief in docs): Lock pair <= 0.9x threading.Lock's, ``with``
 <= 1.0x, contended throughput >= 3x.
@@ -36,6 +40,7 @@ GIL_BEFORE_IMPORT = getattr(sys, "_is_gil_enabled", lambda: True)()
 
 import interlock  # noqa: E402
 from interlock.compat.syncx import locks as sx  # noqa: E402
+from interlock._interlock import _bench  # noqa: E402
 from interlock.locks import Lock, RLock, RWLock  # noqa: E402
 from _timing import best_ns  # noqa: E402
 from _timing import ratios as ratio_table  # noqa: E402
@@ -95,15 +100,37 @@ def measure(number: int, repeat: int) -> dict[str, float]:
     return best_ns(CASES, env, number, repeat)
 
 
-def contended_once(lock, n_threads: int, iterations: int) -> float:
-    x = [0]
-    barrier = threading.Barrier(n_threads + 1)
-
-    def work() -> None:
-        barrier.wait()
+def _with_body(lock, x, iterations):
+    def body() -> None:
         for _ in range(iterations):
             with lock:
                 x[0] += 1
+    return body
+
+
+def _pair_body(lock, x, iterations):
+    def body() -> None:
+        a = lock.acquire
+        r = lock.release
+        for _ in range(iterations):
+            a()
+            x[0] += 1
+            r()
+    return body
+
+
+FORMS = {"with": ("`with lock: x[0] += 1`", _with_body),
+         "pair": ("`a(); x[0] += 1; r()` (a, r = lock.acquire, lock.release)", _pair_body)}
+
+
+def contended_once(lock, form: str, n_threads: int, iterations: int) -> float:
+    x = [0]
+    barrier = threading.Barrier(n_threads + 1)
+    body = FORMS[form][1](lock, x, iterations)
+
+    def work() -> None:
+        barrier.wait()
+        body()
 
     threads = [threading.Thread(target=work) for _ in range(n_threads)]
     for t in threads:
@@ -113,20 +140,37 @@ def contended_once(lock, n_threads: int, iterations: int) -> float:
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - t0
-    if x[0] != n_threads * iterations:
+    if x[0] != n_threads * iterations and not isinstance(lock, _bench.NullLock):
         raise AssertionError(f"lost updates: {x[0]} != {n_threads * iterations}")
     return elapsed
 
 
-def contended(n_threads: int, iterations: int, repeat: int) -> dict[str, dict[str, float]]:
-    makers = {"Lock": Lock, "threading.Lock": threading.Lock, "RLock": RLock,
-              "threading.RLock": threading.RLock}
-    best = {k: float("inf") for k in makers}
+# The contended makers. NullLock's methods do nothing (bound exactly like
+# Lock's): its throughput is the ceiling that no lock can pass in this loop.
+MAKERS = {"Lock": Lock, "threading.Lock": threading.Lock, "NullLock": _bench.NullLock,
+          "RLock": RLock, "threading.RLock": threading.RLock}
+
+
+def contended(n_threads: int, iterations: int, repeat: int) -> dict[str, dict[str, dict]]:
+    """form -> maker -> {seconds, mops_per_s}; all cases run round-robin."""
+    best = {f: {k: float("inf") for k in MAKERS} for f in FORMS}
     for _ in range(repeat):
-        for k, make in makers.items():
-            best[k] = min(best[k], contended_once(make(), n_threads, iterations))
+        for f in FORMS:
+            for k, make in MAKERS.items():
+                best[f][k] = min(best[f][k], contended_once(make(), f, n_threads, iterations))
     ops = n_threads * iterations
-    return {k: {"seconds": s, "mops_per_s": ops / s / 1e6} for k, s in best.items()}
+    return {f: {k: {"seconds": s, "mops_per_s": ops / s / 1e6} for k, s in row.items()}
+            for f, row in best.items()}
+
+
+def contended_ratios(cont: dict) -> dict[str, dict[str, float]]:
+    out = {}
+    for f, row in cont.items():
+        def r(a: str, b: str) -> float:
+            return row[a]["mops_per_s"] / row[b]["mops_per_s"]
+        out[f] = {"Lock": r("Lock", "threading.Lock"), "RLock": r("RLock", "threading.RLock"),
+                  "ceiling": r("NullLock", "threading.Lock")}
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,10 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     ns = measure(args.number, args.repeat)
     ratios = ratio_table(ns, RATIOS)
     cont = contended(args.threads, args.iterations, args.contended_repeat)
-    cont_ratios = {
-        "Lock": cont["Lock"]["mops_per_s"] / cont["threading.Lock"]["mops_per_s"],
-        "RLock": cont["RLock"]["mops_per_s"] / cont["threading.RLock"]["mops_per_s"],
-    }
+    cont_ratios = contended_ratios(cont)
     import threading as _t
 
     sizes = {"Lock": sys.getsizeof(Lock()), "threading.Lock": sys.getsizeof(_t.Lock()),
@@ -191,12 +232,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n  {'ratio':<{w}}  value")
     for key, label, _, _ in RATIOS:
         print(f"  {label:<{w}}  {ratios[key]:5.2f}")
-    print(f"\n  contended: {args.threads} threads x {args.iterations} `with lock: x += 1`, "
+    print(f"\n  contended: {args.threads} threads x {args.iterations} iterations, "
           f"best of {args.contended_repeat}")
-    for k, v in cont.items():
-        print(f"  {k:<16} {v['seconds'] * 1e3:9.1f} ms  {v['mops_per_s']:6.2f} Mops/s")
-    print(f"  throughput Lock / threading.Lock    {cont_ratios['Lock']:5.2f}  (goal >= 3)")
-    print(f"  throughput RLock / threading.RLock  {cont_ratios['RLock']:5.2f}")
+    for f, row in cont.items():
+        print(f"  {FORMS[f][0]}")
+        for k, v in row.items():
+            print(f"    {k:<16} {v['seconds'] * 1e3:9.1f} ms  {v['mops_per_s']:6.2f} Mops/s")
+        cr = cont_ratios[f]
+        print(f"    throughput Lock / threading.Lock      {cr['Lock']:5.2f}  (goal >= 3)")
+        print(f"    ceiling: NullLock / threading.Lock    {cr['ceiling']:5.2f}  "
+              "(the most any lock can reach)")
+        print(f"    throughput RLock / threading.RLock    {cr['RLock']:5.2f}")
     print("\n  sys.getsizeof: " + ", ".join(f"{k} {v}" for k, v in sizes.items()))
     return 0
 

@@ -92,6 +92,31 @@ PyMethodDef counter_methods[] = {
     ilpy::methods_end,
 };
 
+/// A "lock" whose acquire/release/__enter__/__exit__ do nothing, bound exactly
+/// like interlock.locks.Lock's: the cost of the calls alone. Under contention
+/// it is the ceiling no real lock can pass (bench/bench_locks.py).
+struct NullLock {};
+
+PyObject* null_acquire(NullLock&, std::optional<PyObject*>, std::optional<PyObject*>) noexcept {
+  return Py_NewRef(Py_True);
+}
+PyObject* null_release(NullLock&) noexcept { return Py_NewRef(Py_None); }
+PyObject* null_enter(NullLock&) noexcept { return Py_NewRef(Py_True); }
+PyObject* null_exit(NullLock&, std::optional<PyObject*>, std::optional<PyObject*>,
+                    std::optional<PyObject*>) noexcept {
+  return Py_NewRef(Py_None);
+}
+
+PyMethodDef null_lock_methods[] = {
+    ilpy::method<&null_acquire, "acquire($self, blocking=True, timeout=-1)",
+                 "Return True at once (nothing is acquired).">(),
+    ilpy::method<&null_release, "release($self, /)", "Do nothing.">(),
+    ilpy::method<&null_enter, "__enter__($self, /)", "Return True.">(),
+    ilpy::method<&null_exit, "__exit__($self, exc_type=None, exc_value=None, traceback=None, /)",
+                 "Do nothing.">(),
+    ilpy::methods_end,
+};
+
 }  // namespace
 
 namespace interlock::py {
@@ -104,6 +129,10 @@ void init_bench(nb::module_& m) {
       .def(nb::init<std::int64_t>(), "start"_a = 0)
       .def("inc_nb", &Counter::inc, "inc() bound the plain nanobind way.")
       .def("add_nb", &Counter::add, "n"_a, "add(n) bound the plain nanobind way.");
+  nb::class_<NullLock>(m, "NullLock", ilpy::method_slots<null_lock_methods>(),
+                       "A lock that does nothing, bound like interlock.locks.Lock: the\n"
+                       "ceiling of the contended lock benchmarks. Excludes nobody.")
+      .def(nb::init<>());
 }
 
 }  // namespace interlock::py

@@ -59,3 +59,18 @@ class _bench:
             """inc() bound the plain nanobind way."""
         def add_nb(self, n: int) -> int:
             """add(n) bound the plain nanobind way."""
+
+    class NullLock:
+        """A lock whose methods do nothing, bound like interlock.locks.Lock's:
+        the ceiling of the contended lock benchmarks."""
+
+        def __init__(self) -> None: ...
+        def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+            """Return True at once (nothing is acquired)."""
+        def release(self, /) -> None:
+            """Do nothing."""
+        def __enter__(self, /) -> bool:
+            """Return True."""
+        def __exit__(self, exc_type: object = None, exc_value: object = None,
+                     traceback: object = None, /) -> None:
+            """Do nothing."""

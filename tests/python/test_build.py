@@ -87,6 +87,24 @@ def test_counter_loses_no_updates_across_threads():
     assert c.value() == n_threads * n
 
 
+def test_null_lock_does_nothing_with_lock_signatures():
+    # The ceiling of the contended lock benchmark: Lock's calls, no locking.
+    n = _bench.NullLock()
+    assert n.acquire() is True
+    assert n.acquire() is True  # a second acquire does not block
+    assert n.acquire(False) is True
+    assert n.acquire(blocking=True, timeout=1.0) is True
+    assert n.release() is None
+    assert n.release() is None
+    with n as entered:
+        assert entered is True
+    assert n.__exit__(None, None, None) is None
+    with pytest.raises(TypeError):
+        n.acquire(1, 2, 3)
+    with pytest.raises(TypeError):
+        n.release(1)
+
+
 @pytest.mark.timeout(120)
 def test_self_check_runs():
     out = subprocess.run([sys.executable, "-m", "interlock", "--quick", "--json"],
