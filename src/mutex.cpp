@@ -12,7 +12,7 @@ namespace detail {
 int SpinWait::limit(SpinPolicy policy) noexcept {
   static const bool multi_cpu = sysconf(_SC_NPROCESSORS_ONLN) > 1;
   if (!multi_cpu) return 0;
-  return policy == SpinPolicy::yield ? 40 : 10;
+  return policy == SpinPolicy::yield ? 40 / SpinWait::kYieldsPerRound : 10;
 }
 }  // namespace detail
 

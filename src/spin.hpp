@@ -22,7 +22,11 @@ class SpinWait {
   bool spin() noexcept {
     if (count_ >= limit_) return false;
     ++count_;
-    if (!yield_only_ && count_ <= 6) {
+    if (yield_only_) {
+      for (int i = 0; i < kYieldsPerRound; ++i) sched_yield();
+      return true;
+    }
+    if (count_ <= 6) {
       for (int i = 0; i < (1 << count_); ++i) cpu_relax();
     } else {
       sched_yield();
@@ -32,6 +36,7 @@ class SpinWait {
   void reset() noexcept { count_ = 0; }
 
  private:
+  static constexpr int kYieldsPerRound = 4;  // SpinPolicy::yield
   static int limit(SpinPolicy policy) noexcept;
   int count_ = 0;
   int limit_ = 0;

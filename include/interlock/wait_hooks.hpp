@@ -34,13 +34,12 @@ enum class SpinPolicy : std::uint8_t {
   /// Up to 10 rounds: 6 of exponential pause back-off (2..64 pauses), then 4
   /// of sched_yield(). Right for C++ critical sections of a few nanoseconds.
   adaptive,
-  /// Up to 40 rounds of one sched_yield() each, re-reading the lock word once
-  /// per round (CPython's lock.c on free-threaded builds). Right for threads
+  /// Up to 40 sched_yield()s, re-reading the lock word after every 4th (the
+  /// budget of CPython's lock.c on free-threaded builds). Right for threads
   /// running interpreter code: their critical sections are long and their
   /// holders write the lock's cache line all the time (reference counts live
-  /// beside the lock word in a Python object), so a waiter that re-reads the
-  /// word every few nanoseconds mostly slows the holder down. Measured on
-  /// 3.13t in docs/benchmarks.md.
+  /// beside the lock word in a Python object), so every read by a waiter
+  /// costs the holder a cache miss. Measured on 3.13t in docs/design.md.
   yield,
   /// Park at once: a thread that holds a GIL while it spins only keeps the
   /// lock holder from running.
