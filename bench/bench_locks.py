@@ -16,10 +16,15 @@ The contended rows run ``--threads`` threads (default 2) that each do
 forms, ``with lock: x[0] += 1`` and pre-bound ``a(); x[0] += 1; r()``, started
 together by a barrier; best wall time of ``--contended-repeat`` runs, all cases
 round-robin. ``NullLock`` (interlock._interlock._bench) is a lock whose methods
-do nothing, bound exactly like Lock's: its row is the ceiling of the loop, the
-throughput a lock costing nothing would reach. On a GIL build the GIL
-serialises the threads anyway (the lock mostly decides how often the GIL
-changes hands); on a free-threaded build it is real contention.
+do nothing, bound exactly like Lock's: what a lock costing nothing would reach
+(on a GIL build, the ceiling of the loop; on a free-threaded build its threads
+also race on ``x``, which real exclusion avoids). The "alone" rows run all the
+iterations on one thread, uncontended; "bound" is Lock alone times the number
+of threads that can run in parallel (1 with a GIL) over threading.Lock
+contended: no lock as fast as Lock can pass it, since N threads never do more
+than N times the work of one. On a GIL build the GIL serialises the threads
+anyway (the lock mostly decides how often the GIL changes hands); on a
+free-threaded build it is real contention.
 
 Goals (see the brief in docs): Lock pair <= 0.9x threading.Lock's, ``with``
 <= 1.0x, contended throughput >= 3x.
@@ -151,26 +156,77 @@ MAKERS = {"Lock": Lock, "threading.Lock": threading.Lock, "NullLock": _bench.Nul
           "RLock": RLock, "threading.RLock": threading.RLock}
 
 
+# "alone" rows: one thread runs all the iterations by itself, no contention.
+ALONE = {"Lock alone": Lock, "threading.Lock alone": threading.Lock}
+
+
 def contended(n_threads: int, iterations: int, repeat: int) -> dict[str, dict[str, dict]]:
-    """form -> maker -> {seconds, mops_per_s}; all cases run round-robin."""
-    best = {f: {k: float("inf") for k in MAKERS} for f in FORMS}
+    """form -> case -> {seconds, mops_per_s}; all cases run round-robin."""
+    cases = {**{k: (make, n_threads, iterations) for k, make in MAKERS.items()},
+             **{k: (make, 1, n_threads * iterations) for k, make in ALONE.items()}}
+    best = {f: {k: float("inf") for k in cases} for f in FORMS}
     for _ in range(repeat):
         for f in FORMS:
-            for k, make in MAKERS.items():
-                best[f][k] = min(best[f][k], contended_once(make(), f, n_threads, iterations))
+            for k, (make, n, iters) in cases.items():
+                best[f][k] = min(best[f][k], contended_once(make(), f, n, iters))
     ops = n_threads * iterations
     return {f: {k: {"seconds": s, "mops_per_s": ops / s / 1e6} for k, s in row.items()}
             for f, row in best.items()}
 
 
-def contended_ratios(cont: dict) -> dict[str, dict[str, float]]:
+def contended_ratios(cont: dict, n_threads: int) -> dict[str, dict[str, float]]:
+    """Throughput ratios per form. "bound" is the most Lock could reach: its
+    throughput alone, times the number of threads when they run in parallel
+    (no GIL), over threading.Lock's contended throughput. N threads never do
+    more than N times the work of one, and the critical section is serialised,
+    so the true limit is lower still."""
+    parallel = 1 if getattr(sys, "_is_gil_enabled", lambda: True)() else n_threads
     out = {}
     for f, row in cont.items():
         def r(a: str, b: str) -> float:
             return row[a]["mops_per_s"] / row[b]["mops_per_s"]
         out[f] = {"Lock": r("Lock", "threading.Lock"), "RLock": r("RLock", "threading.RLock"),
-                  "ceiling": r("NullLock", "threading.Lock")}
+                  "ceiling": r("NullLock", "threading.Lock"),
+                  "bound": parallel * r("Lock alone", "threading.Lock")}
     return out
+
+
+def handoff_once(make, trips: int) -> float:
+    """Two threads pass two locks back and forth (a lock used as a binary
+    semaphore: any thread may release it); returns seconds for `trips` round
+    trips. Every acquire finds the lock taken, so this times waking a parked
+    thread, twice per round trip."""
+    ping, pong = make(), make()
+    ping.acquire()
+    pong.acquire()
+    ready = threading.Barrier(2)
+
+    def other() -> None:
+        ready.wait()
+        for _ in range(trips):
+            ping.acquire()
+            pong.release()
+
+    t = threading.Thread(target=other)
+    t.start()
+    ready.wait()
+    t0 = time.perf_counter()
+    for _ in range(trips):
+        ping.release()
+        pong.acquire()
+    elapsed = time.perf_counter() - t0
+    t.join()
+    return elapsed
+
+
+def handoff(trips: int, repeat: int) -> dict[str, float]:
+    """Round trips per second, best of `repeat`, round-robin."""
+    makers = {"Lock": Lock, "threading.Lock": threading.Lock}
+    best = {k: float("inf") for k in makers}
+    for _ in range(repeat):
+        for k, make in makers.items():
+            best[k] = min(best[k], handoff_once(make, trips))
+    return {k: trips / s for k, s in best.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -183,16 +239,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--iterations", type=int, default=200_000,
                     help="`with lock` blocks per thread in the contended rows")
     ap.add_argument("--contended-repeat", type=int, default=5, help="contended runs; best counts")
+    ap.add_argument("--trips", type=int, default=20_000,
+                    help="round trips of the hand-off row")
     ap.add_argument("--quick", action="store_true", help="small numbers (smoke test)")
     args = ap.parse_args(argv)
     if args.quick:
         args.number, args.repeat = 50_000, 3
-        args.iterations, args.contended_repeat = 20_000, 1
+        args.iterations, args.contended_repeat, args.trips = 20_000, 1, 2_000
 
     ns = measure(args.number, args.repeat)
     ratios = ratio_table(ns, RATIOS)
     cont = contended(args.threads, args.iterations, args.contended_repeat)
-    cont_ratios = contended_ratios(cont)
+    cont_ratios = contended_ratios(cont, args.threads)
+    trips = handoff(args.trips, args.contended_repeat)
     import threading as _t
 
     sizes = {"Lock": sys.getsizeof(Lock()), "threading.Lock": sys.getsizeof(_t.Lock()),
@@ -215,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         "contended": {"threads": args.threads, "iterations_per_thread": args.iterations,
                       "repeat": args.contended_repeat, "results": cont,
                       "throughput_ratios": cont_ratios},
+        "handoff": {"trips": args.trips, "round_trips_per_s": trips},
         "sizes": sizes,
     }
     if args.json:
@@ -237,12 +297,17 @@ def main(argv: list[str] | None = None) -> int:
     for f, row in cont.items():
         print(f"  {FORMS[f][0]}")
         for k, v in row.items():
-            print(f"    {k:<16} {v['seconds'] * 1e3:9.1f} ms  {v['mops_per_s']:6.2f} Mops/s")
+            print(f"    {k:<20} {v['seconds'] * 1e3:9.1f} ms  {v['mops_per_s']:6.2f} Mops/s")
         cr = cont_ratios[f]
         print(f"    throughput Lock / threading.Lock      {cr['Lock']:5.2f}  (goal >= 3)")
-        print(f"    ceiling: NullLock / threading.Lock    {cr['ceiling']:5.2f}  "
-              "(the most any lock can reach)")
+        print(f"    NullLock / threading.Lock             {cr['ceiling']:5.2f}  "
+              "(a lock that costs nothing and excludes nobody)")
+        print(f"    bound for Lock / threading.Lock       {cr['bound']:5.2f}  "
+              "(Lock alone x parallel threads / threading.Lock contended)")
         print(f"    throughput RLock / threading.RLock    {cr['RLock']:5.2f}")
+    print(f"\n  hand-off: 2 threads pass 2 locks back and forth, {args.trips} round trips")
+    for k, v in trips.items():
+        print(f"    {k:<20} {v / 1e3:9.1f} k round trips/s")
     print("\n  sys.getsizeof: " + ", ".join(f"{k} {v}" for k, v in sizes.items()))
     return 0
 
