@@ -34,10 +34,14 @@
 //     (the C++ side applies the default).
 //
 // The callable is a member function of C (any cv/noexcept) or a free function
-// / captureless lambda (use unary +) whose first parameter is C& or const C&.
+// / captureless lambda (use unary +) whose first parameter is C& or const C&;
+// a free function may also take the Python object first, for methods that
+// return it or keep it alive (`PyObject* f(PyObject* self, C& obj, ...)`).
 // Arguments: bool (truth value), integers (OverflowError when out of range),
 // floating point, std::string_view / std::string (UTF-8), PyObject* /
-// nb::handle (borrowed), nb::object, std::optional<T>, and anything else
+// nb::handle (borrowed), nb::object, std::optional<T>, `passed` (the argument
+// exactly as given, borrowed, null when omitted: for parameters whose None
+// differs from "omitted", like threading's blocking=None), and anything else
 // nanobind can cast (slow path). Results: void -> None, bool, integers,
 // floating point, strings, PyObject* (a NEW reference), nb::object,
 // std::optional<T>, and anything nanobind can cast (slow path).
@@ -100,6 +104,13 @@
 namespace interlock::py {
 
 namespace nb = nanobind;
+
+/// A parameter type: the argument exactly as given (borrowed), `obj` null when
+/// it was omitted; None stays None. It may carry a default in the signature.
+struct passed {
+  PyObject* obj = nullptr;
+  bool given() const noexcept { return obj != nullptr; }
+};
 
 // ============================================================ compile-time text
 
@@ -283,6 +294,19 @@ struct fn_traits<R (*)(S&, A...) noexcept(NX)> {
   static constexpr bool is_noexcept = NX;
 };
 
+/// A free function that also receives the Python object: f(self, obj, args...).
+template <class S, class R, class... A, bool NX>
+struct fn_traits<R (*)(PyObject*, S&, A...) noexcept(NX)> {
+  using cls = std::remove_const_t<S>;
+  using self_ref = S&;
+  using args = std::tuple<A...>;
+  static constexpr bool is_noexcept = NX;
+  static constexpr bool wants_self = true;
+};
+
+template <class T>
+concept takes_python_self = requires { requires T::wants_self; };
+
 // ============================================================ argument conversion
 
 template <class T> struct is_optional : std::false_type {};
@@ -312,7 +336,7 @@ using stored_t =
 template <class A>
 inline constexpr bool load_is_noexcept_v =
     std::is_same_v<bare_t<A>, PyObject*> || std::is_same_v<bare_t<A>, nb::handle> ||
-    std::is_same_v<bare_t<A>, nb::object>;
+    std::is_same_v<bare_t<A>, nb::object> || std::is_same_v<bare_t<A>, passed>;
 
 [[noreturn]] IL_PY_COLD inline void throw_python_error() { throw nb::python_error(); }
 
@@ -433,7 +457,9 @@ IL_PY_INLINE stored_t<A> load(PyObject* o, const char* method, std::size_t index
 /// std::optional<T> (missing or None -> nullopt).
 template <class A>
 IL_PY_INLINE stored_t<A> load_opt(PyObject* o, const char* method, std::size_t index) {
-  if constexpr (is_optional<bare_t<A>>::value) {
+  if constexpr (std::is_same_v<bare_t<A>, passed>) {
+    return passed{o};
+  } else if constexpr (is_optional<bare_t<A>>::value) {
     using T = typename bare_t<A>::value_type;
     if (o == nullptr || o == Py_None) return std::nullopt;
     return bare_t<A>(load<T>(o, method, index));
@@ -621,12 +647,13 @@ struct method_impl {
   template <std::size_t... I>
   static constexpr bool check_defaults(std::index_sequence<I...>) {
     return ((!sig.params[I].has_default ||
-             is_optional<bare_t<std::tuple_element_t<I, args>>>::value) &&
+             is_optional<bare_t<std::tuple_element_t<I, args>>>::value ||
+             std::is_same_v<bare_t<std::tuple_element_t<I, args>>, passed>) &&
             ...);
   }
   static_assert(check_defaults(std::make_index_sequence<arity>{}),
                 "parameters with a default in the text signature need a std::optional<T> "
-                "C++ parameter");
+                "(or passed) C++ parameter");
 
   /// The C++ object behind `self`, or nullptr (with the error set).
   IL_PY_INLINE static cls* self_ptr(PyObject* self) noexcept {
@@ -637,27 +664,34 @@ struct method_impl {
     return nb::inst_ptr<cls>(self);
   }
 
+  /// F(obj, a...), or F(self, obj, a...) for a function that takes the
+  /// Python object too.
   template <class... A>
-  IL_PY_INLINE static PyObject* invoke(cls& obj, A&&... a) {
-    using R = decltype(std::invoke(F, static_cast<typename traits::self_ref>(obj),
-                                   std::forward<A>(a)...));
+  IL_PY_INLINE static decltype(auto) call_f(PyObject* self, cls& obj, A&&... a) {
+    auto& ref = static_cast<typename traits::self_ref>(obj);
+    if constexpr (takes_python_self<traits>) return F(self, ref, std::forward<A>(a)...);
+    else return std::invoke(F, ref, std::forward<A>(a)...);
+  }
+
+  template <class... A>
+  IL_PY_INLINE static PyObject* invoke(PyObject* self, cls& obj, A&&... a) {
+    using R = decltype(call_f(self, obj, std::forward<A>(a)...));
     if constexpr (std::is_void_v<R>) {
-      std::invoke(F, static_cast<typename traits::self_ref>(obj), std::forward<A>(a)...);
+      call_f(self, obj, std::forward<A>(a)...);
       return Py_NewRef(Py_None);
     } else {
-      return to_python(
-          std::invoke(F, static_cast<typename traits::self_ref>(obj), std::forward<A>(a)...));
+      return to_python(call_f(self, obj, std::forward<A>(a)...));
     }
   }
 
   template <std::size_t... I>
-  IL_PY_INLINE static PyObject* invoke_slots(cls& obj, PyObject* const* slots,
+  IL_PY_INLINE static PyObject* invoke_slots(PyObject* self, cls& obj, PyObject* const* slots,
                                              std::index_sequence<I...>) {
     // Brace initialisation converts left to right, so the first bad argument
     // is the one reported.
     std::tuple<stored_t<std::tuple_element_t<I, args>>...> values{
         load_opt<std::tuple_element_t<I, args>>(slots[I], name.c_str(), I)...};
-    return invoke(obj, std::get<I>(std::move(values))...);
+    return invoke(self, obj, std::get<I>(std::move(values))...);
   }
 
   template <std::size_t... I>
@@ -667,8 +701,8 @@ struct method_impl {
 
   template <std::size_t... I>
   static auto result_type(std::index_sequence<I...>)
-      -> std::invoke_result_t<decltype(F), typename traits::self_ref,
-                              stored_t<std::tuple_element_t<I, args>>...>;
+      -> decltype(call_f(nullptr, std::declval<cls&>(),
+                         std::declval<stored_t<std::tuple_element_t<I, args>>>()...));
   using result_t = decltype(result_type(std::make_index_sequence<arity>{}));
 
   /// Whether anything in a call can throw: the callable, an argument
@@ -695,14 +729,14 @@ struct method_impl {
   static PyObject* noargs(PyObject* self, PyObject*) noexcept {
     cls* obj = self_ptr(self);
     if (IL_PY_UNLIKELY(!obj)) return nullptr;
-    return guarded([&] { return invoke(*obj); });
+    return guarded([&] { return invoke(self, *obj); });
   }
 
   static PyObject* one(PyObject* self, PyObject* arg) noexcept {
     cls* obj = self_ptr(self);
     if (IL_PY_UNLIKELY(!obj)) return nullptr;
     return guarded([&] {
-      return invoke(*obj, load_opt<std::tuple_element_t<0, args>>(arg, name.c_str(), 0));
+      return invoke(self, *obj, load_opt<std::tuple_element_t<0, args>>(arg, name.c_str(), 0));
     });
   }
 
@@ -714,11 +748,11 @@ struct method_impl {
       return raise_arg_count(self, name.c_str(), sig.required, arity, nargs);
     return guarded([&] {
       if constexpr (sig.required == arity) {
-        return invoke_slots(*obj, argv, std::make_index_sequence<arity>{});
+        return invoke_slots(self, *obj, argv, std::make_index_sequence<arity>{});
       } else {
         PyObject* slots[arity] = {};
         for (Py_ssize_t i = 0; i < nargs; ++i) slots[i] = argv[i];
-        return invoke_slots(*obj, slots, std::make_index_sequence<arity>{});
+        return invoke_slots(self, *obj, slots, std::make_index_sequence<arity>{});
       }
     });
   }
@@ -735,7 +769,8 @@ struct method_impl {
     if (kwnames || IL_PY_UNLIKELY(nargs < static_cast<Py_ssize_t>(sig.required))) {
       if (!bind_keywords(sig, self, name.c_str(), slots, argv + nargs, kwnames)) return nullptr;
     }
-    return guarded([&] { return invoke_slots(*obj, slots, std::make_index_sequence<arity>{}); });
+    return guarded(
+        [&] { return invoke_slots(self, *obj, slots, std::make_index_sequence<arity>{}); });
   }
 
   static PyMethodDef def() noexcept {

@@ -10,11 +10,11 @@
 // with its own method table, so neither pays for the other's conventions.
 //
 // Rules every method here follows:
-//   * hot methods are fast methods: ilpy::method (fast_methods.hpp), or
-//     ilpy::self_method (locks.hpp) where `self` is needed or where an
-//     argument's None must not count as omitted (threading's blocking=None is
-//     False); acquire() without arguments parses nothing and tries the lock
-//     first;
+//   * hot methods are fast methods (ilpy::method, fast_methods.hpp), taking
+//     the Python `self` where they return it or keep it alive, and
+//     ilpy::passed where an argument's None must not count as omitted
+//     (threading's blocking=None is False); acquire() without arguments parses
+//     nothing and tries the lock first;
 //   * every wait goes through ilpy::blocking(): the GIL is released (the thread
 //     state detached) while the thread sleeps, and an exception raised by a
 //     signal handler ends the wait with nothing acquired (the method returns
@@ -818,7 +818,7 @@ PyObject* guard_exit(G& g, PyObject*, PyObject*, PyObject*) noexcept {
   "the GIL and ends early with whatever a signal handler raises (nothing acquired)."
 
 PyMethodDef lock_methods[] = {
-    ilpy::self_method<&lock_acquire<Lock, ThreadingRules>, "acquire($self, blocking=True, timeout=-1)",
+    ilpy::method<&lock_acquire<Lock, ThreadingRules>, "acquire($self, blocking=True, timeout=-1)",
                  IL_ACQUIRE_DOC("the lock") "\n\nthreading.Lock.acquire()'s contract; timeout=None "
                                             "also means forever.">(),
     ilpy::method<&lock_release<Lock>, "release($self, /)",
@@ -831,7 +831,7 @@ PyMethodDef lock_methods[] = {
     ilpy::method<&lock_try_acquire<Lock>, "try_acquire($self, /)",
                  "Acquire the lock if it is free; return whether it was.">(),
     ilpy::method<&lock_try_acquire<Lock>, "try_lock($self, /)", "Same as try_acquire().">(),
-    ilpy::self_method<&lock_guard<Lock, ThreadingRules>, "guard($self, blocking=True, timeout=None)",
+    ilpy::method<&lock_guard<Lock, ThreadingRules>, "guard($self, blocking=True, timeout=None)",
                       "acquire(blocking, timeout), returning a LockGuard that releases the lock\n"
                       "(or None if it was not acquired).">(),
     ilpy::method<&lock_reinit<Lock>, "_at_fork_reinit($self, /)",
@@ -840,10 +840,10 @@ PyMethodDef lock_methods[] = {
 };
 
 PyMethodDef syncx_lock_methods[] = {
-    ilpy::self_method<&lock_acquire<SyncxLock, SyncxRules>, "acquire($self, blocking=True, timeout=None)",
+    ilpy::method<&lock_acquire<SyncxLock, SyncxRules>, "acquire($self, blocking=True, timeout=None)",
                  "Acquire the lock; return whether it was acquired. blocking=False tries once;\n"
                  "timeout=None waits forever, a negative timeout tries once.">(),
-    ilpy::self_method<&lock_acquire<SyncxLock, SyncxRules>, "lock($self, blocking=True, timeout=None)",
+    ilpy::method<&lock_acquire<SyncxLock, SyncxRules>, "lock($self, blocking=True, timeout=None)",
                  "Same as acquire().">(),
     ilpy::method<&lock_try_acquire<SyncxLock>, "try_acquire($self, /)",
                  "Acquire the lock if it is free; return whether it was.">(),
@@ -852,10 +852,10 @@ PyMethodDef syncx_lock_methods[] = {
                  "Release the lock. RuntimeError if it is not locked.">(),
     ilpy::method<&lock_locked<SyncxLock>, "locked($self, /)", "Whether the lock is held.">(),
     ilpy::method<&lock_locked<SyncxLock>, "is_locked($self, /)", "Same as locked().">(),
-    ilpy::self_method<&lock_guard<SyncxLock, SyncxRules>,
+    ilpy::method<&lock_guard<SyncxLock, SyncxRules>,
                       "guard($self, blocking=True, timeout=None)",
                       "acquire(blocking, timeout), returning a LockGuard (or None).">(),
-    ilpy::self_method<&syncx_lock_enter, "__enter__($self, /)", "acquire(); return the lock.">(),
+    ilpy::method<&syncx_lock_enter, "__enter__($self, /)", "acquire(); return the lock.">(),
     ilpy::method<&syncx_lock_exit, "__exit__($self, exc_type, exc_value, traceback, /)",
                  "release(); return False.">(),
     ilpy::method<&lock_reinit<SyncxLock>, "_at_fork_reinit($self, /)",
@@ -868,7 +868,7 @@ PyMethodDef lock_guard_methods[] = {
                  "Release the lock, once (later calls do nothing). RuntimeError if the lock\n"
                  "was released some other way meanwhile.">(),
     ilpy::method<&LockGuard::release, "unlock($self, /)", "Same as release().">(),
-    ilpy::self_method<&guard_enter<LockGuard>, "__enter__($self, /)", "Return the guard.">(),
+    ilpy::method<&guard_enter<LockGuard>, "__enter__($self, /)", "Return the guard.">(),
     ilpy::method<&guard_exit<LockGuard>, "__exit__($self, exc_type, exc_value, traceback, /)",
                  "release(); return False.">(),
     ilpy::methods_end,
@@ -898,14 +898,14 @@ PyMethodDef lock_guard_methods[] = {
                    "Make this a fresh, unowned lock (for a forked child).">()
 
 PyMethodDef rlock_methods[] = {
-    ilpy::self_method<&rlock_acquire<RLock, ThreadingRules>, "acquire($self, blocking=True, timeout=-1)",
+    ilpy::method<&rlock_acquire<RLock, ThreadingRules>, "acquire($self, blocking=True, timeout=-1)",
                  IL_ACQUIRE_DOC("the lock, or one more level of it if the calling thread\n"
                                 "already owns it") "\n\nthreading.RLock.acquire()'s contract; "
                                                    "timeout=None also means forever.">(),
     ilpy::method<&rlock_enter, "__enter__($self, /)", "acquire(); return True.">(),
     ilpy::method<&rlock_exit, "__exit__($self, exc_type=None, exc_value=None, traceback=None, /)",
                  "release().">(),
-    ilpy::self_method<&rlock_guard<RLock, ThreadingRules>, "guard($self, blocking=True, timeout=None)",
+    ilpy::method<&rlock_guard<RLock, ThreadingRules>, "guard($self, blocking=True, timeout=None)",
                       "acquire(blocking, timeout), returning an RLockGuard that releases that\n"
                       "level (or None if it was not acquired).">(),
     IL_RLOCK_COMMON(RLock),
@@ -913,16 +913,16 @@ PyMethodDef rlock_methods[] = {
 };
 
 PyMethodDef syncx_rlock_methods[] = {
-    ilpy::self_method<&rlock_acquire<SyncxRLock, SyncxRules>,
+    ilpy::method<&rlock_acquire<SyncxRLock, SyncxRules>,
                  "acquire($self, blocking=True, timeout=None)",
                  "Acquire the lock (one more level if already ours); return whether it was\n"
                  "acquired. blocking=False tries once; timeout=None waits forever.">(),
-    ilpy::self_method<&rlock_acquire<SyncxRLock, SyncxRules>, "lock($self, blocking=True, timeout=None)",
+    ilpy::method<&rlock_acquire<SyncxRLock, SyncxRules>, "lock($self, blocking=True, timeout=None)",
                  "Same as acquire().">(),
-    ilpy::self_method<&rlock_guard<SyncxRLock, SyncxRules>,
+    ilpy::method<&rlock_guard<SyncxRLock, SyncxRules>,
                       "guard($self, blocking=True, timeout=None)",
                       "acquire(blocking, timeout), returning an RLockGuard (or None).">(),
-    ilpy::self_method<&syncx_rlock_enter, "__enter__($self, /)", "acquire(); return the lock.">(),
+    ilpy::method<&syncx_rlock_enter, "__enter__($self, /)", "acquire(); return the lock.">(),
     ilpy::method<&syncx_rlock_exit, "__exit__($self, exc_type, exc_value, traceback, /)",
                  "release(); return False.">(),
     IL_RLOCK_COMMON(SyncxRLock),
@@ -934,7 +934,7 @@ PyMethodDef rlock_guard_methods[] = {
                  "Release the level this guard holds, once (later calls do nothing).\n"
                  "RuntimeError on a thread that does not own the lock.">(),
     ilpy::method<&RLockGuard::release, "unlock($self, /)", "Same as release().">(),
-    ilpy::self_method<&guard_enter<RLockGuard>, "__enter__($self, /)", "Return the guard.">(),
+    ilpy::method<&guard_enter<RLockGuard>, "__enter__($self, /)", "Return the guard.">(),
     ilpy::method<&guard_exit<RLockGuard>, "__exit__($self, exc_type, exc_value, traceback, /)",
                  "release(); return False.">(),
     ilpy::methods_end,
@@ -965,18 +965,18 @@ PyMethodDef rlock_guard_methods[] = {
                    "Make this a fresh, unlocked lock (for a forked child).">()
 
 PyMethodDef rwlock_methods[] = {
-    ilpy::self_method<&rw_acquire_read<RWLock, ThreadingRules>,
+    ilpy::method<&rw_acquire_read<RWLock, ThreadingRules>,
                  "acquire_read($self, blocking=True, timeout=None)",
                  IL_ACQUIRE_DOC("a read hold") "\n\nthreading's timeout rules (-1 is forever "
                                                "too).">(),
-    ilpy::self_method<&rw_acquire_write<RWLock, ThreadingRules>,
+    ilpy::method<&rw_acquire_write<RWLock, ThreadingRules>,
                  "acquire_write($self, blocking=True, timeout=None)",
                  IL_ACQUIRE_DOC("the write hold") "\n\nthreading's timeout rules (-1 is forever "
                                                   "too).">(),
-    ilpy::self_method<&rw_read_guard<RWLock, ThreadingRules>,
+    ilpy::method<&rw_read_guard<RWLock, ThreadingRules>,
                       "read_guard($self, blocking=True, timeout=None)",
                       "acquire_read(blocking, timeout), returning a ReadGuard (or None).">(),
-    ilpy::self_method<&rw_write_guard<RWLock, ThreadingRules>,
+    ilpy::method<&rw_write_guard<RWLock, ThreadingRules>,
                       "write_guard($self, blocking=True, timeout=None)",
                       "acquire_write(blocking, timeout), returning a WriteGuard (or None).">(),
     IL_RW_COMMON(RWLock),
@@ -984,24 +984,24 @@ PyMethodDef rwlock_methods[] = {
 };
 
 PyMethodDef syncx_rwlock_methods[] = {
-    ilpy::self_method<&rw_acquire_read<SyncxRWLock, SyncxRules>,
+    ilpy::method<&rw_acquire_read<SyncxRWLock, SyncxRules>,
                  "acquire_read($self, blocking=True, timeout=None)",
                  "Take a read hold; return whether it was taken.">(),
-    ilpy::self_method<&rw_acquire_read<SyncxRWLock, SyncxRules>,
+    ilpy::method<&rw_acquire_read<SyncxRWLock, SyncxRules>,
                  "read_lock($self, blocking=True, timeout=None)", "Same as acquire_read().">(),
     ilpy::method<&rw_try_read<SyncxRWLock>, "try_read_lock($self, /)",
                  "Same as try_acquire_read().">(),
-    ilpy::self_method<&rw_read_guard<SyncxRWLock, SyncxRules>,
+    ilpy::method<&rw_read_guard<SyncxRWLock, SyncxRules>,
                       "read_guard($self, blocking=True, timeout=None)",
                       "acquire_read(blocking, timeout), returning a ReadGuard (or None).">(),
-    ilpy::self_method<&rw_acquire_write<SyncxRWLock, SyncxRules>,
+    ilpy::method<&rw_acquire_write<SyncxRWLock, SyncxRules>,
                  "acquire_write($self, blocking=True, timeout=None)",
                  "Take the write hold; return whether it was taken.">(),
-    ilpy::self_method<&rw_acquire_write<SyncxRWLock, SyncxRules>,
+    ilpy::method<&rw_acquire_write<SyncxRWLock, SyncxRules>,
                  "write_lock($self, blocking=True, timeout=None)", "Same as acquire_write().">(),
     ilpy::method<&rw_try_write<SyncxRWLock>, "try_write_lock($self, /)",
                  "Same as try_acquire_write().">(),
-    ilpy::self_method<&rw_write_guard<SyncxRWLock, SyncxRules>,
+    ilpy::method<&rw_write_guard<SyncxRWLock, SyncxRules>,
                       "write_guard($self, blocking=True, timeout=None)",
                       "acquire_write(blocking, timeout), returning a WriteGuard (or None).">(),
     IL_RW_COMMON(SyncxRWLock),
@@ -1012,7 +1012,7 @@ PyMethodDef read_guard_methods[] = {
     ilpy::method<&ReadGuard::release, "release($self, /)",
                  "Release the read hold, once (later calls do nothing).">(),
     ilpy::method<&ReadGuard::release, "unlock($self, /)", "Same as release().">(),
-    ilpy::self_method<&guard_enter<ReadGuard>, "__enter__($self, /)", "Return the guard.">(),
+    ilpy::method<&guard_enter<ReadGuard>, "__enter__($self, /)", "Return the guard.">(),
     ilpy::method<&guard_exit<ReadGuard>, "__exit__($self, exc_type, exc_value, traceback, /)",
                  "release(); return False.">(),
     ilpy::methods_end,
@@ -1028,7 +1028,7 @@ PyMethodDef write_guard_methods[] = {
     ilpy::method<&WriteGuard::downgrade, "downgrade($self, /)",
                  "Turn the write hold into a read hold, atomically; return its ReadGuard\n"
                  "(this guard then holds nothing), or None if this guard holds nothing.">(),
-    ilpy::self_method<&guard_enter<WriteGuard>, "__enter__($self, /)", "Return the guard.">(),
+    ilpy::method<&guard_enter<WriteGuard>, "__enter__($self, /)", "Return the guard.">(),
     ilpy::method<&guard_exit<WriteGuard>, "__exit__($self, exc_type, exc_value, traceback, /)",
                  "release(); return False.">(),
     ilpy::methods_end,

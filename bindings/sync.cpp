@@ -13,8 +13,8 @@
 // Hot methods are plain CPython methods (fast_methods.hpp). A few take
 // threading-style optional arguments where None is NOT the same as "omitted"
 // (Semaphore.acquire(blocking=None) means non-blocking, release(None) is a
-// TypeError): those are written with kw_method<> below, which hands the raw
-// argument slots (null when omitted) to the C++ side.
+// TypeError): those take ilpy::passed, the argument as given (null when
+// omitted).
 #include <nanobind/nanobind.h>
 
 #include <atomic>
@@ -44,47 +44,6 @@ using interlock::WaitStatus;
 namespace {
 
 // ============================================================ helpers
-
-/// A METH_FASTCALL | METH_KEYWORDS method whose C++ side receives the
-/// argument slots as given (nullptr for an omitted argument, Py_None for an
-/// explicit None), for signatures where None and "omitted" differ. `Sig` is a
-/// text signature as for ilpy::method (names, defaults, '/' and '*' are
-/// honoured for binding); `F` is `PyObject* F(C&, PyObject* const* slots)`
-/// returning a new reference or nullptr with an error set.
-template <class C, PyObject* (*F)(C&, PyObject* const*), ilpy::fixed_string Sig,
-          ilpy::fixed_string Doc>
-struct kw_method {
-  static constexpr ilpy::detail::signature sig = ilpy::detail::parse_signature(Sig.view());
-  static_assert(sig.count > 0, "use ilpy::method for methods without parameters");
-  static constexpr auto name = ilpy::detail::make_text<sig.name.size()>({sig.name});
-  static constexpr auto doc = ilpy::detail::make_text<Sig.view().size() + 5 + Doc.view().size()>(
-      {Sig.view(), "\n--\n\n", Doc.view()});
-
-  static PyObject* call(PyObject* self, PyObject* const* argv, Py_ssize_t nargsf,
-                        PyObject* kwnames) noexcept {
-    if (IL_PY_UNLIKELY(!nb::inst_ready(self)))
-      return ilpy::detail::raise_not_ready(self, name.c_str());
-    const Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    if (IL_PY_UNLIKELY(nargs > static_cast<Py_ssize_t>(sig.max_positional)))
-      return ilpy::detail::raise_arg_count(self, name.c_str(), 0, sig.max_positional, nargs);
-    PyObject* slots[sig.count] = {};
-    for (Py_ssize_t i = 0; i < nargs; ++i) slots[i] = argv[i];
-    if (kwnames || IL_PY_UNLIKELY(nargs < static_cast<Py_ssize_t>(sig.required))) {
-      if (!ilpy::detail::bind_keywords(sig, self, name.c_str(), slots, argv + nargs, kwnames))
-        return nullptr;
-    }
-    try {
-      return F(*nb::inst_ptr<C>(self), slots);
-    } catch (...) {
-      return ilpy::detail::translate_current_exception();
-    }
-  }
-
-  static PyMethodDef def() noexcept {
-    return {name.c_str(), reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&call)),
-            METH_FASTCALL | METH_KEYWORDS, doc.c_str()};
-  }
-};
 
 /// The timeout convention of threading's wait() calls (Event.wait,
 /// Condition.wait, Semaphore.acquire(timeout=...)): None (or omitted) waits
@@ -197,21 +156,26 @@ PyObject* semaphore_wait(PySemaphore& s, Deadline d) noexcept {
   return wait_result(ilpy::blocking([&] { return s.sem.acquire_until(d); }));
 }
 
-// acquire(blocking=True, timeout=None)
-PyObject* semaphore_acquire(PySemaphore& s, PyObject* const* a) noexcept {
+// acquire(blocking=True, timeout=None); without arguments nothing is parsed.
+PyObject* semaphore_acquire(PySemaphore& s, ilpy::passed blocking,
+                            ilpy::passed timeout) noexcept {
+  if (!blocking.given() && !timeout.given()) {
+    if (INTERLOCK_LIKELY(s.sem.try_acquire())) Py_RETURN_TRUE;
+    return semaphore_wait(s, Deadline::never());
+  }
   bool block = true;
-  if (a[0]) {
-    const int r = PyObject_IsTrue(a[0]);
+  if (blocking.given()) {
+    const int r = PyObject_IsTrue(blocking.obj);
     if (r < 0) return nullptr;
     block = r != 0;
   }
-  const bool has_timeout = a[1] && a[1] != Py_None;
+  const bool has_timeout = timeout.given() && timeout.obj != Py_None;
   if (!block && has_timeout) {
     PyErr_SetString(PyExc_ValueError, "can't specify timeout for non-blocking acquire");
     return nullptr;
   }
   Deadline d = Deadline::immediate();
-  if (block && !wait_deadline(a[1], &d)) return nullptr;
+  if (block && !wait_deadline(timeout.obj, &d)) return nullptr;
   return semaphore_wait(s, d);
 }
 
@@ -224,52 +188,11 @@ PyObject* semaphore_release_n(PySemaphore& s, std::uint64_t n) noexcept {
   Py_RETURN_NONE;
 }
 
-// release(n=1)
-PyObject* semaphore_release(PySemaphore& s, PyObject* const* a) noexcept {
+// release(n=1); None is a TypeError, as in threading.
+PyObject* semaphore_release(PySemaphore& s, ilpy::passed n_arg) noexcept {
   std::uint64_t n = 1;
-  if (a[0] && !read_count(a[0], 1, "n must be one or more", &n)) return nullptr;
+  if (n_arg.given() && !read_count(n_arg.obj, 1, "n must be one or more", &n)) return nullptr;
   return semaphore_release_n(s, n);
-}
-
-/// The no-argument calls come first: acquire() / release() without
-/// arguments skip argument binding entirely.
-PyObject* semaphore_acquire_fast(PyObject* self, PyObject* const* argv, Py_ssize_t nargsf,
-                                 PyObject* kwnames) noexcept;
-PyObject* semaphore_release_fast(PyObject* self, PyObject* const* argv, Py_ssize_t nargsf,
-                                 PyObject* kwnames) noexcept;
-
-using sem_acquire_m =
-    kw_method<PySemaphore, &semaphore_acquire, "acquire($self, /, blocking=True, timeout=None)",
-              "Take a permit, waiting for one while blocking is true: for at most timeout\n"
-              "seconds (None: forever; zero or negative: do not wait). Return whether a\n"
-              "permit was taken. Waiting releases the GIL and is interruptible (an\n"
-              "interrupted call takes no permit).">;
-using sem_release_m =
-    kw_method<PySemaphore, &semaphore_release, "release($self, /, n=1)",
-              "Return n permits (n >= 1), waking up to n waiting threads in FIFO order.\n"
-              "BoundedSemaphore: ValueError if the value would exceed the initial one.">;
-
-PyObject* semaphore_acquire_fast(PyObject* self, PyObject* const* argv, Py_ssize_t nargsf,
-                                 PyObject* kwnames) noexcept {
-  if (PyVectorcall_NARGS(nargsf) == 0 && !kwnames && INTERLOCK_LIKELY(nb::inst_ready(self))) {
-    PySemaphore& s = *nb::inst_ptr<PySemaphore>(self);
-    if (INTERLOCK_LIKELY(s.sem.try_acquire())) Py_RETURN_TRUE;
-    return semaphore_wait(s, Deadline::never());
-  }
-  return sem_acquire_m::call(self, argv, nargsf, kwnames);
-}
-
-PyObject* semaphore_release_fast(PyObject* self, PyObject* const* argv, Py_ssize_t nargsf,
-                                 PyObject* kwnames) noexcept {
-  if (PyVectorcall_NARGS(nargsf) == 0 && !kwnames && INTERLOCK_LIKELY(nb::inst_ready(self)))
-    return semaphore_release_n(*nb::inst_ptr<PySemaphore>(self), 1);
-  return sem_release_m::call(self, argv, nargsf, kwnames);
-}
-
-PyMethodDef with_function(PyMethodDef def, PyObject* (*f)(PyObject*, PyObject* const*,
-                                                          Py_ssize_t, PyObject*)) noexcept {
-  def.ml_meth = reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f));
-  return def;
 }
 
 PyObject* semaphore_enter(PySemaphore& s) noexcept {
@@ -282,8 +205,14 @@ PyObject* semaphore_exit(PySemaphore& s, PyObject*, PyObject*, PyObject*) noexce
 }
 
 PyMethodDef semaphore_methods[] = {
-    with_function(sem_acquire_m::def(), &semaphore_acquire_fast),
-    with_function(sem_release_m::def(), &semaphore_release_fast),
+    ilpy::method<&semaphore_acquire, "acquire($self, /, blocking=True, timeout=None)",
+                 "Take a permit, waiting for one while blocking is true: for at most timeout\n"
+                 "seconds (None: forever; zero or negative: do not wait). Return whether a\n"
+                 "permit was taken. Waiting releases the GIL and is interruptible (an\n"
+                 "interrupted call takes no permit).">(),
+    ilpy::method<&semaphore_release, "release($self, /, n=1)",
+                 "Return n permits (n >= 1), waking up to n waiting threads in FIFO order.\n"
+                 "BoundedSemaphore: ValueError if the value would exceed the initial one.">(),
     ilpy::method<&semaphore_enter, "__enter__($self, /)",
                  "acquire(); return True. Waiting releases the GIL and is interruptible.">(),
     ilpy::method<&semaphore_exit, "__exit__($self, exc_type, exc_value, traceback, /)",
@@ -351,9 +280,9 @@ struct PyLatch {
 };
 
 // count_down(n=1)
-PyObject* latch_count_down(PyLatch& l, PyObject* const* a) noexcept {
+PyObject* latch_count_down(PyLatch& l, ilpy::passed n_arg) noexcept {
   std::uint64_t n = 1;
-  if (a[0] && !read_count(a[0], 1, "n must be one or more", &n)) return nullptr;
+  if (n_arg.given() && !read_count(n_arg.obj, 1, "n must be one or more", &n)) return nullptr;
   return PyLong_FromUnsignedLongLong(l.latch.count_down(n));
 }
 
@@ -368,9 +297,9 @@ PyObject* latch_wait(PyLatch& l, std::optional<PyObject*> timeout) noexcept {
 std::uint64_t latch_count(const PyLatch& l) noexcept { return l.latch.count(); }
 
 PyMethodDef latch_methods[] = {
-    kw_method<PyLatch, &latch_count_down, "count_down($self, /, n=1)",
-              "Lower the count by n (n >= 1; it stops at zero) and return the count after;\n"
-              "the call that reaches zero releases every waiting thread.">::def(),
+    ilpy::method<&latch_count_down, "count_down($self, /, n=1)",
+                 "Lower the count by n (n >= 1; it stops at zero) and return the count after;\n"
+                 "the call that reaches zero releases every waiting thread.">(),
     ilpy::method<&latch_wait, "wait($self, /, timeout=None)",
                  "Wait until the count is zero, for at most timeout seconds (None: forever;\n"
                  "zero or negative: do not wait). Return True once it is zero, False on\n"
