@@ -6,11 +6,21 @@ bare ``MethodDescriptorType`` attributes. Keep this file in step with
 bindings/*.cpp: a fast method's text signature there (e.g.
 ``"add($self, n, /)"``) is its signature here, with types added.
 
-The submodule ``_bench`` is declared as a class so that this stays one file;
-use it as ``from interlock._interlock import _bench``.
+The submodules ``_bench``, ``atomic`` (with ``_syncx`` and ``_ft_utils``) and
+``locks`` (with ``_syncx``) are declared as classes so that this stays one
+file; use them as ``from interlock._interlock import atomic`` (a dotted
+``from interlock._interlock.atomic import ...`` is not typed). The classes of
+``atomic`` and ``locks`` are declared in the public stubs (interlock/atomic.pyi,
+interlock/locks.pyi, interlock/compat/...) and aliased here.
 """
 
 from typing import Final, TypedDict, final
+
+import interlock.atomic as _atomic
+import interlock.compat.ft_utils.concurrency as _ft_concurrency
+import interlock.compat.syncx.atomic as _syncx_atomic
+import interlock.compat.syncx.locks as _syncx_locks
+import interlock.locks as _locks
 
 __version__: Final[str]
 
@@ -74,3 +84,60 @@ class _bench:
         def __exit__(self, exc_type: object = None, exc_value: object = None,
                      traceback: object = None, /) -> None:
             """Do nothing."""
+
+@final
+class atomic:
+    """Submodule ``interlock._interlock.atomic``: the classes of
+    ``interlock.atomic``, and the compat façades' atomics in ``_syncx`` and
+    ``_ft_utils``."""
+
+    AtomicInt = _atomic.AtomicInt
+    AtomicBool = _atomic.AtomicBool
+    AtomicFloat = _atomic.AtomicFloat
+    AtomicReference = _atomic.AtomicReference
+
+    @final
+    class _syncx:
+        """Submodule ``interlock._interlock.atomic._syncx``: the classes of
+        ``interlock.compat.syncx.atomic``."""
+
+        AtomicInt = _syncx_atomic.AtomicInt
+        AtomicBool = _syncx_atomic.AtomicBool
+        AtomicFloat = _syncx_atomic.AtomicFloat
+        AtomicReference = _syncx_atomic.AtomicReference
+
+    @final
+    class _ft_utils:
+        """Submodule ``interlock._interlock.atomic._ft_utils``: the classes of
+        ``interlock.compat.ft_utils.concurrency``."""
+
+        AtomicInt64 = _ft_concurrency.AtomicInt64
+        AtomicReference = _ft_concurrency.AtomicReference
+        AtomicFlag = _ft_concurrency.AtomicFlag
+
+@final
+class locks:
+    """Submodule ``interlock._interlock.locks``: the native classes of
+    ``interlock.locks``, and syncx's lock classes in ``_syncx``."""
+
+    Lock = _locks.Lock
+    LockGuard = _locks.LockGuard
+    RLock = _locks.RLock
+    RLockGuard = _locks.RLockGuard
+    RWLock = _locks.RWLock
+    ReadGuard = _locks.ReadGuard
+    WriteGuard = _locks.WriteGuard
+    Semaphore = _locks.Semaphore
+    BoundedSemaphore = _locks.BoundedSemaphore
+    Event = _locks.Event
+    Once = _locks.Once
+    CountDownLatch = _locks.CountDownLatch
+
+    @final
+    class _syncx:
+        """Submodule ``interlock._interlock.locks._syncx``: the classes of
+        ``interlock.compat.syncx.locks`` that are its own."""
+
+        Lock = _syncx_locks.Lock
+        RLock = _syncx_locks.RLock
+        RWLock = _syncx_locks.RWLock

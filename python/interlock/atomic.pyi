@@ -4,6 +4,7 @@ fetch_<op> returns the value before the operation, <op>_fetch the value after
 it (GCC's __atomic builtins' convention).
 """
 
+from types import GenericAlias
 from typing import Any, Callable, Generic, SupportsFloat, SupportsIndex, TypeVar, overload
 
 from typing_extensions import Self
@@ -234,6 +235,7 @@ class AtomicReference(Generic[_T]):
         """Replace the object by fn(object); return the new object."""
     def fetch_update(self, fn: Callable[[_T], _T], /) -> _T:
         """Like update(fn), but return the prior object."""
+    def __class_getitem__(cls, item: Any, /) -> GenericAlias: ...
     def __reduce__(self) -> tuple[type[Self], tuple[_T]]: ...
     def __copy__(self) -> Self: ...
     def __deepcopy__(self, memo: Any, /) -> Self: ...
