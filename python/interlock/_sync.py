@@ -19,7 +19,10 @@ from collections import deque
 from threading import TIMEOUT_MAX, BrokenBarrierError
 from typing import Any, Callable, TypeVar
 
-from ._interlock.locks import Lock, RLock  # type: ignore[import-not-found]  # no stub for the submodule; see locks.pyi
+from ._interlock import locks as _native_locks
+
+Lock = _native_locks.Lock
+RLock = _native_locks.RLock
 
 __all__ = ["Condition", "Barrier", "BrokenBarrierError"]
 
