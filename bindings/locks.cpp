@@ -222,15 +222,53 @@ struct Lock final : LockCore {};
 /// interlock.compat.syncx.locks.Lock
 struct SyncxLock final : LockCore {};
 
+/// What every guard shares: whether it still holds, and the lock object it
+/// keeps alive. Guards take part in garbage collection (a guard stored on a
+/// subclass instance of its own lock forms a cycle): the collector sees the
+/// owner through traverse(), and clear() releases the hold before dropping
+/// the owner, as the destructor would. D::drop() releases if still held.
+template <class D>
+class GuardBase {
+ public:
+  int traverse(visitproc visit, void* arg) const noexcept {
+    Py_VISIT(owner_.ptr());
+    return 0;
+  }
+  void clear() noexcept {
+    static_cast<D*>(this)->drop();
+    owner_ = nb::object();
+  }
+
+ protected:
+  explicit GuardBase(nb::object owner) noexcept : owner_(std::move(owner)) {}
+  std::atomic<bool> held_{true};
+  nb::object owner_;  // keeps the lock alive
+};
+
+template <class G>
+int guard_traverse(PyObject* self, visitproc visit, void* arg) noexcept {
+  Py_VISIT(Py_TYPE(self));  // a heap type: instances keep it alive
+  if (!nb::inst_ready(self)) return 0;
+  return nb::inst_ptr<G>(self)->traverse(visit, arg);
+}
+
+template <class G>
+int guard_clear(PyObject* self) noexcept {
+  if (nb::inst_ready(self)) nb::inst_ptr<G>(self)->clear();
+  return 0;
+}
+
 /// What Lock.guard() returns: releases the lock once (a second release is a
 /// no-op, as in syncx), on release()/unlock(), on leaving a `with` block, or
 /// when it is garbage-collected while still holding.
-class LockGuard {
+class LockGuard : public GuardBase<LockGuard> {
  public:
-  LockGuard(LockCore* core, nb::object owner) noexcept : core_(core), owner_(std::move(owner)) {}
+  LockGuard(LockCore* core, nb::object owner) noexcept
+      : GuardBase(std::move(owner)), core_(core) {}
   LockGuard(const LockGuard&) = delete;
   LockGuard& operator=(const LockGuard&) = delete;
-  ~LockGuard() {
+  ~LockGuard() { drop(); }
+  void drop() noexcept {
     if (held_.exchange(false, std::memory_order_acq_rel)) (void)core_->release();
   }
 
@@ -241,9 +279,7 @@ class LockGuard {
   }
 
  private:
-  std::atomic<bool> held_{true};
   LockCore* core_;
-  nb::object owner_;  // keeps the lock alive
 };
 
 template <class C, class Rules>
@@ -379,13 +415,14 @@ struct SyncxRLock final : RLockCore {};
 
 /// What RLock.guard() returns: releases one level, once, from the owning
 /// thread (RuntimeError from another thread, the guard then still holds).
-class RLockGuard {
+class RLockGuard : public GuardBase<RLockGuard> {
  public:
   RLockGuard(RLockCore* core, nb::object owner) noexcept
-      : core_(core), owner_(std::move(owner)) {}
+      : GuardBase(std::move(owner)), core_(core) {}
   RLockGuard(const RLockGuard&) = delete;
   RLockGuard& operator=(const RLockGuard&) = delete;
-  ~RLockGuard() {
+  ~RLockGuard() { drop(); }
+  void drop() noexcept {
     // Collected on a thread that does not own the lock: nothing can be done.
     if (held_.exchange(false, std::memory_order_acq_rel)) (void)core_->release();
   }
@@ -400,9 +437,7 @@ class RLockGuard {
   }
 
  private:
-  std::atomic<bool> held_{true};
   RLockCore* core_;
-  nb::object owner_;
 };
 
 template <class C, class Rules>
@@ -630,12 +665,14 @@ struct RWLock final : RWCore {};
 struct SyncxRWLock final : RWCore {};
 
 /// A read hold, released once (later releases are no-ops).
-class ReadGuard {
+class ReadGuard : public GuardBase<ReadGuard> {
  public:
-  ReadGuard(RWCore* core, nb::object owner) noexcept : core_(core), owner_(std::move(owner)) {}
+  ReadGuard(RWCore* core, nb::object owner) noexcept
+      : GuardBase(std::move(owner)), core_(core) {}
   ReadGuard(const ReadGuard&) = delete;
   ReadGuard& operator=(const ReadGuard&) = delete;
-  ~ReadGuard() {
+  ~ReadGuard() { drop(); }
+  void drop() noexcept {
     if (held_.exchange(false, std::memory_order_acq_rel)) (void)core_->read_release();
   }
 
@@ -646,18 +683,18 @@ class ReadGuard {
   }
 
  private:
-  std::atomic<bool> held_{true};
   RWCore* core_;
-  nb::object owner_;
 };
 
 /// A write hold, released (or downgraded) once.
-class WriteGuard {
+class WriteGuard : public GuardBase<WriteGuard> {
  public:
-  WriteGuard(RWCore* core, nb::object owner) noexcept : core_(core), owner_(std::move(owner)) {}
+  WriteGuard(RWCore* core, nb::object owner) noexcept
+      : GuardBase(std::move(owner)), core_(core) {}
   WriteGuard(const WriteGuard&) = delete;
   WriteGuard& operator=(const WriteGuard&) = delete;
-  ~WriteGuard() {
+  ~WriteGuard() { drop(); }
+  void drop() noexcept {
     if (held_.exchange(false, std::memory_order_acq_rel)) (void)core_->write_release();
   }
 
@@ -682,9 +719,7 @@ class WriteGuard {
     return Py_NewRef(Py_None);
   }
 
-  std::atomic<bool> held_{true};
   RWCore* core_;
-  nb::object owner_;
 };
 
 template <class C, class Rules>
@@ -1048,6 +1083,15 @@ nb::type_slots slots() noexcept {
 
 void set_module(nb::handle cls, const char* module) { nb::setattr(cls, "__module__", nb::str(module)); }
 
+template <class G, PyMethodDef* Methods>
+nb::type_slots guard_slots() noexcept {
+  static PyType_Slot s[] = {{Py_tp_methods, static_cast<void*>(Methods)},
+                            {Py_tp_traverse, reinterpret_cast<void*>(&guard_traverse<G>)},
+                            {Py_tp_clear, reinterpret_cast<void*>(&guard_clear<G>)},
+                            {0, nullptr}};
+  return nb::type_slots(s);
+}
+
 template <class G>
 void register_guard(nb::module_& m, const char* name, nb::type_slots s, const char* doc) {
   nb::class_<G> cls(m, name, s, nb::is_final(), nb::pooled(), doc);
@@ -1088,15 +1132,15 @@ void init_locks(nb::module_& m) {
   rwlock.def(nb::init<>());
   set_module(rwlock, mod);
 
-  register_guard<LockGuard>(m, "LockGuard", slots<lock_guard_methods>(),
+  register_guard<LockGuard>(m, "LockGuard", guard_slots<LockGuard, lock_guard_methods>(),
                             "A held Lock (from Lock.guard()): release()/unlock() or leaving a\n"
                             "`with` block releases it once; so does garbage collection.");
-  register_guard<RLockGuard>(m, "RLockGuard", slots<rlock_guard_methods>(),
+  register_guard<RLockGuard>(m, "RLockGuard", guard_slots<RLockGuard, rlock_guard_methods>(),
                              "One held level of an RLock (from RLock.guard()).");
-  register_guard<ReadGuard>(m, "ReadGuard", slots<read_guard_methods>(),
+  register_guard<ReadGuard>(m, "ReadGuard", guard_slots<ReadGuard, read_guard_methods>(),
                             "A read hold of an RWLock (from read_guard() or\n"
                             "WriteGuard.downgrade()).");
-  register_guard<WriteGuard>(m, "WriteGuard", slots<write_guard_methods>(),
+  register_guard<WriteGuard>(m, "WriteGuard", guard_slots<WriteGuard, write_guard_methods>(),
                              "The write hold of an RWLock (from write_guard()).");
 
   nb::module_ sx = m.def_submodule(

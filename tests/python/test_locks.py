@@ -17,7 +17,7 @@ import weakref
 import pytest
 
 from interlock import locks
-from interlock.locks import Lock, LockGuard, RLock, RLockGuard
+from interlock.locks import Lock, LockGuard, RLock, RLockGuard, RWLock
 from _threads import Holder, in_thread
 
 pytestmark = pytest.mark.timeout(60)
@@ -382,6 +382,49 @@ def test_lock_guard_keeps_lock_alive():
     assert ref() is not None and ref().locked()
     g.release()
     del g
+    gc.collect()
+    assert ref() is None
+
+
+def _guard_factories():
+    # (lock class, its guard-making call, "is it held?")
+    return [
+        (Lock, lambda l: l.guard(), lambda l: l.locked()),
+        (RLock, lambda l: l.guard(), lambda l: l.is_locked()),
+        (RWLock, lambda l: l.read_guard(), lambda l: l.is_locked()),
+        (RWLock, lambda l: l.write_guard(), lambda l: l.is_write_locked()),
+        (RWLock, lambda l: l.write_guard().downgrade(), lambda l: l.is_locked()),
+    ]
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_guard_in_a_cycle_is_collected_and_releases(index):
+    cls, make_guard, held = _guard_factories()[index]
+    lock = cls()
+    cycle: list = []
+    cycle.append(cycle)
+    cycle.append(make_guard(lock))
+    assert gc.is_tracked(cycle[1])
+    assert held(lock)
+    del cycle
+    gc.collect()
+    assert not held(lock)
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_guard_stored_on_its_own_lock_is_collected(index):
+    # A guard kept on a subclass instance of its own lock: lock -> __dict__ ->
+    # guard -> lock. The collector frees both.
+    cls, make_guard, held = _guard_factories()[index]
+
+    class Sub(cls):
+        pass
+
+    lock = Sub()
+    lock.guard_kept = make_guard(lock)
+    assert held(lock)
+    ref = weakref.ref(lock)
+    del lock
     gc.collect()
     assert ref() is None
 
