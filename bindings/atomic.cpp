@@ -532,8 +532,8 @@ PyMethodDef ref_methods[] = {
 PyType_Slot ref_slots[] = {
     {Py_tp_methods, ref_methods},
     {Py_tp_repr, reinterpret_cast<void*>(&ref_repr)},
-    {Py_tp_traverse, reinterpret_cast<void*>(&ref_traverse<AtomicReference>)},
-    {Py_tp_clear, reinterpret_cast<void*>(&ref_clear<AtomicReference>)},
+    {Py_tp_traverse, reinterpret_cast<void*>(&ilpy::traverse_slot<AtomicReference>)},
+    {Py_tp_clear, reinterpret_cast<void*>(&ilpy::clear_slot<AtomicReference>)},
     {0, nullptr},
 };
 

@@ -388,8 +388,8 @@ PyMethodDef sx_ref_methods[] = {
 
 PyType_Slot sx_ref_slots[] = {
     {Py_tp_methods, sx_ref_methods},
-    {Py_tp_traverse, reinterpret_cast<void*>(&ref_traverse<SxRef>)},
-    {Py_tp_clear, reinterpret_cast<void*>(&ref_clear<SxRef>)},
+    {Py_tp_traverse, reinterpret_cast<void*>(&ilpy::traverse_slot<SxRef>)},
+    {Py_tp_clear, reinterpret_cast<void*>(&ilpy::clear_slot<SxRef>)},
     {0, nullptr},
 };
 
@@ -645,8 +645,8 @@ PyMethodDef ft_ref_methods[] = {
 
 PyType_Slot ft_ref_slots[] = {
     {Py_tp_methods, ft_ref_methods},
-    {Py_tp_traverse, reinterpret_cast<void*>(&ref_traverse<FtRef>)},
-    {Py_tp_clear, reinterpret_cast<void*>(&ref_clear<FtRef>)},
+    {Py_tp_traverse, reinterpret_cast<void*>(&ilpy::traverse_slot<FtRef>)},
+    {Py_tp_clear, reinterpret_cast<void*>(&ilpy::clear_slot<FtRef>)},
     {0, nullptr},
 };
 

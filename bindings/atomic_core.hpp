@@ -659,19 +659,6 @@ PyObject* deepcopy_scalar_method(PyObject* self, PyObject*) noexcept {
   return copy_method<C, Get>(self, nullptr);
 }
 
-template <class C>
-int ref_traverse(PyObject* self, visitproc visit, void* arg) noexcept {
-  Py_VISIT(Py_TYPE(self));  // a heap type: instances keep it alive
-  if (!nb::inst_ready(self)) return 0;
-  return nb::inst_ptr<C>(self)->traverse(visit, arg);
-}
-
-template <class C>
-int ref_clear(PyObject* self) noexcept {
-  if (nb::inst_ready(self)) nb::inst_ptr<C>(self)->clear();
-  return 0;
-}
-
 /// Entry points of the other translation unit (atomic_compat.cpp).
 void init_atomic_syncx(nb::module_& m);
 void init_atomic_ft_utils(nb::module_& m);

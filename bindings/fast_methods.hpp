@@ -813,4 +813,21 @@ inline nb::type_slots method_slots() noexcept {
   return nb::type_slots(slots);
 }
 
+/// Py_tp_traverse and Py_tp_clear for a class whose C++ object holds Python
+/// references: C has `int traverse(visitproc, void*) const noexcept` (visit
+/// each one) and `void clear() noexcept` (drop them). The instance also visits
+/// its heap type, as CPython requires of heap-type instances.
+template <class C>
+int traverse_slot(PyObject* self, visitproc visit, void* arg) noexcept {
+  Py_VISIT(Py_TYPE(self));
+  if (!nb::inst_ready(self)) return 0;
+  return nb::inst_ptr<C>(self)->traverse(visit, arg);
+}
+
+template <class C>
+int clear_slot(PyObject* self) noexcept {
+  if (nb::inst_ready(self)) nb::inst_ptr<C>(self)->clear();
+  return 0;
+}
+
 }  // namespace interlock::py

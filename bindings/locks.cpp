@@ -245,19 +245,6 @@ class GuardBase {
   nb::object owner_;  // keeps the lock alive
 };
 
-template <class G>
-int guard_traverse(PyObject* self, visitproc visit, void* arg) noexcept {
-  Py_VISIT(Py_TYPE(self));  // a heap type: instances keep it alive
-  if (!nb::inst_ready(self)) return 0;
-  return nb::inst_ptr<G>(self)->traverse(visit, arg);
-}
-
-template <class G>
-int guard_clear(PyObject* self) noexcept {
-  if (nb::inst_ready(self)) nb::inst_ptr<G>(self)->clear();
-  return 0;
-}
-
 /// What Lock.guard() returns: releases the lock once (a second release is a
 /// no-op, as in syncx), on release()/unlock(), on leaving a `with` block, or
 /// when it is garbage-collected while still holding.
@@ -1086,8 +1073,8 @@ void set_module(nb::handle cls, const char* module) { nb::setattr(cls, "__module
 template <class G, PyMethodDef* Methods>
 nb::type_slots guard_slots() noexcept {
   static PyType_Slot s[] = {{Py_tp_methods, static_cast<void*>(Methods)},
-                            {Py_tp_traverse, reinterpret_cast<void*>(&guard_traverse<G>)},
-                            {Py_tp_clear, reinterpret_cast<void*>(&guard_clear<G>)},
+                            {Py_tp_traverse, reinterpret_cast<void*>(&ilpy::traverse_slot<G>)},
+                            {Py_tp_clear, reinterpret_cast<void*>(&ilpy::clear_slot<G>)},
                             {0, nullptr}};
   return nb::type_slots(s);
 }

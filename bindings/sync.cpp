@@ -321,7 +321,15 @@ struct PyOnce {
   PyOnce* prev_running = nullptr;
   PyOnce* next_running = nullptr;
 
-  ~PyOnce() { Py_XDECREF(result.exchange(nullptr, std::memory_order_relaxed)); }
+  ~PyOnce() { clear(); }
+
+  // Garbage collection (ilpy::traverse_slot / clear_slot).
+  int traverse(visitproc visit, void* arg) const noexcept {
+    PyObject* r = result.load(std::memory_order_relaxed);
+    Py_VISIT(r);
+    return 0;
+  }
+  void clear() noexcept { Py_XDECREF(result.exchange(nullptr, std::memory_order_relaxed)); }
 };
 
 // Onces whose function is running right now. After fork() the child resets
@@ -437,22 +445,6 @@ PyObject* once_call(PyObject* self, PyObject* const* argv, Py_ssize_t nargsf,
 
 bool once_is_done(const PyOnce& o) noexcept { return o.flag.is_done(); }
 
-int once_traverse(PyObject* self, visitproc visit, void* arg) {
-  Py_VISIT(Py_TYPE(self));
-  if (!nb::inst_ready(self)) return 0;
-  PyObject* r = nb::inst_ptr<PyOnce>(self)->result.load(std::memory_order_relaxed);
-  Py_VISIT(r);
-  return 0;
-}
-
-int once_clear(PyObject* self) {
-  if (nb::inst_ready(self)) {
-    PyObject* r = nb::inst_ptr<PyOnce>(self)->result.exchange(nullptr, std::memory_order_relaxed);
-    Py_XDECREF(r);
-  }
-  return 0;
-}
-
 PyMethodDef once_methods[] = {
     {"call", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&once_call)),
      METH_FASTCALL | METH_KEYWORDS,
@@ -470,8 +462,8 @@ PyMethodDef once_methods[] = {
 
 PyType_Slot once_slots[] = {
     {Py_tp_methods, static_cast<void*>(once_methods)},
-    {Py_tp_traverse, reinterpret_cast<void*>(&once_traverse)},
-    {Py_tp_clear, reinterpret_cast<void*>(&once_clear)},
+    {Py_tp_traverse, reinterpret_cast<void*>(&ilpy::traverse_slot<PyOnce>)},
+    {Py_tp_clear, reinterpret_cast<void*>(&ilpy::clear_slot<PyOnce>)},
     {0, nullptr},
 };
 
