@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import timeit
+from collections.abc import Callable
 
 # A case: (description, setup statement, timed statement).
 Case = tuple[str, str, str]
@@ -24,6 +25,16 @@ def best_ns(cases: dict[str, Case], env: dict[str, object], number: int, repeat:
     for _ in range(repeat):
         for k, t in timers.items():
             best[k] = min(best[k], t.timeit(number) / number * 1e9)
+    return best
+
+
+def best_seconds(runs: dict[str, Callable[[], float]], repeat: int) -> dict[str, float]:
+    """Fewest seconds each run took (a run times itself and returns seconds),
+    over `repeat` rounds that run every case once, round-robin."""
+    best = {k: float("inf") for k in runs}
+    for _ in range(repeat):
+        for k, run in runs.items():
+            best[k] = min(best[k], run())
     return best
 
 

@@ -47,7 +47,7 @@ import interlock  # noqa: E402
 from interlock.compat.syncx import locks as sx  # noqa: E402
 from interlock._interlock import _bench  # noqa: E402
 from interlock.locks import Lock, RLock, RWLock  # noqa: E402
-from _timing import best_ns  # noqa: E402
+from _timing import best_ns, best_seconds  # noqa: E402
 from _timing import ratios as ratio_table  # noqa: E402
 
 GIL_AFTER_IMPORT = getattr(sys, "_is_gil_enabled", lambda: True)()
@@ -164,14 +164,13 @@ def contended(n_threads: int, iterations: int, repeat: int) -> dict[str, dict[st
     """form -> case -> {seconds, mops_per_s}; all cases run round-robin."""
     cases = {**{k: (make, n_threads, iterations) for k, make in MAKERS.items()},
              **{k: (make, 1, n_threads * iterations) for k, make in ALONE.items()}}
-    best = {f: {k: float("inf") for k in cases} for f in FORMS}
-    for _ in range(repeat):
-        for f in FORMS:
-            for k, (make, n, iters) in cases.items():
-                best[f][k] = min(best[f][k], contended_once(make(), f, n, iters))
+    runs = {(f, k): (lambda f=f, make=make, n=n, iters=iters:
+                     contended_once(make(), f, n, iters))
+            for f in FORMS for k, (make, n, iters) in cases.items()}
+    best = best_seconds(runs, repeat)
     ops = n_threads * iterations
-    return {f: {k: {"seconds": s, "mops_per_s": ops / s / 1e6} for k, s in row.items()}
-            for f, row in best.items()}
+    return {f: {k: {"seconds": best[f, k], "mops_per_s": ops / best[f, k] / 1e6} for k in cases}
+            for f in FORMS}
 
 
 def contended_ratios(cont: dict, n_threads: int) -> dict[str, dict[str, float]]:
@@ -222,10 +221,8 @@ def handoff_once(make, trips: int) -> float:
 def handoff(trips: int, repeat: int) -> dict[str, float]:
     """Round trips per second, best of `repeat`, round-robin."""
     makers = {"Lock": Lock, "threading.Lock": threading.Lock}
-    best = {k: float("inf") for k in makers}
-    for _ in range(repeat):
-        for k, make in makers.items():
-            best[k] = min(best[k], handoff_once(make, trips))
+    best = best_seconds({k: lambda make=make: handoff_once(make, trips)
+                         for k, make in makers.items()}, repeat)
     return {k: trips / s for k, s in best.items()}
 
 

@@ -29,7 +29,7 @@ import time
 
 import interlock
 from interlock import locks
-from _timing import best_ns  # noqa: E402
+from _timing import best_ns, best_seconds  # noqa: E402
 from _timing import ratios as ratio_table  # noqa: E402
 
 # name -> (description, setup, statement). The setup runs inside timeit's
@@ -130,13 +130,11 @@ PING_PONG = {
 
 def measure_ping_pong(trips: int, repeat: int) -> dict[str, float]:
     """Best round trips per second, implementations interleaved."""
-    best = {k: 0.0 for k in PING_PONG}
     for cond, lock in PING_PONG.values():  # warm up
         ping_pong(cond, lock, min(trips, 200))
-    for _ in range(repeat):
-        for k, (cond, lock) in PING_PONG.items():
-            best[k] = max(best[k], trips / ping_pong(cond, lock, trips))
-    return best
+    best = best_seconds({k: lambda cond=cond, lock=lock: ping_pong(cond, lock, trips)
+                         for k, (cond, lock) in PING_PONG.items()}, repeat)
+    return {k: trips / s for k, s in best.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

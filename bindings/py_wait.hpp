@@ -30,9 +30,9 @@ inline bool check_signals(void*) noexcept { return PyErr_CheckSignals() != 0; }
 
 // Spinning before parking helps only when the lock holder can run meanwhile:
 // on a GIL build it cannot (we hold the GIL while spinning). On a free-threaded
-// build, spin as CPython's own locks do: a few dozen sched_yield()s, reading
-// the lock word once each (SpinPolicy::yield says why; docs/benchmarks.md has
-// the figures against the pause-loop policy of plain C++ threads).
+// build, yield as CPython's own locks do (SpinPolicy::yield says why;
+// docs/design.md has the figures against the pause-loop policy of plain C++
+// threads).
 #ifdef Py_GIL_DISABLED
 inline constexpr SpinPolicy kSpin = SpinPolicy::yield;
 #else

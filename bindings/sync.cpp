@@ -156,13 +156,16 @@ PyObject* semaphore_wait(PySemaphore& s, Deadline d) noexcept {
   return wait_result(ilpy::blocking([&] { return s.sem.acquire_until(d); }));
 }
 
+// acquire() without arguments, and __enter__: wait for a permit, trying first.
+PyObject* semaphore_enter(PySemaphore& s) noexcept {
+  if (INTERLOCK_LIKELY(s.sem.try_acquire())) Py_RETURN_TRUE;
+  return semaphore_wait(s, Deadline::never());
+}
+
 // acquire(blocking=True, timeout=None); without arguments nothing is parsed.
 PyObject* semaphore_acquire(PySemaphore& s, ilpy::passed blocking,
                             ilpy::passed timeout) noexcept {
-  if (!blocking.given() && !timeout.given()) {
-    if (INTERLOCK_LIKELY(s.sem.try_acquire())) Py_RETURN_TRUE;
-    return semaphore_wait(s, Deadline::never());
-  }
+  if (!blocking.given() && !timeout.given()) return semaphore_enter(s);
   bool block = true;
   if (blocking.given()) {
     const int r = PyObject_IsTrue(blocking.obj);
@@ -193,11 +196,6 @@ PyObject* semaphore_release(PySemaphore& s, ilpy::passed n_arg) noexcept {
   std::uint64_t n = 1;
   if (n_arg.given() && !read_count(n_arg.obj, 1, "n must be one or more", &n)) return nullptr;
   return semaphore_release_n(s, n);
-}
-
-PyObject* semaphore_enter(PySemaphore& s) noexcept {
-  if (INTERLOCK_LIKELY(s.sem.try_acquire())) Py_RETURN_TRUE;
-  return semaphore_wait(s, Deadline::never());
 }
 
 PyObject* semaphore_exit(PySemaphore& s, PyObject*, PyObject*, PyObject*) noexcept {
