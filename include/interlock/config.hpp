@@ -27,6 +27,17 @@
 #define INTERLOCK_ALWAYS_INLINE inline
 #endif
 
+// INTERLOCK_API marks what the core exports: every non-inline function and
+// every class with out-of-line members that the public headers declare. A
+// shared build (BUILD_SHARED_LIBS=ON) compiles with hidden visibility, so only
+// what carries this mark is in the library's dynamic symbol table; static
+// builds are unaffected. Header-only templates need no mark.
+#if defined(__GNUC__) || defined(__clang__)
+#define INTERLOCK_API __attribute__((visibility("default")))
+#else
+#define INTERLOCK_API
+#endif
+
 namespace interlock {
 
 /// Version of the library the headers belong to.
