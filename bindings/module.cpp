@@ -95,5 +95,9 @@ NB_MODULE(_interlock, m) {
       "atomic", "Thread atomics: AtomicInt, AtomicBool, AtomicFloat, AtomicReference.");
   interlock::py::init_atomic(atomic);
 
+  nb::module_ collections = m.def_submodule(
+      "collections", "Concurrent collections of Python objects, and LocalWrapper.");
+  interlock::py::init_local_wrapper(collections);
+
   install_process_hooks(m);
 }

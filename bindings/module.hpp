@@ -27,4 +27,11 @@ void sync_after_fork_in_child() noexcept;
 /// the syncx and ft_utils façades' types in _syncx / _ft_utils (bindings/atomic*.cpp).
 void init_atomic(nanobind::module_& m);
 
+/// interlock._interlock.collections: LocalWrapper (bindings/local_wrapper.cpp).
+void init_local_wrapper(nanobind::module_& m);
+
+/// A new LocalWrapper around `obj` (a new reference; null with an error set on
+/// failure), for the collections' pop_local / iterator_local.
+PyObject* local_wrap(PyObject* obj) noexcept;
+
 }  // namespace interlock::py

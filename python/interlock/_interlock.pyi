@@ -17,6 +17,7 @@ interlock/locks.pyi, interlock/compat/...) and aliased here.
 from typing import Final, TypedDict, final
 
 import interlock.atomic as _atomic
+import interlock.collections as _collections
 import interlock.compat.ft_utils.concurrency as _ft_concurrency
 import interlock.compat.syncx.atomic as _syncx_atomic
 import interlock.compat.syncx.locks as _syncx_locks
@@ -141,3 +142,10 @@ class locks:
         Lock = _syncx_locks.Lock
         RLock = _syncx_locks.RLock
         RWLock = _syncx_locks.RWLock
+
+@final
+class collections:
+    """Submodule ``interlock._interlock.collections``: the native classes of
+    ``interlock.collections``."""
+
+    LocalWrapper = _collections.LocalWrapper

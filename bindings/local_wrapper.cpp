@@ -1,0 +1,412 @@
+// bindings/local_wrapper.cpp — LocalWrapper: ft_utils' transparent proxy that
+// keeps reference-count traffic on a thread-local object.
+//
+// On a free-threaded build, every Py_INCREF/Py_DECREF of an object owned by
+// another thread is an atomic add on its shared reference count: a contended
+// cache line when many threads use one object (a shared dict, a bound method,
+// a module). A LocalWrapper created in a thread is owned by that thread, so the
+// interpreter's reference counting of it stays local; its slots reach the
+// wrapped object through a borrowed pointer and forward the operation.
+//
+// Invariant: `wrapped` is set once, in tp_new, and never changes until the
+// wrapper is cleared by the garbage collector or deallocated. A wrapper is
+// therefore immutable and safe to share between threads: every slot borrows
+// `wrapped` while the caller holds a reference to the wrapper, which keeps it
+// alive. In-place operators return a new wrapper around the operation's result
+// (the same wrapper when the result is the wrapped object itself, as for a
+// list's +=), where ft_utils rebinds the wrapper's target in place: for
+// `w += x` the name `w` ends up with the same value either way; only a second
+// name bound to the old wrapper differs (docs/design.md, "LocalWrapper").
+//
+// Python-only type: no core algorithm, so it lives entirely in the bindings.
+#include <Python.h>
+#include <nanobind/nanobind.h>
+#include <structmember.h>
+
+#include <cstddef>
+
+#include "module.hpp"
+
+namespace nb = nanobind;
+
+namespace interlock::py {
+namespace {
+
+struct LocalWrapperObject {
+  PyObject_HEAD
+  PyObject* wrapped;
+  PyObject* weakreflist;
+};
+
+PyTypeObject* g_type = nullptr;  // set once at module init
+
+inline LocalWrapperObject* lw(PyObject* o) noexcept {
+  return reinterpret_cast<LocalWrapperObject*>(o);
+}
+inline bool is_lw(PyObject* o) noexcept { return PyObject_TypeCheck(o, g_type); }
+/// The wrapped object if `o` is a LocalWrapper, else `o` itself (borrowed).
+inline PyObject* unwrap(PyObject* o) noexcept { return is_lw(o) ? lw(o)->wrapped : o; }
+
+/// Checked accessor: a wrapper whose target was cleared (only possible while
+/// the garbage collector breaks a cycle) raises instead of crashing.
+inline PyObject* target(PyObject* self) noexcept {
+  PyObject* w = lw(self)->wrapped;
+  if (!w) PyErr_SetString(PyExc_ReferenceError, "LocalWrapper: the wrapped object is gone");
+  return w;
+}
+
+PyObject* make_wrapper(PyObject* obj) noexcept {
+  auto* self = reinterpret_cast<LocalWrapperObject*>(PyType_GenericAlloc(g_type, 0));
+  if (!self) return nullptr;
+  self->wrapped = Py_NewRef(obj);
+  self->weakreflist = nullptr;
+  return reinterpret_cast<PyObject*>(self);
+}
+
+/// An in-place operator's result: the same wrapper when the operation
+/// mutated the wrapped object and returned it, else a new wrapper.
+PyObject* inplace_result(PyObject* self, PyObject* result) noexcept {
+  if (!result) return nullptr;
+  if (result == lw(self)->wrapped) {
+    Py_DECREF(result);
+    return Py_NewRef(self);
+  }
+  PyObject* out = make_wrapper(result);
+  Py_DECREF(result);
+  return out;
+}
+
+// ------------------------------------------------------------------ lifetime
+PyObject* lw_new(PyTypeObject* type, PyObject* args, PyObject* kwds) {
+  PyObject* obj = nullptr;
+  if (kwds && PyDict_GET_SIZE(kwds) != 0) {
+    PyErr_SetString(PyExc_TypeError, "LocalWrapper() takes no keyword arguments");
+    return nullptr;
+  }
+  if (!PyArg_ParseTuple(args, "O:LocalWrapper", &obj)) return nullptr;
+  auto* self = reinterpret_cast<LocalWrapperObject*>(type->tp_alloc(type, 0));
+  if (!self) return nullptr;
+  self->wrapped = Py_NewRef(obj);
+  self->weakreflist = nullptr;
+  return reinterpret_cast<PyObject*>(self);
+}
+
+int lw_traverse(PyObject* self, visitproc visit, void* arg) {
+  Py_VISIT(Py_TYPE(self));
+  Py_VISIT(lw(self)->wrapped);
+  return 0;
+}
+
+int lw_clear(PyObject* self) {
+  Py_CLEAR(lw(self)->wrapped);
+  return 0;
+}
+
+void lw_dealloc(PyObject* self) {
+  PyTypeObject* tp = Py_TYPE(self);
+  PyObject_GC_UnTrack(self);
+  if (lw(self)->weakreflist) PyObject_ClearWeakRefs(self);
+  lw_clear(self);
+  tp->tp_free(self);
+  Py_DECREF(tp);
+}
+
+// ------------------------------------------------------------------ attributes
+PyObject* lw_getattro(PyObject* self, PyObject* name) {
+  // The wrapper's own attributes (wrapped, __enter__, __class__, its slot
+  // wrappers) come first, as in ft_utils; everything else is the target's.
+  // Looking in the type first avoids raising and clearing an AttributeError
+  // on every forwarded access.
+  if (_PyType_Lookup(Py_TYPE(self), name)) return PyObject_GenericGetAttr(self, name);
+  PyObject* w = target(self);
+  return w ? PyObject_GetAttr(w, name) : nullptr;
+}
+
+int lw_setattro(PyObject* self, PyObject* name, PyObject* value) {
+  PyObject* w = target(self);
+  return w ? PyObject_SetAttr(w, name, value) : -1;
+}
+
+PyObject* lw_get_wrapped(PyObject* self, void*) {
+  PyObject* w = target(self);
+  return w ? Py_NewRef(w) : nullptr;
+}
+
+// ------------------------------------------------------------------ protocols
+PyObject* lw_repr(PyObject* self) {
+  PyObject* w = target(self);
+  if (!w) return nullptr;
+  PyObject* r = PyObject_Repr(w);
+  if (!r) return nullptr;
+  PyObject* out = PyUnicode_FromFormat("<LocalWrapper: %U>", r);
+  Py_DECREF(r);
+  return out;
+}
+
+#define IL_LW_TARGET(ret_on_error) \
+  PyObject* w = target(self);      \
+  if (!w) return ret_on_error
+
+PyObject* lw_str(PyObject* self) {
+  IL_LW_TARGET(nullptr);
+  return PyObject_Str(w);
+}
+Py_hash_t lw_hash(PyObject* self) {
+  IL_LW_TARGET(-1);
+  return PyObject_Hash(w);
+}
+PyObject* lw_call(PyObject* self, PyObject* args, PyObject* kwds) {
+  IL_LW_TARGET(nullptr);
+  return PyObject_Call(w, args, kwds);
+}
+PyObject* lw_richcompare(PyObject* self, PyObject* other, int op) {
+  IL_LW_TARGET(nullptr);
+  return PyObject_RichCompare(w, unwrap(other), op);
+}
+PyObject* lw_iter(PyObject* self) {
+  IL_LW_TARGET(nullptr);
+  return PyObject_GetIter(w);
+}
+PyObject* lw_iternext(PyObject* self) {
+  IL_LW_TARGET(nullptr);
+  if (!PyIter_Check(w)) {
+    PyErr_Format(PyExc_TypeError, "'%.200s' object is not an iterator", Py_TYPE(w)->tp_name);
+    return nullptr;
+  }
+  return Py_TYPE(w)->tp_iternext(w);  // null without an error set: exhausted
+}
+Py_ssize_t lw_length(PyObject* self) {
+  IL_LW_TARGET(-1);
+  return PyObject_Size(w);
+}
+PyObject* lw_getitem(PyObject* self, PyObject* key) {
+  IL_LW_TARGET(nullptr);
+  return PyObject_GetItem(w, key);
+}
+int lw_setitem(PyObject* self, PyObject* key, PyObject* value) {
+  IL_LW_TARGET(-1);
+  return value ? PyObject_SetItem(w, key, value) : PyObject_DelItem(w, key);
+}
+int lw_contains(PyObject* self, PyObject* value) {
+  IL_LW_TARGET(-1);
+  return PySequence_Contains(w, value);
+}
+int lw_bool(PyObject* self) {
+  IL_LW_TARGET(-1);
+  return PyObject_IsTrue(w);
+}
+int lw_getbuffer(PyObject* self, Py_buffer* view, int flags) {
+  IL_LW_TARGET(-1);
+  return PyObject_GetBuffer(w, view, flags);  // view->obj is the target: it releases
+}
+PyObject* lw_enter(PyObject* self, PyObject*) {
+  IL_LW_TARGET(nullptr);
+  PyObject* enter = PyObject_GetAttrString(w, "__enter__");
+  if (!enter) return nullptr;
+  PyObject* r = PyObject_CallNoArgs(enter);
+  Py_DECREF(enter);
+  return r;
+}
+PyObject* lw_exit(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
+  IL_LW_TARGET(nullptr);
+  PyObject* exit = PyObject_GetAttrString(w, "__exit__");
+  if (!exit) return nullptr;
+  PyObject* r = PyObject_Vectorcall(exit, args, static_cast<size_t>(nargs), nullptr);
+  Py_DECREF(exit);
+  return r;
+}
+PyObject* lw_reduce(PyObject* self, PyObject*) {
+  IL_LW_TARGET(nullptr);
+  return Py_BuildValue("(O(O))", reinterpret_cast<PyObject*>(Py_TYPE(self)), w);
+}
+
+// Number protocol. A binary slot is called with the wrapper on either side
+// (`w + 1` and `1 + w`), so both operands are unwrapped and the abstract
+// operation runs again on the plain objects, with its own reflected-operand
+// logic.
+#define IL_LW_BINARY(name, fn)                          \
+  PyObject* name(PyObject* a, PyObject* b) {            \
+    PyObject* x = unwrap(a);                            \
+    PyObject* y = unwrap(b);                            \
+    if (!x || !y) return target(is_lw(a) ? a : b);      \
+    return fn(x, y);                                    \
+  }
+IL_LW_BINARY(lw_add, PyNumber_Add)
+IL_LW_BINARY(lw_sub, PyNumber_Subtract)
+IL_LW_BINARY(lw_mul, PyNumber_Multiply)
+IL_LW_BINARY(lw_rem, PyNumber_Remainder)
+IL_LW_BINARY(lw_divmod, PyNumber_Divmod)
+IL_LW_BINARY(lw_lshift, PyNumber_Lshift)
+IL_LW_BINARY(lw_rshift, PyNumber_Rshift)
+IL_LW_BINARY(lw_and, PyNumber_And)
+IL_LW_BINARY(lw_xor, PyNumber_Xor)
+IL_LW_BINARY(lw_or, PyNumber_Or)
+IL_LW_BINARY(lw_floordiv, PyNumber_FloorDivide)
+IL_LW_BINARY(lw_truediv, PyNumber_TrueDivide)
+IL_LW_BINARY(lw_matmul, PyNumber_MatrixMultiply)
+#undef IL_LW_BINARY
+
+PyObject* lw_pow(PyObject* a, PyObject* b, PyObject* m) {
+  PyObject* x = unwrap(a);
+  PyObject* y = unwrap(b);
+  PyObject* z = unwrap(m);
+  if (!x || !y || !z) return target(is_lw(a) ? a : (is_lw(b) ? b : m));
+  return PyNumber_Power(x, y, z);
+}
+
+// In-place slots are only ever called with the wrapper as the left operand.
+#define IL_LW_INPLACE(name, fn)                           \
+  PyObject* name(PyObject* self, PyObject* other) {       \
+    IL_LW_TARGET(nullptr);                                \
+    PyObject* o = unwrap(other);                          \
+    if (!o) return target(other);                         \
+    return inplace_result(self, fn(w, o));                \
+  }
+IL_LW_INPLACE(lw_iadd, PyNumber_InPlaceAdd)
+IL_LW_INPLACE(lw_isub, PyNumber_InPlaceSubtract)
+IL_LW_INPLACE(lw_imul, PyNumber_InPlaceMultiply)
+IL_LW_INPLACE(lw_irem, PyNumber_InPlaceRemainder)
+IL_LW_INPLACE(lw_ilshift, PyNumber_InPlaceLshift)
+IL_LW_INPLACE(lw_irshift, PyNumber_InPlaceRshift)
+IL_LW_INPLACE(lw_iand, PyNumber_InPlaceAnd)
+IL_LW_INPLACE(lw_ixor, PyNumber_InPlaceXor)
+IL_LW_INPLACE(lw_ior, PyNumber_InPlaceOr)
+IL_LW_INPLACE(lw_ifloordiv, PyNumber_InPlaceFloorDivide)
+IL_LW_INPLACE(lw_itruediv, PyNumber_InPlaceTrueDivide)
+IL_LW_INPLACE(lw_imatmul, PyNumber_InPlaceMatrixMultiply)
+#undef IL_LW_INPLACE
+
+PyObject* lw_ipow(PyObject* self, PyObject* other, PyObject* m) {
+  IL_LW_TARGET(nullptr);
+  PyObject* o = unwrap(other);
+  PyObject* z = unwrap(m);
+  if (!o || !z) return target(o ? m : other);
+  return inplace_result(self, PyNumber_InPlacePower(w, o, z));
+}
+
+#define IL_LW_UNARY(name, fn)     \
+  PyObject* name(PyObject* self) { \
+    IL_LW_TARGET(nullptr);         \
+    return fn(w);                  \
+  }
+IL_LW_UNARY(lw_neg, PyNumber_Negative)
+IL_LW_UNARY(lw_pos, PyNumber_Positive)
+IL_LW_UNARY(lw_abs, PyNumber_Absolute)
+IL_LW_UNARY(lw_invert, PyNumber_Invert)
+IL_LW_UNARY(lw_int, PyNumber_Long)
+IL_LW_UNARY(lw_float, PyNumber_Float)
+IL_LW_UNARY(lw_index, PyNumber_Index)
+#undef IL_LW_UNARY
+#undef IL_LW_TARGET
+
+PyMethodDef lw_methods[] = {
+    {"__enter__", lw_enter, METH_NOARGS, "__enter__($self, /)\n--\n\nEnter the wrapped object's context."},
+    {"__exit__", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(lw_exit)),
+     METH_FASTCALL,
+     "__exit__($self, exc_type, exc_value, traceback, /)\n--\n\nExit the wrapped object's context."},
+    {"__reduce__", lw_reduce, METH_NOARGS, "__reduce__($self, /)\n--\n\nPickle as LocalWrapper(wrapped)."},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+PyGetSetDef lw_getset[] = {
+    {"wrapped", lw_get_wrapped, nullptr, "The wrapped object (read-only).", nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr},
+};
+
+PyMemberDef lw_members[] = {
+    {"__weaklistoffset__", T_PYSSIZET,
+     static_cast<Py_ssize_t>(offsetof(LocalWrapperObject, weakreflist)), READONLY, nullptr},
+    {nullptr, 0, 0, 0, nullptr},
+};
+
+#define IL_SLOT(id, fn) {id, reinterpret_cast<void*>(fn)}
+PyType_Slot lw_slots[] = {
+    {Py_tp_doc, const_cast<char*>(
+        "LocalWrapper(wrapped, /)\n--\n\n"
+        "A transparent proxy for `wrapped` (ft_utils.local.LocalWrapper).\n\n"
+        "Attribute access, item access, operators, calls, iteration, comparison,\n"
+        "hashing, the buffer protocol and `with` all forward to the wrapped\n"
+        "object. On free-threaded builds the wrapper, owned by the thread that\n"
+        "made it, takes the reference-count traffic that would otherwise hit the\n"
+        "shared object. The wrapper is immutable: in-place operators return a\n"
+        "wrapper of the result (this one when the result is the wrapped object).")},
+    IL_SLOT(Py_tp_new, lw_new),
+    IL_SLOT(Py_tp_dealloc, lw_dealloc),
+    IL_SLOT(Py_tp_traverse, lw_traverse),
+    IL_SLOT(Py_tp_clear, lw_clear),
+    IL_SLOT(Py_tp_getattro, lw_getattro),
+    IL_SLOT(Py_tp_setattro, lw_setattro),
+    IL_SLOT(Py_tp_repr, lw_repr),
+    IL_SLOT(Py_tp_str, lw_str),
+    IL_SLOT(Py_tp_hash, lw_hash),
+    IL_SLOT(Py_tp_call, lw_call),
+    IL_SLOT(Py_tp_richcompare, lw_richcompare),
+    IL_SLOT(Py_tp_iter, lw_iter),
+    IL_SLOT(Py_tp_iternext, lw_iternext),
+    IL_SLOT(Py_tp_methods, lw_methods),
+    IL_SLOT(Py_tp_getset, lw_getset),
+    IL_SLOT(Py_tp_members, lw_members),
+    IL_SLOT(Py_mp_length, lw_length),
+    IL_SLOT(Py_mp_subscript, lw_getitem),
+    IL_SLOT(Py_mp_ass_subscript, lw_setitem),
+    IL_SLOT(Py_sq_contains, lw_contains),
+    IL_SLOT(Py_bf_getbuffer, lw_getbuffer),
+    IL_SLOT(Py_nb_add, lw_add),
+    IL_SLOT(Py_nb_subtract, lw_sub),
+    IL_SLOT(Py_nb_multiply, lw_mul),
+    IL_SLOT(Py_nb_remainder, lw_rem),
+    IL_SLOT(Py_nb_divmod, lw_divmod),
+    IL_SLOT(Py_nb_power, lw_pow),
+    IL_SLOT(Py_nb_negative, lw_neg),
+    IL_SLOT(Py_nb_positive, lw_pos),
+    IL_SLOT(Py_nb_absolute, lw_abs),
+    IL_SLOT(Py_nb_bool, lw_bool),
+    IL_SLOT(Py_nb_invert, lw_invert),
+    IL_SLOT(Py_nb_lshift, lw_lshift),
+    IL_SLOT(Py_nb_rshift, lw_rshift),
+    IL_SLOT(Py_nb_and, lw_and),
+    IL_SLOT(Py_nb_xor, lw_xor),
+    IL_SLOT(Py_nb_or, lw_or),
+    IL_SLOT(Py_nb_int, lw_int),
+    IL_SLOT(Py_nb_float, lw_float),
+    IL_SLOT(Py_nb_inplace_add, lw_iadd),
+    IL_SLOT(Py_nb_inplace_subtract, lw_isub),
+    IL_SLOT(Py_nb_inplace_multiply, lw_imul),
+    IL_SLOT(Py_nb_inplace_remainder, lw_irem),
+    IL_SLOT(Py_nb_inplace_power, lw_ipow),
+    IL_SLOT(Py_nb_inplace_lshift, lw_ilshift),
+    IL_SLOT(Py_nb_inplace_rshift, lw_irshift),
+    IL_SLOT(Py_nb_inplace_and, lw_iand),
+    IL_SLOT(Py_nb_inplace_xor, lw_ixor),
+    IL_SLOT(Py_nb_inplace_or, lw_ior),
+    IL_SLOT(Py_nb_floor_divide, lw_floordiv),
+    IL_SLOT(Py_nb_true_divide, lw_truediv),
+    IL_SLOT(Py_nb_inplace_floor_divide, lw_ifloordiv),
+    IL_SLOT(Py_nb_inplace_true_divide, lw_itruediv),
+    IL_SLOT(Py_nb_index, lw_index),
+    IL_SLOT(Py_nb_matrix_multiply, lw_matmul),
+    IL_SLOT(Py_nb_inplace_matrix_multiply, lw_imatmul),
+    {0, nullptr},
+};
+#undef IL_SLOT
+
+PyType_Spec lw_spec = {
+    "interlock.collections.LocalWrapper",
+    static_cast<int>(sizeof(LocalWrapperObject)),
+    0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    lw_slots,
+};
+
+}  // namespace
+
+PyObject* local_wrap(PyObject* obj) noexcept { return make_wrapper(obj); }
+
+void init_local_wrapper(nb::module_& m) {
+  PyObject* type = PyType_FromSpec(&lw_spec);
+  if (!type) throw nb::python_error();
+  g_type = reinterpret_cast<PyTypeObject*>(type);  // kept alive by the module
+  m.attr("LocalWrapper") = nb::steal(type);
+}
+
+}  // namespace interlock::py
