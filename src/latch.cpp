@@ -19,6 +19,23 @@ std::uint64_t Latch::count_down(std::uint64_t n) noexcept {
   }
 }
 
+bool Latch::wait_async(AsyncWaiter& w) noexcept {
+  for (;;) {
+    if (try_wait()) return true;
+    auto validate = [&] {
+      std::uint64_t cur = v_.load(std::memory_order_relaxed);
+      for (;;) {
+        if ((cur >> 1) == 0) return false;
+        if (cur & 1) return true;
+        if (v_.compare_exchange_weak(cur, cur | 1, std::memory_order_relaxed,
+                                     std::memory_order_relaxed))
+          return true;
+      }
+    };
+    if (parking_lot::park_async(&v_, w, validate)) return false;
+  }
+}
+
 WaitStatus Latch::wait_slow(Deadline deadline, bool interruptible) noexcept {
   for (;;) {
     std::uint64_t v = v_.load(std::memory_order_acquire);

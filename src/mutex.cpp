@@ -20,10 +20,7 @@ namespace {
 // A waiter parked this long is handed the lock directly (eventual fairness).
 constexpr auto kFairAfter = std::chrono::milliseconds(1);
 
-struct MutexWaiter {
-  Clock::time_point fair_at;
-  bool handed_off = false;
-};
+using MutexWaiter = detail::MutexWaitState;
 }  // namespace
 
 WaitStatus Mutex::lock_slow(Deadline deadline, bool interruptible) noexcept {
@@ -79,6 +76,45 @@ WaitStatus Mutex::lock_slow(Deadline deadline, bool interruptible) noexcept {
     spin.reset();
     v = bits_.load(std::memory_order_relaxed);
   }
+}
+
+bool Mutex::lock_async(AsyncWaiter& w) noexcept {
+  w.state.handed_off = false;
+  // Fairness counts from the first attempt, across the retries of one waiter.
+  if (w.state.fair_at == Clock::time_point{}) w.state.fair_at = Clock::now() + kFairAfter;
+  std::uint8_t v = bits_.load(std::memory_order_relaxed);
+  for (;;) {
+    if (!(v & kLocked)) {
+      if (bits_.compare_exchange_weak(v, v | kLocked, std::memory_order_acquire,
+                                      std::memory_order_relaxed))
+        return true;
+      continue;
+    }
+    if (!(v & kParked)) {
+      if (!bits_.compare_exchange_weak(v, v | kParked, std::memory_order_relaxed,
+                                       std::memory_order_relaxed))
+        continue;
+      v |= kParked;
+    }
+    const std::uint8_t parked_state = kLocked | kParked;
+    auto validate = [&] { return bits_.load(std::memory_order_relaxed) == parked_state; };
+    if (parking_lot::park_async(&bits_, w, validate, &w.state)) return false;
+    v = bits_.load(std::memory_order_relaxed);
+  }
+}
+
+bool Mutex::cancel_async(AsyncWaiter& w) noexcept {
+  // A withdrawn waiter leaves PARKED as it is, like a thread that timed out:
+  // the next unlock finds nobody and clears it.
+  if (parking_lot::cancel_async(w)) return true;
+  // Taken by an unlock (its callback ran under the bucket lock, before ours).
+  if (w.state.handed_off) {
+    w.state.handed_off = false;
+    unlock();
+  } else if (try_lock()) {
+    unlock();  // the wake-up was for whoever comes next: wake them
+  }
+  return false;
 }
 
 void Mutex::unlock_slow() noexcept {

@@ -6,6 +6,7 @@
 #include <new>
 
 #include "futex.hpp"
+#include "interlock/fatal.hpp"
 #include "interlock/critical_section.hpp"
 #include "interlock/raw_mutex.hpp"
 #include "interlock/wait_hooks.hpp"
@@ -14,35 +15,39 @@ namespace interlock::parking_lot {
 
 namespace {
 
-struct Waiter {
-  const void* addr = nullptr;
-  void* park_arg = nullptr;
-  Waiter* prev = nullptr;
-  Waiter* next = nullptr;
-  bool enqueued = false;  // guarded by the bucket lock
-  detail::ThreadSemaphore sema;
+using Node = detail::WaitNode;
+
+/// A parked thread's node: notify is null, the thread sleeps on `sema`.
+struct Waiter : Node {
+  interlock::detail::ThreadSemaphore sema;
 };
+
+/// Wakes a node taken out of its queue (after the bucket lock is released).
+void signal(Node* n) noexcept {
+  if (n->notify) n->notify(n->ctx);
+  else static_cast<Waiter*>(n)->sema.post();
+}
 
 struct alignas(64) Bucket {
   RawMutex lock;
-  Waiter* head = nullptr;
-  Waiter* tail = nullptr;
+  Node* head = nullptr;
+  Node* tail = nullptr;
 
-  void push_back(Waiter* w) noexcept {
+  void push_back(Node* w) noexcept {
     w->next = nullptr;
     w->prev = tail;
     if (tail) tail->next = w; else head = w;
     tail = w;
     w->enqueued = true;
   }
-  void remove(Waiter* w) noexcept {
+  void remove(Node* w) noexcept {
     if (w->prev) w->prev->next = w->next; else head = w->next;
     if (w->next) w->next->prev = w->prev; else tail = w->prev;
     w->prev = w->next = nullptr;
     w->enqueued = false;
   }
-  Waiter* find(const void* addr, Waiter* from) const noexcept {
-    for (Waiter* w = from; w; w = w->next)
+  Node* find(const void* addr, Node* from) const noexcept {
+    for (Node* w = from; w; w = w->next)
       if (w->addr == addr) return w;
     return nullptr;
   }
@@ -62,22 +67,23 @@ Bucket& bucket_for(const void* addr) noexcept {
 // suspending its critical sections around the sleep. Returns woken (the post
 // was consumed), timed_out, or interrupted (EINTR, or a poll slice ran out, on
 // an interruptible wait with hooks installed).
-detail::SleepResult sleep(Waiter& w, Deadline deadline, bool interruptible) noexcept {
-  if (w.sema.try_consume()) return detail::SleepResult::woken;
-  const WaitHooks* hooks = detail::current_wait_hooks();
+interlock::detail::SleepResult sleep(Waiter& w, Deadline deadline, bool interruptible) noexcept {
+  using interlock::detail::SleepResult;
+  if (w.sema.try_consume()) return SleepResult::woken;
+  const WaitHooks* hooks = interlock::detail::current_wait_hooks();
   bool suspended = CriticalSection::suspend_all();
   void* token = nullptr;
   if (hooks && hooks->before_sleep) token = hooks->before_sleep(hooks->ctx);
   bool poll = interruptible && hooks && hooks->poll_interval_ns > 0;
-  detail::SleepResult r;
+  SleepResult r;
   for (;;) {
     Deadline slice = deadline;
     if (poll) slice = earlier(deadline, Deadline::after(std::chrono::nanoseconds(hooks->poll_interval_ns)));
     r = w.sema.wait(slice);
-    if (r == detail::SleepResult::woken) break;
-    if (r == detail::SleepResult::timed_out) {
+    if (r == SleepResult::woken) break;
+    if (r == SleepResult::timed_out) {
       if (deadline.expired()) break;
-      r = detail::SleepResult::interrupted;  // a poll slice ran out
+      r = SleepResult::interrupted;  // a poll slice ran out
       break;
     }
     // EINTR: only an interruptible wait with hooks reports it.
@@ -106,8 +112,8 @@ ParkResult park(const void* addr, const ParkOptions& options) {
 
   if (options.before_sleep) options.before_sleep();
 
-  detail::SleepResult r = sleep(w, options.deadline, options.interruptible);
-  if (r == detail::SleepResult::woken) return ParkResult::unparked;
+  interlock::detail::SleepResult r = sleep(w, options.deadline, options.interruptible);
+  if (r == interlock::detail::SleepResult::woken) return ParkResult::unparked;
 
   // Timed out or interrupted: leave the queue unless an unparker already took
   // us out, in which case its signal is on the way and must be consumed.
@@ -121,10 +127,10 @@ ParkResult park(const void* addr, const ParkOptions& options) {
     w.sema.wait_uninterruptibly();
     return ParkResult::unparked;
   }
-  if (r == detail::SleepResult::timed_out) return ParkResult::timed_out;
+  if (r == interlock::detail::SleepResult::timed_out) return ParkResult::timed_out;
 
   // Interrupted and no longer queued: let the hooks run signal handlers.
-  const WaitHooks* hooks = detail::current_wait_hooks();
+  const WaitHooks* hooks = interlock::detail::current_wait_hooks();
   if (hooks && hooks->on_interrupt && hooks->on_interrupt(hooks->ctx))
     return ParkResult::interrupted;
   return ParkResult::unparked;  // spurious: the caller re-checks its state and parks again
@@ -134,17 +140,17 @@ std::size_t unpark_some(const void* addr, std::size_t n, UnparkCallback fn) {
   if (n == 0) return 0;
   Bucket& b = bucket_for(addr);
   // Waiters taken out are chained through `next` and signalled after unlock.
-  Waiter* woken_head = nullptr;
-  Waiter** woken_tail = &woken_head;
+  Node* woken_head = nullptr;
+  Node** woken_tail = &woken_head;
   std::size_t count = 0;
 
   b.lock.lock();
-  Waiter* w = b.find(addr, b.head);
+  Node* w = b.find(addr, b.head);
   if (!w) {
     if (fn) fn(nullptr, false);
   }
   while (w && count < n) {
-    Waiter* following = b.find(addr, w->next);
+    Node* following = b.find(addr, w->next);
     b.remove(w);
     ++count;
     bool has_more = following != nullptr;
@@ -156,8 +162,8 @@ std::size_t unpark_some(const void* addr, std::size_t n, UnparkCallback fn) {
   b.lock.unlock();
 
   while (woken_head) {
-    Waiter* next = woken_head->next;  // read before the post: the waiter may return at once
-    woken_head->sema.post();
+    Node* next = woken_head->next;  // read before the signal: the waiter may return at once
+    signal(woken_head);
     woken_head = next;
   }
   return count;
@@ -170,10 +176,61 @@ std::size_t unpark_all(const void* addr, UnparkCallback fn) {
 }
 std::size_t unpark_all(const void* addr) { return unpark_some(addr, SIZE_MAX, nullptr); }
 
+bool park_async(const void* addr, AsyncNode& async, FunctionRef<bool()> validate,
+                void* park_arg) {
+  Node& n = async.node_;
+  Bucket& b = bucket_for(addr);
+  b.lock.lock();
+  if (n.enqueued) fatal_error("parking_lot::park_async", "the node is already enqueued");
+  if (validate && !validate()) {
+    b.lock.unlock();
+    return false;
+  }
+  n.addr = addr;
+  n.park_arg = park_arg;
+  b.push_back(&n);
+  b.lock.unlock();
+  return true;
+}
+
+bool cancel_async(AsyncNode& async, FunctionRef<void(bool has_more)> removed) {
+  Node& n = async.node_;
+  const void* addr = n.addr;
+  if (!addr) return false;  // never enqueued
+  Bucket& b = bucket_for(addr);
+  b.lock.lock();
+  if (!n.enqueued) {
+    b.lock.unlock();
+    return false;
+  }
+  b.remove(&n);
+  if (removed) removed(b.find(addr, b.head) != nullptr);
+  b.lock.unlock();
+  return true;
+}
+
 void after_fork() noexcept {
+  // Async nodes belong to event loops, not threads; collect them (chained
+  // through `next`), forget everything, then wake them outside any lock.
+  Node* async_head = nullptr;
   for (Bucket& b : buckets) {
+    for (Node* n = b.head; n;) {
+      Node* next = n->next;
+      n->enqueued = false;
+      if (n->notify) {
+        n->next = async_head;
+        async_head = n;
+      }
+      n = next;
+    }
     b.lock.reset_after_fork();
     b.head = b.tail = nullptr;
+  }
+  while (async_head) {
+    Node* next = async_head->next;
+    async_head->next = nullptr;
+    async_head->notify(async_head->ctx);
+    async_head = next;
   }
 }
 
@@ -181,7 +238,7 @@ std::size_t waiter_count(const void* addr) {
   Bucket& b = bucket_for(addr);
   std::size_t n = 0;
   b.lock.lock();
-  for (Waiter* w = b.find(addr, b.head); w; w = b.find(addr, w->next)) ++n;
+  for (Node* w = b.find(addr, b.head); w; w = b.find(addr, w->next)) ++n;
   b.lock.unlock();
   return n;
 }

@@ -5,10 +5,21 @@
 namespace interlock {
 
 namespace {
-struct EventWaiter {
-  bool notified = false;
-};
+using EventWaiter = detail::EventWaitState;
 }  // namespace
+
+bool ResettableEvent::wait_async(AsyncWaiter& w) noexcept {
+  w.state.notified = false;
+  for (;;) {
+    std::uint8_t v = v_.load(std::memory_order_acquire);
+    if (v == kSet) return true;
+    if (v == kClear && !v_.compare_exchange_weak(v, kParked, std::memory_order_relaxed,
+                                                 std::memory_order_relaxed))
+      continue;
+    auto validate = [&] { return v_.load(std::memory_order_relaxed) == kParked; };
+    if (parking_lot::park_async(&v_, w, validate, &w.state)) return false;
+  }
+}
 
 void ResettableEvent::set() noexcept {
   if (v_.exchange(kSet, std::memory_order_acq_rel) == kParked) {

@@ -9,10 +9,39 @@ namespace {
 constexpr std::uint64_t kParked = 1;
 constexpr std::uint64_t kOne = 2;
 
-struct SemWaiter {
-  bool handed_off = false;
-};
+// park_arg of a waiter, thread or async: the releaser sets handed_off.
+using SemWaiter = detail::SemWaitState;
 }  // namespace
+
+bool Semaphore::acquire_async(AsyncWaiter& w) noexcept {
+  w.state.handed_off = false;
+  for (;;) {
+    if (try_acquire()) return true;
+    auto validate = [&] {
+      std::uint64_t v = v_.load(std::memory_order_relaxed);
+      for (;;) {
+        if (v >> 1) return false;
+        if (v & kParked) return true;
+        if (v_.compare_exchange_weak(v, v | kParked, std::memory_order_relaxed,
+                                     std::memory_order_relaxed))
+          return true;
+      }
+    };
+    if (parking_lot::park_async(&v_, w, validate, &w.state)) return false;
+  }
+}
+
+bool Semaphore::cancel_async(AsyncWaiter& w) noexcept {
+  auto removed = [&](bool has_more) {
+    if (!has_more) v_.fetch_and(~kParked, std::memory_order_relaxed);
+  };
+  if (parking_lot::cancel_async(w, removed)) return true;
+  if (w.state.handed_off) {
+    w.state.handed_off = false;
+    release(1);
+  }
+  return false;
+}
 
 WaitStatus Semaphore::acquire_slow(Deadline deadline, bool interruptible) noexcept {
   SemWaiter entry;

@@ -12,6 +12,7 @@
 
 #include "interlock/config.hpp"
 #include "interlock/deadline.hpp"
+#include "interlock/parking_lot.hpp"
 
 namespace interlock {
 
@@ -35,6 +36,14 @@ class Latch {
   WaitStatus wait_until(Deadline deadline) noexcept {
     return try_wait() ? WaitStatus::ok : wait_slow(deadline, true);
   }
+  /// An event loop's pending wait: its notify runs once the count reaches
+  /// zero (or on a spurious wake-up: re-check try_wait()).
+  using AsyncWaiter = parking_lot::AsyncNode;
+  /// True if open; otherwise queues `w` (false).
+  bool wait_async(AsyncWaiter& w) noexcept;
+  /// Withdraws `w`: true if it was still queued (notify will not run).
+  bool cancel_async(AsyncWaiter& w) noexcept { return parking_lot::cancel_async(w); }
+
   void arrive_and_wait(std::uint64_t n = 1) noexcept {
     count_down(n);
     wait();

@@ -14,6 +14,8 @@
 // woken waiter owns the lock on return. So no waiter starves.
 // Uncontended lock and unlock are one atomic RMW each. Unlocking a mutex that is
 // not locked is a fatal error.
+// Event loops acquire through lock_async / cancel_async (an AsyncWaiter queued
+// in the parking lot beside parked threads, served in the same FIFO order).
 #pragma once
 
 #include <atomic>
@@ -22,11 +24,29 @@
 
 #include "interlock/config.hpp"
 #include "interlock/deadline.hpp"
+#include "interlock/parking_lot.hpp"
 
 namespace interlock {
 
+namespace detail {
+/// What an unlocker tells a parked acquirer (its park_arg).
+struct MutexWaitState {
+  Clock::time_point fair_at{};
+  bool handed_off = false;
+};
+}  // namespace detail
+
 class Mutex {
  public:
+  /// An event loop's pending acquisition. After its notify ran, `handed_off`
+  /// says whether the unlocker gave it the lock (it owns it now); if not, the
+  /// lock was released for anyone to take: call lock_async again.
+  struct AsyncWaiter : parking_lot::AsyncNode {
+    using parking_lot::AsyncNode::AsyncNode;
+    detail::MutexWaitState state;
+    bool handed_off() const noexcept { return state.handed_off; }
+  };
+
   constexpr Mutex() noexcept = default;
   Mutex(const Mutex&) = delete;
   Mutex& operator=(const Mutex&) = delete;
@@ -86,6 +106,17 @@ class Mutex {
   }
 
   bool is_locked() const noexcept { return bits_.load(std::memory_order_relaxed) & kLocked; }
+
+  /// Takes the lock (true), or queues `w` (false): its notify runs once when
+  /// an unlock wakes it (see AsyncWaiter). Never blocks.
+  bool lock_async(AsyncWaiter& w) noexcept;
+
+  /// Withdraws `w` (a cancelled acquisition), leaving the mutex as if it had
+  /// never asked: true if it was still queued (its notify will not run); false
+  /// if an unlock already took it (its notify has run or is about to run), in
+  /// which case a lock handed to it is unlocked again and a plain wake-up is
+  /// passed on to the next waiter.
+  bool cancel_async(AsyncWaiter& w) noexcept;
 
   /// Whether threads are parked on it (a snapshot; for diagnostics and tests).
   bool has_parked() const noexcept { return bits_.load(std::memory_order_relaxed) & kParked; }

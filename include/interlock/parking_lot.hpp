@@ -19,6 +19,14 @@
 //  * before_sleep runs after the waiter is enqueued and the bucket lock is
 //    released, before sleeping: a wake-up racing with it is not lost (this is
 //    how a condition variable releases its mutex).
+//  * An AsyncNode is a waiter that parks no thread (an event loop's waiter):
+//    park_async enqueues it and returns at once. The unparker that takes it
+//    out calls its `notify` exactly once, after releasing the bucket lock, on
+//    the unparker's own thread; cancel_async takes it out instead (and then
+//    notify is never called). Whoever takes it out, under the bucket lock,
+//    decides: the node is in one list at most, and notify runs at most once.
+//    The node must stay alive and unmoved from park_async until notify has
+//    returned or cancel_async returned true.
 #pragma once
 
 #include <cstddef>
@@ -27,6 +35,39 @@
 #include "interlock/function_ref.hpp"
 
 namespace interlock::parking_lot {
+
+namespace detail {
+/// A queued waiter (a thread's, or an AsyncNode's). Fields are guarded by the
+/// bucket lock of `addr` while `enqueued`.
+struct WaitNode {
+  const void* addr = nullptr;
+  void* park_arg = nullptr;
+  WaitNode* prev = nullptr;
+  WaitNode* next = nullptr;
+  bool enqueued = false;
+  void (*notify)(void* ctx) noexcept = nullptr;  // null for a parked thread
+  void* ctx = nullptr;
+};
+}  // namespace detail
+
+/// A waiter for an event loop: enqueued by park_async, it parks no thread;
+/// when an unparker takes it, `notify(ctx)` runs once on that thread, after
+/// the bucket lock is released (so notify may do anything, e.g. wake a loop).
+class AsyncNode {
+ public:
+  using Notify = void (*)(void* ctx) noexcept;
+  AsyncNode(Notify notify, void* ctx) noexcept {
+    node_.notify = notify;
+    node_.ctx = ctx;
+  }
+  AsyncNode(const AsyncNode&) = delete;
+  AsyncNode& operator=(const AsyncNode&) = delete;
+
+ private:
+  friend bool park_async(const void*, AsyncNode&, FunctionRef<bool()>, void*);
+  friend bool cancel_async(AsyncNode&, FunctionRef<void(bool)>);
+  detail::WaitNode node_;
+};
 
 enum class ParkResult : unsigned char {
   unparked,     ///< woken by unpark_one/unpark_all (or spuriously, after a signal that did not abort)
@@ -70,6 +111,20 @@ ParkResult park_if_equal(const Atomic* addr, T expected, Deadline deadline = Dea
   return park(addr, options);
 }
 
+/// Enqueues `node` on `addr` if `validate` (run under the bucket lock) holds,
+/// without blocking: returns true when enqueued (notify will run once an
+/// unparker takes it), false when validate said no. `park_arg` is handed to
+/// the unpark callback as for park(). A node is enqueued at most once at a
+/// time.
+bool park_async(const void* addr, AsyncNode& node, FunctionRef<bool()> validate,
+                void* park_arg = nullptr);
+
+/// Takes an enqueued `node` out of its queue: returns true if it was still
+/// queued (notify will not run; `removed(has_more)` ran under the bucket lock,
+/// as park()'s timed_out does), false if an unparker already took it (notify
+/// has run or is about to run) or it was never enqueued.
+bool cancel_async(AsyncNode& node, FunctionRef<void(bool has_more)> removed = nullptr);
+
 /// Wakes the first waiter on `addr` (FIFO). `fn` runs under the bucket lock,
 /// also when there is no waiter (park_arg == nullptr). Returns whether a
 /// waiter was woken.
@@ -90,6 +145,9 @@ std::size_t unpark_some(const void* addr, std::size_t n, UnparkCallback fn);
 /// after fork(), while it is single-threaded: the waiters belong to threads
 /// that do not exist there. Primitives whose state word still says "parked"
 /// recover by themselves: their next unpark finds nobody and clears the bit.
+/// Async nodes are taken out too and notified (a spurious wake-up, with no
+/// hand-off): the forking thread's event loop goes on in the child, and its
+/// waiters re-check their primitive.
 void after_fork() noexcept;
 
 /// Number of threads parked on `addr` right now (a snapshot, for tests).

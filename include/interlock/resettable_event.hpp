@@ -14,11 +14,30 @@
 
 #include "interlock/config.hpp"
 #include "interlock/deadline.hpp"
+#include "interlock/parking_lot.hpp"
 
 namespace interlock {
 
+namespace detail {
+/// What set() tells a parked waiter (its park_arg).
+struct EventWaitState {
+  bool notified = false;
+};
+}  // namespace detail
+
 class ResettableEvent {
  public:
+  /// An event loop's pending wait: its notify runs once when set() wakes it.
+  struct AsyncWaiter : parking_lot::AsyncNode {
+    using parking_lot::AsyncNode::AsyncNode;
+    detail::EventWaitState state;
+  };
+  /// True if set; otherwise queues `w` (false): its notify runs once set()
+  /// wakes it (or on a spurious wake-up: re-check is_set()).
+  bool wait_async(AsyncWaiter& w) noexcept;
+  /// Withdraws `w`: true if it was still queued (notify will not run).
+  bool cancel_async(AsyncWaiter& w) noexcept { return parking_lot::cancel_async(w); }
+
   constexpr explicit ResettableEvent(bool set = false) noexcept : v_(set ? kSet : kClear) {}
   ResettableEvent(const ResettableEvent&) = delete;
   ResettableEvent& operator=(const ResettableEvent&) = delete;

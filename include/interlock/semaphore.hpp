@@ -15,11 +15,27 @@
 
 #include "interlock/config.hpp"
 #include "interlock/deadline.hpp"
+#include "interlock/parking_lot.hpp"
 
 namespace interlock {
 
+namespace detail {
+/// What a releaser tells a parked acquirer (its park_arg).
+struct SemWaitState {
+  bool handed_off = false;
+};
+}  // namespace detail
+
 class Semaphore {
  public:
+  /// An event loop's pending acquire. When its notify runs, a release has
+  /// handed it a permit (handed_off() is then true: it owns the permit).
+  struct AsyncWaiter : parking_lot::AsyncNode {
+    using parking_lot::AsyncNode::AsyncNode;
+    detail::SemWaitState state;  // written by the releaser under the bucket lock
+    bool handed_off() const noexcept { return state.handed_off; }
+  };
+
   static constexpr std::uint64_t max_count = (std::uint64_t{1} << 62) - 1;
 
   constexpr explicit Semaphore(std::uint64_t initial = 0) noexcept : v_(initial << 1) {}
@@ -54,6 +70,15 @@ class Semaphore {
   /// bounded semaphores. With n == 1 the check is exact; with n > 1 racing
   /// over-releases may hand some permits to waiters before the rest fail.
   bool release_bounded(std::uint64_t n, std::uint64_t bound) noexcept;
+
+  /// Takes a permit (true), or queues `w` (false) in the same FIFO as
+  /// parked threads: its notify runs once a release hands it a permit.
+  bool acquire_async(AsyncWaiter& w) noexcept;
+
+  /// Withdraws `w`: true if it was still queued (notify will not run); false
+  /// if a release already handed it a permit (notify has run or is about to
+  /// run), which is released again, so nothing is lost.
+  bool cancel_async(AsyncWaiter& w) noexcept;
 
   /// Permits available right now (a snapshot).
   std::uint64_t value() const noexcept { return v_.load(std::memory_order_relaxed) >> 1; }
