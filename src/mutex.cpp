@@ -103,16 +103,26 @@ bool Mutex::lock_async(AsyncWaiter& w) noexcept {
   }
 }
 
-bool Mutex::cancel_async(AsyncWaiter& w) noexcept {
+Mutex::Withdrawn Mutex::withdraw_async(AsyncWaiter& w) noexcept {
   // A withdrawn waiter leaves PARKED as it is, like a thread that timed out:
   // the next unlock finds nobody and clears it.
-  if (parking_lot::cancel_async(w)) return true;
+  if (parking_lot::cancel_async(w)) return Withdrawn::queued;
   // Taken by an unlock (its callback ran under the bucket lock, before ours).
-  if (w.state.handed_off) {
-    w.state.handed_off = false;
-    unlock();
-  } else if (try_lock()) {
-    unlock();  // the wake-up was for whoever comes next: wake them
+  if (w.state.handed_off) return Withdrawn::handed_off;
+  if (try_lock()) unlock();  // the wake-up was for whoever comes next: wake them
+  return Withdrawn::woken;
+}
+
+bool Mutex::cancel_async(AsyncWaiter& w) noexcept {
+  switch (withdraw_async(w)) {
+    case Withdrawn::queued:
+      return true;
+    case Withdrawn::handed_off:
+      w.state.handed_off = false;
+      unlock();
+      return false;
+    case Withdrawn::woken:
+      break;
   }
   return false;
 }

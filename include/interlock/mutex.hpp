@@ -118,6 +118,17 @@ class Mutex {
   /// passed on to the next waiter.
   bool cancel_async(AsyncWaiter& w) noexcept;
 
+  /// What withdraw_async found.
+  enum class Withdrawn : std::uint8_t {
+    queued,      ///< still queued: taken out, its notify will not run
+    handed_off,  ///< an unlock handed it the lock: the caller must unlock()
+    woken,       ///< a plain wake-up, already passed on to the next waiter
+  };
+  /// cancel_async without the unlock of a handed-off lock, for callers that
+  /// unlock through their own checks (the Python Lock, which any thread may
+  /// release).
+  Withdrawn withdraw_async(AsyncWaiter& w) noexcept;
+
   /// Whether threads are parked on it (a snapshot; for diagnostics and tests).
   bool has_parked() const noexcept { return bits_.load(std::memory_order_relaxed) & kParked; }
 
