@@ -99,5 +99,9 @@ NB_MODULE(_interlock, m) {
       "collections", "Concurrent collections of Python objects, and LocalWrapper.");
   interlock::py::init_local_wrapper(collections);
 
+  nb::module_ ipc = m.def_submodule(
+      "ipc", "Cross-process primitives: buffer atomics, futex primitives, shared-memory queue.");
+  (void)ipc;  // the init_*(ipc) calls go here
+
   install_process_hooks(m);
 }

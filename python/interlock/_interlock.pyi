@@ -149,3 +149,8 @@ class collections:
     ``interlock.collections``."""
 
     LocalWrapper = _collections.LocalWrapper
+
+@final
+class ipc:
+    """Submodule ``interlock._interlock.ipc``: the native classes of
+    ``interlock.ipc``."""
