@@ -34,6 +34,7 @@
 
 #include <sched.h>
 
+#include "aio.hpp"
 #include "fast_methods.hpp"
 #include "interlock/mutex.hpp"
 #include "interlock/recursive_mutex.hpp"
@@ -193,10 +194,38 @@ class LockCore {
   IL_PY_INLINE bool release() noexcept {
     gate_.enter();
     const bool held = mutex_.is_locked();
+#if defined(Py_GIL_DISABLED)
+    // An unlock that wakes a waiter may notify an event loop's waiter, which
+    // calls Python: not inside the gate. Those notifications wait until the
+    // gate is left (aio::defer_*); the uncontended unlock needs none of it.
+    if (INTERLOCK_LIKELY(held) && INTERLOCK_UNLIKELY(!mutex_.try_unlock_uncontended())) {
+      interlock::py::aio::defer_begin();
+      mutex_.unlock();
+      gate_.leave();
+      interlock::py::aio::defer_end();
+      return true;
+    }
+#else
     if (INTERLOCK_LIKELY(held)) mutex_.unlock();
+#endif
     gate_.leave();
     return held;
   }
+
+  /// The event loop's acquire: None if the lock was free (now taken), else a
+  /// queued aio waiter (bindings/aio.hpp).
+  PyObject* enqueue_async(PyObject* self, PyObject* loop, PyObject* future) noexcept {
+    return interlock::py::aio::enqueue_mutex(self, mutex_, &give_back, loop, future);
+  }
+
+ private:
+  /// aio's GiveBack: a lock handed to a waiter that went away is released
+  /// through the checked path. Lock and SyncxLock add nothing to LockCore.
+  static void give_back(PyObject* owner) noexcept {
+    (void)static_cast<LockCore*>(nb::inst_ptr<void>(owner))->release();
+  }
+
+ public:
 
   bool locked() const noexcept { return mutex_.is_locked(); }
 
@@ -289,6 +318,11 @@ PyObject* lock_release(C& self) noexcept {
 template <class C>
 bool lock_locked(const C& self) noexcept {
   return self.locked();
+}
+
+template <class C>
+PyObject* lock_aio_enqueue(PyObject* self, C& c, PyObject* loop, PyObject* future) noexcept {
+  return c.enqueue_async(self, loop, future);
 }
 
 template <class C>
@@ -858,6 +892,9 @@ PyMethodDef lock_methods[] = {
                       "(or None if it was not acquired).">(),
     ilpy::method<&lock_reinit<Lock>, "_at_fork_reinit($self, /)",
                  "Make this a fresh, unlocked lock (for a forked child).">(),
+    ilpy::method<&lock_aio_enqueue<Lock>, "_aio_enqueue($self, loop, future, /)",
+                 "For interlock's asyncio support: take the lock (None) or queue a waiter\n"
+                 "that completes `future` on `loop` (an AsyncWait).">(),
     ilpy::methods_end,
 };
 

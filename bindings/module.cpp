@@ -87,6 +87,10 @@ NB_MODULE(_interlock, m) {
       "_bench", "Proof and benchmark of the fast-method binding pattern (not public API).");
   interlock::py::init_bench(bench);
 
+  nb::module_ aio = m.def_submodule(
+      "_aio", "Event-loop waiters on the primitives (python/interlock/_aio.py; not public API).");
+  interlock::py::init_aio(aio);
+
   nb::module_ locks = m.def_submodule("locks", "Locks and synchronisation primitives.");
   interlock::py::init_locks(locks);
   interlock::py::init_sync(locks);

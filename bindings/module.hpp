@@ -30,6 +30,9 @@ void init_atomic(nanobind::module_& m);
 /// interlock._interlock.collections: LocalWrapper (bindings/local_wrapper.cpp).
 void init_local_wrapper(nanobind::module_& m);
 
+/// interlock._interlock._aio: AsyncWait, the event-loop waiter (bindings/aio.cpp).
+void init_aio(nanobind::module_& m);
+
 /// A new LocalWrapper around `obj` (a new reference; null with an error set on
 /// failure), for the collections' pop_local / iterator_local.
 PyObject* local_wrap(PyObject* obj) noexcept;

@@ -24,6 +24,7 @@
 #include <new>
 #include <optional>
 
+#include "aio.hpp"
 #include "fast_methods.hpp"
 #include "interlock/config.hpp"
 #include "interlock/deadline.hpp"
@@ -202,6 +203,11 @@ PyObject* semaphore_exit(PySemaphore& s, PyObject*, PyObject*, PyObject*) noexce
   return semaphore_release_n(s, 1);
 }
 
+PyObject* semaphore_aio_enqueue(PyObject* self, PySemaphore& s, PyObject* loop,
+                                PyObject* future) noexcept {
+  return interlock::py::aio::enqueue_semaphore(self, s.sem, loop, future);
+}
+
 PyMethodDef semaphore_methods[] = {
     ilpy::method<&semaphore_acquire, "acquire($self, /, blocking=True, timeout=None)",
                  "Take a permit, waiting for one while blocking is true: for at most timeout\n"
@@ -215,6 +221,9 @@ PyMethodDef semaphore_methods[] = {
                  "acquire(); return True. Waiting releases the GIL and is interruptible.">(),
     ilpy::method<&semaphore_exit, "__exit__($self, exc_type, exc_value, traceback, /)",
                  "release().">(),
+    ilpy::method<&semaphore_aio_enqueue, "_aio_enqueue($self, loop, future, /)",
+                 "For interlock's asyncio support: take a permit (None) or queue a waiter\n"
+                 "that completes `future` on `loop` (an AsyncWait).">(),
     ilpy::methods_end,
 };
 
@@ -250,6 +259,11 @@ PyObject* event_wait(PyEvent& e, std::optional<PyObject*> timeout) noexcept {
   return wait_result(ilpy::blocking([&] { return e.ev.wait_until(d); }));
 }
 
+PyObject* event_aio_enqueue(PyObject* self, PyEvent& e, PyObject* loop,
+                            PyObject* future) noexcept {
+  return interlock::py::aio::enqueue_event(self, e.ev, loop, future);
+}
+
 PyMethodDef event_methods[] = {
     ilpy::method<&event_is_set, "is_set($self, /)", "Return whether the flag is set.">(),
     ilpy::method<&event_is_set_deprecated, "isSet($self, /)",
@@ -262,6 +276,9 @@ PyMethodDef event_methods[] = {
                  "zero or negative: do not wait). Return True if the flag was set (a thread\n"
                  "woken by set() returns True even if clear() followed), False on timeout.\n"
                  "Waiting releases the GIL and is interruptible.">(),
+    ilpy::method<&event_aio_enqueue, "_aio_enqueue($self, loop, future, /)",
+                 "For interlock's asyncio support: None if set, else queue a waiter that\n"
+                 "completes `future` on `loop` (an AsyncWait).">(),
     ilpy::methods_end,
 };
 
@@ -294,6 +311,11 @@ PyObject* latch_wait(PyLatch& l, std::optional<PyObject*> timeout) noexcept {
 
 std::uint64_t latch_count(const PyLatch& l) noexcept { return l.latch.count(); }
 
+PyObject* latch_aio_enqueue(PyObject* self, PyLatch& l, PyObject* loop,
+                            PyObject* future) noexcept {
+  return interlock::py::aio::enqueue_latch(self, l.latch, loop, future);
+}
+
 PyMethodDef latch_methods[] = {
     ilpy::method<&latch_count_down, "count_down($self, /, n=1)",
                  "Lower the count by n (n >= 1; it stops at zero) and return the count after;\n"
@@ -302,6 +324,9 @@ PyMethodDef latch_methods[] = {
                  "Wait until the count is zero, for at most timeout seconds (None: forever;\n"
                  "zero or negative: do not wait). Return True once it is zero, False on\n"
                  "timeout. Waiting releases the GIL and is interruptible.">(),
+    ilpy::method<&latch_aio_enqueue, "_aio_enqueue($self, loop, future, /)",
+                 "For interlock's asyncio support: None if open, else queue a waiter that\n"
+                 "completes `future` on `loop` (an AsyncWait).">(),
     ilpy::methods_end,
 };
 

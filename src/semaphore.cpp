@@ -31,14 +31,24 @@ bool Semaphore::acquire_async(AsyncWaiter& w) noexcept {
   }
 }
 
-bool Semaphore::cancel_async(AsyncWaiter& w) noexcept {
+Semaphore::Withdrawn Semaphore::withdraw_async(AsyncWaiter& w) noexcept {
   auto removed = [&](bool has_more) {
     if (!has_more) v_.fetch_and(~kParked, std::memory_order_relaxed);
   };
-  if (parking_lot::cancel_async(w, removed)) return true;
-  if (w.state.handed_off) {
-    w.state.handed_off = false;
-    release(1);
+  if (parking_lot::cancel_async(w, removed)) return Withdrawn::queued;
+  // Not queued any more: a release took it out and handed it a permit, or
+  // after_fork woke it without one.
+  return w.state.handed_off ? Withdrawn::handed_off : Withdrawn::woken;
+}
+
+bool Semaphore::cancel_async(AsyncWaiter& w) noexcept {
+  switch (withdraw_async(w)) {
+    case Withdrawn::queued: return true;
+    case Withdrawn::handed_off:
+      w.state.handed_off = false;
+      release(1);
+      return false;
+    case Withdrawn::woken: break;
   }
   return false;
 }

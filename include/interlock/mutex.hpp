@@ -77,6 +77,16 @@ class Mutex {
     unlock_slow();
   }
 
+  /// unlock()'s fast path alone: unlocks (true) if the mutex is locked with
+  /// nobody parked; otherwise changes nothing (false), and the caller decides
+  /// how to call unlock(), which may then wake a waiter. For wrappers that
+  /// must not run a waiter's notify inside their own critical section.
+  INTERLOCK_ALWAYS_INLINE bool try_unlock_uncontended() noexcept {
+    std::uint8_t expected = kLocked;
+    return bits_.compare_exchange_strong(expected, 0, std::memory_order_release,
+                                         std::memory_order_relaxed);
+  }
+
   /// Locks unless `deadline` passes first, or a signal arrives and the
   /// thread's WaitHooks ask to abandon the wait.
   INTERLOCK_ALWAYS_INLINE WaitStatus lock_until(Deadline deadline) noexcept {

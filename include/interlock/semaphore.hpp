@@ -80,6 +80,15 @@ class Semaphore {
   /// run), which is released again, so nothing is lost.
   bool cancel_async(AsyncWaiter& w) noexcept;
 
+  /// What withdraw_async found: still queued (taken out; notify will not
+  /// run), already handed a permit (notify has run or is about to run; the
+  /// caller owns the permit and must release it or keep it), or woken without
+  /// one (after_fork in a child).
+  enum class Withdrawn : unsigned char { queued, handed_off, woken };
+  /// cancel_async's first half, for callers that decide themselves what
+  /// becomes of a permit handed over meanwhile.
+  Withdrawn withdraw_async(AsyncWaiter& w) noexcept;
+
   /// Permits available right now (a snapshot).
   std::uint64_t value() const noexcept { return v_.load(std::memory_order_relaxed) >> 1; }
 

@@ -151,6 +151,23 @@ class collections:
     LocalWrapper = _collections.LocalWrapper
 
 @final
+class _aio:
+    """Submodule ``interlock._interlock._aio``: the event-loop waiter that
+    interlock/_aio.py builds asyncio support on (not public API)."""
+
+    @final
+    class AsyncWait:
+        """An event-loop waiter queued on a primitive (internal)."""
+
+        @property
+        def handed_off(self) -> bool:
+            """Whether the waking release handed this waiter the lock / permit."""
+        def cancel(self, /) -> None:
+            """Withdraw the wait, giving back whatever a release handed over."""
+        @staticmethod
+        def _set_wake(fn: object, /) -> None: ...
+
+@final
 class ipc:
     """Submodule ``interlock._interlock.ipc``: the native classes of
     ``interlock.ipc``."""

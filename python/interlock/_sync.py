@@ -17,9 +17,12 @@ from __future__ import annotations
 import time
 from collections import deque
 from threading import TIMEOUT_MAX, BrokenBarrierError
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from ._interlock import locks as _native_locks
+
+if TYPE_CHECKING:
+    from ._aio import BarrierAio, ConditionAio
 
 Lock = _native_locks.Lock
 RLock = _native_locks.RLock
@@ -103,6 +106,22 @@ class Condition:
     def _at_fork_reinit(self) -> None:
         self._lock._at_fork_reinit()
         self._waiters.clear()
+
+    # ---------------------------------------------------------- asyncio
+
+    @property
+    def aio(self) -> ConditionAio:
+        """asyncio.Condition's API on this condition, for coroutines (its lock
+        must be an interlock Lock); see interlock._aio."""
+        from ._aio import ConditionAio
+
+        return ConditionAio(self)
+
+    async def __aenter__(self) -> None:
+        await self.aio.__aenter__()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._lock.release()
 
     # ---------------------------------------------------------- waiting
 
@@ -338,6 +357,14 @@ class Barrier:
         get BrokenBarrierError (until reset())."""
         with self._cond:
             self._break()
+
+    @property
+    def aio(self) -> BarrierAio:
+        """asyncio.Barrier's API on this barrier: coroutines and threads may be
+        parties of one barrier; see interlock._aio."""
+        from ._aio import BarrierAio
+
+        return BarrierAio(self)
 
     @property
     def parties(self) -> int:

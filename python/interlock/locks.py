@@ -49,6 +49,14 @@ from ._interlock.locks import (
     WriteGuard,
 )
 from ._sync import Barrier, BrokenBarrierError, Condition
+from ._aio import (  # also adds the .aio views and async with (see _aio.py)
+    BarrierAio,
+    ConditionAio,
+    CountDownLatchAio,
+    EventAio,
+    LockAio,
+    SemaphoreAio,
+)
 
 __all__ = [
     "Lock",
@@ -66,4 +74,10 @@ __all__ = [
     "BrokenBarrierError",
     "Once",
     "CountDownLatch",
+    "LockAio",
+    "SemaphoreAio",
+    "EventAio",
+    "ConditionAio",
+    "BarrierAio",
+    "CountDownLatchAio",
 ]

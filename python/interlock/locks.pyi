@@ -4,6 +4,14 @@ keep the text signatures there and the signatures here in step)."""
 from types import TracebackType
 from typing import Callable, Final, ParamSpec, TypeVar, final
 
+from ._aio import (
+    BarrierAio as BarrierAio,
+    ConditionAio as ConditionAio,
+    CountDownLatchAio as CountDownLatchAio,
+    EventAio as EventAio,
+    LockAio as LockAio,
+    SemaphoreAio as SemaphoreAio,
+)
 from ._sync import (
     Barrier as Barrier,
     BrokenBarrierError as BrokenBarrierError,
@@ -32,6 +40,11 @@ class Lock:
         traceback: TracebackType | None = None,
         /,
     ) -> None: ...
+    @property
+    def aio(self) -> LockAio:
+        """asyncio.Lock's API on this lock, for coroutines."""
+    async def __aenter__(self) -> None: ...
+    async def __aexit__(self, *exc_info: object) -> None: ...
 
 @final
 class LockGuard:
@@ -159,6 +172,11 @@ class Semaphore:
     ) -> None: ...
     @property
     def value(self) -> int: ...
+    @property
+    def aio(self) -> SemaphoreAio:
+        """asyncio.Semaphore's API on this semaphore, for coroutines."""
+    async def __aenter__(self) -> None: ...
+    async def __aexit__(self, *exc_info: object) -> None: ...
 
 class BoundedSemaphore(Semaphore):
     """threading.BoundedSemaphore's contract."""
@@ -175,6 +193,9 @@ class Event:
     def set(self) -> None: ...
     def clear(self) -> None: ...
     def wait(self, timeout: float | None = None) -> bool: ...
+    @property
+    def aio(self) -> EventAio:
+        """asyncio.Event's API on this event, for coroutines."""
 
 class Once:
     """Runs a callable once across all threads; retried after an exception."""
@@ -193,3 +214,6 @@ class CountDownLatch:
     def wait(self, timeout: float | None = None) -> bool: ...
     @property
     def count(self) -> int: ...
+    @property
+    def aio(self) -> CountDownLatchAio:
+        """Await the latch from a coroutine."""

@@ -1,0 +1,56 @@
+// bindings/aio.hpp — asyncio waits on the core primitives.
+//
+// A coroutine that must wait creates a future on its running loop and asks
+// the primitive to enqueue an event-loop waiter (the core's *_async calls): a
+// small Python object (`AsyncWait`) holding the core's AsyncWaiter node, the
+// loop, the future, and a strong reference to the primitive. No thread waits
+// for it. When a release (from any thread or coroutine) takes the node out of
+// the parking lot, the core calls notify on the releasing thread, after the
+// bucket lock is released; notify schedules `future.set_result(None)` on the
+// waiter's loop: `loop.call_soon` when the releaser runs on the loop's own
+// thread, `loop.call_soon_threadsafe` otherwise. The coroutine then resumes
+// and reads what the release left it (a lock or permit handed over, or a
+// plain wake-up after which it tries again). python/interlock/_aio.py writes
+// those loops; docs/design.md ("asyncio") has the whole protocol.
+//
+// Ownership: the parking lot's queue holds one reference to the AsyncWait
+// while it is enqueued; notify (or the cancel that takes it out instead) drops
+// it. So the node stays alive until its notify has returned.
+//
+// Internal locks: notify calls Python (asyncio). Where a release runs under
+// an internal lock of the bindings (the Lock's ReleaseGate on free-threaded
+// builds), that lock brackets itself with NotifyDeferral: notifications are
+// queued on the thread and delivered when the outermost deferral ends, after
+// the lock is released.
+#pragma once
+
+#include <Python.h>
+
+#include "interlock/latch.hpp"
+#include "interlock/mutex.hpp"
+#include "interlock/resettable_event.hpp"
+#include "interlock/semaphore.hpp"
+
+namespace interlock::py::aio {
+
+/// Postpones the notifications this thread would deliver until the outermost
+/// scope ends (see the header comment). Cheap: a thread-local counter.
+void defer_begin() noexcept;
+void defer_end() noexcept;
+
+/// Gives a lock that was handed to a withdrawn waiter back, through the
+/// binding's own checked release (any thread may release a Python Lock).
+using GiveBack = void (*)(PyObject* owner) noexcept;
+
+/// Each returns Py_None (new reference) if the primitive was ready at once (the
+/// lock or permit is now the caller's; the event is set; the latch is open), a
+/// new AsyncWait object if it was enqueued, or null with an error set.
+PyObject* enqueue_mutex(PyObject* owner, Mutex& m, GiveBack give_back, PyObject* loop,
+                        PyObject* future) noexcept;
+PyObject* enqueue_semaphore(PyObject* owner, Semaphore& s, PyObject* loop,
+                            PyObject* future) noexcept;
+PyObject* enqueue_event(PyObject* owner, ResettableEvent& e, PyObject* loop,
+                        PyObject* future) noexcept;
+PyObject* enqueue_latch(PyObject* owner, Latch& l, PyObject* loop, PyObject* future) noexcept;
+
+}  // namespace interlock::py::aio

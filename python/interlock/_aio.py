@@ -1,0 +1,440 @@
+"""asyncio on the same objects threads use (``x.aio``, ``async with x``).
+
+Each primitive keeps its threading API and gains an ``aio`` view whose
+methods are the names of asyncio's own primitive (``asyncio.Lock``,
+``asyncio.Event``, ...): ``await lock.aio.acquire()``, ``await ev.aio.wait()``.
+``Lock``, ``Semaphore``, ``BoundedSemaphore`` and ``Condition`` also support
+``async with`` directly. Threads and coroutines (on any number of loops, in
+any threads) may wait on one object at once; a release from either side wakes
+the other.
+
+How a coroutine waits (bindings/aio.cpp has the native half): it creates a
+future on its running loop and asks the primitive, in one native call, to take
+the lock / permit or else to queue an event-loop waiter (``_aio_enqueue``).
+The waiter sits in the same FIFO of the parking lot as parked threads; no
+thread waits for it and nothing polls. The release that takes it out runs the
+waiter's notify on the releasing thread, after the parking lot's bucket lock
+is released: it schedules ``_wake(future)`` on the waiter's loop, with
+``call_soon`` from the loop's own thread and ``call_soon_threadsafe`` from any
+other. The coroutine then reads what the release left it (``handed_off``: a
+lock or permit handed over, or a plain wake-up after which it tries again).
+
+Cancellation (``task.cancel()``, ``asyncio.timeout``, ``wait_for``): the
+coroutine calls ``waiter.cancel()``, which takes the waiter out of the queue,
+or gives back what a release handed it meanwhile (a lock is released again, a
+permit returned, a plain wake-up passed on), so a cancelled acquirer never
+ends up holding anything. docs/design.md ("asyncio") has the whole protocol.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Awaitable, Callable, TypeVar
+
+from ._interlock import _aio as _native
+from ._interlock.locks import BoundedSemaphore, CountDownLatch, Event, Lock, Semaphore
+from ._sync import _BROKEN, _DRAINING, _FILLING, _RESETTING
+from ._sync import Barrier, BrokenBarrierError, Condition
+
+_T = TypeVar("_T")
+
+
+def _running_loop() -> Any:
+    # asyncio is imported wherever a loop runs; importing it here at interlock's
+    # import would cost every thread-only user its start-up time.
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:
+        raise RuntimeError("no running event loop")
+    return asyncio.get_running_loop()
+
+
+def _wake(future: Any) -> None:
+    # Runs on the waiter's loop. The future is done already if its task was
+    # cancelled meanwhile (the coroutine then withdraws the waiter itself).
+    if not future.done():
+        future.set_result(None)
+
+
+_native.AsyncWait._set_wake(_wake)
+
+
+async def _acquire(prim: Any) -> None:
+    """Take a lock or permit of `prim` (a Lock or Semaphore), waiting on the
+    running loop. On cancellation nothing is held when CancelledError leaves."""
+    loop = _running_loop()
+    while True:
+        future = loop.create_future()
+        waiter = prim._aio_enqueue(loop, future)
+        if waiter is None:
+            return
+        try:
+            await future
+        except BaseException:
+            waiter.cancel()
+            raise
+        if waiter.handed_off:
+            return
+        # A plain wake-up (an unfair unlock let others compete): try again.
+
+
+async def _until_open(prim: Any) -> None:
+    """Wait for an Event to be set / a CountDownLatch to open."""
+    loop = _running_loop()
+    while True:
+        future = loop.create_future()
+        waiter = prim._aio_enqueue(loop, future)
+        if waiter is None:
+            return
+        try:
+            await future
+        except BaseException:
+            waiter.cancel()
+            raise
+        if waiter.handed_off:  # set() woke it (even if clear() followed)
+            return
+
+
+# ------------------------------------------------------------------ views
+
+class LockAio:
+    """``lock.aio``: asyncio.Lock's API on an interlock Lock."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self, lock: Lock) -> None:
+        self._lock = lock
+
+    async def acquire(self) -> bool:
+        """Acquire the lock, waiting without blocking the loop; return True."""
+        lock = self._lock
+        if not lock.try_acquire():
+            await _acquire(lock)
+        return True
+
+    def release(self) -> None:
+        """Release the lock (RuntimeError if it is not locked)."""
+        self._lock.release()
+
+    def locked(self) -> bool:
+        """Whether the lock is held."""
+        return self._lock.locked()
+
+    async def __aenter__(self) -> None:
+        lock = self._lock
+        if not lock.try_acquire():
+            await _acquire(lock)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._lock.release()
+
+    def __repr__(self) -> str:
+        return f"<aio view of {self._lock!r}>"
+
+
+class SemaphoreAio:
+    """``sem.aio``: asyncio.Semaphore's API on an interlock (Bounded)Semaphore."""
+
+    __slots__ = ("_sem",)
+
+    def __init__(self, sem: Semaphore) -> None:
+        self._sem = sem
+
+    async def acquire(self) -> bool:
+        """Take a permit, waiting without blocking the loop; return True."""
+        sem = self._sem
+        if not sem.acquire(False):
+            await _acquire(sem)
+        return True
+
+    def release(self) -> None:
+        """Return a permit (BoundedSemaphore: ValueError past the initial value)."""
+        self._sem.release()
+
+    def locked(self) -> bool:
+        """Whether acquire() would have to wait (no permit available)."""
+        return self._sem.value == 0
+
+    async def __aenter__(self) -> None:
+        sem = self._sem
+        if not sem.acquire(False):
+            await _acquire(sem)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._sem.release()
+
+    def __repr__(self) -> str:
+        return f"<aio view of {self._sem!r}>"
+
+
+class EventAio:
+    """``ev.aio``: asyncio.Event's API on an interlock Event."""
+
+    __slots__ = ("_ev",)
+
+    def __init__(self, ev: Event) -> None:
+        self._ev = ev
+
+    async def wait(self) -> bool:
+        """Wait until the flag is set; return True."""
+        ev = self._ev
+        if not ev.is_set():
+            await _until_open(ev)
+        return True
+
+    def set(self) -> None:
+        """Set the flag, waking every waiting thread and coroutine."""
+        self._ev.set()
+
+    def clear(self) -> None:
+        """Clear the flag."""
+        self._ev.clear()
+
+    def is_set(self) -> bool:
+        """Whether the flag is set."""
+        return self._ev.is_set()
+
+    def __repr__(self) -> str:
+        return f"<aio view of {self._ev!r}>"
+
+
+class CountDownLatchAio:
+    """``latch.aio``: await the latch opening."""
+
+    __slots__ = ("_latch",)
+
+    def __init__(self, latch: CountDownLatch) -> None:
+        self._latch = latch
+
+    async def wait(self) -> bool:
+        """Wait until the count is zero; return True."""
+        latch = self._latch
+        if latch.count:
+            await _until_open(latch)
+        return True
+
+    def count_down(self, n: int = 1) -> int:
+        """Lower the count by n; return the count after (see CountDownLatch)."""
+        return self._latch.count_down(n)
+
+    @property
+    def count(self) -> int:
+        """The current count (a snapshot)."""
+        return self._latch.count
+
+    def __repr__(self) -> str:
+        return f"<aio view of {self._latch!r}>"
+
+
+async def _notified_wait(cond: Condition, reacquire: Callable[[Any], Awaitable[None]]) -> bool:
+    """Condition.wait's protocol with an awaited wake-up: queue a waiter lock,
+    release `cond`'s lock, await the waiter, take the lock back with
+    `reacquire(state)` (also when cancelled, as asyncio.Condition does)."""
+    waiter = Lock()
+    waiter.acquire()
+    cond._waiters.append(waiter)
+    state = cond._release_save()
+    error: BaseException | None = None
+    try:
+        await _acquire(waiter)
+    except BaseException as e:  # cancelled: nothing held (see _acquire)
+        error = e
+    while True:  # the lock comes back before anything propagates
+        try:
+            await reacquire(state)
+            break
+        except BaseException as e:
+            if error is None:
+                error = e
+    if error is not None:
+        try:
+            cond._waiters.remove(waiter)
+        except ValueError:
+            cond._notify(1)  # a notify had chosen this waiter: pass it on
+        raise error
+    return True
+
+
+class ConditionAio:
+    """``cond.aio``: asyncio.Condition's API on an interlock Condition whose
+    lock is an interlock ``Lock`` (as asyncio.Condition takes an asyncio.Lock:
+    a coroutine cannot own a thread-owned RLock)."""
+
+    __slots__ = ("_cond", "_lock")
+
+    def __init__(self, cond: Condition) -> None:
+        lock = cond._lock
+        if not isinstance(lock, Lock):
+            raise TypeError(
+                "Condition.aio needs a Condition on an interlock.locks.Lock "
+                f"(this one is on {type(lock).__qualname__}: a coroutine cannot own it)"
+            )
+        self._cond = cond
+        self._lock = lock
+
+    async def acquire(self) -> bool:
+        """Acquire the underlying lock without blocking the loop; return True."""
+        if not self._lock.try_acquire():
+            await _acquire(self._lock)
+        return True
+
+    def release(self) -> None:
+        """Release the underlying lock."""
+        self._lock.release()
+
+    def locked(self) -> bool:
+        """Whether the underlying lock is held."""
+        return self._lock.locked()
+
+    async def __aenter__(self) -> None:
+        if not self._lock.try_acquire():
+            await _acquire(self._lock)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._lock.release()
+
+    async def _reacquire(self, state: Any) -> None:
+        if not self._lock.try_acquire():
+            await _acquire(self._lock)
+
+    async def wait(self) -> bool:
+        """Release the lock, wait until notified (by a thread's notify() or a
+        coroutine's), take the lock back; return True. RuntimeError unless
+        the lock is held. Cancelled, it still takes the lock back first."""
+        if not self._lock.locked():
+            raise RuntimeError("cannot wait on un-acquired lock")
+        return await _notified_wait(self._cond, self._reacquire)
+
+    async def wait_for(self, predicate: Callable[[], _T]) -> _T:
+        """Wait until predicate() is true; return its last value."""
+        result = predicate()
+        while not result:
+            await self.wait()
+            result = predicate()
+        return result
+
+    def notify(self, n: int = 1) -> None:
+        """Wake up to n waiters, threads or coroutines (oldest first)."""
+        self._cond.notify(n)
+
+    def notify_all(self) -> None:
+        """Wake every waiter, threads and coroutines."""
+        self._cond.notify_all()
+
+    def __repr__(self) -> str:
+        return f"<aio view of {self._cond!r}>"
+
+
+class BarrierAio:
+    """``barrier.aio``: asyncio.Barrier's API on an interlock Barrier: threads
+    and coroutines may be parties of one barrier. The barrier's own short
+    critical sections are entered synchronously; the wait for the other
+    parties is awaited."""
+
+    __slots__ = ("_b",)
+
+    def __init__(self, barrier: Barrier) -> None:
+        self._b = barrier
+
+    async def wait(self) -> int:
+        """Wait until all parties have arrived; return this party's arrival
+        index. BrokenBarrierError as Barrier.wait(). Cancellation (also by
+        asyncio.timeout) breaks the barrier, as a timeout does in
+        threading.Barrier: the threads among the parties must not wait for a
+        party that left. (The barrier's default timeout does not apply.)"""
+        b = self._b
+        cond = b._cond
+        with cond:
+            while b._state == _DRAINING or b._state == _RESETTING:
+                await _notified_wait(cond, _sync_reacquire(cond))
+            if b._state == _BROKEN:
+                raise BrokenBarrierError
+            index = b._count
+            b._count += 1
+            try:
+                if index + 1 == b._parties:
+                    b._trip()
+                else:
+                    try:
+                        while b._state == _FILLING:
+                            await _notified_wait(cond, _sync_reacquire(cond))
+                    except BaseException:
+                        b._break()
+                        raise
+                    if b._state < 0:
+                        raise BrokenBarrierError
+                return index
+            finally:
+                b._count -= 1
+                b._leave()
+
+    async def reset(self) -> None:
+        """Return the barrier to its initial state (see Barrier.reset)."""
+        self._b.reset()
+
+    async def abort(self) -> None:
+        """Break the barrier (see Barrier.abort)."""
+        self._b.abort()
+
+    @property
+    def parties(self) -> int:
+        return self._b.parties
+
+    @property
+    def n_waiting(self) -> int:
+        return self._b.n_waiting
+
+    @property
+    def broken(self) -> bool:
+        return self._b.broken
+
+    def __repr__(self) -> str:
+        return f"<aio view of {self._b!r}>"
+
+
+def _sync_reacquire(cond: Condition) -> Callable[[Any], Awaitable[None]]:
+    # The barrier's RLock is only ever held for short critical sections, none
+    # across an await: take it back synchronously.
+    async def reacquire(state: Any) -> None:
+        cond._acquire_restore(state)
+
+    return reacquire
+
+
+# ------------------------------------------------------------------ wiring
+
+def _install() -> None:
+    async def lock_aenter(self: Lock) -> None:
+        if not self.try_acquire():
+            await _acquire(self)
+
+    async def lock_aexit(self: Lock, *exc_info: object) -> None:
+        self.release()
+
+    async def sem_aenter(self: Semaphore) -> None:
+        if not self.acquire(False):
+            await _acquire(self)
+
+    async def sem_aexit(self: Semaphore, *exc_info: object) -> None:
+        self.release()
+
+    def view(cls: Callable[[Any], Any], doc: str) -> property:
+        return property(cls, doc=doc)
+
+    Lock.aio = view(LockAio, "asyncio.Lock's API on this lock (LockAio).")
+    Lock.__aenter__ = lock_aenter
+    Lock.__aexit__ = lock_aexit
+    for sem in (Semaphore, BoundedSemaphore):
+        sem.aio = view(SemaphoreAio, "asyncio.Semaphore's API on this semaphore (SemaphoreAio).")
+        sem.__aenter__ = sem_aenter
+        sem.__aexit__ = sem_aexit
+    Event.aio = view(EventAio, "asyncio.Event's API on this event (EventAio).")
+    CountDownLatch.aio = view(CountDownLatchAio, "Await this latch (CountDownLatchAio).")
+    for fn in (lock_aenter, sem_aenter):
+        fn.__name__ = "__aenter__"
+    for fn in (lock_aexit, sem_aexit):
+        fn.__name__ = "__aexit__"
+    for cls in (LockAio, SemaphoreAio, EventAio, CountDownLatchAio, ConditionAio, BarrierAio):
+        cls.__module__ = "interlock.locks"  # their public home
+
+
+_install()
