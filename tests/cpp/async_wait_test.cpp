@@ -259,6 +259,37 @@ TEST(SemaphoreAsync, CancelReturnsAHandedPermit) {
   EXPECT_EQ(s.value(), 1u);  // nobody parked any more: the permit is counted
 }
 
+TEST(SemaphoreAsync, WithdrawReportsWithoutReleasing) {
+  Semaphore s(0);
+  Waiting<Semaphore::AsyncWaiter> w;
+  ASSERT_FALSE(s.acquire_async(w.waiter));
+  EXPECT_EQ(s.withdraw_async(w.waiter), Semaphore::Withdrawn::queued);
+  ASSERT_FALSE(s.acquire_async(w.waiter));
+  s.release();
+  ASSERT_TRUE(w.inbox.wait_for());
+  EXPECT_EQ(s.withdraw_async(w.waiter), Semaphore::Withdrawn::handed_off);
+  EXPECT_EQ(s.value(), 0u);  // the permit is the caller's, not released
+  s.release();
+  EXPECT_EQ(s.value(), 1u);
+}
+
+TEST(MutexAsync, TryUnlockUncontendedOnlyWhenNobodyParked) {
+  Mutex m;
+  EXPECT_FALSE(m.try_unlock_uncontended());  // not locked: nothing changes
+  m.lock();
+  EXPECT_TRUE(m.try_unlock_uncontended());
+  EXPECT_FALSE(m.is_locked());
+  m.lock();
+  Waiting<Mutex::AsyncWaiter> w;
+  ASSERT_FALSE(m.lock_async(w.waiter));  // queued: the parked bit is set
+  EXPECT_FALSE(m.try_unlock_uncontended());
+  EXPECT_TRUE(m.is_locked());
+  m.unlock();  // the slow path wakes the waiter
+  ASSERT_TRUE(w.inbox.wait_for());
+  if (w.waiter.handed_off()) m.unlock();
+  EXPECT_FALSE(m.is_locked());
+}
+
 TEST(SemaphoreAsync, TokensConservedUnderCancellation) {
   Semaphore s(0);
   const long n = itest::scaled(2000);
