@@ -1,0 +1,229 @@
+"""asyncio on interlock's primitives against asyncio's own and the peers
+(janus, aiologic) when installed.
+
+    python bench/bench_aio.py            # table
+    python bench/bench_aio.py --json     # JSON on stdout
+    python bench/bench_aio.py --quick    # shorter runs (smoke test)
+
+Rows (each the best of --repeat rounds, the rounds of all rows interleaved):
+
+* ``async with`` uncontended, in one coroutine: interlock ``Lock`` against
+  ``asyncio.Lock`` (ns per enter+exit).
+* coroutine <-> thread ping-pong: a coroutine hands a turn to a plain thread
+  and awaits it back, --trips round trips per round (round trips per second):
+  - interlock: two ``Semaphore(0)``; the thread blocks in ``acquire()``, the
+    coroutine awaits ``sem.aio.acquire()``;
+  - asyncio + threading: the thread blocks on a ``threading.Semaphore``; the
+    coroutine awaits a fresh future that the thread completes with
+    ``loop.call_soon_threadsafe`` (the stdlib's way);
+  - janus: two ``janus.Queue`` (sync_q on the thread, async_q in the loop);
+  - aiologic: two ``aiologic.Semaphore(0)`` (green_acquire / async_acquire).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import sys
+import threading
+import time
+
+from _timing import best_seconds  # noqa: E402
+
+import interlock
+from interlock import locks
+
+try:
+    import janus
+except ImportError:  # optional peer
+    janus = None
+try:
+    import aiologic
+except ImportError:  # optional peer
+    aiologic = None
+
+
+# ------------------------------------------------------------------ uncontended
+
+def async_with_seconds(lock, n: int) -> float:
+    async def body() -> float:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            async with lock:
+                pass
+        return time.perf_counter() - t0
+
+    return asyncio.run(body())
+
+
+# ------------------------------------------------------------------ ping-pong
+
+def pingpong_interlock(trips: int) -> float:
+    to_thread, to_coro = locks.Semaphore(0), locks.Semaphore(0)
+
+    def thread() -> None:
+        acq, rel = to_thread.acquire, to_coro.release
+        for _ in range(trips):
+            acq()
+            rel()
+
+    async def coro() -> float:
+        rel, view = to_thread.release, to_coro.aio
+        t0 = time.perf_counter()
+        for _ in range(trips):
+            rel()
+            await view.acquire()
+        return time.perf_counter() - t0
+
+    t = threading.Thread(target=thread)
+    t.start()
+    dt = asyncio.run(coro())
+    t.join()
+    return dt
+
+
+def pingpong_stdlib(trips: int) -> float:
+    to_thread = threading.Semaphore(0)
+    box: list = []
+
+    def thread(loop) -> None:
+        for _ in range(trips):
+            to_thread.acquire()
+            fut = box.pop()
+            loop.call_soon_threadsafe(fut.set_result, None)
+
+    async def coro() -> float:
+        loop = asyncio.get_running_loop()
+        t = threading.Thread(target=thread, args=(loop,))
+        t.start()
+        t0 = time.perf_counter()
+        for _ in range(trips):
+            fut = loop.create_future()
+            box.append(fut)
+            to_thread.release()
+            await fut
+        dt = time.perf_counter() - t0
+        await loop.run_in_executor(None, t.join)
+        return dt
+
+    return asyncio.run(coro())
+
+
+def pingpong_janus(trips: int) -> float:
+    async def coro() -> float:
+        q1, q2 = janus.Queue(), janus.Queue()
+
+        def thread() -> None:
+            get, put = q1.sync_q.get, q2.sync_q.put
+            for _ in range(trips):
+                put(get())
+
+        t = threading.Thread(target=thread)
+        t.start()
+        put, get = q1.async_q.put, q2.async_q.get
+        t0 = time.perf_counter()
+        for i in range(trips):
+            await put(i)
+            await get()
+        dt = time.perf_counter() - t0
+        await asyncio.get_running_loop().run_in_executor(None, t.join)
+        q1.close()
+        q2.close()
+        await q1.wait_closed()
+        await q2.wait_closed()
+        return dt
+
+    return asyncio.run(coro())
+
+
+def pingpong_aiologic(trips: int) -> float:
+    to_thread, to_coro = aiologic.Semaphore(0), aiologic.Semaphore(0)
+
+    def thread() -> None:
+        for _ in range(trips):
+            to_thread.green_acquire()
+            to_coro.release()
+
+    async def coro() -> float:
+        t0 = time.perf_counter()
+        for _ in range(trips):
+            to_thread.release()
+            await to_coro.async_acquire()
+        return time.perf_counter() - t0
+
+    t = threading.Thread(target=thread)
+    t.start()
+    dt = asyncio.run(coro())
+    t.join()
+    return dt
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--repeat", type=int, default=None)
+    ap.add_argument("--trips", type=int, default=None)
+    ap.add_argument("--number", type=int, default=None)
+    args = ap.parse_args()
+    repeat = args.repeat or (2 if args.quick else 5)
+    trips = args.trips or (500 if args.quick else 20_000)
+    number = args.number or (5_000 if args.quick else 200_000)
+
+    il_lock, aio_lock = locks.Lock(), None
+
+    def run_aio_lock() -> float:
+        return async_with_seconds(asyncio.Lock(), number)
+
+    uncontended = best_seconds({
+        "il_async_with": lambda: async_with_seconds(il_lock, number),
+        "asyncio_async_with": run_aio_lock,
+    }, repeat)
+    del aio_lock
+
+    runs = {"il_pingpong": lambda: pingpong_interlock(trips),
+            "stdlib_pingpong": lambda: pingpong_stdlib(trips)}
+    if janus is not None:
+        runs["janus_pingpong"] = lambda: pingpong_janus(trips)
+    if aiologic is not None:
+        runs["aiologic_pingpong"] = lambda: pingpong_aiologic(trips)
+    pp = best_seconds(runs, repeat)
+
+    result = {
+        "python": sys.version.split()[0],
+        "free_threaded": not getattr(sys, "_is_gil_enabled", lambda: True)(),
+        "platform": platform.platform(),
+        "interlock": interlock.__version__,
+        "ns_per_async_with": {k: v / number * 1e9 for k, v in uncontended.items()},
+        "pingpong_round_trips_per_s": {k: trips / v for k, v in pp.items()},
+        "peers_missing": [n for n, m in (("janus", janus), ("aiologic", aiologic)) if m is None],
+    }
+    ratios = {"async_with_il_over_asyncio":
+              uncontended["il_async_with"] / uncontended["asyncio_async_with"]}
+    for peer in ("stdlib", "janus", "aiologic"):
+        if f"{peer}_pingpong" in pp:
+            # > 1: interlock makes more round trips per second
+            ratios[f"pingpong_il_over_{peer}"] = pp[f"{peer}_pingpong"] / pp["il_pingpong"]
+    result["ratios"] = ratios
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"Python {result['python']} free-threaded={result['free_threaded']}  "
+          f"interlock {result['interlock']}")
+    print("async with, uncontended (ns per enter+exit):")
+    for k, v in result["ns_per_async_with"].items():
+        print(f"  {k:<22} {v:8.1f}")
+    print(f"coroutine <-> thread ping-pong ({trips} round trips, best of {repeat}):")
+    for k, v in result["pingpong_round_trips_per_s"].items():
+        print(f"  {k:<22} {v:10.0f} round trips/s")
+    for k, v in ratios.items():
+        print(f"  {k:<30} {v:6.2f}")
+    if result["peers_missing"]:
+        print("not installed (rows skipped):", ", ".join(result["peers_missing"]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
