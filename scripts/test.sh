@@ -88,6 +88,9 @@ if [ "${INTERLOCK_SKIP_PYTHON:-0}" != 1 ]; then
     [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
     "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null
     "$venv/bin/python" -m pip install -q pytest pytest-timeout
+    # Optional: the asyncio tests also run on uvloop where a wheel exists.
+    "$venv/bin/python" -m pip install -q --only-binary :all: uvloop >/dev/null 2>&1 ||
+      log "uvloop has no wheel for Python $v here: its test is skipped"
     "$venv/bin/python" -m pip install -q -C build-dir="$build/py-$v" "$root"
     (cd "$root" && "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/python)
   done
