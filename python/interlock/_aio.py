@@ -96,74 +96,67 @@ async def _until_open(prim: Any) -> None:
 
 # ------------------------------------------------------------------ views
 
-class LockAio:
-    """``lock.aio``: asyncio.Lock's API on an interlock Lock."""
+class _AcquireView:
+    """asyncio's acquire / release / async with over a primitive whose
+    `_take()` tries without waiting and whose waits go through _acquire."""
 
-    __slots__ = ("_lock",)
+    __slots__ = ("_prim",)
+    _prim: Any
 
-    def __init__(self, lock: Lock) -> None:
-        self._lock = lock
+    def _take(self) -> bool:
+        raise NotImplementedError
 
     async def acquire(self) -> bool:
-        """Acquire the lock, waiting without blocking the loop; return True."""
-        lock = self._lock
-        if not lock.try_acquire():
-            await _acquire(lock)
+        """Acquire, waiting without blocking the loop; return True."""
+        if not self._take():
+            await _acquire(self._prim)
         return True
 
     def release(self) -> None:
-        """Release the lock (RuntimeError if it is not locked)."""
-        self._lock.release()
+        """Release (what the primitive's own release() raises on misuse)."""
+        self._prim.release()
+
+    async def __aenter__(self) -> None:
+        if not self._take():
+            await _acquire(self._prim)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._prim.release()
+
+    def __repr__(self) -> str:
+        return f"<aio view of {self._prim!r}>"
+
+
+class LockAio(_AcquireView):
+    """``lock.aio``: asyncio.Lock's API on an interlock Lock."""
+
+    __slots__ = ()
+
+    def __init__(self, lock: Lock) -> None:
+        self._prim = lock
+
+    def _take(self) -> bool:
+        return self._prim.try_acquire()
 
     def locked(self) -> bool:
         """Whether the lock is held."""
-        return self._lock.locked()
-
-    async def __aenter__(self) -> None:
-        lock = self._lock
-        if not lock.try_acquire():
-            await _acquire(lock)
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self._lock.release()
-
-    def __repr__(self) -> str:
-        return f"<aio view of {self._lock!r}>"
+        return self._prim.locked()
 
 
-class SemaphoreAio:
+class SemaphoreAio(_AcquireView):
     """``sem.aio``: asyncio.Semaphore's API on an interlock (Bounded)Semaphore."""
 
-    __slots__ = ("_sem",)
+    __slots__ = ()
 
     def __init__(self, sem: Semaphore) -> None:
-        self._sem = sem
+        self._prim = sem
 
-    async def acquire(self) -> bool:
-        """Take a permit, waiting without blocking the loop; return True."""
-        sem = self._sem
-        if not sem.acquire(False):
-            await _acquire(sem)
-        return True
-
-    def release(self) -> None:
-        """Return a permit (BoundedSemaphore: ValueError past the initial value)."""
-        self._sem.release()
+    def _take(self) -> bool:
+        return self._prim.acquire(False)
 
     def locked(self) -> bool:
         """Whether acquire() would have to wait (no permit available)."""
-        return self._sem.value == 0
-
-    async def __aenter__(self) -> None:
-        sem = self._sem
-        if not sem.acquire(False):
-            await _acquire(sem)
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self._sem.release()
-
-    def __repr__(self) -> str:
-        return f"<aio view of {self._sem!r}>"
+        return self._prim.value == 0
 
 
 class EventAio:
@@ -254,12 +247,13 @@ async def _notified_wait(cond: Condition, reacquire: Callable[[Any], Awaitable[N
     return True
 
 
-class ConditionAio:
+class ConditionAio(LockAio):
     """``cond.aio``: asyncio.Condition's API on an interlock Condition whose
     lock is an interlock ``Lock`` (as asyncio.Condition takes an asyncio.Lock:
-    a coroutine cannot own a thread-owned RLock)."""
+    a coroutine cannot own a thread-owned RLock). acquire / release / locked
+    / async with are the lock's."""
 
-    __slots__ = ("_cond", "_lock")
+    __slots__ = ("_cond",)
 
     def __init__(self, cond: Condition) -> None:
         lock = cond._lock
@@ -268,39 +262,17 @@ class ConditionAio:
                 "Condition.aio needs a Condition on an interlock.locks.Lock "
                 f"(this one is on {type(lock).__qualname__}: a coroutine cannot own it)"
             )
+        super().__init__(lock)
         self._cond = cond
-        self._lock = lock
-
-    async def acquire(self) -> bool:
-        """Acquire the underlying lock without blocking the loop; return True."""
-        if not self._lock.try_acquire():
-            await _acquire(self._lock)
-        return True
-
-    def release(self) -> None:
-        """Release the underlying lock."""
-        self._lock.release()
-
-    def locked(self) -> bool:
-        """Whether the underlying lock is held."""
-        return self._lock.locked()
-
-    async def __aenter__(self) -> None:
-        if not self._lock.try_acquire():
-            await _acquire(self._lock)
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self._lock.release()
 
     async def _reacquire(self, state: Any) -> None:
-        if not self._lock.try_acquire():
-            await _acquire(self._lock)
+        await self.acquire()
 
     async def wait(self) -> bool:
         """Release the lock, wait until notified (by a thread's notify() or a
         coroutine's), take the lock back; return True. RuntimeError unless
         the lock is held. Cancelled, it still takes the lock back first."""
-        if not self._lock.locked():
+        if not self._prim.locked():
             raise RuntimeError("cannot wait on un-acquired lock")
         return await _notified_wait(self._cond, self._reacquire)
 
