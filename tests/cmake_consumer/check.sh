@@ -42,6 +42,8 @@ install_to() { rm -rf "$2"; cmake --install "$1" --prefix "$2" >"$1.install.log"
 no_gtest=(-DCMAKE_DISABLE_FIND_PACKAGE_GTest=ON -DCMAKE_DISABLE_FIND_PACKAGE_benchmark=ON)
 # The library file of an install (GNUInstallDirs may pick lib, lib64 or lib/<triplet>).
 find_lib() { find "$1" -name "$2" \( -type f -o -type l \) | head -1; }
+# (Pipelines below use `grep >/dev/null`, not `grep -q`: -q stops reading at
+# the first match and the writer's SIGPIPE then fails the pipeline.)
 # Tests registered in a build tree ("Total Tests: N").
 test_count() { (cd "$1" && ctest -N 2>/dev/null) | sed -nE 's/^Total Tests: ([0-9]+)$/\1/p'; }
 
@@ -88,9 +90,9 @@ fp=$work/find-package-static
 configure "$fp.configure.log" -S "$here" -B "$fp" -DCMAKE_PREFIX_PATH="$static"
 build "$fp"
 (cd "$fp" && ctest --output-on-failure >"$fp.test.log" 2>&1) || { cat "$fp.test.log"; fail "consumer test failed"; }
-grep -q "consumer: ok" "$fp.test.log" || (cd "$fp" && ./consumer | grep -q "consumer: ok") || fail "consumer did not report ok"
-if readelf -d "$fp/consumer" | grep -q 'NEEDED.*libinterlock'; then fail "static consumer needs libinterlock.so"; fi
-ok "consumer built and ran: $("$fp/consumer")"
+out=$("$fp/consumer") && [[ $out == *"consumer: ok"* ]] || fail "consumer did not report ok: $out"
+if readelf -d "$fp/consumer" | grep 'NEEDED.*libinterlock' >/dev/null; then fail "static consumer needs libinterlock.so"; fi
+ok "consumer built and ran: $out"
 
 # ---------------------------------------------------------------- 4
 step "BUILD_SHARED_LIBS=ON: libinterlock.so, public API only, consumer linked against it"
@@ -113,7 +115,7 @@ bash "$here/check_symbols.sh" "$lib_a" "$so" "$shared/include" || fail "exported
 fs=$work/find-package-shared
 configure "$fs.configure.log" -S "$here" -B "$fs" -DCMAKE_PREFIX_PATH="$shared"
 build "$fs"
-readelf -d "$fs/consumer" | grep -q "NEEDED.*\[$soname\]" || fail "consumer does not need $soname"
+readelf -d "$fs/consumer" | grep "NEEDED.*\[$soname\]" >/dev/null || fail "consumer does not need $soname"
 (cd "$fs" && ctest --output-on-failure >"$fs.test.log" 2>&1) || { cat "$fs.test.log"; fail "shared consumer test failed"; }
 resolved=$(ldd "$fs/consumer" | sed -nE "s/^\s*$soname => (\S+).*/\1/p")
 [ "$(readlink -f "$resolved")" = "$(readlink -f "$(dirname "$so")/$soname")" ] \
@@ -136,10 +138,10 @@ for kind in static shared moved; do
   # shellcheck disable=SC2086  # the flags are meant to be split
   "$cxx" -std=c++20 -O1 "$here/main.cpp" -o "$app" $flags || fail "$kind: compile/link with '$flags' failed"
   if [ $kind = shared ]; then
-    readelf -d "$app" | grep -q "NEEDED.*\[$soname\]" || fail "shared pkg-config app does not need $soname"
+    readelf -d "$app" | grep "NEEDED.*\[$soname\]" >/dev/null || fail "shared pkg-config app does not need $soname"
     out=$(LD_LIBRARY_PATH="$(dirname "$so")" "$app")
   else
-    if readelf -d "$app" | grep -q 'NEEDED.*libinterlock'; then fail "$kind pkg-config app needs libinterlock.so"; fi
+    if readelf -d "$app" | grep 'NEEDED.*libinterlock' >/dev/null; then fail "$kind pkg-config app needs libinterlock.so"; fi
     out=$("$app")
   fi
   [[ $out == *"consumer: ok"* ]] || fail "$kind pkg-config app: $out"
@@ -154,9 +156,9 @@ check_parent() {
   local tests
   tests=$(test_count "$dir")
   [ "$tests" = 1 ] || { (cd "$dir" && ctest -N); fail "$what: the parent lists $tests tests, expected only its own"; }
-  (cd "$dir" && ctest -N) | grep -q "Test #1: $app\$" || fail "$what: the parent's one test is not $app"
+  (cd "$dir" && ctest -N) | grep "Test #1: $app\$" >/dev/null || fail "$what: the parent's one test is not $app"
   ok "ctest -N in the parent lists 1 test: $app"
-  if cmake --build "$dir" --target help 2>/dev/null | grep -qE '(_test|interlock_bench|_interlock)(:| )'; then
+  if cmake --build "$dir" --target help 2>/dev/null | grep -E '(_test|interlock_bench|_interlock)(:| |$)' >/dev/null; then
     fail "$what: interlock's test/benchmark/Python targets exist in the parent"
   fi
   ok "no interlock test, benchmark or Python targets in the parent"
