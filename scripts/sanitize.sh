@@ -11,7 +11,7 @@ for san in "${@:-thread address}"; do
     printf '\n=== C++ tests under %s sanitizer\n' "$s"
     dir="$root/build/san-$s"
     cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-          -DINTERLOCK_SANITIZE="$s" -DINTERLOCK_BUILD_BENCHMARKS=OFF >/dev/null
+          -DINTERLOCK_SANITIZE="$s" -DINTERLOCK_BUILD_TESTS=ON -DINTERLOCK_BUILD_BENCHMARKS=OFF >/dev/null
     cmake --build "$dir" -j"$jobs"
     # halt_on_error: a report fails the run instead of scrolling past.
     TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Runs every test of interlock: the C++ suite (ctest), the C++ package check
-# (an outside CMake project that does find_package(interlock)), and the Python
+# Runs every test of interlock: the C++ suite (ctest), the C++ packaging checks
+# (tests/cmake_consumer/check.sh: find_package, pkg-config, add_subdirectory,
+# FetchContent, the shared library), and the Python
 # suite (pytest) on every supported interpreter found here, including a
 # free-threaded 3.13t built and cached by scripts/build-ft-python.sh.
 #
 # Installs what it needs on a fresh Debian machine (apt: GoogleTest, Google
-# Benchmark; pip: into per-interpreter venvs under build/).
+# Benchmark, pkg-config; pip: into per-interpreter venvs under build/).
 #
 # Environment:
 #   INTERLOCK_PYTHONS  space-separated interpreter versions to test
@@ -25,6 +26,7 @@ for p in libgtest-dev libbenchmark-dev; do
   dpkg -s "$p" >/dev/null 2>&1 || apt_need+=("$p")
 done
 command -v g++ >/dev/null || apt_need+=(g++)
+command -v pkg-config >/dev/null || apt_need+=(pkgconf)
 if [ ${#apt_need[@]} -gt 0 ]; then
   log "installing ${apt_need[*]}"
   as_root apt-get update -qq
@@ -40,17 +42,14 @@ fi
 # ------------------------------------------------------------------ C++
 if [ "${INTERLOCK_SKIP_CPP:-0}" != 1 ]; then
   log "C++: build and ctest"
-  cmake -S "$root" -B "$build/cpp" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  # =ON: a missing GoogleTest / Google Benchmark is an error here, not a skip.
+  cmake -S "$root" -B "$build/cpp" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+        -DINTERLOCK_BUILD_TESTS=ON -DINTERLOCK_BUILD_BENCHMARKS=ON >/dev/null
   cmake --build "$build/cpp" -j"$jobs"
   ctest --test-dir "$build/cpp" --output-on-failure -j"$jobs"
 
-  log "C++: install, then find_package(interlock) from an outside project"
-  rm -rf "$build/install" "$build/consumer"
-  cmake --install "$build/cpp" --prefix "$build/install" >/dev/null
-  cmake -S "$root/tests/cmake_consumer" -B "$build/consumer" -G Ninja \
-        -DCMAKE_PREFIX_PATH="$build/install" >/dev/null
-  cmake --build "$build/consumer" -j"$jobs"
-  ctest --test-dir "$build/consumer" --output-on-failure
+  log "C++ packaging: plain build/install, find_package, shared library, pkg-config, add_subdirectory, FetchContent"
+  INTERLOCK_JOBS="$jobs" bash "$root/tests/cmake_consumer/check.sh" "$build/consumers"
 fi
 
 # ------------------------------------------------------------------ Python

@@ -21,7 +21,7 @@
 
 namespace interlock {
 
-class ConditionVariable {
+class INTERLOCK_API ConditionVariable {
  public:
   constexpr ConditionVariable() noexcept = default;
   ConditionVariable(const ConditionVariable&) = delete;

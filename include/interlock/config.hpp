@@ -15,6 +15,10 @@
 #error "interlock currently supports Linux only (its waits are built on futex(2))"
 #endif
 
+#if __cplusplus < 202002L
+#error "interlock needs C++20: compile with -std=c++20 (or later)"
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define INTERLOCK_LIKELY(x) __builtin_expect(!!(x), 1)
 #define INTERLOCK_UNLIKELY(x) __builtin_expect(!!(x), 0)

@@ -23,7 +23,7 @@
 
 namespace interlock {
 
-class CriticalSection {
+class INTERLOCK_API CriticalSection {
  public:
   /// Begins a section guarding `m`.
   explicit CriticalSection(Mutex& m) noexcept { begin(&m, nullptr); }

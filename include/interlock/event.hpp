@@ -15,7 +15,7 @@
 
 namespace interlock {
 
-class Event {
+class INTERLOCK_API Event {
  public:
   constexpr Event() noexcept = default;
   Event(const Event&) = delete;

@@ -4,9 +4,11 @@
 // Py_FatalError does. Continuing would corrupt a lock that other threads rely on.
 #pragma once
 
+#include "interlock/config.hpp"
+
 namespace interlock {
 
 /// Prints "interlock: fatal error in <where>: <what>" to stderr and aborts.
-[[noreturn]] void fatal_error(const char* where, const char* what) noexcept;
+[[noreturn]] INTERLOCK_API void fatal_error(const char* where, const char* what) noexcept;
 
 }  // namespace interlock

@@ -16,7 +16,7 @@
 
 namespace interlock {
 
-class Latch {
+class INTERLOCK_API Latch {
  public:
   static constexpr std::uint64_t max_count = (std::uint64_t{1} << 62) - 1;
 

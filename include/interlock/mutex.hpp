@@ -36,7 +36,7 @@ struct MutexWaitState {
 };
 }  // namespace detail
 
-class Mutex {
+class INTERLOCK_API Mutex {
  public:
   /// An event loop's pending acquisition. After its notify ran, `handed_off`
   /// says whether the unlocker gave it the lock (it owns it now); if not, the

@@ -18,7 +18,7 @@
 
 namespace interlock {
 
-class OnceFlag {
+class INTERLOCK_API OnceFlag {
  public:
   constexpr OnceFlag() noexcept = default;
   OnceFlag(const OnceFlag&) = delete;

@@ -31,6 +31,7 @@
 
 #include <cstddef>
 
+#include "interlock/config.hpp"
 #include "interlock/deadline.hpp"
 #include "interlock/function_ref.hpp"
 
@@ -64,8 +65,8 @@ class AsyncNode {
   AsyncNode& operator=(const AsyncNode&) = delete;
 
  private:
-  friend bool park_async(const void*, AsyncNode&, FunctionRef<bool()>, void*);
-  friend bool cancel_async(AsyncNode&, FunctionRef<void(bool)>);
+  friend INTERLOCK_API bool park_async(const void*, AsyncNode&, FunctionRef<bool()>, void*);
+  friend INTERLOCK_API bool cancel_async(AsyncNode&, FunctionRef<void(bool)>);
   detail::WaitNode node_;
 };
 
@@ -97,7 +98,7 @@ struct ParkOptions {
 };
 
 /// Parks the calling thread on `addr` if `validate` holds.
-ParkResult park(const void* addr, const ParkOptions& options);
+INTERLOCK_API ParkResult park(const void* addr, const ParkOptions& options);
 
 /// Convenience: parks while the atomic at `addr` still holds `expected`
 /// (CPython's _PyParkingLot_Park compare step).
@@ -116,30 +117,31 @@ ParkResult park_if_equal(const Atomic* addr, T expected, Deadline deadline = Dea
 /// unparker takes it), false when validate said no. `park_arg` is handed to
 /// the unpark callback as for park(). A node is enqueued at most once at a
 /// time.
-bool park_async(const void* addr, AsyncNode& node, FunctionRef<bool()> validate,
-                void* park_arg = nullptr);
+INTERLOCK_API bool park_async(const void* addr, AsyncNode& node, FunctionRef<bool()> validate,
+                              void* park_arg = nullptr);
 
 /// Takes an enqueued `node` out of its queue: returns true if it was still
 /// queued (notify will not run; `removed(has_more)` ran under the bucket lock,
 /// as park()'s timed_out does), false if an unparker already took it (notify
 /// has run or is about to run) or it was never enqueued.
-bool cancel_async(AsyncNode& node, FunctionRef<void(bool has_more)> removed = nullptr);
+INTERLOCK_API bool cancel_async(AsyncNode& node,
+                                FunctionRef<void(bool has_more)> removed = nullptr);
 
 /// Wakes the first waiter on `addr` (FIFO). `fn` runs under the bucket lock,
 /// also when there is no waiter (park_arg == nullptr). Returns whether a
 /// waiter was woken.
-bool unpark_one(const void* addr, UnparkCallback fn);
-bool unpark_one(const void* addr);
+INTERLOCK_API bool unpark_one(const void* addr, UnparkCallback fn);
+INTERLOCK_API bool unpark_one(const void* addr);
 
 /// Wakes every waiter on `addr`. `fn`, if given, runs under the bucket lock
 /// once per woken waiter (has_more is false for the last one), or once with
 /// nullptr when there was none. Returns how many were woken.
-std::size_t unpark_all(const void* addr, UnparkCallback fn);
-std::size_t unpark_all(const void* addr);
+INTERLOCK_API std::size_t unpark_all(const void* addr, UnparkCallback fn);
+INTERLOCK_API std::size_t unpark_all(const void* addr);
 
 /// Wakes at most `n` waiters on `addr`, in FIFO order; same callback rules
 /// (n == 0 wakes nobody and calls nothing).
-std::size_t unpark_some(const void* addr, std::size_t n, UnparkCallback fn);
+INTERLOCK_API std::size_t unpark_some(const void* addr, std::size_t n, UnparkCallback fn);
 
 /// Forgets every parked waiter and unlocks every bucket. Call in the child
 /// after fork(), while it is single-threaded: the waiters belong to threads
@@ -148,9 +150,9 @@ std::size_t unpark_some(const void* addr, std::size_t n, UnparkCallback fn);
 /// Async nodes are taken out too and notified (a spurious wake-up, with no
 /// hand-off): the forking thread's event loop goes on in the child, and its
 /// waiters re-check their primitive.
-void after_fork() noexcept;
+INTERLOCK_API void after_fork() noexcept;
 
 /// Number of threads parked on `addr` right now (a snapshot, for tests).
-std::size_t waiter_count(const void* addr);
+INTERLOCK_API std::size_t waiter_count(const void* addr);
 
 }  // namespace interlock::parking_lot

@@ -20,7 +20,7 @@
 
 namespace interlock {
 
-class RawMutex {
+class INTERLOCK_API RawMutex {
  public:
   constexpr RawMutex() noexcept = default;
   RawMutex(const RawMutex&) = delete;

@@ -18,7 +18,7 @@
 
 namespace interlock {
 
-class RecursiveMutex {
+class INTERLOCK_API RecursiveMutex {
  public:
   constexpr RecursiveMutex() noexcept = default;
   RecursiveMutex(const RecursiveMutex&) = delete;

@@ -25,7 +25,7 @@ struct EventWaitState {
 };
 }  // namespace detail
 
-class ResettableEvent {
+class INTERLOCK_API ResettableEvent {
  public:
   /// An event loop's pending wait: its notify runs once when set() wakes it.
   struct AsyncWaiter : parking_lot::AsyncNode {

@@ -32,7 +32,7 @@
 
 namespace interlock {
 
-class RWMutex {
+class INTERLOCK_API RWMutex {
  public:
   constexpr RWMutex() noexcept = default;
   RWMutex(const RWMutex&) = delete;

@@ -26,7 +26,7 @@ struct SemWaitState {
 };
 }  // namespace detail
 
-class Semaphore {
+class INTERLOCK_API Semaphore {
  public:
   /// An event loop's pending acquire. When its notify runs, a release has
   /// handed it a permit (handed_off() is then true: it owns the permit).

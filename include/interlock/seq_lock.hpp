@@ -18,7 +18,7 @@
 
 namespace interlock {
 
-class SeqLock {
+class INTERLOCK_API SeqLock {
  public:
   constexpr SeqLock() noexcept = default;
   SeqLock(const SeqLock&) = delete;

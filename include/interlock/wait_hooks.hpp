@@ -27,6 +27,8 @@
 
 #include <cstdint>
 
+#include "interlock/config.hpp"
+
 namespace interlock {
 
 /// What a waiter does before it parks, while nobody is parked yet.
@@ -57,8 +59,8 @@ struct WaitHooks {
 
 namespace detail {
 // Defined in src/wait_hooks.cpp; the pointer is thread-local.
-const WaitHooks* current_wait_hooks() noexcept;
-const WaitHooks* exchange_wait_hooks(const WaitHooks* hooks) noexcept;
+INTERLOCK_API const WaitHooks* current_wait_hooks() noexcept;
+INTERLOCK_API const WaitHooks* exchange_wait_hooks(const WaitHooks* hooks) noexcept;
 }  // namespace detail
 
 /// Installs `hooks` for the calling thread until the end of the scope.
