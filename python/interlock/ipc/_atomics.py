@@ -33,6 +33,10 @@ AtomicIntView = _ipc.AtomicIntView
 AtomicUintView = _ipc.AtomicUintView
 CmpxchgResult = _ipc.CmpxchgResult
 supported_widths = _ipc.supported_widths
+_new_view = _ipc._new_view
+_release_view = _ipc._release_view
+_buffer_info = _ipc._buffer_info
+_setup = _ipc._setup
 
 # CmpxchgResult[int] / [bytes] for annotations evaluated at run time.
 CmpxchgResult.__class_getitem__ = classmethod(types.GenericAlias)  # type: ignore[attr-defined]
@@ -103,6 +107,8 @@ class AlignmentError(ValueError):
     """The buffer's address does not meet the alignment atomic operations of
     its width need."""
 
+    __slots__ = ("width", "address", "using_recommended")
+
     def __init__(self, width: int, address: int, *, using_recommended: bool) -> None:
         self.width = width
         self.address = address
@@ -119,6 +125,8 @@ class AlignmentError(ValueError):
 
 class MemoryOrderError(ValueError):
     """A memory order that the operation does not allow."""
+
+    __slots__ = ("optype", "order", "is_fail")
 
     def __init__(self, optype: OpType, order: MemoryOrder, *, is_fail: bool) -> None:
         self.optype = optype
@@ -137,6 +145,8 @@ class MemoryOrderError(ValueError):
 class UnsupportedWidthException(ValueError):
     """No (lock-free) atomic operations exist for objects of this width."""
 
+    __slots__ = ("width", "readonly")
+
     def __init__(self, width: int, *, readonly: bool) -> None:
         self.width = width
         self.readonly = readonly
@@ -152,6 +162,8 @@ class UnsupportedWidthException(ValueError):
 class UnsupportedOperationException(TypeError):
     """The operation is not available on this object (its type or read-only-ness)."""
 
+    __slots__ = ("optype", "width", "readonly")
+
     def __init__(self, optype: OpType, width: int, *, readonly: bool) -> None:
         self.optype = optype
         self.width = width
@@ -165,7 +177,7 @@ class UnsupportedOperationException(TypeError):
                 f"width={self.width}, readonly={self.readonly})")
 
 
-_ipc._setup(AlignmentError, MemoryOrderError, UnsupportedWidthException,
+_setup(AlignmentError, MemoryOrderError, UnsupportedWidthException,
             UnsupportedOperationException, OpType, MemoryOrder)
 
 
@@ -211,6 +223,8 @@ class Alignment:
     width; ``size_within`` is 0 (no "within a cache line" rule applies).
     """
 
+    __slots__ = ("width", "recommended", "minimum", "size_within")
+
     def __init__(self, width: int) -> None:
         if type(width) is not int:
             raise TypeError("Positional argument 'width' must have type 'int'.")
@@ -229,7 +243,7 @@ class Alignment:
 
     def _address(self, buffer: Any) -> int:
         try:
-            address, nbytes, _ = _ipc._buffer_info(buffer)
+            address, nbytes, _ = _buffer_info(buffer)
         except TypeError:
             raise TypeError("Positional argument 'buffer' must support the buffer "
                             "protocol.") from None
@@ -272,7 +286,7 @@ class AtomicViewContext:
         self._lock = threading.Lock()
         self._entered = False
         self._released = False
-        self._view = _ipc._new_view(self._which, buffer, is_signed)
+        self._view = _new_view(self._which, buffer, is_signed)
 
     def __enter__(self) -> Any:
         with self._lock:
@@ -292,7 +306,7 @@ class AtomicViewContext:
             if self._entered and not self._released:
                 raise ValueError("Cannot call 'release' while context is open.")
             self._released = True
-        _ipc._release_view(self._view)
+        _release_view(self._view)
 
     def _force_release(self) -> None:
         view = getattr(self, "_view", None)
@@ -301,7 +315,7 @@ class AtomicViewContext:
             return  # __init__ failed
         with lock:
             self._released = True
-        _ipc._release_view(view)
+        _release_view(view)
 
     def __del__(self) -> None:
         self._force_release()
