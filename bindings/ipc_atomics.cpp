@@ -568,19 +568,116 @@ PyObject* bytes_dunder(Cell& c) { return op_load<BytesVal>(c, {}); }
 
 // ============================================================ CmpxchgResult
 
-struct CmpxchgResult {
-  bool success;
-  nb::object expected;
+// A plain C-API heap type (not nanobind's: a nanobind instance is entered
+// into nanobind's pointer-to-instance map on creation, which doubled the cost
+// of a cmpxchg call). Immutable: success and expected are set by tp_new.
+struct ResultObject {
+  PyObject_HEAD
+  PyObject* expected;
+  char success;
 };
 
+PyTypeObject* g_result_type = nullptr;
+
+/// A new CmpxchgResult (steals `expected`).
 PyObject* make_cmpxchg_result(bool ok, PyObject* expected) {
-  nb::object e = nb::steal(expected);
-  try {
-    return nb::cast(CmpxchgResult{ok, std::move(e)}, nb::rv_policy::move).release().ptr();
-  } catch (...) {
-    return ilpy::detail::translate_current_exception();
+  auto* r = PyObject_GC_New(ResultObject, g_result_type);
+  if (!r) {
+    Py_DECREF(expected);
+    return nullptr;
   }
+  r->expected = expected;
+  r->success = ok ? 1 : 0;
+  PyObject_GC_Track(r);
+  return reinterpret_cast<PyObject*>(r);
 }
+
+PyObject* result_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
+  static const char* names[] = {"success", "expected", nullptr};
+  int success = 0;
+  PyObject* expected = nullptr;
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "pO:CmpxchgResult",
+                                   const_cast<char**>(names), &success, &expected))
+    return nullptr;
+  auto* r = reinterpret_cast<ResultObject*>(type->tp_alloc(type, 0));
+  if (!r) return nullptr;
+  r->expected = Py_NewRef(expected);
+  r->success = static_cast<char>(success);
+  return reinterpret_cast<PyObject*>(r);
+}
+
+int result_traverse(PyObject* self, visitproc visit, void* arg) {
+  Py_VISIT(Py_TYPE(self));
+  Py_VISIT(reinterpret_cast<ResultObject*>(self)->expected);
+  return 0;
+}
+
+int result_clear(PyObject* self) {
+  Py_CLEAR(reinterpret_cast<ResultObject*>(self)->expected);
+  return 0;
+}
+
+void result_dealloc(PyObject* self) {
+  PyTypeObject* type = Py_TYPE(self);
+  PyObject_GC_UnTrack(self);
+  result_clear(self);
+  type->tp_free(self);
+  Py_DECREF(type);
+}
+
+int result_bool(PyObject* self) { return reinterpret_cast<ResultObject*>(self)->success; }
+
+PyObject* result_iter(PyObject* self) {
+  auto* r = reinterpret_cast<ResultObject*>(self);
+  PyObject* t = PyTuple_Pack(2, r->success ? Py_True : Py_False,
+                             r->expected ? r->expected : Py_None);
+  if (!t) return nullptr;
+  PyObject* it = PyObject_GetIter(t);
+  Py_DECREF(t);
+  return it;
+}
+
+PyObject* result_repr(PyObject* self) {
+  auto* r = reinterpret_cast<ResultObject*>(self);
+  return PyUnicode_FromFormat("%s(success=%s, expected=%R)", ilpy::detail::short_type_name(self),
+                              r->success ? "True" : "False", r->expected ? r->expected : Py_None);
+}
+
+PyObject* result_success(PyObject* self, void*) {
+  return PyBool_FromLong(reinterpret_cast<ResultObject*>(self)->success);
+}
+PyObject* result_expected(PyObject* self, void*) {
+  PyObject* e = reinterpret_cast<ResultObject*>(self)->expected;
+  return Py_NewRef(e ? e : Py_None);
+}
+
+PyGetSetDef result_getset[] = {
+    {"success", &result_success, nullptr, "Whether the exchange took place.", nullptr},
+    {"expected", &result_expected, nullptr, "The value found (the original value).", nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr},
+};
+
+PyType_Slot result_slots[] = {
+    {Py_tp_new, reinterpret_cast<void*>(&result_new)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(&result_dealloc)},
+    {Py_tp_traverse, reinterpret_cast<void*>(&result_traverse)},
+    {Py_tp_clear, reinterpret_cast<void*>(&result_clear)},
+    {Py_tp_repr, reinterpret_cast<void*>(&result_repr)},
+    {Py_tp_iter, reinterpret_cast<void*>(&result_iter)},
+    {Py_nb_bool, reinterpret_cast<void*>(&result_bool)},
+    {Py_tp_getset, result_getset},
+    {Py_tp_doc, const_cast<char*>(
+                    "CmpxchgResult(success, expected)\n--\n\n"
+                    "The result of cmpxchg_weak/cmpxchg_strong: success (whether the\n"
+                    "exchange happened) and expected (the value found). True when it\n"
+                    "succeeded; unpacks as (success, expected).")},
+    {0, nullptr},
+};
+
+PyType_Spec result_spec = {
+    "interlock.ipc.CmpxchgResult", sizeof(ResultObject), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_BASETYPE, result_slots,
+};
 
 // ============================================================ method tables
 
@@ -877,26 +974,10 @@ void init_ipc_atomics(nb::module_& m) {
                          nb::handle(uint_v)})
     set_module(cls);
 
-  auto res = nb::class_<CmpxchgResult>(
-      m, "CmpxchgResult",
-      "CmpxchgResult(success, expected)\n\nThe result of cmpxchg_weak/cmpxchg_strong: success "
-      "(whether the\nexchange happened) and expected (the value found). True when it\nsucceeded; "
-      "unpacks as (success, expected).");
-  res.def("__init__", [](CmpxchgResult* self, bool success, nb::object expected) {
-       new (self) CmpxchgResult{success, std::move(expected)};
-     }, "success"_a, "expected"_a)
-      .def_ro("success", &CmpxchgResult::success, "Whether the exchange took place.")
-      .def_ro("expected", &CmpxchgResult::expected, "The value found (the original value).")
-      .def("__bool__", [](const CmpxchgResult& r) { return r.success; })
-      .def("__iter__", [](const CmpxchgResult& r) {
-        return nb::iter(nb::make_tuple(r.success, r.expected));
-      })
-      .def("__repr__", [](nb::handle self) {
-        const CmpxchgResult& r = nb::cast<const CmpxchgResult&>(self);
-        return nb::str("{}(success={}, expected={!r})")
-            .format(nb::handle(Py_TYPE(self.ptr())).attr("__name__"), r.success, r.expected);
-      });
-  set_module(res);
+  PyObject* res = PyType_FromSpec(&result_spec);
+  if (!res) throw nb::python_error();
+  g_result_type = reinterpret_cast<PyTypeObject*>(res);  // the module keeps it alive
+  m.attr("CmpxchgResult") = nb::steal(res);
 
   m.def("_new_view", &new_view, "which"_a, "buffer"_a, "is_signed"_a = false,
         "An atomic view of buffer (0 ANY, 1 BYTES, 2 INTEGRAL, 3 INT, 4 UINT).");
