@@ -569,8 +569,8 @@ PyObject* bytes_dunder(Cell& c) { return op_load<BytesVal>(c, {}); }
 // ============================================================ CmpxchgResult
 
 // A plain C-API heap type (not nanobind's: a nanobind instance is entered
-// into nanobind's pointer-to-instance map on creation, which doubled the cost
-// of a cmpxchg call). Immutable: success and expected are set by tp_new.
+// into nanobind's pointer-to-instance map on creation, which cost a cmpxchg
+// call on 3.13t a third of its time). Immutable: tp_new sets both fields.
 struct ResultObject {
   PyObject_HEAD
   PyObject* expected;
