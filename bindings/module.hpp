@@ -33,6 +33,9 @@ void init_local_wrapper(nanobind::module_& m);
 /// interlock._interlock._aio: AsyncWait, the event-loop waiter (bindings/aio.cpp).
 void init_aio(nanobind::module_& m);
 
+/// interlock._interlock.ipc: the buffer atomics (bindings/ipc_atomics.cpp).
+void init_ipc_atomics(nanobind::module_& m);
+
 /// A new LocalWrapper around `obj` (a new reference; null with an error set on
 /// failure), for the collections' pop_local / iterator_local.
 PyObject* local_wrap(PyObject* obj) noexcept;

@@ -21,6 +21,7 @@ import interlock.collections as _collections
 import interlock.compat.ft_utils.concurrency as _ft_concurrency
 import interlock.compat.syncx.atomic as _syncx_atomic
 import interlock.compat.syncx.locks as _syncx_locks
+import interlock.ipc._atomics as _ipc_atomics
 import interlock.locks as _locks
 
 __version__: Final[str]
@@ -171,3 +172,21 @@ class _aio:
 class ipc:
     """Submodule ``interlock._interlock.ipc``: the native classes of
     ``interlock.ipc``."""
+
+    # buffer atomics (bindings/ipc_atomics.cpp)
+    Atomic = _ipc_atomics.Atomic
+    AtomicBytes = _ipc_atomics.AtomicBytes
+    AtomicIntegral = _ipc_atomics.AtomicIntegral
+    AtomicInt = _ipc_atomics.AtomicInt
+    AtomicUint = _ipc_atomics.AtomicUint
+    AtomicView = _ipc_atomics.AtomicView
+    AtomicBytesView = _ipc_atomics.AtomicBytesView
+    AtomicIntegralView = _ipc_atomics.AtomicIntegralView
+    AtomicIntView = _ipc_atomics.AtomicIntView
+    AtomicUintView = _ipc_atomics.AtomicUintView
+    CmpxchgResult = _ipc_atomics.CmpxchgResult
+    supported_widths = _ipc_atomics.supported_widths
+    _new_view = _ipc_atomics._new_view
+    _release_view = _ipc_atomics._release_view
+    _buffer_info = _ipc_atomics._buffer_info
+    _setup = _ipc_atomics._setup

@@ -25,6 +25,7 @@ be a runtime submodule whose names are the ones declared, an alias
 from __future__ import annotations
 
 import ast
+import enum
 import importlib
 import inspect
 import sys
@@ -45,6 +46,13 @@ PUBLIC_STUBS = {
     "compat/ft_utils/concurrency.pyi": "interlock.compat.ft_utils.concurrency",
     "compat/ft_utils/local.pyi": "interlock.compat.ft_utils.local",
     "collections.pyi": "interlock.collections",
+    "ipc/__init__.pyi": "interlock.ipc",
+    "ipc/_atomics.pyi": "interlock.ipc._atomics",
+    "compat/atomics/__init__.pyi": "interlock.compat.atomics",
+    "compat/atomics/exc.pyi": "interlock.compat.atomics.exc",
+    "compat/atomics/base.pyi": "interlock.compat.atomics.base",
+    "compat/atomics/view.pyi": "interlock.compat.atomics.view",
+    "compat/atomics/ctx.pyi": "interlock.compat.atomics.ctx",
 }
 EXTENSION_STUB = "_interlock.pyi"
 
@@ -55,6 +63,7 @@ IGNORED_DUNDERS = frozenset({
     "__module__", "__qualname__", "__doc__", "__dict__", "__weakref__",
     "__slots__", "__firstlineno__", "__static_attributes__", "__annotations__",
     "__slotnames__",  # cached by copyreg once an instance was pickled or copied
+    "__abstractmethods__",  # set by ABCMeta on every abc.ABC subclass
     "__reduce__", "__reduce_ex__", "__getstate__", "__setstate__",
     "__copy__", "__deepcopy__", "__repr__", "__str__",
     "__getattribute__", "__setattr__", "__delattr__", "__dir__", "__sizeof__",
@@ -186,10 +195,28 @@ def runtime_lookup(cls: type, name: str) -> tuple[type, object] | None:
 
 def runtime_names(cls: type) -> set[str]:
     """Public attributes, and the dunders the class defines itself."""
-    public = {n for n in dir(cls) if not n.startswith("_")}
+    public = {n for n in dir(cls) if not n.startswith("_") and not _from_library(cls, n)}
     own_dunders = {n for n in vars(cls)
                    if n.startswith("__") and n.endswith("__") and n not in IGNORED_DUNDERS}
+    if isinstance(cls, enum.EnumMeta):  # enum machinery (members are checked as names)
+        own_dunders -= ENUM_DUNDERS
     return public | own_dunders
+
+
+# Base classes whose members a stub class inherits without declaring them
+# (an exception's args / with_traceback, an IntEnum's int methods, name, value).
+LIBRARY_MODULES = frozenset({"builtins", "enum", "abc"})
+# Dunders the enum machinery (and IntEnum) puts into every enum class.
+ENUM_DUNDERS = frozenset({"__format__", "__new__", "__members__", "__str__", "__repr__",
+                          "__reduce_ex__", "__dir__", "__hash__", "__init__",
+                          "_generate_next_value_", "__deepcopy__", "__copy__"})
+
+
+def _from_library(cls: type, name: str) -> bool:
+    """Whether cls inherits name from a standard-library base (not its own)."""
+    found = runtime_lookup(cls, name)
+    return (found is not None and found[0] is not cls
+            and getattr(found[0], "__module__", None) in LIBRARY_MODULES)
 
 
 # ------------------------------------------------------------ signature check

@@ -1,0 +1,36 @@
+"""The ``atomics`` package's API (seed 004) on interlock's buffer atomics."""
+
+from interlock.ipc._atomics import ANY as ANY
+from interlock.ipc._atomics import Alignment as Alignment
+from interlock.ipc._atomics import AlignmentError as AlignmentError
+from interlock.ipc._atomics import Atomic as Atomic
+from interlock.ipc._atomics import AtomicBytes as AtomicBytes
+from interlock.ipc._atomics import AtomicBytesView as AtomicBytesView
+from interlock.ipc._atomics import AtomicBytesViewContext as AtomicBytesViewContext
+from interlock.ipc._atomics import AtomicInt as AtomicInt
+from interlock.ipc._atomics import AtomicIntView as AtomicIntView
+from interlock.ipc._atomics import AtomicIntViewContext as AtomicIntViewContext
+from interlock.ipc._atomics import AtomicIntegral as AtomicIntegral
+from interlock.ipc._atomics import AtomicIntegralView as AtomicIntegralView
+from interlock.ipc._atomics import AtomicIntegralViewContext as AtomicIntegralViewContext
+from interlock.ipc._atomics import AtomicUint as AtomicUint
+from interlock.ipc._atomics import AtomicUintView as AtomicUintView
+from interlock.ipc._atomics import AtomicUintViewContext as AtomicUintViewContext
+from interlock.ipc._atomics import AtomicView as AtomicView
+from interlock.ipc._atomics import AtomicViewContext as AtomicViewContext
+from interlock.ipc._atomics import BYTES as BYTES
+from interlock.ipc._atomics import CmpxchgResult as CmpxchgResult
+from interlock.ipc._atomics import INT as INT
+from interlock.ipc._atomics import INTEGRAL as INTEGRAL
+from interlock.ipc._atomics import MemoryOrder as MemoryOrder
+from interlock.ipc._atomics import MemoryOrderError as MemoryOrderError
+from interlock.ipc._atomics import OpType as OpType
+from interlock.ipc._atomics import UINT as UINT
+from interlock.ipc._atomics import UnsupportedOperationException as UnsupportedOperationException
+from interlock.ipc._atomics import UnsupportedWidthException as UnsupportedWidthException
+from interlock.ipc._atomics import atomic as atomic
+from interlock.ipc._atomics import atomicview as atomicview
+from . import base as base
+from . import ctx as ctx
+from . import exc as exc
+from . import view as view
