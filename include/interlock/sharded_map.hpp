@@ -10,7 +10,7 @@
 // power of two, probed with CPython's perturbation sequence) pointing into a
 // dense entry array {hash, key, value} filled in insertion order. Deleting an
 // entry clears its key (a hole) and marks its slot DUMMY; a resize rebuilds the
-// shard at the next power of two >= 3 * live entries and squeezes the holes out.
+// shard with an index of the next power of two >= 3 * live entries and squeezes the holes out.
 //
 // Invariants (per shard, all guarded by the shard's RawMutex `mu`):
 //   * indices[i] is EMPTY (-1), DUMMY (-2) or an index < nentries into entries;
@@ -406,8 +406,10 @@ class ShardedMap {
 
     /// Rebuild with room for at least `need` live entries; false if out of memory.
     bool resize(std::size_t need) noexcept {
+      // As CPython's dict: the index is the smallest power of two >= need
+      // (need = 3 * live entries), so the entry array has room for 2x.
       std::size_t cap = kMinCapacity;
-      while (Table::usable_for(cap) < need) cap <<= 1;
+      while (cap < need || Table::usable_for(cap) <= used) cap <<= 1;
       if (cap > (std::size_t{1} << 30)) return false;
       void* block = std::malloc(Table::bytes_for(cap));
       if (!block) return false;
@@ -432,7 +434,7 @@ class ShardedMap {
 
     /// Append a new entry (the caller has checked the key is absent).
     bool insert(std::size_t hash, K key, V value) noexcept {
-      if (nentries == usable && !resize(used * 3 < kMinCapacity ? kMinCapacity : used * 3))
+      if (nentries == usable && !resize(used * 3))
         return false;
       std::int32_t ix = static_cast<std::int32_t>(nentries++);
       entries[ix].hash = hash;
