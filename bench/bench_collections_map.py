@@ -11,6 +11,10 @@ per operation includes the loop's step (the ``loop`` row). Cases run
 round-robin, ``--repeat`` rounds of ``--number`` walks, best round kept, in
 one process; ratios are of those raw times (goal: ConcurrentDict / dict <=
 1.3 for ``d[k]`` and ``d[k] = v``). ``net`` ratios subtract the loop first.
+The ``LocalWrapper(dict)`` rows are a floor for any mapping that is not an
+exact dict (whose ``d[k]`` the interpreter specialises, BINARY_SUBSCR_DICT /
+STORE_SUBSCR_DICT on 3.12+): the same dict lookup reached through a type
+slot (LocalWrapper's mp_subscript forwards to the dict's).
 
 Memory: ``sys.getsizeof`` of a ConcurrentDict (its ``__sizeof__`` counts the
 object, the shard headers and every table allocation) and of a dict holding
@@ -41,7 +45,7 @@ import threading
 import time
 
 import interlock
-from interlock.collections import ConcurrentDict
+from interlock.collections import ConcurrentDict, LocalWrapper
 from _timing import best_ns, best_seconds  # noqa: E402
 from _timing import ratios as ratio_table  # noqa: E402
 
@@ -60,6 +64,10 @@ CASES: dict[str, tuple[str, str, str]] = {
     "cd_get_s": ("ConcurrentDict d[k]  str keys", "ks = skeys; m = scd", "for k in ks: m[k]"),
     "dict_set_s": ("dict d[k] = v  str keys", "ks = skeys; m = sdict", "for k in ks: m[k] = 1"),
     "cd_set_s": ("ConcurrentDict d[k] = v  str keys", "ks = skeys; m = scd", "for k in ks: m[k] = 1"),
+    "lw_get": ("LocalWrapper(dict) d[k]  int keys  (slot floor)", "ks = ikeys; m = ilw",
+               "for k in ks: m[k]"),
+    "lw_set": ("LocalWrapper(dict) d[k] = v  int keys  (slot floor)", "ks = ikeys; m = ilw",
+               "for k in ks: m[k] = k"),
     "dict_eqkey": ("dict d[k]  equal, non-identical int keys", "ks = ikeys2; m = idict",
                    "for k in ks: m[k]"),
     "cd_eqkey": ("ConcurrentDict d[k]  equal, non-identical int keys", "ks = ikeys2; m = icd",
@@ -72,6 +80,11 @@ RATIOS: list[tuple[str, str, str, str]] = [
     ("contains", "k in d int keys: ConcurrentDict / dict", "cd_in", "dict_in"),
     ("get_str", "d[k] str keys: ConcurrentDict / dict", "cd_get_s", "dict_get_s"),
     ("set_str", "d[k] = v str keys: ConcurrentDict / dict", "cd_set_s", "dict_set_s"),
+    ("lw_get_vs_dict", "d[k]: LocalWrapper(dict) / dict  (slot floor)", "lw_get", "dict_get"),
+    ("lw_set_vs_dict", "d[k] = v: LocalWrapper(dict) / dict  (slot floor)", "lw_set",
+     "dict_set"),
+    ("get_vs_lw", "d[k] int keys: ConcurrentDict / LocalWrapper(dict)", "cd_get", "lw_get"),
+    ("set_vs_lw", "d[k] = v int keys: ConcurrentDict / LocalWrapper(dict)", "cd_set", "lw_set"),
     ("get_eqkey", "d[k] equal non-identical keys: ConcurrentDict / dict", "cd_eqkey", "dict_eqkey"),
 ]
 
@@ -85,6 +98,7 @@ def measure_calls(number: int, repeat: int) -> dict[str, float]:
         "idict": dict.fromkeys(ikeys, 1), "icd": ConcurrentDict(dict.fromkeys(ikeys, 1)),
         "sdict": dict.fromkeys(skeys, 1), "scd": ConcurrentDict(dict.fromkeys(skeys, 1)),
     }
+    env["ilw"] = LocalWrapper(env["idict"])
     ns = best_ns(CASES, env, number, repeat)
     return {k: v / NKEYS for k, v in ns.items()}  # ns per operation
 

@@ -547,3 +547,33 @@ def test_ft_utils_facade():
     assert d.as_dict() == {1: 2} and type(d.as_dict()) is dict
     e = pickle.loads(pickle.dumps(d))
     assert type(e) is FtDict and e.as_dict() == {1: 2} and e.scaling == 4
+
+
+def test_hot_operations_are_type_slots():
+    # d[k], d[k] = v, del d[k], k in d and len(d) reach the native slots
+    # directly (no Python-level method in between).
+    from interlock._interlock.collections import ConcurrentDictBase, ConcurrentSetBase
+
+    for name in ("__getitem__", "__setitem__", "__delitem__", "__contains__", "__len__",
+                 "__iter__"):
+        assert getattr(ConcurrentDict, name) is getattr(ConcurrentDictBase, name)
+        assert type(getattr(ConcurrentDict, name)).__name__ == "wrapper_descriptor"
+    for name in ("__contains__", "__len__", "__iter__"):
+        assert getattr(ConcurrentSet, name) is getattr(ConcurrentSetBase, name)
+    for name in ("get", "pop", "setdefault", "update_item"):
+        assert type(getattr(ConcurrentDict, name)).__name__ == "method_descriptor"
+
+
+def test_weakrefs_and_subclasses():
+    class Sub(ConcurrentDict):
+        pass
+
+    d = Sub(a=1)
+    r = weakref.ref(d)
+    assert r() is d and d["a"] == 1 and type(d.copy()) is Sub
+    del d
+    gc.collect()
+    assert r() is None
+    s = ConcurrentSet([1])
+    rs = weakref.ref(s)
+    assert rs() is s
