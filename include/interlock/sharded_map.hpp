@@ -16,6 +16,9 @@
 //   * indices[i] is EMPTY (-1), DUMMY (-2) or an index < nentries into entries;
 //   * entries[j].key is a live key, or Policy's null key (K{}) for a hole;
 //   * used == number of live entries <= nentries <= usable == capacity*2/3;
+//   * left + (index slots not EMPTY) == usable, so an EMPTY slot always
+//     remains and every probe ends (a deletion turns a slot DUMMY and does
+//     not give it back; trailing holes of the entry array are trimmed);
 //   * `size` (an atomic copy of `used`) may be read without the lock.
 // The map never calls into the policy's "outside" hooks (slow_equal, release_*)
 // while any shard lock is held; under a lock it calls only `match` and
@@ -354,6 +357,7 @@ class ShardedMap {
     std::uint32_t mask = 0;  // capacity - 1; 0 while no table is allocated
     std::uint32_t usable = 0;
     std::uint32_t nentries = 0;
+    std::uint32_t left = 0;  // EMPTY index slots an insert may still consume
     std::int32_t* indices = nullptr;
     Entry* entries = nullptr;
 
@@ -363,7 +367,7 @@ class ShardedMap {
       Table t{indices, entries, nentries};
       indices = nullptr;
       entries = nullptr;
-      mask = usable = nentries = 0;
+      mask = usable = nentries = left = 0;
       used = 0;
       size.store(0, std::memory_order_relaxed);
       return t;
@@ -390,6 +394,9 @@ class ShardedMap {
       indices[slot_of(e->hash, ix)] = kDummy;
       e->key = K{};
       if constexpr (!std::is_empty_v<V>) e->value = V{};
+      // Trailing holes are referenced by no index slot (theirs are DUMMY):
+      // give them back, so popping from the end stays O(1) as in dict.
+      while (nentries > 0 && entries[nentries - 1].key == K{}) --nentries;
       --used;
       size.store(used, std::memory_order_relaxed);
     }
@@ -429,13 +436,14 @@ class ShardedMap {
       mask = static_cast<std::uint32_t>(cap - 1);
       usable = static_cast<std::uint32_t>(Table::usable_for(cap));
       nentries = n;
+      left = usable - n;
       return true;
     }
 
     /// Append a new entry (the caller has checked the key is absent).
     bool insert(std::size_t hash, K key, V value) noexcept {
-      if (nentries == usable && !resize(used * 3))
-        return false;
+      if (left == 0 && !resize(used * 3)) return false;
+      --left;
       std::int32_t ix = static_cast<std::int32_t>(nentries++);
       entries[ix].hash = hash;
       entries[ix].key = key;

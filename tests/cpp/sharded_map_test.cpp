@@ -406,3 +406,33 @@ TEST(ShardedMap, SetEntriesHaveNoValueStorage) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(ShardedMap, InsertPopCyclesNeverFillTheIndex) {
+  // popping from the end trims the entry array; the index's DUMMY slots must
+  // still force a rebuild eventually (or a probe would never end).
+  Keys ks;
+  {
+    Map m(1);
+    TKey* keep = ks.make(-1);
+    ASSERT_EQ(m.assign(keep, hash_of(-1), 0), MapStatus::inserted);
+    for (long i = 0; i < 5000; ++i) {
+      TKey* k = ks.make(i);
+      ASSERT_EQ(m.assign(k, hash_of(i), i), MapStatus::inserted);
+      TKey* pk;
+      long pv;
+      ASSERT_TRUE(m.pop_any(&pk, &pv));
+      EXPECT_EQ(pk, k);
+      Policy::release_key(pk);
+      Policy::release_value(pv);
+      ASSERT_EQ(m.contains(ks.make(i + 100000), hash_of(i + 100000)), MapStatus::absent);
+    }
+    EXPECT_EQ(m.size(), 1u);
+    EXPECT_LT(m.memory_bytes(), 4096u);
+  }
+  ks.expect_balanced();
+  EXPECT_EQ(g_value_refs.load(), 0);
+}
+
+}  // namespace
