@@ -36,6 +36,10 @@ void init_aio(nanobind::module_& m);
 /// interlock._interlock.ipc: the buffer atomics (bindings/ipc_atomics.cpp).
 void init_ipc_atomics(nanobind::module_& m);
 
+/// interlock._interlock.collections: ConcurrentDictBase, ConcurrentSetBase and
+/// their iterator (bindings/concurrent_dict.cpp).
+void init_concurrent_dict(nanobind::module_& m);
+
 /// A new LocalWrapper around `obj` (a new reference; null with an error set on
 /// failure), for the collections' pop_local / iterator_local.
 PyObject* local_wrap(PyObject* obj) noexcept;

@@ -1,10 +1,211 @@
 """Concurrent collections of Python objects: ``interlock.collections``.
 
+* ``ConcurrentDict(data=None, /, *, scaling=None, **kwargs)``: a
+  ``collections.abc.MutableMapping`` split into independently locked shards
+  (``scaling`` of them, default 17), with atomic per-key ``setdefault``,
+  ``pop`` and ``update_item(key, fn[, default])``, ``as_dict()``, pickling and
+  ``ConcurrentDict[K, V]``. Iteration never raises while other threads
+  mutate: it walks the shards one at a time, taking a snapshot of each shard
+  when it reaches it (docs/design.md, "ConcurrentDict and ConcurrentSet").
+* ``ConcurrentSet(iterable=None, /, *, scaling=None)``: a
+  ``collections.abc.MutableSet`` on the same core; the set operators
+  (``| & - ^``) return ConcurrentSets.
 * ``LocalWrapper(obj)``: a transparent proxy that keeps reference-count
   traffic on a thread-local object (ft_utils' ``LocalWrapper``; see
   ``interlock.compat.ft_utils.local`` for its contract).
 """
 
+from collections.abc import ItemsView, KeysView, Mapping, MutableMapping, MutableSet, ValuesView
+from reprlib import recursive_repr
+from types import GenericAlias
+
+from ._interlock.collections import ConcurrentDictBase as _DictBase
+from ._interlock.collections import ConcurrentSetBase as _SetBase
 from ._interlock.collections import LocalWrapper
 
-__all__ = ["LocalWrapper"]
+__all__ = ["ConcurrentDict", "ConcurrentSet", "LocalWrapper"]
+
+
+def _rebuild(cls, scaling):
+    """Unpickling: an empty instance of ``cls`` with ``scaling`` shards."""
+    return cls.__new__(cls, scaling=scaling)
+
+
+class _ValuesView(ValuesView):
+    __slots__ = ()
+
+    def __iter__(self):
+        return self._mapping._iter_values()
+
+    def __contains__(self, value):
+        for v in self._mapping._iter_values():
+            if v is value or v == value:
+                return True
+        return False
+
+
+class _ItemsView(ItemsView):
+    __slots__ = ()
+
+    def __iter__(self):
+        return self._mapping._iter_items()
+
+
+class ConcurrentDict(_DictBase, MutableMapping):
+    """A thread-safe dict for free-threaded scaling (see the module docstring)."""
+
+    __slots__ = ()
+
+    def __init__(self, data=None, /, *, scaling=None, **kwargs):
+        # ``scaling`` was consumed by the native __new__.
+        if data is not None:
+            self.update(data)
+        if kwargs:
+            self.update(kwargs)
+
+    __class_getitem__ = classmethod(GenericAlias)
+
+    @classmethod
+    def fromkeys(cls, iterable, value=None, /):
+        d = cls()
+        for k in iterable:
+            d[k] = value
+        return d
+
+    def keys(self):
+        return KeysView(self)
+
+    def values(self):
+        return _ValuesView(self)
+
+    def items(self):
+        return _ItemsView(self)
+
+    def update(self, other=(), /, **kwargs):
+        """Set each item of ``other`` (a mapping or an iterable of pairs) and
+        of ``kwargs``; each assignment is atomic, the whole update is not."""
+        if isinstance(other, _DictBase):
+            for k, v in other._iter_items():
+                self[k] = v
+        elif isinstance(other, Mapping):
+            for k in other:
+                self[k] = other[k]
+        elif hasattr(other, "keys"):
+            for k in other.keys():
+                self[k] = other[k]
+        else:
+            for k, v in other:
+                self[k] = v
+        for k, v in kwargs.items():
+            self[k] = v
+
+    def __eq__(self, other):
+        if isinstance(other, _DictBase):
+            return self.as_dict() == other.as_dict()
+        if isinstance(other, Mapping):
+            return self.as_dict() == dict(other.items())
+        return NotImplemented
+
+    __hash__ = None
+
+    def __or__(self, other):
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        new = self.copy()
+        new.update(other)
+        return new
+
+    def __ror__(self, other):
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        new = type(self)(other, scaling=self.scaling)
+        new.update(self)
+        return new
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
+
+    @recursive_repr()
+    def __repr__(self):
+        return f"{type(self).__name__}({self.as_dict()!r})"
+
+    def __getstate__(self):
+        """syncx: the contents as a plain dict."""
+        return self.as_dict()
+
+    def __setstate__(self, state):
+        """syncx: replace the contents by those of ``state`` (a mapping)."""
+        self.clear()
+        self.update(state)
+
+    def __reduce__(self):
+        return (_rebuild, (type(self), self.scaling), self.as_dict())
+
+
+class ConcurrentSet(_SetBase, MutableSet):
+    """A thread-safe set on ConcurrentDict's sharded core."""
+
+    __slots__ = ()
+
+    def __init__(self, iterable=None, /, *, scaling=None):
+        if iterable is not None:
+            self.update(iterable)
+
+    __class_getitem__ = classmethod(GenericAlias)
+
+    @classmethod
+    def _from_iterable(cls, it):
+        return cls(it)
+
+    def update(self, *iterables):
+        """Add every element of each iterable."""
+        for it in iterables:
+            for x in it:
+                self.add(x)
+
+    def union(self, *others):
+        new = self.copy()
+        new.update(*others)
+        return new
+
+    def intersection(self, *others):
+        new = self.copy()
+        for o in others:
+            new &= o if isinstance(o, (set, frozenset, _SetBase)) else set(o)
+        return new
+
+    def difference(self, *others):
+        new = self.copy()
+        for o in others:
+            for x in o:
+                new.discard(x)
+        return new
+
+    def symmetric_difference(self, other):
+        return self ^ (other if isinstance(other, (set, frozenset, _SetBase)) else set(other))
+
+    def issubset(self, other):
+        return self <= (other if isinstance(other, (set, frozenset, _SetBase)) else set(other))
+
+    def issuperset(self, other):
+        return self >= (other if isinstance(other, (set, frozenset, _SetBase)) else set(other))
+
+    __hash__ = None
+
+    @recursive_repr()
+    def __repr__(self):
+        items = list(self)
+        return f"{type(self).__name__}({items!r})" if items else f"{type(self).__name__}()"
+
+    def __getstate__(self):
+        """syncx: the elements as a list."""
+        return list(self)
+
+    def __setstate__(self, state):
+        """syncx: replace the elements by those of ``state`` (an iterable)."""
+        self.clear()
+        self.update(state)
+
+    def __reduce__(self):
+        return (_rebuild, (type(self), self.scaling), list(self))

@@ -53,6 +53,7 @@ PUBLIC_STUBS = {
     "compat/atomics/base.pyi": "interlock.compat.atomics.base",
     "compat/atomics/view.pyi": "interlock.compat.atomics.view",
     "compat/atomics/ctx.pyi": "interlock.compat.atomics.ctx",
+    "compat/syncx/collections.pyi": "interlock.compat.syncx.collections",
 }
 EXTENSION_STUB = "_interlock.pyi"
 

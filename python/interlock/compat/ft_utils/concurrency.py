@@ -19,15 +19,35 @@ ft_utils's names, signatures and return values:
   ``AtomicReference[T]`` works at run time.
 * ``AtomicFlag(value)``: ``set(value)`` and ``bool(flag)``.
 
-ft_utils's collections and iterators (``ConcurrentDict``,
-``ConcurrentGatheringIterator``, ``ConcurrentQueue``, ``StdConcurrentQueue``,
-``LocalWrapper``) are not provided here yet: they come with a later change.
+* ``ConcurrentDict(scaling=17)``: ft_utils's concurrent dict (``d[k]``,
+  ``d[k] = v``, ``del d[k]``, ``in``, ``as_dict()``), an
+  ``interlock.collections.ConcurrentDict`` with ft_utils's positional
+  ``scaling`` (the number of shards) and no initial data.
+
+ft_utils's queues and iterator (``ConcurrentGatheringIterator``,
+``ConcurrentQueue``, ``StdConcurrentQueue``) come with a later change.
 """
 
+from interlock import collections as _collections
 from interlock._interlock.atomic import _ft_utils as _native
 
 AtomicInt64 = _native.AtomicInt64
 AtomicReference = _native.AtomicReference
 AtomicFlag = _native.AtomicFlag
 
+
+
+class ConcurrentDict(_collections.ConcurrentDict):
+    """ft_utils's ``ConcurrentDict(scaling=17)``."""
+
+    __slots__ = ()
+
+    def __new__(cls, scaling=17):
+        return super().__new__(cls, scaling=scaling)
+
+    def __init__(self, scaling=17):
+        pass
+
+
 __all__ = ["AtomicInt64", "AtomicReference", "AtomicFlag"]
+__all__ += ["ConcurrentDict"]

@@ -1,0 +1,438 @@
+// Tests for interlock::ShardedMap: single-threaded semantics against
+// std::unordered_map, key resolution through the slow equality (equal but
+// distinct keys, failing and re-entrant comparisons), reference balance, and
+// concurrent mixes (per-key atomicity of compare_and_set, snapshots while
+// others mutate).
+#include "interlock/sharded_map.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <memory>
+#include <random>
+#include <set>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "test_util.hpp"
+
+using interlock::KeyMatch;
+using interlock::MapStatus;
+using interlock::NoValue;
+using interlock::ShardedMap;
+
+namespace {
+
+// A key object: `fast` keys compare by value under the lock; the others only
+// through slow_equal (like arbitrary Python objects).
+struct TKey {
+  long v;
+  bool fast;
+  std::atomic<int> refs{0};
+};
+
+std::atomic<long> g_value_refs{0};   // retains minus releases of values
+std::atomic<long> g_slow_calls{0};
+thread_local int t_fail_slow = 0;    // > 0: slow_equal fails
+
+struct Policy {
+  using key_type = TKey*;
+  using mapped_type = long;
+  static KeyMatch match(TKey* a, TKey* b) noexcept {
+    if (a->fast && b->fast) return a->v == b->v ? KeyMatch::equal : KeyMatch::unequal;
+    return KeyMatch::unknown;
+  }
+  static void retain_key(TKey* k) noexcept { k->refs.fetch_add(1, std::memory_order_relaxed); }
+  static void release_key(TKey* k) noexcept {
+    ASSERT_GT(k->refs.fetch_sub(1, std::memory_order_relaxed), 0);
+  }
+  static void retain_value(long) noexcept { g_value_refs.fetch_add(1, std::memory_order_relaxed); }
+  static void release_value(long) noexcept {
+    g_value_refs.fetch_sub(1, std::memory_order_relaxed);
+  }
+  static int (*reenter)(TKey*, TKey*);
+  static int slow_equal(TKey* a, TKey* b) {
+    g_slow_calls.fetch_add(1, std::memory_order_relaxed);
+    if (t_fail_slow > 0) return -1;
+    if (reenter) return reenter(a, b);
+    return a->v == b->v ? 1 : 0;
+  }
+};
+int (*Policy::reenter)(TKey*, TKey*) = nullptr;
+
+using Map = ShardedMap<Policy>;
+
+std::size_t hash_of(long v) { return static_cast<std::size_t>(v) * 31u; }
+
+struct Keys {
+  std::vector<std::unique_ptr<TKey>> owned;
+  TKey* make(long v, bool fast = true) {
+    owned.push_back(std::make_unique<TKey>());
+    owned.back()->v = v;
+    owned.back()->fast = fast;
+    return owned.back().get();
+  }
+  void expect_balanced() const {
+    for (const auto& k : owned) EXPECT_EQ(k->refs.load(), 0) << "key " << k->v;
+  }
+};
+
+TEST(ShardedMap, MatchesUnorderedMap) {
+  Keys ks;
+  std::vector<TKey*> key(3000);
+  for (long i = 0; i < 3000; ++i) key[i] = ks.make(i);
+  {
+    Map m(7);
+    std::unordered_map<long, long> ref;
+    std::mt19937 rng(1);
+    for (int step = 0; step < 60000; ++step) {
+      long i = static_cast<long>(rng() % 3000);
+      switch (rng() % 4) {
+        case 0:
+        case 1: {
+          long v = static_cast<long>(rng());
+          MapStatus st = m.assign(key[i], hash_of(i), v);
+          EXPECT_EQ(st, ref.count(i) ? MapStatus::found : MapStatus::inserted);
+          ref[i] = v;
+          break;
+        }
+        case 2: {
+          long out = -1;
+          MapStatus st = m.erase(key[i], hash_of(i), nullptr, &out);
+          if (ref.count(i)) {
+            EXPECT_EQ(st, MapStatus::found);
+            EXPECT_EQ(out, ref[i]);
+            Policy::release_value(out);
+            ref.erase(i);
+          } else {
+            EXPECT_EQ(st, MapStatus::absent);
+          }
+          break;
+        }
+        default: {
+          long out = -1;
+          MapStatus st = m.find(key[i], hash_of(i), &out);
+          if (ref.count(i)) {
+            ASSERT_EQ(st, MapStatus::found);
+            EXPECT_EQ(out, ref[i]);
+            Policy::release_value(out);
+          } else {
+            EXPECT_EQ(st, MapStatus::absent);
+          }
+        }
+      }
+      ASSERT_EQ(m.size(), ref.size());
+    }
+    std::set<long> seen;
+    for (std::size_t s = 0; s < m.shard_count(); ++s) {
+      std::vector<TKey*> keys;
+      std::vector<long> vals;
+      ASSERT_TRUE(m.snapshot(s, &keys, &vals));
+      ASSERT_EQ(keys.size(), vals.size());
+      for (std::size_t j = 0; j < keys.size(); ++j) {
+        EXPECT_TRUE(seen.insert(keys[j]->v).second);
+        EXPECT_EQ(vals[j], ref[keys[j]->v]);
+        Policy::release_key(keys[j]);
+        Policy::release_value(vals[j]);
+      }
+    }
+    EXPECT_EQ(seen.size(), ref.size());
+    EXPECT_GT(m.memory_bytes(), ref.size() * sizeof(Map::Entry));
+  }
+  ks.expect_balanced();
+  EXPECT_EQ(g_value_refs.load(), 0);
+}
+
+TEST(ShardedMap, InsertionOrderWithinAShardAndPopAny) {
+  Keys ks;
+  Map m(1);
+  for (long i = 0; i < 100; ++i) ASSERT_EQ(m.assign(ks.make(i), hash_of(i), i), MapStatus::inserted);
+  std::vector<TKey*> keys;
+  ASSERT_TRUE(m.snapshot(0, &keys, nullptr));
+  for (long i = 0; i < 100; ++i) {
+    EXPECT_EQ(keys[i]->v, i);
+    Policy::release_key(keys[i]);
+  }
+  TKey* k;
+  long v;
+  for (long i = 99; i >= 0; --i) {
+    ASSERT_TRUE(m.pop_any(&k, &v));  // last inserted first, like dict.popitem
+    EXPECT_EQ(k->v, i);
+    Policy::release_key(k);
+    Policy::release_value(v);
+  }
+  EXPECT_FALSE(m.pop_any(&k, &v));
+  EXPECT_EQ(m.size(), 0u);
+  ks.expect_balanced();
+  EXPECT_EQ(g_value_refs.load(), 0);
+}
+
+TEST(ShardedMap, SlowKeysResolveToTheStoredKey) {
+  Keys ks;
+  {
+    Map m(3);
+    TKey* a = ks.make(5, false);
+    TKey* b = ks.make(5, false);  // equal to a, a different object
+    TKey* c = ks.make(6, false);
+    ASSERT_EQ(m.assign(a, 77, 1), MapStatus::inserted);
+    ASSERT_EQ(m.assign(c, 77, 2), MapStatus::inserted);  // same hash, unequal: slow compare
+    EXPECT_EQ(m.size(), 2u);
+    long before = g_slow_calls.load();
+    ASSERT_EQ(m.assign(b, 77, 3), MapStatus::found);  // replaces a's value, keeps a
+    EXPECT_GE(g_slow_calls.load() - before, 1);
+    TKey* k = nullptr;
+    long v = 0;
+    ASSERT_EQ(m.erase(b, 77, &k, &v), MapStatus::found);
+    EXPECT_EQ(k, a);
+    EXPECT_EQ(v, 3);
+    Policy::release_key(k);
+    Policy::release_value(v);
+    EXPECT_EQ(m.contains(b, 77), MapStatus::absent);
+    EXPECT_EQ(m.contains(c, 77), MapStatus::found);  // identity: no slow call needed
+  }
+  ks.expect_balanced();
+  EXPECT_EQ(g_value_refs.load(), 0);
+}
+
+TEST(ShardedMap, FailingComparisonChangesNothing) {
+  Keys ks;
+  {
+    Map m(2);
+    TKey* a = ks.make(1, false);
+    TKey* b = ks.make(1, false);
+    ASSERT_EQ(m.assign(a, 9, 10), MapStatus::inserted);
+    t_fail_slow = 1;
+    EXPECT_EQ(m.assign(b, 9, 11), MapStatus::error);
+    EXPECT_EQ(m.insert_absent(b, 9, 11, nullptr), MapStatus::error);
+    EXPECT_EQ(m.erase(b, 9), MapStatus::error);
+    long v = 0;
+    EXPECT_EQ(m.find(b, 9, &v), MapStatus::error);
+    t_fail_slow = 0;
+    ASSERT_EQ(m.find(a, 9, &v), MapStatus::found);
+    EXPECT_EQ(v, 10);
+    Policy::release_value(v);
+    EXPECT_EQ(m.size(), 1u);
+  }
+  ks.expect_balanced();
+  EXPECT_EQ(g_value_refs.load(), 0);
+}
+
+TEST(ShardedMap, ComparisonRunsUnlockedAndMayReenter) {
+  // slow_equal mutates the same map (same shard: one shard only); a lock held
+  // across it would deadlock here.
+  Keys ks;
+  {
+    static Map* mp;
+    static TKey* other;
+    Map m(1);
+    mp = &m;
+    other = ks.make(1000);
+    Policy::reenter = +[](TKey* a, TKey* b) {
+      long v;
+      if (mp->find(other, hash_of(1000), &v) == MapStatus::found) {
+        Policy::release_value(v);
+        mp->erase(other, hash_of(1000));
+      } else {
+        mp->assign(other, hash_of(1000), 1);
+      }
+      return a->v == b->v ? 1 : 0;
+    };
+    TKey* a = ks.make(1, false);
+    TKey* b = ks.make(1, false);
+    TKey* c = ks.make(2, false);
+    ASSERT_EQ(m.assign(a, 5, 1), MapStatus::inserted);
+    EXPECT_EQ(m.assign(c, 5, 2), MapStatus::inserted);
+    EXPECT_EQ(m.assign(b, 5, 3), MapStatus::found);
+    long v = 0;
+    ASSERT_EQ(m.find(a, 5, &v), MapStatus::found);
+    EXPECT_EQ(v, 3);
+    Policy::release_value(v);
+    Policy::reenter = nullptr;
+    m.clear();
+    EXPECT_EQ(m.size(), 0u);
+  }
+  ks.expect_balanced();
+  EXPECT_EQ(g_value_refs.load(), 0);
+}
+
+TEST(ShardedMap, CompareAndSetIsAtomicPerKey) {
+  Keys ks;
+  constexpr int kThreads = 4;
+  const int per_thread = itest::scaled(20000);
+  {
+    Map m(4);
+    std::vector<TKey*> counters;
+    for (long i = 0; i < 3; ++i) counters.push_back(ks.make(i, i != 0));  // key 0 is slow
+    std::vector<std::thread> ts;
+    for (int t = 0; t < kThreads; ++t)
+      ts.emplace_back([&, t] {
+        std::mt19937 rng(t);
+        for (int n = 0; n < per_thread; ++n) {
+          long i = static_cast<long>(rng() % 3);
+          long cur = 0;
+          MapStatus st = m.find(counters[i], hash_of(i), &cur);
+          bool absent = st == MapStatus::absent;
+          for (;;) {
+            long next = absent ? 1 : cur + 1;
+            long seen = 0;
+            st = m.compare_and_set(counters[i], hash_of(i), absent, cur, next, &seen);
+            if (!absent) Policy::release_value(cur);
+            if (st == MapStatus::found || st == MapStatus::inserted) break;
+            ASSERT_NE(st, MapStatus::error);
+            absent = st == MapStatus::absent;
+            cur = seen;
+          }
+        }
+      });
+    for (auto& t : ts) t.join();
+    long total = 0;
+    for (long i = 0; i < 3; ++i) {
+      long v = 0;
+      ASSERT_EQ(m.find(counters[i], hash_of(i), &v), MapStatus::found);
+      total += v;
+      Policy::release_value(v);
+    }
+    EXPECT_EQ(total, long{kThreads} * per_thread);
+  }
+  ks.expect_balanced();
+  EXPECT_EQ(g_value_refs.load(), 0);
+}
+
+TEST(ShardedMap, SnapshotsWhileOthersMutate) {
+  // Stable keys (never touched by the writers) are seen exactly once by every
+  // snapshot pass; churn keys come and go.
+  Keys ks;
+  constexpr long kStable = 500, kChurn = 500;
+  std::vector<TKey*> keys;
+  for (long i = 0; i < kStable + kChurn; ++i) keys.push_back(ks.make(i, i % 3 != 0));
+  {
+    Map m(5);
+    for (long i = 0; i < kStable; ++i) ASSERT_EQ(m.assign(keys[i], hash_of(i), i), MapStatus::inserted);
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> writers;
+    for (int t = 0; t < 2; ++t)
+      writers.emplace_back([&, t] {
+        std::mt19937 rng(100 + t);
+        while (!stop.load(std::memory_order_relaxed)) {
+          long i = kStable + static_cast<long>(rng() % kChurn);
+          if (rng() & 1)
+            m.assign(keys[i], hash_of(i), i);
+          else
+            m.erase(keys[i], hash_of(i));
+        }
+      });
+    for (int pass = 0; pass < itest::scaled(200); ++pass) {
+      std::set<long> seen;
+      for (std::size_t s = 0; s < m.shard_count(); ++s) {
+        std::vector<TKey*> ks2;
+        ASSERT_TRUE(m.snapshot(s, &ks2, nullptr));
+        for (TKey* k : ks2) {
+          EXPECT_TRUE(seen.insert(k->v).second);
+          Policy::release_key(k);
+        }
+      }
+      for (long i = 0; i < kStable; ++i) ASSERT_TRUE(seen.count(i)) << i;
+    }
+    stop.store(true);
+    for (auto& t : writers) t.join();
+  }
+  ks.expect_balanced();
+  EXPECT_EQ(g_value_refs.load(), 0);
+}
+
+TEST(ShardedMap, ConcurrentMixKeepsCountsRight) {
+  // Each thread owns a key range; the final size is the sum of what each
+  // thread believes it left in the map.
+  Keys ks;
+  constexpr int kThreads = 4;
+  constexpr long kPer = 2000;
+  std::vector<TKey*> keys;
+  for (long i = 0; i < kThreads * kPer; ++i) keys.push_back(ks.make(i, i % 5 != 0));
+  {
+    Map m(3);
+    std::vector<long> left(kThreads);
+    std::vector<std::thread> ts;
+    for (int t = 0; t < kThreads; ++t)
+      ts.emplace_back([&, t] {
+        std::mt19937 rng(t);
+        std::vector<bool> in(kPer);
+        for (int n = 0; n < itest::scaled(40000); ++n) {
+          long j = static_cast<long>(rng() % kPer), i = t * kPer + j;
+          if (rng() % 3) {
+            MapStatus st = m.assign(keys[i], hash_of(i), i);
+            ASSERT_EQ(st, in[j] ? MapStatus::found : MapStatus::inserted);
+            in[j] = true;
+          } else {
+            MapStatus st = m.erase(keys[i], hash_of(i));
+            ASSERT_EQ(st, in[j] ? MapStatus::found : MapStatus::absent);
+            in[j] = false;
+          }
+        }
+        left[t] = std::count(in.begin(), in.end(), true);
+      });
+    for (auto& t : ts) t.join();
+    long total = 0;
+    for (long l : left) total += l;
+    EXPECT_EQ(static_cast<long>(m.size()), total);
+  }
+  ks.expect_balanced();
+  EXPECT_EQ(g_value_refs.load(), 0);
+}
+
+struct SetPolicy {
+  using key_type = TKey*;
+  using mapped_type = NoValue;
+  static KeyMatch match(TKey* a, TKey* b) noexcept { return Policy::match(a, b); }
+  static void retain_key(TKey* k) noexcept { Policy::retain_key(k); }
+  static void release_key(TKey* k) noexcept { Policy::release_key(k); }
+  static void retain_value(NoValue) noexcept {}
+  static void release_value(NoValue) noexcept {}
+  static int slow_equal(TKey* a, TKey* b) { return Policy::slow_equal(a, b); }
+};
+
+TEST(ShardedMap, SetEntriesHaveNoValueStorage) {
+  static_assert(sizeof(ShardedMap<SetPolicy>::Entry) == 2 * sizeof(void*));
+  Keys ks;
+  {
+    ShardedMap<SetPolicy> s(2);
+    TKey* a = ks.make(1);
+    EXPECT_EQ(s.insert_absent(a, 1, {}, nullptr), MapStatus::inserted);
+    EXPECT_EQ(s.insert_absent(a, 1, {}, nullptr), MapStatus::found);
+    EXPECT_EQ(s.size(), 1u);
+  }
+  ks.expect_balanced();
+}
+
+}  // namespace
+
+namespace {
+
+TEST(ShardedMap, InsertPopCyclesNeverFillTheIndex) {
+  // popping from the end trims the entry array; the index's DUMMY slots must
+  // still force a rebuild eventually (or a probe would never end).
+  Keys ks;
+  {
+    Map m(1);
+    TKey* keep = ks.make(-1);
+    ASSERT_EQ(m.assign(keep, hash_of(-1), 0), MapStatus::inserted);
+    for (long i = 0; i < 5000; ++i) {
+      TKey* k = ks.make(i);
+      ASSERT_EQ(m.assign(k, hash_of(i), i), MapStatus::inserted);
+      TKey* pk;
+      long pv;
+      ASSERT_TRUE(m.pop_any(&pk, &pv));
+      EXPECT_EQ(pk, k);
+      Policy::release_key(pk);
+      Policy::release_value(pv);
+      ASSERT_EQ(m.contains(ks.make(i + 100000), hash_of(i + 100000)), MapStatus::absent);
+    }
+    EXPECT_EQ(m.size(), 1u);
+    EXPECT_LT(m.memory_bytes(), 4096u);
+  }
+  ks.expect_balanced();
+  EXPECT_EQ(g_value_refs.load(), 0);
+}
+
+}  // namespace
