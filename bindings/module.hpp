@@ -30,6 +30,10 @@ void init_atomic(nanobind::module_& m);
 /// interlock._interlock.collections: LocalWrapper (bindings/local_wrapper.cpp).
 void init_local_wrapper(nanobind::module_& m);
 
+/// interlock._interlock.collections: Queue, ConcurrentQueue, StdConcurrentQueue,
+/// ConcurrentGatheringIterator, Empty/Full/ShutDown (bindings/queues.cpp).
+void init_queues(nanobind::module_& m);
+
 /// A new LocalWrapper around `obj` (a new reference; null with an error set on
 /// failure), for the collections' pop_local / iterator_local.
 PyObject* local_wrap(PyObject* obj) noexcept;

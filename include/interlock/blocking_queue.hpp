@@ -10,20 +10,20 @@
 //    (re)allocates memory: nothing is called back, so a Python layer can never
 //    run code while mu_ is held. A drained or shrunk buffer is freed, and the
 //    values drained by shutdown(immediate) are released, after mu_ is released.
-//  * size_ mirrors tail_ - head_; written under mu_ with seq_cst stores, read
-//    without it (qsize, and the parking validators).
-//  * getters_parked_ / putters_parked_ / joiners_parked_: one byte each, "a
-//    thread may be parked on my address". Only ever written under the parking
-//    lot's bucket lock of their own address (in validate, timed_out and the
-//    unpark callbacks), so each tracks its queue of waiters exactly, like the
-//    PARKED bit of a Mutex.
-//  * No lost wake-up (Dekker through seq_cst): a waiter's validate first sets
-//    its flag, then reads size_/shutdown_/unfinished_; a waker first writes
-//    size_ (or shutdown_, unfinished_), then reads the flag. One of them sees
-//    the other's write: either the waiter does not sleep, or the waker wakes it.
-//  * Waking costs nothing while nobody waits (one load of a flag); a push wakes
-//    one getter, a pop one putter, shutdown everyone, the last task_done every
-//    joiner.
+//  * size_ and unfinished_ mirror the ring and the task count; written only
+//    under mu_ (relaxed), read without it (qsize, and the parking validators).
+//  * getters_waiting_ / putters_waiting_ / joiners_waiting_ (guarded by mu_)
+//    count the threads that registered to wait; their addresses are the
+//    parking-lot keys. A waiter registers under mu_ in the same critical
+//    section in which it found the queue empty (full, tasks unfinished), then
+//    parks while the condition still holds, re-checked under the bucket lock.
+//    A waker changes the state under mu_ and sees the registration there, so
+//    it unparks after unlocking; if it gets to the bucket first, the waiter's
+//    re-check under the bucket lock sees the new state (bucket lock release ->
+//    acquire) and does not sleep. No wake-up is lost, and the fast paths are
+//    one lock and one unlock with no other atomic read-modify-write.
+//  * Waking costs nothing while nobody waits; a push wakes one getter, a pop
+//    one putter, shutdown everyone, the last task_done every joiner.
 //
 // Waiting strategy (Wait::park / Wait::spin_then_park): with spin_then_park a
 // waiter first re-checks the queue between sched_yield()s (budget: kSpinRounds)
@@ -80,7 +80,7 @@ class BlockingQueue {
   std::size_t size() const noexcept { return size_.load(std::memory_order_relaxed); }
   bool empty() const noexcept { return size() == 0; }
   bool full() const noexcept { return maxsize_ != 0 && size() >= maxsize_; }
-  bool is_shutdown() const noexcept { return shutdown_.load(std::memory_order_acquire); }
+  bool is_shutdown() const noexcept { return shutdown_.load(std::memory_order_relaxed); }
   std::size_t unfinished_tasks() const noexcept {
     return unfinished_.load(std::memory_order_relaxed);
   }
@@ -118,27 +118,41 @@ class BlockingQueue {
   /// queue.Queue.task_done(): false (nothing changed) if there is no
   /// unfinished task; the call that reaches zero wakes every joiner.
   bool task_done() noexcept {
-    std::size_t n = unfinished_.load(std::memory_order_relaxed);
-    do {
-      if (n == 0) return false;
-    } while (!unfinished_.compare_exchange_weak(n, n - 1, std::memory_order_seq_cst,
-                                                std::memory_order_relaxed));
-    if (n == 1 && joiners_parked_.load(std::memory_order_seq_cst)) wake_all(joiners_parked_);
+    mu_.lock();
+    const std::size_t n = unfinished_.load(std::memory_order_relaxed);
+    if (n == 0) {
+      mu_.unlock();
+      return false;
+    }
+    unfinished_.store(n - 1, std::memory_order_relaxed);
+    const bool wake = n == 1 && joiners_waiting_ != 0;
+    mu_.unlock();
+    if (wake) parking_lot::unpark_all(&joiners_waiting_);
     return true;
   }
 
   /// queue.Queue.join(): waits until every pushed value was task_done()'d.
   WaitStatus join(Deadline deadline = Deadline::never()) noexcept {
+    bool registered = false;
     for (;;) {
-      if (unfinished_.load(std::memory_order_seq_cst) == 0) return WaitStatus::ok;
-      if (deadline.expired()) return WaitStatus::timed_out;
-      auto cond = [this] { return unfinished_.load(std::memory_order_seq_cst) != 0; };
-      switch (park_on(joiners_parked_, cond, deadline)) {
-        case parking_lot::ParkResult::interrupted: return WaitStatus::interrupted;
-        case parking_lot::ParkResult::timed_out:
-          if (unfinished_.load(std::memory_order_seq_cst) == 0) return WaitStatus::ok;
-          return WaitStatus::timed_out;
-        default: break;
+      mu_.lock();
+      if (registered) --joiners_waiting_;
+      registered = false;
+      if (unfinished_.load(std::memory_order_relaxed) == 0) {
+        mu_.unlock();
+        return WaitStatus::ok;
+      }
+      if (deadline.expired()) {
+        mu_.unlock();
+        return WaitStatus::timed_out;
+      }
+      ++joiners_waiting_;
+      registered = true;
+      mu_.unlock();
+      auto cond = [this] { return unfinished_.load(std::memory_order_relaxed) != 0; };
+      if (park_on(&joiners_waiting_, cond, deadline) == parking_lot::ParkResult::interrupted) {
+        unregister(joiners_waiting_);
+        return WaitStatus::interrupted;
       }
     }
   }
@@ -153,7 +167,8 @@ class BlockingQueue {
     T* old = nullptr;
     std::size_t head = 0, n = 0, cap = 0;
     mu_.lock();
-    shutdown_.store(true, std::memory_order_seq_cst);
+    shutdown_.store(true, std::memory_order_relaxed);
+    bool wake_joiners = false;
     if (immediate) {
       old = buf_;
       head = head_;
@@ -162,20 +177,17 @@ class BlockingQueue {
       buf_ = nullptr;
       cap_ = 0;
       head_ = tail_ = 0;
-      size_.store(0, std::memory_order_seq_cst);
+      size_.store(0, std::memory_order_relaxed);
+      const std::size_t u = unfinished_.load(std::memory_order_relaxed);
+      const std::size_t dec = u < n ? u : n;
+      unfinished_.store(u - dec, std::memory_order_relaxed);
+      wake_joiners = dec != 0 && u == dec && joiners_waiting_ != 0;
     }
+    const bool wake_getters = getters_waiting_ != 0, wake_putters = putters_waiting_ != 0;
     mu_.unlock();
-    if (n) {
-      std::size_t u = unfinished_.load(std::memory_order_relaxed), dec;
-      do {
-        dec = u < n ? u : n;
-      } while (!unfinished_.compare_exchange_weak(u, u - dec, std::memory_order_seq_cst,
-                                                  std::memory_order_relaxed));
-      if (dec && u == dec && joiners_parked_.load(std::memory_order_seq_cst))
-        wake_all(joiners_parked_);
-    }
-    if (getters_parked_.load(std::memory_order_seq_cst)) wake_all(getters_parked_);
-    if (putters_parked_.load(std::memory_order_seq_cst)) wake_all(putters_parked_);
+    if (wake_joiners) parking_lot::unpark_all(&joiners_waiting_);
+    if (wake_getters) parking_lot::unpark_all(&getters_waiting_);
+    if (wake_putters) parking_lot::unpark_all(&putters_waiting_);
     for (std::size_t i = 0; i < n; ++i) release(old[(head + i) & (cap - 1)]);
     ::operator delete(old);
     return n;
@@ -192,10 +204,10 @@ class BlockingQueue {
     buf_ = nullptr;
     cap_ = 0;
     head_ = tail_ = 0;
-    size_.store(0, std::memory_order_seq_cst);
-    const bool wake = maxsize_ != 0 && putters_parked_.load(std::memory_order_seq_cst);
+    size_.store(0, std::memory_order_relaxed);
+    const bool wake = putters_waiting_ != 0;
     mu_.unlock();
-    if (wake) wake_all(putters_parked_);
+    if (wake) parking_lot::unpark_all(&putters_waiting_);
     for (std::size_t i = 0; i < n; ++i) release(old[(head + i) & (cap - 1)]);
     ::operator delete(old);
     return n;
@@ -219,17 +231,17 @@ class BlockingQueue {
 
   // Under mu_, after a value was appended: publish the size, unlock, wake one getter.
   INTERLOCK_ALWAYS_INLINE void finish_push() noexcept {
-    size_.store(tail_ - head_, std::memory_order_seq_cst);
-    unfinished_.fetch_add(1, std::memory_order_relaxed);
-    const bool wake = getters_parked_.load(std::memory_order_seq_cst);
+    size_.store(tail_ - head_, std::memory_order_relaxed);
+    unfinished_.store(unfinished_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    const bool wake = getters_waiting_ != 0;
     mu_.unlock();
-    if (INTERLOCK_UNLIKELY(wake)) wake_one(getters_parked_);
+    if (INTERLOCK_UNLIKELY(wake)) parking_lot::unpark_one(&getters_waiting_);
   }
 
   // Under mu_, after a value was taken: publish the size, unlock, wake one putter.
   INTERLOCK_ALWAYS_INLINE void finish_pop() noexcept {
     const std::size_t n = tail_ - head_;
-    size_.store(n, std::memory_order_seq_cst);
+    size_.store(n, std::memory_order_relaxed);
     T* freed = nullptr;
     if (INTERLOCK_UNLIKELY(n == 0 && cap_ > kShrinkAbove)) {
       freed = buf_;
@@ -237,10 +249,10 @@ class BlockingQueue {
       cap_ = 0;
       head_ = tail_ = 0;
     }
-    const bool wake = maxsize_ != 0 && putters_parked_.load(std::memory_order_seq_cst);
+    const bool wake = putters_waiting_ != 0;
     mu_.unlock();
     if (INTERLOCK_UNLIKELY(freed != nullptr)) ::operator delete(freed);
-    if (INTERLOCK_UNLIKELY(wake)) wake_one(putters_parked_);
+    if (INTERLOCK_UNLIKELY(wake)) parking_lot::unpark_one(&putters_waiting_);
   }
 
   // Under mu_: doubles the buffer (up to what maxsize needs). False on failure.
@@ -260,8 +272,11 @@ class BlockingQueue {
   }
 
   INTERLOCK_NOINLINE QueueStatus push_slow(T v, Deadline deadline) noexcept {
+    bool registered = false;
     for (;;) {
       mu_.lock();
+      if (registered) --putters_waiting_;
+      registered = false;
       if (shutdown_.load(std::memory_order_relaxed)) {
         mu_.unlock();
         return QueueStatus::shut_down;
@@ -277,15 +292,23 @@ class BlockingQueue {
         finish_push();
         return QueueStatus::ok;
       }
+      if (deadline.expired()) {
+        mu_.unlock();
+        return QueueStatus::timed_out;
+      }
+      ++putters_waiting_;
+      registered = true;
       mu_.unlock();
-      if (deadline.expired()) return QueueStatus::timed_out;
       auto cond = [this] {
-        return size_.load(std::memory_order_seq_cst) >= maxsize_ &&
-               !shutdown_.load(std::memory_order_seq_cst);
+        return size_.load(std::memory_order_relaxed) >= maxsize_ &&
+               !shutdown_.load(std::memory_order_relaxed);
       };
       if (spin_until_not(cond)) continue;
-      switch (park_on(putters_parked_, cond, deadline)) {
-        case parking_lot::ParkResult::interrupted: return QueueStatus::interrupted;
+      switch (park_on(&putters_waiting_, cond, deadline)) {
+        case parking_lot::ParkResult::interrupted:
+          unregister(putters_waiting_);
+          return QueueStatus::interrupted;
+        // Look once more (a slot may have been freed at the last moment).
         case parking_lot::ParkResult::timed_out: deadline = Deadline::immediate(); break;
         default: break;
       }
@@ -293,30 +316,47 @@ class BlockingQueue {
   }
 
   INTERLOCK_NOINLINE QueueStatus pop_slow(T* out, Deadline deadline) noexcept {
+    bool registered = false;
     for (;;) {
       mu_.lock();
+      if (registered) --getters_waiting_;
+      registered = false;
       if (tail_ != head_) {
         *out = buf_[head_ & (cap_ - 1)];
         ++head_;
         finish_pop();
         return QueueStatus::ok;
       }
-      const bool down = shutdown_.load(std::memory_order_relaxed);
+      if (shutdown_.load(std::memory_order_relaxed)) {
+        mu_.unlock();
+        return QueueStatus::shut_down;
+      }
+      if (deadline.expired()) {
+        mu_.unlock();
+        return QueueStatus::timed_out;
+      }
+      ++getters_waiting_;
+      registered = true;
       mu_.unlock();
-      if (down) return QueueStatus::shut_down;
-      if (deadline.expired()) return QueueStatus::timed_out;
       auto cond = [this] {
-        return size_.load(std::memory_order_seq_cst) == 0 &&
-               !shutdown_.load(std::memory_order_seq_cst);
+        return size_.load(std::memory_order_relaxed) == 0 &&
+               !shutdown_.load(std::memory_order_relaxed);
       };
       if (spin_until_not(cond)) continue;
-      switch (park_on(getters_parked_, cond, deadline)) {
-        case parking_lot::ParkResult::interrupted: return QueueStatus::interrupted;
-        // Look once more (a value may have arrived at the last moment).
+      switch (park_on(&getters_waiting_, cond, deadline)) {
+        case parking_lot::ParkResult::interrupted:
+          unregister(getters_waiting_);
+          return QueueStatus::interrupted;
         case parking_lot::ParkResult::timed_out: deadline = Deadline::immediate(); break;
         default: break;
       }
     }
+  }
+
+  void unregister(std::size_t& waiting) noexcept {
+    mu_.lock();
+    --waiting;
+    mu_.unlock();
   }
 
   // spin_then_park: yield while `still_waiting` holds, for a bounded time.
@@ -333,42 +373,24 @@ class BlockingQueue {
     return false;
   }
 
-  // Parks on `flag` while `still_waiting` holds (checked under the bucket lock
-  // after the flag is set: see the header comment).
+  // Parks on `addr` (a waiter count the caller registered in, under mu_)
+  // while `still_waiting` holds, checked under the bucket lock.
   template <class Cond>
-  static parking_lot::ParkResult park_on(std::atomic<std::uint8_t>& flag, Cond& still_waiting,
+  static parking_lot::ParkResult park_on(const void* addr, Cond& still_waiting,
                                          Deadline deadline) noexcept {
-    auto validate = [&]() -> bool {
-      const std::uint8_t old = flag.exchange(1, std::memory_order_seq_cst);
-      if (still_waiting()) return true;
-      flag.store(old, std::memory_order_relaxed);
-      return false;
-    };
-    auto timed_out = [&](bool has_more) {
-      if (!has_more) flag.store(0, std::memory_order_relaxed);
-    };
+    auto validate = [&]() -> bool { return still_waiting(); };
     parking_lot::ParkOptions options{validate};
-    options.timed_out = timed_out;
     options.deadline = deadline;
-    return parking_lot::park(&flag, options);
-  }
-
-  static void wake_one(std::atomic<std::uint8_t>& flag) noexcept {
-    parking_lot::unpark_one(&flag, [&](void*, bool has_more) {
-      flag.store(has_more ? 1 : 0, std::memory_order_relaxed);
-    });
-  }
-  static void wake_all(std::atomic<std::uint8_t>& flag) noexcept {
-    parking_lot::unpark_all(&flag, [&](void*, bool has_more) {
-      if (!has_more) flag.store(0, std::memory_order_relaxed);
-    });
+    return parking_lot::park(addr, options);
   }
 
   Mutex mu_;
   std::atomic<bool> shutdown_{false};
-  std::atomic<std::uint8_t> getters_parked_{0};
-  std::atomic<std::uint8_t> putters_parked_{0};
-  std::atomic<std::uint8_t> joiners_parked_{0};
+  // Threads registered as waiting (guarded by mu_); their addresses are the
+  // parking-lot keys.
+  std::size_t getters_waiting_ = 0;
+  std::size_t putters_waiting_ = 0;
+  std::size_t joiners_waiting_ = 0;
   const Wait wait_;
   const std::size_t maxsize_;
   T* buf_ = nullptr;
