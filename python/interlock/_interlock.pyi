@@ -14,7 +14,7 @@ file; use them as ``from interlock._interlock import atomic`` (a dotted
 interlock/locks.pyi, interlock/compat/...) and aliased here.
 """
 
-from typing import Final, TypedDict, final
+from typing import Any, Final, TypedDict, final
 
 import interlock.atomic as _atomic
 import interlock.collections as _collections
@@ -149,6 +149,19 @@ class collections:
     ``interlock.collections``."""
 
     LocalWrapper = _collections.LocalWrapper
+    Queue = _collections.Queue
+    ConcurrentQueue = _collections.ConcurrentQueue
+    StdConcurrentQueue = _collections.StdConcurrentQueue
+    ConcurrentGatheringIterator = _collections.ConcurrentGatheringIterator
+    Empty = _collections.Empty
+    Full = _collections.Full
+    ShutDown = _collections.ShutDown
+    @final
+    class _GatheringIterator:
+        """The iterator that ConcurrentGatheringIterator.iterator() returns."""
+
+        def __iter__(self) -> collections._GatheringIterator: ...
+        def __next__(self) -> Any: ...
 
 @final
 class ipc:

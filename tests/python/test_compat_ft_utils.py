@@ -18,8 +18,10 @@ MIN = -(2**63)
 
 
 def test_module():
-    assert set(concurrency.__all__) == {"AtomicInt64", "AtomicReference", "AtomicFlag"}
-    for name in concurrency.__all__:
+    assert set(concurrency.__all__) == {"AtomicInt64", "AtomicReference", "AtomicFlag",
+                                        "ConcurrentQueue", "StdConcurrentQueue",
+                                        "ConcurrentGatheringIterator", "ShutDown", "Empty"}
+    for name in ("AtomicInt64", "AtomicReference", "AtomicFlag"):  # the façade's own classes
         cls = getattr(concurrency, name)
         assert cls.__module__ == "interlock.compat.ft_utils.concurrency"
         assert cls.__qualname__ == name

@@ -45,6 +45,7 @@ PUBLIC_STUBS = {
     "compat/ft_utils/concurrency.pyi": "interlock.compat.ft_utils.concurrency",
     "compat/ft_utils/local.pyi": "interlock.compat.ft_utils.local",
     "collections.pyi": "interlock.collections",
+    "compat/syncx/collections.pyi": "interlock.compat.syncx.collections",
 }
 EXTENSION_STUB = "_interlock.pyi"
 

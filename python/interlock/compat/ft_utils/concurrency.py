@@ -19,9 +19,21 @@ ft_utils's names, signatures and return values:
   ``AtomicReference[T]`` works at run time.
 * ``AtomicFlag(value)``: ``set(value)`` and ``bool(flag)``.
 
-ft_utils's collections and iterators (``ConcurrentDict``,
-``ConcurrentGatheringIterator``, ``ConcurrentQueue``, ``StdConcurrentQueue``,
-``LocalWrapper``) are not provided here yet: they come with a later change.
+* ``ConcurrentQueue(scaling=None, lock_free=False)``: ``push(value)``,
+  ``pop(timeout=None)`` (``Empty`` on timeout; zero or negative: do not wait),
+  ``pop_local(timeout=None)`` (a ``LocalWrapper``), ``shutdown(immediate=False)``,
+  ``size()``, ``empty()``. After shutdown, ``push`` raises ``ShutDown``; ``pop``
+  hands out what is queued, then raises ``ShutDown`` (at once when immediate).
+  A failed push (out of memory) makes later pops raise ``RuntimeError``.
+* ``StdConcurrentQueue(maxsize=0)``: a ``ConcurrentQueue`` subclass with
+  ``queue.Queue``'s API (put/get with block and timeout, ``*_nowait``, qsize,
+  full, task_done, join), waiting the lock-free way, as in ft_utils.
+* ``ConcurrentGatheringIterator(scaling=None)``: ``insert(key, value)`` from any
+  thread; ``iterator(max_key, clear=True)`` / ``iterator_local`` yield the
+  values of keys 0..max_key in order, waiting for each; after a failed
+  insertion they raise ``RuntimeError`` when they would have to wait.
+* ``ShutDown`` (``queue.ShutDown`` on 3.13+, a fallback class before) and
+  ``Empty`` (``queue.Empty``).
 """
 
 from interlock._interlock.atomic import _ft_utils as _native
@@ -31,3 +43,9 @@ AtomicReference = _native.AtomicReference
 AtomicFlag = _native.AtomicFlag
 
 __all__ = ["AtomicInt64", "AtomicReference", "AtomicFlag"]
+
+from interlock.collections import ConcurrentGatheringIterator, ConcurrentQueue, StdConcurrentQueue
+from interlock.collections import Empty, ShutDown
+
+__all__ += ["ConcurrentQueue", "StdConcurrentQueue", "ConcurrentGatheringIterator", "ShutDown",
+            "Empty"]

@@ -12,7 +12,14 @@ from typing_extensions import Self
 
 _T = TypeVar("_T")
 
-__all__ = ["AtomicInt64", "AtomicReference", "AtomicFlag"]
+__all__ = ["AtomicInt64", "AtomicReference", "AtomicFlag", "ConcurrentQueue", "StdConcurrentQueue",
+           "ConcurrentGatheringIterator", "ShutDown", "Empty"]
+
+from interlock.collections import ConcurrentGatheringIterator as ConcurrentGatheringIterator
+from interlock.collections import ConcurrentQueue as ConcurrentQueue
+from interlock.collections import Empty as Empty
+from interlock.collections import ShutDown as ShutDown
+from interlock.collections import StdConcurrentQueue as StdConcurrentQueue
 
 _Operand = int | AtomicInt64
 

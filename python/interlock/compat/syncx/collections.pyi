@@ -1,0 +1,7 @@
+"""Types of ``interlock.compat.syncx.collections`` (syncx's ``collections``, seed 000)."""
+
+from interlock.collections import Empty as Empty
+from interlock.collections import Full as Full
+from interlock.collections import Queue as Queue
+
+__all__ = ["Queue", "Empty", "Full"]
