@@ -5,8 +5,8 @@
 //
 // Layout and who touches what
 //  * A ring buffer (power-of-two capacity, grown by doubling up to the bound;
-//    indices head_/tail_ count monotonically) guarded by mu_ (interlock::Mutex,
-//    one byte, spin-then-park). Under mu_ the queue only moves values and
+//    indices head_/tail_ grow until the buffer is replaced) guarded by mu_ (detail::QueueSpinLock: one
+//    exchange to lock, one store to unlock; waiters spin, then yield). Under mu_ the queue only moves values and
 //    (re)allocates memory: nothing is called back, so a Python layer can never
 //    run code while mu_ is held. A drained or shrunk buffer is freed, and the
 //    values drained by shutdown(immediate) are released, after mu_ is released.
@@ -58,6 +58,38 @@ enum class QueueStatus : unsigned char {
   interrupted,  ///< a signal handler asked to abandon the wait (nothing moved)
   no_memory,    ///< push could not grow the buffer (nothing moved)
 };
+
+namespace detail {
+/// The queue's internal lock: held only for a few loads and stores (or one
+/// allocation while growing), never across a wait or a call-back, so waiters
+/// spin (pause, then sched_yield so that a preempted holder gets the CPU)
+/// instead of parking. Lock is one exchange, unlock one release store: a
+/// single read-modify-write per critical section.
+class QueueSpinLock {
+ public:
+  INTERLOCK_ALWAYS_INLINE void lock() noexcept {
+    if (INTERLOCK_LIKELY(!held_.exchange(true, std::memory_order_acquire))) return;
+    lock_slow();
+  }
+  INTERLOCK_ALWAYS_INLINE void unlock() noexcept { held_.store(false, std::memory_order_release); }
+
+ private:
+  INTERLOCK_NOINLINE void lock_slow() noexcept {
+    for (unsigned spins = 0;; ++spins) {
+      while (held_.load(std::memory_order_relaxed)) {
+        if (spins < 64) {
+          cpu_relax();
+          ++spins;
+        } else {
+          sched_yield();
+        }
+      }
+      if (!held_.exchange(true, std::memory_order_acquire)) return;
+    }
+  }
+  std::atomic<bool> held_{false};
+};
+}  // namespace detail
 
 template <class T>
 class BlockingQueue {
@@ -384,7 +416,7 @@ class BlockingQueue {
     return parking_lot::park(addr, options);
   }
 
-  Mutex mu_;
+  detail::QueueSpinLock mu_;
   std::atomic<bool> shutdown_{false};
   // Threads registered as waiting (guarded by mu_); their addresses are the
   // parking-lot keys.
