@@ -417,8 +417,9 @@ PyObject* gi_insert(PyGathering& g, PyObject* key, PyObject* value) noexcept {
 /// The iterator that iterator()/iterator_local() return: yields the values of
 /// keys 0..max_key in order, waiting for each.
 struct PyGatherIter {
-  nb::object owner;  // the ConcurrentGatheringIterator
-  std::int64_t next = 0;
+  nb::object owner;  // the ConcurrentGatheringIterator (kept until the iterator dies)
+  std::atomic<bool> running{false};  // a __next__ is in progress (like a generator's)
+  std::int64_t next = 0;             // read and written only by the running __next__
   std::int64_t max_key = -1;
   bool clear = true;
   bool local = false;
@@ -427,6 +428,10 @@ struct PyGatherIter {
     return 0;
   }
   void clear_refs() noexcept { owner.reset(); }
+  PyGatherIter() = default;
+  PyGatherIter(PyGatherIter&& o) noexcept
+      : owner(std::move(o.owner)), next(o.next), max_key(o.max_key), clear(o.clear),
+        local(o.local) {}
 };
 
 PyObject* git_next(PyObject* self) noexcept {
@@ -435,6 +440,14 @@ PyObject* git_next(PyObject* self) noexcept {
     return nullptr;
   }
   PyGatherIter& it = *nb::inst_ptr<PyGatherIter>(self);
+  if (it.running.exchange(true, std::memory_order_acquire)) {
+    PyErr_SetString(PyExc_ValueError, "iterator already executing");
+    return nullptr;
+  }
+  struct Done {
+    PyGatherIter& it;
+    ~Done() { it.running.store(false, std::memory_order_release); }
+  } done{it};
   if (it.next > it.max_key || !it.owner.is_valid()) return nullptr;  // StopIteration
   PyGathering& g = *nb::inst_ptr<PyGathering>(it.owner);
   PyObject* v = nullptr;
@@ -454,7 +467,6 @@ PyObject* git_next(PyObject* self) noexcept {
     default: return PyErr_NoMemory();
   }
   ++it.next;
-  if (it.next > it.max_key) it.owner.reset();  // exhausted: drop the reference early
   if (!it.local) return v;
   PyObject* w = ilpy::local_wrap(v);
   Py_DECREF(v);
