@@ -473,3 +473,27 @@ def test_signals_under_traffic_lose_nothing():
         t.join()
     assert got == list(range(n))
     assert q.qsize() == 0 and back.qsize() == 0
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigint_raises_keyboard_interrupt_in_get():
+    """Ctrl-C: SIGINT sent to the process from another thread ends a blocked
+    get() with KeyboardInterrupt, promptly."""
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals need the main thread")
+    import os
+
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    q = Queue()
+    timer = threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT))
+    try:
+        timer.start()
+        t0 = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            q.get()
+        assert time.monotonic() - t0 < 2
+    finally:
+        timer.join()
+        signal.signal(signal.SIGINT, old)
+    q.put(1)
+    assert q.get_nowait() == 1
