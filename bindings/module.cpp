@@ -103,6 +103,7 @@ NB_MODULE(_interlock, m) {
       "collections", "Concurrent collections of Python objects, and LocalWrapper.");
   interlock::py::init_local_wrapper(collections);
   interlock::py::init_concurrent_dict(collections);
+  interlock::py::init_queues(collections);
 
   nb::module_ ipc = m.def_submodule(
       "ipc", "Cross-process primitives: buffer atomics, futex primitives, shared-memory queue.");

@@ -40,6 +40,10 @@ void init_ipc_atomics(nanobind::module_& m);
 /// their iterator (bindings/concurrent_dict.cpp).
 void init_concurrent_dict(nanobind::module_& m);
 
+/// interlock._interlock.collections: Queue, ConcurrentQueue, StdConcurrentQueue,
+/// ConcurrentGatheringIterator, Empty/Full/ShutDown (bindings/queues.cpp).
+void init_queues(nanobind::module_& m);
+
 /// A new LocalWrapper around `obj` (a new reference; null with an error set on
 /// failure), for the collections' pop_local / iterator_local.
 PyObject* local_wrap(PyObject* obj) noexcept;

@@ -153,6 +153,19 @@ class collections:
     ``interlock.collections``."""
 
     LocalWrapper = _collections.LocalWrapper
+    Queue = _collections.Queue
+    ConcurrentQueue = _collections.ConcurrentQueue
+    StdConcurrentQueue = _collections.StdConcurrentQueue
+    ConcurrentGatheringIterator = _collections.ConcurrentGatheringIterator
+    Empty = _collections.Empty
+    Full = _collections.Full
+    ShutDown = _collections.ShutDown
+    @final
+    class _GatheringIterator:
+        """The iterator that ConcurrentGatheringIterator.iterator() returns."""
+
+        def __iter__(self) -> collections._GatheringIterator: ...
+        def __next__(self) -> Any: ...
 
     class ConcurrentDictBase:
         """The native base of ``interlock.collections.ConcurrentDict``."""

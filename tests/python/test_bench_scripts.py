@@ -22,6 +22,7 @@ SCRIPTS = {
     "bench_atomic.py": ["environment"],
     "bench_locks.py": ["ns_per_op", "ratios", "contended", "handoff", "sizes"],
     "bench_sync.py": [],
+    "bench_collections_queue.py": ["ns_per_pair", "items_per_s", "ratios"],
 }
 
 

@@ -18,8 +18,11 @@ MIN = -(2**63)
 
 
 def test_module():
-    assert {"AtomicInt64", "AtomicReference", "AtomicFlag", "ConcurrentDict"} <= set(concurrency.__all__)
-    for name in concurrency.__all__:
+    assert set(concurrency.__all__) == {"AtomicInt64", "AtomicReference", "AtomicFlag",
+                                        "ConcurrentQueue", "StdConcurrentQueue",
+                                        "ConcurrentGatheringIterator", "ShutDown", "Empty",
+                                        "ConcurrentDict"}
+    for name in ("AtomicInt64", "AtomicReference", "AtomicFlag"):  # the façade's own classes
         cls = getattr(concurrency, name)
         assert cls.__module__ == "interlock.compat.ft_utils.concurrency"
         assert cls.__qualname__ == name

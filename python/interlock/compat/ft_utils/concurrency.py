@@ -23,9 +23,21 @@ ft_utils's names, signatures and return values:
   ``d[k] = v``, ``del d[k]``, ``in``, ``as_dict()``), an
   ``interlock.collections.ConcurrentDict`` with ft_utils's positional
   ``scaling`` (the number of shards) and no initial data.
-
-ft_utils's queues and iterator (``ConcurrentGatheringIterator``,
-``ConcurrentQueue``, ``StdConcurrentQueue``) come with a later change.
+* ``ConcurrentQueue(scaling=None, lock_free=False)``: ``push(value)``,
+  ``pop(timeout=None)`` (``Empty`` on timeout; zero or negative: do not wait),
+  ``pop_local(timeout=None)`` (a ``LocalWrapper``), ``shutdown(immediate=False)``,
+  ``size()``, ``empty()``. After shutdown, ``push`` raises ``ShutDown``; ``pop``
+  hands out what is queued, then raises ``ShutDown`` (at once when immediate).
+  A failed push (out of memory) makes later pops raise ``RuntimeError``.
+* ``StdConcurrentQueue(maxsize=0)``: a ``ConcurrentQueue`` subclass with
+  ``queue.Queue``'s API (put/get with block and timeout, ``*_nowait``, qsize,
+  full, task_done, join), waiting the lock-free way, as in ft_utils.
+* ``ConcurrentGatheringIterator(scaling=None)``: ``insert(key, value)`` from any
+  thread; ``iterator(max_key, clear=True)`` / ``iterator_local`` yield the
+  values of keys 0..max_key in order, waiting for each; after a failed
+  insertion they raise ``RuntimeError`` when they would have to wait.
+* ``ShutDown`` (``queue.ShutDown`` on 3.13+, a fallback class before) and
+  ``Empty`` (``queue.Empty``).
 """
 
 from interlock import collections as _collections
@@ -50,4 +62,10 @@ class ConcurrentDict(_collections.ConcurrentDict):
 
 
 __all__ = ["AtomicInt64", "AtomicReference", "AtomicFlag"]
+
+from interlock.collections import ConcurrentGatheringIterator, ConcurrentQueue, StdConcurrentQueue
+from interlock.collections import Empty, ShutDown
+
+__all__ += ["ConcurrentQueue", "StdConcurrentQueue", "ConcurrentGatheringIterator", "ShutDown",
+            "Empty"]
 __all__ += ["ConcurrentDict"]

@@ -17,8 +17,6 @@ _V = TypeVar("_V")
 
 import interlock.collections as _collections
 
-__all__ = ["AtomicInt64", "AtomicReference", "AtomicFlag", "ConcurrentDict"]
-
 class ConcurrentDict(_collections.ConcurrentDict[_K, _V]):
     """ft_utils's ``ConcurrentDict(scaling=17)`` (scaling: the number of
     shards), with all of interlock.collections.ConcurrentDict's API."""
@@ -66,6 +64,14 @@ class ConcurrentDict(_collections.ConcurrentDict[_K, _V]):
     def update(self, other: Any = (), /, **kwargs: _V) -> None: ...  # type: ignore[override]
 
 
+__all__ = ["AtomicInt64", "AtomicReference", "AtomicFlag", "ConcurrentQueue", "StdConcurrentQueue",
+           "ConcurrentGatheringIterator", "ShutDown", "Empty", "ConcurrentDict"]
+
+from interlock.collections import ConcurrentGatheringIterator as ConcurrentGatheringIterator
+from interlock.collections import ConcurrentQueue as ConcurrentQueue
+from interlock.collections import Empty as Empty
+from interlock.collections import ShutDown as ShutDown
+from interlock.collections import StdConcurrentQueue as StdConcurrentQueue
 
 _Operand = int | AtomicInt64
 

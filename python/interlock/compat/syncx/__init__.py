@@ -3,5 +3,7 @@
 from interlock import __version__
 
 from . import atomic, locks
+from . import collections
 
 __all__ = ["__version__", "atomic", "locks"]
+__all__ += ["collections"]
