@@ -41,6 +41,8 @@ ft_utils's names, signatures and return values:
 """
 
 from interlock import collections as _collections
+from interlock.collections import ConcurrentGatheringIterator, ConcurrentQueue, Empty, ShutDown
+from interlock.collections import StdConcurrentQueue
 from interlock._interlock.atomic import _ft_utils as _native
 
 AtomicInt64 = _native.AtomicInt64
@@ -61,11 +63,5 @@ class ConcurrentDict(_collections.ConcurrentDict):
         pass
 
 
-__all__ = ["AtomicInt64", "AtomicReference", "AtomicFlag"]
-
-from interlock.collections import ConcurrentGatheringIterator, ConcurrentQueue, StdConcurrentQueue
-from interlock.collections import Empty, ShutDown
-
-__all__ += ["ConcurrentQueue", "StdConcurrentQueue", "ConcurrentGatheringIterator", "ShutDown",
-            "Empty"]
-__all__ += ["ConcurrentDict"]
+__all__ = ["AtomicInt64", "AtomicReference", "AtomicFlag", "ConcurrentDict", "ConcurrentQueue",
+           "StdConcurrentQueue", "ConcurrentGatheringIterator", "ShutDown", "Empty"]

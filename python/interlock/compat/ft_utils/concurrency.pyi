@@ -64,8 +64,8 @@ class ConcurrentDict(_collections.ConcurrentDict[_K, _V]):
     def update(self, other: Any = (), /, **kwargs: _V) -> None: ...  # type: ignore[override]
 
 
-__all__ = ["AtomicInt64", "AtomicReference", "AtomicFlag", "ConcurrentQueue", "StdConcurrentQueue",
-           "ConcurrentGatheringIterator", "ShutDown", "Empty", "ConcurrentDict"]
+__all__ = ["AtomicInt64", "AtomicReference", "AtomicFlag", "ConcurrentDict", "ConcurrentQueue",
+           "StdConcurrentQueue", "ConcurrentGatheringIterator", "ShutDown", "Empty"]
 
 from interlock.collections import ConcurrentGatheringIterator as ConcurrentGatheringIterator
 from interlock.collections import ConcurrentQueue as ConcurrentQueue

@@ -2,8 +2,6 @@
 
 from interlock import __version__
 
-from . import atomic, locks
-from . import collections
+from . import atomic, collections, locks
 
-__all__ = ["__version__", "atomic", "locks"]
-__all__ += ["collections"]
+__all__ = ["__version__", "atomic", "locks", "collections"]
