@@ -13,7 +13,7 @@ namespace nb = nanobind;
 namespace interlock::py::aio {
 namespace {
 
-enum class Kind : unsigned char { mutex, semaphore, event, latch };
+enum class Kind : unsigned char { mutex, semaphore, event, latch, custom };
 
 struct AsyncWaitObject {
   PyObject_HEAD
@@ -26,6 +26,7 @@ struct AsyncWaitObject {
   PyObject* owner;      // the primitive's Python object (keeps `prim` alive)
   void* prim;           // the core primitive inside `owner`
   GiveBack give_back;   // mutex only
+  const CustomOps* ops; // custom only
   PyObject* loop;
   PyObject* future;
   unsigned long loop_thread;
@@ -35,6 +36,7 @@ struct AsyncWaitObject {
     Semaphore::AsyncWaiter semaphore;
     ResettableEvent::AsyncWaiter event;
     Latch::AsyncWaiter latch;
+    parking_lot::AsyncNode custom;
     Node() noexcept {}
     ~Node() {}
   } node;
@@ -68,6 +70,9 @@ void give_back(AsyncWaitObject* w) noexcept {
         w->node.semaphore.state.handed_off = false;
         static_cast<Semaphore*>(w->prim)->release(1);
       }
+      break;
+    case Kind::custom:
+      w->ops->pass_on(w->prim);
       break;
     case Kind::event:
     case Kind::latch:
@@ -126,6 +131,7 @@ PyObject* make(Kind kind, PyObject* owner, void* prim, PyObject* loop, PyObject*
   w->owner = Py_NewRef(owner);
   w->prim = prim;
   w->give_back = nullptr;
+  w->ops = nullptr;
   w->loop = Py_NewRef(loop);
   w->future = Py_NewRef(future);
   w->loop_thread = PyThread_get_thread_ident();
@@ -136,6 +142,7 @@ PyObject* make(Kind kind, PyObject* owner, void* prim, PyObject* loop, PyObject*
     case Kind::semaphore: new (&w->node.semaphore) Semaphore::AsyncWaiter(&notify, ctx); break;
     case Kind::event: new (&w->node.event) ResettableEvent::AsyncWaiter(&notify, ctx); break;
     case Kind::latch: new (&w->node.latch) Latch::AsyncWaiter(&notify, ctx); break;
+    case Kind::custom: new (&w->node.custom) parking_lot::AsyncNode(&notify, ctx); break;
   }
   return reinterpret_cast<PyObject*>(w);
 }
@@ -197,6 +204,10 @@ PyObject* aw_cancel(PyObject* self, PyObject*) {
     case Kind::latch:
       removed = static_cast<Latch*>(w->prim)->cancel_async(w->node.latch);
       break;
+    case Kind::custom:
+      removed = w->ops->cancel_queued(w->prim, w->node.custom);
+      if (!removed) abandon(w);  // woken: pass it on unless a closed loop's notify did
+      break;
   }
   if (removed) {
     Py_DECREF(self);  // the queue's reference (the caller holds another)
@@ -215,6 +226,7 @@ PyObject* aw_handed_off(PyObject* self, void*) {
     case Kind::semaphore: h = w->node.semaphore.handed_off(); break;
     case Kind::event: h = w->node.event.state.notified; break;
     case Kind::latch: h = static_cast<Latch*>(w->prim)->try_wait(); break;
+    case Kind::custom: h = true; break;  // a plain wake-up: call again
   }
   w->finished = true;
   // Consumed: a closed loop's notify or a later cancel() gives nothing back.
@@ -319,6 +331,36 @@ PyObject* enqueue_latch(PyObject* owner, Latch& l, PyObject* loop, PyObject* fut
   return enqueue(make(Kind::latch, owner, &l, loop, future),
                  [&](AsyncWaitObject* w) { return l.wait_async(w->node.latch); });
 }
+
+PyObject* make_custom(PyObject* owner, void* prim, const CustomOps* ops, PyObject* loop,
+                      PyObject* future) noexcept {
+  PyObject* obj = make(Kind::custom, owner, prim, loop, future);
+  if (obj) aw(obj)->ops = ops;
+  return obj;
+}
+
+parking_lot::AsyncNode& custom_node(PyObject* wait) noexcept { return aw(wait)->node.custom; }
+
+void queue_ref(PyObject* wait) noexcept { Py_INCREF(wait); }
+
+void unqueued(PyObject* wait) noexcept {
+  aw(wait)->finished = true;
+  Py_DECREF(wait);  // the queue's reference, never used
+}
+
+int claim_registration(PyObject* prev, void* prim) noexcept {
+  if (prev == Py_None) return 0;
+  if (Py_TYPE(prev) != g_type || aw(prev)->kind != Kind::custom || aw(prev)->prim != prim) {
+    PyErr_SetString(PyExc_TypeError, "expected None or this queue's waiter");
+    return -1;
+  }
+  AsyncWaitObject* w = aw(prev);
+  if (w->finished) return 0;  // already claimed by an earlier retry or cancel
+  w->finished = true;
+  return w->claimed.exchange(true, std::memory_order_acq_rel) ? 0 : 1;
+}
+
+PyTypeObject* wait_type() noexcept { return g_type; }
 
 }  // namespace interlock::py::aio
 

@@ -53,4 +53,33 @@ PyObject* enqueue_event(PyObject* owner, ResettableEvent& e, PyObject* loop,
                         PyObject* future) noexcept;
 PyObject* enqueue_latch(PyObject* owner, Latch& l, PyObject* loop, PyObject* future) noexcept;
 
+/// Waiters of other primitives (the queues), whose wake-ups hand nothing over:
+/// the coroutine calls the primitive again, passing the woken waiter back.
+struct CustomOps {
+  /// Withdraws a queued node: true if it was still queued (and is now
+  /// unregistered); false if a wake-up already took it.
+  bool (*cancel_queued)(void* prim, parking_lot::AsyncNode& node) noexcept;
+  /// A woken node whose coroutine will not call again: unregister it and pass
+  /// the wake-up on.
+  void (*pass_on)(void* prim) noexcept;
+};
+
+/// A new AsyncWait (not yet queued) for `prim` inside `owner`.
+PyObject* make_custom(PyObject* owner, void* prim, const CustomOps* ops, PyObject* loop,
+                      PyObject* future) noexcept;
+/// The node of an AsyncWait made by make_custom.
+parking_lot::AsyncNode& custom_node(PyObject* wait) noexcept;
+/// After the primitive queued custom_node(wait): the queue's reference is
+/// taken here. Call before anything can wake it, i.e. pass `wait` through
+/// queue_ref_before() and undo with unqueued() if the core did not queue it.
+void queue_ref(PyObject* wait) noexcept;
+void unqueued(PyObject* wait) noexcept;
+/// For the retry after a wake-up: whether `prev` (an AsyncWait of this
+/// primitive, or None) still holds its registration (claims it; false if its
+/// loop's failure already passed the wake-up on). TypeError if prev is
+/// neither None nor an AsyncWait.
+int claim_registration(PyObject* prev, void* prim) noexcept;
+/// The AsyncWait type (for Python-side `type(r) is AsyncWait` checks).
+PyTypeObject* wait_type() noexcept;
+
 }  // namespace interlock::py::aio

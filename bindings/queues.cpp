@@ -22,6 +22,7 @@
 #include <new>
 #include <optional>
 
+#include "aio.hpp"
 #include "fast_methods.hpp"
 #include "interlock/blocking_queue.hpp"
 #include "interlock/deadline.hpp"
@@ -206,6 +207,87 @@ PyObject* q_shutdown(C& c, ilpy::passed immediate) noexcept {
   Py_RETURN_NONE;
 }
 
+// ============================================================ asyncio (bindings/aio.hpp)
+// _aio_get(loop, future, prev) / _aio_put(item, loop, future, prev) /
+// _aio_join(loop, future, prev): do it now (the item / None), or queue an
+// event-loop waiter and return it (an AsyncWait). `prev` is the waiter whose
+// wake-up led to this retry (None the first time): its registration among
+// the queue's waiters is given up in the same critical section.
+
+template <PyQueueCore::AsyncSide Side>
+struct QueueAsyncOps {
+  static bool cancel_queued(void* prim, interlock::parking_lot::AsyncNode& n) noexcept {
+    return static_cast<PyQueueCore*>(prim)->cancel_async(n, Side);
+  }
+  static void pass_on(void* prim) noexcept { static_cast<PyQueueCore*>(prim)->abandon_async(Side); }
+  static constexpr interlock::py::aio::CustomOps ops{&cancel_queued, &pass_on};
+};
+
+template <PyQueueCore::AsyncSide Side, class Core>
+PyObject* queue_async(PyObject* self, QueueBase& b, PyObject* loop, PyObject* future,
+                      PyObject* prev, Core&& core) noexcept {
+  namespace aio = interlock::py::aio;
+  const int registered = aio::claim_registration(prev, &b.q);
+  if (registered < 0) return nullptr;
+  PyObject* w = aio::make_custom(self, &b.q, &QueueAsyncOps<Side>::ops, loop, future);
+  if (!w) {
+    if (registered) b.q.abandon_async(Side);
+    return nullptr;
+  }
+  aio::queue_ref(w);
+  bool queued = false;
+  PyObject* r = core(aio::custom_node(w), registered != 0, &queued);
+  if (queued) return w;  // (r is unset)
+  aio::unqueued(w);
+  Py_DECREF(w);
+  return r;
+}
+
+template <class C>
+PyObject* q_aio_get(PyObject* self, C& c, PyObject* loop, PyObject* future, PyObject* prev) noexcept {
+  PyObject* out = nullptr;  // fast path first: no waiter object at all
+  if (prev == Py_None && c.q.pop(&out, Deadline::immediate()) == QueueStatus::ok) return out;
+  return queue_async<PyQueueCore::AsyncSide::getter>(
+      self, c, loop, future, prev,
+      [&](interlock::parking_lot::AsyncNode& n, bool reg, bool* queued) -> PyObject* {
+        PyObject* v = nullptr;
+        switch (c.q.pop_async(&v, n, reg, queued)) {
+          case QueueStatus::ok: return v;
+          case QueueStatus::shut_down: PyErr_SetNone(g_shutdown); return nullptr;
+          default: return nullptr;  // queued
+        }
+      });
+}
+
+template <class C>
+PyObject* q_aio_put(PyObject* self, C& c, PyObject* item, PyObject* loop, PyObject* future,
+                    PyObject* prev) noexcept {
+  Py_INCREF(item);  // the queue's reference, if it takes it
+  if (prev == Py_None && c.q.push(item, Deadline::immediate()) == QueueStatus::ok) Py_RETURN_NONE;
+  PyObject* r = queue_async<PyQueueCore::AsyncSide::putter>(
+      self, c, loop, future, prev,
+      [&](interlock::parking_lot::AsyncNode& n, bool reg, bool* queued) -> PyObject* {
+        const QueueStatus st = c.q.push_async(item, n, reg, queued);
+        if (st == QueueStatus::ok) Py_RETURN_NONE;
+        if (*queued) return nullptr;
+        return push_failed(c, st, Py_NewRef(item));
+      });
+  if (!r || Py_TYPE(r) == interlock::py::aio::wait_type()) Py_DECREF(item);  // not queued
+  return r;
+}
+
+template <class C>
+PyObject* q_aio_join(PyObject* self, C& c, PyObject* loop, PyObject* future, PyObject* prev) noexcept {
+  if (prev == Py_None && c.q.unfinished_tasks() == 0) Py_RETURN_NONE;
+  return queue_async<PyQueueCore::AsyncSide::joiner>(
+      self, c, loop, future, prev,
+      [&](interlock::parking_lot::AsyncNode& n, bool reg, bool* queued) -> PyObject* {
+        *queued = !c.q.join_async(n, reg);
+        if (*queued) return nullptr;
+        Py_RETURN_NONE;
+      });
+}
+
 #define IL_QUEUE_DOC_PUT                                                                        \
   "Put item into the queue. If block is true and timeout is None (the default),\n"              \
   "wait until a free slot is available; with a non-negative timeout wait at most\n"             \
@@ -272,6 +354,13 @@ PyMethodDef queue_methods[] = {
                  "(each counting as done for join()) and get() raises ShutDown at once.">(),
     {"__class_getitem__", reinterpret_cast<PyCFunction>(&queue_class_getitem),
      METH_O | METH_CLASS, "__class_getitem__($cls, item, /)\n--\n\nQueue[T]: a types.GenericAlias."},
+    ilpy::method<&q_aio_get<PyQueue>, "_aio_get($self, loop, future, prev, /)",
+                 "For interlock's asyncio support: an item, or a queued AsyncWait.">(),
+    ilpy::method<&q_aio_put<PyQueue>, "_aio_put($self, item, loop, future, prev, /)",
+                 "For interlock's asyncio support: None once put, or a queued AsyncWait.">(),
+    ilpy::method<&q_aio_join<PyQueue>, "_aio_join($self, loop, future, prev, /)",
+                 "For interlock's asyncio support: None if no task is unfinished, or a\n"
+                 "queued AsyncWait.">(),
     ilpy::methods_end,
 };
 

@@ -189,6 +189,134 @@ class BlockingQueue {
     }
   }
 
+  // ------------------------------------------------------------ event loops
+  // An event loop's waiter (parking_lot::AsyncNode) registers and queues like a
+  // thread, but returns at once; its notify runs on the push / pop /
+  // task_done / shutdown that would have woken a thread (a plain wake-up: no
+  // value is handed over). The loop then calls the same function again with
+  // registered = true, which unregisters it in the same critical section.
+
+  /// Which waiters an async call queues among.
+  enum class AsyncSide : unsigned char { getter, putter, joiner };
+
+  /// pop without waiting, or queue `w` among the getters (*queued = true; the
+  /// status is then timed_out and nothing moved).
+  QueueStatus pop_async(T* out, parking_lot::AsyncNode& w, bool registered,
+                        bool* queued) noexcept {
+    *queued = false;
+    for (;;) {
+      mu_.lock();
+      if (registered) --getters_waiting_;
+      registered = false;
+      if (tail_ != head_) {
+        *out = buf_[head_ & (cap_ - 1)];
+        ++head_;
+        finish_pop();
+        return QueueStatus::ok;
+      }
+      if (shutdown_.load(std::memory_order_relaxed)) {
+        mu_.unlock();
+        return QueueStatus::shut_down;
+      }
+      ++getters_waiting_;
+      mu_.unlock();
+      registered = true;
+      auto cond = [this] {
+        return size_.load(std::memory_order_relaxed) == 0 &&
+               !shutdown_.load(std::memory_order_relaxed);
+      };
+      if (parking_lot::park_async(&getters_waiting_, w, cond, nullptr)) {
+        *queued = true;
+        return QueueStatus::timed_out;
+      }
+    }
+  }
+
+  /// push without waiting, or queue `w` among the putters (*queued = true).
+  QueueStatus push_async(T v, parking_lot::AsyncNode& w, bool registered, bool* queued) noexcept {
+    *queued = false;
+    for (;;) {
+      mu_.lock();
+      if (registered) --putters_waiting_;
+      registered = false;
+      if (shutdown_.load(std::memory_order_relaxed)) {
+        mu_.unlock();
+        return QueueStatus::shut_down;
+      }
+      const std::size_t n = tail_ - head_;
+      if (maxsize_ == 0 || n < maxsize_) {
+        if (n == cap_ && !grow()) {
+          mu_.unlock();
+          return QueueStatus::no_memory;
+        }
+        buf_[tail_ & (cap_ - 1)] = v;
+        ++tail_;
+        finish_push();
+        return QueueStatus::ok;
+      }
+      ++putters_waiting_;
+      mu_.unlock();
+      registered = true;
+      auto cond = [this] {
+        return size_.load(std::memory_order_relaxed) >= maxsize_ &&
+               !shutdown_.load(std::memory_order_relaxed);
+      };
+      if (parking_lot::park_async(&putters_waiting_, w, cond, nullptr)) {
+        *queued = true;
+        return QueueStatus::timed_out;
+      }
+    }
+  }
+
+  /// join without waiting (true: no unfinished task), or queue `w` among the
+  /// joiners (false).
+  bool join_async(parking_lot::AsyncNode& w, bool registered) noexcept {
+    for (;;) {
+      mu_.lock();
+      if (registered) --joiners_waiting_;
+      registered = false;
+      if (unfinished_.load(std::memory_order_relaxed) == 0) {
+        mu_.unlock();
+        return true;
+      }
+      ++joiners_waiting_;
+      mu_.unlock();
+      registered = true;
+      auto cond = [this] { return unfinished_.load(std::memory_order_relaxed) != 0; };
+      if (parking_lot::park_async(&joiners_waiting_, w, cond, nullptr)) return false;
+    }
+  }
+
+  /// Withdraws a queued async waiter of `side`: true if it was still queued
+  /// (its notify will not run; it is unregistered). False if a wake-up already
+  /// took it: the caller then owes abandon_async(side) unless it retries.
+  bool cancel_async(parking_lot::AsyncNode& w, AsyncSide side) noexcept {
+    if (!parking_lot::cancel_async(w)) return false;
+    mu_.lock();
+    --waiting_count(side);
+    mu_.unlock();
+    return true;
+  }
+
+  /// A woken async waiter that will not call again (cancelled, or its loop is
+  /// gone): unregisters it and passes its wake-up on to another waiter of the
+  /// same side if the state it was woken for still holds.
+  void abandon_async(AsyncSide side) noexcept {
+    mu_.lock();
+    std::size_t& waiting = waiting_count(side);
+    --waiting;
+    bool wake = false;
+    if (waiting != 0) {
+      switch (side) {
+        case AsyncSide::getter: wake = tail_ != head_; break;
+        case AsyncSide::putter: wake = maxsize_ == 0 || tail_ - head_ < maxsize_; break;
+        case AsyncSide::joiner: break;  // task_done wakes every joiner
+      }
+    }
+    mu_.unlock();
+    if (wake) parking_lot::unpark_one(&waiting);
+  }
+
   /// Shuts the queue down (queue.Queue.shutdown of Python 3.13): every later
   /// push fails, pops fail once the queue is empty, and every waiter wakes.
   /// With `immediate`, the queued values are removed (each lowers the
@@ -383,6 +511,15 @@ class BlockingQueue {
         default: break;
       }
     }
+  }
+
+  std::size_t& waiting_count(AsyncSide side) noexcept {
+    switch (side) {
+      case AsyncSide::getter: return getters_waiting_;
+      case AsyncSide::putter: return putters_waiting_;
+      case AsyncSide::joiner: break;
+    }
+    return joiners_waiting_;
   }
 
   void unregister(std::size_t& waiting) noexcept {

@@ -32,6 +32,7 @@ import sys
 from typing import Any, Awaitable, Callable, TypeVar
 
 from ._interlock import _aio as _native
+from ._interlock.collections import Queue
 from ._interlock.locks import BoundedSemaphore, CountDownLatch, Event, Lock, Semaphore
 from ._sync import _BROKEN, _DRAINING, _FILLING, _RESETTING
 from ._sync import Barrier, BrokenBarrierError, Condition
@@ -55,7 +56,8 @@ def _wake(future: Any) -> None:
         future.set_result(None)
 
 
-_native.AsyncWait._set_wake(_wake)
+_AsyncWait = _native.AsyncWait
+_AsyncWait._set_wake(_wake)
 
 
 async def _acquire(prim: Any) -> None:
@@ -372,6 +374,104 @@ def _sync_reacquire(cond: Condition) -> Callable[[Any], Awaitable[None]]:
     return reacquire
 
 
+class QueueAio:
+    """``q.aio``: asyncio.Queue's API on an interlock Queue: coroutines await
+    ``put`` / ``get`` / ``join`` while threads use the blocking API on the same
+    queue. A wake-up hands nothing over (the coroutine takes the item itself),
+    so a cancelled ``get`` never loses an item and a cancelled ``put`` never
+    puts one; a wake-up it had been given passes on to the next waiter."""
+
+    __slots__ = ("_q",)
+
+    def __init__(self, q: Queue) -> None:
+        self._q = q
+
+    async def get(self) -> Any:
+        """Remove and return an item, waiting without blocking the loop
+        (ShutDown once the queue is shut down and empty)."""
+        q = self._q
+        loop = _running_loop()
+        prev = None
+        while True:
+            future = loop.create_future()
+            r = q._aio_get(loop, future, prev)
+            if type(r) is not _AsyncWait:
+                return r
+            try:
+                await future
+            except BaseException:
+                r.cancel()
+                raise
+            prev = r
+
+    async def put(self, item: Any) -> None:
+        """Put an item, waiting for a free slot without blocking the loop
+        (ShutDown once the queue is shut down)."""
+        q = self._q
+        loop = _running_loop()
+        prev = None
+        while True:
+            future = loop.create_future()
+            r = q._aio_put(item, loop, future, prev)
+            if r is None:
+                return
+            try:
+                await future
+            except BaseException:
+                r.cancel()
+                raise
+            prev = r
+
+    async def join(self) -> None:
+        """Wait until every item put has been marked done (task_done)."""
+        q = self._q
+        loop = _running_loop()
+        prev = None
+        while True:
+            future = loop.create_future()
+            r = q._aio_join(loop, future, prev)
+            if r is None:
+                return
+            try:
+                await future
+            except BaseException:
+                r.cancel()
+                raise
+            prev = r
+
+    def get_nowait(self) -> Any:
+        """An item if one is there at once, else queue.Empty."""
+        return self._q.get_nowait()
+
+    def put_nowait(self, item: Any) -> None:
+        """Put the item if a slot is free at once, else queue.Full."""
+        self._q.put_nowait(item)
+
+    def task_done(self) -> None:
+        """Mark one item as processed (ValueError if called too many times)."""
+        self._q.task_done()
+
+    def qsize(self) -> int:
+        return self._q.qsize()
+
+    def empty(self) -> bool:
+        return self._q.empty()
+
+    def full(self) -> bool:
+        return self._q.full()
+
+    def shutdown(self, immediate: bool = False) -> None:
+        """Shut the queue down (asyncio.Queue.shutdown / queue.Queue.shutdown)."""
+        self._q.shutdown(immediate)
+
+    @property
+    def maxsize(self) -> int:
+        return self._q.maxsize
+
+    def __repr__(self) -> str:
+        return f"<aio view of {self._q!r}>"
+
+
 # ------------------------------------------------------------------ wiring
 
 def _install() -> None:
@@ -399,6 +499,7 @@ def _install() -> None:
         sem.aio = view(SemaphoreAio, "asyncio.Semaphore's API on this semaphore (SemaphoreAio).")
         sem.__aenter__ = sem_aenter
         sem.__aexit__ = sem_aexit
+    Queue.aio = view(QueueAio, "asyncio.Queue's API on this queue (QueueAio).")
     Event.aio = view(EventAio, "asyncio.Event's API on this event (EventAio).")
     CountDownLatch.aio = view(CountDownLatchAio, "Await this latch (CountDownLatchAio).")
     for fn in (lock_aenter, sem_aenter):
@@ -407,6 +508,7 @@ def _install() -> None:
         fn.__name__ = "__aexit__"
     for cls in (LockAio, SemaphoreAio, EventAio, CountDownLatchAio, ConditionAio, BarrierAio):
         cls.__module__ = "interlock.locks"  # their public home
+    QueueAio.__module__ = "interlock.collections"
 
 
 _install()

@@ -39,9 +39,11 @@ from ._interlock.collections import (
     ShutDown,
     StdConcurrentQueue,
 )
+from ._aio import QueueAio  # also adds Queue.aio (see _aio.py)
 
 __all__ = ["ConcurrentDict", "ConcurrentSet", "LocalWrapper", "Queue", "ConcurrentQueue",
-           "StdConcurrentQueue", "ConcurrentGatheringIterator", "Empty", "Full", "ShutDown"]
+           "StdConcurrentQueue", "ConcurrentGatheringIterator", "Empty", "Full", "ShutDown",
+           "QueueAio"]
 
 
 def _rebuild(cls, scaling):

@@ -236,3 +236,114 @@ TEST(BlockingQueue, MpmcBoundedPark) { mpmc(Q::Wait::park, 8); }
 TEST(BlockingQueue, MpmcBoundedSpin) { mpmc(Q::Wait::spin_then_park, 8); }
 TEST(BlockingQueue, MpmcUnboundedPark) { mpmc(Q::Wait::park, 0); }
 TEST(BlockingQueue, MpmcUnboundedSpin) { mpmc(Q::Wait::spin_then_park, 0); }
+
+// ------------------------------------------------------------ event-loop waiters
+
+namespace {
+struct AsyncInbox {
+  std::atomic<int> count{0};
+  static void notify(void* ctx) noexcept {
+    static_cast<AsyncInbox*>(ctx)->count.fetch_add(1, std::memory_order_acq_rel);
+  }
+};
+using Side = Q::AsyncSide;
+}  // namespace
+
+TEST(BlockingQueueAsync, PopQueuesThenPushWakesAndRetryTakes) {
+  Q q;
+  AsyncInbox inbox;
+  interlock::parking_lot::AsyncNode node(&AsyncInbox::notify, &inbox);
+  std::uintptr_t out = 0;
+  bool queued = false;
+  EXPECT_EQ(q.pop_async(&out, node, false, &queued), QueueStatus::timed_out);
+  ASSERT_TRUE(queued);
+  EXPECT_EQ(q.push(7), QueueStatus::ok);  // runs the notify on this thread
+  EXPECT_EQ(inbox.count.load(), 1);
+  EXPECT_EQ(q.pop_async(&out, node, true, &queued), QueueStatus::ok);
+  EXPECT_FALSE(queued);
+  EXPECT_EQ(out, 7u);
+  // The registration is gone: a push wakes nobody now.
+  EXPECT_EQ(q.push(8), QueueStatus::ok);
+  EXPECT_EQ(inbox.count.load(), 1);
+}
+
+TEST(BlockingQueueAsync, PushOnFullQueuesThenPopWakes) {
+  Q q(1);
+  AsyncInbox inbox;
+  interlock::parking_lot::AsyncNode node(&AsyncInbox::notify, &inbox);
+  bool queued = false;
+  ASSERT_EQ(q.push(1), QueueStatus::ok);
+  EXPECT_EQ(q.push_async(2, node, false, &queued), QueueStatus::timed_out);
+  ASSERT_TRUE(queued);
+  std::uintptr_t out = 0;
+  ASSERT_EQ(q.pop(&out), QueueStatus::ok);
+  EXPECT_EQ(inbox.count.load(), 1);
+  EXPECT_EQ(q.push_async(2, node, true, &queued), QueueStatus::ok);
+  ASSERT_EQ(q.pop(&out), QueueStatus::ok);
+  EXPECT_EQ(out, 2u);
+}
+
+TEST(BlockingQueueAsync, CancelWhileQueuedUnregisters) {
+  Q q;
+  AsyncInbox inbox;
+  interlock::parking_lot::AsyncNode node(&AsyncInbox::notify, &inbox);
+  std::uintptr_t out = 0;
+  bool queued = false;
+  q.pop_async(&out, node, false, &queued);
+  ASSERT_TRUE(queued);
+  EXPECT_TRUE(q.cancel_async(node, Side::getter));
+  EXPECT_EQ(q.push(1), QueueStatus::ok);
+  EXPECT_EQ(inbox.count.load(), 0);
+}
+
+TEST(BlockingQueueAsync, AbandonedWakeUpIsPassedOnToAThread) {
+  Q q;
+  AsyncInbox inbox;
+  interlock::parking_lot::AsyncNode node(&AsyncInbox::notify, &inbox);
+  std::uintptr_t out = 0;
+  bool queued = false;
+  q.pop_async(&out, node, false, &queued);  // first in the getters' FIFO
+  ASSERT_TRUE(queued);
+  std::atomic<bool> got{false};
+  std::thread t([&] {
+    std::uintptr_t v = 0;
+    EXPECT_EQ(q.pop(&v, Deadline::after(10s)), QueueStatus::ok);
+    EXPECT_EQ(v, 5u);
+    got = true;
+  });
+  // Whether or not the thread has parked yet, the item must reach it: the
+  // async node (first in the FIFO) is woken by the push and gives up.
+  ASSERT_EQ(q.push(5), QueueStatus::ok);
+  EXPECT_EQ(inbox.count.load(), 1);
+  EXPECT_FALSE(q.cancel_async(node, Side::getter));  // already woken
+  q.abandon_async(Side::getter);  // passes the wake-up on to the thread
+  t.join();
+  EXPECT_TRUE(got);
+}
+
+TEST(BlockingQueueAsync, JoinAsyncWaitsForTaskDone) {
+  Q q;
+  AsyncInbox inbox;
+  interlock::parking_lot::AsyncNode node(&AsyncInbox::notify, &inbox);
+  EXPECT_TRUE(q.join_async(node, false));
+  ASSERT_EQ(q.push(1), QueueStatus::ok);
+  EXPECT_FALSE(q.join_async(node, false));
+  std::uintptr_t out = 0;
+  ASSERT_EQ(q.pop(&out), QueueStatus::ok);
+  EXPECT_TRUE(q.task_done());
+  EXPECT_EQ(inbox.count.load(), 1);
+  EXPECT_TRUE(q.join_async(node, true));
+}
+
+TEST(BlockingQueueAsync, ShutdownWakesAsyncGetter) {
+  Q q;
+  AsyncInbox inbox;
+  interlock::parking_lot::AsyncNode node(&AsyncInbox::notify, &inbox);
+  std::uintptr_t out = 0;
+  bool queued = false;
+  q.pop_async(&out, node, false, &queued);
+  ASSERT_TRUE(queued);
+  q.shutdown(false, [](std::uintptr_t) {});
+  EXPECT_EQ(inbox.count.load(), 1);
+  EXPECT_EQ(q.pop_async(&out, node, true, &queued), QueueStatus::shut_down);
+}

@@ -585,3 +585,157 @@ def test_views_repr_and_no_running_loop():
     with pytest.raises(RuntimeError):
         coro.send(None)
     lock.release()
+
+
+# ------------------------------------------------------------------ Queue
+
+def test_queue_thread_to_coroutine_stream_and_back():
+    from interlock.collections import Queue
+
+    q = Queue(8)
+    n = 20000
+
+    async def main():
+        t = threading.Thread(target=lambda: [q.put(i) for i in range(n)])
+        t.start()
+        got = [await q.aio.get() for _ in range(n)]
+        t.join()
+        assert got == list(range(n))
+        out = []
+        t = threading.Thread(target=lambda: out.extend(q.get() for _ in range(n)))
+        t.start()
+        for i in range(n):
+            await q.aio.put(i)
+        await asyncio.get_running_loop().run_in_executor(None, t.join)
+        assert out == list(range(n))
+
+    run(main())
+
+
+def test_queue_cancelled_get_never_loses_an_item():
+    from interlock.collections import Queue
+
+    q = Queue()
+
+    async def main():
+        g = asyncio.ensure_future(q.aio.get())
+        await asyncio.sleep(0)
+        q.put("x")  # wakes the queued get ...
+        g.cancel()  # ... which is cancelled before it takes the item
+        with pytest.raises(asyncio.CancelledError):
+            await g
+        assert q.get_nowait() == "x"
+        with pytest.raises(TimeoutErrors):
+            await asyncio.wait_for(q.aio.get(), 0.01)
+        q.put("y")
+        assert await q.aio.get() == "y"
+
+    run(main())
+
+
+def test_queue_cancelled_get_passes_its_wake_up_on():
+    from interlock.collections import Queue
+
+    q = Queue()
+
+    async def main():
+        first = asyncio.ensure_future(q.aio.get())
+        second = asyncio.ensure_future(q.aio.get())
+        await asyncio.sleep(0)
+        q.put(1)  # wakes `first` only
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        assert await asyncio.wait_for(second, 10) == 1
+
+    run(main())
+
+
+def test_queue_cancelled_put_puts_nothing_and_full_waits():
+    from interlock.collections import Queue
+
+    q = Queue(1)
+
+    async def main():
+        await q.aio.put("a")
+        assert q.aio.full()
+        p = asyncio.ensure_future(q.aio.put("b"))
+        await asyncio.sleep(0)
+        assert not p.done()
+        p.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await p
+        assert q.qsize() == 1
+        p = asyncio.ensure_future(q.aio.put("c"))
+        await asyncio.sleep(0)
+        t = threading.Thread(target=q.get)
+        t.start()
+        await p
+        t.join()
+        assert q.get_nowait() == "c"
+
+    run(main())
+
+
+def test_queue_join_and_shutdown_async():
+    from interlock.collections import Queue, ShutDown
+
+    q = Queue()
+
+    async def main():
+        await q.aio.join()  # nothing unfinished
+        q.aio.put_nowait(1)
+        j = asyncio.ensure_future(q.aio.join())
+        await asyncio.sleep(0)
+        assert not j.done()
+        t = threading.Thread(target=lambda: (q.get(), q.task_done()))
+        t.start()
+        await asyncio.wait_for(j, 10)
+        t.join()
+        g = asyncio.ensure_future(q.aio.get())
+        await asyncio.sleep(0)
+        q.aio.shutdown()
+        with pytest.raises(ShutDown):
+            await g
+        with pytest.raises(ShutDown):
+            await q.aio.put(2)
+
+    run(main())
+
+
+@pytest.mark.timeout(120)
+def test_queue_mpmc_threads_and_coroutines_no_loss_no_duplicates():
+    from interlock.collections import Queue
+
+    q = Queue(16)
+    per, producers = 3000, 2
+    got = []
+    lock = threading.Lock()
+
+    def thread_consumer(k):
+        mine = [q.get() for _ in range(k)]
+        with lock:
+            got.extend(mine)
+
+    async def main():
+        tc = threading.Thread(target=thread_consumer, args=(per,))
+        tc.start()
+        tp = threading.Thread(target=lambda: [q.put(("t", i)) for i in range(per)])
+        tp.start()
+
+        async def produce():
+            for i in range(per):
+                await q.aio.put(("c", i))
+
+        async def consume(k):
+            return [await q.aio.get() for _ in range(k)]
+
+        _, mine = await asyncio.gather(produce(), consume(per))
+        with lock:
+            got.extend(mine)
+        await asyncio.get_running_loop().run_in_executor(None, tp.join)
+        await asyncio.get_running_loop().run_in_executor(None, tc.join)
+
+    run(main())
+    assert sorted(got) == sorted([("t", i) for i in range(per)] + [("c", i) for i in range(per)])
+    assert len(got) == producers * per
