@@ -101,7 +101,7 @@ NB_MODULE(_interlock, m) {
 
   nb::module_ ipc = m.def_submodule(
       "ipc", "Cross-process primitives: buffer atomics, futex primitives, shared-memory queue.");
-  (void)ipc;  // the init_*(ipc) calls go here
+  interlock::py::init_ipc_futex(ipc);
 
   install_process_hooks(m);
 }

@@ -89,6 +89,9 @@ std::map<std::string, int>& handles() {
   return *m;
 }
 
+// Every region open in this process (guarded by g_handles_lock).
+NamedRegion* g_open = nullptr;
+
 std::string pid_file_name() {
   return std::to_string(shm::self_pid()) + "." + std::to_string(shm::self_stamp());
 }
@@ -113,7 +116,11 @@ std::string NamedRegion::resolve_pid_dir(const Options& o) {
   if (dir.empty() && !o.pid_dir_env.empty()) {
     if (const char* e = std::getenv(o.pid_dir_env.c_str()); e && *e) dir = e;
   }
-  if (dir.empty()) dir = "/dev/shm/" + o.prefix + "-pids-" + std::to_string(::geteuid());
+  if (dir.empty()) {
+    // One directory per user for every kind ("interlock.mutex" -> "interlock").
+    const std::string base = o.prefix.substr(0, o.prefix.find('.'));
+    dir = "/dev/shm/" + base + "-pids-" + std::to_string(::geteuid());
+  }
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   return dir;
 }
@@ -121,6 +128,10 @@ std::string NamedRegion::resolve_pid_dir(const Options& o) {
 int NamedRegion::lock_dir() {
   for (int attempt = 0; attempt < 1000; ++attempt) {
     const int fd = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == ENOENT) {  // the last user of another name removed the directory
+      ensure_private_dir(pid_dir_);
+      continue;
+    }
     if (fd < 0) fail(errno, "cannot open lock file '" + lock_path_ + "'");
     if (::flock(fd, LOCK_EX) != 0) {
       const int err = errno;
@@ -234,6 +245,37 @@ NamedRegion::NamedRegion(std::string_view name, std::size_t size, const Options&
     throw;
   }
   ::close(lock_fd);
+  std::lock_guard<std::mutex> g(g_handles_lock);
+  next_ = g_open;
+  if (g_open) g_open->prev_ = this;
+  g_open = this;
+}
+
+void NamedRegion::adopt_all_after_fork() noexcept {
+  // Another thread of the parent may have held the lock at fork().
+  new (&g_handles_lock) std::mutex();
+  for (NamedRegion* r = g_open; r; r = r->next_) {
+    try {
+      r->adopt_after_fork();
+    } catch (...) {
+    }
+  }
+}
+
+void NamedRegion::close_all() noexcept {
+  for (;;) {
+    NamedRegion* victim = nullptr;
+    {
+      std::lock_guard<std::mutex> g(g_handles_lock);
+      for (NamedRegion* r = g_open; r; r = r->next_)
+        if (!r->closed_) {
+          victim = r;
+          break;
+        }
+    }
+    if (!victim) return;
+    victim->close();
+  }
 }
 
 std::size_t NamedRegion::process_count() const { return reap(pids_path_); }
@@ -251,8 +293,7 @@ void NamedRegion::adopt_after_fork() {
 }
 
 void NamedRegion::close() noexcept {
-  if (closed_) return;
-  closed_ = true;
+  if (closed_.exchange(true)) return;
   int lock_fd = -1;
   try {
     lock_fd = lock_dir();
@@ -276,12 +317,19 @@ void NamedRegion::close() noexcept {
     ::shm_unlink(("/" + shm_name_).c_str());
     ::rmdir(pids_path_.c_str());
     ::unlink(lock_path_.c_str());
+    ::rmdir(pid_dir_.c_str());  // only if no other name uses it
   }
   ::close(lock_fd);
 }
 
 NamedRegion::~NamedRegion() {
   close();
+  {
+    std::lock_guard<std::mutex> g(g_handles_lock);
+    if (prev_) prev_->next_ = next_;
+    else if (g_open == this) g_open = next_;
+    if (next_) next_->prev_ = prev_;
+  }
   if (data_) ::munmap(data_, size_);
 }
 

@@ -26,7 +26,8 @@
 //    D comes from an environment variable (INTERLOCK_PID_DIR by default; the
 //    fastipc façade uses FASTIPC_PID_DIR), else a per-user default.
 //  - Names: 1..200 bytes, no '/', no NUL, no "..".
-//  - After fork() the child is not registered until adopt_after_fork().
+//  - After fork() the child is not registered until adopt_after_fork() (or
+//    adopt_all_after_fork(), which does it for every open region).
 //
 // Errors: std::invalid_argument (bad name / size), NamedRegionError (an OS
 // error with its errno; EACCES/EPERM for an object of another user).
@@ -34,6 +35,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstddef>
 #include <stdexcept>
 #include <string>
@@ -80,13 +82,21 @@ class INTERLOCK_API NamedRegion {
   void* data() const noexcept { return data_; }
   std::size_t size() const noexcept { return size_; }
   bool created() const noexcept { return created_; }
-  bool closed() const noexcept { return closed_; }
+  bool closed() const noexcept { return closed_.load(); }
   const std::string& name() const noexcept { return name_; }
   /// The /dev/shm name without the leading '/'.
   const std::string& shm_name() const noexcept { return shm_name_; }
   const std::string& pid_dir() const noexcept { return pid_dir_; }
   /// Live processes registered (this one included), dead ones not counted.
   std::size_t process_count() const;
+
+  /// In a forked child (single-threaded): adopt_after_fork() for every region
+  /// this process has open. For an os.register_at_fork / pthread_atfork-child
+  /// hook of the embedding runtime.
+  static void adopt_all_after_fork() noexcept;
+  /// close() every region this process has open (e.g. at interpreter exit:
+  /// the objects owning them may never be destroyed).
+  static void close_all() noexcept;
 
   /// Throws std::invalid_argument unless `name` is valid.
   static void validate_name(std::string_view name);
@@ -101,7 +111,9 @@ class INTERLOCK_API NamedRegion {
   void* data_ = nullptr;
   std::size_t size_ = 0;
   bool created_ = false;
-  bool closed_ = false;
+  std::atomic<bool> closed_{false};
+  NamedRegion* prev_ = nullptr;  // the process-wide list of open regions
+  NamedRegion* next_ = nullptr;
 };
 
 }  // namespace interlock
