@@ -214,16 +214,12 @@ bool wait_deadline(PyObject* timeout, Deadline* out) noexcept {
   return true;
 }
 
-/// fastipc's convention: an int of nanoseconds, -1 = forever, other
-/// negatives ValueError.
+/// fastipc's convention: an int of nanoseconds; negative (documented: -1)
+/// waits forever, as fastipc's C code does for any negative value.
 bool ns_deadline(long long ns, Deadline* out) noexcept {
-  if (ns == -1) {
+  if (ns < 0) {
     *out = Deadline::never();
     return true;
-  }
-  if (ns < 0) {
-    PyErr_SetString(PyExc_ValueError, "timeout_ns must be non-negative or -1");
-    return false;
   }
   *out = ns == 0 ? Deadline::immediate() : Deadline::after(std::chrono::nanoseconds(ns));
   return true;
@@ -873,15 +869,17 @@ void init_ipc_futex(nb::module_& m) {
     }
   });
 
-  m.def("_named_after_fork_in_child", &NamedRegion::adopt_all_after_fork,
-        "Register a forked child as a user of every named object it inherited.");
-  m.def(
-      "_named_close_all",
-      [] {
-        nb::gil_scoped_release nogil;
-        NamedRegion::close_all();
-      },
-      "Close every named object of this process (at interpreter exit).");
+  // A forked child registers itself as a user of every named object it
+  // inherited (so the parent's exit does not remove a name the child still
+  // uses); interpreter exit closes them all (the last process to close a name
+  // removes it; one that dies without closing is reaped by the next process
+  // that attaches or closes).
+  nb::module_::import_("os").attr("register_at_fork")(
+      nb::arg("after_in_child") = nb::cpp_function(&NamedRegion::adopt_all_after_fork));
+  nb::module_::import_("atexit").attr("register")(nb::cpp_function([] {
+    nb::gil_scoped_release nogil;
+    NamedRegion::close_all();
+  }));
 
   // ---------------------------------------------------------- FutexWord
   auto fw = nb::class_<IpcFutexWord>(

@@ -45,6 +45,9 @@ PUBLIC_STUBS = {
     "compat/ft_utils/concurrency.pyi": "interlock.compat.ft_utils.concurrency",
     "compat/ft_utils/local.pyi": "interlock.compat.ft_utils.local",
     "collections.pyi": "interlock.collections",
+    "ipc/__init__.pyi": "interlock.ipc",
+    "ipc/_futex.pyi": "interlock.ipc._futex",
+    "compat/fastipc/__init__.pyi": "interlock.compat.fastipc",
 }
 EXTENSION_STUB = "_interlock.pyi"
 

@@ -3,8 +3,7 @@
 The classes are native (``interlock._interlock.ipc``); this module adds what
 belongs to Python: pickling (so a primitive can be handed to a
 ``multiprocessing`` child started by *spawn* or *forkserver*, e.g. as a
-``Pool`` initializer argument), PID registration of named objects in forked
-children, and closing named objects at interpreter exit.
+``Pool`` initializer argument), and the documentation.
 
 Pickling:
 
@@ -20,9 +19,7 @@ Pickling:
 
 from __future__ import annotations
 
-import atexit
 import copyreg
-import os
 import sys
 
 from .._interlock import ipc as _ipc
@@ -94,12 +91,4 @@ for _cls in (NamedMutex, NamedSemaphore, NamedEvent):
     copyreg.pickle(_cls, _reduce_named)
 del _cls
 
-# ------------------------------------------------------------------ named objects' lifetime
-
-# A forked child registers itself as a user of every named object it
-# inherited (so the parent's exit does not remove a name the child still
-# uses); interpreter exit closes them all (the last process to close a name
-# removes it from /dev/shm; a process that dies without closing is reaped by
-# the next process that attaches or closes).
-os.register_at_fork(after_in_child=_ipc._named_after_fork_in_child)
-atexit.register(_ipc._named_close_all)
+# Named objects' lifetime (fork adoption, closing at exit): bindings/ipc_futex.cpp.
