@@ -22,6 +22,7 @@ SCRIPTS = {
     "bench_atomic.py": ["environment"],
     "bench_locks.py": ["ns_per_op", "ratios", "contended", "handoff", "sizes"],
     "bench_sync.py": [],
+    "bench_ipc_futex.py": ["ns_per_op", "ping_pong_us_per_round_trip", "ratios"],
 }
 
 
