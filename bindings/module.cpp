@@ -108,6 +108,7 @@ NB_MODULE(_interlock, m) {
   nb::module_ ipc = m.def_submodule(
       "ipc", "Cross-process primitives: buffer atomics, futex primitives, shared-memory queue.");
   interlock::py::init_ipc_atomics(ipc);
+  interlock::py::init_ipc_futex(ipc);
 
   install_process_hooks(m);
 }

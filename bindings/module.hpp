@@ -48,4 +48,9 @@ void init_queues(nanobind::module_& m);
 /// failure), for the collections' pop_local / iterator_local.
 PyObject* local_wrap(PyObject* obj) noexcept;
 
+/// interlock._interlock.ipc: FutexWord, AtomicU32/U64, Mutex, Semaphore, Event,
+/// Barrier on buffers, NamedMutex/NamedSemaphore/NamedEvent, and the fastipc
+/// façade's classes in _fastipc (bindings/ipc_futex.cpp).
+void init_ipc_futex(nanobind::module_& m);
+
 }  // namespace interlock::py

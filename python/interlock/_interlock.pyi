@@ -23,8 +23,10 @@ import interlock.atomic as _atomic
 import interlock.collections as _collections
 import interlock.compat.ft_utils.concurrency as _ft_concurrency
 import interlock.compat.syncx.atomic as _syncx_atomic
+import interlock.compat.fastipc as _fastipc
 import interlock.compat.syncx.locks as _syncx_locks
 import interlock.ipc._atomics as _ipc_atomics
+import interlock.ipc._futex as _ipc_futex
 import interlock.locks as _locks
 
 __version__: Final[str]
@@ -249,3 +251,23 @@ class ipc:
     _release_view = _ipc_atomics._release_view
     _buffer_info = _ipc_atomics._buffer_info
     _setup = _ipc_atomics._setup
+    # futex primitives (bindings/ipc_futex.cpp)
+    FutexWord = _ipc_futex.FutexWord
+    AtomicU32 = _ipc_futex.AtomicU32
+    AtomicU64 = _ipc_futex.AtomicU64
+    Mutex = _ipc_futex.Mutex
+    NamedMutex = _ipc_futex.NamedMutex
+    Semaphore = _ipc_futex.Semaphore
+    NamedSemaphore = _ipc_futex.NamedSemaphore
+    Event = _ipc_futex.Event
+    NamedEvent = _ipc_futex.NamedEvent
+    Barrier = _ipc_futex.Barrier
+
+    @final
+    class _fastipc:
+        """Submodule ``interlock._interlock.ipc._fastipc``: the native classes of
+        ``interlock.compat.fastipc``."""
+
+        FutexWord = _fastipc.FutexWord
+        Mutex = _fastipc.Mutex
+        Semaphore = _fastipc.Semaphore

@@ -54,6 +54,8 @@ PUBLIC_STUBS = {
     "compat/atomics/view.pyi": "interlock.compat.atomics.view",
     "compat/atomics/ctx.pyi": "interlock.compat.atomics.ctx",
     "compat/syncx/collections.pyi": "interlock.compat.syncx.collections",
+    "ipc/_futex.pyi": "interlock.ipc._futex",
+    "compat/fastipc/__init__.pyi": "interlock.compat.fastipc",
 }
 EXTENSION_STUB = "_interlock.pyi"
 

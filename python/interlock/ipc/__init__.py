@@ -9,3 +9,11 @@ from ._atomics import *  # noqa: E402,F403  buffer atomics (seed 004's model)
 from ._atomics import __all__ as _atomics_all  # noqa: E402
 
 __all__ += _atomics_all
+
+from ._futex import (  # noqa: E402
+    AtomicU32, AtomicU64, Barrier, Event, FutexWord, Mutex, NamedEvent, NamedMutex,
+    NamedSemaphore, Semaphore,
+)
+from ._futex import __all__ as _futex_all  # noqa: E402
+
+__all__ += _futex_all

@@ -31,3 +31,19 @@ from ._atomics import UnsupportedWidthException as UnsupportedWidthException
 from ._atomics import atomic as atomic
 from ._atomics import atomicview as atomicview
 from ._atomics import supported_widths as supported_widths
+from typing import Final
+
+from ._futex import (
+    AtomicU32 as AtomicU32,
+    AtomicU64 as AtomicU64,
+    Barrier as Barrier,
+    Event as Event,
+    FutexWord as FutexWord,
+    Mutex as Mutex,
+    NamedEvent as NamedEvent,
+    NamedMutex as NamedMutex,
+    NamedSemaphore as NamedSemaphore,
+    Semaphore as Semaphore,
+)
+
+__all__: Final[list[str]]

@@ -1,0 +1,336 @@
+// src/named_region.cpp — create-or-attach by name under /dev/shm with PID
+// tracking (named_region.hpp states the protocol).
+#include "interlock/named_region.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "interlock/shm_layout.hpp"
+
+namespace interlock {
+
+namespace {
+
+[[noreturn]] void fail(int err, const std::string& what) {
+  throw NamedRegionError(err, what + ": " + std::strerror(err));
+}
+
+/// mkdir -p with 0700 for what it creates; the last component must end up a
+/// private directory of ours.
+void ensure_private_dir(const std::string& path) {
+  if (path.empty() || path[0] != '/') fail(EINVAL, "PID directory must be absolute: '" + path + "'");
+  // Parents (created 0700 if missing).
+  for (std::size_t i = 1; i < path.size(); ++i) {
+    if (path[i] != '/') continue;
+    const std::string parent = path.substr(0, i);
+    if (::mkdir(parent.c_str(), 0700) != 0 && errno != EEXIST)
+      fail(errno, "cannot create directory '" + parent + "'");
+  }
+  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
+    fail(errno, "cannot create PID directory '" + path + "'");
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) fail(errno, "cannot stat PID directory '" + path + "'");
+  if (!S_ISDIR(st.st_mode)) fail(ENOTDIR, "PID directory '" + path + "' is not a directory");
+  if (st.st_uid != ::geteuid())
+    fail(EPERM, "PID directory '" + path + "' belongs to another user");
+  if (st.st_mode & 022)
+    fail(EPERM, "PID directory '" + path + "' is writable by group or others");
+}
+
+bool parse_pid_file(const char* name, std::uint32_t* pid, std::uint32_t* stamp) {
+  char* end = nullptr;
+  const unsigned long p = std::strtoul(name, &end, 10);
+  if (end == name || *end != '.') return false;
+  const char* s = end + 1;
+  const unsigned long st = std::strtoul(s, &end, 10);
+  if (end == s || *end != '\0' || p == 0 || p > 0x3FFFFFFFul) return false;
+  *pid = static_cast<std::uint32_t>(p);
+  *stamp = static_cast<std::uint32_t>(st);
+  return true;
+}
+
+/// Removes the files of dead processes; returns how many live ones remain
+/// (the caller's own file included if present).
+std::size_t reap(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return 0;
+  std::vector<std::string> dead;
+  std::size_t live = 0;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    std::uint32_t pid, stamp;
+    if (!parse_pid_file(e->d_name, &pid, &stamp)) continue;
+    if (shm::process_liveness(pid, stamp) == shm::Liveness::alive) ++live;
+    else dead.emplace_back(e->d_name);
+  }
+  ::closedir(d);
+  for (const auto& n : dead) ::unlink((dir + "/" + n).c_str());
+  return live;
+}
+
+// Handles open in this process per PID file (several handles of one process
+// share its file; the last one to close removes it). Keyed by the file's
+// path, which contains the PID, so a forked child's adoptions count apart.
+std::mutex g_handles_lock;
+std::map<std::string, int>& handles() {
+  static auto* m = new std::map<std::string, int>();
+  return *m;
+}
+
+// Every region open in this process (guarded by g_handles_lock).
+NamedRegion* g_open = nullptr;
+
+std::string pid_file_name() {
+  return std::to_string(shm::self_pid()) + "." + std::to_string(shm::self_stamp());
+}
+
+}  // namespace
+
+void NamedRegion::validate_name(std::string_view name) {
+  if (name.empty()) throw std::invalid_argument("name must not be empty");
+  if (name.size() > kMaxName)
+    throw std::invalid_argument("name is too long (at most " + std::to_string(kMaxName) +
+                                " bytes)");
+  if (name.find('\0') != std::string_view::npos)
+    throw std::invalid_argument("name must not contain NUL");
+  if (name.find('/') != std::string_view::npos)
+    throw std::invalid_argument("name must not contain '/'");
+  if (name.find("..") != std::string_view::npos)
+    throw std::invalid_argument("name must not contain '..'");
+}
+
+std::string NamedRegion::resolve_pid_dir(const Options& o) {
+  std::string dir = o.pid_dir;
+  if (dir.empty() && !o.pid_dir_env.empty()) {
+    if (const char* e = std::getenv(o.pid_dir_env.c_str()); e && *e) dir = e;
+  }
+  if (dir.empty()) {
+    // One directory per user for every kind ("interlock.mutex" -> "interlock").
+    const std::string base = o.prefix.substr(0, o.prefix.find('.'));
+    dir = "/dev/shm/" + base + "-pids-" + std::to_string(::geteuid());
+  }
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  return dir;
+}
+
+int NamedRegion::lock_dir() {
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const int fd = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == ENOENT) {  // the last user of another name removed the directory
+      ensure_private_dir(pid_dir_);
+      continue;
+    }
+    if (fd < 0) fail(errno, "cannot open lock file '" + lock_path_ + "'");
+    if (::flock(fd, LOCK_EX) != 0) {
+      const int err = errno;
+      ::close(fd);
+      if (err == EINTR) continue;
+      fail(err, "cannot lock '" + lock_path_ + "'");
+    }
+    struct stat a, b;
+    if (::fstat(fd, &a) == 0 && ::lstat(lock_path_.c_str(), &b) == 0 && a.st_ino == b.st_ino &&
+        a.st_dev == b.st_dev) {
+      if (a.st_uid != ::geteuid()) {
+        ::close(fd);
+        fail(EPERM, "lock file '" + lock_path_ + "' belongs to another user");
+      }
+      return fd;
+    }
+    ::close(fd);  // unlinked by a closing last user meanwhile: start over
+  }
+  fail(EAGAIN, "cannot lock '" + lock_path_ + "'");
+}
+
+void NamedRegion::register_self() {
+  if (::mkdir(pids_path_.c_str(), 0700) != 0 && errno != EEXIST)
+    fail(errno, "cannot create '" + pids_path_ + "'");
+  pid_file_ = pids_path_ + "/" + pid_file_name();
+  const int fd =
+      ::open(pid_file_.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) fail(errno, "cannot create '" + pid_file_ + "'");
+  ::close(fd);
+  std::lock_guard<std::mutex> g(g_handles_lock);
+  ++handles()[pid_file_];
+}
+
+NamedRegion::NamedRegion(std::string_view name, std::size_t size, const Options& o)
+    : name_(name) {
+  validate_name(name);
+  if (size == 0) throw std::invalid_argument("size must be positive");
+  if (o.prefix.empty() || o.prefix.find('/') != std::string::npos)
+    throw std::invalid_argument("bad prefix");
+  if (o.mode & ~0777u) throw std::invalid_argument("mode must be within 0o777");
+  shm_name_ = o.prefix + "." + std::string(name);
+  pid_dir_ = resolve_pid_dir(o);
+  ensure_private_dir(pid_dir_);
+  lock_path_ = pid_dir_ + "/" + shm_name_ + ".lock";
+  pids_path_ = pid_dir_ + "/" + shm_name_ + ".pids";
+  const std::string shm_path = "/" + shm_name_;
+  const mode_t mode = o.mode | 0600;  // we must be able to use it ourselves
+
+  const int lock_fd = lock_dir();
+  int fd = -1;
+  try {
+    const std::size_t live = reap(pids_path_);
+    fd = ::shm_open(shm_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    struct stat lst;
+    if (fd < 0 && errno == EEXIST && live == 0 && o.create &&
+        ::lstat(("/dev/shm" + shm_path).c_str(), &lst) == 0 && S_ISREG(lst.st_mode) &&
+        lst.st_uid == ::geteuid()) {
+      // A leftover of processes that all died: reclaim it. (Only a regular
+      // file of ours: a planted symlink or another user's file is refused
+      // below, never removed or followed.)
+      ::shm_unlink(shm_path.c_str());
+      fd = ::shm_open(shm_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    }
+    if (fd >= 0) {
+      if (!o.create) {
+        ::close(fd);
+        ::shm_unlink(shm_path.c_str());
+        fd = -1;
+        fail(ENOENT, "no named object '" + name_ + "'");
+      }
+      created_ = true;
+      if (::fchmod(fd, mode) != 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+        const int err = errno;
+        ::shm_unlink(shm_path.c_str());
+        fail(err, "cannot set up '" + shm_path + "'");
+      }
+    } else {
+      if (errno != EEXIST) fail(errno, "cannot create '/dev/shm" + shm_path + "'");
+      fd = ::shm_open(shm_path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+      if (fd < 0) fail(errno, "cannot open '/dev/shm" + shm_path + "'");
+      struct stat st;
+      if (::fstat(fd, &st) != 0) fail(errno, "cannot stat '/dev/shm" + shm_path + "'");
+      if (!S_ISREG(st.st_mode)) fail(EINVAL, "'/dev/shm" + shm_path + "' is not a regular file");
+      if (st.st_uid != ::geteuid() && (o.mode & 077) == 0)
+        fail(EPERM, "'/dev/shm" + shm_path + "' belongs to another user");
+      if (static_cast<std::size_t>(st.st_size) < size)
+        fail(EINVAL, "'/dev/shm" + shm_path + "' is smaller (" + std::to_string(st.st_size) +
+                         " bytes) than this object needs (" + std::to_string(size) + ")");
+    }
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+      const int err = errno;
+      if (created_) ::shm_unlink(shm_path.c_str());
+      fail(err, "cannot map '/dev/shm" + shm_path + "'");
+    }
+    ::close(fd);
+    fd = -1;
+    data_ = p;
+    size_ = size;
+    try {
+      register_self();
+    } catch (...) {
+      ::munmap(data_, size_);
+      data_ = nullptr;
+      if (created_) ::shm_unlink(shm_path.c_str());
+      throw;
+    }
+  } catch (...) {
+    if (fd >= 0) ::close(fd);
+    ::close(lock_fd);
+    throw;
+  }
+  ::close(lock_fd);
+  std::lock_guard<std::mutex> g(g_handles_lock);
+  next_ = g_open;
+  if (g_open) g_open->prev_ = this;
+  g_open = this;
+}
+
+void NamedRegion::adopt_all_after_fork() noexcept {
+  // Another thread of the parent may have held the lock at fork().
+  new (&g_handles_lock) std::mutex();
+  for (NamedRegion* r = g_open; r; r = r->next_) {
+    try {
+      r->adopt_after_fork();
+    } catch (...) {
+    }
+  }
+}
+
+void NamedRegion::close_all() noexcept {
+  for (;;) {
+    NamedRegion* victim = nullptr;
+    {
+      std::lock_guard<std::mutex> g(g_handles_lock);
+      for (NamedRegion* r = g_open; r; r = r->next_)
+        if (!r->closed_) {
+          victim = r;
+          break;
+        }
+    }
+    if (!victim) return;
+    victim->close();
+  }
+}
+
+std::size_t NamedRegion::process_count() const { return reap(pids_path_); }
+
+void NamedRegion::adopt_after_fork() {
+  if (closed_) return;
+  const int lock_fd = lock_dir();
+  try {
+    register_self();
+  } catch (...) {
+    ::close(lock_fd);
+    throw;
+  }
+  ::close(lock_fd);
+}
+
+void NamedRegion::close() noexcept {
+  if (closed_.exchange(true)) return;
+  int lock_fd = -1;
+  try {
+    lock_fd = lock_dir();
+  } catch (...) {
+    return;  // cannot coordinate: leave the files (reclaimed by a later attach)
+  }
+  // Our file, once the last handle of this process on it closes (a forked
+  // child that never adopted has none: its name has the child's PID).
+  const std::string mine = pids_path_ + "/" + pid_file_name();
+  bool last_here = true;
+  {
+    std::lock_guard<std::mutex> g(g_handles_lock);
+    auto it = handles().find(mine);
+    if (it != handles().end()) {
+      last_here = --it->second == 0;
+      if (last_here) handles().erase(it);
+    }
+  }
+  if (last_here) ::unlink(mine.c_str());
+  if (last_here && reap(pids_path_) == 0) {
+    ::shm_unlink(("/" + shm_name_).c_str());
+    ::rmdir(pids_path_.c_str());
+    ::unlink(lock_path_.c_str());
+    ::rmdir(pid_dir_.c_str());  // only if no other name uses it
+  }
+  ::close(lock_fd);
+}
+
+NamedRegion::~NamedRegion() {
+  close();
+  {
+    std::lock_guard<std::mutex> g(g_handles_lock);
+    if (prev_) prev_->next_ = next_;
+    else if (g_open == this) g_open = next_;
+    if (next_) next_->prev_ = prev_;
+  }
+  if (data_) ::munmap(data_, size_);
+}
+
+}  // namespace interlock

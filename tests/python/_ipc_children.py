@@ -1,0 +1,104 @@
+"""Child-process targets for the ipc tests (importable, so the *spawn* start
+method can find them). Each reports through shared-memory primitives or its
+exit code, never through sleeps."""
+
+from __future__ import annotations
+
+import os
+import struct
+import time
+
+from interlock import ipc
+
+# Layout of the test segments (offsets in a SharedMemory): primitives at
+# multiples of 64, then data.
+MUTEX, SEM, EVENT, EVENT2, DATA = 0, 64, 128, 192, 256
+
+
+def locked_increments(shm_name: str, n: int) -> None:
+    """n times: under the Mutex, read the counter, yield, write it + 1."""
+    from interlock.ipc._futex import _attach_shared_memory
+
+    shm = _attach_shared_memory(shm_name)
+    m = ipc.Mutex(shm, offset=MUTEX)
+    buf = shm.buf
+    for i in range(n):
+        with m:
+            (v,) = struct.unpack_from("q", buf, DATA)
+            if i % 16 == 0:
+                time.sleep(0)
+            struct.pack_into("q", buf, DATA, v + 1)
+    del m, buf
+    shm.close()
+
+
+def increments_with(mutex, shm_name: str, n: int) -> None:
+    """As locked_increments, with a Mutex received by pickling."""
+    from interlock.ipc._futex import _attach_shared_memory
+
+    shm = _attach_shared_memory(shm_name)
+    buf = shm.buf
+    for _ in range(n):
+        with mutex:
+            (v,) = struct.unpack_from("q", buf, DATA)
+            struct.pack_into("q", buf, DATA, v + 1)
+    del buf
+    shm.close()
+
+
+def consume(sem, taken, n: int) -> None:
+    """Take n tokens (timeouts are failures), counting them in `taken`."""
+    for _ in range(n):
+        if not sem.wait(20):
+            raise SystemExit(3)
+        taken.fetch_add(1)
+
+
+def produce(sem, n: int) -> None:
+    """Post n tokens in batches of 1..3."""
+    b = 1
+    while n > 0:
+        k = min(b, n)
+        sem.post(k)
+        n -= k
+        b = b % 3 + 1
+
+
+def hold_until_killed(mutex, ready) -> None:
+    """Acquire, announce it, and wait to be killed."""
+    mutex.acquire()
+    ready.set()
+    while True:
+        time.sleep(10)
+
+
+def open_named_until_killed(kind: str, name: str, ready) -> None:
+    cls = getattr(ipc, kind)
+    obj = cls(name)
+    if kind == "NamedMutex":
+        obj.acquire()
+    ready.set()
+    while True:
+        time.sleep(10)
+
+
+# Pool initializer: the primitives arrive by pickling (spawn) or inheritance.
+_pool_state: dict = {}
+
+
+def pool_init(mutex, sem, shm_name: str) -> None:
+    _pool_state.update(mutex=mutex, sem=sem, shm_name=shm_name)
+
+
+def pool_task(k: int) -> int:
+    from interlock.ipc._futex import _attach_shared_memory
+
+    st = _pool_state
+    shm = _pool_state.get("shm")
+    if shm is None:
+        shm = _pool_state["shm"] = _attach_shared_memory(st["shm_name"])
+    with st["mutex"]:
+        (v,) = struct.unpack_from("q", shm.buf, DATA)
+        struct.pack_into("q", shm.buf, DATA, v + k)
+    st["sem"].post()
+    return os.getpid()
