@@ -89,6 +89,8 @@ if [ "${INTERLOCK_SKIP_PYTHON:-0}" != 1 ]; then
     "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null
     "$venv/bin/python" -m pip install -q pytest pytest-timeout
     "$venv/bin/python" -m pip install -q -C build-dir="$build/py-$v" "$root"
+    # The docs build (tests/python/test_docs.py: mkdocs build --strict) runs in one venv only.
+    if [ "$v" = 3.13 ]; then "$venv/bin/python" -m pip install -q -r "$root/docs/requirements.txt"; fi
     (cd "$root" && "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/python)
   done
 fi
