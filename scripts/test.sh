@@ -91,6 +91,8 @@ if [ "${INTERLOCK_SKIP_PYTHON:-0}" != 1 ]; then
     "$venv/bin/python" -m pip install -q --only-binary :all: uvloop >/dev/null 2>&1 ||
       log "uvloop has no wheel for Python $v here: its test is skipped"
     "$venv/bin/python" -m pip install -q -C build-dir="$build/py-$v" "$root"
+    # The docs build (tests/python/test_docs.py: mkdocs build --strict) runs in one venv only.
+    if [ "$v" = 3.13 ]; then "$venv/bin/python" -m pip install -q -r "$root/docs/requirements.txt"; fi
     (cd "$root" && "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/python)
   done
 fi

@@ -1,10 +1,8 @@
-"""``python -m interlock``: a self-check.
+"""``python -m interlock``: the report a user runs first (platform, build,
+self-check, and benchmarks against the stdlib and the peer libraries).
+``python -m interlock --help`` lists the options; the machinery is in
+``interlock._report``."""
 
-Prints the version and the build (compiler, GIL or free-threaded), checks that
-the native primitives work, and times what exists against its standard-library
-counterpart.  ``--json`` prints the same as JSON; ``--quick`` runs shorter.
-"""
-
-from interlock._selfcheck import main
+from interlock._report import main
 
 raise SystemExit(main())

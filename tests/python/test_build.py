@@ -1,7 +1,6 @@
 """The package as built: import, build description, free-threading, the
-binding pattern's proof class, and the self-check (python -m interlock)."""
+binding pattern's proof class. (``python -m interlock``, the report: test_report.py.)"""
 
-import json
 import subprocess
 import sys
 import sysconfig
@@ -103,15 +102,3 @@ def test_null_lock_does_nothing_with_lock_signatures():
         n.acquire(1, 2, 3)
     with pytest.raises(TypeError):
         n.release(1)
-
-
-@pytest.mark.timeout(120)
-def test_self_check_runs():
-    out = subprocess.run([sys.executable, "-m", "interlock", "--quick", "--json"],
-                         capture_output=True, text=True, timeout=110)
-    assert out.returncode == 0, out.stderr
-    report = json.loads(out.stdout)
-    assert report["version"] == interlock.__version__
-    assert report["build"]["free_threaded"] is FREE_THREADED_BUILD
-    assert report["checks"] and all(c["ok"] for c in report["checks"])
-    assert report["benchmarks"] and all(r["ns"] > 0 and r["stdlib_ns"] > 0 for r in report["benchmarks"])
