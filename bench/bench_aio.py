@@ -9,6 +9,11 @@ Rows (each the best of --repeat rounds, the rounds of all rows interleaved):
 
 * ``async with`` uncontended, in one coroutine: interlock ``Lock`` against
   ``asyncio.Lock`` (ns per enter+exit).
+* thread -> coroutine stream: --items items (1 M) from a plain thread
+  (blocking put) to a coroutine (awaited get) through a queue bounded at
+  1024: interlock Queue (q.put / q.aio.get), janus (sync_q.put /
+  async_q.get), and the stdlib (call_soon_threadsafe per item into an
+  asyncio.Queue, bounded by a threading.Semaphore); items per second.
 * coroutine <-> thread ping-pong: a coroutine hands a turn to a plain thread
   and awaits it back, --trips round trips per round (round trips per second):
   - interlock: two ``Semaphore(0)``; the thread blocks in ``acquire()``, the
@@ -149,6 +154,75 @@ def pingpong_janus(trips: int) -> float:
     return asyncio.run(coro())
 
 
+# ------------------------------------------------------------------ stream
+
+def stream_interlock(items: int, maxsize: int) -> float:
+    from interlock.collections import Queue
+
+    q = Queue(maxsize)
+
+    async def coro() -> float:
+        t = threading.Thread(target=lambda: [put(i) for i in range(items)])
+        put = q.put
+        get = q.aio.get
+        t0 = time.perf_counter()
+        t.start()
+        for _ in range(items):
+            await get()
+        dt = time.perf_counter() - t0
+        t.join()
+        return dt
+
+    return asyncio.run(coro())
+
+
+def stream_janus(items: int, maxsize: int) -> float:
+    async def coro() -> float:
+        q = janus.Queue(maxsize)
+        put = q.sync_q.put
+        get = q.async_q.get
+        t = threading.Thread(target=lambda: [put(i) for i in range(items)])
+        t0 = time.perf_counter()
+        t.start()
+        for _ in range(items):
+            await get()
+        dt = time.perf_counter() - t0
+        await asyncio.get_running_loop().run_in_executor(None, t.join)
+        q.close()
+        await q.wait_closed()
+        return dt
+
+    return asyncio.run(coro())
+
+
+def stream_stdlib(items: int, maxsize: int) -> float:
+    """A thread feeding an asyncio.Queue through call_soon_threadsafe (one
+    call per item; the stdlib's way), bounded by a threading.Semaphore."""
+    async def coro() -> float:
+        loop = asyncio.get_running_loop()
+        q: asyncio.Queue = asyncio.Queue()
+        room = threading.Semaphore(maxsize)
+
+        def producer() -> None:
+            put = q.put_nowait
+            for i in range(items):
+                room.acquire()
+                loop.call_soon_threadsafe(put, i)
+
+        t = threading.Thread(target=producer)
+        t0 = time.perf_counter()
+        t.start()
+        get, rel = q.get, room.release
+        for _ in range(items):
+            await get()
+            rel()
+        dt = time.perf_counter() - t0
+        await loop.run_in_executor(None, t.join)
+        return dt
+
+    return asyncio.run(coro())
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--json", action="store_true")
@@ -156,10 +230,13 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=None)
     ap.add_argument("--trips", type=int, default=None)
     ap.add_argument("--number", type=int, default=None)
+    ap.add_argument("--items", type=int, default=None, help="stream length (1M by default)")
     args = ap.parse_args()
     repeat = args.repeat or (2 if args.quick else 5)
     trips = args.trips or (500 if args.quick else 20_000)
     number = args.number or (5_000 if args.quick else 200_000)
+    items = args.items or (5_000 if args.quick else 1_000_000)
+    maxsize = 1024
 
     il_lock = locks.Lock()
     uncontended = best_seconds({
@@ -176,6 +253,12 @@ def main() -> int:
         runs["aiologic_pingpong"] = lambda: pingpong_aiologic(trips)
     pp = best_seconds(runs, repeat)
 
+    sruns = {"il_stream": lambda: stream_interlock(items, maxsize),
+             "stdlib_stream": lambda: stream_stdlib(items, maxsize)}
+    if janus is not None:
+        sruns["janus_stream"] = lambda: stream_janus(items, maxsize)
+    st = best_seconds(sruns, max(1, repeat // 2))
+
     result = {
         "python": sys.version.split()[0],
         "free_threaded": not getattr(sys, "_is_gil_enabled", lambda: True)(),
@@ -183,6 +266,7 @@ def main() -> int:
         "interlock": interlock.__version__,
         "ns_per_async_with": {k: v / number * 1e9 for k, v in uncontended.items()},
         "pingpong_round_trips_per_s": {k: trips / v for k, v in pp.items()},
+        "stream_items_per_s": {k: items / v for k, v in st.items()},
         "peers_missing": [n for n, m in (("janus", janus), ("aiologic", aiologic)) if m is None],
     }
     ratios = {"async_with_il_over_asyncio":
@@ -191,6 +275,9 @@ def main() -> int:
         if f"{peer}_pingpong" in pp:
             # > 1: interlock makes more round trips per second
             ratios[f"pingpong_il_over_{peer}"] = pp[f"{peer}_pingpong"] / pp["il_pingpong"]
+    for peer in ("stdlib", "janus"):
+        if f"{peer}_stream" in st:
+            ratios[f"stream_il_over_{peer}"] = st[f"{peer}_stream"] / st["il_stream"]
     result["ratios"] = ratios
     if args.json:
         print(json.dumps(result, indent=2))
@@ -203,6 +290,10 @@ def main() -> int:
     print(f"coroutine <-> thread ping-pong ({trips} round trips, best of {repeat}):")
     for k, v in result["pingpong_round_trips_per_s"].items():
         print(f"  {k:<22} {v:10.0f} round trips/s")
+    print(f"thread -> coroutine stream ({items} items, bound {maxsize}):")
+    for k, v in result["stream_items_per_s"].items():
+        print(f"  {k:<22} {v:10.0f} items/s")
+    print("ratios (> 1: interlock faster; async_with: < 1 faster):")
     for k, v in ratios.items():
         print(f"  {k:<30} {v:6.2f}")
     if result["peers_missing"]:
