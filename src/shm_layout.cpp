@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "interlock/shm_mutex.hpp"  // g_self_stamp is declared (exported) there
 #include "interlock/wait_hooks.hpp"
 
 namespace interlock::shm {

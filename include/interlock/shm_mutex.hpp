@@ -128,7 +128,7 @@ class ShmMutex {
 
  private:
   INTERLOCK_API LockResult lock_slow(Deadline d) noexcept;
-  bool take_over(std::uint32_t observed) noexcept;
+  INTERLOCK_API bool take_over(std::uint32_t observed) noexcept;
   static std::uint32_t self_stamp_cached() noexcept;
 
   MutexLayout* l_;
