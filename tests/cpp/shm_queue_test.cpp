@@ -1,6 +1,7 @@
 // GoogleTest for interlock::ShmQueue (include/interlock/shm_queue.hpp): the
 // bounded MPMC ring in shared memory, across threads and fork()ed processes.
 #include "interlock/shm_queue.hpp"
+#include "interlock/wait_hooks.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/mman.h>
@@ -203,4 +204,54 @@ TEST(ShmQueue, ForkedProducersAndConsumers) {
   }
   EXPECT_EQ(got->load(), std::uint32_t(kTotal));
   for (int i = 0; i < kTotal; ++i) ASSERT_EQ(seen[i].load(), 1u) << i;
+}
+
+namespace {
+struct HookCounts {
+  std::atomic<int> before{0}, after{0}, interrupts{0};
+  int abandon_after = 2;  // on_interrupt says "abandon" on this call
+};
+}  // namespace
+
+// Sleeps go through the thread's WaitHooks; an abandoned wait claims nothing.
+TEST(ShmQueue, WaitHooksAroundSleepAndInterrupt) {
+  Shared m(ShmQueue::required_size(2, 8));
+  ShmQueue q = ShmQueue::create(m.p, m.n, 2, 8);
+  HookCounts c;
+  interlock::WaitHooks h;
+  h.ctx = &c;
+  h.before_sleep = +[](void* ctx) noexcept -> void* {
+    static_cast<HookCounts*>(ctx)->before.fetch_add(1);
+    return ctx;
+  };
+  h.after_sleep = +[](void* ctx, void* token) noexcept {
+    EXPECT_EQ(ctx, token);
+    static_cast<HookCounts*>(ctx)->after.fetch_add(1);
+  };
+  h.on_interrupt = +[](void* ctx) noexcept -> bool {
+    auto* k = static_cast<HookCounts*>(ctx);
+    return k->interrupts.fetch_add(1) + 1 >= k->abandon_after;
+  };
+  h.poll_interval_ns = 5'000'000;  // 5 ms slices
+  {
+    interlock::ScopedWaitHooks scope(&h);
+    std::uint64_t v = 0;
+    EXPECT_EQ(get_u64(q, v, Deadline::after(10s)), QueueStatus::interrupted);
+    EXPECT_EQ(c.interrupts.load(), 2);
+    EXPECT_EQ(c.before.load(), c.after.load());
+    EXPECT_GE(c.before.load(), 2);
+    // Full queue: the blocked put is abandoned and has not enqueued anything.
+    ASSERT_TRUE(put_u64(q, 1));
+    ASSERT_TRUE(put_u64(q, 2));
+    c.interrupts = 0;
+    EXPECT_FALSE(put_u64(q, 3, Deadline::after(10s)));
+    EXPECT_EQ(c.interrupts.load(), 2);
+  }
+  EXPECT_EQ(q.size(), 2u);
+  std::uint64_t v = 0;
+  ASSERT_EQ(get_u64(q, v, Deadline::immediate()), QueueStatus::ok);
+  EXPECT_EQ(v, 1u);
+  ASSERT_EQ(get_u64(q, v, Deadline::immediate()), QueueStatus::ok);
+  EXPECT_EQ(v, 2u);
+  EXPECT_EQ(get_u64(q, v, Deadline::immediate()), QueueStatus::timed_out);
 }
