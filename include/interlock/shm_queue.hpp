@@ -1,0 +1,274 @@
+// interlock/shm_queue.hpp — a bounded multi-producer multi-consumer queue of
+// byte messages living in caller-supplied (typically MAP_SHARED) memory, usable
+// from several processes at once.
+//
+// Layout (all offsets from the start of the region, which must be 64-byte
+// aligned; every field is address-free, so each process may map it anywhere):
+//
+//   [0, 64)     ShmQueueHeader: magic, layout version, capacity, slot size,
+//               max message, total size, flags, ready word (immutable after
+//               create() except `ready`)
+//   [64, 128)   enqueue position (u64, producers' CAS)
+//   [128, 192)  dequeue position (u64, consumers' CAS)
+//   [192, 256)  items epoch (u32 futex word) + get waiter count (u32)
+//   [256, 320)  space epoch (u32 futex word) + put waiter count (u32)
+//   [320, 384)  state (u32: 0 open, 1 shut down)
+//   [384, ...)  `capacity` slots of `slot_size` bytes: {u64 seq, u32 len,
+//               u32 reserved, payload[max_message]}
+//
+// Algorithm: Dmitry Vyukov's bounded MPMC ring. Slot i's sequence number says
+// whose turn it is: seq == pos means "free for the producer at pos",
+// seq == pos + 1 "full, for the consumer at pos". A producer claims pos by CAS
+// on the enqueue position, copies the message, then publishes with a release
+// store seq = pos + 1; a consumer claims by CAS on the dequeue position, copies
+// out, then frees with seq = pos + capacity. Capacity is a power of two, at
+// least 2 (a requested capacity is rounded up).
+//
+// Blocking: a blocked consumer increments the get waiter count, reads the
+// items epoch, retries, and sleeps on the epoch (a process-shared futex). A
+// producer, after publishing, bumps the epoch and wakes only if the waiter
+// count is non-zero, so the uncontended fast path makes no system call. (All
+// four are seq_cst: the producer's "epoch++, load waiters" and the consumer's
+// "waiters++, load epoch, retry" cannot both miss each other.) Symmetrically
+// for blocked producers on the space epoch. Wakes are broadcasts: a woken
+// waiter that then times out or is interrupted cannot swallow the hand-off.
+//
+// Sleeps go through the thread's WaitHooks (before_sleep/after_sleep around
+// each kernel sleep, poll slices, on_interrupt after EINTR or a slice), so the
+// Python layer releases the GIL and runs signal handlers; an interrupted call
+// has claimed nothing, so the queue is unchanged.
+//
+// Shutdown: state = 1 and both epochs bumped and broadcast. put() then fails
+// with shut_down; get() drains what is published and fails with shut_down
+// once the queue is empty (queue.Queue.shutdown(immediate=False)).
+//
+// Process death (documented guarantee): a producer killed between its claim
+// and its publish leaves that one slot unpublished; consumers see the queue as
+// empty from that slot on, and every get() still returns at its deadline
+// (timed_out) — never hangs past it. Likewise a consumer killed mid-copy
+// leaves one slot never freed, which producers eventually see as "full". The
+// queue does not repair itself (no owner tracking in this layout version);
+// shutdown() still works, and blocked callers still honour timeouts/signals.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "interlock/config.hpp"
+#include "interlock/deadline.hpp"
+
+namespace interlock {
+
+inline constexpr std::uint64_t kShmQueueMagic = 0x3151'4d48'534c'4931ULL;  // "1ILSHMQ1"
+inline constexpr std::uint32_t kShmQueueLayoutVersion = 1;
+
+/// Raised by ShmQueue::create/attach for memory that is too small, misaligned,
+/// not a queue, or a queue of another layout version.
+class ShmQueueError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class QueueStatus : unsigned char {
+  ok,
+  timed_out,    ///< full (put) / empty (get) at the deadline
+  shut_down,    ///< put after shutdown; get on a shut-down, empty queue
+  interrupted,  ///< the wait hooks asked to abandon the wait (nothing claimed)
+  too_large,    ///< message longer than max_message
+};
+
+struct ShmQueueHeader {
+  std::uint64_t magic;
+  std::uint32_t version;
+  std::uint32_t flags;
+  std::uint32_t capacity;
+  std::uint32_t slot_size;
+  std::uint32_t max_message;
+  std::uint32_t header_size;
+  std::uint64_t total_size;
+  std::atomic<std::uint32_t> ready;
+};
+
+class INTERLOCK_API ShmQueue {
+ public:
+  static constexpr std::size_t kAlign = 64;
+  static constexpr std::size_t kHeaderSize = 384;
+  static constexpr std::size_t kSlotHeader = 16;
+  static constexpr std::uint32_t kMaxCapacity = 1u << 24;
+
+  /// Bytes needed for a queue of `capacity` messages (rounded up to a power of
+  /// two) of up to `max_message` bytes.
+  static std::size_t required_size(std::size_t capacity, std::size_t max_message);
+  /// Initialises a new queue in [memory, memory + size). Throws ShmQueueError
+  /// (too small / misaligned / bad parameters).
+  static ShmQueue create(void* memory, std::size_t size, std::size_t capacity,
+                         std::size_t max_message);
+  /// Attaches a queue created by create() (perhaps in another process).
+  /// Throws ShmQueueError with a clear message for anything else.
+  static ShmQueue attach(void* memory, std::size_t size);
+
+  ShmQueue() = default;
+
+  std::uint32_t capacity() const noexcept { return capacity_; }
+  std::uint32_t max_message() const noexcept { return max_message_; }
+  std::size_t total_size() const noexcept { return hdr_->total_size; }
+
+  /// Non-blocking put: ok, timed_out (full), shut_down or too_large.
+  QueueStatus try_put(const void* data, std::size_t len) noexcept {
+    if (len > max_message_) return QueueStatus::too_large;
+    if (state()->load(std::memory_order_acquire) != 0) return QueueStatus::shut_down;
+    std::uint64_t pos = enq()->load(std::memory_order_relaxed);
+    char* s;
+    for (;;) {
+      s = slot(pos);
+      std::uint64_t seq = seq_of(s)->load(std::memory_order_acquire);
+      auto diff = static_cast<std::int64_t>(seq - pos);
+      if (diff == 0) {
+        if (enq()->compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) break;
+      } else if (diff < 0) {
+        return QueueStatus::timed_out;
+      } else {
+        pos = enq()->load(std::memory_order_relaxed);
+      }
+    }
+    std::uint32_t n = static_cast<std::uint32_t>(len);
+    std::memcpy(s + 8, &n, 4);
+    if (len) std::memcpy(s + kSlotHeader, data, len);
+    seq_of(s)->store(pos + 1, std::memory_order_release);
+    notify(items_epoch(), get_waiters());
+    return QueueStatus::ok;
+  }
+
+  /// Non-blocking get: on ok, calls sink(const char* data, std::size_t len)
+  /// exactly once while the slot is claimed (the sink copies the bytes out).
+  template <class Sink>
+  QueueStatus try_get(Sink&& sink) noexcept(noexcept(sink(nullptr, std::size_t{}))) {
+    std::uint64_t pos = deq()->load(std::memory_order_relaxed);
+    char* s;
+    for (;;) {
+      s = slot(pos);
+      std::uint64_t seq = seq_of(s)->load(std::memory_order_acquire);
+      auto diff = static_cast<std::int64_t>(seq - (pos + 1));
+      if (diff == 0) {
+        if (deq()->compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) break;
+      } else if (diff < 0) {
+        return state()->load(std::memory_order_acquire) != 0 ? QueueStatus::shut_down
+                                                              : QueueStatus::timed_out;
+      } else {
+        pos = deq()->load(std::memory_order_relaxed);
+      }
+    }
+    std::uint32_t n;
+    std::memcpy(&n, s + 8, 4);
+    if (n > max_message_) n = max_message_;  // never read past the slot
+    struct Release {
+      ShmQueue* q;
+      char* s;
+      std::uint64_t pos;
+      ~Release() {
+        q->seq_of(s)->store(pos + q->capacity_, std::memory_order_release);
+        q->notify(q->space_epoch(), q->put_waiters());
+      }
+    } release{this, s, pos};
+    sink(static_cast<const char*>(s + kSlotHeader), static_cast<std::size_t>(n));
+    return QueueStatus::ok;
+  }
+
+  /// Blocking put until `deadline`.
+  QueueStatus put(const void* data, std::size_t len, Deadline deadline) noexcept {
+    QueueStatus r = try_put(data, len);
+    if (r != QueueStatus::timed_out || deadline.is_immediate()) return r;
+    return put_slow(data, len, deadline);
+  }
+
+  /// Blocking get until `deadline`.
+  template <class Sink>
+  QueueStatus get(Sink&& sink, Deadline deadline) {
+    QueueStatus r = try_get(sink);
+    if (r != QueueStatus::timed_out || deadline.is_immediate()) return r;
+    for (;;) {
+      get_waiters()->fetch_add(1, std::memory_order_seq_cst);
+      std::uint32_t e = items_epoch()->load(std::memory_order_seq_cst);
+      r = try_get(sink);
+      if (r != QueueStatus::timed_out) {
+        get_waiters()->fetch_sub(1, std::memory_order_relaxed);
+        return r;
+      }
+      WaitStatus w = sleep(items_epoch(), e, deadline, get_waiters());
+      if (w == WaitStatus::interrupted) return QueueStatus::interrupted;
+      if (w == WaitStatus::timed_out) {
+        r = try_get(sink);
+        return r;
+      }
+    }
+  }
+
+  /// Approximate number of messages (exact when nobody is mid-operation).
+  std::size_t size() const noexcept {
+    std::uint64_t d = deq()->load(std::memory_order_acquire);
+    std::uint64_t e = enq()->load(std::memory_order_acquire);
+    return e > d ? static_cast<std::size_t>(e - d) : 0;
+  }
+
+  /// Stops the queue: puts fail, gets drain then fail. Wakes every waiter.
+  void shutdown() noexcept;
+  bool is_shut_down() const noexcept { return state()->load(std::memory_order_acquire) != 0; }
+
+  void* memory() const noexcept { return hdr_; }
+
+ private:
+  explicit ShmQueue(ShmQueueHeader* h) noexcept;
+  QueueStatus put_slow(const void* data, std::size_t len, Deadline deadline) noexcept;
+  // Sleeps on `word` while it reads `expected` (one kernel sleep or poll
+  // slice, with the wait hooks). Decrements *waiters before returning and,
+  // when the sleep was cut short, asks the hooks' on_interrupt.
+  static WaitStatus sleep(std::atomic<std::uint32_t>* word, std::uint32_t expected,
+                          Deadline deadline, std::atomic<std::uint32_t>* waiters) noexcept;
+  static void wake_all(std::atomic<std::uint32_t>* word) noexcept;
+
+  void notify(std::atomic<std::uint32_t>* epoch, std::atomic<std::uint32_t>* waiters) noexcept {
+    epoch->fetch_add(1, std::memory_order_seq_cst);
+    if (waiters->load(std::memory_order_seq_cst) != 0) wake_all(epoch);
+  }
+
+  char* base() const noexcept { return reinterpret_cast<char*>(hdr_); }
+  std::atomic<std::uint64_t>* enq() const noexcept {
+    return reinterpret_cast<std::atomic<std::uint64_t>*>(base() + 64);
+  }
+  std::atomic<std::uint64_t>* deq() const noexcept {
+    return reinterpret_cast<std::atomic<std::uint64_t>*>(base() + 128);
+  }
+  std::atomic<std::uint32_t>* items_epoch() const noexcept {
+    return reinterpret_cast<std::atomic<std::uint32_t>*>(base() + 192);
+  }
+  std::atomic<std::uint32_t>* get_waiters() const noexcept {
+    return reinterpret_cast<std::atomic<std::uint32_t>*>(base() + 196);
+  }
+  std::atomic<std::uint32_t>* space_epoch() const noexcept {
+    return reinterpret_cast<std::atomic<std::uint32_t>*>(base() + 256);
+  }
+  std::atomic<std::uint32_t>* put_waiters() const noexcept {
+    return reinterpret_cast<std::atomic<std::uint32_t>*>(base() + 260);
+  }
+  std::atomic<std::uint32_t>* state() const noexcept {
+    return reinterpret_cast<std::atomic<std::uint32_t>*>(base() + 320);
+  }
+  char* slot(std::uint64_t pos) const noexcept {
+    return base() + kHeaderSize + static_cast<std::size_t>(pos & mask_) * slot_size_;
+  }
+  static std::atomic<std::uint64_t>* seq_of(char* s) noexcept {
+    return reinterpret_cast<std::atomic<std::uint64_t>*>(s);
+  }
+
+  ShmQueueHeader* hdr_ = nullptr;
+  std::uint64_t mask_ = 0;
+  std::uint32_t capacity_ = 0;
+  std::uint32_t slot_size_ = 0;
+  std::uint32_t max_message_ = 0;
+};
+
+}  // namespace interlock

@@ -1,0 +1,152 @@
+// src/shm_queue.cpp — creation/attach checks and the sleeping side of
+// ShmQueue (include/interlock/shm_queue.hpp states the layout and invariants).
+#include "interlock/shm_queue.hpp"
+
+#include <climits>
+#include <new>
+
+#include "interlock/process_futex.hpp"
+#include "interlock/wait_hooks.hpp"
+
+namespace interlock {
+
+static_assert(sizeof(ShmQueueHeader) <= 64, "header must fit its cache line");
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free &&
+                  std::atomic<std::uint32_t>::is_always_lock_free,
+              "shared-memory atomics must be lock-free (address-free)");
+
+namespace {
+
+// The ring needs at least two slots: with one, "full for the consumer at pos"
+// (seq == pos + 1) is also "free for the producer at pos + 1".
+std::uint64_t round_pow2(std::uint64_t n) {
+  std::uint64_t p = 2;
+  while (p < n) p <<= 1;
+  return p;
+}
+
+std::size_t slot_size_for(std::size_t max_message) {
+  std::size_t s = ShmQueue::kSlotHeader + max_message;
+  return (s + ShmQueue::kAlign - 1) / ShmQueue::kAlign * ShmQueue::kAlign;
+}
+
+}  // namespace
+
+std::size_t ShmQueue::required_size(std::size_t capacity, std::size_t max_message) {
+  if (capacity == 0 || capacity > kMaxCapacity)
+    throw ShmQueueError("capacity must be between 1 and " + std::to_string(kMaxCapacity));
+  if (max_message > (1u << 30))
+    throw ShmQueueError("max_message must be at most 1 GiB");
+  return kHeaderSize + round_pow2(capacity) * slot_size_for(max_message);
+}
+
+ShmQueue::ShmQueue(ShmQueueHeader* h) noexcept
+    : hdr_(h),
+      mask_(h->capacity - 1),
+      capacity_(h->capacity),
+      slot_size_(h->slot_size),
+      max_message_(h->max_message) {}
+
+ShmQueue ShmQueue::create(void* memory, std::size_t size, std::size_t capacity,
+                          std::size_t max_message) {
+  if (reinterpret_cast<std::uintptr_t>(memory) % kAlign != 0)
+    throw ShmQueueError("shared-memory queue: memory must be 64-byte aligned");
+  std::size_t need = required_size(capacity, max_message);
+  if (size < need)
+    throw ShmQueueError("shared-memory queue: buffer of " + std::to_string(size) +
+                        " bytes is too small, need " + std::to_string(need));
+  std::uint64_t cap = round_pow2(capacity);
+  char* base = static_cast<char*>(memory);
+  std::memset(base, 0, kHeaderSize);
+  auto* h = new (base) ShmQueueHeader{};
+  h->magic = kShmQueueMagic;
+  h->version = kShmQueueLayoutVersion;
+  h->flags = 0;
+  h->capacity = static_cast<std::uint32_t>(cap);
+  h->slot_size = static_cast<std::uint32_t>(slot_size_for(max_message));
+  h->max_message = static_cast<std::uint32_t>(max_message);
+  h->header_size = static_cast<std::uint32_t>(kHeaderSize);
+  h->total_size = need;
+  new (base + 64) std::atomic<std::uint64_t>(0);
+  new (base + 128) std::atomic<std::uint64_t>(0);
+  for (std::size_t off : {192, 196, 256, 260, 320}) new (base + off) std::atomic<std::uint32_t>(0);
+  for (std::uint64_t i = 0; i < cap; ++i)
+    new (base + kHeaderSize + i * h->slot_size) std::atomic<std::uint64_t>(i);
+  h->ready.store(1, std::memory_order_release);
+  return ShmQueue(h);
+}
+
+ShmQueue ShmQueue::attach(void* memory, std::size_t size) {
+  if (reinterpret_cast<std::uintptr_t>(memory) % kAlign != 0)
+    throw ShmQueueError("shared-memory queue: memory must be 64-byte aligned");
+  if (size < kHeaderSize)
+    throw ShmQueueError("shared-memory queue: buffer too small to hold a queue");
+  auto* h = static_cast<ShmQueueHeader*>(memory);
+  if (h->ready.load(std::memory_order_acquire) != 1 || h->magic != kShmQueueMagic)
+    throw ShmQueueError("shared-memory queue: buffer does not hold an interlock queue "
+                        "(bad magic or not initialised)");
+  if (h->version != kShmQueueLayoutVersion)
+    throw ShmQueueError("shared-memory queue: layout version " + std::to_string(h->version) +
+                        " is not supported by this interlock (layout version " +
+                        std::to_string(kShmQueueLayoutVersion) + ")");
+  if (h->header_size != kHeaderSize || h->capacity == 0 ||
+      h->capacity < 2 || (h->capacity & (h->capacity - 1)) != 0 || h->capacity > kMaxCapacity ||
+      h->slot_size != slot_size_for(h->max_message) ||
+      h->total_size != kHeaderSize + std::uint64_t(h->capacity) * h->slot_size)
+    throw ShmQueueError("shared-memory queue: corrupt header");
+  if (size < h->total_size)
+    throw ShmQueueError("shared-memory queue: buffer of " + std::to_string(size) +
+                        " bytes is smaller than the queue's " + std::to_string(h->total_size));
+  return ShmQueue(h);
+}
+
+void ShmQueue::wake_all(std::atomic<std::uint32_t>* word) noexcept {
+  process_futex::wake_all(word);
+}
+
+void ShmQueue::shutdown() noexcept {
+  state()->store(1, std::memory_order_seq_cst);
+  items_epoch()->fetch_add(1, std::memory_order_seq_cst);
+  space_epoch()->fetch_add(1, std::memory_order_seq_cst);
+  wake_all(items_epoch());
+  wake_all(space_epoch());
+}
+
+WaitStatus ShmQueue::sleep(std::atomic<std::uint32_t>* word, std::uint32_t expected,
+                           Deadline deadline, std::atomic<std::uint32_t>* waiters) noexcept {
+  const WaitHooks* hooks = detail::current_wait_hooks();
+  void* token = nullptr;
+  if (hooks && hooks->before_sleep) token = hooks->before_sleep(hooks->ctx);
+  Deadline slice = deadline;
+  bool poll = hooks && hooks->poll_interval_ns > 0;
+  if (poll)
+    slice = earlier(deadline, Deadline::after(std::chrono::nanoseconds(hooks->poll_interval_ns)));
+  process_futex::WaitResult r = process_futex::wait(word, expected, slice);
+  if (hooks && hooks->after_sleep) hooks->after_sleep(hooks->ctx, token);
+  waiters->fetch_sub(1, std::memory_order_relaxed);
+  if (r == process_futex::WaitResult::timed_out && deadline.expired()) return WaitStatus::timed_out;
+  if (r == process_futex::WaitResult::woken) return WaitStatus::ok;
+  // Plain C++ threads (no hooks) just retry after EINTR or a slice.
+  if (!hooks) return WaitStatus::ok;
+  // EINTR or a poll slice ran out: let the hooks run signal handlers.
+  if (hooks && hooks->on_interrupt && hooks->on_interrupt(hooks->ctx))
+    return WaitStatus::interrupted;
+  return WaitStatus::ok;
+}
+
+QueueStatus ShmQueue::put_slow(const void* data, std::size_t len, Deadline deadline) noexcept {
+  for (;;) {
+    put_waiters()->fetch_add(1, std::memory_order_seq_cst);
+    std::uint32_t e = space_epoch()->load(std::memory_order_seq_cst);
+    QueueStatus r = try_put(data, len);
+    if (r != QueueStatus::timed_out) {
+      put_waiters()->fetch_sub(1, std::memory_order_relaxed);
+      return r;
+    }
+    WaitStatus w = sleep(space_epoch(), e, deadline, put_waiters());
+    if (w == WaitStatus::interrupted) return QueueStatus::interrupted;
+    if (w == WaitStatus::timed_out) return try_put(data, len);
+  }
+}
+
+}  // namespace interlock

@@ -1,0 +1,257 @@
+// GoogleTest for interlock::ShmQueue (include/interlock/shm_queue.hpp): the
+// bounded MPMC ring in shared memory, across threads and fork()ed processes.
+#include "interlock/shm_queue.hpp"
+#include "interlock/wait_hooks.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace std::chrono_literals;
+using interlock::Deadline;
+using interlock::QueueStatus;
+using interlock::ShmQueue;
+using interlock::ShmQueueError;
+
+namespace {
+
+struct Shared {
+  void* p = nullptr;
+  std::size_t n = 0;
+  explicit Shared(std::size_t size) : n(size) {
+    p = mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) std::abort();
+  }
+  ~Shared() { munmap(p, n); }
+};
+
+bool put_u64(ShmQueue& q, std::uint64_t v, Deadline d = Deadline::never()) {
+  return q.put(&v, sizeof v, d) == QueueStatus::ok;
+}
+
+QueueStatus get_u64(ShmQueue& q, std::uint64_t& v, Deadline d = Deadline::never()) {
+  return q.get([&](const char* p, std::size_t n) { if (n == sizeof v) std::memcpy(&v, p, n); }, d);
+}
+
+}  // namespace
+
+TEST(ShmQueue, FifoSingleThread) {
+  Shared m(ShmQueue::required_size(4, 32));
+  ShmQueue q = ShmQueue::create(m.p, m.n, 4, 32);
+  EXPECT_EQ(q.capacity(), 4u);
+  for (std::uint64_t i = 0; i < 4; ++i) EXPECT_TRUE(put_u64(q, i, Deadline::immediate()));
+  std::uint64_t x = 99;
+  EXPECT_EQ(q.try_put(&x, sizeof x), QueueStatus::timed_out);  // full
+  EXPECT_EQ(q.size(), 4u);
+  for (std::uint64_t i = 0; i < 4; ++i) {
+    std::uint64_t v = 0;
+    ASSERT_EQ(get_u64(q, v, Deadline::immediate()), QueueStatus::ok);
+    EXPECT_EQ(v, i);
+  }
+  std::uint64_t v = 0;
+  EXPECT_EQ(get_u64(q, v, Deadline::immediate()), QueueStatus::timed_out);  // empty
+}
+
+TEST(ShmQueue, VariableLengthAndTooLarge) {
+  Shared m(ShmQueue::required_size(8, 100));
+  ShmQueue q = ShmQueue::create(m.p, m.n, 8, 100);
+  std::string big(101, 'x');
+  EXPECT_EQ(q.try_put(big.data(), big.size()), QueueStatus::too_large);
+  EXPECT_EQ(q.try_put("", 0), QueueStatus::ok);
+  EXPECT_EQ(q.try_put(big.data(), 100), QueueStatus::ok);
+  std::string out = "junk";
+  EXPECT_EQ(q.try_get([&](const char* p, std::size_t n) { out.assign(p, n); }), QueueStatus::ok);
+  EXPECT_EQ(out, "");
+  EXPECT_EQ(q.try_get([&](const char* p, std::size_t n) { out.assign(p, n); }), QueueStatus::ok);
+  EXPECT_EQ(out, std::string(100, 'x'));
+}
+
+TEST(ShmQueue, Timeouts) {
+  Shared m(ShmQueue::required_size(1, 8));
+  ShmQueue q = ShmQueue::create(m.p, m.n, 1, 8);
+  EXPECT_EQ(q.capacity(), 2u);  // the ring has at least two slots
+  std::uint64_t v = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(get_u64(q, v, Deadline::after(30ms)), QueueStatus::timed_out);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 25ms);
+  ASSERT_TRUE(put_u64(q, 1));
+  ASSERT_TRUE(put_u64(q, 2));
+  t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(put_u64(q, 3, Deadline::after(30ms)));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 25ms);
+}
+
+TEST(ShmQueue, ShutdownDrainsThenFails) {
+  Shared m(ShmQueue::required_size(4, 8));
+  ShmQueue q = ShmQueue::create(m.p, m.n, 4, 8);
+  ASSERT_TRUE(put_u64(q, 7));
+  q.shutdown();
+  EXPECT_TRUE(q.is_shut_down());
+  std::uint64_t x = 1;
+  EXPECT_EQ(q.put(&x, sizeof x, Deadline::never()), QueueStatus::shut_down);
+  std::uint64_t v = 0;
+  EXPECT_EQ(get_u64(q, v), QueueStatus::ok);
+  EXPECT_EQ(v, 7u);
+  EXPECT_EQ(get_u64(q, v), QueueStatus::shut_down);
+}
+
+TEST(ShmQueue, ShutdownWakesBlockedGetAndPut) {
+  Shared m(ShmQueue::required_size(1, 8));
+  ShmQueue q = ShmQueue::create(m.p, m.n, 1, 8);
+  std::atomic<int> done{0};
+  std::thread getter([&] {
+    std::uint64_t v = 0;
+    EXPECT_EQ(get_u64(q, v), QueueStatus::shut_down);
+    done.fetch_add(1);
+  });
+  std::this_thread::sleep_for(20ms);  // let it block (correctness does not depend on it)
+  q.shutdown();
+  getter.join();
+  EXPECT_EQ(done.load(), 1);
+}
+
+TEST(ShmQueue, RejectsBadMemory) {
+  Shared m(ShmQueue::required_size(4, 8) + 64);
+  char* base = static_cast<char*>(m.p);
+  EXPECT_THROW(ShmQueue::create(base + 8, m.n - 8, 4, 8), ShmQueueError);  // misaligned
+  EXPECT_THROW(ShmQueue::create(base, 100, 4, 8), ShmQueueError);          // too small
+  EXPECT_THROW(ShmQueue::create(base, m.n, 0, 8), ShmQueueError);          // capacity 0
+  std::memset(base, 0, m.n);
+  EXPECT_THROW(ShmQueue::attach(base, m.n), ShmQueueError);  // not a queue
+  ShmQueue::create(base, m.n, 4, 8);
+  EXPECT_NO_THROW(ShmQueue::attach(base, m.n));
+  EXPECT_THROW(ShmQueue::attach(base, ShmQueue::required_size(4, 8) - 1), ShmQueueError);
+  // Layout-version mismatch: a clear error naming both versions.
+  auto* h = static_cast<interlock::ShmQueueHeader*>(m.p);
+  h->version = interlock::kShmQueueLayoutVersion + 1;
+  try {
+    ShmQueue::attach(base, m.n);
+    FAIL() << "attach of another layout version succeeded";
+  } catch (const ShmQueueError& e) {
+    EXPECT_NE(std::string(e.what()).find("layout version"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ShmQueue, MpmcThreadsNoLossNoDuplicates) {
+  constexpr int kProducers = 3, kConsumers = 3, kPer = 20000;
+  Shared m(ShmQueue::required_size(64, 8));
+  ShmQueue q = ShmQueue::create(m.p, m.n, 64, 8);
+  std::vector<std::atomic<int>> seen(kProducers * kPer);
+  std::vector<std::thread> ts;
+  for (int p = 0; p < kProducers; ++p)
+    ts.emplace_back([&, p] {
+      for (int i = 0; i < kPer; ++i) ASSERT_TRUE(put_u64(q, std::uint64_t(p) * kPer + i));
+    });
+  std::atomic<int> got{0};
+  for (int c = 0; c < kConsumers; ++c)
+    ts.emplace_back([&] {
+      std::uint64_t v = 0;
+      while (get_u64(q, v) == QueueStatus::ok) {
+        seen[v].fetch_add(1);
+        if (got.fetch_add(1) + 1 == kProducers * kPer) q.shutdown();
+      }
+    });
+  for (auto& t : ts) t.join();
+  for (auto& s : seen) ASSERT_EQ(s.load(), 1);
+}
+
+TEST(ShmQueue, ForkedProducersAndConsumers) {
+  constexpr int kProducers = 2, kConsumers = 2, kPer = 20000, kTotal = kProducers * kPer;
+  Shared m(ShmQueue::required_size(128, 8));
+  Shared seen_mem(sizeof(std::atomic<std::uint32_t>) * (kTotal + 1));
+  auto* seen = static_cast<std::atomic<std::uint32_t>*>(seen_mem.p);  // zero-filled
+  auto* got = seen + kTotal;
+  ShmQueue::create(m.p, m.n, 128, 8);
+  std::vector<pid_t> kids;
+  for (int p = 0; p < kProducers; ++p) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ShmQueue a = ShmQueue::attach(m.p, m.n);
+      for (int i = 0; i < kPer; ++i)
+        if (!put_u64(a, std::uint64_t(p) * kPer + i)) _exit(2);
+      _exit(0);
+    }
+    kids.push_back(pid);
+  }
+  for (int c = 0; c < kConsumers; ++c) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ShmQueue a = ShmQueue::attach(m.p, m.n);
+      std::uint64_t v = 0;
+      while (get_u64(a, v, Deadline::after(20s)) == QueueStatus::ok) {
+        if (v >= std::uint64_t(kTotal)) _exit(3);
+        seen[v].fetch_add(1);
+        if (got->fetch_add(1) + 1 == kTotal) a.shutdown();
+      }
+      _exit(a.is_shut_down() ? 0 : 4);
+    }
+    kids.push_back(pid);
+  }
+  for (pid_t pid : kids) {
+    int st = 0;
+    ASSERT_EQ(waitpid(pid, &st, 0), pid);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "child status " << st;
+  }
+  EXPECT_EQ(got->load(), std::uint32_t(kTotal));
+  for (int i = 0; i < kTotal; ++i) ASSERT_EQ(seen[i].load(), 1u) << i;
+}
+
+namespace {
+struct HookCounts {
+  std::atomic<int> before{0}, after{0}, interrupts{0};
+  int abandon_after = 2;  // on_interrupt says "abandon" on this call
+};
+}  // namespace
+
+// Sleeps go through the thread's WaitHooks; an abandoned wait claims nothing.
+TEST(ShmQueue, WaitHooksAroundSleepAndInterrupt) {
+  Shared m(ShmQueue::required_size(2, 8));
+  ShmQueue q = ShmQueue::create(m.p, m.n, 2, 8);
+  HookCounts c;
+  interlock::WaitHooks h;
+  h.ctx = &c;
+  h.before_sleep = +[](void* ctx) noexcept -> void* {
+    static_cast<HookCounts*>(ctx)->before.fetch_add(1);
+    return ctx;
+  };
+  h.after_sleep = +[](void* ctx, void* token) noexcept {
+    EXPECT_EQ(ctx, token);
+    static_cast<HookCounts*>(ctx)->after.fetch_add(1);
+  };
+  h.on_interrupt = +[](void* ctx) noexcept -> bool {
+    auto* k = static_cast<HookCounts*>(ctx);
+    return k->interrupts.fetch_add(1) + 1 >= k->abandon_after;
+  };
+  h.poll_interval_ns = 5'000'000;  // 5 ms slices
+  {
+    interlock::ScopedWaitHooks scope(&h);
+    std::uint64_t v = 0;
+    EXPECT_EQ(get_u64(q, v, Deadline::after(10s)), QueueStatus::interrupted);
+    EXPECT_EQ(c.interrupts.load(), 2);
+    EXPECT_EQ(c.before.load(), c.after.load());
+    EXPECT_GE(c.before.load(), 2);
+    // Full queue: the blocked put is abandoned and has not enqueued anything.
+    ASSERT_TRUE(put_u64(q, 1));
+    ASSERT_TRUE(put_u64(q, 2));
+    c.interrupts = 0;
+    EXPECT_FALSE(put_u64(q, 3, Deadline::after(10s)));
+    EXPECT_EQ(c.interrupts.load(), 2);
+  }
+  EXPECT_EQ(q.size(), 2u);
+  std::uint64_t v = 0;
+  ASSERT_EQ(get_u64(q, v, Deadline::immediate()), QueueStatus::ok);
+  EXPECT_EQ(v, 1u);
+  ASSERT_EQ(get_u64(q, v, Deadline::immediate()), QueueStatus::ok);
+  EXPECT_EQ(v, 2u);
+  EXPECT_EQ(get_u64(q, v, Deadline::immediate()), QueueStatus::timed_out);
+}
