@@ -134,17 +134,17 @@ WaitStatus ShmQueue::sleep(std::atomic<std::uint32_t>* word, std::uint32_t expec
   return WaitStatus::ok;
 }
 
-QueueStatus ShmQueue::put_slow(const void* data, std::size_t len, Deadline deadline) noexcept {
+ShmQueueStatus ShmQueue::put_slow(const void* data, std::size_t len, Deadline deadline) noexcept {
   for (;;) {
     put_waiters()->fetch_add(1, std::memory_order_seq_cst);
     std::uint32_t e = space_epoch()->load(std::memory_order_seq_cst);
-    QueueStatus r = try_put(data, len);
-    if (r != QueueStatus::timed_out) {
+    ShmQueueStatus r = try_put(data, len);
+    if (r != ShmQueueStatus::timed_out) {
       put_waiters()->fetch_sub(1, std::memory_order_relaxed);
       return r;
     }
     WaitStatus w = sleep(space_epoch(), e, deadline, put_waiters());
-    if (w == WaitStatus::interrupted) return QueueStatus::interrupted;
+    if (w == WaitStatus::interrupted) return ShmQueueStatus::interrupted;
     if (w == WaitStatus::timed_out) return try_put(data, len);
   }
 }

@@ -1,6 +1,9 @@
-// interlock/interlock.hpp — every primitive of the interlock C++ core.
+// interlock/interlock.hpp — every public header of the interlock C++ core
+// (tests/cpp/all_headers_test.cpp checks that they compile together).
 #pragma once
 
+#include "interlock/blocking_queue.hpp"
+#include "interlock/buffer_atomic.hpp"
 #include "interlock/condition_variable.hpp"
 #include "interlock/config.hpp"
 #include "interlock/critical_section.hpp"
@@ -8,14 +11,24 @@
 #include "interlock/event.hpp"
 #include "interlock/fatal.hpp"
 #include "interlock/function_ref.hpp"
+#include "interlock/gathering_map.hpp"
 #include "interlock/latch.hpp"
 #include "interlock/mutex.hpp"
+#include "interlock/named_region.hpp"
 #include "interlock/once.hpp"
 #include "interlock/parking_lot.hpp"
+#include "interlock/process_futex.hpp"
 #include "interlock/raw_mutex.hpp"
 #include "interlock/recursive_mutex.hpp"
 #include "interlock/resettable_event.hpp"
 #include "interlock/rw_mutex.hpp"
 #include "interlock/semaphore.hpp"
 #include "interlock/seq_lock.hpp"
+#include "interlock/sharded_map.hpp"
+#include "interlock/shm_barrier.hpp"
+#include "interlock/shm_event.hpp"
+#include "interlock/shm_layout.hpp"
+#include "interlock/shm_mutex.hpp"
+#include "interlock/shm_queue.hpp"
+#include "interlock/shm_semaphore.hpp"
 #include "interlock/wait_hooks.hpp"

@@ -73,7 +73,7 @@ class ShmQueueError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class QueueStatus : unsigned char {
+enum class ShmQueueStatus : unsigned char {
   ok,
   timed_out,    ///< full (put) / empty (get) at the deadline
   shut_down,    ///< put after shutdown; get on a shut-down, empty queue
@@ -118,9 +118,9 @@ class INTERLOCK_API ShmQueue {
   std::size_t total_size() const noexcept { return hdr_->total_size; }
 
   /// Non-blocking put: ok, timed_out (full), shut_down or too_large.
-  QueueStatus try_put(const void* data, std::size_t len) noexcept {
-    if (len > max_message_) return QueueStatus::too_large;
-    if (state()->load(std::memory_order_acquire) != 0) return QueueStatus::shut_down;
+  ShmQueueStatus try_put(const void* data, std::size_t len) noexcept {
+    if (len > max_message_) return ShmQueueStatus::too_large;
+    if (state()->load(std::memory_order_acquire) != 0) return ShmQueueStatus::shut_down;
     std::uint64_t pos = enq()->load(std::memory_order_relaxed);
     char* s;
     for (;;) {
@@ -130,7 +130,7 @@ class INTERLOCK_API ShmQueue {
       if (diff == 0) {
         if (enq()->compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) break;
       } else if (diff < 0) {
-        return QueueStatus::timed_out;
+        return ShmQueueStatus::timed_out;
       } else {
         pos = enq()->load(std::memory_order_relaxed);
       }
@@ -140,13 +140,13 @@ class INTERLOCK_API ShmQueue {
     if (len) std::memcpy(s + kSlotHeader, data, len);
     seq_of(s)->store(pos + 1, std::memory_order_release);
     notify(items_epoch(), get_waiters());
-    return QueueStatus::ok;
+    return ShmQueueStatus::ok;
   }
 
   /// Non-blocking get: on ok, calls sink(const char* data, std::size_t len)
   /// exactly once while the slot is claimed (the sink copies the bytes out).
   template <class Sink>
-  QueueStatus try_get(Sink&& sink) noexcept(noexcept(sink(nullptr, std::size_t{}))) {
+  ShmQueueStatus try_get(Sink&& sink) noexcept(noexcept(sink(nullptr, std::size_t{}))) {
     std::uint64_t pos = deq()->load(std::memory_order_relaxed);
     char* s;
     for (;;) {
@@ -156,8 +156,8 @@ class INTERLOCK_API ShmQueue {
       if (diff == 0) {
         if (deq()->compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) break;
       } else if (diff < 0) {
-        return state()->load(std::memory_order_acquire) != 0 ? QueueStatus::shut_down
-                                                              : QueueStatus::timed_out;
+        return state()->load(std::memory_order_acquire) != 0 ? ShmQueueStatus::shut_down
+                                                              : ShmQueueStatus::timed_out;
       } else {
         pos = deq()->load(std::memory_order_relaxed);
       }
@@ -175,31 +175,31 @@ class INTERLOCK_API ShmQueue {
       }
     } release{this, s, pos};
     sink(static_cast<const char*>(s + kSlotHeader), static_cast<std::size_t>(n));
-    return QueueStatus::ok;
+    return ShmQueueStatus::ok;
   }
 
   /// Blocking put until `deadline`.
-  QueueStatus put(const void* data, std::size_t len, Deadline deadline) noexcept {
-    QueueStatus r = try_put(data, len);
-    if (r != QueueStatus::timed_out || deadline.is_immediate()) return r;
+  ShmQueueStatus put(const void* data, std::size_t len, Deadline deadline) noexcept {
+    ShmQueueStatus r = try_put(data, len);
+    if (r != ShmQueueStatus::timed_out || deadline.is_immediate()) return r;
     return put_slow(data, len, deadline);
   }
 
   /// Blocking get until `deadline`.
   template <class Sink>
-  QueueStatus get(Sink&& sink, Deadline deadline) {
-    QueueStatus r = try_get(sink);
-    if (r != QueueStatus::timed_out || deadline.is_immediate()) return r;
+  ShmQueueStatus get(Sink&& sink, Deadline deadline) {
+    ShmQueueStatus r = try_get(sink);
+    if (r != ShmQueueStatus::timed_out || deadline.is_immediate()) return r;
     for (;;) {
       get_waiters()->fetch_add(1, std::memory_order_seq_cst);
       std::uint32_t e = items_epoch()->load(std::memory_order_seq_cst);
       r = try_get(sink);
-      if (r != QueueStatus::timed_out) {
+      if (r != ShmQueueStatus::timed_out) {
         get_waiters()->fetch_sub(1, std::memory_order_relaxed);
         return r;
       }
       WaitStatus w = sleep(items_epoch(), e, deadline, get_waiters());
-      if (w == WaitStatus::interrupted) return QueueStatus::interrupted;
+      if (w == WaitStatus::interrupted) return ShmQueueStatus::interrupted;
       if (w == WaitStatus::timed_out) {
         r = try_get(sink);
         return r;
@@ -222,7 +222,7 @@ class INTERLOCK_API ShmQueue {
 
  private:
   explicit ShmQueue(ShmQueueHeader* h) noexcept;
-  QueueStatus put_slow(const void* data, std::size_t len, Deadline deadline) noexcept;
+  ShmQueueStatus put_slow(const void* data, std::size_t len, Deadline deadline) noexcept;
   // Sleeps on `word` while it reads `expected` (one kernel sleep or poll
   // slice, with the wait hooks). Decrements *waiters before returning and,
   // when the sleep was cut short, asks the hooks' on_interrupt.

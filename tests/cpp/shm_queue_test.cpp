@@ -17,7 +17,7 @@
 
 using namespace std::chrono_literals;
 using interlock::Deadline;
-using interlock::QueueStatus;
+using interlock::ShmQueueStatus;
 using interlock::ShmQueue;
 using interlock::ShmQueueError;
 
@@ -34,10 +34,10 @@ struct Shared {
 };
 
 bool put_u64(ShmQueue& q, std::uint64_t v, Deadline d = Deadline::never()) {
-  return q.put(&v, sizeof v, d) == QueueStatus::ok;
+  return q.put(&v, sizeof v, d) == ShmQueueStatus::ok;
 }
 
-QueueStatus get_u64(ShmQueue& q, std::uint64_t& v, Deadline d = Deadline::never()) {
+ShmQueueStatus get_u64(ShmQueue& q, std::uint64_t& v, Deadline d = Deadline::never()) {
   return q.get([&](const char* p, std::size_t n) { if (n == sizeof v) std::memcpy(&v, p, n); }, d);
 }
 
@@ -49,28 +49,28 @@ TEST(ShmQueue, FifoSingleThread) {
   EXPECT_EQ(q.capacity(), 4u);
   for (std::uint64_t i = 0; i < 4; ++i) EXPECT_TRUE(put_u64(q, i, Deadline::immediate()));
   std::uint64_t x = 99;
-  EXPECT_EQ(q.try_put(&x, sizeof x), QueueStatus::timed_out);  // full
+  EXPECT_EQ(q.try_put(&x, sizeof x), ShmQueueStatus::timed_out);  // full
   EXPECT_EQ(q.size(), 4u);
   for (std::uint64_t i = 0; i < 4; ++i) {
     std::uint64_t v = 0;
-    ASSERT_EQ(get_u64(q, v, Deadline::immediate()), QueueStatus::ok);
+    ASSERT_EQ(get_u64(q, v, Deadline::immediate()), ShmQueueStatus::ok);
     EXPECT_EQ(v, i);
   }
   std::uint64_t v = 0;
-  EXPECT_EQ(get_u64(q, v, Deadline::immediate()), QueueStatus::timed_out);  // empty
+  EXPECT_EQ(get_u64(q, v, Deadline::immediate()), ShmQueueStatus::timed_out);  // empty
 }
 
 TEST(ShmQueue, VariableLengthAndTooLarge) {
   Shared m(ShmQueue::required_size(8, 100));
   ShmQueue q = ShmQueue::create(m.p, m.n, 8, 100);
   std::string big(101, 'x');
-  EXPECT_EQ(q.try_put(big.data(), big.size()), QueueStatus::too_large);
-  EXPECT_EQ(q.try_put("", 0), QueueStatus::ok);
-  EXPECT_EQ(q.try_put(big.data(), 100), QueueStatus::ok);
+  EXPECT_EQ(q.try_put(big.data(), big.size()), ShmQueueStatus::too_large);
+  EXPECT_EQ(q.try_put("", 0), ShmQueueStatus::ok);
+  EXPECT_EQ(q.try_put(big.data(), 100), ShmQueueStatus::ok);
   std::string out = "junk";
-  EXPECT_EQ(q.try_get([&](const char* p, std::size_t n) { out.assign(p, n); }), QueueStatus::ok);
+  EXPECT_EQ(q.try_get([&](const char* p, std::size_t n) { out.assign(p, n); }), ShmQueueStatus::ok);
   EXPECT_EQ(out, "");
-  EXPECT_EQ(q.try_get([&](const char* p, std::size_t n) { out.assign(p, n); }), QueueStatus::ok);
+  EXPECT_EQ(q.try_get([&](const char* p, std::size_t n) { out.assign(p, n); }), ShmQueueStatus::ok);
   EXPECT_EQ(out, std::string(100, 'x'));
 }
 
@@ -80,7 +80,7 @@ TEST(ShmQueue, Timeouts) {
   EXPECT_EQ(q.capacity(), 2u);  // the ring has at least two slots
   std::uint64_t v = 0;
   auto t0 = std::chrono::steady_clock::now();
-  EXPECT_EQ(get_u64(q, v, Deadline::after(30ms)), QueueStatus::timed_out);
+  EXPECT_EQ(get_u64(q, v, Deadline::after(30ms)), ShmQueueStatus::timed_out);
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 25ms);
   ASSERT_TRUE(put_u64(q, 1));
   ASSERT_TRUE(put_u64(q, 2));
@@ -96,11 +96,11 @@ TEST(ShmQueue, ShutdownDrainsThenFails) {
   q.shutdown();
   EXPECT_TRUE(q.is_shut_down());
   std::uint64_t x = 1;
-  EXPECT_EQ(q.put(&x, sizeof x, Deadline::never()), QueueStatus::shut_down);
+  EXPECT_EQ(q.put(&x, sizeof x, Deadline::never()), ShmQueueStatus::shut_down);
   std::uint64_t v = 0;
-  EXPECT_EQ(get_u64(q, v), QueueStatus::ok);
+  EXPECT_EQ(get_u64(q, v), ShmQueueStatus::ok);
   EXPECT_EQ(v, 7u);
-  EXPECT_EQ(get_u64(q, v), QueueStatus::shut_down);
+  EXPECT_EQ(get_u64(q, v), ShmQueueStatus::shut_down);
 }
 
 TEST(ShmQueue, ShutdownWakesBlockedGetAndPut) {
@@ -109,7 +109,7 @@ TEST(ShmQueue, ShutdownWakesBlockedGetAndPut) {
   std::atomic<int> done{0};
   std::thread getter([&] {
     std::uint64_t v = 0;
-    EXPECT_EQ(get_u64(q, v), QueueStatus::shut_down);
+    EXPECT_EQ(get_u64(q, v), ShmQueueStatus::shut_down);
     done.fetch_add(1);
   });
   std::this_thread::sleep_for(20ms);  // let it block (correctness does not depend on it)
@@ -154,7 +154,7 @@ TEST(ShmQueue, MpmcThreadsNoLossNoDuplicates) {
   for (int c = 0; c < kConsumers; ++c)
     ts.emplace_back([&] {
       std::uint64_t v = 0;
-      while (get_u64(q, v) == QueueStatus::ok) {
+      while (get_u64(q, v) == ShmQueueStatus::ok) {
         seen[v].fetch_add(1);
         if (got.fetch_add(1) + 1 == kProducers * kPer) q.shutdown();
       }
@@ -188,7 +188,7 @@ TEST(ShmQueue, ForkedProducersAndConsumers) {
     if (pid == 0) {
       ShmQueue a = ShmQueue::attach(m.p, m.n);
       std::uint64_t v = 0;
-      while (get_u64(a, v, Deadline::after(20s)) == QueueStatus::ok) {
+      while (get_u64(a, v, Deadline::after(20s)) == ShmQueueStatus::ok) {
         if (v >= std::uint64_t(kTotal)) _exit(3);
         seen[v].fetch_add(1);
         if (got->fetch_add(1) + 1 == kTotal) a.shutdown();
@@ -236,7 +236,7 @@ TEST(ShmQueue, WaitHooksAroundSleepAndInterrupt) {
   {
     interlock::ScopedWaitHooks scope(&h);
     std::uint64_t v = 0;
-    EXPECT_EQ(get_u64(q, v, Deadline::after(10s)), QueueStatus::interrupted);
+    EXPECT_EQ(get_u64(q, v, Deadline::after(10s)), ShmQueueStatus::interrupted);
     EXPECT_EQ(c.interrupts.load(), 2);
     EXPECT_EQ(c.before.load(), c.after.load());
     EXPECT_GE(c.before.load(), 2);
@@ -249,9 +249,9 @@ TEST(ShmQueue, WaitHooksAroundSleepAndInterrupt) {
   }
   EXPECT_EQ(q.size(), 2u);
   std::uint64_t v = 0;
-  ASSERT_EQ(get_u64(q, v, Deadline::immediate()), QueueStatus::ok);
+  ASSERT_EQ(get_u64(q, v, Deadline::immediate()), ShmQueueStatus::ok);
   EXPECT_EQ(v, 1u);
-  ASSERT_EQ(get_u64(q, v, Deadline::immediate()), QueueStatus::ok);
+  ASSERT_EQ(get_u64(q, v, Deadline::immediate()), ShmQueueStatus::ok);
   EXPECT_EQ(v, 2u);
-  EXPECT_EQ(get_u64(q, v, Deadline::immediate()), QueueStatus::timed_out);
+  EXPECT_EQ(get_u64(q, v, Deadline::immediate()), ShmQueueStatus::timed_out);
 }
