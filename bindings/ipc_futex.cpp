@@ -47,6 +47,7 @@ using namespace nb::literals;
 using interlock::Deadline;
 using interlock::NamedRegion;
 using interlock::WaitStatus;
+using interlock::py::wait_deadline;
 
 namespace {
 
@@ -185,34 +186,6 @@ IL_PY_COLD PyObject* raise_closed() noexcept {
 
 // ============================================================ timeouts
 
-/// threading's wait() convention (Event.wait, Semaphore.acquire(timeout=)):
-/// None/omitted = forever, <= 0 = do not wait; NaN ValueError; too large
-/// OverflowError; not a number TypeError.
-bool wait_deadline(PyObject* timeout, Deadline* out) noexcept {
-  if (!timeout || timeout == Py_None) {
-    *out = Deadline::never();
-    return true;
-  }
-  const double t = PyFloat_AsDouble(timeout);
-  if (t == -1.0 && PyErr_Occurred()) {
-    if (PyErr_ExceptionMatches(PyExc_TypeError)) {
-      PyErr_Clear();
-      PyErr_Format(PyExc_TypeError, "timeout must be a number, not %.200s",
-                   Py_TYPE(timeout)->tp_name);
-    }
-    return false;
-  }
-  if (std::isnan(t)) {
-    PyErr_SetString(PyExc_ValueError, "Invalid value NaN (not a number)");
-    return false;
-  }
-  if (t > ilpy::kTimeoutMax) {
-    PyErr_SetString(PyExc_OverflowError, "timeout value is too large");
-    return false;
-  }
-  *out = t > 0 ? Deadline::after_seconds(t) : Deadline::immediate();
-  return true;
-}
 
 /// fastipc's convention: an int of nanoseconds; negative (documented: -1)
 /// waits forever, as fastipc's C code does for any negative value.

@@ -128,4 +128,41 @@ inline bool queue_deadline(bool block, PyObject* timeout, Deadline* out) {
   return true;
 }
 
+/// The timeout convention of threading's wait() calls (Event.wait,
+/// Condition.wait, Semaphore.acquire(timeout=...)): None (or omitted) waits
+/// forever; zero or negative does not wait. Errors: NaN -> ValueError (the
+/// stdlib either returns at once or spins forever on NaN, depending on the
+/// call); larger than threading.TIMEOUT_MAX -> OverflowError (as the stdlib's
+/// lock acquire, which those calls end in, raises); not a number -> TypeError.
+inline bool wait_deadline(PyObject* timeout, Deadline* out) noexcept {
+  if (!timeout || timeout == Py_None) {
+    *out = Deadline::never();
+    return true;
+  }
+  double t;
+  if (PyFloat_CheckExact(timeout)) {
+    t = PyFloat_AS_DOUBLE(timeout);
+  } else {
+    t = PyFloat_AsDouble(timeout);  // int, __float__, __index__
+    if (t == -1.0 && PyErr_Occurred()) {
+      if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_TypeError, "timeout must be a number, not %.200s",
+                     Py_TYPE(timeout)->tp_name);
+      }
+      return false;
+    }
+  }
+  if (std::isnan(t)) {
+    PyErr_SetString(PyExc_ValueError, "Invalid value NaN (not a number)");
+    return false;
+  }
+  if (t > kTimeoutMax) {
+    PyErr_SetString(PyExc_OverflowError, "timeout value is too large");
+    return false;
+  }
+  *out = t > 0 ? Deadline::after_seconds(t) : Deadline::immediate();
+  return true;
+}
+
 }  // namespace interlock::py
