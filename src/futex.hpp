@@ -13,6 +13,7 @@
 #include <ctime>
 
 #include "interlock/deadline.hpp"
+#include "interlock/process_futex.hpp"
 
 namespace interlock::detail {
 
@@ -24,27 +25,12 @@ enum class SleepResult : unsigned char { woken, timed_out, interrupted };
 /// "the value had already changed").
 inline SleepResult futex_wait(const std::atomic<std::uint32_t>* word, std::uint32_t expected,
                               Deadline deadline) noexcept {
-  static_assert(sizeof(std::atomic<std::uint32_t>) == 4);
-  timespec ts;
-  timespec* tsp = nullptr;
-  if (!deadline.is_never()) {
-    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                  deadline.time_point().time_since_epoch())
-                  .count();
-    if (ns < 0) ns = 0;
-    ts.tv_sec = static_cast<time_t>(ns / 1000000000);
-    ts.tv_nsec = static_cast<long>(ns % 1000000000);
-    tsp = &ts;
+  switch (process_futex::detail::futex_wait_bitset(word, expected, deadline, FUTEX_PRIVATE_FLAG)) {
+    case process_futex::WaitResult::timed_out: return SleepResult::timed_out;
+    case process_futex::WaitResult::interrupted: return SleepResult::interrupted;
+    case process_futex::WaitResult::woken: break;
   }
-  long r = syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(word),
-                   FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected, tsp, nullptr,
-                   FUTEX_BITSET_MATCH_ANY);
-  if (r == 0) return SleepResult::woken;
-  switch (errno) {
-    case ETIMEDOUT: return SleepResult::timed_out;
-    case EINTR: return SleepResult::interrupted;
-    default: return SleepResult::woken;  // EAGAIN: value changed
-  }
+  return SleepResult::woken;
 }
 
 inline void futex_wake(const std::atomic<std::uint32_t>* word, int count) noexcept {

@@ -208,12 +208,7 @@ class BlockingQueue {
       mu_.lock();
       if (registered) --getters_waiting_;
       registered = false;
-      if (tail_ != head_) {
-        *out = buf_[head_ & (cap_ - 1)];
-        ++head_;
-        finish_pop();
-        return QueueStatus::ok;
-      }
+      if (tail_ != head_) return take_locked(out);
       if (shutdown_.load(std::memory_order_relaxed)) {
         mu_.unlock();
         return QueueStatus::shut_down;
@@ -243,17 +238,7 @@ class BlockingQueue {
         mu_.unlock();
         return QueueStatus::shut_down;
       }
-      const std::size_t n = tail_ - head_;
-      if (maxsize_ == 0 || n < maxsize_) {
-        if (n == cap_ && !grow()) {
-          mu_.unlock();
-          return QueueStatus::no_memory;
-        }
-        buf_[tail_ & (cap_ - 1)] = v;
-        ++tail_;
-        finish_push();
-        return QueueStatus::ok;
-      }
+      if (maxsize_ == 0 || tail_ - head_ < maxsize_) return append_locked(v);
       ++putters_waiting_;
       mu_.unlock();
       registered = true;
@@ -415,6 +400,26 @@ class BlockingQueue {
     if (INTERLOCK_UNLIKELY(wake)) parking_lot::unpark_one(&putters_waiting_);
   }
 
+  // Under mu_, the queue not empty: takes the oldest value; unlocks.
+  QueueStatus take_locked(T* out) noexcept {
+    *out = buf_[head_ & (cap_ - 1)];
+    ++head_;
+    finish_pop();
+    return QueueStatus::ok;
+  }
+
+  // Under mu_, below maxsize: appends v (growing the buffer); unlocks.
+  QueueStatus append_locked(T v) noexcept {
+    if (tail_ - head_ == cap_ && !grow()) {
+      mu_.unlock();
+      return QueueStatus::no_memory;
+    }
+    buf_[tail_ & (cap_ - 1)] = v;
+    ++tail_;
+    finish_push();
+    return QueueStatus::ok;
+  }
+
   // Under mu_: doubles the buffer (up to what maxsize needs). False on failure.
   bool grow() noexcept {
     std::size_t want = cap_ ? cap_ * 2 : kMinCapacity;
@@ -441,17 +446,7 @@ class BlockingQueue {
         mu_.unlock();
         return QueueStatus::shut_down;
       }
-      const std::size_t n = tail_ - head_;
-      if (maxsize_ == 0 || n < maxsize_) {
-        if (n == cap_ && !grow()) {
-          mu_.unlock();
-          return QueueStatus::no_memory;
-        }
-        buf_[tail_ & (cap_ - 1)] = v;
-        ++tail_;
-        finish_push();
-        return QueueStatus::ok;
-      }
+      if (maxsize_ == 0 || tail_ - head_ < maxsize_) return append_locked(v);
       if (deadline.expired()) {
         mu_.unlock();
         return QueueStatus::timed_out;
@@ -481,12 +476,7 @@ class BlockingQueue {
       mu_.lock();
       if (registered) --getters_waiting_;
       registered = false;
-      if (tail_ != head_) {
-        *out = buf_[head_ & (cap_ - 1)];
-        ++head_;
-        finish_pop();
-        return QueueStatus::ok;
-      }
+      if (tail_ != head_) return take_locked(out);
       if (shutdown_.load(std::memory_order_relaxed)) {
         mu_.unlock();
         return QueueStatus::shut_down;

@@ -30,9 +30,12 @@ namespace interlock::process_futex {
 
 enum class WaitResult : unsigned char { woken, timed_out, interrupted };
 
-/// Sleeps while *word == expected, until `deadline`.
-inline WaitResult wait(const std::atomic<std::uint32_t>* word, std::uint32_t expected,
-                       Deadline deadline = Deadline::never()) noexcept {
+namespace detail {
+/// FUTEX_WAIT_BITSET on `word` with `op_flags` (0 for process-shared,
+/// FUTEX_PRIVATE_FLAG for one process) until the absolute `deadline`.
+inline WaitResult futex_wait_bitset(const std::atomic<std::uint32_t>* word,
+                                    std::uint32_t expected, Deadline deadline,
+                                    int op_flags) noexcept {
   static_assert(sizeof(std::atomic<std::uint32_t>) == 4);
   timespec ts;
   timespec* tsp = nullptr;
@@ -45,14 +48,21 @@ inline WaitResult wait(const std::atomic<std::uint32_t>* word, std::uint32_t exp
     ts.tv_nsec = static_cast<long>(ns % 1000000000);
     tsp = &ts;
   }
-  long r = syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(word), FUTEX_WAIT_BITSET,
-                   expected, tsp, nullptr, FUTEX_BITSET_MATCH_ANY);
+  long r = syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(word),
+                   FUTEX_WAIT_BITSET | op_flags, expected, tsp, nullptr, FUTEX_BITSET_MATCH_ANY);
   if (r == 0) return WaitResult::woken;
   switch (errno) {
     case ETIMEDOUT: return WaitResult::timed_out;
     case EINTR: return WaitResult::interrupted;
     default: return WaitResult::woken;  // EAGAIN: the value had changed
   }
+}
+}  // namespace detail
+
+/// Sleeps while *word == expected, until `deadline`.
+inline WaitResult wait(const std::atomic<std::uint32_t>* word, std::uint32_t expected,
+                       Deadline deadline = Deadline::never()) noexcept {
+  return detail::futex_wait_bitset(word, expected, deadline, 0);
 }
 
 /// Wakes up to `count` waiters on `word` (any process); returns how many woke.

@@ -79,21 +79,9 @@ async def _acquire(prim: Any) -> None:
         # A plain wake-up (an unfair unlock let others compete): try again.
 
 
-async def _until_open(prim: Any) -> None:
-    """Wait for an Event to be set / a CountDownLatch to open."""
-    loop = _running_loop()
-    while True:
-        future = loop.create_future()
-        waiter = prim._aio_enqueue(loop, future)
-        if waiter is None:
-            return
-        try:
-            await future
-        except BaseException:
-            waiter.cancel()
-            raise
-        if waiter.handed_off:  # set() woke it (even if clear() followed)
-            return
+# An Event's / CountDownLatch's waiter reports handed_off once set() / the last
+# count_down() woke it (even if clear() followed): the same loop serves.
+_until_open = _acquire
 
 
 # ------------------------------------------------------------------ views
@@ -374,6 +362,25 @@ def _sync_reacquire(cond: Condition) -> Callable[[Any], Awaitable[None]]:
     return reacquire
 
 
+async def _until_done(call: Callable[..., Any], *args: Any) -> Any:
+    """Drive a queue's `_aio_*` call: it does the work (and returns its
+    result), or queues a waiter (an AsyncWait) to await before calling again
+    with that waiter, whose registration the retry gives up."""
+    loop = _running_loop()
+    prev = None
+    while True:
+        future = loop.create_future()
+        r = call(*args, loop, future, prev)
+        if type(r) is not _AsyncWait:
+            return r
+        try:
+            await future
+        except BaseException:
+            r.cancel()  # passes a wake-up it was given on
+            raise
+        prev = r
+
+
 class QueueAio:
     """``q.aio``: asyncio.Queue's API on an interlock Queue: coroutines await
     ``put`` / ``get`` / ``join`` while threads use the blocking API on the same
@@ -389,55 +396,16 @@ class QueueAio:
     async def get(self) -> Any:
         """Remove and return an item, waiting without blocking the loop
         (ShutDown once the queue is shut down and empty)."""
-        q = self._q
-        loop = _running_loop()
-        prev = None
-        while True:
-            future = loop.create_future()
-            r = q._aio_get(loop, future, prev)
-            if type(r) is not _AsyncWait:
-                return r
-            try:
-                await future
-            except BaseException:
-                r.cancel()
-                raise
-            prev = r
+        return await _until_done(self._q._aio_get)
 
     async def put(self, item: Any) -> None:
         """Put an item, waiting for a free slot without blocking the loop
         (ShutDown once the queue is shut down)."""
-        q = self._q
-        loop = _running_loop()
-        prev = None
-        while True:
-            future = loop.create_future()
-            r = q._aio_put(item, loop, future, prev)
-            if r is None:
-                return
-            try:
-                await future
-            except BaseException:
-                r.cancel()
-                raise
-            prev = r
+        await _until_done(self._q._aio_put, item)
 
     async def join(self) -> None:
         """Wait until every item put has been marked done (task_done)."""
-        q = self._q
-        loop = _running_loop()
-        prev = None
-        while True:
-            future = loop.create_future()
-            r = q._aio_join(loop, future, prev)
-            if r is None:
-                return
-            try:
-                await future
-            except BaseException:
-                r.cancel()
-                raise
-            prev = r
+        await _until_done(self._q._aio_join)
 
     def get_nowait(self) -> Any:
         """An item if one is there at once, else queue.Empty."""
