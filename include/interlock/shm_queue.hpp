@@ -40,7 +40,11 @@
 //
 // Shutdown: state = 1 and both epochs bumped and broadcast. put() then fails
 // with shut_down; get() drains what is published and fails with shut_down
-// once the queue is empty (queue.Queue.shutdown(immediate=False)).
+// once the queue is empty (queue.Queue.shutdown(immediate=False)). A put that
+// claimed its slot just as shutdown() ran publishes a tombstone instead and
+// fails, and a get reports shut_down only when no claimed slot is still
+// unpublished (both seq_cst): so a message is either received or its put
+// failed, never stranded behind a get that already reported shut_down.
 //
 // Process death (documented guarantee): a producer killed between its claim
 // and its publish leaves that one slot unpublished; consumers see the queue as
@@ -99,6 +103,9 @@ class INTERLOCK_API ShmQueue {
   static constexpr std::size_t kHeaderSize = 384;
   static constexpr std::size_t kSlotHeader = 16;
   static constexpr std::uint32_t kMaxCapacity = 1u << 24;
+  /// A slot's length word for "no message": a put claimed the slot, then saw
+  /// the queue shut down (messages are at most 1 GiB, so it is never a length).
+  static constexpr std::uint32_t kTombstone = 0xFFFF'FFFFu;
 
   /// Bytes needed for a queue of `capacity` messages (rounded up to a power of
   /// two) of up to `max_message` bytes.
@@ -128,12 +135,25 @@ class INTERLOCK_API ShmQueue {
       std::uint64_t seq = seq_of(s)->load(std::memory_order_acquire);
       auto diff = static_cast<std::int64_t>(seq - pos);
       if (diff == 0) {
-        if (enq()->compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) break;
+        if (enq()->compare_exchange_weak(pos, pos + 1, std::memory_order_seq_cst,
+                                         std::memory_order_relaxed))
+          break;
       } else if (diff < 0) {
         return ShmQueueStatus::timed_out;
       } else {
         pos = enq()->load(std::memory_order_relaxed);
       }
+    }
+    // Claimed. If shutdown() came between the check above and the claim, a
+    // consumer may already have reported shut_down on the empty queue: fill
+    // the slot with a tombstone (consumers skip it) and fail, so that no
+    // message is stranded after the last get (see try_get's empty branch).
+    if (INTERLOCK_UNLIKELY(state()->load(std::memory_order_seq_cst) != 0)) {
+      std::uint32_t t = kTombstone;
+      std::memcpy(s + 8, &t, 4);
+      seq_of(s)->store(pos + 1, std::memory_order_release);
+      notify(items_epoch(), get_waiters());
+      return ShmQueueStatus::shut_down;
     }
     std::uint32_t n = static_cast<std::uint32_t>(len);
     std::memcpy(s + 8, &n, 4);
@@ -147,6 +167,7 @@ class INTERLOCK_API ShmQueue {
   /// exactly once while the slot is claimed (the sink copies the bytes out).
   template <class Sink>
   ShmQueueStatus try_get(Sink&& sink) noexcept(noexcept(sink(nullptr, std::size_t{}))) {
+    for (;;) {  // until a message, or empty (past any tombstones)
     std::uint64_t pos = deq()->load(std::memory_order_relaxed);
     char* s;
     for (;;) {
@@ -156,14 +177,25 @@ class INTERLOCK_API ShmQueue {
       if (diff == 0) {
         if (deq()->compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) break;
       } else if (diff < 0) {
-        return state()->load(std::memory_order_acquire) != 0 ? ShmQueueStatus::shut_down
-                                                              : ShmQueueStatus::timed_out;
+        // Empty at pos. Shut down only if no producer holds a claim at or past
+        // pos that it has yet to publish (it publishes a message or, having
+        // seen the shutdown after claiming, a tombstone): seq_cst pairs with
+        // the producer's claim-then-check in try_put.
+        if (state()->load(std::memory_order_seq_cst) != 0 &&
+            enq()->load(std::memory_order_seq_cst) == pos)
+          return ShmQueueStatus::shut_down;
+        return ShmQueueStatus::timed_out;
       } else {
         pos = deq()->load(std::memory_order_relaxed);
       }
     }
     std::uint32_t n;
     std::memcpy(&n, s + 8, 4);
+    if (INTERLOCK_UNLIKELY(n == kTombstone)) {  // a put refused by shutdown: skip it
+      seq_of(s)->store(pos + capacity_, std::memory_order_release);
+      notify(space_epoch(), put_waiters());
+      continue;
+    }
     if (n > max_message_) n = max_message_;  // never read past the slot
     struct Release {
       ShmQueue* q;
@@ -176,6 +208,7 @@ class INTERLOCK_API ShmQueue {
     } release{this, s, pos};
     sink(static_cast<const char*>(s + kSlotHeader), static_cast<std::size_t>(n));
     return ShmQueueStatus::ok;
+    }
   }
 
   /// Blocking put until `deadline`.

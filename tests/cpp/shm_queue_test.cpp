@@ -163,6 +163,43 @@ TEST(ShmQueue, MpmcThreadsNoLossNoDuplicates) {
   for (auto& s : seen) ASSERT_EQ(s.load(), 1);
 }
 
+TEST(ShmQueue, ShutdownDuringPutsStrandsNothing) {
+  // Producers race shutdown(); every put that returned ok is received by the
+  // consumers, who stop only at shut_down; refused puts leave tombstones that
+  // nobody receives.
+  for (int round = 0; round < 50; ++round) {
+    Shared m(ShmQueue::required_size(8, 8));
+    ShmQueue q = ShmQueue::create(m.p, m.n, 8, 8);
+    std::atomic<long> accepted{0}, received{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> ts;
+    for (int p = 0; p < 2; ++p)
+      ts.emplace_back([&, p] {
+        while (!go.load()) std::this_thread::yield();
+        for (std::uint64_t i = 0;; ++i) {
+          const ShmQueueStatus st = q.put(&i, sizeof i, Deadline::never());
+          if (st == ShmQueueStatus::shut_down) return;
+          ASSERT_EQ(st, ShmQueueStatus::ok);
+          accepted.fetch_add(1);
+        }
+      });
+    for (int c = 0; c < 2; ++c)
+      ts.emplace_back([&] {
+        std::uint64_t v = 0;
+        for (;;) {
+          const ShmQueueStatus st = get_u64(q, v);
+          if (st == ShmQueueStatus::shut_down) return;
+          ASSERT_EQ(st, ShmQueueStatus::ok);
+          // Shut down mid-stream, at a point that moves with the round.
+          if (received.fetch_add(1) + 1 == 100 + 37 * round) q.shutdown();
+        }
+      });
+    go = true;
+    for (auto& t : ts) t.join();
+    EXPECT_EQ(received.load(), accepted.load()) << "round " << round;
+  }
+}
+
 TEST(ShmQueue, ForkedProducersAndConsumers) {
   constexpr int kProducers = 2, kConsumers = 2, kPer = 20000, kTotal = kProducers * kPer;
   Shared m(ShmQueue::required_size(128, 8));
