@@ -147,26 +147,17 @@ PyObject* make(Kind kind, PyObject* owner, void* prim, PyObject* loop, PyObject*
   return reinterpret_cast<PyObject*>(w);
 }
 
-/// Enqueue bookkeeping: `enqueued` is the core's answer (false = ready now).
-PyObject* finish_enqueue(PyObject* obj, bool enqueued) noexcept {
-  if (!enqueued) {
-    aw(obj)->finished = true;
-    Py_DECREF(obj);
-    Py_RETURN_NONE;
-  }
-  return obj;
-}
-
 // The queue's reference is taken before the core can hand the node to a
-// notify (which may run on another thread at once).
+// notify (which may run on another thread at once). `core_enqueue` returns
+// true when the primitive was ready, i.e. nothing was queued.
 template <class F>
 PyObject* enqueue(PyObject* obj, F&& core_enqueue) noexcept {
   if (!obj) return nullptr;
-  AsyncWaitObject* w = aw(obj);
-  Py_INCREF(obj);
-  bool ready = core_enqueue(w);
-  if (ready) Py_DECREF(obj);  // not queued after all
-  return finish_enqueue(obj, !ready);
+  queue_ref(obj);
+  if (!core_enqueue(aw(obj))) return obj;  // queued
+  unqueued(obj);
+  Py_DECREF(obj);
+  Py_RETURN_NONE;
 }
 
 // ------------------------------------------------------------------ methods

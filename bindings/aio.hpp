@@ -69,9 +69,10 @@ PyObject* make_custom(PyObject* owner, void* prim, const CustomOps* ops, PyObjec
                       PyObject* future) noexcept;
 /// The node of an AsyncWait made by make_custom.
 parking_lot::AsyncNode& custom_node(PyObject* wait) noexcept;
-/// After the primitive queued custom_node(wait): the queue's reference is
-/// taken here. Call before anything can wake it, i.e. pass `wait` through
-/// queue_ref_before() and undo with unqueued() if the core did not queue it.
+/// The queue's reference: take it with queue_ref() before handing
+/// custom_node(wait) to the core (a wake-up may drop it at once, on any
+/// thread); if the core did not queue the node after all, unqueued() drops it
+/// again and marks the waiter finished.
 void queue_ref(PyObject* wait) noexcept;
 void unqueued(PyObject* wait) noexcept;
 /// For the retry after a wake-up: whether `prev` (an AsyncWait of this

@@ -457,19 +457,16 @@ def _install() -> None:
     async def sem_aexit(self: Semaphore, *exc_info: object) -> None:
         self.release()
 
-    def view(cls: Callable[[Any], Any], doc: str) -> property:
-        return property(cls, doc=doc)
-
-    Lock.aio = view(LockAio, "asyncio.Lock's API on this lock (LockAio).")
+    Lock.aio = property(LockAio, doc="asyncio.Lock's API on this lock (LockAio).")
     Lock.__aenter__ = lock_aenter
     Lock.__aexit__ = lock_aexit
     for sem in (Semaphore, BoundedSemaphore):
-        sem.aio = view(SemaphoreAio, "asyncio.Semaphore's API on this semaphore (SemaphoreAio).")
+        sem.aio = property(SemaphoreAio, doc="asyncio.Semaphore's API on this semaphore (SemaphoreAio).")
         sem.__aenter__ = sem_aenter
         sem.__aexit__ = sem_aexit
-    Queue.aio = view(QueueAio, "asyncio.Queue's API on this queue (QueueAio).")
-    Event.aio = view(EventAio, "asyncio.Event's API on this event (EventAio).")
-    CountDownLatch.aio = view(CountDownLatchAio, "Await this latch (CountDownLatchAio).")
+    Queue.aio = property(QueueAio, doc="asyncio.Queue's API on this queue (QueueAio).")
+    Event.aio = property(EventAio, doc="asyncio.Event's API on this event (EventAio).")
+    CountDownLatch.aio = property(CountDownLatchAio, doc="Await this latch (CountDownLatchAio).")
     for fn in (lock_aenter, sem_aenter):
         fn.__name__ = "__aenter__"
     for fn in (lock_aexit, sem_aexit):

@@ -59,6 +59,7 @@ _JANUS = """        import janus
         return dt"""
 
 _ASYNC_WITH = """import asyncio, time
+{imports}
 def run():
     async def main():
         lock = {make}
@@ -77,7 +78,7 @@ ROWS = [
         peer("janus", "janus (sync_q.put / await async_q.get())", _stream(_JANUS)),
         workload=True, description="N items from a plain thread to a coroutine; ns per item"),
     Row("asyncio", "async with lock, uncontended",
-        ours("interlock Lock", _ASYNC_WITH.format(make="__import__('interlock.locks').locks.Lock()")),
-        std("asyncio.Lock", _ASYNC_WITH.format(make="asyncio.Lock()")),
+        ours("interlock Lock", _ASYNC_WITH.format(imports="from interlock.locks import Lock", make="Lock()")),
+        std("asyncio.Lock", _ASYNC_WITH.format(imports="", make="asyncio.Lock()")),
         workload=True, description="N enter+exit pairs in one coroutine; ns per pair"),
 ]
