@@ -168,7 +168,8 @@ void NamedRegion::register_self() {
 NamedRegion::NamedRegion(std::string_view name, std::size_t size, const Options& o)
     : name_(name) {
   validate_name(name);
-  if (size == 0) throw std::invalid_argument("size must be positive");
+  if (size == 0 && o.create)
+    throw std::invalid_argument("size must be positive (0 only to attach without creating)");
   if (o.prefix.empty() || o.prefix.find('/') != std::string::npos)
     throw std::invalid_argument("bad prefix");
   if (o.mode & ~0777u) throw std::invalid_argument("mode must be within 0o777");
@@ -217,6 +218,10 @@ NamedRegion::NamedRegion(std::string_view name, std::size_t size, const Options&
       if (!S_ISREG(st.st_mode)) fail(EINVAL, "'/dev/shm" + shm_path + "' is not a regular file");
       if (st.st_uid != ::geteuid() && (o.mode & 077) == 0)
         fail(EPERM, "'/dev/shm" + shm_path + "' belongs to another user");
+      if (size == 0) {  // attach-only: map the whole existing object
+        size = static_cast<std::size_t>(st.st_size);
+        if (size == 0) fail(EINVAL, "'/dev/shm" + shm_path + "' is empty");
+      }
       if (static_cast<std::size_t>(st.st_size) < size)
         fail(EINVAL, "'/dev/shm" + shm_path + "' is smaller (" + std::to_string(st.st_size) +
                          " bytes) than this object needs (" + std::to_string(size) + ")");

@@ -3,6 +3,7 @@
 #include "interlock/shm_queue.hpp"
 
 #include <climits>
+#include <cstddef>
 #include <new>
 
 #include "interlock/process_futex.hpp"
@@ -47,8 +48,8 @@ ShmQueue::ShmQueue(ShmQueueHeader* h) noexcept
       slot_size_(h->slot_size),
       max_message_(h->max_message) {}
 
-ShmQueue ShmQueue::create(void* memory, std::size_t size, std::size_t capacity,
-                          std::size_t max_message) {
+void ShmQueue::init_layout(void* memory, std::size_t size, std::size_t capacity,
+                           std::size_t max_message) {
   if (reinterpret_cast<std::uintptr_t>(memory) % kAlign != 0)
     throw ShmQueueError("shared-memory queue: memory must be 64-byte aligned");
   std::size_t need = required_size(capacity, max_message);
@@ -57,8 +58,13 @@ ShmQueue ShmQueue::create(void* memory, std::size_t size, std::size_t capacity,
                         " bytes is too small, need " + std::to_string(need));
   std::uint64_t cap = round_pow2(capacity);
   char* base = static_cast<char*>(memory);
-  std::memset(base, 0, kHeaderSize);
-  auto* h = new (base) ShmQueueHeader{};
+  auto* h = reinterpret_cast<ShmQueueHeader*>(base);
+  // Everything but the ready word (offset of ShmQueueHeader::ready), which
+  // open() may be using as its "initialising" flag.
+  constexpr std::size_t ready_off = offsetof(ShmQueueHeader, ready);
+  std::memset(base, 0, ready_off);
+  std::memset(base + ready_off + sizeof(std::uint32_t), 0,
+              kHeaderSize - ready_off - sizeof(std::uint32_t));
   h->magic = kShmQueueMagic;
   h->version = kShmQueueLayoutVersion;
   h->flags = 0;
@@ -72,8 +78,58 @@ ShmQueue ShmQueue::create(void* memory, std::size_t size, std::size_t capacity,
   for (std::size_t off : {192, 196, 256, 260, 320}) new (base + off) std::atomic<std::uint32_t>(0);
   for (std::uint64_t i = 0; i < cap; ++i)
     new (base + kHeaderSize + i * h->slot_size) std::atomic<std::uint64_t>(i);
+}
+
+ShmQueue ShmQueue::create(void* memory, std::size_t size, std::size_t capacity,
+                          std::size_t max_message) {
+  init_layout(memory, size, capacity, max_message);
+  auto* h = static_cast<ShmQueueHeader*>(memory);
+  h->ready.store(0, std::memory_order_relaxed);
   h->ready.store(1, std::memory_order_release);
+  process_futex::wake_all(&h->ready);
   return ShmQueue(h);
+}
+
+ShmQueue ShmQueue::open(void* memory, std::size_t size, std::size_t capacity,
+                        std::size_t max_message, Deadline init_wait, bool* created) {
+  *created = false;
+  if (reinterpret_cast<std::uintptr_t>(memory) % kAlign != 0)
+    throw ShmQueueError("shared-memory queue: memory must be 64-byte aligned");
+  if (size < kHeaderSize)
+    throw ShmQueueError("shared-memory queue: buffer of " + std::to_string(size) +
+                        " bytes is too small to hold a queue");
+  auto* h = static_cast<ShmQueueHeader*>(memory);
+  for (;;) {
+    std::uint32_t r = h->ready.load(std::memory_order_acquire);
+    if (r == 1) return attach(memory, size);
+    if (r == 0) {
+      if (capacity == 0)
+        throw ShmQueueError("shared-memory queue: the memory holds no queue (zero-filled)");
+      if (h->magic != 0)
+        throw ShmQueueError("shared-memory queue: the memory is neither zero-filled nor "
+                            "an interlock queue");
+      required_size(capacity, max_message);  // parameter errors before claiming
+      if (size < required_size(capacity, max_message))
+        throw ShmQueueError("shared-memory queue: buffer of " + std::to_string(size) +
+                            " bytes is too small, need " +
+                            std::to_string(required_size(capacity, max_message)));
+      if (!h->ready.compare_exchange_strong(r, 2, std::memory_order_acq_rel)) continue;
+      init_layout(memory, size, capacity, max_message);
+      h->ready.store(1, std::memory_order_release);
+      process_futex::wake_all(&h->ready);
+      *created = true;
+      return ShmQueue(h);
+    }
+    if (r != 2)
+      throw ShmQueueError("shared-memory queue: the memory does not hold an interlock queue");
+    // Another process is initialising it: wait (its initialisation is a few
+    // stores per slot; a creator that died mid-way leaves 2 for ever).
+    if (init_wait.expired())
+      throw ShmQueueError("shared-memory queue: another process began initialising the "
+                          "queue and did not finish");
+    Deadline slice = earlier(init_wait, Deadline::after(std::chrono::milliseconds(10)));
+    process_futex::wait(&h->ready, 2, slice);
+  }
 }
 
 ShmQueue ShmQueue::attach(void* memory, std::size_t size) {

@@ -66,6 +66,8 @@ class INTERLOCK_API NamedRegion {
 
   static constexpr std::size_t kMaxName = 200;
 
+  /// Creates or attaches `name`, mapping `size` bytes. With options.create ==
+  /// false, size 0 maps the whole existing object (its size is then size()).
   NamedRegion(std::string_view name, std::size_t size, const Options& options);
   ~NamedRegion();
   NamedRegion(const NamedRegion&) = delete;

@@ -7,7 +7,8 @@
 //
 //   [0, 64)     ShmQueueHeader: magic, layout version, capacity, slot size,
 //               max message, total size, flags, ready word (immutable after
-//               create() except `ready`)
+//               create() except `ready`: 0 fresh, 2 being initialised by
+//               open(), 1 ready; a futex word, woken when it becomes 1)
 //   [64, 128)   enqueue position (u64, producers' CAS)
 //   [128, 192)  dequeue position (u64, consumers' CAS)
 //   [192, 256)  items epoch (u32 futex word) + get waiter count (u32)
@@ -117,6 +118,16 @@ class INTERLOCK_API ShmQueue {
   /// Attaches a queue created by create() (perhaps in another process).
   /// Throws ShmQueueError with a clear message for anything else.
   static ShmQueue attach(void* memory, std::size_t size);
+
+  /// Create-or-attach, safe when several processes race on the same memory:
+  /// zero-filled memory (ready word 0, no magic) is initialised by exactly one
+  /// caller (CAS of the ready word 0 -> 2, then 1 when done, with a futex
+  /// wake); the others wait for the ready word (up to `init_wait`) and attach.
+  /// capacity == 0: attach only (fresh memory is an error). `*created` says
+  /// whether this call initialised the queue. The caller compares capacity /
+  /// max_message of an attached queue with what it asked for.
+  static ShmQueue open(void* memory, std::size_t size, std::size_t capacity,
+                       std::size_t max_message, Deadline init_wait, bool* created);
 
   ShmQueue() = default;
 
@@ -255,6 +266,9 @@ class INTERLOCK_API ShmQueue {
 
  private:
   explicit ShmQueue(ShmQueueHeader* h) noexcept;
+  // Checks alignment/size, then writes the whole layout but the ready word.
+  static void init_layout(void* memory, std::size_t size, std::size_t capacity,
+                          std::size_t max_message);
   ShmQueueStatus put_slow(const void* data, std::size_t len, Deadline deadline) noexcept;
   // Sleeps on `word` while it reads `expected` (one kernel sleep or poll
   // slice, with the wait hooks). Decrements *waiters before returning and,

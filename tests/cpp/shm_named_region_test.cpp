@@ -160,6 +160,12 @@ TEST(NamedRegion, AttachOnlyAndSizeChecks) {
   const std::string name = unique("small");
   NamedRegion a(name, 64, dir.opts());
   EXPECT_THROW(NamedRegion(name, 128, dir.opts()), NamedRegionError);
+  // Size 0: attach-only, mapping the whole existing object.
+  EXPECT_THROW(NamedRegion(name, 0, dir.opts()), std::invalid_argument);  // create needs a size
+  NamedRegion b(name, 0, o);
+  EXPECT_FALSE(b.created());
+  EXPECT_EQ(b.size(), 64u);
+  EXPECT_THROW(NamedRegion(unique("none0"), 0, o), NamedRegionError);
 }
 
 TEST(NamedRegion, MutexInANamedRegionAcrossProcesses) {

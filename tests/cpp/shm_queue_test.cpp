@@ -292,3 +292,79 @@ TEST(ShmQueue, WaitHooksAroundSleepAndInterrupt) {
   EXPECT_EQ(v, 2u);
   EXPECT_EQ(get_u64(q, v, Deadline::immediate()), ShmQueueStatus::timed_out);
 }
+
+TEST(ShmQueue, OpenCreatesOnceAndAttachesAfter) {
+  const std::size_t n = ShmQueue::required_size(8, 32);
+  Shared m(n);
+  bool created = false;
+  // Attach-only on fresh memory: an error.
+  EXPECT_THROW(ShmQueue::open(m.p, m.n, 0, 0, Deadline::immediate(), &created), ShmQueueError);
+  ShmQueue a = ShmQueue::open(m.p, m.n, 8, 32, Deadline::immediate(), &created);
+  EXPECT_TRUE(created);
+  ASSERT_TRUE(put_u64(a, 7));
+  ShmQueue b = ShmQueue::open(m.p, m.n, 0, 0, Deadline::immediate(), &created);
+  EXPECT_FALSE(created);
+  EXPECT_EQ(b.capacity(), 8u);
+  EXPECT_EQ(b.max_message(), 32u);
+  std::uint64_t v = 0;
+  EXPECT_EQ(get_u64(b, v), ShmQueueStatus::ok);
+  EXPECT_EQ(v, 7u);
+  // Too small for the requested queue; memory that is neither fresh nor a queue.
+  Shared small(n);
+  EXPECT_THROW(ShmQueue::open(small.p, 512, 8, 32, Deadline::immediate(), &created),
+               ShmQueueError);
+  std::memset(small.p, 0x5a, 64);
+  EXPECT_THROW(ShmQueue::open(small.p, small.n, 8, 32, Deadline::immediate(), &created),
+               ShmQueueError);
+  // A creator that never finished (ready word stuck at "initialising"): a
+  // clear error once the wait runs out, not a hang.
+  Shared stuck(n);
+  static_cast<interlock::ShmQueueHeader*>(stuck.p)->ready.store(2);
+  auto t0 = std::chrono::steady_clock::now();
+  try {
+    ShmQueue::open(stuck.p, stuck.n, 8, 32, Deadline::after(50ms), &created);
+    FAIL() << "open of a never-initialised queue succeeded";
+  } catch (const ShmQueueError& e) {
+    EXPECT_NE(std::string(e.what()).find("did not finish"), std::string::npos) << e.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+}
+
+TEST(ShmQueue, OpenRaceAcrossProcessesCreatesExactlyOnce) {
+  // Several forked processes and this one open the same fresh memory at
+  // once: exactly one initialises it, all end up with a working queue.
+  const std::size_t n = ShmQueue::required_size(1024, 16);
+  for (int round = 0; round < 20; ++round) {
+    Shared m(n);
+    auto* go = static_cast<std::atomic<int>*>(
+        mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+    new (go) std::atomic<int>(0);
+    auto* creators = go + 1;
+    new (creators) std::atomic<int>(0);
+    constexpr int kKids = 3;
+    pid_t kids[kKids];
+    for (int k = 0; k < kKids; ++k) {
+      kids[k] = fork();
+      if (kids[k] == 0) {
+        while (go->load() == 0) {
+        }
+        bool c = false;
+        ShmQueue q = ShmQueue::open(m.p, m.n, 1024, 16, Deadline::after(5s), &c);
+        if (c) creators->fetch_add(1);
+        _exit(put_u64(q, 100 + k, Deadline::after(5s)) ? 0 : 1);
+      }
+    }
+    go->store(1);
+    bool c = false;
+    ShmQueue q = ShmQueue::open(m.p, m.n, 1024, 16, Deadline::after(5s), &c);
+    if (c) creators->fetch_add(1);
+    for (pid_t kid : kids) {
+      int st = 0;
+      ASSERT_EQ(waitpid(kid, &st, 0), kid);
+      EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    EXPECT_EQ(creators->load(), 1);
+    EXPECT_EQ(q.size(), static_cast<std::size_t>(kKids));
+    munmap(go, 4096);
+  }
+}
