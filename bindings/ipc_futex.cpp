@@ -10,12 +10,10 @@
 // which releases the GIL / detaches around the sleep and runs signal handlers
 // (a handler's exception ends the wait with the primitive unchanged).
 //
-// Memory lifetime: a buffer-backed object keeps a buffer export (Py_buffer)
-// of its buffer for its whole life, so the memory cannot be freed, resized or
-// unmapped under it (mmap.close() / SharedMemory.close() raise BufferError
-// while it lives). A named object keeps its mapping until it is deallocated;
-// close() only unregisters it (later calls raise ValueError), so a thread still
-// waiting in it never touches unmapped memory.
+// Memory (buffer exports, named regions) and its lifetime: ipc_memory.hpp.
+// (mmap.close() / SharedMemory.close() raise BufferError while a primitive on
+// them lives; a thread still waiting in a closed named object never touches
+// unmapped memory.)
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/optional.h>
@@ -30,6 +28,7 @@
 #include <string>
 
 #include "fast_methods.hpp"
+#include "ipc_memory.hpp"
 #include "interlock/deadline.hpp"
 #include "interlock/named_region.hpp"
 #include "interlock/shm_barrier.hpp"
@@ -51,138 +50,18 @@ using interlock::py::wait_deadline;
 
 namespace {
 
+using namespace interlock::py::ipcmem;
+
 constexpr const char* kModule = "interlock.ipc";
 constexpr const char* kFastipcModule = "interlock.compat.fastipc";
 
-// ============================================================ memory
-
-/// What backs a primitive: a buffer export, or a named region.
-struct ShmBase {
-  Py_buffer view{};
-  bool has_view = false;
-  std::unique_ptr<NamedRegion> region;
-  nb::object source;  // the object given as buffer (SharedMemory: for pickling)
-  std::size_t offset = 0;
-  void* mem = nullptr;
-  bool shared = true;
-  std::atomic<bool> closed{false};
-
-  ShmBase() = default;
-  ShmBase(const ShmBase&) = delete;
-  ~ShmBase() {
-    if (has_view) PyBuffer_Release(&view);
-  }
-};
-
-/// Exports `buffer` (or buffer.buf for a multiprocessing.shared_memory
-/// SharedMemory) writable, and checks that `size` bytes at `offset` fit and
-/// are `align`-aligned. Errors: TypeError (no buffer), BufferError (read-only),
-/// ValueError (released, short, misaligned, not contiguous).
-void export_buffer(ShmBase& b, nb::handle buffer, std::size_t offset, std::size_t size,
-                   std::size_t align, const char* what) {
-  nb::handle target = buffer;
-  nb::object holder;
-  if (!PyObject_CheckBuffer(buffer.ptr()) && nb::hasattr(buffer, "buf") &&
-      nb::hasattr(buffer, "name")) {
-    holder = buffer.attr("buf");  // SharedMemory-like
-    if (holder.is_none()) {
-      PyErr_Format(PyExc_ValueError, "%s: the shared memory is closed", what);
-      throw nb::python_error();
-    }
-    target = holder;
-  }
-  if (PyObject_GetBuffer(target.ptr(), &b.view, PyBUF_WRITABLE) != 0) throw nb::python_error();
-  b.has_view = true;
-  const auto len = static_cast<std::size_t>(b.view.len);
-  if (offset > len || len - offset < size) {
-    PyErr_Format(PyExc_ValueError, "%s needs %zu bytes at offset %zu; the buffer has %zu", what,
-                 size, offset, len);
-    throw nb::python_error();
-  }
-  char* p = static_cast<char*>(b.view.buf) + offset;
-  if (reinterpret_cast<std::uintptr_t>(p) % align != 0) {
-    PyErr_Format(PyExc_ValueError, "%s needs a %zu-byte aligned address (buffer offset %zu is not)",
-                 what, align, offset);
-    throw nb::python_error();
-  }
-  b.mem = p;
-  b.offset = offset;
-  b.source = nb::borrow(buffer);
-}
+// ============================================================ layouts
 
 void check_attach(shm::AttachResult r, const char* what) {
   if (r == shm::AttachResult::created || r == shm::AttachResult::attached) return;
   PyErr_Format(PyExc_ValueError, "%s: cannot attach: %s", what, shm::describe(r));
   throw nb::python_error();
 }
-
-/// Maps a NamedRegionError to OSError(errno, message) (its errno subclass).
-[[noreturn]] void raise_region_error(const interlock::NamedRegionError& e) {
-  PyObject* args = Py_BuildValue("(is)", e.error_code(), e.what());
-  if (args) {
-    PyErr_SetObject(PyExc_OSError, args);
-    Py_DECREF(args);
-  }
-  throw nb::python_error();
-}
-
-struct NamedArgs {
-  std::string name;
-  int mode = 0600;
-  std::string pid_dir;
-};
-
-NamedArgs named_args(nb::handle name, nb::handle mode, nb::handle pid_dir) {
-  NamedArgs a;
-  if (!PyUnicode_Check(name.ptr())) {
-    PyErr_Format(PyExc_TypeError, "name must be str, not %.200s", Py_TYPE(name.ptr())->tp_name);
-    throw nb::python_error();
-  }
-  Py_ssize_t n = 0;
-  const char* s = PyUnicode_AsUTF8AndSize(name.ptr(), &n);
-  if (!s) throw nb::python_error();
-  a.name.assign(s, static_cast<std::size_t>(n));
-  const long m = PyLong_AsLong(mode.ptr());
-  if (m == -1 && PyErr_Occurred()) throw nb::python_error();
-  if (m < 0 || m > 0777) {
-    PyErr_SetString(PyExc_ValueError, "mode must be within 0o000..0o777");
-    throw nb::python_error();
-  }
-  a.mode = static_cast<int>(m);
-  if (!pid_dir.is_none()) {
-    nb::object fs = nb::module_::import_("os").attr("fsdecode")(pid_dir);
-    a.pid_dir = nb::cast<std::string>(fs);
-    if (a.pid_dir.empty()) {
-      PyErr_SetString(PyExc_ValueError, "pid_dir must not be empty");
-      throw nb::python_error();
-    }
-  }
-  return a;
-}
-
-/// Opens the named region for `kind` ("mutex", ...), with the GIL released
-/// (the attach may wait for another process's flock).
-void open_region(ShmBase& b, const char* kind, const NamedArgs& a) {
-  NamedRegion::Options o;
-  o.prefix = std::string("interlock.") + kind;
-  o.pid_dir = a.pid_dir;
-  o.mode = static_cast<mode_t>(a.mode);
-  try {
-    nb::gil_scoped_release nogil;
-    b.region = std::make_unique<NamedRegion>(a.name, shm::kLayoutSize, o);
-  } catch (const interlock::NamedRegionError& e) {
-    raise_region_error(e);
-  }
-  b.mem = b.region->data();
-  b.source = nb::none();
-}
-
-IL_PY_COLD PyObject* raise_closed() noexcept {
-  PyErr_SetString(PyExc_ValueError, "operation on a closed named object");
-  return nullptr;
-}
-#define IL_CHECK_OPEN(b) \
-  if (IL_PY_UNLIKELY((b).closed.load(std::memory_order_relaxed))) return raise_closed()
 
 // ============================================================ timeouts
 
@@ -770,61 +649,6 @@ PyMethodDef barrier_methods[] = {
     ilpy::methods_end,
 };
 
-// ============================================================ named objects
-
-template <class C>
-void named_close(C& s) {
-  if (s.closed.exchange(true)) return;
-  nb::gil_scoped_release nogil;
-  s.region->close();
-}
-
-template <class C>
-void named_adopt(C& s) {
-  if (s.closed.load()) return;
-  try {
-    nb::gil_scoped_release nogil;
-    s.region->adopt_after_fork();
-  } catch (const interlock::NamedRegionError& e) {
-    raise_region_error(e);
-  }
-}
-
-template <class Cls>
-void add_named_members(Cls& cls) {
-  using C = typename Cls::Type;
-  cls.def_prop_ro("name", [](const C& s) { return s.region->name(); }, "The object's name.")
-      .def_prop_ro("created", [](const C& s) { return s.region->created(); },
-                   "Whether this process created the object (rather than attached to it).")
-      .def_prop_ro("closed", [](const C& s) { return s.closed.load() || s.region->closed(); },
-                   "Whether close() ran.")
-      .def_prop_ro("pid_dir", [](const C& s) { return s.region->pid_dir(); },
-                   "The PID-tracking directory.")
-      .def_prop_ro("shm_path", [](const C& s) { return "/dev/shm/" + s.region->shm_name(); },
-                   "The object's file under /dev/shm.")
-      .def("close", &named_close<C>,
-           "Stop using the object: unregister this process; the last process to close\n"
-           "it (or exit) removes it from /dev/shm. Idempotent; later operations raise\n"
-           "ValueError.")
-      .def("_adopt_after_fork", &named_adopt<C>,
-           "Register a forked child as a user (called by an os.register_at_fork hook).")
-      .def("_process_count",
-           [](const C& s) {
-             nb::gil_scoped_release nogil;
-             return s.region->process_count();
-           },
-           "Live processes registered as users.");
-}
-
-void set_module(nb::handle cls, const char* module) {
-  nb::setattr(cls, "__module__", nb::str(module));
-}
-
-template <class C>
-nb::object source_of(const C& s) {
-  return s.source.is_valid() ? s.source : nb::none();
-}
-
 }  // namespace
 
 namespace interlock::py {
@@ -930,7 +754,7 @@ void init_ipc_futex(nb::module_& m) {
         new (self) IpcNamedMutex();
         try {
           const NamedArgs a = named_args(name, mode, pid_dir);
-          open_region(*self, "mutex", a);
+          open_region(*self, "mutex", a, shm::kLayoutSize);
           self->m = shm::ShmMutex(self->mem, true);
           check_attach(self->m.attach(true), "NamedMutex");
         } catch (...) {
@@ -974,7 +798,7 @@ void init_ipc_futex(nb::module_& m) {
         try {
           const std::uint32_t v = initial_value(value);
           const NamedArgs a = named_args(name, mode, pid_dir);
-          open_region(*self, "semaphore", a);
+          open_region(*self, "semaphore", a, shm::kLayoutSize);
           self->s = shm::ShmSemaphore(self->mem, true);
           check_attach(self->s.attach(v, true), "NamedSemaphore");
         } catch (...) {
@@ -1011,7 +835,7 @@ void init_ipc_futex(nb::module_& m) {
         new (self) IpcNamedEvent();
         try {
           const NamedArgs a = named_args(name, mode, pid_dir);
-          open_region(*self, "event", a);
+          open_region(*self, "event", a, shm::kLayoutSize);
           self->e = shm::ShmEvent(self->mem, true);
           check_attach(self->e.attach(true), "NamedEvent");
         } catch (...) {

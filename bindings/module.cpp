@@ -109,6 +109,7 @@ NB_MODULE(_interlock, m) {
       "ipc", "Cross-process primitives: buffer atomics, futex primitives, shared-memory queue.");
   interlock::py::init_ipc_atomics(ipc);
   interlock::py::init_ipc_futex(ipc);
+  interlock::py::init_ipc_queue(ipc);
 
   install_process_hooks(m);
 }

@@ -44,6 +44,16 @@ void init_concurrent_dict(nanobind::module_& m);
 /// ConcurrentGatheringIterator, Empty/Full/ShutDown (bindings/queues.cpp).
 void init_queues(nanobind::module_& m);
 
+/// The exceptions of the queues (borrowed; valid after init_queues):
+/// queue.Empty, queue.Full, queue.ShutDown (or interlock's class before 3.13).
+PyObject* queue_empty_type() noexcept;
+PyObject* queue_full_type() noexcept;
+PyObject* queue_shutdown_type() noexcept;
+
+/// interlock._interlock.ipc: ShmQueue, the shared-memory queue of byte
+/// messages (bindings/ipc_queue.cpp). After init_queues.
+void init_ipc_queue(nanobind::module_& m);
+
 /// A new LocalWrapper around `obj` (a new reference; null with an error set on
 /// failure), for the collections' pop_local / iterator_local.
 PyObject* local_wrap(PyObject* obj) noexcept;

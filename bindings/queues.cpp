@@ -634,6 +634,10 @@ void check_scaling(nb::handle scaling) {
 
 namespace interlock::py {
 
+PyObject* queue_empty_type() noexcept { return g_empty; }
+PyObject* queue_full_type() noexcept { return g_full; }
+PyObject* queue_shutdown_type() noexcept { return g_shutdown; }
+
 void init_queues(nb::module_& m) {
   nb::module_ queue = nb::module_::import_("queue");
   g_empty = Py_NewRef(queue.attr("Empty").ptr());

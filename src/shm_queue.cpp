@@ -160,12 +160,19 @@ void ShmQueue::wake_all(std::atomic<std::uint32_t>* word) noexcept {
   process_futex::wake_all(word);
 }
 
-void ShmQueue::shutdown() noexcept {
+std::size_t ShmQueue::shutdown(bool immediate) noexcept {
   state()->store(1, std::memory_order_seq_cst);
   items_epoch()->fetch_add(1, std::memory_order_seq_cst);
   space_epoch()->fetch_add(1, std::memory_order_seq_cst);
   wake_all(items_epoch());
   wake_all(space_epoch());
+  std::size_t discarded = 0;
+  if (immediate) {
+    // Puts fail from now on, so this ends: every claimed slot is published
+    // (a message or a tombstone) by its producer.
+    while (try_get([](const char*, std::size_t) noexcept {}) == ShmQueueStatus::ok) ++discarded;
+  }
+  return discarded;
 }
 
 WaitStatus ShmQueue::sleep(std::atomic<std::uint32_t>* word, std::uint32_t expected,

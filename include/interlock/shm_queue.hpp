@@ -259,7 +259,11 @@ class INTERLOCK_API ShmQueue {
   }
 
   /// Stops the queue: puts fail, gets drain then fail. Wakes every waiter.
-  void shutdown() noexcept;
+  /// immediate: also discard the published messages (queue.Queue's
+  /// shutdown(immediate=True)); a get racing with it may still receive some,
+  /// each message is received or discarded exactly once. Returns how many
+  /// this call discarded.
+  std::size_t shutdown(bool immediate = false) noexcept;
   bool is_shut_down() const noexcept { return state()->load(std::memory_order_acquire) != 0; }
 
   void* memory() const noexcept { return hdr_; }

@@ -27,6 +27,7 @@ import interlock.compat.fastipc as _fastipc
 import interlock.compat.syncx.locks as _syncx_locks
 import interlock.ipc._atomics as _ipc_atomics
 import interlock.ipc._futex as _ipc_futex
+import interlock.ipc._queue as _ipc_queue
 import interlock.locks as _locks
 
 __version__: Final[str]
@@ -262,6 +263,8 @@ class ipc:
     Event = _ipc_futex.Event
     NamedEvent = _ipc_futex.NamedEvent
     Barrier = _ipc_futex.Barrier
+    # shared-memory queue (bindings/ipc_queue.cpp)
+    ShmQueue = _ipc_queue.ShmQueue
 
     @final
     class _fastipc:

@@ -103,6 +103,17 @@ TEST(ShmQueue, ShutdownDrainsThenFails) {
   EXPECT_EQ(get_u64(q, v), ShmQueueStatus::shut_down);
 }
 
+TEST(ShmQueue, ShutdownImmediateDiscards) {
+  Shared m(ShmQueue::required_size(4, 8));
+  ShmQueue q = ShmQueue::create(m.p, m.n, 4, 8);
+  ASSERT_TRUE(put_u64(q, 7));
+  ASSERT_TRUE(put_u64(q, 8));
+  EXPECT_EQ(q.shutdown(true), 2u);
+  std::uint64_t v = 0;
+  EXPECT_EQ(get_u64(q, v, Deadline::after(1s)), ShmQueueStatus::shut_down);
+  EXPECT_EQ(q.size(), 0u);
+}
+
 TEST(ShmQueue, ShutdownWakesBlockedGetAndPut) {
   Shared m(ShmQueue::required_size(1, 8));
   ShmQueue q = ShmQueue::create(m.p, m.n, 1, 8);

@@ -102,3 +102,41 @@ def pool_task(k: int) -> int:
         struct.pack_into("q", shm.buf, DATA, v + k)
     st["sem"].post()
     return os.getpid()
+
+
+# ------------------------------------------------------------------ ShmQueue
+
+def queue_produce(q, start: int, n: int) -> None:
+    """Put messages start .. start+n-1 (8-byte little-endian) into q."""
+    for i in range(start, start + n):
+        q.put(struct.pack("<Q", i), timeout=30)
+
+
+def queue_consume(q, n: int, out) -> None:
+    """Get n messages from q and put them, in order received, into out."""
+    for _ in range(n):
+        out.put(q.get(timeout=30), timeout=30)
+
+
+def objects_produce(q, start: int, n: int) -> None:
+    for i in range(start, start + n):
+        q.put({"i": i, "s": "x" * (i % 7)}, timeout=30)
+
+
+def queue_echo(requests, replies, n: int) -> None:
+    """Ping-pong peer: n times, get a message and put it back."""
+    for _ in range(n):
+        replies.put(requests.get(timeout=30), timeout=30)
+
+
+_pool_queue = None
+
+
+def queue_pool_init(q) -> None:
+    global _pool_queue
+    _pool_queue = q
+
+
+def queue_pool_task(k: int) -> int:
+    _pool_queue.put({"task": k, "pid": os.getpid()}, timeout=30)
+    return k

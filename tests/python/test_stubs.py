@@ -55,6 +55,7 @@ PUBLIC_STUBS = {
     "compat/atomics/ctx.pyi": "interlock.compat.atomics.ctx",
     "compat/syncx/collections.pyi": "interlock.compat.syncx.collections",
     "ipc/_futex.pyi": "interlock.ipc._futex",
+    "ipc/_queue.pyi": "interlock.ipc._queue",
     "compat/fastipc/__init__.pyi": "interlock.compat.fastipc",
 }
 EXTENSION_STUB = "_interlock.pyi"
@@ -246,7 +247,12 @@ def _params(args: ast.arguments, drop_first: bool) -> list[Param]:
 
 
 def runtime_params(name: str, attr: object) -> list[Param] | None:
-    """The runtime parameters (self dropped), or None if there is no signature."""
+    """The runtime parameters (self dropped unless static), or None if there is
+    no signature. (nanobind's def_static functions are nb_func; its methods
+    nb_method.)"""
+    static = isinstance(attr, staticmethod) or type(attr).__name__ == "nb_func"
+    if isinstance(attr, staticmethod):
+        attr = attr.__func__
     text = getattr(attr, "__text_signature__", None)
     if text:
         src = "def f" + text.replace("$", "") + ": pass"
@@ -264,7 +270,7 @@ def runtime_params(name: str, attr: object) -> list[Param] | None:
     except SyntaxError:
         return None
     assert isinstance(fn, ast.FunctionDef)
-    return _params(fn.args, drop_first=True)
+    return _params(fn.args, drop_first=not static)
 
 
 def stub_params(fn: ast.FunctionDef) -> list[Param]:

@@ -17,3 +17,8 @@ from ._futex import (  # noqa: E402
 from ._futex import __all__ as _futex_all  # noqa: E402
 
 __all__ += _futex_all
+
+from ._queue import ObjectQueue, ShmQueue  # noqa: E402
+from ._queue import __all__ as _queue_all  # noqa: E402
+
+__all__ += _queue_all

@@ -47,3 +47,5 @@ from ._futex import (
 )
 
 __all__: Final[list[str]]
+from ._queue import ObjectQueue as ObjectQueue
+from ._queue import ShmQueue as ShmQueue

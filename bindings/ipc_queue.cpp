@@ -1,0 +1,412 @@
+// bindings/ipc_queue.cpp — interlock.ipc.ShmQueue: the shared-memory queue of
+// byte messages (interlock/shm_queue.hpp) on a caller-supplied buffer or a
+// named /dev/shm region.
+//
+// Thin: the ring, its blocking and shutdown are the core's. This file picks
+// the memory (ipc_memory.hpp), applies queue.Queue's (block, timeout)
+// convention, runs waits through interlock::py::blocking() (GIL released /
+// thread detached, signal handlers run, an interrupted call has claimed
+// nothing), and copies messages in and out.
+//
+// A get copies the message into a new bytes object while its slot is claimed
+// (the core's sink). That is a Python allocation but runs no Python code
+// (bytes objects are not tracked by the garbage collector, so no collection
+// and no __del__ can start there) and claims no lock anybody else waits for:
+// other slots stay usable. If the allocation fails, the message is dropped
+// and the get raises MemoryError.
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/string.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <string>
+
+#include <unistd.h>
+
+#include "fast_methods.hpp"
+#include "interlock/deadline.hpp"
+#include "interlock/named_region.hpp"
+#include "interlock/shm_queue.hpp"
+#include "ipc_memory.hpp"
+#include "module.hpp"
+#include "py_wait.hpp"
+
+namespace nb = nanobind;
+namespace ilpy = interlock::py;
+using namespace nb::literals;
+using interlock::Deadline;
+using interlock::NamedRegion;
+using interlock::ShmQueue;
+using interlock::ShmQueueError;
+using interlock::ShmQueueStatus;
+
+namespace {
+
+using namespace interlock::py::ipcmem;
+
+constexpr std::size_t kDefaultCapacity = 1024;
+constexpr std::size_t kDefaultMaxMessage = 8192;
+// How long an attach waits for another process to finish initialising.
+constexpr auto kInitWait = std::chrono::seconds(2);
+
+struct IpcShmQueue : ShmBase {
+  ShmQueue q;
+  bool created = false;  // this object initialised the queue
+};
+
+// ------------------------------------------------------------ construction
+
+/// None or an int within [lo, hi] (ValueError / TypeError otherwise); 0 = None.
+std::size_t size_arg(nb::handle v, const char* what, std::size_t lo, std::size_t hi) {
+  if (v.is_none()) return 0;
+  if (PyBool_Check(v.ptr()) || !PyLong_Check(v.ptr())) {
+    PyErr_Format(PyExc_TypeError, "%s must be an int or None, not %.200s", what,
+                 Py_TYPE(v.ptr())->tp_name);
+    throw nb::python_error();
+  }
+  int overflow = 0;
+  const long long n = PyLong_AsLongLongAndOverflow(v.ptr(), &overflow);
+  if (n == -1 && !overflow && PyErr_Occurred()) throw nb::python_error();
+  if (overflow || n < static_cast<long long>(lo) || n > static_cast<long long>(hi)) {
+    PyErr_Format(PyExc_ValueError, "%s must be between %zu and %zu", what, lo, hi);
+    throw nb::python_error();
+  }
+  return static_cast<std::size_t>(n);
+}
+
+[[noreturn]] void raise_queue_error(const ShmQueueError& e) {
+  PyErr_SetString(PyExc_ValueError, e.what());
+  throw nb::python_error();
+}
+
+/// Opens the ring in self->mem (size bytes), creating it with (cap, msg)
+/// when `init` and the memory is fresh, else attaching (waiting `wait` for a
+/// creator that is still initialising).
+void open_ring(IpcShmQueue& self, std::size_t size, bool init, std::size_t cap, std::size_t msg,
+               Deadline wait) {
+  try {
+    nb::gil_scoped_release nogil;
+    self.q = ShmQueue::open(self.mem, size, init ? cap : 0, msg, wait, &self.created);
+  } catch (const ShmQueueError& e) {  // (the GIL is held again here)
+    raise_queue_error(e);
+  }
+}
+
+/// An attached queue must be the one asked for (when something was asked).
+void check_params(const IpcShmQueue& self, std::size_t cap, std::size_t msg, const char* what) {
+  if (self.created) return;
+  std::size_t want_cap = 2;
+  while (cap && want_cap < cap) want_cap <<= 1;
+  if ((cap && self.q.capacity() != want_cap) || (msg && self.q.max_message() != msg)) {
+    PyErr_Format(PyExc_ValueError,
+                 "%s: the existing queue has capacity %u and max_message %u, not the "
+                 "capacity %zu and max_message %zu asked for (omit them to attach to it)",
+                 what, self.q.capacity(), self.q.max_message(), cap ? want_cap : std::size_t(self.q.capacity()),
+                 msg ? msg : std::size_t(self.q.max_message()));
+    throw nb::python_error();
+  }
+}
+
+std::string anonymous_name() {
+  std::random_device rd;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "anon-%ld-%08x%08x", static_cast<long>(::getpid()), rd(), rd());
+  return buf;
+}
+
+void queue_init(IpcShmQueue* self, nb::handle name, nb::handle capacity, nb::handle max_message,
+                nb::handle buffer, std::size_t offset, bool create, nb::handle mode,
+                nb::handle pid_dir) {
+  new (self) IpcShmQueue();
+  try {
+    const std::size_t cap = size_arg(capacity, "capacity", 1, ShmQueue::kMaxCapacity);
+    const std::size_t msg = size_arg(max_message, "max_message", 1, std::size_t(1) << 30);
+    const std::size_t init_cap = cap ? cap : kDefaultCapacity;
+    const std::size_t init_msg = msg ? msg : kDefaultMaxMessage;
+    if (!buffer.is_none()) {
+      if (!name.is_none()) throw nb::value_error("ShmQueue: give a name or a buffer, not both");
+      export_buffer(*self, buffer, offset, ShmQueue::kHeaderSize, ShmQueue::kAlign, "ShmQueue");
+      const std::size_t avail = static_cast<std::size_t>(self->view.len) - offset;
+      open_ring(*self, avail, create, init_cap, init_msg,
+                create ? Deadline::after(kInitWait) : Deadline::immediate());
+      check_params(*self, cap, msg, "ShmQueue");
+      return;
+    }
+    nb::object name_obj = name.is_none() ? nb::str(anonymous_name().c_str()) : nb::borrow(name);
+    if (name.is_none() && !create)
+      throw nb::value_error("ShmQueue: create=False needs the name (or buffer) of a queue");
+    const NamedArgs a = named_args(name_obj, mode, pid_dir);
+    // Attach to an existing queue first (its own size, whatever it was created
+    // with); create only if there is none.
+    bool attached = false;
+    if (!name.is_none()) {
+      try {
+        open_region(*self, "queue", a, 0, /*create=*/false);
+        attached = true;
+      } catch (nb::python_error& e) {
+        if (!create || !e.matches(PyExc_FileNotFoundError)) throw;
+      }
+    }
+    if (!attached) open_region(*self, "queue", a, ShmQueue::required_size(init_cap, init_msg));
+    open_ring(*self, self->region->size(), self->region->created(), init_cap, init_msg,
+              Deadline::after(kInitWait));
+    check_params(*self, cap, msg, "ShmQueue");
+  } catch (const ShmQueueError& e) {
+    self->~IpcShmQueue();
+    PyErr_SetString(PyExc_ValueError, e.what());
+    throw nb::python_error();
+  } catch (...) {
+    self->~IpcShmQueue();
+    throw;
+  }
+}
+
+// ------------------------------------------------------------ hot methods
+
+IL_PY_COLD PyObject* interrupted() noexcept {
+  if (!PyErr_Occurred()) PyErr_SetString(PyExc_SystemError, "wait interrupted without an exception");
+  return nullptr;
+}
+
+inline int block_flag(ilpy::passed block) noexcept {
+  if (!block.given() || block.obj == Py_True) return 1;
+  if (block.obj == Py_False) return 0;
+  return PyObject_IsTrue(block.obj);
+}
+
+IL_PY_COLD PyObject* put_failed(const IpcShmQueue& s, ShmQueueStatus st, std::size_t len) noexcept {
+  switch (st) {
+    case ShmQueueStatus::timed_out: PyErr_SetNone(ilpy::queue_full_type()); return nullptr;
+    case ShmQueueStatus::shut_down: PyErr_SetNone(ilpy::queue_shutdown_type()); return nullptr;
+    case ShmQueueStatus::too_large:
+      PyErr_Format(PyExc_ValueError, "message of %zu bytes is longer than max_message (%u)", len,
+                   s.q.max_message());
+      return nullptr;
+    case ShmQueueStatus::interrupted:
+    case ShmQueueStatus::ok: break;
+  }
+  return interrupted();
+}
+
+inline PyObject* put_until(IpcShmQueue& s, PyObject* data, Deadline d) noexcept {
+  IL_CHECK_OPEN(s);
+  const char* p;
+  Py_ssize_t n;
+  Py_buffer view;
+  bool has_view = false;
+  if (PyBytes_CheckExact(data)) {
+    p = PyBytes_AS_STRING(data);
+    n = PyBytes_GET_SIZE(data);
+  } else {
+    if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) != 0) {
+      if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_TypeError, "ShmQueue messages are bytes-like objects, not %.200s",
+                     Py_TYPE(data)->tp_name);
+      }
+      return nullptr;
+    }
+    has_view = true;
+    p = static_cast<const char*>(view.buf);
+    n = view.len;
+  }
+  const auto len = static_cast<std::size_t>(n);
+  ShmQueueStatus st = s.q.try_put(p, len);
+  if (st == ShmQueueStatus::timed_out && !d.is_immediate())
+    st = ilpy::blocking([&] { return s.q.put(p, len, d); });
+  if (has_view) PyBuffer_Release(&view);
+  if (INTERLOCK_LIKELY(st == ShmQueueStatus::ok)) Py_RETURN_NONE;
+  return put_failed(s, st, len);
+}
+
+inline PyObject* get_until(IpcShmQueue& s, Deadline d) noexcept {
+  IL_CHECK_OPEN(s);
+  PyObject* out = nullptr;
+  auto sink = [&out](const char* p, std::size_t n) noexcept {
+    out = PyBytes_FromStringAndSize(p, static_cast<Py_ssize_t>(n));
+  };
+  ShmQueueStatus st = s.q.try_get(sink);
+  if (st == ShmQueueStatus::timed_out && !d.is_immediate())
+    st = ilpy::blocking([&] { return s.q.get(sink, d); });
+  switch (st) {
+    case ShmQueueStatus::ok: return out;  // null with MemoryError if the copy failed
+    case ShmQueueStatus::timed_out: PyErr_SetNone(ilpy::queue_empty_type()); return nullptr;
+    case ShmQueueStatus::shut_down: PyErr_SetNone(ilpy::queue_shutdown_type()); return nullptr;
+    case ShmQueueStatus::interrupted:
+    case ShmQueueStatus::too_large: break;
+  }
+  return interrupted();
+}
+
+PyObject* sq_put(IpcShmQueue& s, PyObject* data, ilpy::passed block, ilpy::passed timeout) noexcept {
+  const int blk = block_flag(block);
+  if (blk < 0) return nullptr;
+  Deadline d;
+  if (!ilpy::queue_deadline(blk != 0, timeout.obj, &d)) return nullptr;
+  return put_until(s, data, d);
+}
+
+PyObject* sq_put_nowait(IpcShmQueue& s, PyObject* data) noexcept {
+  return put_until(s, data, Deadline::immediate());
+}
+
+PyObject* sq_get(IpcShmQueue& s, ilpy::passed block, ilpy::passed timeout) noexcept {
+  const int blk = block_flag(block);
+  if (blk < 0) return nullptr;
+  Deadline d;
+  if (!ilpy::queue_deadline(blk != 0, timeout.obj, &d)) return nullptr;
+  return get_until(s, d);
+}
+
+PyObject* sq_get_nowait(IpcShmQueue& s) noexcept { return get_until(s, Deadline::immediate()); }
+
+std::size_t sq_qsize(const IpcShmQueue& s) noexcept { return s.q.size(); }
+bool sq_empty(const IpcShmQueue& s) noexcept { return s.q.size() == 0; }
+bool sq_full(const IpcShmQueue& s) noexcept { return s.q.size() >= s.q.capacity(); }
+
+PyObject* sq_shutdown(IpcShmQueue& s, ilpy::passed immediate) noexcept {
+  IL_CHECK_OPEN(s);
+  int imm = 0;
+  if (immediate.given() && (imm = PyObject_IsTrue(immediate.obj)) < 0) return nullptr;
+  Py_BEGIN_ALLOW_THREADS  // wakes are system calls
+  s.q.shutdown(imm != 0);
+  Py_END_ALLOW_THREADS
+  Py_RETURN_NONE;
+}
+
+PyMethodDef queue_methods[] = {
+    ilpy::method<&sq_put, "put($self, /, data, block=True, timeout=None)",
+                 "Append the message data (a bytes-like object of at most max_message\n"
+                 "bytes; ValueError if longer). If block is true and timeout is None, wait\n"
+                 "for a free slot; with a timeout (seconds) raise queue.Full if none became\n"
+                 "free in time; with block false raise queue.Full at once. Raises ShutDown\n"
+                 "after shutdown(). Releases the GIL while it waits; interruptible by\n"
+                 "signals (nothing is queued then).">(),
+    ilpy::method<&sq_put_nowait, "put_nowait($self, data, /)", "put(data, block=False).">(),
+    ilpy::method<&sq_get, "get($self, /, block=True, timeout=None)",
+                 "Remove and return the oldest message (bytes). If block is true and\n"
+                 "timeout is None, wait for one; with a timeout (seconds) raise queue.Empty\n"
+                 "if none arrived in time; with block false raise queue.Empty at once. After\n"
+                 "shutdown() the queued messages are still handed out, then ShutDown is\n"
+                 "raised. Releases the GIL while it waits; interruptible by signals\n"
+                 "(nothing is taken then).">(),
+    ilpy::method<&sq_get_nowait, "get_nowait($self, /)", "get(block=False).">(),
+    ilpy::method<&sq_qsize, "qsize($self, /)",
+                 "Approximate number of messages (exact when nobody is mid-operation).">(),
+    ilpy::method<&sq_empty, "empty($self, /)", "qsize() == 0 (a snapshot).">(),
+    ilpy::method<&sq_full, "full($self, /)", "qsize() >= capacity (a snapshot).">(),
+    ilpy::method<&sq_shutdown, "shutdown($self, /, immediate=False)",
+                 "Shut the queue down for every process using it: put() raises ShutDown\n"
+                 "from now on, get() once the queue is empty; blocked callers wake up.\n"
+                 "immediate=True also discards the queued messages (a get racing with it\n"
+                 "may still receive some).">(),
+    ilpy::methods_end,
+};
+
+// ------------------------------------------------------------ cold members
+
+void sq_close(IpcShmQueue& s) {
+  if (s.closed.exchange(true)) return;
+  if (s.region) {
+    nb::gil_scoped_release nogil;
+    s.region->close();
+  }
+}
+
+}  // namespace
+
+namespace interlock::py {
+
+void init_ipc_queue(nb::module_& m) {
+  auto cls = nb::class_<IpcShmQueue>(
+      m, "ShmQueue", ilpy::method_slots<queue_methods>(), nb::is_weak_referenceable(),
+      "ShmQueue(name=None, capacity=None, max_message=None, *, buffer=None, offset=0,\n"
+      "         create=True, mode=0o600, pid_dir=None)\n\n"
+      "A bounded multi-producer multi-consumer queue of byte messages in shared\n"
+      "memory, usable by threads of any number of processes at once, with\n"
+      "queue.Queue's put/get/qsize/empty/full/shutdown.\n\n"
+      "Named (name=...): created or attached under /dev/shm with PID tracking (the\n"
+      "last process to close it, or exit, removes it). No name and no buffer: a new\n"
+      "queue with a unique name. buffer=...: in a caller-supplied writable buffer\n"
+      "(e.g. a multiprocessing.shared_memory.SharedMemory; 64-byte aligned at\n"
+      "offset): zero-filled memory is initialised, an existing queue attached.\n"
+      "capacity (default 1024, rounded up to a power of two >= 2) and max_message\n"
+      "(bytes, default 8192) apply when this call creates the queue; given when\n"
+      "attaching, they must match. create=False only attaches.");
+  cls.def("__init__", &queue_init, "name"_a.none() = nb::none(), "capacity"_a.none() = nb::none(),
+          "max_message"_a.none() = nb::none(), nb::kw_only(), "buffer"_a.none() = nb::none(),
+          "offset"_a = 0, "create"_a = true, "mode"_a = 0600, "pid_dir"_a.none() = nb::none())
+      .def_prop_ro("capacity", [](const IpcShmQueue& s) { return s.q.capacity(); },
+                   "How many messages fit (a power of two).")
+      .def_prop_ro("maxsize", [](const IpcShmQueue& s) { return s.q.capacity(); },
+                   "queue.Queue's name for capacity.")
+      .def_prop_ro("max_message", [](const IpcShmQueue& s) { return s.q.max_message(); },
+                   "The longest message, in bytes.")
+      .def_prop_ro("nbytes", [](const IpcShmQueue& s) { return s.q.total_size(); },
+                   "Bytes of shared memory the queue occupies.")
+      .def_prop_ro("is_shutdown", [](const IpcShmQueue& s) { return s.q.is_shut_down(); },
+                   "Whether shutdown() was called (by any process).")
+      .def_prop_ro("created", [](const IpcShmQueue& s) { return s.created; },
+                   "Whether this object initialised the queue (rather than attached to it).")
+      .def_prop_ro("closed", [](const IpcShmQueue& s) { return s.closed.load(); },
+                   "Whether close() ran.")
+      .def_prop_ro("name",
+                   [](const IpcShmQueue& s) -> nb::object {
+                     if (!s.region) return nb::none();
+                     return nb::str(s.region->name().c_str());
+                   },
+                   "The queue's name (None for one on a buffer).")
+      .def_prop_ro("pid_dir",
+                   [](const IpcShmQueue& s) -> nb::object {
+                     if (!s.region) return nb::none();
+                     return nb::str(s.region->pid_dir().c_str());
+                   },
+                   "The PID-tracking directory of a named queue (None for one on a buffer).")
+      .def_prop_ro("shm_path",
+                   [](const IpcShmQueue& s) -> nb::object {
+                     if (!s.region) return nb::none();
+                     return nb::str(("/dev/shm/" + s.region->shm_name()).c_str());
+                   },
+                   "The named queue's file under /dev/shm (None for one on a buffer).")
+      .def("close", &sq_close,
+           "Stop using the queue in this object: later calls raise ValueError. For a\n"
+           "named queue, unregister this process; the last process to close it (or\n"
+           "exit) removes it from /dev/shm. Other processes' queue is unaffected (use\n"
+           "shutdown() to stop them). Idempotent.")
+      .def("__enter__", [](nb::handle self) { return nb::borrow(self); })
+      .def(
+          "__exit__",
+          [](IpcShmQueue& s, nb::handle, nb::handle, nb::handle) { sq_close(s); },
+          "exc_type"_a.none(), "exc"_a.none(), "tb"_a.none(),
+          "close() on leaving a with block.")
+      .def("_process_count",
+           [](const IpcShmQueue& s) -> std::size_t {
+             if (!s.region) return 0;
+             nb::gil_scoped_release nogil;
+             return s.region->process_count();
+           },
+           "Live processes registered as users of a named queue.")
+      .def_prop_ro("_source", [](const IpcShmQueue& s) { return source_of(s); })
+      .def_prop_ro("_offset", [](const IpcShmQueue& s) { return s.offset; });
+  cls.attr("alignment") = ShmQueue::kAlign;
+  cls.attr("default_capacity") = kDefaultCapacity;
+  cls.attr("default_max_message") = kDefaultMaxMessage;
+  cls.def_static(
+      "required_size",
+      [](std::size_t capacity, std::size_t max_message) {
+        try {
+          return ShmQueue::required_size(capacity, max_message);
+        } catch (const ShmQueueError& e) {
+          throw nb::value_error(e.what());
+        }
+      },
+      "capacity"_a = kDefaultCapacity, "max_message"_a = kDefaultMaxMessage,
+      "Bytes of buffer a queue of capacity messages of up to max_message bytes needs.");
+  set_module(cls, "interlock.ipc");
+}
+
+}  // namespace interlock::py
