@@ -157,6 +157,8 @@ TEST(NamedRegion, AttachOnlyAndSizeChecks) {
   auto o = dir.opts();
   o.create = false;
   EXPECT_THROW(NamedRegion(unique("none"), 64, o), NamedRegionError);
+  // The failed attach left nothing in the PID directory (nor the directory).
+  EXPECT_FALSE(fs::exists(o.pid_dir));
   const std::string name = unique("small");
   NamedRegion a(name, 64, dir.opts());
   EXPECT_THROW(NamedRegion(name, 128, dir.opts()), NamedRegionError);

@@ -24,6 +24,8 @@ SCRIPTS = {
     "bench_sync.py": [],
     "bench_collections_queue.py": ["ns_per_pair", "items_per_s", "ratios"],
     "bench_ipc_futex.py": ["ns_per_op", "ping_pong_us_per_round_trip", "ratios"],
+    "bench_ipc_queue.py": ["messages_per_s", "ping_pong_us_per_round_trip", "ns_per_pair",
+                           "ratios"],
 }
 
 

@@ -313,6 +313,9 @@ def test_named_create_attach_and_removal(name):
     assert not os.path.exists(path)
     with pytest.raises(FileNotFoundError):
         ipc.ShmQueue(name, create=False)
+    pid_dir = os.environ["INTERLOCK_PID_DIR"]
+    if os.path.isdir(pid_dir):  # a failed attach leaves no lock file behind
+        assert [f for f in os.listdir(pid_dir) if name in f] == []
 
 
 def test_named_mode_and_hostile_names(name, tmp_path):
