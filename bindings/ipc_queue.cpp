@@ -278,6 +278,24 @@ PyObject* sq_shutdown(IpcShmQueue& s, ilpy::passed immediate) noexcept {
   Py_RETURN_NONE;
 }
 
+// ---- the event-loop bridge's primitives (python/interlock/ipc/_queue.py)
+
+bool sq_aio_ready(const IpcShmQueue& s, bool space) noexcept {
+  return space ? s.q.writable() : s.q.readable();
+}
+std::uint32_t sq_aio_epoch(const IpcShmQueue& s, bool space) noexcept { return s.q.epoch(space); }
+PyObject* sq_aio_sleep(IpcShmQueue& s, bool space, std::uint32_t epoch) noexcept {
+  const auto st =
+      ilpy::blocking([&] { return s.q.sleep_until_changed(space, epoch, Deadline::never()); });
+  if (st == interlock::WaitStatus::interrupted) return interrupted();
+  Py_RETURN_NONE;
+}
+void sq_aio_kick(IpcShmQueue& s, bool space) noexcept {
+  Py_BEGIN_ALLOW_THREADS
+  s.q.kick(space);
+  Py_END_ALLOW_THREADS
+}
+
 PyMethodDef queue_methods[] = {
     ilpy::method<&sq_put, "put($self, /, data, block=True, timeout=None)",
                  "Append the message data (a bytes-like object of at most max_message\n"
@@ -304,6 +322,16 @@ PyMethodDef queue_methods[] = {
                  "from now on, get() once the queue is empty; blocked callers wake up.\n"
                  "immediate=True also discards the queued messages (a get racing with it\n"
                  "may still receive some).">(),
+    ilpy::method<&sq_aio_ready, "_aio_ready($self, space, /)",
+                 "space false: a get would find a message (or the queue is shut down);\n"
+                 "true: a put would find a free slot (or shut down). Exact.">(),
+    ilpy::method<&sq_aio_epoch, "_aio_epoch($self, space, /)",
+                 "The items (space false) or space epoch, to read before _aio_ready().">(),
+    ilpy::method<&sq_aio_sleep, "_aio_sleep($self, space, epoch, /)",
+                 "Sleep (GIL released) while the epoch still reads epoch; returns when\n"
+                 "woken or the epoch moved. For the event-loop bridge thread.">(),
+    ilpy::method<&sq_aio_kick, "_aio_kick($self, space, /)",
+                 "Bump the epoch and wake its sleepers (they re-check).">(),
     ilpy::methods_end,
 };
 

@@ -251,6 +251,52 @@ class INTERLOCK_API ShmQueue {
     }
   }
 
+  // ------------------------------------------------ external waiters
+  // For a waiter that cannot sleep in get()/put() itself, e.g. a thread that
+  // wakes event-loop coroutines when another process publishes: read the
+  // epoch, check readable()/writable(), then sleep_until_changed() on that
+  // epoch (it counts itself as a waiter while it sleeps, so a publish that
+  // came after the check makes the system call that wakes it).
+
+  /// A get would find a published slot (a message or a tombstone), or the
+  /// queue is shut down. Exact, unlike size(), which counts claimed slots
+  /// whose producer has not published yet.
+  bool readable() const noexcept {
+    if (is_shut_down()) return true;
+    std::uint64_t pos = deq()->load(std::memory_order_acquire);
+    return seq_of(slot(pos))->load(std::memory_order_acquire) == pos + 1;
+  }
+  /// A put would find a free slot, or the queue is shut down.
+  bool writable() const noexcept {
+    if (is_shut_down()) return true;
+    std::uint64_t pos = enq()->load(std::memory_order_acquire);
+    return seq_of(slot(pos))->load(std::memory_order_acquire) == pos;
+  }
+  /// The epoch bumped after every publish (items) or free (space).
+  std::uint32_t epoch(bool space) const noexcept {
+    return (space ? space_epoch() : items_epoch())->load(std::memory_order_seq_cst);
+  }
+  /// Sleeps while the epoch still reads `e` (one kernel sleep or poll slice,
+  /// through the wait hooks), until `deadline`. ok: woken or the epoch moved
+  /// (re-check); timed_out; interrupted (the hooks asked to abandon).
+  WaitStatus sleep_until_changed(bool space, std::uint32_t e, Deadline deadline) noexcept {
+    std::atomic<std::uint32_t>* w = space ? put_waiters() : get_waiters();
+    std::atomic<std::uint32_t>* word = space ? space_epoch() : items_epoch();
+    w->fetch_add(1, std::memory_order_seq_cst);
+    if (word->load(std::memory_order_seq_cst) != e) {
+      w->fetch_sub(1, std::memory_order_relaxed);
+      return WaitStatus::ok;
+    }
+    return sleep(word, e, deadline, w);
+  }
+  /// Bumps the epoch and wakes its sleepers in every process (they re-check:
+  /// a spurious wake-up for them), e.g. to make an external waiter re-check.
+  void kick(bool space) noexcept {
+    std::atomic<std::uint32_t>* word = space ? space_epoch() : items_epoch();
+    word->fetch_add(1, std::memory_order_seq_cst);
+    wake_all(word);
+  }
+
   /// Approximate number of messages (exact when nobody is mid-operation).
   std::size_t size() const noexcept {
     std::uint64_t d = deq()->load(std::memory_order_acquire);

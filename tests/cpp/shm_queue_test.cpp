@@ -379,3 +379,39 @@ TEST(ShmQueue, OpenRaceAcrossProcessesCreatesExactlyOnce) {
     munmap(go, 4096);
   }
 }
+
+TEST(ShmQueue, ReadinessAndExternalWaiters) {
+  Shared m(ShmQueue::required_size(2, 8));
+  ShmQueue q = ShmQueue::create(m.p, m.n, 2, 8);
+  EXPECT_FALSE(q.readable());
+  EXPECT_TRUE(q.writable());
+  // An external waiter sleeping on the items epoch is woken by a put from
+  // another process, and re-checks.
+  std::uint32_t e = q.epoch(false);
+  ASSERT_FALSE(q.readable());
+  pid_t kid = fork();
+  if (kid == 0) _exit(put_u64(q, 1, Deadline::after(5s)) ? 0 : 1);
+  while (!q.readable()) {
+    ASSERT_NE(q.sleep_until_changed(false, e, Deadline::after(10s)),
+              interlock::WaitStatus::timed_out);
+    e = q.epoch(false);
+  }
+  int st = 0;
+  ASSERT_EQ(waitpid(kid, &st, 0), kid);
+  ASSERT_TRUE(put_u64(q, 2));
+  EXPECT_FALSE(q.writable());  // full
+  // kick() wakes a sleeper that has nothing to wait for otherwise.
+  std::uint32_t s = q.epoch(true);
+  std::thread kicker([&] { q.kick(true); });
+  EXPECT_NE(q.sleep_until_changed(true, s, Deadline::after(10s)), interlock::WaitStatus::timed_out);
+  kicker.join();
+  EXPECT_EQ(q.sleep_until_changed(true, q.epoch(true), Deadline::after(20ms)),
+            interlock::WaitStatus::timed_out);
+  std::uint64_t v = 0;
+  ASSERT_EQ(get_u64(q, v), ShmQueueStatus::ok);
+  EXPECT_EQ(v, 1u);
+  EXPECT_TRUE(q.writable());
+  q.shutdown();
+  EXPECT_TRUE(q.readable());
+  EXPECT_TRUE(q.writable());
+}

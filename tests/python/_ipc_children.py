@@ -140,3 +140,9 @@ def queue_pool_init(q) -> None:
 def queue_pool_task(k: int) -> int:
     _pool_queue.put({"task": k, "pid": os.getpid()}, timeout=30)
     return k
+
+
+def objects_consume(q, n: int, out) -> None:
+    """Get n objects from q, put them into out (the blocking API)."""
+    for _ in range(n):
+        out.put(q.get(timeout=30), timeout=30)

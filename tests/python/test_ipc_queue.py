@@ -510,3 +510,162 @@ def test_killed_consumer_does_not_wedge_the_queue():
     q.put(b"still")
     assert q.get(timeout=5) == b"still"
     q.close()
+
+
+# ------------------------------------------------------------------ asyncio
+
+import asyncio  # noqa: E402
+import gc  # noqa: E402
+import importlib.util  # noqa: E402
+
+from interlock.ipc import _queue as queue_impl  # noqa: E402
+
+LOOPS = ["asyncio"] + (["uvloop"] if importlib.util.find_spec("uvloop") else [])
+
+
+def run_loop(kind: str, coro):
+    if kind == "uvloop":
+        import uvloop
+
+        return uvloop.run(coro)
+    return asyncio.run(coro)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("loop_kind", LOOPS)
+@pytest.mark.parametrize("ctx", CONTEXTS)
+def test_aio_get_from_another_process(ctx, loop_kind):
+    q = ipc.ObjectQueue(capacity=8, max_message=64)
+    n = 1500
+
+    async def main():
+        p = mp.get_context(ctx).Process(target=kids.objects_produce, args=(q, 0, n))
+        p.start()
+        try:
+            got = [await q.aio.get() for _ in range(n)]
+        finally:
+            await asyncio.get_running_loop().run_in_executor(None, p.join, 60)
+        assert p.exitcode == 0
+        return got
+
+    got = run_loop(loop_kind, main())
+    assert got == [{"i": i, "s": "x" * (i % 7)} for i in range(n)]
+    q.close()
+
+
+@pytest.mark.timeout(120)
+def test_aio_put_to_another_process():
+    q = ipc.ObjectQueue(capacity=4, max_message=64)
+    out = ipc.ObjectQueue(capacity=512, max_message=64)
+    n = 300
+
+    async def main():
+        p = mp.get_context("fork").Process(target=kids.objects_consume, args=(q, n, out))
+        p.start()
+        try:
+            for i in range(n):
+                await q.aio.put(i)  # waits for the child to make room
+        finally:
+            await asyncio.get_running_loop().run_in_executor(None, p.join, 60)
+        assert p.exitcode == 0
+
+    asyncio.run(main())
+    assert [out.get_nowait() for _ in range(n)] == list(range(n))
+    q.close()
+    out.close()
+
+
+def test_aio_cancellation_loses_nothing():
+    q = ipc.ShmQueue(capacity=2, max_message=8)
+
+    async def main():
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.02):
+                await q.aio.get()
+        task = asyncio.ensure_future(q.aio.get())
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        q.put(b"kept")
+        assert q.get_nowait() == b"kept"  # no cancelled get took it
+        await q.aio.put(b"1")
+        await q.aio.put(b"2")
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(q.aio.put(b"3"), 0.02)
+        assert q.qsize() == 2 and q.get() == b"1" and q.get() == b"2"  # no cancelled put queued
+
+    asyncio.run(main())
+    q.close()
+
+
+def test_aio_woken_by_threads_and_shutdown():
+    q = ipc.ShmQueue(capacity=2, max_message=8)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        t = threading.Thread(target=lambda: [q.put(bytes([i]), timeout=30) for i in range(50)])
+        t.start()
+        got = [await q.aio.get() for _ in range(50)]
+        await loop.run_in_executor(None, t.join)
+        assert got == [bytes([i]) for i in range(50)]
+        waiter = asyncio.ensure_future(q.aio.get())
+        await asyncio.sleep(0)
+        await loop.run_in_executor(None, q.shutdown)
+        with pytest.raises(ShutDown):
+            await waiter
+        with pytest.raises(ShutDown):
+            await q.aio.put(b"x")
+
+    asyncio.run(main())
+    q.close()
+
+
+def test_aio_several_loops_share_one_queue():
+    q = ipc.ShmQueue(capacity=8, max_message=8)
+    loops = 3
+    results = [None] * loops
+
+    def run(i):
+        results[i] = asyncio.run(q.aio.get())
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(loops)]
+    for t in threads:
+        t.start()
+    for i in range(loops):
+        q.put(bytes([i]), timeout=10)
+    for t in threads:
+        t.join(30)
+    assert not any(t.is_alive() for t in threads)
+    assert sorted(results) == [bytes([i]) for i in range(loops)]
+    q.close()
+
+
+def test_aio_view_api_and_bridge_lifetime():
+    q = ipc.ShmQueue(capacity=4, max_message=8)
+    v = q.aio
+    assert isinstance(v, ipc.ShmQueueAio) and v.maxsize == 4 and v.empty() and not v.full()
+    v.put_nowait(b"a")
+    assert v.qsize() == 1 and v.get_nowait() == b"a"
+    with pytest.raises(queue.Empty):
+        v.get_nowait()
+
+    async def main():
+        t = asyncio.ensure_future(q.aio.get())
+        await asyncio.sleep(0)
+        q.put(b"b")
+        return await t
+
+    assert asyncio.run(main()) == b"b"
+    bridge = queue_impl._bridge(q, False)
+    thread = bridge._thread
+    assert thread is not None and thread.is_alive()
+    # The parked bridge holds only a weak reference: the queue goes away and
+    # its bridge thread ends.
+    ref = __import__("weakref").ref(q)
+    q.close()
+    del q, v, bridge
+    gc.collect()
+    assert ref() is None
+    thread.join(10)
+    assert not thread.is_alive()

@@ -49,3 +49,4 @@ from ._futex import (
 __all__: Final[list[str]]
 from ._queue import ObjectQueue as ObjectQueue
 from ._queue import ShmQueue as ShmQueue
+from ._queue import ShmQueueAio as ShmQueueAio

@@ -27,7 +27,7 @@ from ._futex import _attach_shared_memory
 
 ShmQueue = _ipc.ShmQueue
 
-__all__ = ["ShmQueue", "ObjectQueue"]
+__all__ = ["ShmQueue", "ObjectQueue", "ShmQueueAio"]
 
 _dumps = pickle.dumps
 _loads = pickle.loads
@@ -74,6 +74,238 @@ class ObjectQueue(ShmQueue):
 
     def cancel_join_thread(self):
         """multiprocessing.Queue's: nothing to cancel (no feeder thread)."""
+
+
+# ------------------------------------------------------------------ asyncio
+#
+# A coroutine cannot sleep on the queue's futex, and the wake-up may come from
+# another process, which cannot reach this process's event loops. So each
+# queue object has, per direction (get: "items", put: "space"), at most one
+# bridge thread in this process, started by the first coroutine that has to
+# wait. While coroutines wait, it sleeps on the queue's epoch futex (counted
+# as a waiter, so producers in any process make the wake-up system call);
+# when the queue becomes readable (writable) it wakes every waiting coroutine
+# through its loop's call_soon_threadsafe, and they retry the non-blocking
+# call. With no coroutine waiting it parks on a local condition, holding only
+# a weak reference to the queue. No thread per waiter, no polling.
+#
+# Protocol (no lost wake-up): a coroutine registers its future, then retries
+# get_nowait/put_nowait, and only then awaits. The bridge reads the epoch,
+# checks readiness (exact: a published slot, not a claimed one), and sleeps
+# while the epoch is unchanged; any publish after the coroutine's retry bumps
+# the epoch after the bridge's read, so the bridge wakes and sees it.
+# Cancellation: the coroutine withdraws its future; the last one to leave
+# kicks the bridge (bumps the epoch) so that it stops sleeping on the queue.
+# Wake-ups are broadcasts and hand nothing over: a cancelled get loses no
+# message, a cancelled put queues none.
+
+import os as _os
+import threading as _threading
+import weakref as _weakref
+
+
+def _running_loop():
+    import asyncio
+
+    return asyncio.get_running_loop()
+
+
+def _wake(future) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class _Bridge:
+    __slots__ = ("_ref", "_space", "_cond", "_waiters", "_thread", "_sleeping",
+                 "__weakref__")
+
+    def __init__(self, q, space: bool) -> None:
+        self._ref = _weakref.ref(q, self._queue_gone)
+        self._space = space
+        self._cond = _threading.Condition(_threading.Lock())
+        self._waiters: dict[int, tuple] = {}
+        self._thread = None
+        self._sleeping = False
+        _BRIDGES.add(self)
+
+    def _queue_gone(self, _ref) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    def register(self, loop, future) -> int:
+        token = id(future)
+        with self._cond:
+            self._waiters[token] = (loop, future)
+            if self._thread is None:
+                self._thread = _threading.Thread(
+                    target=self._run, name="interlock-shmqueue-aio", daemon=True)
+                self._thread.start()
+            else:
+                self._cond.notify()
+        return token
+
+    def unregister(self, token: int, q) -> None:
+        with self._cond:
+            if self._waiters.pop(token, None) is None or self._waiters:
+                return
+            kick = self._sleeping
+        if kick:  # nobody left: make the bridge stop sleeping on the queue
+            q._aio_kick(self._space)
+
+    def _run(self) -> None:
+        space = self._space
+        while True:
+            with self._cond:
+                while not self._waiters:
+                    if self._ref() is None:
+                        self._thread = None
+                        return
+                    self._cond.wait()
+            q = self._ref()
+            if q is None:
+                with self._cond:
+                    self._thread = None
+                    waiters, self._waiters = self._waiters, {}
+                self._notify(waiters)
+                return
+            e = q._aio_epoch(space)
+            if q._aio_ready(space):
+                with self._cond:
+                    waiters, self._waiters = self._waiters, {}
+                self._notify(waiters)
+            else:
+                with self._cond:
+                    self._sleeping = bool(self._waiters)
+                if self._sleeping:
+                    try:
+                        q._aio_sleep(space, e)
+                    finally:
+                        with self._cond:
+                            self._sleeping = False
+            del q
+
+    @staticmethod
+    def _notify(waiters: dict) -> None:
+        for loop, future in waiters.values():
+            try:
+                loop.call_soon_threadsafe(_wake, future)
+            except RuntimeError:  # that loop is closed: nobody awaits there
+                pass
+
+    def _after_fork(self) -> None:  # the thread does not exist in the child
+        self._cond = _threading.Condition(_threading.Lock())
+        self._waiters = {}
+        self._thread = None
+        self._sleeping = False
+
+
+_BRIDGES: "_weakref.WeakSet[_Bridge]" = _weakref.WeakSet()
+_BRIDGE_OF: "_weakref.WeakKeyDictionary" = _weakref.WeakKeyDictionary()
+_BRIDGE_LOCK = _threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    global _BRIDGE_LOCK
+    _BRIDGE_LOCK = _threading.Lock()
+    for b in list(_BRIDGES):
+        b._after_fork()
+
+
+_os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _bridge(q, space: bool) -> _Bridge:
+    with _BRIDGE_LOCK:
+        pair = _BRIDGE_OF.get(q)
+        if pair is None:
+            pair = _BRIDGE_OF[q] = [None, None]
+        b = pair[space]
+        if b is None:
+            b = pair[space] = _Bridge(q, space)
+        return b
+
+
+async def _until(q, space: bool, attempt):
+    """Run attempt() (a non-blocking get/put raising queue.Empty/Full) until it
+    succeeds, waiting on the running loop in between."""
+    try:
+        return attempt()
+    except (_Empty if not space else _Full):
+        pass
+    loop = _running_loop()
+    bridge = _bridge(q, space)
+    retry = _Empty if not space else _Full
+    while True:
+        future = loop.create_future()
+        token = bridge.register(loop, future)
+        try:
+            try:
+                return attempt()
+            except retry:
+                pass
+            await future
+        finally:
+            bridge.unregister(token, q)
+        try:
+            return attempt()
+        except retry:
+            pass
+
+
+class ShmQueueAio:
+    """``q.aio``: asyncio.Queue's API on a ShmQueue / ObjectQueue. Coroutines
+    (on any loops, in any threads) await ``get`` / ``put`` while threads and
+    other processes use the blocking API on the same queue. The queue has no
+    task accounting, so there is no ``join`` / ``task_done``. A cancelled
+    ``get`` loses no message; a cancelled ``put`` queues none."""
+
+    __slots__ = ("_q",)
+
+    def __init__(self, q) -> None:
+        self._q = q
+
+    async def get(self):
+        """Remove and return the oldest message (object, for an ObjectQueue),
+        waiting without blocking the loop (ShutDown once shut down and empty)."""
+        return await _until(self._q, False, self._q.get_nowait)
+
+    async def put(self, item) -> None:
+        """Append item, waiting for a free slot without blocking the loop
+        (ShutDown once the queue is shut down)."""
+        q = self._q
+        await _until(q, True, lambda: q.put_nowait(item))
+
+    def get_nowait(self):
+        return self._q.get_nowait()
+
+    def put_nowait(self, item) -> None:
+        self._q.put_nowait(item)
+
+    def qsize(self) -> int:
+        return self._q.qsize()
+
+    def empty(self) -> bool:
+        return self._q.empty()
+
+    def full(self) -> bool:
+        return self._q.full()
+
+    def shutdown(self, immediate: bool = False) -> None:
+        """Shut the queue down for every process (queue.Queue.shutdown)."""
+        self._q.shutdown(immediate)
+
+    @property
+    def maxsize(self) -> int:
+        return self._q.maxsize
+
+    def __repr__(self) -> str:
+        return f"<aio view of {self._q!r}>"
+
+
+from queue import Empty as _Empty, Full as _Full  # noqa: E402
+
+ShmQueue.aio = property(ShmQueueAio, doc="asyncio.Queue's API on this queue (ShmQueueAio).")
+ShmQueueAio.__module__ = "interlock.ipc"
 
 
 # ------------------------------------------------------------------ pickling
