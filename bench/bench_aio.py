@@ -23,6 +23,11 @@ Rows (each the best of --repeat rounds, the rounds of all rows interleaved):
     ``loop.call_soon_threadsafe`` (the stdlib's way);
   - janus: two ``janus.Queue`` (sync_q on the thread, async_q in the loop);
   - aiologic: two ``aiologic.Semaphore(0)`` (green_acquire / async_acquire).
+* process -> coroutine stream: a forked process puts 100-byte messages
+  (blocking put), a coroutine awaits them: ``interlock.ipc.ShmQueue``
+  (``await q.aio.get()``) against ``multiprocessing.Queue`` awaited through
+  ``loop.run_in_executor(None, q.get)``; items per second.
+* coroutine <-> process ping-pong through two such queues; round trips/s.
 """
 
 from __future__ import annotations
@@ -223,6 +228,90 @@ def stream_stdlib(items: int, maxsize: int) -> float:
     return asyncio.run(coro())
 
 
+# ------------------------------------------------------------------ processes
+
+def _produce(q, start, n: int, size: int) -> None:
+    msg = b"m" * size
+    start.wait()
+    put = q.put
+    for _ in range(n):
+        put(msg)
+
+
+def process_stream(kind: str, items: int, maxsize: int, size: int = 100) -> float:
+    """A forked producer process puts `items` messages; a coroutine awaits them:
+    ShmQueue (``await q.aio.get()``: the bridge thread wakes the loop when the
+    queue was empty) or multiprocessing.Queue (``run_in_executor(None,
+    q.get)``, the stdlib's way to await a blocking call). Seconds."""
+    import multiprocessing as mp
+
+    from interlock.ipc import ShmQueue
+
+    ctx = mp.get_context("fork")
+    q = ShmQueue(capacity=maxsize, max_message=size + 64) if kind == "shm" else ctx.Queue()
+    start = ctx.Event()
+    p = ctx.Process(target=_produce, args=(q, start, items, size))
+    p.start()
+
+    async def coro() -> float:
+        loop = asyncio.get_running_loop()
+        get = q.aio.get if kind == "shm" else (lambda: loop.run_in_executor(None, q.get))
+        t0 = time.perf_counter()
+        start.set()
+        for _ in range(items):
+            await get()
+        return time.perf_counter() - t0
+
+    try:
+        return asyncio.run(coro())
+    finally:
+        p.join(60)
+        if p.is_alive():
+            p.kill()
+            p.join()
+        q.close()
+
+
+def process_pingpong(kind: str, trips: int) -> float:
+    """Coroutine <-> process ping-pong through two queues (the child echoes
+    with the blocking API). Seconds for `trips` round trips."""
+    import multiprocessing as mp
+
+    from interlock.ipc import ShmQueue
+
+    ctx = mp.get_context("fork")
+    make = (lambda: ShmQueue(capacity=16, max_message=64)) if kind == "shm" else ctx.Queue
+    q1, q2 = make(), make()
+
+    def echo() -> None:
+        for _ in range(trips):
+            q2.put(q1.get())
+
+    p = ctx.Process(target=echo)
+    p.start()
+
+    async def coro() -> float:
+        loop = asyncio.get_running_loop()
+        get = q2.aio.get if kind == "shm" else (lambda: loop.run_in_executor(None, q2.get))
+        q1.put(b"p")
+        await get()  # the child is up
+        t0 = time.perf_counter()
+        for _ in range(trips - 1):
+            q1.put(b"p")
+            await get()
+        return (time.perf_counter() - t0) * trips / (trips - 1)
+
+    try:
+        return asyncio.run(coro())
+    finally:
+        p.join(60)
+        if p.is_alive():
+            p.kill()
+            p.join()
+        q1.close()
+        q2.close()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--json", action="store_true")
@@ -259,6 +348,15 @@ def main() -> int:
         sruns["janus_stream"] = lambda: stream_janus(items, maxsize)
     st = best_seconds(sruns, max(1, repeat // 2))
 
+    pruns = {"shm_process_stream": lambda: process_stream("shm", items // 5, maxsize),
+             "mp_process_stream": lambda: process_stream("mp", max(200, items // 50), maxsize)}
+    ps = best_seconds(pruns, max(1, repeat // 2))
+    ps_items = {"shm_process_stream": items // 5, "mp_process_stream": max(200, items // 50)}
+    ptrips = max(100, trips // 10)
+    ppruns = {"shm_process_pingpong": lambda: process_pingpong("shm", ptrips),
+              "mp_process_pingpong": lambda: process_pingpong("mp", ptrips)}
+    ppp = best_seconds(ppruns, repeat)
+
     result = {
         "python": sys.version.split()[0],
         "free_threaded": not getattr(sys, "_is_gil_enabled", lambda: True)(),
@@ -267,6 +365,8 @@ def main() -> int:
         "ns_per_async_with": {k: v / number * 1e9 for k, v in uncontended.items()},
         "pingpong_round_trips_per_s": {k: trips / v for k, v in pp.items()},
         "stream_items_per_s": {k: items / v for k, v in st.items()},
+        "process_stream_items_per_s": {k: ps_items[k] / v for k, v in ps.items()},
+        "process_pingpong_round_trips_per_s": {k: ptrips / v for k, v in ppp.items()},
         "peers_missing": [n for n, m in (("janus", janus), ("aiologic", aiologic)) if m is None],
     }
     ratios = {"async_with_il_over_asyncio":
@@ -278,6 +378,10 @@ def main() -> int:
     for peer in ("stdlib", "janus"):
         if f"{peer}_stream" in st:
             ratios[f"stream_il_over_{peer}"] = st[f"{peer}_stream"] / st["il_stream"]
+    ratios["process_stream_shm_over_mp"] = (result["process_stream_items_per_s"]["shm_process_stream"]
+                                            / result["process_stream_items_per_s"]["mp_process_stream"])
+    ratios["process_pingpong_shm_over_mp"] = (ppp["mp_process_pingpong"]
+                                              / ppp["shm_process_pingpong"])
     result["ratios"] = ratios
     if args.json:
         print(json.dumps(result, indent=2))
@@ -293,6 +397,13 @@ def main() -> int:
     print(f"thread -> coroutine stream ({items} items, bound {maxsize}):")
     for k, v in result["stream_items_per_s"].items():
         print(f"  {k:<22} {v:10.0f} items/s")
+    print("process -> coroutine stream (100-byte messages; ShmQueue q.aio.get vs "
+          "multiprocessing.Queue via run_in_executor):")
+    for k, v in result["process_stream_items_per_s"].items():
+        print(f"  {k:<22} {v:10.0f} items/s")
+    print(f"coroutine <-> process ping-pong ({ptrips} round trips):")
+    for k, v in result["process_pingpong_round_trips_per_s"].items():
+        print(f"  {k:<22} {v:10.0f} round trips/s")
     print("ratios (> 1: interlock faster; async_with: < 1 faster):")
     for k, v in ratios.items():
         print(f"  {k:<30} {v:6.2f}")

@@ -7,6 +7,7 @@
 #include <new>
 
 #include "interlock/process_futex.hpp"
+#include "spin.hpp"
 #include "interlock/wait_hooks.hpp"
 
 namespace interlock {
@@ -197,7 +198,18 @@ WaitStatus ShmQueue::sleep(std::atomic<std::uint32_t>* word, std::uint32_t expec
   return WaitStatus::ok;
 }
 
+bool ShmQueue::spin_until_ready(bool space) const noexcept {
+  detail::SpinWait spin(SpinPolicy::adaptive);
+  while (spin.spin())
+    if (space ? writable() : readable()) return true;
+  return false;
+}
+
 ShmQueueStatus ShmQueue::put_slow(const void* data, std::size_t len, Deadline deadline) noexcept {
+  if (spin_until_ready(true)) {
+    ShmQueueStatus r = try_put(data, len);
+    if (r != ShmQueueStatus::timed_out) return r;
+  }
   for (;;) {
     put_waiters()->fetch_add(1, std::memory_order_seq_cst);
     std::uint32_t e = space_epoch()->load(std::memory_order_seq_cst);

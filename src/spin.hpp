@@ -15,10 +15,11 @@ class SpinWait {
  public:
   SpinWait() noexcept {
     const WaitHooks* hooks = current_wait_hooks();
-    const SpinPolicy policy = hooks ? hooks->spin : SpinPolicy::adaptive;
-    yield_only_ = policy == SpinPolicy::yield;
-    limit_ = policy == SpinPolicy::none ? 0 : limit(policy);
+    init(hooks ? hooks->spin : SpinPolicy::adaptive);
   }
+  /// A given policy, whatever the thread's hooks say (e.g. for a peer in
+  /// another process, which runs whether or not this thread holds a GIL).
+  explicit SpinWait(SpinPolicy policy) noexcept { init(policy); }
   bool spin() noexcept {
     if (count_ >= limit_) return false;
     ++count_;
@@ -38,6 +39,10 @@ class SpinWait {
  private:
   static constexpr int kYieldsPerRound = 4;  // SpinPolicy::yield
   static int limit(SpinPolicy policy) noexcept;
+  void init(SpinPolicy policy) noexcept {
+    yield_only_ = policy == SpinPolicy::yield;
+    limit_ = policy == SpinPolicy::none ? 0 : limit(policy);
+  }
   int count_ = 0;
   int limit_ = 0;
   bool yield_only_ = false;

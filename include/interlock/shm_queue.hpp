@@ -25,7 +25,8 @@
 // out, then frees with seq = pos + capacity. Capacity is a power of two, at
 // least 2 (a requested capacity is rounded up).
 //
-// Blocking: a blocked consumer increments the get waiter count, reads the
+// Blocking: a caller that finds the queue empty (full) first spins briefly
+// (spin_until_ready). Then a blocked consumer increments the get waiter count, reads the
 // items epoch, retries, and sleeps on the epoch (a process-shared futex). A
 // producer, after publishing, bumps the epoch and wakes only if the waiter
 // count is non-zero, so the uncontended fast path makes no system call. (All
@@ -234,6 +235,10 @@ class INTERLOCK_API ShmQueue {
   ShmQueueStatus get(Sink&& sink, Deadline deadline) {
     ShmQueueStatus r = try_get(sink);
     if (r != ShmQueueStatus::timed_out || deadline.is_immediate()) return r;
+    if (spin_until_ready(false)) {
+      r = try_get(sink);
+      if (r != ShmQueueStatus::timed_out) return r;
+    }
     for (;;) {
       get_waiters()->fetch_add(1, std::memory_order_seq_cst);
       std::uint32_t e = items_epoch()->load(std::memory_order_seq_cst);
@@ -316,6 +321,12 @@ class INTERLOCK_API ShmQueue {
 
  private:
   explicit ShmQueue(ShmQueueHeader* h) noexcept;
+  // A brief adaptive spin (pause back-off, then a few sched_yield()s; none on
+  // one CPU) until readable() (space false) / writable(): the peer is usually
+  // another process on another CPU, which runs whether or not this thread
+  // holds a GIL, and a hand-off caught by spinning costs neither side a
+  // system call. True if the queue became ready.
+  bool spin_until_ready(bool space) const noexcept;
   // Checks alignment/size, then writes the whole layout but the ready word.
   static void init_layout(void* memory, std::size_t size, std::size_t capacity,
                           std::size_t max_message);

@@ -579,9 +579,8 @@ def test_aio_cancellation_loses_nothing():
     q = ipc.ShmQueue(capacity=2, max_message=8)
 
     async def main():
-        with pytest.raises(TimeoutError):
-            async with asyncio.timeout(0.02):
-                await q.aio.get()
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(q.aio.get(), 0.02)
         task = asyncio.ensure_future(q.aio.get())
         await asyncio.sleep(0)
         task.cancel()
@@ -591,7 +590,7 @@ def test_aio_cancellation_loses_nothing():
         assert q.get_nowait() == b"kept"  # no cancelled get took it
         await q.aio.put(b"1")
         await q.aio.put(b"2")
-        with pytest.raises(TimeoutError):
+        with pytest.raises(asyncio.TimeoutError):
             await asyncio.wait_for(q.aio.put(b"3"), 0.02)
         assert q.qsize() == 2 and q.get() == b"1" and q.get() == b"2"  # no cancelled put queued
 

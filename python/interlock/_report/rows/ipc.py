@@ -49,3 +49,90 @@ ROWS = [
         peer("atomics", "atomics atomicview", _view("from atomics import atomicview, INT")),
         description="one process, an 8-byte atomic on a SharedMemory buffer"),
 ]
+
+
+def _process_stream(make: str, peer_import: str = "") -> str:
+    """Workload setup: a forked producer process puts N 100-byte messages,
+    this process gets them; run() returns the seconds from the producer's
+    release to the last get."""
+    return f"""import multiprocessing as mp, time
+{peer_import}
+def _produce(q, start, n):
+    msg = b"m" * 100
+    start.wait()
+    put = q.put
+    for _ in range(n):
+        put(msg)
+def run():
+    ctx = mp.get_context("fork")
+    q = {make}
+    start = ctx.Event()
+    p = ctx.Process(target=_produce, args=(q, start, N))
+    p.start()
+    try:
+        get = q.get
+        t0 = time.perf_counter()
+        start.set()
+        for _ in range(N):
+            get()
+        return time.perf_counter() - t0
+    finally:
+        p.join(60)
+        if p.is_alive():
+            p.kill()
+            p.join()
+        q.close()
+"""
+
+
+_AIO_PROCESS = """import asyncio, multiprocessing as mp, time
+def _produce(q, start, n):
+    msg = b"m" * 100
+    start.wait()
+    put = q.put
+    for _ in range(n):
+        put(msg)
+def run():
+    ctx = mp.get_context("fork")
+    {make}
+    start = ctx.Event()
+    p = ctx.Process(target=_produce, args=(q, start, N))
+    p.start()
+    async def main():
+        get = {get}
+        t0 = time.perf_counter()
+        start.set()
+        for _ in range(N):
+            await get()
+        return time.perf_counter() - t0
+    try:
+        return asyncio.run(main())
+    finally:
+        p.join(60)
+        if p.is_alive():
+            p.kill()
+            p.join()
+        q.close()
+"""
+
+ROWS += [
+    Row("ipc", "process -> process stream, 100-byte messages",
+        ours("interlock ipc.ShmQueue(1024)", _process_stream(
+            "__import__('interlock.ipc', fromlist=['ShmQueue']).ShmQueue(capacity=1024, "
+            "max_message=164)")),
+        std("multiprocessing.Queue", _process_stream("ctx.Queue()")),
+        peer("faster_fifo", "faster_fifo.Queue", _process_stream(
+            "faster_fifo.Queue(max_size_bytes=1024 * 200)", "import faster_fifo"),
+            dist="faster-fifo"),
+        workload=True, description="a forked producer puts N messages, this process gets them; "
+        "ns per message"),
+    Row("asyncio", "process -> coroutine stream, 100-byte messages",
+        ours("interlock ipc.ShmQueue (await q.aio.get())", _AIO_PROCESS.format(
+            make="from interlock.ipc import ShmQueue\n    q = ShmQueue(capacity=1024, max_message=164)",
+            get="q.aio.get")),
+        std("multiprocessing.Queue via run_in_executor", _AIO_PROCESS.format(
+            make="q = ctx.Queue()",
+            get="lambda: asyncio.get_running_loop().run_in_executor(None, q.get)")),
+        workload=True, description="a forked producer puts N messages, a coroutine awaits them; "
+        "ns per message"),
+]
