@@ -40,6 +40,8 @@ CASES: dict[str, tuple[str, str, str]] = {
                 "m = env['il_mutex']; a = m.acquire; r = m.release", "a(); r()"),
     "mp_pair": ("a(); r()   multiprocessing.Lock, pre-bound",
                 "m = env['mp_lock']; a = m.acquire; r = m.release", "a(); r()"),
+    "il_noop": ("l(); l()   two no-op fast calls (Mutex.locked): the bound of any pair",
+                "m = env['il_mutex']; l = m.locked", "l(); l()"),
     "fx_pair": ("a(); r()   compat.fastipc.Mutex, pre-bound",
                 "m = env['fx_mutex']; a = m.acquire; r = m.release", "a(); r()"),
     "il_with": ("with m: pass   ipc.Mutex", "m = env['il_mutex']", "with m: pass"),
@@ -57,6 +59,8 @@ RATIOS: list[tuple[str, str, str, str]] = [
     ("mutex_pair", "Mutex acquire+release, pre-bound (goal <= 0.8)", "il_pair", "mp_pair"),
     ("mutex_with", "with mutex: pass", "il_with", "mp_with"),
     ("mutex_method", "m.acquire(); m.release()", "il_method", "mp_method"),
+    ("mutex_pair_bound", "two no-op calls / mp.Lock pair: the bound of the pair row",
+     "il_noop", "mp_pair"),
     ("fastipc_pair", "fastipc façade Mutex acquire+release, pre-bound", "fx_pair", "mp_pair"),
     ("semaphore", "Semaphore post+wait (uncontended)", "il_sem", "mp_sem"),
 ]
