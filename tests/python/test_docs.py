@@ -13,6 +13,7 @@ import pathlib
 import re
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -42,8 +43,12 @@ def test_the_docs_have_examples():
 @pytest.mark.parametrize("md, line, code", EXAMPLES)
 def test_example_runs(md, line, code):
     compiled = compile("\n" * (line - 1) + code, str(md), "exec")
+    # The example runs as a registered module, so that what it defines pickles
+    # by reference (e.g. a multiprocessing Pool's task under fork).
+    module = types.ModuleType("docs_example")
+    sys.modules["docs_example"] = module
     try:
-        exec(compiled, {"__name__": "docs_example"})
+        exec(compiled, module.__dict__)
     except ImportError as e:
         name = getattr(e, "name", None) or ""
         m = re.search(r"cannot import name '[^']+' from '([^']+)'", str(e))
@@ -51,6 +56,8 @@ def test_example_runs(md, line, code):
         if missing == "interlock" or missing.startswith("interlock."):
             pytest.skip(f"{missing} is not in this build yet: {e}")
         raise
+    finally:
+        sys.modules.pop("docs_example", None)
 
 
 def _have(*modules: str) -> bool:
