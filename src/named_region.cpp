@@ -196,6 +196,16 @@ NamedRegion::NamedRegion(std::string_view name, std::size_t size, const Options&
       ::shm_unlink(shm_path.c_str());
       fd = ::shm_open(shm_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     }
+    if (fd < 0 && errno == EEXIST && live == 0 && !o.create &&
+        ::lstat(("/dev/shm" + shm_path).c_str(), &lst) == 0 && S_ISREG(lst.st_mode) &&
+        lst.st_uid == ::geteuid()) {
+      // Attach-only to a leftover of processes that all died: there is nothing
+      // to attach to (its contents belong to nobody). Remove it, as a
+      // creating attach would, and report it missing.
+      ::shm_unlink(shm_path.c_str());
+      fail(ENOENT, "no named object '" + name_ + "' (a leftover of processes that all exited "
+                   "without closing it was removed)");
+    }
     if (fd >= 0) {
       if (!o.create) {
         ::close(fd);

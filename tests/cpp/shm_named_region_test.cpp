@@ -170,6 +170,32 @@ TEST(NamedRegion, AttachOnlyAndSizeChecks) {
   EXPECT_THROW(NamedRegion(unique("none0"), 0, o), NamedRegionError);
 }
 
+TEST(NamedRegion, AttachOnlyToALeftoverRemovesIt) {
+  TempPidDir dir;
+  const std::string name = unique("leftover");
+  pid_t kid = ::fork();
+  if (kid == 0) {
+    NamedRegion r(name, 64, dir.opts());
+    static_cast<char*>(r.data())[0] = 7;
+    ::_exit(0);  // dies without closing: its PID file stays, the process is gone
+  }
+  int st = 0;
+  ASSERT_EQ(::waitpid(kid, &st, 0), kid);
+  ASSERT_TRUE(shm_exists("interlock." + name));
+  auto o = dir.opts();
+  o.create = false;
+  try {
+    NamedRegion r(name, 0, o);
+    FAIL() << "attached to a dead leftover";
+  } catch (const NamedRegionError& e) {
+    EXPECT_EQ(e.error_code(), ENOENT);
+  }
+  EXPECT_FALSE(shm_exists("interlock." + name));
+  NamedRegion fresh(name, 64, dir.opts());
+  EXPECT_TRUE(fresh.created());
+  EXPECT_EQ(static_cast<char*>(fresh.data())[0], 0);
+}
+
 TEST(NamedRegion, MutexInANamedRegionAcrossProcesses) {
   TempPidDir dir;
   const std::string name = unique("mtx");

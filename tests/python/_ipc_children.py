@@ -146,3 +146,11 @@ def objects_consume(q, n: int, out) -> None:
     """Get n objects from q, put them into out (the blocking API)."""
     for _ in range(n):
         out.put(q.get(timeout=30), timeout=30)
+
+
+def queue_create_and_die(name: str, pid_dir: str) -> None:
+    """Create the named queue, leave a message in it, and exit without closing
+    (os._exit: no atexit hooks), as a crashed process would."""
+    q = ipc.ShmQueue(name, capacity=4, max_message=16, pid_dir=pid_dir)
+    q.put(b"stale")
+    os._exit(0)

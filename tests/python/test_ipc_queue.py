@@ -318,6 +318,23 @@ def test_named_create_attach_and_removal(name):
         assert [f for f in os.listdir(pid_dir) if name in f] == []
 
 
+@pytest.mark.timeout(60)
+def test_leftover_of_a_crashed_creator_is_reclaimed(name):
+    pid_dir = os.environ["INTERLOCK_PID_DIR"]
+    codes = run_procs("fork", kids.queue_create_and_die, [(name, pid_dir)])
+    assert codes == [0]
+    path = f"/dev/shm/interlock.queue.{name}"
+    assert os.path.exists(path)  # nobody closed it
+    with pytest.raises(FileNotFoundError):  # attach-only: nothing alive to attach to
+        ipc.ShmQueue(name, create=False)
+    assert not os.path.exists(path)
+    run_procs("fork", kids.queue_create_and_die, [(name, pid_dir)])
+    q = ipc.ShmQueue(name)  # create-or-attach: a fresh queue, not the dead one's
+    assert q.created and q.empty() and q.capacity == ipc.ShmQueue.default_capacity
+    q.close()
+    assert not os.path.exists(path)
+
+
 def test_named_mode_and_hostile_names(name, tmp_path):
     q = ipc.ShmQueue(name, capacity=2, max_message=8, mode=0o640)
     assert stat.S_IMODE(os.stat(q.shm_path).st_mode) == 0o640
