@@ -226,12 +226,8 @@ def _bridge(q, space: bool) -> _Bridge:
 
 
 async def _until(q, space: bool, attempt):
-    """Run attempt() (a non-blocking get/put raising queue.Empty/Full) until it
-    succeeds, waiting on the running loop in between."""
-    try:
-        return attempt()
-    except (_Empty if not space else _Full):
-        pass
+    """Run attempt() (a non-blocking get/put raising queue.Empty/Full, which
+    just failed) until it succeeds, waiting on the running loop in between."""
     loop = _running_loop()
     bridge = _bridge(q, space)
     retry = _Empty if not space else _Full
@@ -267,13 +263,20 @@ class ShmQueueAio:
     async def get(self):
         """Remove and return the oldest message (object, for an ObjectQueue),
         waiting without blocking the loop (ShutDown once shut down and empty)."""
-        return await _until(self._q, False, self._q.get_nowait)
+        q = self._q
+        try:
+            return q.get_nowait()
+        except _Empty:
+            return await _until(q, False, q.get_nowait)
 
     async def put(self, item) -> None:
         """Append item, waiting for a free slot without blocking the loop
         (ShutDown once the queue is shut down)."""
         q = self._q
-        await _until(q, True, lambda: q.put_nowait(item))
+        try:
+            q.put_nowait(item)
+        except _Full:
+            await _until(q, True, lambda: q.put_nowait(item))
 
     def get_nowait(self):
         return self._q.get_nowait()
