@@ -78,10 +78,7 @@ bool ns_deadline(long long ns, Deadline* out) noexcept {
 }
 
 inline PyObject* status_result(WaitStatus s) noexcept {
-  if (IL_PY_UNLIKELY(s == WaitStatus::interrupted)) {
-    if (!PyErr_Occurred()) PyErr_SetString(PyExc_SystemError, "wait interrupted without an exception");
-    return nullptr;
-  }
+  if (IL_PY_UNLIKELY(s == WaitStatus::interrupted)) return ilpy::raise_interrupted();
   return Py_NewRef(s == WaitStatus::ok ? Py_True : Py_False);
 }
 
@@ -92,8 +89,7 @@ inline PyObject* lock_result(shm::LockResult r) noexcept {
     case shm::LockResult::timed_out: Py_RETURN_FALSE;
     case shm::LockResult::interrupted: break;
   }
-  if (!PyErr_Occurred()) PyErr_SetString(PyExc_SystemError, "wait interrupted without an exception");
-  return nullptr;
+  return ilpy::raise_interrupted();
 }
 
 /// threading-style (blocking, timeout) from passed arguments.

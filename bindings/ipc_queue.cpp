@@ -167,17 +167,6 @@ void queue_init(IpcShmQueue* self, nb::handle name, nb::handle capacity, nb::han
 
 // ------------------------------------------------------------ hot methods
 
-IL_PY_COLD PyObject* interrupted() noexcept {
-  if (!PyErr_Occurred()) PyErr_SetString(PyExc_SystemError, "wait interrupted without an exception");
-  return nullptr;
-}
-
-inline int block_flag(ilpy::passed block) noexcept {
-  if (!block.given() || block.obj == Py_True) return 1;
-  if (block.obj == Py_False) return 0;
-  return PyObject_IsTrue(block.obj);
-}
-
 IL_PY_COLD PyObject* put_failed(const IpcShmQueue& s, ShmQueueStatus st, std::size_t len) noexcept {
   switch (st) {
     case ShmQueueStatus::timed_out: PyErr_SetNone(ilpy::queue_full_type()); return nullptr;
@@ -189,7 +178,7 @@ IL_PY_COLD PyObject* put_failed(const IpcShmQueue& s, ShmQueueStatus st, std::si
     case ShmQueueStatus::interrupted:
     case ShmQueueStatus::ok: break;
   }
-  return interrupted();
+  return ilpy::raise_interrupted();
 }
 
 inline PyObject* put_until(IpcShmQueue& s, PyObject* data, Deadline d) noexcept {
@@ -239,11 +228,11 @@ inline PyObject* get_until(IpcShmQueue& s, Deadline d) noexcept {
     case ShmQueueStatus::interrupted:
     case ShmQueueStatus::too_large: break;
   }
-  return interrupted();
+  return ilpy::raise_interrupted();
 }
 
 PyObject* sq_put(IpcShmQueue& s, PyObject* data, ilpy::passed block, ilpy::passed timeout) noexcept {
-  const int blk = block_flag(block);
+  const int blk = ilpy::block_arg(block.obj);
   if (blk < 0) return nullptr;
   Deadline d;
   if (!ilpy::queue_deadline(blk != 0, timeout.obj, &d)) return nullptr;
@@ -255,7 +244,7 @@ PyObject* sq_put_nowait(IpcShmQueue& s, PyObject* data) noexcept {
 }
 
 PyObject* sq_get(IpcShmQueue& s, ilpy::passed block, ilpy::passed timeout) noexcept {
-  const int blk = block_flag(block);
+  const int blk = ilpy::block_arg(block.obj);
   if (blk < 0) return nullptr;
   Deadline d;
   if (!ilpy::queue_deadline(blk != 0, timeout.obj, &d)) return nullptr;
@@ -287,7 +276,7 @@ std::uint32_t sq_aio_epoch(const IpcShmQueue& s, bool space) noexcept { return s
 PyObject* sq_aio_sleep(IpcShmQueue& s, bool space, std::uint32_t epoch) noexcept {
   const auto st =
       ilpy::blocking([&] { return s.q.sleep_until_changed(space, epoch, Deadline::never()); });
-  if (st == interlock::WaitStatus::interrupted) return interrupted();
+  if (st == interlock::WaitStatus::interrupted) return ilpy::raise_interrupted();
   Py_RETURN_NONE;
 }
 void sq_aio_kick(IpcShmQueue& s, bool space) noexcept {

@@ -63,6 +63,22 @@ inline auto blocking(F&& f) {
   return f();
 }
 
+/// The result of a blocking call whose wait was abandoned (WaitStatus /
+/// QueueStatus::interrupted): null with the signal handler's exception, or a
+/// SystemError if there is none (a bug).
+[[gnu::cold]] inline PyObject* raise_interrupted() noexcept {
+  if (!PyErr_Occurred()) PyErr_SetString(PyExc_SystemError, "wait interrupted without an exception");
+  return nullptr;
+}
+
+/// queue.Queue's `block` argument (null: omitted, i.e. true): 1, 0, or -1
+/// with an exception set (its __bool__ failed).
+inline int block_arg(PyObject* block) noexcept {
+  if (!block || block == Py_True) return 1;
+  if (block == Py_False) return 0;
+  return PyObject_IsTrue(block);
+}
+
 /// Largest timeout threading accepts (threading.TIMEOUT_MAX on 64-bit Linux).
 inline constexpr double kTimeoutMax = 9223372036.0;
 

@@ -49,11 +49,6 @@ PyObject* g_shutdown = nullptr;  // queue.ShutDown, or interlock.collections.Shu
 
 void decref(PyObject* o) noexcept { Py_DECREF(o); }
 
-PyObject* interrupted() noexcept {
-  if (!PyErr_Occurred()) PyErr_SetString(PyExc_SystemError, "wait interrupted without an exception");
-  return nullptr;
-}
-
 /// What every queue type holds.
 struct QueueBase {
   PyQueueCore q;
@@ -93,12 +88,6 @@ struct PyStdConcurrentQueue : PyConcurrentQueue {
 // ============================================================ shared pieces
 
 /// Truth value of an optional `block` argument (omitted: true). -1 on error.
-inline int block_flag(ilpy::passed block) noexcept {
-  if (!block.given() || block.obj == Py_True) return 1;
-  if (block.obj == Py_False) return 0;
-  return PyObject_IsTrue(block.obj);
-}
-
 /// Maps a failed push to its exception (item: the reference to give back).
 PyObject* push_failed(QueueBase& b, QueueStatus st, PyObject* item) noexcept {
   Py_DECREF(item);
@@ -108,7 +97,7 @@ PyObject* push_failed(QueueBase& b, QueueStatus st, PyObject* item) noexcept {
     case QueueStatus::no_memory:
       b.failed.store(true, std::memory_order_release);
       return PyErr_NoMemory();
-    case QueueStatus::interrupted: return interrupted();
+    case QueueStatus::interrupted: return ilpy::raise_interrupted();
     case QueueStatus::ok: break;
   }
   Py_RETURN_NONE;
@@ -136,7 +125,7 @@ inline PyObject* pop_until(QueueBase& b, Deadline d) noexcept {
     case QueueStatus::ok: return out;
     case QueueStatus::timed_out: PyErr_SetNone(g_empty); return nullptr;
     case QueueStatus::shut_down: PyErr_SetNone(g_shutdown); return nullptr;
-    case QueueStatus::interrupted: return interrupted();
+    case QueueStatus::interrupted: return ilpy::raise_interrupted();
     case QueueStatus::no_memory: break;
   }
   return PyErr_NoMemory();
@@ -147,7 +136,7 @@ inline PyObject* pop_until(QueueBase& b, Deadline d) noexcept {
 // put(item, block=True, timeout=None)
 template <class C>
 PyObject* q_put(C& c, PyObject* item, ilpy::passed block, ilpy::passed timeout) noexcept {
-  const int blk = block_flag(block);
+  const int blk = ilpy::block_arg(block.obj);
   if (blk < 0) return nullptr;
   Deadline d;
   if (!ilpy::queue_deadline(blk != 0, timeout.obj, &d)) return nullptr;
@@ -162,7 +151,7 @@ PyObject* q_put_nowait(C& c, PyObject* item) noexcept {
 // get(block=True, timeout=None)
 template <class C>
 PyObject* q_get(C& c, ilpy::passed block, ilpy::passed timeout) noexcept {
-  const int blk = block_flag(block);
+  const int blk = ilpy::block_arg(block.obj);
   if (blk < 0) return nullptr;
   Deadline d;
   if (!ilpy::queue_deadline(blk != 0, timeout.obj, &d)) return nullptr;
@@ -194,7 +183,7 @@ template <class C>
 PyObject* q_join(C& c) noexcept {
   if (c.q.unfinished_tasks() == 0) Py_RETURN_NONE;
   const WaitStatus st = ilpy::blocking([&] { return c.q.join(Deadline::never()); });
-  if (st == WaitStatus::interrupted) return interrupted();
+  if (st == WaitStatus::interrupted) return ilpy::raise_interrupted();
   Py_RETURN_NONE;
 }
 
@@ -552,7 +541,7 @@ PyObject* git_next(PyObject* self) noexcept {
     case GatherStatus::failed:
       PyErr_SetString(PyExc_RuntimeError, "Iterator insertion failed");
       return nullptr;
-    case GatherStatus::interrupted: return interrupted();
+    case GatherStatus::interrupted: return ilpy::raise_interrupted();
     default: return PyErr_NoMemory();
   }
   ++it.next;

@@ -83,9 +83,7 @@ inline PyObject* wait_result(WaitStatus st) noexcept {
     case WaitStatus::timed_out: Py_RETURN_FALSE;
     case WaitStatus::interrupted: break;
   }
-  if (!PyErr_Occurred())
-    PyErr_SetString(PyExc_SystemError, "wait interrupted without an exception");
-  return nullptr;
+  return ilpy::raise_interrupted();
 }
 
 // ============================================================ Semaphore
@@ -365,9 +363,7 @@ IL_PY_COLD PyObject* once_call_slow(PyOnce& o, PyObject* const* argv, Py_ssize_t
         return Py_NewRef(r ? r : Py_None);
       }
       case interlock::OnceFlag::Begin::interrupted:
-        if (!PyErr_Occurred())
-          PyErr_SetString(PyExc_SystemError, "wait interrupted without an exception");
-        return nullptr;
+        return ilpy::raise_interrupted();
       case interlock::OnceFlag::Begin::timed_out:
         continue;  // cannot happen with Deadline::never()
       case interlock::OnceFlag::Begin::run:

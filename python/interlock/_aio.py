@@ -381,31 +381,14 @@ async def _until_done(call: Callable[..., Any], *args: Any) -> Any:
         prev = r
 
 
-class QueueAio:
-    """``q.aio``: asyncio.Queue's API on an interlock Queue: coroutines await
-    ``put`` / ``get`` / ``join`` while threads use the blocking API on the same
-    queue. A wake-up hands nothing over (the coroutine takes the item itself),
-    so a cancelled ``get`` never loses an item and a cancelled ``put`` never
-    puts one; a wake-up it had been given passes on to the next waiter."""
+class _QueueView:
+    """What the ``aio`` views of the queues share: asyncio.Queue's
+    non-waiting methods, forwarded to the queue."""
 
     __slots__ = ("_q",)
 
-    def __init__(self, q: Queue) -> None:
+    def __init__(self, q: Any) -> None:
         self._q = q
-
-    async def get(self) -> Any:
-        """Remove and return an item, waiting without blocking the loop
-        (ShutDown once the queue is shut down and empty)."""
-        return await _until_done(self._q._aio_get)
-
-    async def put(self, item: Any) -> None:
-        """Put an item, waiting for a free slot without blocking the loop
-        (ShutDown once the queue is shut down)."""
-        await _until_done(self._q._aio_put, item)
-
-    async def join(self) -> None:
-        """Wait until every item put has been marked done (task_done)."""
-        await _until_done(self._q._aio_join)
 
     def get_nowait(self) -> Any:
         """An item if one is there at once, else queue.Empty."""
@@ -414,10 +397,6 @@ class QueueAio:
     def put_nowait(self, item: Any) -> None:
         """Put the item if a slot is free at once, else queue.Full."""
         self._q.put_nowait(item)
-
-    def task_done(self) -> None:
-        """Mark one item as processed (ValueError if called too many times)."""
-        self._q.task_done()
 
     def qsize(self) -> int:
         return self._q.qsize()
@@ -438,6 +417,34 @@ class QueueAio:
 
     def __repr__(self) -> str:
         return f"<aio view of {self._q!r}>"
+
+
+class QueueAio(_QueueView):
+    """``q.aio``: asyncio.Queue's API on an interlock Queue: coroutines await
+    ``put`` / ``get`` / ``join`` while threads use the blocking API on the same
+    queue. A wake-up hands nothing over (the coroutine takes the item itself),
+    so a cancelled ``get`` never loses an item and a cancelled ``put`` never
+    puts one; a wake-up it had been given passes on to the next waiter."""
+
+    __slots__ = ()
+
+    async def get(self) -> Any:
+        """Remove and return an item, waiting without blocking the loop
+        (ShutDown once the queue is shut down and empty)."""
+        return await _until_done(self._q._aio_get)
+
+    async def put(self, item: Any) -> None:
+        """Put an item, waiting for a free slot without blocking the loop
+        (ShutDown once the queue is shut down)."""
+        await _until_done(self._q._aio_put, item)
+
+    async def join(self) -> None:
+        """Wait until every item put has been marked done (task_done)."""
+        await _until_done(self._q._aio_join)
+
+    def task_done(self) -> None:
+        """Mark one item as processed (ValueError if called too many times)."""
+        self._q.task_done()
 
 
 # ------------------------------------------------------------------ wiring

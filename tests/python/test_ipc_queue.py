@@ -16,45 +16,17 @@ import stat
 import struct
 import threading
 import time
-import uuid
 from multiprocessing import shared_memory
 
 import pytest
 
 import _ipc_children as kids
+from _ipc_support import name, no_leftovers, run_procs, shm_entries  # noqa: F401 (fixtures)
 from interlock import ipc
 from interlock.collections import ShutDown
 
 CONTEXTS = ["fork", "spawn"]
 
-
-def _shm_entries() -> set[str]:
-    return {n for n in os.listdir("/dev/shm") if n.startswith("interlock.")}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def no_leftovers(tmp_path_factory):
-    """A private PID directory for the module; no /dev/shm entry of
-    interlock's survives it."""
-    pid_dir = tmp_path_factory.mktemp("pids") / "d"
-    old = os.environ.get("INTERLOCK_PID_DIR")
-    os.environ["INTERLOCK_PID_DIR"] = str(pid_dir)
-    before = _shm_entries()
-    yield
-    import gc
-
-    gc.collect()
-    after = _shm_entries()
-    if old is None:
-        del os.environ["INTERLOCK_PID_DIR"]
-    else:
-        os.environ["INTERLOCK_PID_DIR"] = old
-    assert after - before == set(), f"left in /dev/shm: {sorted(after - before)}"
-
-
-@pytest.fixture
-def name():
-    return f"t-{os.getpid()}-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture
@@ -71,25 +43,6 @@ def segment():
         except BufferError:
             pass
         seg.unlink()
-
-
-def run_procs(ctx_name: str, target, args_list, timeout: float = 60):
-    """Start one process per args tuple, join them all (killing stragglers),
-    and return their exit codes."""
-    ctx = mp.get_context(ctx_name)
-    procs = [ctx.Process(target=target, args=args) for args in args_list]
-    try:
-        for p in procs:
-            p.start()
-        deadline = time.monotonic() + timeout
-        for p in procs:
-            p.join(max(0.1, deadline - time.monotonic()))
-        return [p.exitcode for p in procs]
-    finally:
-        for p in procs:
-            if p.is_alive():
-                p.kill()
-            p.join(5)
 
 
 # ------------------------------------------------------------------ basics

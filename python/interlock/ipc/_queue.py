@@ -22,6 +22,7 @@ from __future__ import annotations
 import copyreg
 import pickle
 
+from .._aio import _QueueView
 from .._interlock import ipc as _ipc
 from ._futex import _attach_shared_memory
 
@@ -248,17 +249,14 @@ async def _until(q, space: bool, attempt):
             pass
 
 
-class ShmQueueAio:
+class ShmQueueAio(_QueueView):
     """``q.aio``: asyncio.Queue's API on a ShmQueue / ObjectQueue. Coroutines
     (on any loops, in any threads) await ``get`` / ``put`` while threads and
     other processes use the blocking API on the same queue. The queue has no
     task accounting, so there is no ``join`` / ``task_done``. A cancelled
     ``get`` loses no message; a cancelled ``put`` queues none."""
 
-    __slots__ = ("_q",)
-
-    def __init__(self, q) -> None:
-        self._q = q
+    __slots__ = ()
 
     async def get(self):
         """Remove and return the oldest message (object, for an ObjectQueue),
@@ -277,32 +275,6 @@ class ShmQueueAio:
             q.put_nowait(item)
         except _Full:
             await _until(q, True, lambda: q.put_nowait(item))
-
-    def get_nowait(self):
-        return self._q.get_nowait()
-
-    def put_nowait(self, item) -> None:
-        self._q.put_nowait(item)
-
-    def qsize(self) -> int:
-        return self._q.qsize()
-
-    def empty(self) -> bool:
-        return self._q.empty()
-
-    def full(self) -> bool:
-        return self._q.full()
-
-    def shutdown(self, immediate: bool = False) -> None:
-        """Shut the queue down for every process (queue.Queue.shutdown)."""
-        self._q.shutdown(immediate)
-
-    @property
-    def maxsize(self) -> int:
-        return self._q.maxsize
-
-    def __repr__(self) -> str:
-        return f"<aio view of {self._q!r}>"
 
 
 from queue import Empty as _Empty, Full as _Full  # noqa: E402
