@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import os
+import platform
+import sys
+import sysconfig
 import timeit
 from collections.abc import Callable
 
@@ -41,3 +45,18 @@ def best_seconds(runs: dict[str, Callable[[], float]], repeat: int) -> dict[str,
 def ratios(values: dict[str, float], table: list[Ratio]) -> dict[str, float]:
     """numerator / denominator for every row of a RATIOS table."""
     return {key: values[a] / values[b] for key, _, a, b in table}
+
+
+def environment() -> dict[str, object]:
+    """The head of every script's JSON report: interpreter, build, interlock
+    version, machine load."""
+    import interlock
+
+    return {
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "free_threaded_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+        "gil_enabled": getattr(sys, "_is_gil_enabled", lambda: True)(),
+        "interlock": interlock.__version__,
+        "loadavg_1min": os.getloadavg()[0],
+    }

@@ -262,6 +262,11 @@ def process_stream(kind: str, items: int, maxsize: int, size: int = 100) -> floa
             await get()
         return time.perf_counter() - t0
 
+    return _finish(coro, p, q)
+
+
+def _finish(coro, p, *queues) -> float:
+    """Run the timing coroutine, then reap the child and close the queues."""
     try:
         return asyncio.run(coro())
     finally:
@@ -269,7 +274,8 @@ def process_stream(kind: str, items: int, maxsize: int, size: int = 100) -> floa
         if p.is_alive():
             p.kill()
             p.join()
-        q.close()
+        for q in queues:
+            q.close()
 
 
 def process_pingpong(kind: str, trips: int) -> float:
@@ -301,15 +307,7 @@ def process_pingpong(kind: str, trips: int) -> float:
             await get()
         return (time.perf_counter() - t0) * trips / (trips - 1)
 
-    try:
-        return asyncio.run(coro())
-    finally:
-        p.join(60)
-        if p.is_alive():
-            p.kill()
-            p.join()
-        q1.close()
-        q2.close()
+    return _finish(coro, p, q1, q2)
 
 
 def main() -> int:

@@ -20,17 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import queue
-import sys
-import sysconfig
 import threading
 import time
 
 import interlock
 from interlock import collections as ic
-from _timing import best_ns, best_seconds  # noqa: E402
+from _timing import best_ns, best_seconds, environment  # noqa: E402
 from _timing import ratios as ratio_table  # noqa: E402
 
 CASES: dict[str, tuple[str, str, str]] = {
@@ -137,14 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     labels["1p1c_vs_queue"] = f"1 producer -> 1 consumer, Queue({args.bound}) / queue.Queue items/s (goal >= 5)"
     labels["2p2c_vs_queue"] = f"2 producers -> 2 consumers, Queue({args.bound}) / queue.Queue items/s (goal >= 5 on 3.13t)"
     report = {
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "free_threaded_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
-        "gil_enabled": getattr(sys, "_is_gil_enabled", lambda: True)(),
-        "interlock": interlock.__version__,
+        **environment(),
         "number": args.number, "repeat": args.repeat, "items": args.items,
         "bound": args.bound, "thread_repeat": args.thread_repeat,
-        "loadavg_1min": os.getloadavg()[0],
         "ns_per_pair": ns,
         "items_per_s": tput,
         "ratios": ratios,

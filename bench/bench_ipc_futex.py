@@ -21,17 +21,13 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import os
-import platform
-import sys
-import sysconfig
 import time
 from multiprocessing import shared_memory
 
 import interlock
 from interlock import ipc
 from interlock.compat import fastipc
-from _timing import best_ns, best_seconds  # noqa: E402
+from _timing import best_ns, best_seconds, environment  # noqa: E402
 from _timing import ratios as ratio_table  # noqa: E402
 
 CASES: dict[str, tuple[str, str, str]] = {
@@ -173,15 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     ratios["ping_pong_events"] = pp["events"] / pp["mp_queues"]
     ratios["ping_pong_semaphores"] = pp["semaphores"] / pp["mp_queues"]
     report = {
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "free_threaded_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
-        "gil_enabled": getattr(sys, "_is_gil_enabled", lambda: True)(),
-        "interlock": interlock.__version__,
+        **environment(),
         "number": args.number,
         "repeat": args.repeat,
         "trips": args.trips,
-        "loadavg_1min": os.getloadavg()[0],
         "ns_per_op": ns,
         "ping_pong_us_per_round_trip": pp,
         "ratios": ratios,

@@ -26,15 +26,11 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import os
-import platform
-import sys
-import sysconfig
 import time
 
 import interlock
 from interlock import ipc
-from _timing import best_ns, best_seconds  # noqa: E402
+from _timing import best_ns, best_seconds, environment  # noqa: E402
 
 try:  # an optional peer (interlock[peers])
     import faster_fifo  # type: ignore[import-not-found]
@@ -182,17 +178,12 @@ def main(argv: list[str] | None = None) -> int:
         "pair_shm_vs_mp_queue": (ns["shm"] - ns["loop"]) / (ns["mp"] - ns["loop"]),
     }
     report = {
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "free_threaded_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
-        "gil_enabled": getattr(sys, "_is_gil_enabled", lambda: True)(),
-        "interlock": interlock.__version__,
+        **environment(),
         "messages": args.messages,
         "size": args.size,
         "capacity": args.capacity,
         "repeat": args.repeat,
         "trips": args.trips,
-        "loadavg_1min": os.getloadavg()[0],
         "messages_per_s": tp,
         "ping_pong_us_per_round_trip": pp,
         "ns_per_pair": ns,

@@ -20,16 +20,12 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
-import platform
-import sys
-import sysconfig
 import threading
 import time
 
 import interlock
 from interlock import locks
-from _timing import best_ns, best_seconds  # noqa: E402
+from _timing import best_ns, best_seconds, environment  # noqa: E402
 from _timing import ratios as ratio_table  # noqa: E402
 
 # name -> (description, setup, statement). The setup runs inside timeit's
@@ -155,15 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     pp = measure_ping_pong(args.trips, args.repeat)
     ratios["ping_pong"] = pp["interlock"] / pp["threading"]
     report = {
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "free_threaded_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
-        "gil_enabled": getattr(sys, "_is_gil_enabled", lambda: True)(),
-        "interlock": interlock.__version__,
+        **environment(),
         "number": args.number,
         "repeat": args.repeat,
         "trips": args.trips,
-        "loadavg_1min": os.getloadavg()[0],
         "ns_per_call": ns,
         "ping_pong_round_trips_per_s": pp,
         "ratios": ratios,

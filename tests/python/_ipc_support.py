@@ -4,6 +4,7 @@ starting/reaping child processes. (Fixtures: import them into the module.)"""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing as mp
 import os
@@ -57,3 +58,19 @@ def run_procs(ctx_name: str, target, args_list, timeout: float = 60):
             if p.is_alive():
                 p.kill()
             p.join(5)
+
+
+@contextlib.contextmanager
+def segment_of(size: int):
+    """A new SharedMemory segment, closed (once the primitives on it are
+    collected) and unlinked afterwards."""
+    seg = shared_memory.SharedMemory(create=True, size=size)
+    try:
+        yield seg
+    finally:
+        gc.collect()
+        try:
+            seg.close()
+        except BufferError:
+            pass
+        seg.unlink()

@@ -20,7 +20,7 @@ from multiprocessing import shared_memory
 import pytest
 
 import _ipc_children as kids
-from _ipc_support import name, no_leftovers, run_procs, shm_entries  # noqa: F401 (fixtures)
+from _ipc_support import name, no_leftovers, run_procs, segment_of, shm_entries  # noqa: F401 (fixtures)
 from interlock import ipc
 
 BUFFER_CLASSES = [ipc.Mutex, ipc.Semaphore, ipc.Event, ipc.Barrier]
@@ -30,18 +30,8 @@ CONTEXTS = ["fork", "spawn"]
 
 @pytest.fixture
 def shm():
-    seg = shared_memory.SharedMemory(create=True, size=4096)
-    try:
+    with segment_of(4096) as seg:
         yield seg
-    finally:
-        import gc
-
-        gc.collect()
-        try:
-            seg.close()
-        except BufferError:
-            pass
-        seg.unlink()
 
 
 # ------------------------------------------------------------------ buffers

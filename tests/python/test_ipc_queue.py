@@ -21,7 +21,7 @@ from multiprocessing import shared_memory
 import pytest
 
 import _ipc_children as kids
-from _ipc_support import name, no_leftovers, run_procs, shm_entries  # noqa: F401 (fixtures)
+from _ipc_support import name, no_leftovers, run_procs, segment_of, shm_entries  # noqa: F401 (fixtures)
 from interlock import ipc
 from interlock.collections import ShutDown
 
@@ -31,18 +31,8 @@ CONTEXTS = ["fork", "spawn"]
 
 @pytest.fixture
 def segment():
-    seg = shared_memory.SharedMemory(create=True, size=ipc.ShmQueue.required_size(64, 64))
-    try:
+    with segment_of(ipc.ShmQueue.required_size(64, 64)) as seg:
         yield seg
-    finally:
-        import gc
-
-        gc.collect()
-        try:
-            seg.close()
-        except BufferError:
-            pass
-        seg.unlink()
 
 
 # ------------------------------------------------------------------ basics

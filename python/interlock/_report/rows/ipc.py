@@ -51,14 +51,14 @@ ROWS = [
 ]
 
 
-def _process_stream(make: str, peer_import: str = "", scale: int = 1) -> str:
-    """Workload setup: a forked producer process puts N 100-byte messages,
-    this process gets them; run() returns the seconds from the producer's
-    release to the last get. A slow counterpart moves N // scale messages
-    and reports the time scaled to N (same ns per message, shorter report)."""
-    return f"""import multiprocessing as mp, time
-{peer_import}
-_SCALE = {scale}
+def _process_stream(make: str, consume: str, scale: int = 1, imports: str = "") -> str:
+    """Workload setup: a forked producer process puts N 100-byte messages into
+    the queue `make` builds, `consume` (statements using get(), n, t0) takes
+    them and returns the seconds since the producer's release. A slow
+    counterpart moves N // scale messages and reports the time scaled to N
+    (same ns per message, a shorter report)."""
+    return f"""import asyncio, multiprocessing as mp, time
+{imports}
 def _produce(q, start, n):
     msg = b"m" * 100
     start.wait()
@@ -68,76 +68,53 @@ def _produce(q, start, n):
 def run():
     ctx = mp.get_context("fork")
     q = {make}
-    n = max(1000, N // _SCALE)
+    n = max(500, N // {scale})
     start = ctx.Event()
     p = ctx.Process(target=_produce, args=(q, start, n))
     p.start()
     try:
-        get = q.get
         t0 = time.perf_counter()
         start.set()
+{consume}
+        return dt * N / n
+    finally:
+        p.join(60)
+        if p.is_alive():
+            p.kill()
+            p.join()
+        q.close()
+"""
+
+
+# ... by blocking get() in this process, or awaited by a coroutine
+_GET = """        get = q.get
         for _ in range(n):
             get()
-        return (time.perf_counter() - t0) * N / n
-    finally:
-        p.join(60)
-        if p.is_alive():
-            p.kill()
-            p.join()
-        q.close()
-"""
-
-
-_AIO_PROCESS = """import asyncio, multiprocessing as mp, time
-_SCALE = {scale}
-def _produce(q, start, n):
-    msg = b"m" * 100
-    start.wait()
-    put = q.put
-    for _ in range(n):
-        put(msg)
-def run():
-    ctx = mp.get_context("fork")
-    {make}
-    n = max(500, N // _SCALE)
-    start = ctx.Event()
-    p = ctx.Process(target=_produce, args=(q, start, n))
-    p.start()
-    async def main():
-        get = {get}
-        t0 = time.perf_counter()
-        start.set()
-        for _ in range(n):
-            await get()
-        return (time.perf_counter() - t0) * N / n
-    try:
-        return asyncio.run(main())
-    finally:
-        p.join(60)
-        if p.is_alive():
-            p.kill()
-            p.join()
-        q.close()
-"""
+        dt = time.perf_counter() - t0"""
+_AWAIT = """        async def main(t0):
+            get = {get}
+            for _ in range(n):
+                await get()
+            return time.perf_counter() - t0
+        dt = asyncio.run(main(t0))"""
+_SHM = "__import__('interlock.ipc', fromlist=['ShmQueue']).ShmQueue(capacity=1024, max_message=164)"
 
 ROWS += [
     Row("ipc", "process -> process stream, 100-byte messages",
-        ours("interlock ipc.ShmQueue(1024)", _process_stream(
-            "__import__('interlock.ipc', fromlist=['ShmQueue']).ShmQueue(capacity=1024, "
-            "max_message=164)")),
-        std("multiprocessing.Queue", _process_stream("ctx.Queue()", scale=10)),
+        ours("interlock ipc.ShmQueue(1024)", _process_stream(_SHM, _GET)),
+        std("multiprocessing.Queue", _process_stream("ctx.Queue()", _GET, scale=10)),
         peer("faster_fifo", "faster_fifo.Queue", _process_stream(
-            "faster_fifo.Queue(max_size_bytes=1024 * 200)", "import faster_fifo", scale=10),
+            "faster_fifo.Queue(max_size_bytes=1024 * 200)", _GET, 10, "import faster_fifo"),
             dist="faster-fifo"),
         workload=True, description="a forked producer puts N messages, this process gets them; "
         "ns per message"),
     Row("asyncio", "process -> coroutine stream, 100-byte messages",
-        ours("interlock ipc.ShmQueue (await q.aio.get())", _AIO_PROCESS.format(
-            make="from interlock.ipc import ShmQueue\n    q = ShmQueue(capacity=1024, max_message=164)",
-            get="q.aio.get", scale=1)),
-        std("multiprocessing.Queue via run_in_executor", _AIO_PROCESS.format(
-            make="q = ctx.Queue()",
-            get="lambda: asyncio.get_running_loop().run_in_executor(None, q.get)", scale=40)),
+        ours("interlock ipc.ShmQueue (await q.aio.get())",
+             _process_stream(_SHM, _AWAIT.format(get="q.aio.get"))),
+        std("multiprocessing.Queue via run_in_executor", _process_stream(
+            "ctx.Queue()", _AWAIT.format(
+                get="lambda: asyncio.get_running_loop().run_in_executor(None, q.get)"),
+            scale=40)),
         workload=True, description="a forked producer puts N messages, a coroutine awaits them; "
         "ns per message"),
 ]
