@@ -10,6 +10,7 @@ import multiprocessing as mp
 import os
 import time
 import uuid
+from multiprocessing import shared_memory
 
 import pytest
 
