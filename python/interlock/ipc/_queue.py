@@ -171,18 +171,21 @@ class _Bridge:
                 return
             e = q._aio_epoch(space)
             if q._aio_ready(space):
+                # Drop the queue before waking anybody: once a coroutine has
+                # run, this thread holds no reference that keeps it alive.
+                del q
                 with self._cond:
                     waiters, self._waiters = self._waiters, {}
                 self._notify(waiters)
-            else:
-                with self._cond:
-                    self._sleeping = bool(self._waiters)
-                if self._sleeping:
-                    try:
-                        q._aio_sleep(space, e)
-                    finally:
-                        with self._cond:
-                            self._sleeping = False
+                continue
+            with self._cond:
+                self._sleeping = bool(self._waiters)
+            if self._sleeping:
+                try:
+                    q._aio_sleep(space, e)
+                finally:
+                    with self._cond:
+                        self._sleeping = False
             del q
 
     @staticmethod
