@@ -31,6 +31,12 @@ Throughput (operations/s over all threads, common start to last finish) with
 and a dict behind a threading.Lock; the "private dicts" row runs the same
 loop with each thread on a dict of its own (nothing shared): no shared
 mapping can scale better than that row on the machine at that moment.
+The "NullMap" row runs the shared-mapping loop on an object whose
+``__getitem__`` / ``__setitem__`` are C slots that do nothing
+(interlock._interlock._bench.NullMap): what sharing one object costs by
+itself on that interpreter (on 3.13t every use of ``m`` increfs it, an
+atomic add on the same cache line from both threads), the ceiling of any
+shared mapping reached through type slots.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ import threading
 import time
 
 import interlock
+from interlock._interlock import _bench
 from interlock.collections import ConcurrentDict, LocalWrapper
 from _timing import best_ns, best_seconds  # noqa: E402
 from _timing import ratios as ratio_table  # noqa: E402
@@ -167,6 +174,7 @@ def measure_scaling(n: int, repeat: int) -> dict[str, dict[str, float]]:
         "dict": ("plain", lambda: dict.fromkeys(keys, 1)),
         "dict+Lock": ("locked", lambda: _LockedDict(dict.fromkeys(keys, 1))),
         "private dicts (bound)": ("private", lambda: [dict.fromkeys(keys, 1) for _ in range(2)]),
+        "NullMap (shared, no state)": ("plain", _bench.NullMap),
     }
     runs = {}
     for name, (kind, make) in makers.items():

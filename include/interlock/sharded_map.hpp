@@ -444,6 +444,15 @@ class ShardedMap {
   static INTERLOCK_ALWAYS_INLINE void st(T& x, T v) noexcept {
     std::atomic_ref<T>(x).store(v, std::memory_order_relaxed);
   }
+  // A key is dereferenced (Policy::match) before the read is validated, so
+  // its pointer is published with release and read with acquire: the key
+  // object's contents are visible to whoever sees the pointer.
+  static INTERLOCK_ALWAYS_INLINE K ld_key(const K& x) noexcept {
+    return std::atomic_ref<K>(const_cast<K&>(x)).load(std::memory_order_acquire);
+  }
+  static INTERLOCK_ALWAYS_INLINE void st_key(K& x, K v) noexcept {
+    std::atomic_ref<K>(x).store(v, std::memory_order_release);
+  }
 
   // One allocation: the header, the index array, then the entry array.
   struct TableHeader {
@@ -676,7 +685,7 @@ class ShardedMap {
       --left;
       std::int32_t ix = static_cast<std::int32_t>(nentries++);
       st(entries[ix].hash, hash);
-      st(entries[ix].key, key);
+      st_key(entries[ix].key, key);
       if constexpr (!std::is_empty_v<V>) st(entries[ix].value, value);
       place(indices, mask, hash, ix);
       size.store(used() + 1, std::memory_order_relaxed);
@@ -720,7 +729,7 @@ class ShardedMap {
       if (ix == kEmpty) return 0;
       if (ix >= 0) {
         const Entry& e = ents[ix];
-        K k = ld(e.key);
+        K k = ld_key(e.key);
         if (k == key) {
           if constexpr (kValue && !std::is_empty_v<V>) *v = ld(e.value);
           return 1;
