@@ -112,6 +112,25 @@ inline Map& map_of(PyObject* self) noexcept {
 }
 
 inline bool hash_of(PyObject* key, std::size_t* h) noexcept {
+  // The two commonest keys without a call, as dict's own lookup does for str:
+  // an exact str's cached hash (written once, racily but atomically, by
+  // whoever computes it first) and a compact exact int's hash (its value;
+  // -1 hashes as -2). Everything else through PyObject_Hash.
+  if (PyUnicode_CheckExact(key)) {
+    Py_hash_t x = __atomic_load_n(&reinterpret_cast<PyASCIIObject*>(key)->hash, __ATOMIC_RELAXED);
+    if (INTERLOCK_LIKELY(x != -1)) {
+      *h = static_cast<std::size_t>(x);
+      return true;
+    }
+  }
+#if PY_VERSION_HEX >= 0x030C0000
+  else if (PyLong_CheckExact(key) &&
+           PyUnstable_Long_IsCompact(reinterpret_cast<PyLongObject*>(key))) {
+    Py_ssize_t v = PyUnstable_Long_CompactValue(reinterpret_cast<PyLongObject*>(key));
+    *h = static_cast<std::size_t>(v == -1 ? -2 : v);
+    return true;
+  }
+#endif
   Py_hash_t x = PyObject_Hash(key);
   if (x == -1) return false;
   *h = static_cast<std::size_t>(x);

@@ -161,29 +161,21 @@ class ShardedMap {
   /// Lock-free unless the key needs Policy::slow_equal or writers keep the
   /// shard busy.
   MapStatus find(K key, std::size_t hash, V* out) {
-    Shard& s = shards_[shard_of(hash)];
-    int r = read_fast<true>(s, key, hash, out);
+    int r = read_fast<true>(shards_[shard_of(hash)], key, hash, out);
     if (INTERLOCK_LIKELY(r >= 0)) {
       after_read();
       return r ? MapStatus::found : MapStatus::absent;
     }
-    return with_key(key, hash, [&](Shard&, Entry* e) {
-      if (!e) return MapStatus::absent;
-      Policy::retain_value(e->value);
-      if (out) *out = e->value;
-      return MapStatus::found;
-    });
+    return find_locked(key, hash, out);
   }
 
   MapStatus contains(K key, std::size_t hash) {
-    Shard& s = shards_[shard_of(hash)];
-    int r = read_fast<false>(s, key, hash, nullptr);
+    int r = read_fast<false>(shards_[shard_of(hash)], key, hash, nullptr);
     if (INTERLOCK_LIKELY(r >= 0)) {
       after_read();
       return r ? MapStatus::found : MapStatus::absent;
     }
-    return with_key(key, hash,
-                    [](Shard&, Entry* e) { return e ? MapStatus::found : MapStatus::absent; });
+    return contains_locked(key, hash);
   }
 
   /// Set key -> value. found: replaced (the old value is released; the stored
@@ -750,7 +742,22 @@ class ShardedMap {
   }
 
   INTERLOCK_ALWAYS_INLINE void after_read() noexcept {
-    if (INTERLOCK_UNLIKELY(limbo_count_.load(std::memory_order_relaxed))) finish_empty(kReadSpins);
+    if (INTERLOCK_UNLIKELY(limbo_count_.load(std::memory_order_relaxed))) drain_after_read();
+  }
+  INTERLOCK_NOINLINE void drain_after_read() noexcept { finish_empty(kReadSpins); }
+
+  // The reads' locked path (out of line: the lock-free path stays small).
+  INTERLOCK_NOINLINE MapStatus find_locked(K key, std::size_t hash, V* out) {
+    return with_key(key, hash, [&](Shard&, Entry* e) {
+      if (!e) return MapStatus::absent;
+      Policy::retain_value(e->value);
+      if (out) *out = e->value;
+      return MapStatus::found;
+    });
+  }
+  INTERLOCK_NOINLINE MapStatus contains_locked(K key, std::size_t hash) {
+    return with_key(key, hash,
+                    [](Shard&, Entry* e) { return e ? MapStatus::found : MapStatus::absent; });
   }
 
   // ------------------------------------------------------------ reclamation
