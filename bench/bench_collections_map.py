@@ -36,7 +36,11 @@ The "NullMap" row runs the shared-mapping loop on an object whose
 (interlock._interlock._bench.NullMap): what sharing one object costs by
 itself on that interpreter (on 3.13t every use of ``m`` increfs it, an
 atomic add on the same cache line from both threads), the ceiling of any
-shared mapping reached through type slots.
+shared mapping reached through type slots; "NullMap, one per thread" is the
+same loop on unshared objects. "ConcurrentDict via LocalWrapper per thread"
+shares one ConcurrentDict but each thread reaches it through a wrapper of its
+own (the wrapper forwards to a borrowed reference), so the shared object's
+reference count is not touched: the map's own scaling.
 """
 
 from __future__ import annotations
@@ -165,6 +169,10 @@ def _mix_run(kind: str, m, pairs_per_thread: list[list[tuple[str, str]]]) -> flo
     return max(done) - t0
 
 
+def _wrapped_per_thread(m) -> list[LocalWrapper]:
+    return [LocalWrapper(m), LocalWrapper(m)]
+
+
 def measure_scaling(n: int, repeat: int) -> dict[str, dict[str, float]]:
     keys = [sys.intern(f"key{i}") for i in range(NKEYS)]
     rng = random.Random(7)
@@ -175,6 +183,9 @@ def measure_scaling(n: int, repeat: int) -> dict[str, dict[str, float]]:
         "dict+Lock": ("locked", lambda: _LockedDict(dict.fromkeys(keys, 1))),
         "private dicts (bound)": ("private", lambda: [dict.fromkeys(keys, 1) for _ in range(2)]),
         "NullMap (shared, no state)": ("plain", _bench.NullMap),
+        "NullMap, one per thread": ("private", lambda: [_bench.NullMap() for _ in range(2)]),
+        "ConcurrentDict via LocalWrapper per thread": (
+            "private", lambda: _wrapped_per_thread(ConcurrentDict(dict.fromkeys(keys, 1)))),
     }
     runs = {}
     for name, (kind, make) in makers.items():

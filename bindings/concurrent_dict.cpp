@@ -13,7 +13,14 @@
 //     Py_INCREF run; PyObject_RichCompareBool and every Py_DECREF run after
 //     the lock is dropped (the core calls slow_equal / release_* unlocked);
 //   * nothing allocates Python objects, raises, or decrefs while an
-//     iterator's own lock is held.
+//     iterator's own lock is held;
+//   * d[k], `k in d` and d.get read without the shard lock, inside a
+//     ReadSection (interlock/grace.hpp) where again only PyPolicy::match and
+//     Py_INCREF run; replaced values and removed keys are released by the
+//     core after the writer's lock is dropped, once no read section can still
+//     see them (at once, unless a reader on another thread was preempted
+//     mid-read: then by a later operation on the same map, which is always a
+//     call from Python on an attached thread, so the Py_DECREF is allowed).
 // The hot slots (mp_subscript, mp_ass_subscript, sq_contains, mp_length) are
 // the type's own C slots, so `d[k]`, `d[k] = v`, `k in d` cost a slot call.
 // The public classes (python/interlock/collections.py) subclass these bases
