@@ -3,7 +3,8 @@
 // ConcurrentSet in the bindings; plain C++ types in the tests).
 //
 // Layout. `ShardedMap` has a fixed number of shards (chosen at construction),
-// each on its own cache line. A key's shard is picked from its (already
+// each on two cache lines of its own (one for lock-free readers, one for the
+// lock). A key's shard is picked from its (already
 // computed) hash by a multiplicative mix, so the shard choice and the probe
 // position inside the shard use different bits. Each shard is a compact table
 // in the layout of CPython's dict: an index array of int32 slots (capacity a
@@ -548,15 +549,19 @@ class ShardedMap {
     }
   };
 
+  // Two cache lines: what lock-free readers read (`seq`, `table`: written
+  // only by a write that changes the shard) apart from the lock and the lock
+  // holder's bookkeeping, so that taking the lock, or a write that changes
+  // nothing, does not take the readers' line away from their cores.
   struct alignas(64) Shard {
-    RawMutex mu;
-    std::atomic<std::uint32_t> seq{0};  // odd while a mutation is in progress
-    std::uint32_t left = 0;             // EMPTY index slots an insert may still consume
+    std::atomic<std::uint32_t> seq{0};         // odd while a mutation is in progress
     std::atomic<TableHeader*> table{nullptr};  // what lock-free readers probe
-    std::atomic<std::size_t> size{0};          // live entries (written under mu)
-    std::uint32_t mask = 0;  // capacity - 1; 0 while no table is allocated
+    alignas(64) RawMutex mu;
+    std::atomic<std::size_t> size{0};  // live entries (written under mu)
+    std::uint32_t mask = 0;            // capacity - 1; 0 while no table is allocated
     std::uint32_t usable = 0;
     std::uint32_t nentries = 0;
+    std::uint32_t left = 0;  // EMPTY index slots an insert may still consume
     std::int32_t* indices = nullptr;  // cached from `table`, for lock holders
     Entry* entries = nullptr;
 
