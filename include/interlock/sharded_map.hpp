@@ -693,27 +693,40 @@ class ShardedMap {
 
   // ------------------------------------------------------------ lock-free reads
   // 1 found (*out retained, if kValue and out), 0 absent, -1 undecided: take the lock.
+  // One attempt inline; a moving `seq` gets one more, out of line.
   template <bool kValue>
   INTERLOCK_ALWAYS_INLINE int read_fast(Shard& s, K key, std::size_t hash, V* out) noexcept {
     ReadSection rs;
     if (INTERLOCK_UNLIKELY(!rs.active())) return -1;
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      std::uint32_t seq = s.seq.load(std::memory_order_acquire);
-      if (seq & 1) return -1;
-      const TableHeader* t = s.table.load(std::memory_order_acquire);
-      V v{};
-      int r = t ? probe_fast<kValue>(t, key, hash, &v) : 0;
-      std::atomic_thread_fence(std::memory_order_acquire);
-      if (INTERLOCK_UNLIKELY(s.seq.load(std::memory_order_relaxed) != seq)) continue;
+    return read_once<kValue, true>(s, key, hash, out);
+  }
+
+  template <bool kValue, bool kFirst>
+  INTERLOCK_ALWAYS_INLINE int read_once(Shard& s, K key, std::size_t hash, V* out) noexcept {
+    std::uint32_t seq = s.seq.load(std::memory_order_acquire);
+    const TableHeader* t = s.table.load(std::memory_order_acquire);
+    V v{};
+    int r = (seq & 1) ? -2 : t ? probe_fast<kValue>(t, key, hash, &v) : 0;
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (INTERLOCK_LIKELY(r >= 0 && s.seq.load(std::memory_order_relaxed) == seq)) {
       if (kValue && r == 1) {
         Policy::retain_value(v);  // alive: a replaced value waits for this section to end
         if (out) *out = v;
       }
       return r;
     }
-    return -1;
+    if (r == -1 || !kFirst) return -1;
+    return read_again<kValue>(s, key, hash, out);
   }
 
+  // Still inside the caller's read section.
+  template <bool kValue>
+  INTERLOCK_NOINLINE int read_again(Shard& s, K key, std::size_t hash, V* out) noexcept {
+    return read_once<kValue, false>(s, key, hash, out);
+  }
+
+  // The probe: identity hits in the loop; a hash-equal key of another
+  // identity continues in probe_match (out of line: the loop makes no call).
   template <bool kValue>
   static INTERLOCK_ALWAYS_INLINE int probe_fast(const TableHeader* t, K key, std::size_t hash,
                                                 V* v) noexcept {
@@ -731,19 +744,40 @@ class ShardedMap {
           if constexpr (kValue && !std::is_empty_v<V>) *v = ld(e.value);
           return 1;
         }
-        if (k != K{} && ld(e.hash) == hash) {
-          KeyMatch m = Policy::match(k, key);
-          if (m == KeyMatch::equal) {
-            if constexpr (kValue && !std::is_empty_v<V>) *v = ld(e.value);
-            return 1;
-          }
-          if (m == KeyMatch::unknown) return -1;
-        }
+        if (k != K{} && ld(e.hash) == hash) return probe_match<kValue>(t, key, hash, i, perturb, n, v);
       }
       perturb >>= 5;
       i = (i * 5 + perturb + 1) & mask;
     }
     return -1;  // a probe this long only happens while the table changes under us
+  }
+
+  template <bool kValue>
+  static INTERLOCK_NOINLINE int probe_match(const TableHeader* t, K key, std::size_t hash,
+                                            std::size_t i, std::size_t perturb, std::uint32_t n,
+                                            V* v) noexcept {
+    const std::uint32_t mask = t->mask;
+    const std::int32_t* idx = Table::indices_of(t);
+    const Entry* ents = Table::entries_of(t);
+    for (; n <= mask; ++n) {
+      std::int32_t ix = ld(idx[i]);
+      if (ix == kEmpty) return 0;
+      if (ix >= 0) {
+        const Entry& e = ents[ix];
+        K k = ld_key(e.key);
+        KeyMatch m = k == key ? KeyMatch::equal
+                     : (k != K{} && ld(e.hash) == hash) ? Policy::match(k, key)
+                                                         : KeyMatch::unequal;
+        if (m == KeyMatch::equal) {
+          if constexpr (kValue && !std::is_empty_v<V>) *v = ld(e.value);
+          return 1;
+        }
+        if (m == KeyMatch::unknown) return -1;
+      }
+      perturb >>= 5;
+      i = (i * 5 + perturb + 1) & mask;
+    }
+    return -1;
   }
 
   INTERLOCK_ALWAYS_INLINE void after_read() noexcept {
