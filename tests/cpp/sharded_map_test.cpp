@@ -607,6 +607,58 @@ TEST(ShardedMapLockFree, StableKeysAreAlwaysFoundDuringResizes) {
   EXPECT_EQ(g_live.load(), 0);
 }
 
+struct LSetPolicy {
+  using key_type = LObj*;
+  using mapped_type = NoValue;
+  static KeyMatch match(LObj* a, LObj* b) noexcept { return LPolicy::match(a, b); }
+  static void retain_key(LObj* k) noexcept { lretain(k); }
+  static void release_key(LObj* k) noexcept { lrelease(k); }
+  static void retain_value(NoValue) noexcept {}
+  static void release_value(NoValue) noexcept {}
+  static int slow_equal(LObj* a, LObj* b) { return a->v == b->v; }
+};
+
+TEST(ShardedMapLockFree, SetContainsRacesInsertAndErase) {
+  // The set flavour (no value field): lock-free `contains` compares stored
+  // keys that writers erase (and free) concurrently.
+  constexpr long kKeys = 128;
+  const long ops = itest::scaled(100000);
+  {
+    ShardedMap<LSetPolicy> m(2);
+    std::vector<LObj*> probes;
+    for (long i = 0; i < kKeys; ++i) probes.push_back(new LObj(i));
+    std::atomic<bool> stop{false};
+    std::thread writer([&] {
+      std::mt19937 rng(5);
+      for (long n = 0; n < ops; ++n) {
+        long i = static_cast<long>(rng() % kKeys);
+        if (rng() & 1) {
+          LObj* k = new LObj(i);
+          m.insert_absent(k, lhash(i), {}, nullptr);
+          lrelease(k);
+        } else {
+          m.erase(probes[i], lhash(i));
+        }
+      }
+      stop.store(true);
+    });
+    std::atomic<long> hits{0};
+    std::thread reader([&] {
+      std::mt19937 rng(6);
+      while (!stop.load(std::memory_order_relaxed)) {
+        long i = static_cast<long>(rng() % kKeys);
+        if (m.contains(probes[i], lhash(i)) == MapStatus::found) hits.fetch_add(1);
+      }
+    });
+    writer.join();
+    reader.join();
+    EXPECT_TRUE(m.reclaim());
+    for (LObj* p : probes) lrelease(p);
+  }
+  EXPECT_EQ(g_resurrected.load(), 0);
+  EXPECT_EQ(g_live.load(), 0);
+}
+
 TEST(ShardedMapLockFree, ReleaseIsImmediateWithoutReadersAndDeferredWithOne) {
   {
     LMap m(1);
