@@ -271,6 +271,20 @@ def test_value_finaliser_may_use_the_dict():
     assert len(seen) == 3
 
 
+def test_int_and_str_hashes_match_dict():
+    # exact str and small int hashes are taken without a call: they must be
+    # the interpreter's (-1 hashes as -2; bool and float keys equal to ints
+    # find the same entry).
+    keys = [0, 1, -1, -2, 2**30 - 1, -(2**30 - 1), 2**30, -(2**30), 2**62, "", "a", "é" * 3]
+    d = ConcurrentDict((k, i) for i, k in enumerate(keys))
+    ref = {k: i for i, k in enumerate(keys)}
+    assert len(d) == len(ref) and d.as_dict() == ref
+    for k in keys:
+        assert d[k] == ref[k] and k in d and d.get(k) == ref[k]
+    assert d[True] == ref[1] and d[1.0] == ref[1] and d[-2.0] == ref[-2]
+    assert d["".join(["a"])] == ref["a"]
+
+
 def test_replaced_values_are_released_before_the_write_returns():
     # No read is in progress, so `d[k] = v`, `del d[k]`, pop and clear release
     # the old value before they return, as dict does (docs/design.md: a value
