@@ -26,16 +26,29 @@ turns): T threads share one mapping of 1000 interned-str keys and each walks
 its own random pairs doing ``d[a] = v; d[b]`` (50% sets, 50% gets); values
 are small ints. Interned strs and small ints are immortal on 3.13t, so the
 figures measure the mapping, not reference-count traffic on shared keys.
-Throughput (operations/s over all threads, common start to last finish) with
+Throughput (operations/s over all threads, first worker's start to last finish) with
 2 threads against 1 (goal on 3.13t: >= 1.7) for ConcurrentDict, plain dict
 and a dict behind a threading.Lock; the "private dicts" row runs the same
 loop with each thread on a dict of its own (nothing shared): no shared
 mapping can scale better than that row on the machine at that moment.
+The "NullMap" row runs the shared-mapping loop on an object whose
+``__getitem__`` / ``__setitem__`` are C slots that do nothing
+(interlock._interlock._bench.NullMap): what sharing one object costs by
+itself on that interpreter (on 3.13t every use of ``m`` increfs it, an
+atomic add on the same cache line from both threads), the ceiling of any
+shared mapping reached through type slots; "NullMap, one per thread" is the
+same loop on unshared objects. "ConcurrentDict via LocalWrapper per thread"
+shares one ConcurrentDict but each thread reaches it through a wrapper of its
+own (the wrapper forwards to a borrowed reference), so the shared object's
+reference count is not touched: the map's own scaling. The objects of these
+two rows are made by the thread that uses them (two small objects made one
+after the other would share a cache line).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -45,6 +58,7 @@ import threading
 import time
 
 import interlock
+from interlock._interlock import _bench
 from interlock.collections import ConcurrentDict, LocalWrapper
 from _timing import best_ns, best_seconds  # noqa: E402
 from _timing import ratios as ratio_table  # noqa: E402
@@ -125,13 +139,18 @@ class _LockedDict:
 def _mix_run(kind: str, m, pairs_per_thread: list[list[tuple[str, str]]]) -> float:
     nthreads = len(pairs_per_thread)
     start = threading.Barrier(nthreads + 1)
+    began = [0.0] * nthreads
     done = [0.0] * nthreads
 
     def work(i: int) -> None:
         pairs = pairs_per_thread[i]
+        if kind == "own":  # an object this thread makes (no false sharing with the other's)
+            d = m()
         start.wait()
-        if kind == "private":  # each thread its own dict: the machine's bound
-            d = m[i]
+        began[i] = time.perf_counter()
+        if kind in ("private", "own"):  # private: each thread its own dict, the machine's bound
+            if kind == "private":
+                d = m[i]
             for a, b in pairs:
                 d[a] = 1
                 d[b]
@@ -152,10 +171,11 @@ def _mix_run(kind: str, m, pairs_per_thread: list[list[tuple[str, str]]]) -> flo
     for t in threads:
         t.start()
     start.wait()
-    t0 = time.perf_counter()
     for t in threads:
         t.join()
-    return max(done) - t0
+    # From the first worker's start (not the main thread's: with more threads
+    # than CPUs it may run late and miss part of the work) to the last finish.
+    return max(done) - min(began)
 
 
 def measure_scaling(n: int, repeat: int) -> dict[str, dict[str, float]]:
@@ -167,6 +187,10 @@ def measure_scaling(n: int, repeat: int) -> dict[str, dict[str, float]]:
         "dict": ("plain", lambda: dict.fromkeys(keys, 1)),
         "dict+Lock": ("locked", lambda: _LockedDict(dict.fromkeys(keys, 1))),
         "private dicts (bound)": ("private", lambda: [dict.fromkeys(keys, 1) for _ in range(2)]),
+        "NullMap (shared, no state)": ("plain", _bench.NullMap),
+        "NullMap, one per thread": ("own", lambda: _bench.NullMap),
+        "ConcurrentDict via LocalWrapper per thread": (
+            "own", lambda: functools.partial(LocalWrapper, ConcurrentDict(dict.fromkeys(keys, 1)))),
     }
     runs = {}
     for name, (kind, make) in makers.items():

@@ -117,6 +117,32 @@ PyMethodDef null_lock_methods[] = {
     ilpy::methods_end,
 };
 
+/// A mapping whose d[k] returns None and d[k] = v does nothing: plain CPython
+/// slots, like ConcurrentDict's, and no state at all. Shared by threads on a
+/// free-threaded build, it measures what using one shared object costs by
+/// itself (the interpreter's reference counting of the object and the slot
+/// calls): the ceiling no shared mapping can pass (bench_collections_map.py).
+PyObject* null_map_subscript(PyObject*, PyObject*) { return Py_NewRef(Py_None); }
+int null_map_ass_subscript(PyObject*, PyObject*, PyObject*) { return 0; }
+Py_ssize_t null_map_length(PyObject*) { return 0; }
+
+PyType_Slot null_map_slots[] = {
+    {Py_mp_subscript, reinterpret_cast<void*>(null_map_subscript)},
+    {Py_mp_ass_subscript, reinterpret_cast<void*>(null_map_ass_subscript)},
+    {Py_mp_length, reinterpret_cast<void*>(null_map_length)},
+    {Py_tp_doc, const_cast<char*>("NullMap()\n--\n\nA mapping that stores nothing: d[k] is None, "
+                                  "d[k] = v does nothing (benchmark ceiling).")},
+    {0, nullptr},
+};
+
+PyType_Spec null_map_spec = {
+    "interlock._interlock._bench.NullMap",
+    static_cast<int>(sizeof(PyObject)),
+    0,
+    Py_TPFLAGS_DEFAULT,
+    null_map_slots,
+};
+
 }  // namespace
 
 namespace interlock::py {
@@ -133,6 +159,9 @@ void init_bench(nb::module_& m) {
                        "A lock that does nothing, bound like interlock.locks.Lock: the\n"
                        "ceiling of the contended lock benchmarks. Excludes nobody.")
       .def(nb::init<>());
+  PyObject* null_map = PyType_FromSpec(&null_map_spec);
+  if (!null_map) throw nb::python_error();
+  m.attr("NullMap") = nb::steal(null_map);
 }
 
 }  // namespace interlock::py

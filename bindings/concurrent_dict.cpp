@@ -13,7 +13,14 @@
 //     Py_INCREF run; PyObject_RichCompareBool and every Py_DECREF run after
 //     the lock is dropped (the core calls slow_equal / release_* unlocked);
 //   * nothing allocates Python objects, raises, or decrefs while an
-//     iterator's own lock is held.
+//     iterator's own lock is held;
+//   * d[k], `k in d` and d.get read without the shard lock, inside a
+//     ReadSection (interlock/grace.hpp) where again only PyPolicy::match and
+//     Py_INCREF run; replaced values and removed keys are released by the
+//     core after the writer's lock is dropped, once no read section can still
+//     see them (at once, unless a reader on another thread was preempted
+//     mid-read: then by a later operation on the same map, which is always a
+//     call from Python on an attached thread, so the Py_DECREF is allowed).
 // The hot slots (mp_subscript, mp_ass_subscript, sq_contains, mp_length) are
 // the type's own C slots, so `d[k]`, `d[k] = v`, `k in d` cost a slot call.
 // The public classes (python/interlock/collections.py) subclass these bases
@@ -112,6 +119,25 @@ inline Map& map_of(PyObject* self) noexcept {
 }
 
 inline bool hash_of(PyObject* key, std::size_t* h) noexcept {
+  // The two commonest keys without a call, as dict's own lookup does for str:
+  // an exact str's cached hash (written once, racily but atomically, by
+  // whoever computes it first) and a compact exact int's hash (its value;
+  // -1 hashes as -2). Everything else through PyObject_Hash.
+  if (PyUnicode_CheckExact(key)) {
+    Py_hash_t x = __atomic_load_n(&reinterpret_cast<PyASCIIObject*>(key)->hash, __ATOMIC_RELAXED);
+    if (INTERLOCK_LIKELY(x != -1)) {
+      *h = static_cast<std::size_t>(x);
+      return true;
+    }
+  }
+#if PY_VERSION_HEX >= 0x030C0000
+  else if (PyLong_CheckExact(key) &&
+           PyUnstable_Long_IsCompact(reinterpret_cast<PyLongObject*>(key))) {
+    Py_ssize_t v = PyUnstable_Long_CompactValue(reinterpret_cast<PyLongObject*>(key));
+    *h = static_cast<std::size_t>(v == -1 ? -2 : v);
+    return true;
+  }
+#endif
   Py_hash_t x = PyObject_Hash(key);
   if (x == -1) return false;
   *h = static_cast<std::size_t>(x);

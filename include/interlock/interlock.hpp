@@ -12,6 +12,7 @@
 #include "interlock/fatal.hpp"
 #include "interlock/function_ref.hpp"
 #include "interlock/gathering_map.hpp"
+#include "interlock/grace.hpp"
 #include "interlock/latch.hpp"
 #include "interlock/mutex.hpp"
 #include "interlock/named_region.hpp"

@@ -3,7 +3,8 @@
 // ConcurrentSet in the bindings; plain C++ types in the tests).
 //
 // Layout. `ShardedMap` has a fixed number of shards (chosen at construction),
-// each on its own cache line. A key's shard is picked from its (already
+// each on two cache lines of its own (one for lock-free readers, one for the
+// lock). A key's shard is picked from its (already
 // computed) hash by a multiplicative mix, so the shard choice and the probe
 // position inside the shard use different bits. Each shard is a compact table
 // in the layout of CPython's dict: an index array of int32 slots (capacity a
@@ -15,17 +16,43 @@
 // Invariants (per shard, all guarded by the shard's RawMutex `mu`):
 //   * indices[i] is EMPTY (-1), DUMMY (-2) or an index < nentries into entries;
 //   * entries[j].key is a live key, or Policy's null key (K{}) for a hole;
-//   * used == number of live entries <= nentries <= usable == capacity*2/3;
+//   * size == number of live entries <= nentries <= usable == capacity*2/3;
 //   * left + (index slots not EMPTY) == usable, so an EMPTY slot always
 //     remains and every probe ends (a deletion turns a slot DUMMY and does
 //     not give it back; trailing holes of the entry array are trimmed);
-//   * `size` (an atomic copy of `used`) may be read without the lock.
+//   * `size` may be read without the lock.
 // The map never calls into the policy's "outside" hooks (slow_equal, release_*)
-// while any shard lock is held; under a lock it calls only `match` and
-// `retain_*`, which must not block or call back into the map.
+// while any shard lock is held or inside a read section; under a lock it calls
+// only `match` and `retain_*`, which must not block or call back into the map.
+//
+// Lock-free reads (find, contains). A shard's table is one allocation {mask,
+// index array, entry array} reached through the atomic pointer `table`; every
+// store into a published table is an atomic (relaxed) store made under `mu`
+// between two bumps of the shard's sequence counter `seq` (odd while a
+// mutation is in progress: seqlock). A reader, inside a ReadSection
+// (grace.hpp), reads `seq`, the table pointer and the probe's slots and
+// entries with atomic loads, then re-reads `seq`: unchanged and even means
+// what it read was the shard's state at one moment, so the result is
+// linearisable; it then retains the value it found. Keys are compared there
+// only by identity or Policy::match (immutable contents); `unknown`, an odd or
+// moving `seq` (twice), or a probe longer than the table send the read to the
+// locked path. What a reader may still be looking at is never released while
+// it can: every key, value or table array that leaves a table (replaced,
+// erased, popped, cleared, or an array replaced by a resize) is *retired*:
+// after the shard lock is dropped the writer calls wait_for_readers() (a
+// fence, and a bounded wait for the read sections in progress, which are a
+// few dozen instructions); if they all ended, the items are released at once,
+// before the writing call returns, exactly as before. If some reader did not
+// leave in time (descheduled inside its section) the items go on the map's
+// limbo list (a key or value handed to the caller, as by erase or pop_any,
+// gets an extra reference there) and are released by a later operation on
+// the map — any write, or a read that sees the list non-empty — once the
+// readers are gone, or when the map is cleared or destroyed. Each thread's
+// read section writes only its own slot's cache line.
 //
 // Key resolution (why there are two equality tests). `Policy::match(stored,
-// probe)` runs under the lock and may answer `unknown` (for Python objects:
+// probe)` runs under the lock (or in a read section: it may only read what
+// cannot change) and may answer `unknown` (for Python objects:
 // anything but identity and exact str/int). Then the map retains the stored
 // key, unlocks, calls `Policy::slow_equal` (arbitrary user code: it may throw
 // by returning -1, re-enter the map, or take long), and scans again:
@@ -37,19 +64,25 @@
 // candidate, so it is atomic (linearisable) per key. Keys retained on the way
 // are released after the lock is dropped.
 //
-// Policy requirements (K and V trivially copyable handles, K{} = no key):
+// Policy requirements (K and V trivially copyable, lock-free atomic handles,
+// K{} = no key):
 //   using key_type; using mapped_type;           // V may be an empty struct
-//   static KeyMatch match(K stored, K probe) noexcept;        // under the lock
+//   static KeyMatch match(K stored, K probe) noexcept;  // under the lock / in a read section
 //   static void retain_key(K) noexcept; static void retain_value(V) noexcept;
 //   static void release_key(K) noexcept; static void release_value(V) noexcept;
 //   static int slow_equal(K stored, K probe);  // 1 equal, 0 unequal, -1 error
 // The table owns one reference (retain) to each stored key and value: the map
 // retains what it stores and releases (outside the lock) what it drops; what
 // an operation hands back to the caller is a reference the caller now owns.
+// A stored key or value must stay readable (by match) while the table's
+// reference to it is held: releasing that reference is what the grace period
+// delays.
 //
 // Iteration is by shard snapshots (`snapshot`): a caller copies one shard's
 // live entries (retained) under its lock and walks them unlocked.
 #pragma once
+
+#include <sched.h>
 
 #include <atomic>
 #include <cstddef>
@@ -63,6 +96,7 @@
 #include <vector>
 
 #include "interlock/config.hpp"
+#include "interlock/grace.hpp"
 #include "interlock/raw_mutex.hpp"
 
 namespace interlock {
@@ -88,6 +122,8 @@ class ShardedMap {
   using K = typename Policy::key_type;
   using V = typename Policy::mapped_type;
   static_assert(std::is_trivially_copyable_v<K> && std::is_trivially_copyable_v<V>);
+  static_assert(std::atomic_ref<K>::is_always_lock_free);
+  static_assert(std::is_empty_v<V> || std::atomic_ref<V>::is_always_lock_free);
 
   struct Entry {
     std::size_t hash;
@@ -103,7 +139,14 @@ class ShardedMap {
         shards_(new Shard[nshards_]) {}
   ShardedMap(const ShardedMap&) = delete;
   ShardedMap& operator=(const ShardedMap&) = delete;
-  ~ShardedMap() { clear(); }
+  ~ShardedMap() {
+    // Nobody can be reading this map any more: release without waiting.
+    for (std::size_t i = 0; i < nshards_; ++i) {
+      Table t = shards_[i].steal();
+      t.release_all();
+    }
+    release_items(limbo_.data(), limbo_.size());
+  }
 
   std::size_t shard_count() const noexcept { return nshards_; }
 
@@ -116,74 +159,88 @@ class ShardedMap {
 
   // ------------------------------------------------------------ keyed ops
   /// found: *out is the value, retained for the caller; absent; error.
+  /// Lock-free unless the key needs Policy::slow_equal or writers keep the
+  /// shard busy.
   MapStatus find(K key, std::size_t hash, V* out) {
-    return with_key(key, hash, [&](Shard&, Entry* e) {
-      if (!e) return MapStatus::absent;
-      Policy::retain_value(e->value);
-      if (out) *out = e->value;
-      return MapStatus::found;
-    });
+    int r = read_fast<true>(shards_[shard_of(hash)], key, hash, out);
+    if (INTERLOCK_LIKELY(r >= 0)) {
+      after_read();
+      return r ? MapStatus::found : MapStatus::absent;
+    }
+    return find_locked(key, hash, out);
   }
 
   MapStatus contains(K key, std::size_t hash) {
-    return with_key(key, hash,
-                    [](Shard&, Entry* e) { return e ? MapStatus::found : MapStatus::absent; });
+    int r = read_fast<false>(shards_[shard_of(hash)], key, hash, nullptr);
+    if (INTERLOCK_LIKELY(r >= 0)) {
+      after_read();
+      return r ? MapStatus::found : MapStatus::absent;
+    }
+    return contains_locked(key, hash);
   }
 
   /// Set key -> value. found: replaced (the old value is released; the stored
   /// key object is kept, as dict does); inserted; error; no_memory.
   MapStatus assign(K key, std::size_t hash, V value) {
-    V old{};
-    bool replaced = false;
+    Retiring rt;
     MapStatus st = with_key(key, hash, [&](Shard& s, Entry* e) {
       if (e) {
+        if (same_value(e->value, value)) return MapStatus::found;  // nothing changes
         Policy::retain_value(value);
-        old = e->value;
-        e->value = value;
-        replaced = true;
+        rt.drop_value(e->value);
+        s.set_value(e, value);
         return MapStatus::found;
       }
-      if (!s.insert(hash, key, value)) return MapStatus::no_memory;
+      if (!s.insert(hash, key, value, rt)) return MapStatus::no_memory;
       Policy::retain_key(key);
       Policy::retain_value(value);
       return MapStatus::inserted;
     });
-    if (replaced) Policy::release_value(old);
+    finish(rt);
     return st;
   }
 
   /// Insert key -> value unless present. inserted; found: *existing is the
   /// current value, retained for the caller; error; no_memory.
   MapStatus insert_absent(K key, std::size_t hash, V value, V* existing) {
-    return with_key(key, hash, [&](Shard& s, Entry* e) {
+    Retiring rt;
+    MapStatus st = with_key(key, hash, [&](Shard& s, Entry* e) {
       if (e) {
         Policy::retain_value(e->value);
         if (existing) *existing = e->value;
         return MapStatus::found;
       }
-      if (!s.insert(hash, key, value)) return MapStatus::no_memory;
+      if (!s.insert(hash, key, value, rt)) return MapStatus::no_memory;
       Policy::retain_key(key);
       Policy::retain_value(value);
       return MapStatus::inserted;
     });
+    finish(rt);
+    return st;
   }
 
   /// Remove key. found: *old_key / *old_value are the removed entry's (the
   /// caller owns those references; pass null to have them released); absent; error.
   MapStatus erase(K key, std::size_t hash, K* old_key = nullptr, V* old_value = nullptr) {
-    K k{};
-    V v{};
+    Retiring rt;
     MapStatus st = with_key(key, hash, [&](Shard& s, Entry* e) {
       if (!e) return MapStatus::absent;
-      k = e->key;
-      v = e->value;
+      if (old_key) {
+        *old_key = e->key;
+        rt.hand_key(e->key);
+      } else {
+        rt.drop_key(e->key);
+      }
+      if (old_value) {
+        *old_value = e->value;
+        rt.hand_value(e->value);
+      } else {
+        rt.drop_value(e->value);
+      }
       s.remove(e);
       return MapStatus::found;
     });
-    if (st == MapStatus::found) {
-      if (old_key) *old_key = k; else Policy::release_key(k);
-      if (old_value) *old_value = v; else Policy::release_value(v);
-    }
+    finish(rt);
     return st;
   }
 
@@ -194,11 +251,11 @@ class ShardedMap {
   ///   absent: the key is absent but a value was expected; error; no_memory.
   MapStatus compare_and_set(K key, std::size_t hash, bool expect_absent, V expected, V desired,
                             V* current) {
-    V old{};
+    Retiring rt;
     MapStatus st = with_key(key, hash, [&](Shard& s, Entry* e) {
       if (!e) {
         if (!expect_absent) return MapStatus::absent;
-        if (!s.insert(hash, key, desired)) return MapStatus::no_memory;
+        if (!s.insert(hash, key, desired, rt)) return MapStatus::no_memory;
         Policy::retain_key(key);
         Policy::retain_value(desired);
         return MapStatus::inserted;
@@ -208,12 +265,13 @@ class ShardedMap {
         if (current) *current = e->value;
         return MapStatus::mismatch;
       }
+      if (same_value(e->value, desired)) return MapStatus::found;  // nothing changes
       Policy::retain_value(desired);
-      old = e->value;
-      e->value = desired;
+      rt.drop_value(e->value);
+      s.set_value(e, desired);
       return MapStatus::found;
     });
-    if (st == MapStatus::found) Policy::release_value(old);
+    finish(rt);
     return st;
   }
 
@@ -227,10 +285,14 @@ class ShardedMap {
       s.mu.lock();
       Entry* e = s.last_live();
       if (e) {
+        Retiring rt;
         *key = e->key;
         *value = e->value;
+        rt.hand_key(e->key);
+        rt.hand_value(e->value);
         s.remove(e);
         s.mu.unlock();
+        finish(rt);
         return true;
       }
       s.mu.unlock();
@@ -238,15 +300,32 @@ class ShardedMap {
     return false;
   }
 
-  /// Remove everything; the entries are released after each shard is unlocked.
+  /// Remove everything; the entries are released after each shard is
+  /// unlocked (once no reader can still see them: see the limbo list).
   void clear() noexcept {
     for (std::size_t i = 0; i < nshards_; ++i) {
       Shard& s = shards_[i];
       s.mu.lock();
       Table t = s.steal();
       s.mu.unlock();
-      t.release_all();
+      Retiring rt;
+      if (t.block) rt.drop_table(t.block, t.nentries, true);
+      finish(rt);
     }
+    if (limbo_count_.load(std::memory_order_relaxed)) finish_empty(kWriteSpins);
+  }
+
+  /// Items waiting in the limbo list (retired while some reader was inside a
+  /// read section; released by a later operation). For tests and diagnostics.
+  std::size_t deferred_count() const noexcept {
+    return limbo_count_.load(std::memory_order_relaxed);
+  }
+
+  /// Release what the limbo list holds if no reader is inside a read section
+  /// (waiting up to `spins` CPU pauses); true if the list is now empty.
+  bool reclaim(unsigned spins = kWriteSpins) noexcept {
+    if (limbo_count_.load(std::memory_order_relaxed)) finish_empty(spins);
+    return limbo_count_.load(std::memory_order_relaxed) == 0;
   }
 
   /// Append shard `i`'s live entries, retained, in insertion order. Either
@@ -255,7 +334,7 @@ class ShardedMap {
   bool snapshot(std::size_t i, std::vector<K>* keys, std::vector<V>* values) {
     Shard& s = shards_[i];
     s.mu.lock();
-    std::size_t n = s.used;
+    std::size_t n = s.used();
     try {
       if (keys) keys->reserve(keys->size() + n);
       if (values) values->reserve(values->size() + n);
@@ -281,6 +360,7 @@ class ShardedMap {
 
   /// Visit every entry without locking: only for stop-the-world contexts (a
   /// garbage collector's traversal) where no thread can be inside the map.
+  /// Also visits what the limbo list still holds (the map owns it).
   template <class Fn>
   int for_each_unlocked(Fn&& fn) const {
     for (std::size_t i = 0; i < nshards_; ++i) {
@@ -288,6 +368,25 @@ class ShardedMap {
       for (std::uint32_t j = 0; j < s.nentries; ++j)
         if (s.entries[j].key != K{})
           if (int r = fn(s.entries[j].key, s.entries[j].value)) return r;
+    }
+    for (const Retired& it : limbo_) {
+      switch (it.kind) {
+        case Retired::kKey:
+          if (int r = fn(it.key, V{})) return r;
+          break;
+        case Retired::kValue:
+          if (int r = fn(K{}, it.value)) return r;
+          break;
+        case Retired::kTableEntries: {
+          const Entry* ents = Table::entries_of(it.block);
+          for (std::uint32_t j = 0; j < it.n; ++j)
+            if (ents[j].key != K{})
+              if (int r = fn(ents[j].key, ents[j].value)) return r;
+          break;
+        }
+        default:
+          break;
+      }
     }
     return 0;
   }
@@ -314,6 +413,10 @@ class ShardedMap {
   static constexpr std::int32_t kEmpty = -1;
   static constexpr std::int32_t kDummy = -2;
   static constexpr std::uint32_t kMinCapacity = 8;
+  // Spin budgets of wait_for_readers(): a write that retired something waits
+  // longer than a read that merely found the limbo list non-empty.
+  static constexpr unsigned kWriteSpins = 2048;
+  static constexpr unsigned kReadSpins = 64;
 
   static bool same_value(const V& a, const V& b) noexcept {
     if constexpr (std::is_empty_v<V>) {
@@ -324,9 +427,35 @@ class ShardedMap {
     }
   }
 
-  // A detached table (for clear and resize): one allocation, indices then entries.
+  // Atomic access to table memory that lock-free readers may be reading:
+  // every store into a published table goes through st(); readers use ld().
+  template <class T>
+  static INTERLOCK_ALWAYS_INLINE T ld(const T& x) noexcept {
+    return std::atomic_ref<T>(const_cast<T&>(x)).load(std::memory_order_relaxed);
+  }
+  template <class T>
+  static INTERLOCK_ALWAYS_INLINE void st(T& x, T v) noexcept {
+    std::atomic_ref<T>(x).store(v, std::memory_order_relaxed);
+  }
+  // A key is dereferenced (Policy::match) before the read is validated, so
+  // its pointer is published with release and read with acquire: the key
+  // object's contents are visible to whoever sees the pointer.
+  static INTERLOCK_ALWAYS_INLINE K ld_key(const K& x) noexcept {
+    return std::atomic_ref<K>(const_cast<K&>(x)).load(std::memory_order_acquire);
+  }
+  static INTERLOCK_ALWAYS_INLINE void st_key(K& x, K v) noexcept {
+    std::atomic_ref<K>(x).store(v, std::memory_order_release);
+  }
+
+  // One allocation: the header, the index array, then the entry array.
+  struct TableHeader {
+    std::uint32_t mask;  // capacity - 1
+    std::uint32_t usable;
+  };
+
+  // A detached table (for clear and resize).
   struct Table {
-    void* block = nullptr;
+    TableHeader* block = nullptr;
     Entry* entries = nullptr;
     std::uint32_t nentries = 0;
 
@@ -336,40 +465,127 @@ class ShardedMap {
     }
     static std::size_t usable_for(std::size_t cap) noexcept { return cap * 2 / 3; }
     static std::size_t entries_offset(std::size_t cap) noexcept {
-      std::size_t off = cap * sizeof(std::int32_t);
+      std::size_t off = sizeof(TableHeader) + cap * sizeof(std::int32_t);
       return (off + alignof(Entry) - 1) / alignof(Entry) * alignof(Entry);
     }
-    void release_all() noexcept {
-      for (std::uint32_t j = 0; j < nentries; ++j) {
-        if (entries[j].key == K{}) continue;
-        Policy::release_key(entries[j].key);
-        Policy::release_value(entries[j].value);
+    static std::int32_t* indices_of(TableHeader* h) noexcept {
+      return reinterpret_cast<std::int32_t*>(h + 1);
+    }
+    static const std::int32_t* indices_of(const TableHeader* h) noexcept {
+      return reinterpret_cast<const std::int32_t*>(h + 1);
+    }
+    static Entry* entries_of(TableHeader* h) noexcept {
+      return reinterpret_cast<Entry*>(reinterpret_cast<char*>(h) + entries_offset(h->mask + 1u));
+    }
+    static const Entry* entries_of(const TableHeader* h) noexcept {
+      return reinterpret_cast<const Entry*>(reinterpret_cast<const char*>(h) +
+                                            entries_offset(h->mask + 1u));
+    }
+    static void release_entries(TableHeader* h, std::uint32_t n) noexcept {
+      Entry* ents = entries_of(h);
+      for (std::uint32_t j = 0; j < n; ++j) {
+        if (ents[j].key == K{}) continue;
+        Policy::release_key(ents[j].key);
+        Policy::release_value(ents[j].value);
       }
+    }
+    void release_all() noexcept {
+      if (!block) return;
+      release_entries(block, nentries);
       std::free(block);
       block = nullptr;
     }
   };
 
+  // Something unlinked from a table, released once no reader can see it.
+  struct Retired {
+    enum Kind : std::uint8_t { kKey, kValue, kTable, kTableEntries, kHandedKey, kHandedValue };
+    Kind kind;
+    std::uint32_t n;  // table_entries: the entry count
+    K key;
+    [[no_unique_address]] V value;
+    TableHeader* block;
+  };
+
+  static void release_items(Retired* items, std::size_t n) noexcept {
+    for (std::size_t i = 0; i < n; ++i) {
+      Retired& it = items[i];
+      switch (it.kind) {
+        case Retired::kKey:
+          Policy::release_key(it.key);
+          break;
+        case Retired::kValue:
+          Policy::release_value(it.value);
+          break;
+        case Retired::kTable:
+          std::free(it.block);
+          break;
+        case Retired::kTableEntries:
+          Table::release_entries(it.block, it.n);
+          std::free(it.block);
+          break;
+        default:  // handed over to the caller: nothing to release
+          break;
+      }
+    }
+  }
+
+  // What one operation unlinks (at most: a key, a value and a table array).
+  struct Retiring {
+    Retired items[4];
+    int n = 0;
+    void drop_key(K k) noexcept { items[n++] = Retired{Retired::kKey, 0, k, V{}, nullptr}; }
+    void drop_value(V v) noexcept {
+      if constexpr (!std::is_empty_v<V>) items[n++] = Retired{Retired::kValue, 0, K{}, v, nullptr};
+    }
+    void hand_key(K k) noexcept { items[n++] = Retired{Retired::kHandedKey, 0, k, V{}, nullptr}; }
+    void hand_value(V v) noexcept {
+      if constexpr (!std::is_empty_v<V>)
+        items[n++] = Retired{Retired::kHandedValue, 0, K{}, v, nullptr};
+    }
+    void drop_table(TableHeader* b, std::uint32_t nentries, bool with_entries) noexcept {
+      items[n++] = Retired{with_entries ? Retired::kTableEntries : Retired::kTable, nentries, K{},
+                           V{}, b};
+    }
+  };
+
+  // Two cache lines: what lock-free readers read (`seq`, `table`: written
+  // only by a write that changes the shard) apart from the lock and the lock
+  // holder's bookkeeping, so that taking the lock, or a write that changes
+  // nothing, does not take the readers' line away from their cores.
   struct alignas(64) Shard {
-    RawMutex mu;
-    std::atomic<std::size_t> size{0};
-    std::size_t used = 0;
-    std::uint32_t mask = 0;  // capacity - 1; 0 while no table is allocated
+    std::atomic<std::uint32_t> seq{0};         // odd while a mutation is in progress
+    std::atomic<TableHeader*> table{nullptr};  // what lock-free readers probe
+    alignas(64) RawMutex mu;
+    std::atomic<std::size_t> size{0};  // live entries (written under mu)
+    std::uint32_t mask = 0;            // capacity - 1; 0 while no table is allocated
     std::uint32_t usable = 0;
     std::uint32_t nentries = 0;
     std::uint32_t left = 0;  // EMPTY index slots an insert may still consume
-    std::int32_t* indices = nullptr;
+    std::int32_t* indices = nullptr;  // cached from `table`, for lock holders
     Entry* entries = nullptr;
 
-    ~Shard() { std::free(indices); }
+    ~Shard() { std::free(table.load(std::memory_order_relaxed)); }
+
+    std::size_t used() const noexcept { return size.load(std::memory_order_relaxed); }
+
+    INTERLOCK_ALWAYS_INLINE void begin_write() noexcept {
+      seq.store(seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      std::atomic_thread_fence(std::memory_order_release);  // odd before the data stores
+    }
+    INTERLOCK_ALWAYS_INLINE void end_write() noexcept {
+      seq.store(seq.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    }
 
     Table steal() noexcept {
-      Table t{indices, entries, nentries};
+      begin_write();
+      Table t{table.load(std::memory_order_relaxed), entries, nentries};
+      table.store(nullptr, std::memory_order_relaxed);
       indices = nullptr;
       entries = nullptr;
       mask = usable = nentries = left = 0;
-      used = 0;
       size.store(0, std::memory_order_relaxed);
+      end_write();
       return t;
     }
 
@@ -389,16 +605,25 @@ class ShardedMap {
       return i;
     }
 
+    void set_value(Entry* e, V v) noexcept {
+      if constexpr (!std::is_empty_v<V>) {
+        begin_write();
+        st(e->value, v);
+        end_write();
+      }
+    }
+
     void remove(Entry* e) noexcept {
+      begin_write();
       std::int32_t ix = static_cast<std::int32_t>(e - entries);
-      indices[slot_of(e->hash, ix)] = kDummy;
-      e->key = K{};
-      if constexpr (!std::is_empty_v<V>) e->value = V{};
+      st(indices[slot_of(e->hash, ix)], kDummy);
+      st(e->key, K{});
+      if constexpr (!std::is_empty_v<V>) st(e->value, V{});
       // Trailing holes are referenced by no index slot (theirs are DUMMY):
       // give them back, so popping from the end stays O(1) as in dict.
       while (nentries > 0 && entries[nentries - 1].key == K{}) --nentries;
-      --used;
-      size.store(used, std::memory_order_relaxed);
+      size.store(used() - 1, std::memory_order_relaxed);
+      end_write();
     }
 
     static void place(std::int32_t* idx, std::size_t mask, std::size_t hash,
@@ -408,21 +633,25 @@ class ShardedMap {
         perturb >>= 5;
         i = (i * 5 + perturb + 1) & mask;
       }
-      idx[i] = ix;
+      st(idx[i], ix);
     }
 
-    /// Rebuild with room for at least `need` live entries; false if out of memory.
-    bool resize(std::size_t need) noexcept {
+    /// Rebuild with room for at least `need` live entries (the old array is
+    /// retired); false if out of memory. Inside begin_write/end_write.
+    bool resize(std::size_t need, Retiring& rt) noexcept {
       // As CPython's dict: the index is the smallest power of two >= need
       // (need = 3 * live entries), so the entry array has room for 2x.
       std::size_t cap = kMinCapacity;
-      while (cap < need || Table::usable_for(cap) <= used) cap <<= 1;
+      while (cap < need || Table::usable_for(cap) <= used()) cap <<= 1;
       if (cap > (std::size_t{1} << 30)) return false;
-      void* block = std::malloc(Table::bytes_for(cap));
-      if (!block) return false;
-      auto* idx = static_cast<std::int32_t*>(block);
+      void* mem = std::malloc(Table::bytes_for(cap));
+      if (!mem) return false;
+      auto* h = static_cast<TableHeader*>(mem);
+      h->mask = static_cast<std::uint32_t>(cap - 1);
+      h->usable = static_cast<std::uint32_t>(Table::usable_for(cap));
+      std::int32_t* idx = Table::indices_of(h);
       std::memset(idx, 0xff, cap * sizeof(std::int32_t));  // kEmpty
-      auto* ents = reinterpret_cast<Entry*>(static_cast<char*>(block) + Table::entries_offset(cap));
+      Entry* ents = Table::entries_of(h);
       std::uint32_t n = 0;
       for (std::uint32_t j = 0; j < nentries; ++j) {
         if (entries[j].key == K{}) continue;
@@ -430,31 +659,205 @@ class ShardedMap {
         place(idx, cap - 1, ents[n].hash, static_cast<std::int32_t>(n));
         ++n;
       }
-      std::free(indices);
+      // Not yet published: plain stores above; the release store publishes them.
+      TableHeader* old = table.load(std::memory_order_relaxed);
+      table.store(h, std::memory_order_release);
+      if (old) rt.drop_table(old, 0, false);
       indices = idx;
       entries = ents;
-      mask = static_cast<std::uint32_t>(cap - 1);
-      usable = static_cast<std::uint32_t>(Table::usable_for(cap));
+      mask = h->mask;
+      usable = h->usable;
       nentries = n;
       left = usable - n;
       return true;
     }
 
     /// Append a new entry (the caller has checked the key is absent).
-    bool insert(std::size_t hash, K key, V value) noexcept {
-      if (left == 0 && !resize(used * 3)) return false;
+    bool insert(std::size_t hash, K key, V value, Retiring& rt) noexcept {
+      begin_write();
+      if (left == 0 && !resize(used() * 3, rt)) {
+        end_write();
+        return false;
+      }
       --left;
       std::int32_t ix = static_cast<std::int32_t>(nentries++);
-      entries[ix].hash = hash;
-      entries[ix].key = key;
-      entries[ix].value = value;
+      st(entries[ix].hash, hash);
+      st_key(entries[ix].key, key);
+      if constexpr (!std::is_empty_v<V>) st(entries[ix].value, value);
       place(indices, mask, hash, ix);
-      ++used;
-      size.store(used, std::memory_order_relaxed);
+      size.store(used() + 1, std::memory_order_relaxed);
+      end_write();
       return true;
     }
   };
 
+  // ------------------------------------------------------------ lock-free reads
+  // 1 found (*out retained, if kValue and out), 0 absent, -1 undecided: take the lock.
+  // One attempt inline; a moving `seq` gets one more, out of line.
+  template <bool kValue>
+  INTERLOCK_ALWAYS_INLINE int read_fast(Shard& s, K key, std::size_t hash, V* out) noexcept {
+    ReadSection rs;
+    if (INTERLOCK_UNLIKELY(!rs.active())) return -1;
+    return read_once<kValue, true>(s, key, hash, out);
+  }
+
+  template <bool kValue, bool kFirst>
+  INTERLOCK_ALWAYS_INLINE int read_once(Shard& s, K key, std::size_t hash, V* out) noexcept {
+    std::uint32_t seq = s.seq.load(std::memory_order_acquire);
+    const TableHeader* t = s.table.load(std::memory_order_acquire);
+    V v{};
+    int r = (seq & 1) ? -2 : t ? probe_fast<kValue>(t, key, hash, &v) : 0;
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (INTERLOCK_LIKELY(r >= 0 && s.seq.load(std::memory_order_relaxed) == seq)) {
+      if (kValue && r == 1) {
+        Policy::retain_value(v);  // alive: a replaced value waits for this section to end
+        if (out) *out = v;
+      }
+      return r;
+    }
+    if (r == -1 || !kFirst) return -1;
+    return read_again<kValue>(s, key, hash, out);
+  }
+
+  // Still inside the caller's read section.
+  template <bool kValue>
+  INTERLOCK_NOINLINE int read_again(Shard& s, K key, std::size_t hash, V* out) noexcept {
+    return read_once<kValue, false>(s, key, hash, out);
+  }
+
+  // The probe: identity hits in the loop; a hash-equal key of another
+  // identity continues in probe_match (out of line: the loop makes no call).
+  template <bool kValue>
+  static INTERLOCK_ALWAYS_INLINE int probe_fast(const TableHeader* t, K key, std::size_t hash,
+                                                V* v) noexcept {
+    const std::uint32_t mask = t->mask;
+    const std::int32_t* idx = Table::indices_of(t);
+    const Entry* ents = Table::entries_of(t);
+    std::size_t perturb = hash, i = hash & mask;
+    for (std::uint32_t n = 0; n <= mask; ++n) {
+      std::int32_t ix = ld(idx[i]);
+      if (ix == kEmpty) return 0;
+      if (ix >= 0) {
+        const Entry& e = ents[ix];
+        K k = ld_key(e.key);
+        if (k == key) {
+          if constexpr (kValue && !std::is_empty_v<V>) *v = ld(e.value);
+          return 1;
+        }
+        if (k != K{} && ld(e.hash) == hash) return probe_match<kValue>(t, key, hash, i, perturb, n, v);
+      }
+      perturb >>= 5;
+      i = (i * 5 + perturb + 1) & mask;
+    }
+    return -1;  // a probe this long only happens while the table changes under us
+  }
+
+  template <bool kValue>
+  static INTERLOCK_NOINLINE int probe_match(const TableHeader* t, K key, std::size_t hash,
+                                            std::size_t i, std::size_t perturb, std::uint32_t n,
+                                            V* v) noexcept {
+    const std::uint32_t mask = t->mask;
+    const std::int32_t* idx = Table::indices_of(t);
+    const Entry* ents = Table::entries_of(t);
+    for (; n <= mask; ++n) {
+      std::int32_t ix = ld(idx[i]);
+      if (ix == kEmpty) return 0;
+      if (ix >= 0) {
+        const Entry& e = ents[ix];
+        K k = ld_key(e.key);
+        KeyMatch m = k == key ? KeyMatch::equal
+                     : (k != K{} && ld(e.hash) == hash) ? Policy::match(k, key)
+                                                         : KeyMatch::unequal;
+        if (m == KeyMatch::equal) {
+          if constexpr (kValue && !std::is_empty_v<V>) *v = ld(e.value);
+          return 1;
+        }
+        if (m == KeyMatch::unknown) return -1;
+      }
+      perturb >>= 5;
+      i = (i * 5 + perturb + 1) & mask;
+    }
+    return -1;
+  }
+
+  INTERLOCK_ALWAYS_INLINE void after_read() noexcept {
+    if (INTERLOCK_UNLIKELY(limbo_count_.load(std::memory_order_relaxed))) drain_after_read();
+  }
+  INTERLOCK_NOINLINE void drain_after_read() noexcept { finish_empty(kReadSpins); }
+
+  // The reads' locked path (out of line: the lock-free path stays small).
+  INTERLOCK_NOINLINE MapStatus find_locked(K key, std::size_t hash, V* out) {
+    return with_key(key, hash, [&](Shard&, Entry* e) {
+      if (!e) return MapStatus::absent;
+      Policy::retain_value(e->value);
+      if (out) *out = e->value;
+      return MapStatus::found;
+    });
+  }
+  INTERLOCK_NOINLINE MapStatus contains_locked(K key, std::size_t hash) {
+    return with_key(key, hash,
+                    [](Shard&, Entry* e) { return e ? MapStatus::found : MapStatus::absent; });
+  }
+
+  // ------------------------------------------------------------ reclamation
+  /// After an operation (no lock held, no read section): release what it
+  /// unlinked once no reader can see it, and whatever the limbo list holds.
+  INTERLOCK_ALWAYS_INLINE void finish(Retiring& rt) noexcept {
+    if (rt.n == 0 && INTERLOCK_LIKELY(!limbo_count_.load(std::memory_order_relaxed))) return;
+    finish_slow(rt, kWriteSpins);
+  }
+
+  void finish_empty(unsigned spins) noexcept {
+    Retiring rt;
+    finish_slow(rt, spins);
+  }
+
+  INTERLOCK_NOINLINE void finish_slow(Retiring& rt, unsigned spins) noexcept {
+    std::vector<Retired> old;
+    if (limbo_count_.load(std::memory_order_relaxed)) {
+      limbo_mu_.lock();
+      old.swap(limbo_);
+      limbo_count_.store(0, std::memory_order_relaxed);
+      limbo_mu_.unlock();
+    }
+    if (rt.n == 0 && old.empty()) return;
+    // Everything in rt and old was unlinked before this call.
+    if (wait_for_readers(spins)) {
+      release_items(rt.items, static_cast<std::size_t>(rt.n));
+      release_items(old.data(), old.size());
+      return;
+    }
+    // Some reader is still inside: keep it all in the limbo list. What was
+    // handed to the caller gets a reference of the list's own.
+    for (int i = 0; i < rt.n; ++i) {
+      Retired& it = rt.items[i];
+      if (it.kind == Retired::kHandedKey) {
+        Policy::retain_key(it.key);
+        it.kind = Retired::kKey;
+      } else if (it.kind == Retired::kHandedValue) {
+        Policy::retain_value(it.value);
+        it.kind = Retired::kValue;
+      }
+    }
+    limbo_mu_.lock();
+    bool ok = true;
+    try {
+      limbo_.reserve(limbo_.size() + old.size() + static_cast<std::size_t>(rt.n));
+      limbo_.insert(limbo_.end(), old.begin(), old.end());
+      limbo_.insert(limbo_.end(), rt.items, rt.items + rt.n);
+      limbo_count_.store(limbo_.size(), std::memory_order_relaxed);
+    } catch (const std::bad_alloc&) {
+      ok = false;
+    }
+    limbo_mu_.unlock();
+    if (ok) return;
+    // No memory to defer: wait for the readers (sections are short).
+    while (!wait_for_readers(kWriteSpins)) sched_yield();
+    release_items(rt.items, static_cast<std::size_t>(rt.n));
+    release_items(old.data(), old.size());
+  }
+
+  // ------------------------------------------------------------ locked path
   // Keys met during resolution, retained until the operation ends.
   struct Resolution {
     K alias{};                 // a stored key proved equal to the probe
@@ -550,7 +953,10 @@ class ShardedMap {
 
   std::size_t nshards_;
   std::unique_ptr<Shard[]> shards_;
+  std::atomic<std::size_t> limbo_count_{0};  // read by every operation, rarely written
   std::atomic<std::size_t> pop_cursor_{0};
+  RawMutex limbo_mu_;                        // guards limbo_ (never held across a release)
+  std::vector<Retired> limbo_;
 };
 
 }  // namespace interlock

@@ -93,6 +93,16 @@ class _bench:
                      traceback: object = None, /) -> None:
             """Do nothing."""
 
+    class NullMap:
+        """A mapping that stores nothing: d[k] is None, d[k] = v does nothing
+        (the ceiling of the shared-mapping scaling benchmark)."""
+
+        def __init__(self) -> None: ...
+        def __getitem__(self, key: object, /) -> None: ...
+        def __setitem__(self, key: object, value: object, /) -> None: ...
+        def __delitem__(self, key: object, /) -> None: ...
+        def __len__(self) -> int: ...
+
 @final
 class atomic:
     """Submodule ``interlock._interlock.atomic``: the classes of

@@ -4,7 +4,8 @@
   ``collections.abc.MutableMapping`` split into independently locked shards
   (``scaling`` of them, default 17), with atomic per-key ``setdefault``,
   ``pop`` and ``update_item(key, fn[, default])``, ``as_dict()``, pickling and
-  ``ConcurrentDict[K, V]``. Iteration never raises while other threads
+  ``ConcurrentDict[K, V]``. ``d[k]``, ``k in d`` and ``d.get`` take no lock
+  (writers do). Iteration never raises while other threads
   mutate: it walks the shards one at a time, taking a snapshot of each shard
   when it reaches it (docs/design.md, "ConcurrentDict and ConcurrentSet").
 * ``ConcurrentSet(iterable=None, /, *, scaling=None)``: a

@@ -436,3 +436,317 @@ TEST(ShardedMap, InsertPopCyclesNeverFillTheIndex) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------- lock-free reads
+// Keys and values with real lifetimes: freed when their last reference goes,
+// so a reader that touched something released too early is a use after free
+// (ASan / TSan report it) and, without sanitizers, a retain of a dead object
+// is counted in g_resurrected.
+namespace {
+
+std::atomic<long> g_live{0};         // LKey + LVal objects alive
+std::atomic<long> g_resurrected{0};  // retains of objects whose count was 0
+
+struct LObj {
+  explicit LObj(long v_) : v(v_) { g_live.fetch_add(1, std::memory_order_relaxed); }
+  ~LObj() { g_live.fetch_sub(1, std::memory_order_relaxed); }
+  long v;                    // key: its number; value: the key number it was stored under
+  std::atomic<int> refs{1};  // the creator's reference
+};
+
+void lretain(LObj* o) noexcept {
+  if (o->refs.fetch_add(1, std::memory_order_relaxed) <= 0)
+    g_resurrected.fetch_add(1, std::memory_order_relaxed);
+}
+void lrelease(LObj* o) noexcept {
+  if (o->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete o;
+}
+
+struct LPolicy {
+  using key_type = LObj*;
+  using mapped_type = LObj*;
+  static KeyMatch match(LObj* a, LObj* b) noexcept {
+    return a->v == b->v ? KeyMatch::equal : KeyMatch::unequal;
+  }
+  static void retain_key(LObj* k) noexcept { lretain(k); }
+  static void release_key(LObj* k) noexcept { lrelease(k); }
+  static void retain_value(LObj* v) noexcept { lretain(v); }
+  static void release_value(LObj* v) noexcept { lrelease(v); }
+  static int slow_equal(LObj* a, LObj* b) { return a->v == b->v; }
+};
+using LMap = ShardedMap<LPolicy>;
+
+std::size_t lhash(long v) { return static_cast<std::size_t>(v) * 0x9E3779B1u; }
+
+/// Store a fresh key object and a fresh value object for key number i.
+MapStatus lassign(LMap& m, long i) {
+  LObj* k = new LObj(i);
+  LObj* v = new LObj(i);
+  MapStatus st = m.assign(k, lhash(i), v);
+  lrelease(k);  // the map holds its own references (or kept its stored key)
+  lrelease(v);
+  return st;
+}
+
+TEST(ShardedMapLockFree, ReadersRaceWritersResizesAndClear) {
+  constexpr long kKeys = 300;
+  const long ops = itest::scaled(200000);
+  {
+    LMap m(3);
+    std::vector<LObj*> probes;  // readers' own key objects: equal, never identical
+    for (long i = 0; i < kKeys; ++i) probes.push_back(new LObj(i));
+    std::atomic<int> running{0};
+    std::atomic<long> found{0}, mismatched{0};
+    std::vector<std::thread> ts;
+    for (int w = 0; w < 2; ++w)
+      ts.emplace_back([&, w] {
+        running.fetch_add(1);
+        std::mt19937 rng(10 + w);
+        for (long n = 0; n < ops; ++n) {
+          long i = static_cast<long>(rng() % kKeys);
+          unsigned op = rng() % 1000;
+          if (op < 550) {
+            lassign(m, i);  // replaces a value, or inserts (resizes as it grows)
+          } else if (op < 800) {
+            LObj* k = nullptr;
+            LObj* v = nullptr;
+            if (m.erase(probes[i], lhash(i), &k, &v) == MapStatus::found) {
+              lrelease(k);  // handed over: dropped at once, as dict.pop's caller may
+              lrelease(v);
+            }
+          } else if (op < 999) {
+            m.erase(probes[i], lhash(i));
+          } else if (w == 0 && op == 999) {
+            m.clear();  // whole tables retired while readers probe them
+          } else {
+            LObj* k;
+            LObj* v;
+            if (m.pop_any(&k, &v)) {
+              lrelease(k);
+              lrelease(v);
+            }
+          }
+        }
+        running.fetch_sub(1);
+      });
+    for (int r = 0; r < 2; ++r)
+      ts.emplace_back([&, r] {
+        std::mt19937 rng(20 + r);
+        while (running.load() == 0) std::this_thread::yield();
+        long n = 0;
+        while (running.load() > 0 || n < 1000) {
+          long i = static_cast<long>(rng() % kKeys);
+          ++n;
+          if (rng() & 1) {
+            LObj* v = nullptr;
+            if (m.find(probes[i], lhash(i), &v) == MapStatus::found) {
+              if (v->v != i) mismatched.fetch_add(1);  // a value of another key
+              found.fetch_add(1, std::memory_order_relaxed);
+              lrelease(v);
+            }
+          } else {
+            (void)m.contains(probes[i], lhash(i));
+          }
+        }
+      });
+    for (auto& t : ts) t.join();
+    EXPECT_EQ(mismatched.load(), 0);
+    EXPECT_GT(found.load(), 0);
+    EXPECT_TRUE(m.reclaim());  // nobody reads now: the limbo list empties
+    EXPECT_EQ(m.deferred_count(), 0u);
+    for (LObj* p : probes) lrelease(p);
+  }
+  EXPECT_EQ(g_resurrected.load(), 0);
+  EXPECT_EQ(g_live.load(), 0);
+}
+
+TEST(ShardedMapLockFree, StableKeysAreAlwaysFoundDuringResizes) {
+  // Writers grow and shrink the tables around stable keys; a lock-free read of
+  // a stable key must never miss it (a probe of a half-built or stale table
+  // would).
+  constexpr long kStable = 64, kChurn = 2000;
+  const long rounds = itest::scaled(30);
+  {
+    LMap m(2);
+    for (long i = 0; i < kStable; ++i) ASSERT_EQ(lassign(m, i), MapStatus::inserted);
+    std::vector<LObj*> probes;
+    for (long i = 0; i < kStable; ++i) probes.push_back(new LObj(i));
+    std::atomic<bool> stop{false};
+    std::atomic<long> misses{0}, reads{0};
+    std::thread writer([&] {
+      for (long r = 0; r < rounds; ++r) {
+        for (long i = kStable; i < kStable + kChurn; ++i) lassign(m, i);
+        for (long i = kStable; i < kStable + kChurn; ++i) {
+          LObj p(i);
+          m.erase(&p, lhash(i));
+        }
+      }
+      stop.store(true);
+    });
+    std::thread reader([&] {
+      std::mt19937 rng(3);
+      while (!stop.load(std::memory_order_relaxed)) {
+        long i = static_cast<long>(rng() % kStable);
+        LObj* v = nullptr;
+        if (m.find(probes[i], lhash(i), &v) != MapStatus::found) {
+          misses.fetch_add(1);
+        } else {
+          if (v->v != i) misses.fetch_add(1);
+          lrelease(v);
+        }
+        if (m.contains(probes[i], lhash(i)) != MapStatus::found) misses.fetch_add(1);
+        reads.fetch_add(1, std::memory_order_relaxed);
+      }
+    });
+    writer.join();
+    reader.join();
+    EXPECT_EQ(misses.load(), 0) << "of " << reads.load();
+    for (LObj* p : probes) lrelease(p);
+  }
+  EXPECT_EQ(g_resurrected.load(), 0);
+  EXPECT_EQ(g_live.load(), 0);
+}
+
+struct LSetPolicy {
+  using key_type = LObj*;
+  using mapped_type = NoValue;
+  static KeyMatch match(LObj* a, LObj* b) noexcept { return LPolicy::match(a, b); }
+  static void retain_key(LObj* k) noexcept { lretain(k); }
+  static void release_key(LObj* k) noexcept { lrelease(k); }
+  static void retain_value(NoValue) noexcept {}
+  static void release_value(NoValue) noexcept {}
+  static int slow_equal(LObj* a, LObj* b) { return a->v == b->v; }
+};
+
+TEST(ShardedMapLockFree, SetContainsRacesInsertAndErase) {
+  // The set flavour (no value field): lock-free `contains` compares stored
+  // keys that writers erase (and free) concurrently.
+  constexpr long kKeys = 128;
+  const long ops = itest::scaled(100000);
+  {
+    ShardedMap<LSetPolicy> m(2);
+    std::vector<LObj*> probes;
+    for (long i = 0; i < kKeys; ++i) probes.push_back(new LObj(i));
+    std::atomic<bool> stop{false};
+    std::thread writer([&] {
+      std::mt19937 rng(5);
+      for (long n = 0; n < ops; ++n) {
+        long i = static_cast<long>(rng() % kKeys);
+        if (rng() & 1) {
+          LObj* k = new LObj(i);
+          m.insert_absent(k, lhash(i), {}, nullptr);
+          lrelease(k);
+        } else {
+          m.erase(probes[i], lhash(i));
+        }
+      }
+      stop.store(true);
+    });
+    std::atomic<long> hits{0};
+    std::thread reader([&] {
+      std::mt19937 rng(6);
+      while (!stop.load(std::memory_order_relaxed)) {
+        long i = static_cast<long>(rng() % kKeys);
+        if (m.contains(probes[i], lhash(i)) == MapStatus::found) hits.fetch_add(1);
+      }
+    });
+    writer.join();
+    reader.join();
+    EXPECT_TRUE(m.reclaim());
+    for (LObj* p : probes) lrelease(p);
+  }
+  EXPECT_EQ(g_resurrected.load(), 0);
+  EXPECT_EQ(g_live.load(), 0);
+}
+
+TEST(ShardedMapLockFree, ReleaseIsImmediateWithoutReadersAndDeferredWithOne) {
+  {
+    LMap m(1);
+    LObj* key = new LObj(1);
+    LObj* v1 = new LObj(1);
+    ASSERT_EQ(m.assign(key, lhash(1), v1), MapStatus::inserted);
+    lretain(v1);  // watch v1: our extra reference
+    LObj* v2 = new LObj(1);
+    ASSERT_EQ(m.assign(key, lhash(1), v2), MapStatus::found);
+    // Nobody was reading: the map's reference to v1 went before assign returned.
+    EXPECT_EQ(v1->refs.load(), 2);  // ours: creation + watch
+    EXPECT_EQ(m.deferred_count(), 0u);
+    lrelease(v1);
+    lrelease(v1);
+
+    // A thread stays inside a read section: what a write unlinks must wait.
+    std::atomic<int> phase{0};
+    std::thread reader([&] {
+      {
+        interlock::ReadSection rs;
+        ASSERT_TRUE(rs.active());
+        phase.store(1);
+        while (phase.load() != 2) std::this_thread::yield();
+      }
+      phase.store(3);
+    });
+    while (phase.load() != 1) std::this_thread::yield();
+    EXPECT_FALSE(interlock::wait_for_readers(100));
+    lretain(v2);  // watch v2
+    LObj* v3 = new LObj(1);
+    ASSERT_EQ(m.assign(key, lhash(1), v3), MapStatus::found);
+    lrelease(v3);
+    EXPECT_EQ(v2->refs.load(), 3);  // creation + watch + the limbo list's
+    EXPECT_EQ(m.deferred_count(), 1u);
+    LObj* k = nullptr;
+    LObj* v = nullptr;
+    ASSERT_EQ(m.erase(key, lhash(1), &k, &v), MapStatus::found);  // handed over
+    EXPECT_EQ(v, v3);
+    EXPECT_EQ(v3->refs.load(), 2);  // ours now + the limbo list's extra one
+    EXPECT_EQ(m.deferred_count(), 3u);
+    lrelease(k);
+    lrelease(v);
+    EXPECT_FALSE(m.reclaim(100));  // the reader is still inside
+    phase.store(2);
+    reader.join();
+    // The next read releases the list (nobody is inside any more).
+    EXPECT_EQ(m.contains(key, lhash(1)), MapStatus::absent);
+    EXPECT_EQ(m.deferred_count(), 0u);
+    EXPECT_EQ(v2->refs.load(), 2);
+    lrelease(v2);
+    lrelease(v2);
+    lrelease(key);
+  }
+  EXPECT_EQ(g_resurrected.load(), 0);
+  EXPECT_EQ(g_live.load(), 0);
+}
+
+TEST(ShardedMapLockFree, DestroyingTheMapReleasesTheLimboList) {
+  {
+    LMap m(1);
+    std::atomic<int> phase{0};
+    std::thread reader([&] {
+      interlock::ReadSection rs;
+      phase.store(1);
+      while (phase.load() != 2) std::this_thread::yield();
+    });
+    while (phase.load() != 1) std::this_thread::yield();
+    for (long i = 0; i < 50; ++i) lassign(m, i);  // resizes retire arrays
+    m.clear();
+    EXPECT_GT(m.deferred_count(), 0u);
+    phase.store(2);
+    reader.join();
+  }  // ~ShardedMap releases everything
+  EXPECT_EQ(g_live.load(), 0);
+}
+
+TEST(ShardedMapLockFree, ReadSectionsOnManyThreadsReuseSlots) {
+  // A thread's slot is given back when it exits: short-lived readers do not
+  // grow the registry without bound.
+  LMap m(1);
+  lassign(m, 1);
+  LObj probe(1);
+  probe.refs.store(1000);  // never freed: a stack object
+  for (int i = 0; i < 50; ++i) {
+    std::thread t([&] { EXPECT_EQ(m.contains(&probe, lhash(1)), MapStatus::found); });
+    t.join();
+  }
+  EXPECT_LE(interlock::grace_slot_count(), 8u);
+}
+
+}  // namespace
