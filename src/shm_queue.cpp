@@ -106,15 +106,19 @@ ShmQueue ShmQueue::open(void* memory, std::size_t size, std::size_t capacity,
     if (r == 0) {
       if (capacity == 0)
         throw ShmQueueError("shared-memory queue: the memory holds no queue (zero-filled)");
-      if (h->magic != 0)
-        throw ShmQueueError("shared-memory queue: the memory is neither zero-filled nor "
-                            "an interlock queue");
-      required_size(capacity, max_message);  // parameter errors before claiming
-      if (size < required_size(capacity, max_message))
+      if (size < required_size(capacity, max_message))  // parameter errors before claiming
         throw ShmQueueError("shared-memory queue: buffer of " + std::to_string(size) +
                             " bytes is too small, need " +
                             std::to_string(required_size(capacity, max_message)));
       if (!h->ready.compare_exchange_strong(r, 2, std::memory_order_acq_rel)) continue;
+      // Claimed: nobody else writes the layout now, so the magic can be read
+      // (before the claim another process's initialisation may be writing it).
+      if (h->magic != 0) {
+        h->ready.store(0, std::memory_order_release);
+        process_futex::wake_all(&h->ready);
+        throw ShmQueueError("shared-memory queue: the memory is neither zero-filled nor "
+                            "an interlock queue");
+      }
       init_layout(memory, size, capacity, max_message);
       h->ready.store(1, std::memory_order_release);
       process_futex::wake_all(&h->ready);
