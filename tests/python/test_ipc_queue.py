@@ -336,7 +336,7 @@ def test_buffer_queue_validation_and_versioning():
     # Not zero-filled, not a queue: refused, never overwritten.
     m2[:8] = b"garbage!"
     with pytest.raises(ValueError, match="neither zero-filled"):
-        ipc.ShmQueue(buffer=m2)
+        ipc.ShmQueue(buffer=m2, capacity=4, max_message=16)
     assert m2[:8] == b"garbage!"
     # Another layout version: a clear error.
     m3 = mmap.mmap(-1, size)
