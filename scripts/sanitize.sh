@@ -8,7 +8,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 for san in "${@:-thread address}"; do
   for s in $san; do
-    printf '\n=== C++ tests under %s sanitizer\n' "$s"
+    printf '\n=== [%4ds] C++ tests under %s sanitizer\n' "$SECONDS" "$s"
     dir="$root/build/san-$s"
     cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
           -DINTERLOCK_SANITIZE="$s" -DINTERLOCK_BUILD_TESTS=ON -DINTERLOCK_BUILD_BENCHMARKS=OFF >/dev/null

@@ -17,7 +17,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build="$root/build"
 jobs=$(nproc 2>/dev/null || echo 2)
-log() { printf '\n=== %s\n' "$*"; }
+log() { printf '\n=== [%4ds] %s\n' "$SECONDS" "$*"; }  # seconds since the script started
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # ------------------------------------------------------------------ tools
