@@ -78,35 +78,26 @@ std::size_t size_arg(nb::handle v, const char* what, std::size_t lo, std::size_t
   return static_cast<std::size_t>(n);
 }
 
-[[noreturn]] void raise_queue_error(const ShmQueueError& e) {
-  PyErr_SetString(PyExc_ValueError, e.what());
-  throw nb::python_error();
-}
-
 /// Opens the ring in self->mem (size bytes), creating it with (cap, msg)
 /// when `init` and the memory is fresh, else attaching (waiting `wait` for a
-/// creator that is still initialising).
+/// creator that is still initialising). ShmQueueError -> ValueError (the
+/// translator in init_ipc_queue).
 void open_ring(IpcShmQueue& self, std::size_t size, bool init, std::size_t cap, std::size_t msg,
                Deadline wait) {
-  try {
-    nb::gil_scoped_release nogil;
-    self.q = ShmQueue::open(self.mem, size, init ? cap : 0, msg, wait, &self.created);
-  } catch (const ShmQueueError& e) {  // (the GIL is held again here)
-    raise_queue_error(e);
-  }
+  nb::gil_scoped_release nogil;
+  self.q = ShmQueue::open(self.mem, size, init ? cap : 0, msg, wait, &self.created);
 }
 
 /// An attached queue must be the one asked for (when something was asked).
 void check_params(const IpcShmQueue& self, std::size_t cap, std::size_t msg, const char* what) {
   if (self.created) return;
-  std::size_t want_cap = 2;
-  while (cap && want_cap < cap) want_cap <<= 1;
-  if ((cap && self.q.capacity() != want_cap) || (msg && self.q.max_message() != msg)) {
+  const std::size_t want_cap = cap ? ShmQueue::capacity_for(cap) : self.q.capacity();
+  const std::size_t want_msg = msg ? msg : self.q.max_message();
+  if (self.q.capacity() != want_cap || self.q.max_message() != want_msg) {
     PyErr_Format(PyExc_ValueError,
                  "%s: the existing queue has capacity %u and max_message %u, not the "
                  "capacity %zu and max_message %zu asked for (omit them to attach to it)",
-                 what, self.q.capacity(), self.q.max_message(), cap ? want_cap : std::size_t(self.q.capacity()),
-                 msg ? msg : std::size_t(self.q.max_message()));
+                 what, self.q.capacity(), self.q.max_message(), want_cap, want_msg);
     throw nb::python_error();
   }
 }
@@ -155,10 +146,6 @@ void queue_init(IpcShmQueue* self, nb::handle name, nb::handle capacity, nb::han
     open_ring(*self, self->region->size(), self->region->created(), init_cap, init_msg,
               Deadline::after(kInitWait));
     check_params(*self, cap, msg, "ShmQueue");
-  } catch (const ShmQueueError& e) {
-    self->~IpcShmQueue();
-    PyErr_SetString(PyExc_ValueError, e.what());
-    throw nb::python_error();
   } catch (...) {
     self->~IpcShmQueue();
     throw;
@@ -339,6 +326,13 @@ void sq_close(IpcShmQueue& s) {
 namespace interlock::py {
 
 void init_ipc_queue(nb::module_& m) {
+  nb::register_exception_translator([](const std::exception_ptr& p, void*) {
+    try {
+      std::rethrow_exception(p);
+    } catch (const ShmQueueError& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    }
+  });
   auto cls = nb::class_<IpcShmQueue>(
       m, "ShmQueue", ilpy::method_slots<queue_methods>(), nb::is_weak_referenceable(),
       "ShmQueue(name=None, capacity=None, max_message=None, *, buffer=None, offset=0,\n"
@@ -415,11 +409,7 @@ void init_ipc_queue(nb::module_& m) {
   cls.def_static(
       "required_size",
       [](std::size_t capacity, std::size_t max_message) {
-        try {
-          return ShmQueue::required_size(capacity, max_message);
-        } catch (const ShmQueueError& e) {
-          throw nb::value_error(e.what());
-        }
+        return ShmQueue::required_size(capacity, max_message);
       },
       "capacity"_a = kDefaultCapacity, "max_message"_a = kDefaultMaxMessage,
       "Bytes of buffer a queue of capacity messages of up to max_message bytes needs.");

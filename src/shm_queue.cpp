@@ -34,6 +34,10 @@ std::size_t slot_size_for(std::size_t max_message) {
 
 }  // namespace
 
+std::size_t ShmQueue::capacity_for(std::size_t requested) noexcept {
+  return static_cast<std::size_t>(round_pow2(requested));
+}
+
 std::size_t ShmQueue::required_size(std::size_t capacity, std::size_t max_message) {
   if (capacity == 0 || capacity > kMaxCapacity)
     throw ShmQueueError("capacity must be between 1 and " + std::to_string(kMaxCapacity));
@@ -106,10 +110,10 @@ ShmQueue ShmQueue::open(void* memory, std::size_t size, std::size_t capacity,
     if (r == 0) {
       if (capacity == 0)
         throw ShmQueueError("shared-memory queue: the memory holds no queue (zero-filled)");
-      if (size < required_size(capacity, max_message))  // parameter errors before claiming
+      const std::size_t need = required_size(capacity, max_message);  // errors before claiming
+      if (size < need)
         throw ShmQueueError("shared-memory queue: buffer of " + std::to_string(size) +
-                            " bytes is too small, need " +
-                            std::to_string(required_size(capacity, max_message)));
+                            " bytes is too small, need " + std::to_string(need));
       if (!h->ready.compare_exchange_strong(r, 2, std::memory_order_acq_rel)) continue;
       // Claimed: nobody else writes the layout now, so the magic can be read
       // (before the claim another process's initialisation may be writing it).

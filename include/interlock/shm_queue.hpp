@@ -109,6 +109,9 @@ class INTERLOCK_API ShmQueue {
   /// the queue shut down (messages are at most 1 GiB, so it is never a length).
   static constexpr std::uint32_t kTombstone = 0xFFFF'FFFFu;
 
+  /// The capacity a queue asked for `requested` messages gets: the next power
+  /// of two, at least 2.
+  static std::size_t capacity_for(std::size_t requested) noexcept;
   /// Bytes needed for a queue of `capacity` messages (rounded up to a power of
   /// two) of up to `max_message` bytes.
   static std::size_t required_size(std::size_t capacity, std::size_t max_message);

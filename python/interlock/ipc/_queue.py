@@ -20,9 +20,14 @@ Under *fork* nothing needs pickling: children inherit the queue.
 from __future__ import annotations
 
 import copyreg
+import os as _os
 import pickle
+import threading as _threading
+import weakref as _weakref
+from queue import Empty as _Empty
+from queue import Full as _Full
 
-from .._aio import _QueueView
+from .._aio import _QueueView, _running_loop, _wake
 from .._interlock import ipc as _ipc
 from ._futex import _attach_shared_memory
 
@@ -100,22 +105,6 @@ class ObjectQueue(ShmQueue):
 # Wake-ups are broadcasts and hand nothing over: a cancelled get loses no
 # message, a cancelled put queues none.
 
-import os as _os
-import threading as _threading
-import weakref as _weakref
-
-
-def _running_loop():
-    import asyncio
-
-    return asyncio.get_running_loop()
-
-
-def _wake(future) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
 class _Bridge:
     __slots__ = ("_ref", "_space", "_cond", "_waiters", "_thread", "_sleeping",
                  "__weakref__")
@@ -127,7 +116,6 @@ class _Bridge:
         self._waiters: dict[int, tuple] = {}
         self._thread = None
         self._sleeping = False
-        _BRIDGES.add(self)
 
     def _queue_gone(self, _ref) -> None:
         with self._cond:
@@ -203,7 +191,7 @@ class _Bridge:
         self._sleeping = False
 
 
-_BRIDGES: "_weakref.WeakSet[_Bridge]" = _weakref.WeakSet()
+# queue -> [items bridge, space bridge] (either None until first needed)
 _BRIDGE_OF: "_weakref.WeakKeyDictionary" = _weakref.WeakKeyDictionary()
 _BRIDGE_LOCK = _threading.Lock()
 
@@ -211,8 +199,10 @@ _BRIDGE_LOCK = _threading.Lock()
 def _after_fork_in_child() -> None:
     global _BRIDGE_LOCK
     _BRIDGE_LOCK = _threading.Lock()
-    for b in list(_BRIDGES):
-        b._after_fork()
+    for pair in list(_BRIDGE_OF.values()):
+        for b in pair:
+            if b is not None:
+                b._after_fork()
 
 
 _os.register_at_fork(after_in_child=_after_fork_in_child)
@@ -235,7 +225,7 @@ async def _until(q, space: bool, attempt):
     loop = _running_loop()
     bridge = _bridge(q, space)
     retry = _Empty if not space else _Full
-    while True:
+    while True:  # register, retry, and only then wait: no wake-up is lost
         future = loop.create_future()
         token = bridge.register(loop, future)
         try:
@@ -246,10 +236,6 @@ async def _until(q, space: bool, attempt):
             await future
         finally:
             bridge.unregister(token, q)
-        try:
-            return attempt()
-        except retry:
-            pass
 
 
 class ShmQueueAio(_QueueView):
@@ -279,8 +265,6 @@ class ShmQueueAio(_QueueView):
         except _Full:
             await _until(q, True, lambda: q.put_nowait(item))
 
-
-from queue import Empty as _Empty, Full as _Full  # noqa: E402
 
 ShmQueue.aio = property(ShmQueueAio, doc="asyncio.Queue's API on this queue (ShmQueueAio).")
 ShmQueueAio.__module__ = "interlock.ipc"
