@@ -32,7 +32,9 @@ import sys
 from typing import Any, Awaitable, Callable, TypeVar
 
 from ._interlock import _aio as _native
-from ._interlock.collections import Queue
+from ._interlock.collections import Empty as _Empty
+from ._interlock.collections import Full as _Full
+from ._interlock.collections import Queue, ShutDown
 from ._interlock.locks import BoundedSemaphore, CountDownLatch, Event, Lock, Semaphore
 from ._sync import _BROKEN, _DRAINING, _FILLING, _RESETTING
 from ._sync import Barrier, BrokenBarrierError, Condition
@@ -381,9 +383,29 @@ async def _until_done(call: Callable[..., Any], *args: Any) -> Any:
         prev = r
 
 
+# The aio views raise asyncio's queue exceptions, as asyncio.Queue does:
+# asyncio.QueueEmpty / QueueFull, and asyncio.QueueShutDown on 3.13+ (before
+# 3.13 asyncio has none: the queue's own ShutDown stays). The queue's
+# exception is translated on the failure path only (a try costs nothing when
+# nothing is raised) and is not chained, as asyncio raises its own.
+
+def _asyncio_error(name: str) -> type[BaseException]:
+    import asyncio  # loaded already wherever a view raises in a coroutine
+
+    return getattr(asyncio, name)
+
+
+def _shutdown_error(e: BaseException) -> BaseException:
+    """asyncio.QueueShutDown for the queue's ShutDown `e` (3.13+), else `e`."""
+    import asyncio
+
+    cls = getattr(asyncio, "QueueShutDown", None)
+    return e if cls is None else cls()
+
+
 class _QueueView:
     """What the ``aio`` views of the queues share: asyncio.Queue's
-    non-waiting methods, forwarded to the queue."""
+    non-waiting methods, forwarded to the queue, with asyncio's exceptions."""
 
     __slots__ = ("_q",)
 
@@ -391,12 +413,24 @@ class _QueueView:
         self._q = q
 
     def get_nowait(self) -> Any:
-        """An item if one is there at once, else queue.Empty."""
-        return self._q.get_nowait()
+        """An item if one is there at once, else asyncio.QueueEmpty
+        (asyncio.QueueShutDown once shut down and empty, 3.13+)."""
+        try:
+            return self._q.get_nowait()
+        except _Empty:
+            raise _asyncio_error("QueueEmpty") from None
+        except ShutDown as e:
+            raise _shutdown_error(e) from None
 
     def put_nowait(self, item: Any) -> None:
-        """Put the item if a slot is free at once, else queue.Full."""
-        self._q.put_nowait(item)
+        """Put the item if a slot is free at once, else asyncio.QueueFull
+        (asyncio.QueueShutDown once shut down, 3.13+)."""
+        try:
+            self._q.put_nowait(item)
+        except _Full:
+            raise _asyncio_error("QueueFull") from None
+        except ShutDown as e:
+            raise _shutdown_error(e) from None
 
     def qsize(self) -> int:
         return self._q.qsize()
@@ -430,13 +464,19 @@ class QueueAio(_QueueView):
 
     async def get(self) -> Any:
         """Remove and return an item, waiting without blocking the loop
-        (ShutDown once the queue is shut down and empty)."""
-        return await _until_done(self._q._aio_get)
+        (asyncio.QueueShutDown once the queue is shut down and empty)."""
+        try:
+            return await _until_done(self._q._aio_get)
+        except ShutDown as e:
+            raise _shutdown_error(e) from None
 
     async def put(self, item: Any) -> None:
         """Put an item, waiting for a free slot without blocking the loop
-        (ShutDown once the queue is shut down)."""
-        await _until_done(self._q._aio_put, item)
+        (asyncio.QueueShutDown once the queue is shut down)."""
+        try:
+            await _until_done(self._q._aio_put, item)
+        except ShutDown as e:
+            raise _shutdown_error(e) from None
 
     async def join(self) -> None:
         """Wait until every item put has been marked done (task_done)."""

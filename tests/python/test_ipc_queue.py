@@ -6,6 +6,7 @@ signals, the GIL, and no /dev/shm leftovers."""
 
 from __future__ import annotations
 
+import asyncio
 import mmap
 import multiprocessing as mp
 import os
@@ -24,6 +25,8 @@ import _ipc_children as kids
 from _ipc_support import name, no_leftovers, run_procs, segment_of, shm_entries  # noqa: F401 (fixtures)
 from interlock import ipc
 from interlock.collections import ShutDown
+
+_AIO_SHUTDOWN = getattr(asyncio, "QueueShutDown", ShutDown)
 
 CONTEXTS = ["fork", "spawn"]
 
@@ -571,9 +574,9 @@ def test_aio_woken_by_threads_and_shutdown():
         waiter = asyncio.ensure_future(q.aio.get())
         await asyncio.sleep(0)
         await loop.run_in_executor(None, q.shutdown)
-        with pytest.raises(ShutDown):
+        with pytest.raises(_AIO_SHUTDOWN):
             await waiter
-        with pytest.raises(ShutDown):
+        with pytest.raises(_AIO_SHUTDOWN):
             await q.aio.put(b"x")
 
     asyncio.run(main())
@@ -606,7 +609,7 @@ def test_aio_view_api_and_bridge_lifetime():
     assert isinstance(v, ipc.ShmQueueAio) and v.maxsize == 4 and v.empty() and not v.full()
     v.put_nowait(b"a")
     assert v.qsize() == 1 and v.get_nowait() == b"a"
-    with pytest.raises(queue.Empty):
+    with pytest.raises(asyncio.QueueEmpty):
         v.get_nowait()
 
     async def main():

@@ -27,7 +27,8 @@ import weakref as _weakref
 from queue import Empty as _Empty
 from queue import Full as _Full
 
-from .._aio import _QueueView, _running_loop, _wake
+from .._aio import _QueueView, _running_loop, _shutdown_error, _wake
+from .._interlock.collections import ShutDown as _ShutDown
 from .._interlock import ipc as _ipc
 from ._futex import _attach_shared_memory
 
@@ -249,21 +250,28 @@ class ShmQueueAio(_QueueView):
 
     async def get(self):
         """Remove and return the oldest message (object, for an ObjectQueue),
-        waiting without blocking the loop (ShutDown once shut down and empty)."""
+        waiting without blocking the loop (asyncio.QueueShutDown once shut
+        down and empty)."""
         q = self._q
         try:
-            return q.get_nowait()
-        except _Empty:
-            return await _until(q, False, q.get_nowait)
+            try:
+                return q.get_nowait()
+            except _Empty:
+                return await _until(q, False, q.get_nowait)
+        except _ShutDown as e:
+            raise _shutdown_error(e) from None
 
     async def put(self, item) -> None:
         """Append item, waiting for a free slot without blocking the loop
-        (ShutDown once the queue is shut down)."""
+        (asyncio.QueueShutDown once the queue is shut down)."""
         q = self._q
         try:
-            q.put_nowait(item)
-        except _Full:
-            await _until(q, True, lambda: q.put_nowait(item))
+            try:
+                q.put_nowait(item)
+            except _Full:
+                await _until(q, True, lambda: q.put_nowait(item))
+        except _ShutDown as e:
+            raise _shutdown_error(e) from None
 
 
 ShmQueue.aio = property(ShmQueueAio, doc="asyncio.Queue's API on this queue (ShmQueueAio).")
