@@ -18,7 +18,13 @@
   timeout, ``*_nowait``, qsize/empty/full, task_done/join, Python 3.13's
   shutdown), raising the stdlib's ``queue.Empty`` / ``queue.Full`` /
   ``queue.ShutDown`` (``ShutDown`` here: ``queue.ShutDown`` on 3.13+, a
-  fallback class before).
+  fallback class before). ``q.aio`` is asyncio.Queue's API and raises
+  asyncio's ``QueueEmpty`` / ``QueueFull`` / ``QueueShutDown`` (3.13+).
+  Subclasses may override the public methods; queue.Queue's hooks (``_init``,
+  ``_qsize``, ``_put``, ``_get``, ``mutex``, ``not_empty``, ``not_full``,
+  ``all_tasks_done``, ``unfinished_tasks``, ``queue``) are not used by this
+  native queue, so a subclass defining one is refused with a ``TypeError``
+  naming it (at class creation) rather than silently ignored.
 * ``ConcurrentQueue(scaling=None, lock_free=False)``, ``StdConcurrentQueue(maxsize=0)``,
   ``ConcurrentGatheringIterator(scaling=None)``: ft_utils' queues and
   gathering iterator (see ``interlock.compat.ft_utils.concurrency``).
@@ -41,6 +47,27 @@ from ._interlock.collections import (
     StdConcurrentQueue,
 )
 from ._aio import QueueAio  # also adds Queue.aio (see _aio.py)
+
+# queue.Queue's subclass hooks. interlock's Queue is native: put/get never call
+# _put/_get/_qsize/_init and there is no mutex or condition to share, so a
+# subclass overriding one would be silently ignored. It is refused instead, at
+# class creation (docs/design.md, "Queue subclasses").
+_QUEUE_HOOKS = ("_init", "_qsize", "_put", "_get", "mutex", "not_empty", "not_full",
+                "all_tasks_done", "unfinished_tasks", "queue")
+
+
+def _queue_init_subclass(cls, **kwargs):
+    for hook in _QUEUE_HOOKS:
+        if hook in cls.__dict__:
+            raise TypeError(
+                f"{cls.__qualname__} defines {hook!r}, a queue.Queue subclass hook that "
+                "interlock.collections.Queue does not use (its put/get are native and "
+                "have no mutex or conditions): subclass queue.Queue for a custom "
+                "container, or override put/get themselves")
+    super(Queue, cls).__init_subclass__(**kwargs)
+
+
+Queue.__init_subclass__ = classmethod(_queue_init_subclass)
 
 __all__ = ["ConcurrentDict", "ConcurrentSet", "LocalWrapper", "Queue", "ConcurrentQueue",
            "StdConcurrentQueue", "ConcurrentGatheringIterator", "Empty", "Full", "ShutDown",
