@@ -752,7 +752,7 @@ def _aio_queues():
     from interlock import ipc
     from interlock.collections import Queue
 
-    return [Queue(1), ipc.ShmQueue(capacity=2, max_message=8), ipc.ObjectQueue(capacity=2)]
+    return [Queue(1), ipc.ShmQueue(capacity=2, max_message=8), ipc.ObjectQueue(2)]
 
 
 @pytest.mark.parametrize("kind", range(3))

@@ -50,3 +50,4 @@ __all__: Final[list[str]]
 from ._queue import ObjectQueue as ObjectQueue
 from ._queue import ShmQueue as ShmQueue
 from ._queue import ShmQueueAio as ShmQueueAio
+from ._queue import SimpleQueue as SimpleQueue

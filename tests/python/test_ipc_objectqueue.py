@@ -1,0 +1,153 @@
+"""ObjectQueue with multiprocessing.Queue's contracts (issue 16): maxsize as
+the first argument, maxsize=0 unbounded, SimpleQueue, objects of any size."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import pickle
+import queue
+
+import pytest
+
+import _ipc_children as kids
+from _ipc_support import no_leftovers, run_procs, shm_entries  # noqa: F401 (fixtures)
+from interlock import ipc
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def blobs(q):
+    """The side segments of queue q present in /dev/shm."""
+    stem = "interlock.blob." + q.shm_path.rsplit("/", 1)[-1] + "."
+    return [n for n in shm_entries() if n.startswith(stem)]
+
+
+def test_maxsize_is_the_first_argument():
+    q = ipc.ObjectQueue(8)
+    assert q.maxsize == 8 and q.capacity == 8 and isinstance(q, ipc.ObjectQueue)
+    for i in range(8):
+        q.put_nowait(i)
+    assert q.full()
+    with pytest.raises(queue.Full):
+        q.put_nowait(8)
+    with pytest.raises(queue.Full):
+        q.put(8, timeout=0.01)
+    assert [q.get() for _ in range(8)] == list(range(8))
+    with pytest.raises(queue.Empty):
+        q.get(timeout=0.01)
+    with pytest.raises(queue.Empty):
+        q.get_nowait()
+    q.close()
+    with pytest.raises(ValueError):
+        q.put(1)
+    with pytest.raises(ValueError):
+        q.get()
+
+
+@pytest.mark.parametrize("bad", ["jobs", b"jobs", None])
+def test_old_positional_name_is_a_clear_error(bad):
+    with pytest.raises(TypeError, match="name="):
+        ipc.ObjectQueue(bad)
+
+
+def test_keyword_arguments():
+    with pytest.raises(TypeError):
+        ipc.ObjectQueue(0, "name")  # name and the rest are keyword-only
+    with pytest.raises(TypeError, match="maxsize"):
+        ipc.ObjectQueue(1.5)
+    q = ipc.ObjectQueue(4, max_message=64)
+    assert q.max_message == 64 and q.maxsize == 4
+    q.close()
+
+
+def test_unbounded_burst_without_consumer():
+    q = ipc.ObjectQueue()
+    assert q.maxsize == 0 and isinstance(q, ipc.ObjectQueue)
+    n = 20_000
+    for i in range(n):
+        q.put_nowait(i) if i % 2 else q.put(i, block=False)
+    assert not q.full()
+    assert [q.get(timeout=30) for _ in range(n)] == list(range(n))
+    q.join_thread()
+    assert q.empty()
+    q.close()
+
+
+def test_unbounded_burst_from_an_exiting_child():
+    q = ipc.ObjectQueue(capacity=16)
+    n = 2_000
+    p = mp.get_context("fork").Process(target=kids.objectqueue_burst, args=(q, n))
+    p.start()
+    got = [q.get(timeout=60) for _ in range(n)]
+    p.join(60)
+    assert p.exitcode == 0 and got == list(range(n))
+    q.close()
+
+
+def test_cancel_join_thread_drops_the_buffer():
+    q = ipc.ObjectQueue(capacity=2)
+    for i in range(10):
+        q.put(i)
+    q.cancel_join_thread()
+    q.join_thread()  # returns: nothing left to wait for
+    q.close()
+
+
+def test_simple_queue():
+    q = ipc.SimpleQueue()
+    assert q.empty()
+    q.put({"a": 1})
+    assert not q.empty() and q.get() == {"a": 1}
+    q2 = pickle.loads(pickle.dumps(q))
+    assert isinstance(q2, ipc.SimpleQueue)
+    q2.put([1, 2])
+    assert q.get() == [1, 2]
+    q2.close()
+    q.close()
+    with pytest.raises(TypeError):
+        ipc.SimpleQueue(5)
+
+
+@pytest.mark.parametrize("maxsize", [0, 4])
+def test_objects_of_any_size(maxsize):
+    q = ipc.ObjectQueue(maxsize, max_message=256)
+    big = bytes(range(256)) * 4096  # 1 MiB, far over the slot
+    q.put(big)
+    q.put_nowait({"k": big})
+    q.put("small")
+    assert len(blobs(q)) == 2
+    assert q.get() == big
+    assert q.get_nowait() == {"k": big}
+    assert q.get() == "small"
+    # the receiver unlinked each side segment
+    assert blobs(q) == []
+    q.close()
+
+
+def test_big_object_from_another_process():
+    q = ipc.ObjectQueue()
+    size = 10 * 2**20
+    assert run_procs("spawn", kids.objectqueue_big, [(q, size)]) == [0]
+    assert q.get(timeout=60) == bytes(range(256)) * (size // 256)
+    q.close()
+
+
+def test_unreceived_side_segments_go_with_the_queue():
+    q = ipc.ObjectQueue(max_message=64)
+    q.put(bytes(10_000))
+    q.put(bytes(10_000))
+    assert len(blobs(q)) == 2
+    q.close()
+    assert blobs(q) == []
+
+
+def test_side_message_on_a_full_bounded_queue():
+    q = ipc.ObjectQueue(2, max_message=64)
+    q.put(1)
+    q.put(2)
+    with pytest.raises(queue.Full):
+        q.put(bytes(10_000), timeout=0.01)
+    with pytest.raises(queue.Full):
+        q.put_nowait(bytes(10_000))
+    assert blobs(q) == []  # nothing leaked
+    q.close()
