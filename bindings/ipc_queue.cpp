@@ -146,6 +146,9 @@ void queue_init(IpcShmQueue* self, nb::handle name, nb::handle capacity, nb::han
     open_ring(*self, self->region->size(), self->region->created(), init_cap, init_msg,
               Deadline::after(kInitWait));
     check_params(*self, cap, msg, "ShmQueue");
+    if (name.is_none())  // no shared memory outlives its processes (ipc/_reaper.py)
+      nb::module_::import_("interlock.ipc._reaper")
+          .attr("track")(name_obj, nb::str(self->region->pid_dir().c_str()));
   } catch (...) {
     self->~IpcShmQueue();
     throw;

@@ -151,3 +151,75 @@ def test_side_message_on_a_full_bounded_queue():
         q.put_nowait(bytes(10_000))
     assert blobs(q) == []  # nothing leaked
     q.close()
+
+
+# ------------------------------------------------------------ no shared memory outlives its processes
+
+_CHILD = """
+import sys
+from interlock import ipc
+from interlock.ipc import _reaper
+q = ipc.{cls}(max_message=1024)
+q.put(bytes(100_000) if ipc.{cls} is ipc.ObjectQueue else b"x")  # a side segment for objects
+print(q.shm_path, _reaper._pid, flush=True)
+sys.stdin.read()
+"""
+
+
+def _start(code):
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE)
+    path, reaper = p.stdout.readline().decode().split()
+    return p, path, int(reaper)
+
+
+def _wait_exit(pid, timeout=60):
+    import os
+    import select
+
+    fd = os.pidfd_open(pid)
+    try:
+        assert select.select([fd], [], [], timeout)[0], "the reaper did not finish"
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGTERM"])
+@pytest.mark.parametrize("cls", ["ShmQueue", "ObjectQueue"])
+def test_anonymous_queue_gone_after_its_only_process_is_killed(cls, sig):
+    import os
+    import signal
+
+    p, path, reaper = _start(_CHILD.format(cls=cls))
+    base = path.rsplit("/", 1)[-1]
+    assert os.path.exists(path)
+    if cls == "ObjectQueue":
+        assert any(n.startswith("interlock.blob." + base + ".") for n in shm_entries())
+    p.send_signal(getattr(signal, sig))
+    assert p.wait(60) == -getattr(signal, sig)
+    _wait_exit(reaper)
+    assert not os.path.exists(path)
+    assert not any(base in n for n in shm_entries())
+    pid_dir = os.environ["INTERLOCK_PID_DIR"]
+    assert not any(base in n for n in (os.listdir(pid_dir) if os.path.isdir(pid_dir) else []))
+
+
+def test_anonymous_queue_lives_while_a_late_attacher_does():
+    # A process that attached by name (no fork: not a holder of the reaper's
+    # pipe) keeps the queue after its creator is killed; its exit ends it.
+    import os
+    import signal
+
+    p, path, reaper = _start(_CHILD.format(cls="ShmQueue"))
+    name = path.rsplit("/", 1)[-1][len("interlock.queue."):]
+    q = ipc.ShmQueue(name=name, create=False)
+    p.send_signal(signal.SIGKILL)
+    p.wait(60)
+    assert q.get(timeout=10) == b"x"  # still there for the attacher
+    # this test process is the attacher: its close (or exit) removes the queue
+    # (the reaper, waiting for this process's exit, then finds nothing to do)
+    q.close()
+    assert not os.path.exists(path)
