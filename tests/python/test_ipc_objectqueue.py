@@ -223,3 +223,23 @@ def test_anonymous_queue_lives_while_a_late_attacher_does():
     # (the reaper, waiting for this process's exit, then finds nothing to do)
     q.close()
     assert not os.path.exists(path)
+
+
+class _Tagged(ipc.ObjectQueue):
+    def get(self, block=True, timeout=None):
+        return ("tagged", super().get(block, timeout))
+
+
+def test_subclass_keeps_the_maxsize_contract_and_pickles():
+    bounded, unbounded = _Tagged(2), _Tagged(capacity=2)
+    assert type(bounded) is _Tagged and isinstance(unbounded, _Tagged)
+    assert bounded.maxsize == 2 and unbounded.maxsize == 0
+    for i in range(5):
+        unbounded.put(i)  # never Full
+    assert [unbounded.get(timeout=30) for _ in range(5)] == [("tagged", i) for i in range(5)]
+    for q in (bounded, unbounded, ipc.ObjectQueue(), ipc.ObjectQueue(4)):
+        r = pickle.loads(pickle.dumps(q))
+        assert type(r) is type(q) and r.maxsize == q.maxsize
+        r.close()
+    for q in (bounded, unbounded):
+        q.close()

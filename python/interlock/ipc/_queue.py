@@ -267,9 +267,27 @@ class ObjectQueue(ShmQueue):
     __slots__ = ()
 
     def __new__(cls, maxsize=0, *args, **kwargs):
-        if cls is ObjectQueue and not (isinstance(maxsize, int) and maxsize > 0):
-            cls = _UnboundedObjectQueue
+        if not (isinstance(maxsize, int) and maxsize > 0):
+            cls = cls.__dict__.get("_unbounded_twin", cls)
         return super().__new__(cls)
+
+    def __init_subclass__(cls, **kwargs):
+        # A user's subclass gets its own unbounded twin, so that maxsize=0
+        # means the same for it: the subclass plus the unbounded methods it
+        # does not override itself (nanobind allows one native base, so no
+        # multiple inheritance); the twin pickles as the subclass (_reduce).
+        super().__init_subclass__(**kwargs)
+        unbounded = globals().get("_UnboundedObjectQueue")
+        if unbounded is None or cls.__dict__.get("_is_twin") or issubclass(cls, unbounded):
+            return
+        ns = {"__slots__": (), "_is_twin": True, "__module__": cls.__module__,
+              "__qualname__": cls.__qualname__, "__doc__": cls.__doc__}
+        for attr in ("put", "put_nowait", "full", "maxsize"):
+            if getattr(cls, attr) is getattr(ObjectQueue, attr):
+                ns[attr] = unbounded.__dict__[attr]
+        cls._unbounded_twin = twin = type(cls.__name__, (cls,), ns)
+        copyreg.pickle(cls, _reduce)
+        copyreg.pickle(twin, _reduce)
 
     def __init__(self, maxsize=0, *, name=None, capacity=None, max_message=None, buffer=None,
                  offset=0, create=True, mode=0o600, pid_dir=None):
@@ -352,6 +370,7 @@ class _UnboundedObjectQueue(ObjectQueue):
     """ObjectQueue(maxsize <= 0): a full ring makes put() buffer locally."""
 
     __slots__ = ()
+    _is_twin = True  # pickles as ObjectQueue, unbounded
 
     def put(self, obj, block=True, timeout=None):
         """Pickle obj and append it; never waits and never raises queue.Full
@@ -384,6 +403,9 @@ class _UnboundedObjectQueue(ObjectQueue):
     def maxsize(self):
         """0: unbounded (the ring holds ``capacity``, more is buffered)."""
         return 0
+
+
+ObjectQueue._unbounded_twin = _UnboundedObjectQueue
 
 
 class SimpleQueue(_UnboundedObjectQueue):
@@ -600,15 +622,23 @@ ShmQueueAio.__module__ = "interlock.ipc"
 # ------------------------------------------------------------------ pickling
 
 
-def _rebuild_named(cls, name: str, pid_dir: str):
-    if issubclass(cls, ObjectQueue):
+def _public(cls, unbounded: bool):
+    if unbounded and issubclass(cls, ObjectQueue):
+        return cls.__dict__.get("_unbounded_twin", cls)
+    return cls
+
+
+def _rebuild_named(cls, name: str, pid_dir: str, unbounded: bool = False):
+    cls = _public(cls, unbounded)
+    if issubclass(cls, ObjectQueue):  # attach: not ObjectQueue's constructor
         q = ShmQueue.__new__(cls)
         ShmQueue.__init__(q, name, create=False, pid_dir=pid_dir)
         return q
     return cls(name, create=False, pid_dir=pid_dir)
 
 
-def _rebuild_buffer(cls, shm_name: str, offset: int):
+def _rebuild_buffer(cls, shm_name: str, offset: int, unbounded: bool = False):
+    cls = _public(cls, unbounded)
     if issubclass(cls, ObjectQueue):
         q = ShmQueue.__new__(cls)
         ShmQueue.__init__(q, buffer=_attach_shared_memory(shm_name), offset=offset, create=False)
@@ -619,8 +649,12 @@ def _rebuild_buffer(cls, shm_name: str, offset: int):
 def _reduce(q):
     if q.closed:
         raise ValueError(f"cannot pickle a closed {type(q).__name__}")
+    cls = type(q)
+    unbounded = cls.__dict__.get("_is_twin", False)
+    if unbounded:
+        cls = cls.__mro__[1]  # a subclass's unbounded twin: by the subclass's name
     if q.name is not None:
-        return _rebuild_named, (type(q), q.name, q.pid_dir)
+        return _rebuild_named, (cls, q.name, q.pid_dir, unbounded)
     from multiprocessing import shared_memory
 
     source = q._source
@@ -629,7 +663,7 @@ def _reduce(q):
             f"cannot pickle a {type(q).__name__} on a {type(source).__name__}: only a named "
             "queue, or one on a multiprocessing.shared_memory.SharedMemory (passed as the "
             "buffer), pickles")
-    return _rebuild_buffer, (type(q), source.name, q._offset)
+    return _rebuild_buffer, (cls, source.name, q._offset, unbounded)
 
 
 for _cls in (ShmQueue, ObjectQueue, _UnboundedObjectQueue, SimpleQueue):
