@@ -165,3 +165,10 @@ def objectqueue_burst(q, n):
 
 def objectqueue_big(q, size):
     q.put(bytes(range(256)) * (size // 256))
+
+
+def joinable_worker(q, n):
+    """Get n items, marking each done."""
+    for _ in range(n):
+        q.get(timeout=60)
+        q.task_done()

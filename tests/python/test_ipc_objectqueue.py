@@ -160,7 +160,7 @@ import sys
 from interlock import ipc
 from interlock.ipc import _reaper
 q = ipc.{cls}(max_message=1024)
-q.put(bytes(100_000) if ipc.{cls} is ipc.ObjectQueue else b"x")  # a side segment for objects
+q.put(bytes(100_000) if issubclass(ipc.{cls}, ipc.ObjectQueue) else b"x")  # a side segment for objects
 print(q.shm_path, _reaper._pid, flush=True)
 sys.stdin.read()
 """
@@ -188,7 +188,7 @@ def _wait_exit(pid, timeout=60):
 
 
 @pytest.mark.parametrize("sig", ["SIGKILL", "SIGTERM"])
-@pytest.mark.parametrize("cls", ["ShmQueue", "ObjectQueue"])
+@pytest.mark.parametrize("cls", ["ShmQueue", "ObjectQueue", "JoinableQueue"])
 def test_anonymous_queue_gone_after_its_only_process_is_killed(cls, sig):
     import os
     import signal
@@ -196,15 +196,16 @@ def test_anonymous_queue_gone_after_its_only_process_is_killed(cls, sig):
     p, path, reaper = _start(_CHILD.format(cls=cls))
     base = path.rsplit("/", 1)[-1]
     assert os.path.exists(path)
-    if cls == "ObjectQueue":
+    if cls != "ShmQueue":
         assert any(n.startswith("interlock.blob." + base + ".") for n in shm_entries())
     p.send_signal(getattr(signal, sig))
     assert p.wait(60) == -getattr(signal, sig)
     _wait_exit(reaper)
     assert not os.path.exists(path)
-    assert not any(base in n for n in shm_entries())
+    qname = base[len("interlock.queue."):]  # also in side segments and a JoinableQueue's count
+    assert not any(qname in n for n in shm_entries())
     pid_dir = os.environ["INTERLOCK_PID_DIR"]
-    assert not any(base in n for n in (os.listdir(pid_dir) if os.path.isdir(pid_dir) else []))
+    assert not any(qname in n for n in (os.listdir(pid_dir) if os.path.isdir(pid_dir) else []))
 
 
 def test_anonymous_queue_lives_while_a_late_attacher_does():
@@ -243,3 +244,38 @@ def test_subclass_keeps_the_maxsize_contract_and_pickles():
         r.close()
     for q in (bounded, unbounded):
         q.close()
+
+
+# ------------------------------------------------------------ JoinableQueue
+
+@pytest.mark.parametrize("maxsize", [0, 4])
+def test_joinable_queue_across_processes(maxsize):
+    q = ipc.JoinableQueue(maxsize)
+    q.join()  # nothing unfinished
+    n = 50
+    p = mp.get_context("spawn").Process(target=kids.joinable_worker, args=(q, n))
+    p.start()
+    for i in range(n):
+        q.put(i, timeout=60)
+    q.join()  # returns once the child marked all n done
+    p.join(60)
+    assert p.exitcode == 0
+    with pytest.raises(ValueError, match="too many times"):
+        q.task_done()
+    q.close()
+    with pytest.raises(ValueError):
+        q.put(1)
+
+
+def test_joinable_failed_put_is_not_counted():
+    q = ipc.JoinableQueue(2)
+    q.put(1)
+    q.put(2)
+    with pytest.raises(queue.Full):
+        q.put_nowait(3)
+    q.get()
+    q.task_done()
+    q.get()
+    q.task_done()
+    q.join()  # the refused put left no unfinished task
+    q.close()

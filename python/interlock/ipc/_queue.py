@@ -30,11 +30,11 @@ from queue import Full as _Full
 from .._aio import _QueueView, _running_loop, _shutdown_error, _wake
 from .._interlock.collections import ShutDown as _ShutDown
 from .._interlock import ipc as _ipc
-from ._futex import _attach_shared_memory
+from ._futex import NamedEvent, NamedMutex, NamedSemaphore, _attach_shared_memory
 
 ShmQueue = _ipc.ShmQueue
 
-__all__ = ["ShmQueue", "ObjectQueue", "SimpleQueue", "ShmQueueAio"]
+__all__ = ["ShmQueue", "ObjectQueue", "SimpleQueue", "JoinableQueue", "ShmQueueAio"]
 
 _dumps = pickle.dumps
 _loads = pickle.loads
@@ -286,8 +286,9 @@ class ObjectQueue(ShmQueue):
             if getattr(cls, attr) is getattr(ObjectQueue, attr):
                 ns[attr] = unbounded.__dict__[attr]
         cls._unbounded_twin = twin = type(cls.__name__, (cls,), ns)
-        copyreg.pickle(cls, _reduce)
-        copyreg.pickle(twin, _reduce)
+        late = lambda q: _reduce(q)  # noqa: E731  (_reduce comes later in the module)
+        copyreg.pickle(cls, late)
+        copyreg.pickle(twin, late)
 
     def __init__(self, maxsize=0, *, name=None, capacity=None, max_message=None, buffer=None,
                  offset=0, create=True, mode=0o600, pid_dir=None):
@@ -422,6 +423,95 @@ class SimpleQueue(_UnboundedObjectQueue):
                  create=True, mode=0o600, pid_dir=None):
         super().__init__(0, name=name, capacity=capacity, max_message=max_message, buffer=buffer,
                          offset=offset, create=create, mode=mode, pid_dir=pid_dir)
+
+
+class JoinableQueue(ObjectQueue):
+    """``multiprocessing.JoinableQueue(maxsize)``'s counterpart: an
+    :class:`ObjectQueue` with ``task_done()`` and ``join()`` across processes.
+
+    The unfinished-task count lives in shared memory next to the queue: a
+    ``NamedSemaphore`` (the count), a ``NamedEvent`` (set while the count is
+    zero) and a robust ``NamedMutex`` that orders their updates, named after
+    the queue. ``put`` counts the item before it is visible (and takes it back
+    if the put fails); ``task_done`` raises ``ValueError`` when called more
+    times than items were put; ``join`` waits until the count is zero. A
+    consumer killed between ``get`` and ``task_done`` leaves its item counted,
+    as in multiprocessing: ``join`` then waits until someone calls
+    ``task_done`` for it. Works on named (including the default anonymous)
+    queues, not on a caller's buffer.
+    """
+
+    def __init__(self, maxsize=0, **kwargs):
+        if kwargs.get("buffer") is not None:
+            raise TypeError("JoinableQueue needs a named queue (no buffer=)")
+        super().__init__(maxsize, **kwargs)
+        try:
+            self._after_attach()
+        except BaseException:
+            ShmQueue.close(self)
+            raise
+        if self.created:
+            self._idle.set()
+
+    def _after_attach(self):
+        name, pid_dir = self.name, self.pid_dir
+        self._jmutex = NamedMutex(name + ".join-mutex", pid_dir=pid_dir)
+        self._unfinished = NamedSemaphore(name + ".join-count", 0, pid_dir=pid_dir)
+        self._idle = NamedEvent(name + ".join-idle", pid_dir=pid_dir)
+
+    def _count(self, delta):
+        with self._jmutex:
+            if delta > 0:
+                self._unfinished.release()
+                self._idle.clear()
+                return True
+            if not self._unfinished.acquire(False):
+                return False
+            if self._unfinished.value == 0:
+                self._idle.set()
+            return True
+
+    def put(self, obj, block=True, timeout=None):
+        """Count one unfinished task and put obj (ObjectQueue.put's rules)."""
+        self._check_open()
+        self._count(+1)
+        try:
+            if type(self).__dict__.get("_is_twin"):
+                _UnboundedObjectQueue.put(self, obj, block, timeout)
+            else:
+                ObjectQueue.put(self, obj, block, timeout)
+        except BaseException:
+            self._count(-1)
+            raise
+
+    def put_nowait(self, obj):
+        """put(obj, block=False)."""
+        self.put(obj, False)
+
+    def task_done(self):
+        """Mark one item got from the queue (by any process) as processed;
+        ValueError if called more times than items were put."""
+        self._check_open()
+        if not self._count(-1):
+            raise ValueError("task_done() called too many times")
+
+    def join(self):
+        """Wait until every item put (by any process) has been marked
+        task_done(). Releases the GIL; interruptible by signals."""
+        self._check_open()
+        self._idle.wait()
+
+    def _check_open(self):
+        if self.closed:
+            raise ValueError(f"{type(self).__name__} is closed")
+
+    def close(self):
+        """ObjectQueue.close, and the shared count's objects."""
+        ObjectQueue.close(self)
+        for attr in ("_jmutex", "_unfinished", "_idle"):
+            obj = self.__dict__.get(attr)
+            if obj is not None:
+                obj.close()
 
 
 # ------------------------------------------------------------------ asyncio
@@ -633,6 +723,9 @@ def _rebuild_named(cls, name: str, pid_dir: str, unbounded: bool = False):
     if issubclass(cls, ObjectQueue):  # attach: not ObjectQueue's constructor
         q = ShmQueue.__new__(cls)
         ShmQueue.__init__(q, name, create=False, pid_dir=pid_dir)
+        attach = getattr(q, "_after_attach", None)
+        if attach is not None:
+            attach()
         return q
     return cls(name, create=False, pid_dir=pid_dir)
 

@@ -119,6 +119,12 @@ class SimpleQueue(ObjectQueue):
         pid_dir: str | None = None,
     ) -> None: ...
 
+class JoinableQueue(ObjectQueue):
+    """multiprocessing.JoinableQueue's counterpart: task_done/join across processes."""
+
+    def task_done(self) -> None: ...
+    def join(self) -> None: ...
+
 class ShmQueueAio:
     """``q.aio``: asyncio.Queue's API on a ShmQueue / ObjectQueue."""
 

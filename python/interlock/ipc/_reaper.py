@@ -17,7 +17,8 @@ every one of them has exited, however. The reaper then, per queue name:
   still use it: the reaper closes its own handle and waits for those
   processes to exit (``pidfd_open`` + ``poll``: no polling loop, no timer),
   then tries again;
-* removes the queue's leftover side segments (ObjectQueue's large messages).
+* removes the queue's leftover side segments (ObjectQueue's large messages)
+  and a JoinableQueue's shared count.
 
 Named queues (``name=...``) are not tracked: their lifetime stays the
 documented one. The reaper ignores SIGINT and SIGTERM (a Ctrl-C of the
@@ -135,6 +136,19 @@ def _reap(name: str, pid_dir: str) -> None:
         if pids:
             _wait_exit(pids)
     _remove_blobs(_BLOB_PREFIX + shm_name)
+    # A JoinableQueue's shared count (three named objects after the queue):
+    # once the queue is gone nobody uses them; an open reclaims a leftover
+    # (no live user) and the close removes it.
+    from ._futex import NamedEvent, NamedMutex, NamedSemaphore
+
+    for kind, cls, suffix in (("mutex", NamedMutex, ".join-mutex"),
+                              ("semaphore", NamedSemaphore, ".join-count"),
+                              ("event", NamedEvent, ".join-idle")):
+        if os.path.exists(f"/dev/shm/interlock.{kind}.{name}{suffix}"):
+            try:
+                cls(name + suffix, pid_dir=pid_dir).close()
+            except Exception:
+                pass
 
 
 def main() -> None:
