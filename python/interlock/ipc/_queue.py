@@ -460,16 +460,20 @@ class JoinableQueue(ObjectQueue):
         self._idle = NamedEvent(name + ".join-idle", pid_dir=pid_dir)
 
     def _count(self, delta):
+        # Each section ends by deriving the event from the count, so a holder
+        # killed inside (the robust mutex recovers) leaves at worst a stale
+        # event until the next put / task_done.
         with self._jmutex:
+            done = True
             if delta > 0:
                 self._unfinished.release()
-                self._idle.clear()
-                return True
-            if not self._unfinished.acquire(False):
-                return False
+            else:
+                done = self._unfinished.acquire(False)
             if self._unfinished.value == 0:
                 self._idle.set()
-            return True
+            else:
+                self._idle.clear()
+            return done
 
     def put(self, obj, block=True, timeout=None):
         """Count one unfinished task and put obj (ObjectQueue.put's rules)."""
