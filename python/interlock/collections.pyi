@@ -11,6 +11,7 @@ from collections.abc import (
     MutableSet,
     ValuesView,
 )
+from collections import deque
 from queue import Empty as Empty
 from queue import Full as Full
 from types import GenericAlias
@@ -155,6 +156,11 @@ class ConcurrentDict(MutableMapping[_K, _V]):
     def items(self) -> ItemsView[_K, _V]: ...
     def update(self, other: Any = (), /, **kwargs: _V) -> None: ...  # type: ignore[override]
 
+class ConcurrentDeque(deque[_T]):
+    """``collections.deque`` with every method atomic; ft_utils' ``contains``."""
+
+    def contains(self, value: object, /) -> bool: ...
+
 class ConcurrentSet(MutableSet[_T]):
     """A sharded, thread-safe set; the operators return ConcurrentSets."""
 
@@ -264,5 +270,5 @@ class ConcurrentGatheringIterator:
     def iterator(self, max_key: int, clear: bool = True) -> Iterator[Any]: ...
     def iterator_local(self, max_key: int, clear: bool = True) -> Iterator[LocalWrapper]: ...
 
-__all__ = ["ConcurrentDict", "ConcurrentSet", "LocalWrapper", "Queue", "ConcurrentQueue", "StdConcurrentQueue",
+__all__ = ["ConcurrentDict", "ConcurrentSet", "ConcurrentDeque", "LocalWrapper", "Queue", "ConcurrentQueue", "StdConcurrentQueue",
            "ConcurrentGatheringIterator", "Empty", "Full", "ShutDown", "QueueAio"]
