@@ -52,6 +52,8 @@ def _alive(pid: int) -> bool:
 class GuardedSharedMemory:
     """A named shared-memory segment, created or attached, with PID tracking."""
 
+    created: bool = False  #: whether this object created the segment
+
     def __init__(self, name: str, size: int, attach_only: bool = False, *,
                  pid_dir: str = "/dev/shm/fastipc", max_attempts: int = 128,
                  backoff_base: float = 0.002, try_cleanup_on_exit: bool = True) -> None:

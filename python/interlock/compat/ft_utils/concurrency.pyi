@@ -72,6 +72,9 @@ class ProcessSemaphore(LoopSemaphoreAio):
     event loop of the process (``interlock.locks.LoopSemaphore(value).aio``)."""
 
     def __init__(self, value: int) -> None: ...  # type: ignore[override]
+    async def acquire(self) -> bool: ...
+    def release(self) -> None: ...
+    def locked(self) -> bool: ...
 
 __all__ = ["AtomicInt64", "AtomicReference", "AtomicFlag", "ConcurrentDict", "ConcurrentDeque",
            "ConcurrentQueue", "StdConcurrentQueue", "ConcurrentGatheringIterator",
