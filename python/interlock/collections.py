@@ -25,11 +25,17 @@
   ``all_tasks_done``, ``unfinished_tasks``, ``queue``) are not used by this
   native queue, so a subclass defining one is refused with a ``TypeError``
   naming it (at class creation) rather than silently ignored.
+* ``ConcurrentDeque(iterable=(), maxlen=None)``: ``collections.deque``'s API and
+  contract, every method atomic (one thread's append/pop never interleaves
+  with another's), iteration raising ``RuntimeError`` when the deque changes
+  under it, as ``deque`` does. ft_utils' ``ConcurrentDeque`` adds
+  ``contains(value)``.
 * ``ConcurrentQueue(scaling=None, lock_free=False)``, ``StdConcurrentQueue(maxsize=0)``,
   ``ConcurrentGatheringIterator(scaling=None)``: ft_utils' queues and
   gathering iterator (see ``interlock.compat.ft_utils.concurrency``).
 """
 
+from collections import deque as _deque
 from collections.abc import ItemsView, KeysView, Mapping, MutableMapping, MutableSet, ValuesView
 from reprlib import recursive_repr
 from types import GenericAlias
@@ -51,7 +57,7 @@ from ._aio import QueueAio  # also adds Queue.aio (see _aio.py)
 # queue.Queue's subclass hooks. interlock's Queue is native: put/get never call
 # _put/_get/_qsize/_init and there is no mutex or condition to share, so a
 # subclass overriding one would be silently ignored. It is refused instead, at
-# class creation (docs/design.md, "Queue subclasses").
+# class creation (docs/design.md, "Decisions where the issues were silent").
 _QUEUE_HOOKS = ("_init", "_qsize", "_put", "_get", "mutex", "not_empty", "not_full",
                 "all_tasks_done", "unfinished_tasks", "queue")
 
@@ -69,7 +75,7 @@ def _queue_init_subclass(cls, **kwargs):
 
 Queue.__init_subclass__ = classmethod(_queue_init_subclass)
 
-__all__ = ["ConcurrentDict", "ConcurrentSet", "LocalWrapper", "Queue", "ConcurrentQueue",
+__all__ = ["ConcurrentDict", "ConcurrentSet", "ConcurrentDeque", "LocalWrapper", "Queue", "ConcurrentQueue",
            "StdConcurrentQueue", "ConcurrentGatheringIterator", "Empty", "Full", "ShutDown",
            "QueueAio"]
 
@@ -257,3 +263,18 @@ class ConcurrentSet(_SetBase, MutableSet):
 
     def __reduce__(self):
         return (_rebuild, (type(self), self.scaling), list(self))
+
+
+class ConcurrentDeque(_deque):
+    """A thread-safe double-ended queue (see the module docstring).
+
+    ``collections.deque`` itself: each of its methods runs under the object's
+    own lock on free-threaded builds (a critical section) and under the GIL
+    otherwise, so a subclass adds nothing to the hot path -- append/popleft
+    cost what deque's do (docs/design.md, "ConcurrentDeque")."""
+
+    __slots__ = ()
+
+    def contains(self, value, /):
+        """``value in self`` (ft_utils' spelling)."""
+        return value in self
