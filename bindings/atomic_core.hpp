@@ -30,6 +30,7 @@
 #include <utility>
 
 #include "fast_methods.hpp"
+#include "module.hpp"
 #include "interlock/mutex.hpp"
 
 namespace interlock::py::atomics {
@@ -619,15 +620,7 @@ IL_PY_INLINE C* ready(PyObject* self, const char* what) noexcept {
 /// "AtomicInt" for the type of `self` (also for subclasses: their name).
 inline const char* type_name(PyObject* self) noexcept { return detail::short_type_name(self); }
 
-/// Names a bound class after its public home: `__module__` (so repr() of the
-/// class and pickle use the public module, not the extension's submodule),
-/// and `__name__` set again, which makes tp_name the bare class name (as for
-/// classes written in Python) so error messages say 'AtomicInt', not
-/// 'interlock._interlock.atomic.AtomicInt'.
-inline void set_module(nb::handle cls, const char* module) {
-  nb::setattr(cls, "__module__", nb::str(module));
-  nb::setattr(cls, "__name__", nb::getattr(cls, "__name__"));
-}
+using interlock::py::set_module;  // bindings/module.hpp
 
 /// __reduce__: (type(self), (value,)), so pickle (any protocol) and copy
 /// rebuild the object through its constructor, subclasses included.

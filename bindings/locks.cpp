@@ -20,8 +20,8 @@
 //     signal handler ends the wait with nothing acquired (the method returns
 //     NULL with that exception set);
 //   * misuse (releasing what is not held) is a RuntimeError, never the core's
-//     fatal error: each release checks first, in a way that is atomic with
-//     respect to other releases also on free-threaded builds.
+//     fatal error: releases use the core's checked unlocks (Mutex::try_unlock,
+//     RecursiveMutex::try_unlock), atomic with respect to other releases.
 #include <nanobind/nanobind.h>
 
 #include <atomic>
@@ -32,14 +32,11 @@
 #include <optional>
 #include <utility>
 
-#include <sched.h>
-
 #include "aio.hpp"
 #include "fast_methods.hpp"
 #include "interlock/mutex.hpp"
 #include "interlock/recursive_mutex.hpp"
 #include "interlock/rw_mutex.hpp"
-#include "locks.hpp"
 #include "module.hpp"
 #include "py_wait.hpp"
 
@@ -69,28 +66,15 @@ inline constexpr const char kRLockNotOwned[] = "cannot release un-acquired lock"
 inline constexpr const char kReadNotHeld[] = "cannot release un-acquired read lock";
 inline constexpr const char kWriteNotHeld[] = "cannot release un-acquired write lock";
 
-/// blocking's truth value (True when omitted); -1 with an exception set on error.
-inline int truth(ilpy::passed blocking) noexcept {
-  return blocking.given() ? PyObject_IsTrue(blocking.obj) : 1;
-}
-
-/// threading's conventions: blocking by truth value (None is False);
-/// timeout=-1 (or None, or omitted: an extension) waits forever; ValueError /
-/// OverflowError / TypeError for bad values (py_wait.hpp).
+/// The flavours' timeout conventions (bindings/timeouts.hpp).
 struct ThreadingRules {
   static bool deadline(ilpy::passed blocking, ilpy::passed timeout, Deadline* out) noexcept {
-    const int b = truth(blocking);
-    if (b < 0) return false;
-    return ilpy::threading_deadline(b != 0, timeout.obj, out);
+    return ilpy::passed_threading_deadline(blocking, timeout, out);
   }
 };
-
-/// syncx's conventions (locks.hpp, syncx_deadline); blocking by truth value.
 struct SyncxRules {
   static bool deadline(ilpy::passed blocking, ilpy::passed timeout, Deadline* out) noexcept {
-    const int b = truth(blocking);
-    if (b < 0) return false;
-    return ilpy::syncx_deadline(b != 0, timeout.obj, out);
+    return ilpy::passed_syncx_deadline(blocking, timeout, out);
   }
 };
 
@@ -145,37 +129,8 @@ PyObject* new_guard(A&&... a) noexcept {
 
 // ============================================================ Lock
 
-/// Makes "check that the lock is held, then unlock" atomic with respect to
-/// other releases. Under the GIL nothing runs between the two steps; on a
-/// free-threaded build two threads releasing the same lock at once must not
-/// both see it held (the second unlock would be the core's fatal error), so
-/// releases take this one-byte spin gate. Acquisitions never touch it.
-class ReleaseGate {
- public:
-#if defined(Py_GIL_DISABLED)
-  void enter() noexcept {
-    while (busy_.exchange(1, std::memory_order_acquire)) {
-      int spins = 0;
-      while (busy_.load(std::memory_order_relaxed)) {
-        if (++spins < 64) interlock::detail::cpu_relax();
-        else sched_yield();
-      }
-    }
-  }
-  void leave() noexcept { busy_.store(0, std::memory_order_release); }
-  void reset() noexcept { busy_.store(0, std::memory_order_relaxed); }
-
- private:
-  std::atomic<std::uint8_t> busy_{0};
-#else
-  void enter() noexcept {}
-  void leave() noexcept {}
-  void reset() noexcept {}
-#endif
-};
-
 /// A non-recursive lock that any thread may release (threading.Lock's
-/// contract) on interlock::Mutex: one byte (two on free-threaded builds).
+/// contract) on interlock::Mutex: one byte.
 class LockCore {
  public:
   LockCore() noexcept = default;
@@ -190,27 +145,9 @@ class LockCore {
     return ilpy::blocking([&] { return mutex_.lock_until(d); });
   }
 
-  /// Unlocks; false (and nothing changed) if it was not locked.
-  IL_PY_INLINE bool release() noexcept {
-    gate_.enter();
-    const bool held = mutex_.is_locked();
-#if defined(Py_GIL_DISABLED)
-    // An unlock that wakes a waiter may notify an event loop's waiter, which
-    // calls Python: not inside the gate. Those notifications wait until the
-    // gate is left (aio::defer_*); the uncontended unlock needs none of it.
-    if (INTERLOCK_LIKELY(held) && INTERLOCK_UNLIKELY(!mutex_.try_unlock_uncontended())) {
-      interlock::py::aio::defer_begin();
-      mutex_.unlock();
-      gate_.leave();
-      interlock::py::aio::defer_end();
-      return true;
-    }
-#else
-    if (INTERLOCK_LIKELY(held)) mutex_.unlock();
-#endif
-    gate_.leave();
-    return held;
-  }
+  /// Unlocks; false (and nothing changed) if it was not locked: the core's
+  /// checked unlock, atomic with respect to other releases.
+  IL_PY_INLINE bool release() noexcept { return mutex_.try_unlock(); }
 
   /// The event loop's acquire: None if the lock was free (now taken), else a
   /// queued aio waiter (bindings/aio.hpp).
@@ -232,12 +169,10 @@ class LockCore {
   /// Back to a fresh, unlocked lock (threading's _at_fork_reinit).
   void reinit() noexcept {
     mutex_.reset_after_fork();
-    gate_.reset();
   }
 
  private:
   interlock::Mutex mutex_;
-  ReleaseGate gate_;
 };
 
 struct LockSide {
@@ -569,12 +504,11 @@ PyObject* rlock_repr(PyObject* self) noexcept {
 
 /// A reader-writer lock on interlock::RWMutex (neither side starves). Read
 /// holds are not owned by threads: any thread may release one (as any thread
-/// may release a Lock). The core aborts on an unlock of what is not held, so
-/// the holds granted through this object are counted here too: `readers_`
-/// rises after the core grants a read hold and falls before the core is told
-/// of a release, so it never exceeds the core's own count and a release is
-/// refused (RuntimeError) exactly when no counted hold is left. `writer_` does
-/// the same for the write hold.
+/// may release a Lock). A read release is the core's checked unlock
+/// (RWMutex::try_unlock_shared: false when no read hold is left, which is a
+/// RuntimeError here). `writer_` claims the write hold's release: it is set
+/// after the core grants the write hold and cleared by exactly one release
+/// before the core is told.
 class RWCore {
  public:
   RWCore() noexcept = default;
@@ -582,29 +516,19 @@ class RWCore {
   RWCore& operator=(const RWCore&) = delete;
 
   // ---- shared
-  IL_PY_INLINE bool try_read() noexcept {
-    if (!rw_.try_lock_shared()) return false;
-    readers_.fetch_add(1, std::memory_order_acq_rel);
-    return true;
-  }
+  IL_PY_INLINE bool try_read() noexcept { return rw_.try_lock_shared(); }
   WaitStatus read_until(Deadline d) noexcept {
     if (try_read()) return WaitStatus::ok;
     if (d.is_immediate()) return WaitStatus::timed_out;
-    const WaitStatus s = ilpy::blocking([&] { return rw_.lock_shared_until(d); });
-    if (s == WaitStatus::ok) readers_.fetch_add(1, std::memory_order_acq_rel);
-    return s;
+    return ilpy::blocking([&] { return rw_.lock_shared_until(d); });
   }
-  IL_PY_INLINE bool read_release() noexcept {
-    if (IL_PY_UNLIKELY(!claim_reader())) return false;
-    rw_.unlock_shared();
-    return true;
-  }
+  IL_PY_INLINE bool read_release() noexcept { return rw_.try_unlock_shared(); }
   /// Lets a waiting writer in, then holds for reading again (the wait cannot
-  /// be interrupted: the caller must get its hold back).
+  /// be interrupted: the caller must get its hold back). The checked release
+  /// and the read lock are RWMutex::bump_shared's two halves.
   bool bump_shared() noexcept {
-    if (!claim_reader()) return false;
-    ilpy::blocking([&] { rw_.bump_shared(); });
-    readers_.fetch_add(1, std::memory_order_acq_rel);
+    if (!rw_.try_unlock_shared()) return false;
+    ilpy::blocking([&] { rw_.lock_shared(); });
     return true;
   }
 
@@ -631,7 +555,6 @@ class RWCore {
   bool downgrade() noexcept {
     if (!writer_.exchange(false, std::memory_order_acq_rel)) return false;
     rw_.downgrade();
-    readers_.fetch_add(1, std::memory_order_acq_rel);
     return true;
   }
   /// Lets waiting threads in, then holds for writing again (uninterruptible).
@@ -649,22 +572,11 @@ class RWCore {
 
   void reinit() noexcept {
     rw_.reset_after_fork();
-    readers_.store(0, std::memory_order_relaxed);
     writer_.store(false, std::memory_order_relaxed);
   }
 
  private:
-  bool claim_reader() noexcept {
-    std::intptr_t n = readers_.load(std::memory_order_relaxed);
-    do {
-      if (n <= 0) return false;
-    } while (!readers_.compare_exchange_weak(n, n - 1, std::memory_order_acq_rel,
-                                             std::memory_order_relaxed));
-    return true;
-  }
-
   interlock::RWMutex rw_;
-  std::atomic<std::intptr_t> readers_{0};
   std::atomic<bool> writer_{false};
 };
 
@@ -1105,7 +1017,7 @@ nb::type_slots slots() noexcept {
   return nb::type_slots(s);
 }
 
-void set_module(nb::handle cls, const char* module) { nb::setattr(cls, "__module__", nb::str(module)); }
+using interlock::py::set_module;
 
 template <class G, PyMethodDef* Methods>
 nb::type_slots guard_slots() noexcept {

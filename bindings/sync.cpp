@@ -450,17 +450,14 @@ PyType_Slot once_slots[] = {
     {0, nullptr},
 };
 
-/// Gives a class the public module name of interlock.locks (it is defined
-/// in interlock._interlock.locks and re-exported there).
-void set_public_module(nb::handle cls) {
-  nb::setattr(cls, "__module__", nb::str("interlock.locks"));
-}
 
 }  // namespace
 
 namespace interlock::py {
 
 void init_sync(nb::module_& m) {
+  // Defined in interlock._interlock.locks, re-exported by interlock.locks.
+  constexpr const char* kPublicModule = "interlock.locks";
   auto sem =
       nb::class_<PySemaphore>(
           m, "Semaphore", ilpy::method_slots<semaphore_methods>(), nb::is_weak_referenceable(),
@@ -479,7 +476,7 @@ void init_sync(nb::module_& m) {
               "value", [](const PySemaphore& s) { return s.sem.value(); },
               "The number of permits available right now (a snapshot).")
           .def("__repr__", &semaphore_repr);
-  set_public_module(sem);
+  set_module(sem, kPublicModule);
 
   auto bsem =
       // The same method table again: CPython's specialised calls of a method
@@ -500,7 +497,7 @@ void init_sync(nb::module_& m) {
           .def_prop_ro(
               "initial_value", [](const PyBoundedSemaphore& s) { return s.bound; },
               "The initial value: the most permits there can be.");
-  set_public_module(bsem);
+  set_module(bsem, kPublicModule);
 
   auto ev = nb::class_<PyEvent>(m, "Event", ilpy::method_slots<event_methods>(),
                                 nb::is_weak_referenceable(),
@@ -510,7 +507,7 @@ void init_sync(nb::module_& m) {
                                 "and is interruptible by signals.")
                 .def(nb::init<>())
                 .def("__repr__", &event_repr);
-  set_public_module(ev);
+  set_module(ev, kPublicModule);
 
   auto once =
       nb::class_<PyOnce>(m, "Once", nb::type_slots(once_slots), nb::is_weak_referenceable(),
@@ -525,7 +522,7 @@ void init_sync(nb::module_& m) {
             const bool done = nb::inst_ptr<PyOnce>(self)->flag.is_done();
             return nb::str("{}{}>").format(type_prefix(self), done ? "done" : "not done");
           });
-  set_public_module(once);
+  set_module(once, kPublicModule);
 
   auto latch =
       nb::class_<PyLatch>(m, "CountDownLatch", ilpy::method_slots<latch_methods>(),
@@ -552,7 +549,7 @@ void init_sync(nb::module_& m) {
             return nb::str("{}count={}>").format(type_prefix(self),
                                                  nb::inst_ptr<PyLatch>(self)->latch.count());
           });
-  set_public_module(latch);
+  set_module(latch, kPublicModule);
 }
 
 }  // namespace interlock::py
