@@ -186,52 +186,87 @@ struct Lock final : LockCore {};
 /// interlock.compat.syncx.locks.Lock
 struct SyncxLock final : LockCore {};
 
-/// What every guard shares: whether it still holds, and the lock object it
-/// keeps alive. Guards take part in garbage collection (a guard stored on a
-/// subclass instance of its own lock forms a cycle): the collector sees the
-/// owner through traverse(), and clear() releases the hold before dropping
-/// the owner, as the destructor would. D::drop() releases if still held.
-template <class D>
-class GuardBase {
+/// The one guard: what X.guard() / acquire_read_guard() etc. return. It
+/// releases its hold once (a second release is a no-op, as in syncx), on
+/// release()/unlock(), on leaving a `with` block, or when it is
+/// garbage-collected while still holding. H, the hold's traits, says how:
+///   Core                 the core class the hold is on
+///   release(Core&)       the checked release (false: not held)
+///   kNotHeld             the RuntimeError's message when release() fails
+///   kKeepOnFailure       whether a failed release() leaves the guard holding
+///                        (RLock: released from a thread that does not own it)
+/// Guards take part in garbage collection (a guard stored on a subclass
+/// instance of its own lock forms a cycle): the collector sees the owner
+/// through traverse(), and clear() releases the hold before dropping the
+/// owner, as the destructor would.
+template <class H>
+class Guard {
  public:
+  using Core = typename H::Core;
+  using Hold = H;
+  Guard(Core* core, nb::object owner) noexcept : owner_(std::move(owner)), core_(core) {}
+  Guard(const Guard&) = delete;
+  Guard& operator=(const Guard&) = delete;
+  ~Guard() { drop(); }
+
   int traverse(visitproc visit, void* arg) const noexcept {
     Py_VISIT(owner_.ptr());
     return 0;
   }
   void clear() noexcept {
-    static_cast<D*>(this)->drop();
+    drop();
     owner_ = nb::object();
   }
-
- protected:
-  explicit GuardBase(nb::object owner) noexcept : owner_(std::move(owner)) {}
-  std::atomic<bool> held_{true};
-  nb::object owner_;  // keeps the lock alive
-};
-
-/// What Lock.guard() returns: releases the lock once (a second release is a
-/// no-op, as in syncx), on release()/unlock(), on leaving a `with` block, or
-/// when it is garbage-collected while still holding.
-class LockGuard : public GuardBase<LockGuard> {
- public:
-  LockGuard(LockCore* core, nb::object owner) noexcept
-      : GuardBase(std::move(owner)), core_(core) {}
-  LockGuard(const LockGuard&) = delete;
-  LockGuard& operator=(const LockGuard&) = delete;
-  ~LockGuard() { drop(); }
+  /// Releases if still held (a failure cannot be reported here).
   void drop() noexcept {
-    if (held_.exchange(false, std::memory_order_acq_rel)) (void)core_->release();
+    if (take()) (void)H::release(*core_);
   }
 
   PyObject* release() noexcept {
-    if (!held_.exchange(false, std::memory_order_acq_rel)) return Py_NewRef(Py_None);
-    if (IL_PY_UNLIKELY(!core_->release())) return raise_runtime(kLockNotHeld);
+    if (!take()) return Py_NewRef(Py_None);
+    if (IL_PY_UNLIKELY(!H::release(*core_))) {
+      if constexpr (H::kKeepOnFailure) held_.store(true, std::memory_order_release);
+      return raise_runtime(H::kNotHeld);
+    }
     return Py_NewRef(Py_None);
   }
 
+  /// Claims the hold (true once): the caller then releases or converts it.
+  bool take() noexcept { return held_.exchange(false, std::memory_order_acq_rel); }
+  Core* core() const noexcept { return core_; }
+  const nb::object& owner() const noexcept { return owner_; }
+
  private:
-  LockCore* core_;
+  std::atomic<bool> held_{true};
+  nb::object owner_;  // keeps the lock alive
+  Core* core_;
 };
+
+/// The one guard factory: acquires through Side with the flavour's Rules,
+/// then wraps the hold in a G; None when nothing was acquired.
+template <class G, class Side, class Rules, class C>
+PyObject* make_guard(PyObject* self, C& lock, ilpy::passed blocking,
+                     ilpy::passed timeout) noexcept {
+  PyObject* r = acquire_with<Rules>(Side{lock}, blocking, timeout);
+  if (r != Py_True) {
+    if (!r) return nullptr;
+    Py_DECREF(r);
+    return Py_NewRef(Py_None);
+  }
+  Py_DECREF(r);
+  auto* core = static_cast<typename G::Core*>(&lock);
+  PyObject* g = new_guard<G>(core, nb::borrow(self));
+  if (!g) (void)G::Hold::release(*core);
+  return g;
+}
+
+struct LockHold {
+  using Core = LockCore;
+  static bool release(LockCore& c) noexcept { return c.release(); }
+  static constexpr const char* kNotHeld = kLockNotHeld;
+  static constexpr bool kKeepOnFailure = false;
+};
+using LockGuard = Guard<LockHold>;
 
 template <class C, class Rules>
 PyObject* lock_acquire(PyObject*, C& self, ilpy::passed blocking,
@@ -290,21 +325,6 @@ PyObject* syncx_lock_enter(PyObject* self, SyncxLock& lock) noexcept {
 PyObject* syncx_lock_exit(SyncxLock& self, PyObject*, PyObject*, PyObject*) noexcept {
   if (IL_PY_UNLIKELY(!self.release())) return raise_runtime(kLockNotHeld);
   return Py_NewRef(Py_False);
-}
-
-template <class C, class Rules>
-PyObject* lock_guard(PyObject* self, C& lock, ilpy::passed blocking,
-                     ilpy::passed timeout) noexcept {
-  PyObject* r = lock_acquire<C, Rules>(self, lock, blocking, timeout);
-  if (r != Py_True) {
-    if (!r) return nullptr;
-    Py_DECREF(r);
-    return Py_NewRef(Py_None);
-  }
-  Py_DECREF(r);
-  PyObject* g = new_guard<LockGuard>(static_cast<LockCore*>(&lock), nb::borrow(self));
-  if (!g) (void)lock.release();
-  return g;
 }
 
 PyObject* lock_repr(PyObject* self) noexcept {
@@ -371,30 +391,13 @@ struct SyncxRLock final : RLockCore {};
 
 /// What RLock.guard() returns: releases one level, once, from the owning
 /// thread (RuntimeError from another thread, the guard then still holds).
-class RLockGuard : public GuardBase<RLockGuard> {
- public:
-  RLockGuard(RLockCore* core, nb::object owner) noexcept
-      : GuardBase(std::move(owner)), core_(core) {}
-  RLockGuard(const RLockGuard&) = delete;
-  RLockGuard& operator=(const RLockGuard&) = delete;
-  ~RLockGuard() { drop(); }
-  void drop() noexcept {
-    // Collected on a thread that does not own the lock: nothing can be done.
-    if (held_.exchange(false, std::memory_order_acq_rel)) (void)core_->release();
-  }
-
-  PyObject* release() noexcept {
-    if (!held_.exchange(false, std::memory_order_acq_rel)) return Py_NewRef(Py_None);
-    if (IL_PY_UNLIKELY(!core_->release())) {
-      held_.store(true, std::memory_order_release);
-      return raise_runtime(kRLockNotOwned);
-    }
-    return Py_NewRef(Py_None);
-  }
-
- private:
-  RLockCore* core_;
+struct RLockHold {
+  using Core = RLockCore;
+  static bool release(RLockCore& c) noexcept { return c.release(); }
+  static constexpr const char* kNotHeld = kRLockNotOwned;
+  static constexpr bool kKeepOnFailure = true;
 };
+using RLockGuard = Guard<RLockHold>;
 
 template <class C, class Rules>
 PyObject* rlock_acquire(PyObject*, C& self, ilpy::passed blocking,
@@ -478,21 +481,6 @@ PyObject* syncx_rlock_enter(PyObject* self, SyncxRLock& lock) noexcept {
 PyObject* syncx_rlock_exit(SyncxRLock& self, PyObject*, PyObject*, PyObject*) noexcept {
   if (IL_PY_UNLIKELY(!self.release())) return raise_runtime(kRLockNotOwned);
   return Py_NewRef(Py_False);
-}
-
-template <class C, class Rules>
-PyObject* rlock_guard(PyObject* self, C& lock, ilpy::passed blocking,
-                     ilpy::passed timeout) noexcept {
-  PyObject* r = rlock_acquire<C, Rules>(self, lock, blocking, timeout);
-  if (r != Py_True) {
-    if (!r) return nullptr;
-    Py_DECREF(r);
-    return Py_NewRef(Py_None);
-  }
-  Py_DECREF(r);
-  PyObject* g = new_guard<RLockGuard>(static_cast<RLockCore*>(&lock), nb::borrow(self));
-  if (!g) (void)lock.release();
-  return g;
 }
 
 PyObject* rlock_repr(PyObject* self) noexcept {
@@ -598,62 +586,39 @@ struct RWLock final : RWCore {};
 struct SyncxRWLock final : RWCore {};
 
 /// A read hold, released once (later releases are no-ops).
-class ReadGuard : public GuardBase<ReadGuard> {
- public:
-  ReadGuard(RWCore* core, nb::object owner) noexcept
-      : GuardBase(std::move(owner)), core_(core) {}
-  ReadGuard(const ReadGuard&) = delete;
-  ReadGuard& operator=(const ReadGuard&) = delete;
-  ~ReadGuard() { drop(); }
-  void drop() noexcept {
-    if (held_.exchange(false, std::memory_order_acq_rel)) (void)core_->read_release();
-  }
-
-  PyObject* release() noexcept {
-    if (!held_.exchange(false, std::memory_order_acq_rel)) return Py_NewRef(Py_None);
-    if (IL_PY_UNLIKELY(!core_->read_release())) return raise_runtime(kReadNotHeld);
-    return Py_NewRef(Py_None);
-  }
-
- private:
-  RWCore* core_;
+struct ReadHold {
+  using Core = RWCore;
+  static bool release(RWCore& c) noexcept { return c.read_release(); }
+  static constexpr const char* kNotHeld = kReadNotHeld;
+  static constexpr bool kKeepOnFailure = false;
 };
+using ReadGuard = Guard<ReadHold>;
 
 /// A write hold, released (or downgraded) once.
-class WriteGuard : public GuardBase<WriteGuard> {
- public:
-  WriteGuard(RWCore* core, nb::object owner) noexcept
-      : GuardBase(std::move(owner)), core_(core) {}
-  WriteGuard(const WriteGuard&) = delete;
-  WriteGuard& operator=(const WriteGuard&) = delete;
-  ~WriteGuard() { drop(); }
-  void drop() noexcept {
-    if (held_.exchange(false, std::memory_order_acq_rel)) (void)core_->write_release();
-  }
-
-  PyObject* release() noexcept { return release_impl(false); }
-  PyObject* release_fair() noexcept { return release_impl(true); }
-
-  /// A ReadGuard for the downgraded hold, or None when this guard no longer
-  /// holds the lock.
-  PyObject* downgrade() noexcept {
-    if (!held_.exchange(false, std::memory_order_acq_rel)) return Py_NewRef(Py_None);
-    if (IL_PY_UNLIKELY(!core_->downgrade()))
-      return raise_runtime("cannot downgrade un-acquired write lock");
-    PyObject* g = new_guard<ReadGuard>(core_, owner_);
-    if (!g) (void)core_->read_release();
-    return g;
-  }
-
- private:
-  PyObject* release_impl(bool fair) noexcept {
-    if (!held_.exchange(false, std::memory_order_acq_rel)) return Py_NewRef(Py_None);
-    if (IL_PY_UNLIKELY(!core_->write_release(fair))) return raise_runtime(kWriteNotHeld);
-    return Py_NewRef(Py_None);
-  }
-
-  RWCore* core_;
+struct WriteHold {
+  using Core = RWCore;
+  static bool release(RWCore& c) noexcept { return c.write_release(); }
+  static constexpr const char* kNotHeld = kWriteNotHeld;
+  static constexpr bool kKeepOnFailure = false;
 };
+using WriteGuard = Guard<WriteHold>;
+
+PyObject* write_guard_release_fair(WriteGuard& g) noexcept {
+  if (!g.take()) return Py_NewRef(Py_None);
+  if (IL_PY_UNLIKELY(!g.core()->write_release(true))) return raise_runtime(kWriteNotHeld);
+  return Py_NewRef(Py_None);
+}
+
+/// A ReadGuard for the downgraded hold, or None when the guard no longer
+/// holds the lock.
+PyObject* write_guard_downgrade(WriteGuard& g) noexcept {
+  if (!g.take()) return Py_NewRef(Py_None);
+  if (IL_PY_UNLIKELY(!g.core()->downgrade()))
+    return raise_runtime("cannot downgrade un-acquired write lock");
+  PyObject* r = new_guard<ReadGuard>(g.core(), g.owner());
+  if (!r) (void)g.core()->read_release();
+  return r;
+}
 
 template <class C, class Rules>
 PyObject* rw_acquire_read(PyObject*, C& self, ilpy::passed blocking,
@@ -722,36 +687,6 @@ void rw_reinit(C& self) noexcept {
   self.reinit();
 }
 
-template <class C, class Rules>
-PyObject* rw_read_guard(PyObject* self, C& lock, ilpy::passed blocking,
-                     ilpy::passed timeout) noexcept {
-  PyObject* r = rw_acquire_read<C, Rules>(self, lock, blocking, timeout);
-  if (r != Py_True) {
-    if (!r) return nullptr;
-    Py_DECREF(r);
-    return Py_NewRef(Py_None);
-  }
-  Py_DECREF(r);
-  PyObject* g = new_guard<ReadGuard>(static_cast<RWCore*>(&lock), nb::borrow(self));
-  if (!g) (void)lock.read_release();
-  return g;
-}
-
-template <class C, class Rules>
-PyObject* rw_write_guard(PyObject* self, C& lock, ilpy::passed blocking,
-                     ilpy::passed timeout) noexcept {
-  PyObject* r = rw_acquire_write<C, Rules>(self, lock, blocking, timeout);
-  if (r != Py_True) {
-    if (!r) return nullptr;
-    Py_DECREF(r);
-    return Py_NewRef(Py_None);
-  }
-  Py_DECREF(r);
-  PyObject* g = new_guard<WriteGuard>(static_cast<RWCore*>(&lock), nb::borrow(self));
-  if (!g) (void)lock.write_release();
-  return g;
-}
-
 PyObject* rw_repr(PyObject* self) noexcept {
   if (!nb::inst_ready(self)) return repr_with_state(self, "uninitialized");
   const RWCore* c = nb::inst_ptr<RWCore>(self);
@@ -799,7 +734,7 @@ PyMethodDef lock_methods[] = {
     ilpy::method<&lock_try_acquire<Lock>, "try_acquire($self, /)",
                  "Acquire the lock if it is free; return whether it was.">(),
     ilpy::method<&lock_try_acquire<Lock>, "try_lock($self, /)", "Same as try_acquire().">(),
-    ilpy::method<&lock_guard<Lock, ThreadingRules>, "guard($self, blocking=True, timeout=None)",
+    ilpy::method<&make_guard<LockGuard, LockSide, ThreadingRules, Lock>, "guard($self, blocking=True, timeout=None)",
                       "acquire(blocking, timeout), returning a LockGuard that releases the lock\n"
                       "(or None if it was not acquired).">(),
     ilpy::method<&lock_reinit<Lock>, "_at_fork_reinit($self, /)",
@@ -823,7 +758,7 @@ PyMethodDef syncx_lock_methods[] = {
                  "Release the lock. RuntimeError if it is not locked.">(),
     ilpy::method<&lock_locked<SyncxLock>, "locked($self, /)", "Whether the lock is held.">(),
     ilpy::method<&lock_locked<SyncxLock>, "is_locked($self, /)", "Same as locked().">(),
-    ilpy::method<&lock_guard<SyncxLock, SyncxRules>,
+    ilpy::method<&make_guard<LockGuard, LockSide, SyncxRules, SyncxLock>,
                       "guard($self, blocking=True, timeout=None)",
                       "acquire(blocking, timeout), returning a LockGuard (or None).">(),
     ilpy::method<&syncx_lock_enter, "__enter__($self, /)", "acquire(); return the lock.">(),
@@ -876,7 +811,7 @@ PyMethodDef rlock_methods[] = {
     ilpy::method<&rlock_enter, "__enter__($self, /)", "acquire(); return True.">(),
     ilpy::method<&rlock_exit, "__exit__($self, exc_type=None, exc_value=None, traceback=None, /)",
                  "release().">(),
-    ilpy::method<&rlock_guard<RLock, ThreadingRules>, "guard($self, blocking=True, timeout=None)",
+    ilpy::method<&make_guard<RLockGuard, RLockSide, ThreadingRules, RLock>, "guard($self, blocking=True, timeout=None)",
                       "acquire(blocking, timeout), returning an RLockGuard that releases that\n"
                       "level (or None if it was not acquired).">(),
     IL_RLOCK_COMMON(RLock),
@@ -890,7 +825,7 @@ PyMethodDef syncx_rlock_methods[] = {
                  "acquired. blocking=False tries once; timeout=None waits forever.">(),
     ilpy::method<&rlock_acquire<SyncxRLock, SyncxRules>, "lock($self, blocking=True, timeout=None)",
                  "Same as acquire().">(),
-    ilpy::method<&rlock_guard<SyncxRLock, SyncxRules>,
+    ilpy::method<&make_guard<RLockGuard, RLockSide, SyncxRules, SyncxRLock>,
                       "guard($self, blocking=True, timeout=None)",
                       "acquire(blocking, timeout), returning an RLockGuard (or None).">(),
     ilpy::method<&syncx_rlock_enter, "__enter__($self, /)", "acquire(); return the lock.">(),
@@ -944,10 +879,10 @@ PyMethodDef rwlock_methods[] = {
                  "acquire_write($self, blocking=True, timeout=None)",
                  IL_ACQUIRE_DOC("the write hold") "\n\nthreading's timeout rules (-1 is forever "
                                                   "too).">(),
-    ilpy::method<&rw_read_guard<RWLock, ThreadingRules>,
+    ilpy::method<&make_guard<ReadGuard, ReadSide, ThreadingRules, RWLock>,
                       "read_guard($self, blocking=True, timeout=None)",
                       "acquire_read(blocking, timeout), returning a ReadGuard (or None).">(),
-    ilpy::method<&rw_write_guard<RWLock, ThreadingRules>,
+    ilpy::method<&make_guard<WriteGuard, WriteSide, ThreadingRules, RWLock>,
                       "write_guard($self, blocking=True, timeout=None)",
                       "acquire_write(blocking, timeout), returning a WriteGuard (or None).">(),
     IL_RW_COMMON(RWLock),
@@ -962,7 +897,7 @@ PyMethodDef syncx_rwlock_methods[] = {
                  "read_lock($self, blocking=True, timeout=None)", "Same as acquire_read().">(),
     ilpy::method<&rw_try_read<SyncxRWLock>, "try_read_lock($self, /)",
                  "Same as try_acquire_read().">(),
-    ilpy::method<&rw_read_guard<SyncxRWLock, SyncxRules>,
+    ilpy::method<&make_guard<ReadGuard, ReadSide, SyncxRules, SyncxRWLock>,
                       "read_guard($self, blocking=True, timeout=None)",
                       "acquire_read(blocking, timeout), returning a ReadGuard (or None).">(),
     ilpy::method<&rw_acquire_write<SyncxRWLock, SyncxRules>,
@@ -972,7 +907,7 @@ PyMethodDef syncx_rwlock_methods[] = {
                  "write_lock($self, blocking=True, timeout=None)", "Same as acquire_write().">(),
     ilpy::method<&rw_try_write<SyncxRWLock>, "try_write_lock($self, /)",
                  "Same as try_acquire_write().">(),
-    ilpy::method<&rw_write_guard<SyncxRWLock, SyncxRules>,
+    ilpy::method<&make_guard<WriteGuard, WriteSide, SyncxRules, SyncxRWLock>,
                       "write_guard($self, blocking=True, timeout=None)",
                       "acquire_write(blocking, timeout), returning a WriteGuard (or None).">(),
     IL_RW_COMMON(SyncxRWLock),
@@ -993,10 +928,10 @@ PyMethodDef write_guard_methods[] = {
     ilpy::method<&WriteGuard::release, "release($self, /)",
                  "Release the write hold, once (later calls do nothing).">(),
     ilpy::method<&WriteGuard::release, "unlock($self, /)", "Same as release().">(),
-    ilpy::method<&WriteGuard::release_fair, "release_fair($self, /)",
+    ilpy::method<&write_guard_release_fair, "release_fair($self, /)",
                  "release(), handing the lock to a waiting thread if any.">(),
-    ilpy::method<&WriteGuard::release_fair, "unlock_fair($self, /)", "Same as release_fair().">(),
-    ilpy::method<&WriteGuard::downgrade, "downgrade($self, /)",
+    ilpy::method<&write_guard_release_fair, "unlock_fair($self, /)", "Same as release_fair().">(),
+    ilpy::method<&write_guard_downgrade, "downgrade($self, /)",
                  "Turn the write hold into a read hold, atomically; return its ReadGuard\n"
                  "(this guard then holds nothing), or None if this guard holds nothing.">(),
     ilpy::method<&guard_enter<WriteGuard>, "__enter__($self, /)", "Return the guard.">(),
