@@ -48,10 +48,8 @@ from ._interlock.locks import (
     Semaphore,
     WriteGuard,
 )
-from ._sync import Barrier, BrokenBarrierError, Condition
+from ._sync import Barrier, BarrierAio, BrokenBarrierError, Condition, ConditionAio
 from ._aio import (  # also adds the .aio views and async with (see _aio.py)
-    BarrierAio,
-    ConditionAio,
     CountDownLatchAio,
     EventAio,
     LockAio,
