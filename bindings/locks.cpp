@@ -275,29 +275,14 @@ PyObject* lock_acquire(PyObject*, C& self, ilpy::passed blocking,
 }
 
 template <class C>
-bool lock_try_acquire(C& self) noexcept {
-  return self.try_acquire();
-}
-
-template <class C>
 PyObject* lock_release(C& self) noexcept {
   if (INTERLOCK_LIKELY(self.release())) return Py_NewRef(Py_None);
   return raise_runtime(kLockNotHeld);
 }
 
 template <class C>
-bool lock_locked(const C& self) noexcept {
-  return self.locked();
-}
-
-template <class C>
 PyObject* lock_aio_enqueue(PyObject* self, C& c, PyObject* loop, PyObject* future) noexcept {
   return c.enqueue_async(self, loop, future);
-}
-
-template <class C>
-void lock_reinit(C& self) noexcept {
-  self.reinit();
 }
 
 // threading flavour: __enter__ returns True, __exit__ takes any 0-3 arguments
@@ -406,29 +391,9 @@ PyObject* rlock_acquire(PyObject*, C& self, ilpy::passed blocking,
 }
 
 template <class C>
-bool rlock_try_acquire(C& self) noexcept {
-  return self.try_acquire();
-}
-
-template <class C>
 PyObject* rlock_release(C& self) noexcept {
   if (INTERLOCK_LIKELY(self.release())) return Py_NewRef(Py_None);
   return raise_runtime(kRLockNotOwned);
-}
-
-template <class C>
-bool rlock_locked(const C& self) noexcept {
-  return self.locked();
-}
-
-template <class C>
-bool rlock_is_owned(const C& self) noexcept {
-  return self.owned();
-}
-
-template <class C>
-std::size_t rlock_recursion_count(const C& self) noexcept {
-  return self.count();
 }
 
 template <class C>
@@ -454,11 +419,6 @@ PyObject* rlock_acquire_restore(C& self, PyObject* state) noexcept {
   }
   self.acquire_restore(static_cast<std::size_t>(depth));
   return Py_NewRef(Py_None);
-}
-
-template <class C>
-void rlock_reinit(C& self) noexcept {
-  self.reinit();
 }
 
 PyObject* rlock_enter(RLock& self) noexcept {
@@ -633,16 +593,6 @@ PyObject* rw_acquire_write(PyObject*, C& self, ilpy::passed blocking,
 }
 
 template <class C>
-bool rw_try_read(C& self) noexcept {
-  return self.try_read();
-}
-
-template <class C>
-bool rw_try_write(C& self) noexcept {
-  return self.try_write();
-}
-
-template <class C>
 PyObject* rw_read_release(C& self) noexcept {
   if (INTERLOCK_LIKELY(self.read_release())) return Py_NewRef(Py_None);
   return raise_runtime(kReadNotHeld);
@@ -670,21 +620,6 @@ template <class C>
 PyObject* rw_bump_exclusive(C& self) noexcept {
   if (self.bump_exclusive()) return Py_NewRef(Py_None);
   return raise_runtime("bump_exclusive() without the write hold");
-}
-
-template <class C>
-bool rw_locked(const C& self) noexcept {
-  return self.locked();
-}
-
-template <class C>
-bool rw_write_locked(const C& self) noexcept {
-  return self.write_locked();
-}
-
-template <class C>
-void rw_reinit(C& self) noexcept {
-  self.reinit();
 }
 
 PyObject* rw_repr(PyObject* self) noexcept {
@@ -729,15 +664,15 @@ PyMethodDef lock_methods[] = {
     ilpy::method<&lock_enter, "__enter__($self, /)", "acquire(); return True.">(),
     ilpy::method<&lock_exit, "__exit__($self, exc_type=None, exc_value=None, traceback=None, /)",
                  "release().">(),
-    ilpy::method<&lock_locked<Lock>, "locked($self, /)", "Whether the lock is held (a snapshot).">(),
-    ilpy::method<&lock_locked<Lock>, "is_locked($self, /)", "Same as locked().">(),
-    ilpy::method<&lock_try_acquire<Lock>, "try_acquire($self, /)",
+    ilpy::method<&LockCore::locked, "locked($self, /)", "Whether the lock is held (a snapshot).">(),
+    ilpy::method<&LockCore::locked, "is_locked($self, /)", "Same as locked().">(),
+    ilpy::method<&LockCore::try_acquire, "try_acquire($self, /)",
                  "Acquire the lock if it is free; return whether it was.">(),
-    ilpy::method<&lock_try_acquire<Lock>, "try_lock($self, /)", "Same as try_acquire().">(),
+    ilpy::method<&LockCore::try_acquire, "try_lock($self, /)", "Same as try_acquire().">(),
     ilpy::method<&make_guard<LockGuard, LockSide, ThreadingRules, Lock>, "guard($self, blocking=True, timeout=None)",
                       "acquire(blocking, timeout), returning a LockGuard that releases the lock\n"
                       "(or None if it was not acquired).">(),
-    ilpy::method<&lock_reinit<Lock>, "_at_fork_reinit($self, /)",
+    ilpy::method<&LockCore::reinit, "_at_fork_reinit($self, /)",
                  "Make this a fresh, unlocked lock (for a forked child).">(),
     ilpy::method<&lock_aio_enqueue<Lock>, "_aio_enqueue($self, loop, future, /)",
                  "For interlock's asyncio support: take the lock (None) or queue a waiter\n"
@@ -751,20 +686,20 @@ PyMethodDef syncx_lock_methods[] = {
                  "timeout=None waits forever, a negative timeout tries once.">(),
     ilpy::method<&lock_acquire<SyncxLock, SyncxRules>, "lock($self, blocking=True, timeout=None)",
                  "Same as acquire().">(),
-    ilpy::method<&lock_try_acquire<SyncxLock>, "try_acquire($self, /)",
+    ilpy::method<&LockCore::try_acquire, "try_acquire($self, /)",
                  "Acquire the lock if it is free; return whether it was.">(),
-    ilpy::method<&lock_try_acquire<SyncxLock>, "try_lock($self, /)", "Same as try_acquire().">(),
+    ilpy::method<&LockCore::try_acquire, "try_lock($self, /)", "Same as try_acquire().">(),
     ilpy::method<&lock_release<SyncxLock>, "release($self, /)",
                  "Release the lock. RuntimeError if it is not locked.">(),
-    ilpy::method<&lock_locked<SyncxLock>, "locked($self, /)", "Whether the lock is held.">(),
-    ilpy::method<&lock_locked<SyncxLock>, "is_locked($self, /)", "Same as locked().">(),
+    ilpy::method<&LockCore::locked, "locked($self, /)", "Whether the lock is held.">(),
+    ilpy::method<&LockCore::locked, "is_locked($self, /)", "Same as locked().">(),
     ilpy::method<&make_guard<LockGuard, LockSide, SyncxRules, SyncxLock>,
                       "guard($self, blocking=True, timeout=None)",
                       "acquire(blocking, timeout), returning a LockGuard (or None).">(),
     ilpy::method<&syncx_lock_enter, "__enter__($self, /)", "acquire(); return the lock.">(),
     ilpy::method<&syncx_lock_exit, "__exit__($self, exc_type, exc_value, traceback, /)",
                  "release(); return False.">(),
-    ilpy::method<&lock_reinit<SyncxLock>, "_at_fork_reinit($self, /)",
+    ilpy::method<&LockCore::reinit, "_at_fork_reinit($self, /)",
                  "Make this a fresh, unlocked lock (for a forked child).">(),
     ilpy::methods_end,
 };
@@ -781,18 +716,18 @@ PyMethodDef lock_guard_methods[] = {
 };
 
 #define IL_RLOCK_COMMON(C)                                                                     \
-  ilpy::method<&rlock_try_acquire<C>, "try_acquire($self, /)",                                 \
+  ilpy::method<&RLockCore::try_acquire, "try_acquire($self, /)",                                 \
                "Acquire the lock if it is free or already ours; return whether it was.">(),    \
-      ilpy::method<&rlock_try_acquire<C>, "try_lock($self, /)", "Same as try_acquire().">(),   \
+      ilpy::method<&RLockCore::try_acquire, "try_lock($self, /)", "Same as try_acquire().">(),   \
       ilpy::method<&rlock_release<C>, "release($self, /)",                                     \
                    "Release one level. RuntimeError unless the calling thread owns the "       \
                    "lock.">(),                                                                 \
-      ilpy::method<&rlock_locked<C>, "locked($self, /)",                                       \
+      ilpy::method<&RLockCore::locked, "locked($self, /)",                                       \
                    "Whether some thread holds the lock (a snapshot).">(),                      \
-      ilpy::method<&rlock_locked<C>, "is_locked($self, /)", "Same as locked().">(),            \
-      ilpy::method<&rlock_is_owned<C>, "_is_owned($self, /)",                                  \
+      ilpy::method<&RLockCore::locked, "is_locked($self, /)", "Same as locked().">(),            \
+      ilpy::method<&RLockCore::owned, "_is_owned($self, /)",                                  \
                    "Whether the calling thread holds the lock.">(),                            \
-      ilpy::method<&rlock_recursion_count<C>, "_recursion_count($self, /)",                    \
+      ilpy::method<&RLockCore::count, "_recursion_count($self, /)",                    \
                    "Levels held by the calling thread (0 if it does not hold the lock).">(),   \
       ilpy::method<&rlock_release_save<C>, "_release_save($self, /)",                          \
                    "Fully release the calling thread's hold; return the state for "            \
@@ -800,7 +735,7 @@ PyMethodDef lock_guard_methods[] = {
       ilpy::method<&rlock_acquire_restore<C>, "_acquire_restore($self, state, /)",             \
                    "Take the lock back with the state _release_save() returned; waits "        \
                    "without giving up on signals.">(),                                         \
-      ilpy::method<&rlock_reinit<C>, "_at_fork_reinit($self, /)",                              \
+      ilpy::method<&RLockCore::reinit, "_at_fork_reinit($self, /)",                              \
                    "Make this a fresh, unowned lock (for a forked child).">()
 
 PyMethodDef rlock_methods[] = {
@@ -847,11 +782,11 @@ PyMethodDef rlock_guard_methods[] = {
 };
 
 #define IL_RW_COMMON(C)                                                                        \
-  ilpy::method<&rw_try_read<C>, "try_acquire_read($self, /)",                                  \
+  ilpy::method<&RWCore::try_read, "try_acquire_read($self, /)",                                  \
                "Take a read hold if one is available now; return whether it was.">(),          \
       ilpy::method<&rw_read_release<C>, "read_release($self, /)",                              \
                    "Release a read hold (any thread may). RuntimeError if none is held.">(),   \
-      ilpy::method<&rw_try_write<C>, "try_acquire_write($self, /)",                            \
+      ilpy::method<&RWCore::try_write, "try_acquire_write($self, /)",                            \
                    "Take the write hold if it is available now; return whether it was.">(),    \
       ilpy::method<&rw_write_release<C>, "write_release($self, /)",                            \
                    "Release the write hold. RuntimeError if it is not held.">(),               \
@@ -863,11 +798,11 @@ PyMethodDef rlock_guard_methods[] = {
       ilpy::method<&rw_bump_exclusive<C>, "bump_exclusive($self, /)",                          \
                    "With the write hold: let waiting threads go first, then hold for "         \
                    "writing again.">(),                                                        \
-      ilpy::method<&rw_locked<C>, "is_locked($self, /)",                                       \
+      ilpy::method<&RWCore::locked, "is_locked($self, /)",                                       \
                    "Whether any hold (read or write) exists (a snapshot).">(),                 \
-      ilpy::method<&rw_write_locked<C>, "is_write_locked($self, /)",                           \
+      ilpy::method<&RWCore::write_locked, "is_write_locked($self, /)",                           \
                    "Whether the write hold exists (a snapshot).">(),                           \
-      ilpy::method<&rw_reinit<C>, "_at_fork_reinit($self, /)",                                 \
+      ilpy::method<&RWCore::reinit, "_at_fork_reinit($self, /)",                                 \
                    "Make this a fresh, unlocked lock (for a forked child).">()
 
 PyMethodDef rwlock_methods[] = {
@@ -895,7 +830,7 @@ PyMethodDef syncx_rwlock_methods[] = {
                  "Take a read hold; return whether it was taken.">(),
     ilpy::method<&rw_acquire_read<SyncxRWLock, SyncxRules>,
                  "read_lock($self, blocking=True, timeout=None)", "Same as acquire_read().">(),
-    ilpy::method<&rw_try_read<SyncxRWLock>, "try_read_lock($self, /)",
+    ilpy::method<&RWCore::try_read, "try_read_lock($self, /)",
                  "Same as try_acquire_read().">(),
     ilpy::method<&make_guard<ReadGuard, ReadSide, SyncxRules, SyncxRWLock>,
                       "read_guard($self, blocking=True, timeout=None)",
@@ -905,7 +840,7 @@ PyMethodDef syncx_rwlock_methods[] = {
                  "Take the write hold; return whether it was taken.">(),
     ilpy::method<&rw_acquire_write<SyncxRWLock, SyncxRules>,
                  "write_lock($self, blocking=True, timeout=None)", "Same as acquire_write().">(),
-    ilpy::method<&rw_try_write<SyncxRWLock>, "try_write_lock($self, /)",
+    ilpy::method<&RWCore::try_write, "try_write_lock($self, /)",
                  "Same as try_acquire_write().">(),
     ilpy::method<&make_guard<WriteGuard, WriteSide, SyncxRules, SyncxRWLock>,
                       "write_guard($self, blocking=True, timeout=None)",
