@@ -903,7 +903,6 @@ namespace interlock::py {
 
 void init_ipc_atomics(nb::module_& m) {
   constexpr const char* kModule = "interlock.ipc";
-  auto set_module = [&](nb::handle cls) { nb::setattr(cls, "__module__", nb::str(kModule)); };
 
   // ---- owned
   auto any_a = nb::class_<AnyA>(m, "Atomic", nb::type_slots(any_slots),
@@ -972,7 +971,7 @@ void init_ipc_atomics(nb::module_& m) {
                          nb::handle(int_a), nb::handle(uint_a), nb::handle(any_v),
                          nb::handle(bytes_v), nb::handle(integral_v), nb::handle(int_v),
                          nb::handle(uint_v)})
-    set_module(cls);
+    set_module(cls, kModule);
 
   PyObject* res = PyType_FromSpec(&result_spec);
   if (!res) throw nb::python_error();

@@ -54,10 +54,8 @@ from ._interlock.locks import (
     WriteGuard,
 )
 from ._loop_semaphore import LoopSemaphore, LoopSemaphoreAio
-from ._sync import Barrier, BrokenBarrierError, Condition
+from ._sync import Barrier, BarrierAio, BrokenBarrierError, Condition, ConditionAio
 from ._aio import (  # also adds the .aio views and async with (see _aio.py)
-    BarrierAio,
-    ConditionAio,
     CountDownLatchAio,
     EventAio,
     LockAio,

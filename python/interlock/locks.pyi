@@ -5,8 +5,6 @@ from types import TracebackType
 from typing import Callable, Final, ParamSpec, TypeVar, final
 
 from ._aio import (
-    BarrierAio as BarrierAio,
-    ConditionAio as ConditionAio,
     CountDownLatchAio as CountDownLatchAio,
     EventAio as EventAio,
     LockAio as LockAio,
@@ -14,6 +12,8 @@ from ._aio import (
 )
 from ._sync import (
     Barrier as Barrier,
+    BarrierAio as BarrierAio,
+    ConditionAio as ConditionAio,
     BrokenBarrierError as BrokenBarrierError,
     Condition as Condition,
 )
