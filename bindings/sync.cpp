@@ -525,6 +525,7 @@ void init_sync(nb::module_& m) {
             const bool done = nb::inst_ptr<PyOnce>(self)->flag.is_done();
             return nb::str("{}{}>").format(type_prefix(self), done ? "done" : "not done");
           });
+  ilpy::use_trashcan(once);
   set_public_module(once);
 
   auto latch =
