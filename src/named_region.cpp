@@ -256,12 +256,12 @@ NamedRegion::NamedRegion(std::string_view name, std::size_t size, const Options&
     }
   } catch (...) {
     if (fd >= 0) ::close(fd);
-    // A failed attach (e.g. ENOENT with create == false) leaves no files
-    // behind: when no region exists and nobody uses the name, remove the lock
-    // file and directories this call may have created (still under the flock).
-    struct stat lst;
-    if (reap(pids_path_) == 0 && ::lstat(("/dev/shm" + shm_path).c_str(), &lst) != 0 &&
-        errno == ENOENT) {
+    // A failed attach (ENOENT with create == false, another user's object,
+    // ...) leaves no files behind: when no process of this PID directory uses
+    // the name, remove the lock file and directories this call may have
+    // created (still under the flock; a waiter on the lock file starts over,
+    // as after a last close). The region itself is never removed here.
+    if (reap(pids_path_) == 0) {
       ::rmdir(pids_path_.c_str());
       ::unlink(lock_path_.c_str());
       ::rmdir(pid_dir_.c_str());  // only if no other name uses it

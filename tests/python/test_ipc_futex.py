@@ -599,3 +599,44 @@ def test_pool_initializer_receives_primitives(ctx, name, shm):
     assert sem.value == 20
     sem.close()
     del mutex
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the creator as another user")
+@pytest.mark.timeout(60)
+def test_refused_attach_leaves_no_files(name, tmp_path):
+    # Another user's NamedMutex: our attach is refused (PermissionError) and
+    # leaves neither a lock file nor a PID directory of ours behind (issue 15).
+    to_parent, to_child = os.pipe(), os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: becomes "nobody" and creates the object
+        code = 1
+        try:
+            os.close(to_parent[0])
+            os.close(to_child[1])
+            os.setgid(65534)
+            os.setuid(65534)
+            m = ipc.NamedMutex(name, pid_dir=f"/tmp/interlock-test-{name}")
+            os.write(to_parent[1], b"r")
+            os.read(to_child[0], 1)
+            m.close()
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(to_parent[1])
+    os.close(to_child[0])
+    mine = tmp_path / "mine"
+    try:
+        assert os.read(to_parent[0], 1) == b"r"
+        for _ in range(3):
+            with pytest.raises(PermissionError):
+                ipc.NamedMutex(name, pid_dir=str(mine))
+        assert not mine.exists() or os.listdir(mine) == []
+        assert os.path.exists(f"/dev/shm/interlock.mutex.{name}")  # theirs, untouched
+    finally:
+        os.write(to_child[1], b"x")
+        _, status = os.waitpid(pid, 0)
+        os.close(to_parent[0])
+        os.close(to_child[1])
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert not os.path.exists(f"/dev/shm/interlock.mutex.{name}")
+    assert not os.path.exists(f"/tmp/interlock-test-{name}")
