@@ -179,6 +179,7 @@ class INTERLOCK_API ShmQueue {
       }
     }
     owner_of(s)->store(shm::self_pid(), std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);  // no copy before the PID store
     // Claimed. If shutdown() came between the check above and the claim, a
     // consumer may already have reported shut_down on the empty queue: fill
     // the slot with a tombstone (consumers skip it) and fail, so that no
@@ -186,7 +187,7 @@ class INTERLOCK_API ShmQueue {
     if (INTERLOCK_UNLIKELY(state()->load(std::memory_order_seq_cst) != 0)) {
       std::uint32_t t = kTombstone;
       std::memcpy(s + 8, &t, 4);
-      owner_of(s)->store(0, std::memory_order_relaxed);
+      owner_of(s)->store(0, std::memory_order_release);  // after the copy
       seq_of(s)->store(pos + 1, std::memory_order_release);
       notify(items_epoch(), get_waiters());
       return ShmQueueStatus::shut_down;
@@ -194,7 +195,7 @@ class INTERLOCK_API ShmQueue {
     std::uint32_t n = static_cast<std::uint32_t>(len);
     std::memcpy(s + 8, &n, 4);
     if (len) std::memcpy(s + kSlotHeader, data, len);
-    owner_of(s)->store(0, std::memory_order_relaxed);
+    owner_of(s)->store(0, std::memory_order_release);  // after the copy
     seq_of(s)->store(pos + 1, std::memory_order_release);
     notify(items_epoch(), get_waiters());
     return ShmQueueStatus::ok;
@@ -234,10 +235,11 @@ class INTERLOCK_API ShmQueue {
       }
     }
     owner_of(s)->store(shm::self_pid(), std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);  // no copy before the PID store
     std::uint32_t n;
     std::memcpy(&n, s + 8, 4);
     if (INTERLOCK_UNLIKELY(n == kTombstone)) {  // a put refused by shutdown: skip it
-      owner_of(s)->store(0, std::memory_order_relaxed);
+      owner_of(s)->store(0, std::memory_order_release);  // after the copy
       seq_of(s)->store(pos + capacity_, std::memory_order_release);
       notify(space_epoch(), put_waiters());
       continue;
@@ -248,7 +250,7 @@ class INTERLOCK_API ShmQueue {
       char* s;
       std::uint64_t pos;
       ~Release() {
-        q->owner_of(s)->store(0, std::memory_order_relaxed);
+        q->owner_of(s)->store(0, std::memory_order_release);  // after the copy
         q->seq_of(s)->store(pos + q->capacity_, std::memory_order_release);
         q->notify(q->space_epoch(), q->put_waiters());
       }
