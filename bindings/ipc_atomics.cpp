@@ -620,9 +620,11 @@ int result_clear(PyObject* self) {
 void result_dealloc(PyObject* self) {
   PyTypeObject* type = Py_TYPE(self);
   PyObject_GC_UnTrack(self);
+  Py_TRASHCAN_BEGIN(self, result_dealloc)
   result_clear(self);
   type->tp_free(self);
   Py_DECREF(type);
+  Py_TRASHCAN_END
 }
 
 int result_bool(PyObject* self) { return reinterpret_cast<ResultObject*>(self)->success; }

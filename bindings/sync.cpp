@@ -474,6 +474,7 @@ void init_sync(nb::module_& m) {
             const bool done = nb::inst_ptr<PyOnce>(self)->once.flag.is_done();
             return nb::str("{}{}>").format(type_prefix(self), done ? "done" : "not done");
           });
+  ilpy::use_trashcan(once);
   set_module(once, kPublicModule);
 
   auto latch =
