@@ -53,13 +53,21 @@
 // Key resolution (why there are two equality tests). `Policy::match(stored,
 // probe)` runs under the lock (or in a read section: it may only read what
 // cannot change) and may answer `unknown` (for Python objects:
-// anything but identity and exact str/int). Then the map retains the stored
-// key, unlocks, calls `Policy::slow_equal` (arbitrary user code: it may throw
-// by returning -1, re-enter the map, or take long), and scans again:
-//   * equal: the stored key object becomes an identity alias of the probe;
-//     if it is still in the shard it is the entry, else the scan restarts;
-//   * unequal: the stored key goes on a list of keys known to differ (kept
-//     retained so their addresses cannot be reused), skipped by later scans.
+// anything but identity and exact str/int/bytes). The scan walks the probe
+// sequence in order, as dict does, and stops at the first such candidate:
+// the map retains it, notes the shard's `layout` stamp (bumped by every
+// insert, remove and clear under the lock), unlocks, calls
+// `Policy::slow_equal` (arbitrary user code: it may throw by returning -1,
+// re-enter the map, or take long), and relocks:
+//   * stamp unchanged (no key or slot moved): equal -> the candidate is the
+//     entry; unequal -> the scan resumes at the next slot of the sequence;
+//   * stamp changed: the scan restarts from the start of the sequence, with
+//     the stored keys already proved unequal in a hash set (kept retained so
+//     their addresses cannot be reused; skipped in O(1)) and a key proved
+//     equal taken as an identity alias of the probe.
+// So each stored key is compared at most once per operation: n colliding
+// keys cost n comparisons and O(n) probe steps (dict's bound), whatever
+// other threads do meanwhile (a change costs a rescan, not new comparisons).
 // An operation commits only under the lock, in a scan that met no unresolved
 // candidate, so it is atomic (linearisable) per key. Keys retained on the way
 // are released after the lock is dropped.
@@ -562,6 +570,7 @@ class ShardedMap {
     std::uint32_t usable = 0;
     std::uint32_t nentries = 0;
     std::uint32_t left = 0;  // EMPTY index slots an insert may still consume
+    std::uint64_t layout = 0;  // bumped when keys or slots move (insert, remove, steal)
     std::int32_t* indices = nullptr;  // cached from `table`, for lock holders
     Entry* entries = nullptr;
 
@@ -584,6 +593,7 @@ class ShardedMap {
       indices = nullptr;
       entries = nullptr;
       mask = usable = nentries = left = 0;
+      ++layout;
       size.store(0, std::memory_order_relaxed);
       end_write();
       return t;
@@ -622,6 +632,7 @@ class ShardedMap {
       // Trailing holes are referenced by no index slot (theirs are DUMMY):
       // give them back, so popping from the end stays O(1) as in dict.
       while (nentries > 0 && entries[nentries - 1].key == K{}) --nentries;
+      ++layout;
       size.store(used() - 1, std::memory_order_relaxed);
       end_write();
     }
@@ -685,6 +696,7 @@ class ShardedMap {
       st_key(entries[ix].key, key);
       if constexpr (!std::is_empty_v<V>) st(entries[ix].value, value);
       place(indices, mask, hash, ix);
+      ++layout;
       size.store(used() + 1, std::memory_order_relaxed);
       end_write();
       return true;
@@ -858,49 +870,112 @@ class ShardedMap {
   }
 
   // ------------------------------------------------------------ locked path
+  // A set of key handles (their bits), open addressing: what resolution has
+  // proved different from the probe, looked up in O(1) by a rescan.
+  class KeySet {
+   public:
+    ~KeySet() { std::free(slots_); }
+    bool contains(K k) const noexcept {
+      if (!n_) return false;
+      std::uint64_t b = bits(k);
+      for (std::size_t i = mix(b) & mask_;; i = (i + 1) & mask_) {
+        if (slots_[i] == b) return true;
+        if (slots_[i] == 0) return false;
+      }
+    }
+    bool add(K k) noexcept {  // false: out of memory (k not added)
+      if ((n_ + 1) * 2 > mask_ + 1 && !grow()) return false;
+      put(slots_, mask_, bits(k));
+      ++n_;
+      return true;
+    }
+    template <class Fn>
+    void each(Fn&& fn) const noexcept {
+      for (std::size_t i = 0; n_ && i <= mask_; ++i)
+        if (slots_[i]) fn(unbits(slots_[i]));
+    }
+
+   private:
+    static_assert(sizeof(K) <= sizeof(std::uint64_t));
+    static std::uint64_t bits(K k) noexcept {
+      std::uint64_t b = 0;
+      std::memcpy(&b, &k, sizeof(K));
+      return b;  // never 0: K{} is never stored here
+    }
+    static K unbits(std::uint64_t b) noexcept {
+      K k;
+      std::memcpy(&k, &b, sizeof(K));
+      return k;
+    }
+    static std::size_t mix(std::uint64_t b) noexcept {
+      return static_cast<std::size_t>((b * 0x9E3779B97F4A7C15ull) >> 17);
+    }
+    static void put(std::uint64_t* sl, std::size_t mask, std::uint64_t b) noexcept {
+      std::size_t i = mix(b) & mask;
+      while (sl[i]) i = (i + 1) & mask;
+      sl[i] = b;
+    }
+    bool grow() noexcept {
+      std::size_t cap = slots_ ? (mask_ + 1) * 2 : 16;
+      auto* sl = static_cast<std::uint64_t*>(std::calloc(cap, sizeof(std::uint64_t)));
+      if (!sl) return false;
+      for (std::size_t i = 0; slots_ && i <= mask_; ++i)
+        if (slots_[i]) put(sl, cap - 1, slots_[i]);
+      std::free(slots_);
+      slots_ = sl;
+      mask_ = cap - 1;
+      return true;
+    }
+    std::uint64_t* slots_ = nullptr;
+    std::size_t mask_ = 0;
+    std::size_t n_ = 0;
+  };
+
   // Keys met during resolution, retained until the operation ends.
   struct Resolution {
-    K alias{};                 // a stored key proved equal to the probe
-    std::vector<K> unequal;    // stored keys proved different from the probe
+    K alias{};       // a stored key proved equal to the probe
+    KeySet unequal;  // stored keys proved different from the probe
     ~Resolution() {
       if (alias != K{}) Policy::release_key(alias);
-      for (K k : unequal) Policy::release_key(k);
+      unequal.each([](K k) { Policy::release_key(k); });
     }
-    bool known_unequal(K k) const noexcept {
-      for (K u : unequal)
-        if (u == k) return true;
-      return false;
-    }
+  };
+
+  // Where a scan stands in the probe sequence (to resume it).
+  struct Cursor {
+    std::size_t i, perturb;
   };
 
   struct Probe {
     Entry* entry;
     K candidate;  // a hash-equal stored key whose equality is still unknown
+    Cursor at;    // the candidate's slot (valid when candidate != K{})
   };
 
-  // Under s.mu.
-  static Probe scan(Shard& s, K key, std::size_t hash, const Resolution* r) noexcept {
-    if (!s.mask) return {nullptr, K{}};
-    K cand{};
-    std::size_t perturb = hash, i = hash & s.mask;
+  // Under s.mu. Scans the probe sequence of `hash` from `c` (the start of
+  // the sequence, or the slot after a candidate that proved unequal), to the
+  // entry, the first unresolved candidate, or the EMPTY slot that ends it.
+  static Probe scan(Shard& s, K key, std::size_t hash, const Resolution* r, Cursor c) noexcept {
+    if (!s.mask) return {nullptr, K{}, c};
     for (;;) {
-      std::int32_t ix = s.indices[i];
-      if (ix == kEmpty) return {nullptr, cand};
+      std::int32_t ix = s.indices[c.i];
+      if (ix == kEmpty) return {nullptr, K{}, c};
       if (ix >= 0) {
         Entry& e = s.entries[ix];
-        if (e.key == key) return {&e, K{}};
+        if (e.key == key) return {&e, K{}, c};
         if (e.hash == hash) {
-          if (r && e.key == r->alias) return {&e, K{}};
+          if (r && e.key == r->alias) return {&e, K{}, c};
           KeyMatch m = Policy::match(e.key, key);
-          if (m == KeyMatch::equal) return {&e, K{}};
-          if (m == KeyMatch::unknown && cand == K{} && !(r && r->known_unequal(e.key)))
-            cand = e.key;
+          if (m == KeyMatch::equal) return {&e, K{}, c};
+          if (m == KeyMatch::unknown && !(r && r->unequal.contains(e.key))) return {nullptr, e.key, c};
         }
       }
-      perturb >>= 5;
-      i = (i * 5 + perturb + 1) & s.mask;
+      c.perturb >>= 5;
+      c.i = (c.i * 5 + c.perturb + 1) & s.mask;
     }
   }
+
+  static Cursor first(const Shard& s, std::size_t hash) noexcept { return {hash & s.mask, hash}; }
 
   /// Resolve `key` in its shard and run `fn(shard, entry-or-null)` under the
   /// shard's lock; fn returns the operation's status.
@@ -908,20 +983,27 @@ class ShardedMap {
   MapStatus with_key(K key, std::size_t hash, Fn&& fn) {
     Shard& s = shards_[shard_of(hash)];
     s.mu.lock();
-    Probe p = scan(s, key, hash, nullptr);
-    if (INTERLOCK_LIKELY(p.candidate == K{} || p.entry)) {
+    Probe p = scan(s, key, hash, nullptr, first(s, hash));
+    if (INTERLOCK_LIKELY(p.candidate == K{})) {
       MapStatus st = fn(s, p.entry);
       s.mu.unlock();
       return st;
     }
-    return with_key_slow(s, key, hash, p.candidate, fn);
+    return with_key_slow(s, key, hash, p, fn);
   }
 
+  // Entered with s.mu held and an unresolved candidate p. Each candidate is
+  // compared once (unlocked); if the shard's key layout did not change
+  // meanwhile (same `layout` stamp) the scan resumes at the candidate's slot,
+  // so n colliding keys cost n comparisons and O(n) probe steps, as in dict.
+  // Otherwise it restarts from the start of the probe sequence, skipping the
+  // keys already proved unequal (O(1) each) and taking the proved-equal alias.
   template <class Fn>
-  INTERLOCK_NOINLINE MapStatus with_key_slow(Shard& s, K key, std::size_t hash, K cand, Fn& fn) {
-    // Entered with s.mu held and an unresolved candidate.
+  INTERLOCK_NOINLINE MapStatus with_key_slow(Shard& s, K key, std::size_t hash, Probe p, Fn& fn) {
     Resolution r;
     for (;;) {
+      K cand = p.candidate;
+      std::uint64_t stamp = s.layout;
       Policy::retain_key(cand);
       s.mu.unlock();
       int eq = Policy::slow_equal(cand, key);
@@ -932,22 +1014,31 @@ class ShardedMap {
       if (eq > 0) {
         if (r.alias != K{}) Policy::release_key(r.alias);
         r.alias = cand;
-      } else {
-        try {
-          r.unequal.push_back(cand);
-        } catch (const std::bad_alloc&) {
-          Policy::release_key(cand);
-          return MapStatus::no_memory;
-        }
+      } else if (!r.unequal.add(cand)) {
+        Policy::release_key(cand);
+        return MapStatus::no_memory;
       }
       s.mu.lock();
-      Probe p = scan(s, key, hash, &r);
-      if (p.entry || p.candidate == K{}) {
+      if (s.layout == stamp) {
+        // Nothing moved: the candidate is still at p.at (retained: its
+        // address was not reused). Equal: it is the entry; else go on.
+        if (eq > 0) {
+          MapStatus st = fn(s, &s.entries[s.indices[p.at.i]]);
+          s.mu.unlock();
+          return st;
+        }
+        Cursor c = p.at;
+        c.perturb >>= 5;
+        c.i = (c.i * 5 + c.perturb + 1) & s.mask;
+        p = scan(s, key, hash, &r, c);
+      } else {
+        p = scan(s, key, hash, &r, first(s, hash));
+      }
+      if (p.candidate == K{}) {
         MapStatus st = fn(s, p.entry);
         s.mu.unlock();
         return st;  // r releases what it holds, unlocked
       }
-      cand = p.candidate;
     }
   }
 

@@ -257,6 +257,156 @@ TEST(ShardedMap, ComparisonRunsUnlockedAndMayReenter) {
   EXPECT_EQ(g_value_refs.load(), 0);
 }
 
+// Issue 15: n keys with one hash. Each stored key is compared at most once
+// per operation, as in dict: n inserts make n(n-1)/2 slow comparisons, a
+// lookup that misses makes n, one that hits the i-th key (0-based) i + 1.
+TEST(ShardedMap, CollidingKeysCostWhatDictCosts) {
+  Keys ks;
+  constexpr long kN = 1500;
+  std::vector<TKey*> key, twin;
+  for (long i = 0; i < kN; ++i) key.push_back(ks.make(i, false));
+  for (long i = 0; i < kN; ++i) twin.push_back(ks.make(i, false));  // equal, other objects
+  {
+    Map m(5);
+    long before = g_slow_calls.load();
+    for (long i = 0; i < kN; ++i) ASSERT_EQ(m.assign(key[i], 42, i), MapStatus::inserted);
+    EXPECT_EQ(g_slow_calls.load() - before, kN * (kN - 1) / 2);
+    TKey* miss = ks.make(-1, false);
+    before = g_slow_calls.load();
+    EXPECT_EQ(m.contains(miss, 42), MapStatus::absent);
+    EXPECT_EQ(g_slow_calls.load() - before, kN);
+    for (long i : {0L, 1L, kN / 2, kN - 1}) {
+      long v = -1;
+      before = g_slow_calls.load();
+      ASSERT_EQ(m.find(twin[i], 42, &v), MapStatus::found);
+      EXPECT_EQ(v, i);
+      EXPECT_EQ(g_slow_calls.load() - before, i + 1);
+      Policy::release_value(v);
+    }
+    // Replace through an equal twin, erase half through twins: still linear per op.
+    before = g_slow_calls.load();
+    for (long i = 0; i < kN; i += 2) ASSERT_EQ(m.erase(twin[i], 42), MapStatus::found);
+    long erase_calls = g_slow_calls.load() - before;
+    EXPECT_LE(erase_calls, kN * kN / 2);
+    EXPECT_EQ(m.size(), static_cast<std::size_t>(kN / 2));
+    for (long i = 0; i < kN; ++i)
+      EXPECT_EQ(m.contains(key[i], 42), i % 2 ? MapStatus::found : MapStatus::absent);
+  }
+  ks.expect_balanced();
+  EXPECT_EQ(g_value_refs.load(), 0);
+}
+
+// A comparison that mutates the shard (inserting and erasing other keys of
+// the same hash) makes the scan restart; keys already proved unequal are not
+// compared again, and the result is the one a sequential map gives.
+TEST(ShardedMap, CollidingKeysStayCorrectWhenTheShardChangesDuringAComparison) {
+  Keys ks;
+  {
+    static Map* mp;
+    static std::vector<TKey*>* noise;
+    static int depth = 0;
+    static long tick = 0;
+    static std::set<std::pair<TKey*, TKey*>> seen;  // (stored, probe) pairs compared
+    static bool repeated = false;
+    std::vector<TKey*> nz;
+    for (long i = 0; i < 40; ++i) nz.push_back(ks.make(100000 + i, false));
+    Map m(1);
+    mp = &m;
+    noise = &nz;
+    Policy::reenter = +[](TKey* a, TKey* b) {
+      if (depth == 0) {
+        if (!seen.insert({a, b}).second) repeated = true;
+        ++depth;
+        TKey* k = (*noise)[static_cast<std::size_t>(tick++ % 40)];
+        if (mp->erase(k, 42) == MapStatus::absent) mp->assign(k, 42, 0);
+        --depth;
+      }
+      return a->v == b->v ? 1 : 0;
+    };
+    constexpr long kN = 200;
+    std::vector<TKey*> key, twin;
+    for (long i = 0; i < kN; ++i) key.push_back(ks.make(i, false));
+    for (long i = 0; i < kN; ++i) twin.push_back(ks.make(i, false));
+    for (long i = 0; i < kN; ++i) {
+      seen.clear();
+      ASSERT_EQ(m.assign(key[i], 42, i), MapStatus::inserted);
+    }
+    for (long i = 0; i < kN; ++i) {
+      seen.clear();
+      long v = -1;
+      ASSERT_EQ(m.find(twin[i], 42, &v), MapStatus::found);
+      EXPECT_EQ(v, i);
+      Policy::release_value(v);
+      seen.clear();
+      ASSERT_EQ(m.assign(twin[i], 42, i + 1), MapStatus::found);  // keeps key[i]
+    }
+    EXPECT_FALSE(repeated) << "a stored key was compared twice in one operation";
+    Policy::reenter = nullptr;
+    std::vector<TKey*> got;
+    m.snapshot(0, &got, nullptr);
+    long ours = 0;
+    for (TKey* k : got) {
+      if (k->v < kN) {
+        EXPECT_EQ(k, key[k->v]);
+        ++ours;
+      }
+      Policy::release_key(k);
+    }
+    EXPECT_EQ(ours, kN);
+    m.clear();
+  }
+  ks.expect_balanced();
+  EXPECT_EQ(g_value_refs.load(), 0);
+}
+
+// Another thread inserts and erases colliding keys while this one resolves
+// its own (the comparison yields, so the two interleave): every operation
+// still reports what a sequential map would for this thread's keys.
+TEST(ShardedMap, CollidingKeysUnderConcurrentMutation) {
+  Keys ks;
+  constexpr long kN = 300;
+  std::vector<TKey*> key, twin, other;
+  for (long i = 0; i < kN; ++i) key.push_back(ks.make(i, false));
+  for (long i = 0; i < kN; ++i) twin.push_back(ks.make(i, false));
+  for (long i = 0; i < 64; ++i) other.push_back(ks.make(50000 + i, i % 2 == 0));
+  {
+    Map m(2);
+    std::atomic<bool> stop{false};
+    Policy::reenter = +[](TKey* a, TKey* b) {
+      if ((a->v ^ b->v) % 7 == 0) std::this_thread::yield();
+      return a->v == b->v ? 1 : 0;
+    };
+    std::thread noise([&] {
+      std::mt19937 rng(3);
+      while (!stop.load(std::memory_order_relaxed)) {
+        TKey* k = other[rng() % other.size()];
+        if (m.erase(k, 42) == MapStatus::absent) m.assign(k, 42, 0);
+      }
+    });
+    for (long i = 0; i < kN; ++i) ASSERT_EQ(m.assign(key[i], 42, i), MapStatus::inserted);
+    for (long i = 0; i < kN; ++i) {
+      long v = -1;
+      ASSERT_EQ(m.find(twin[i], 42, &v), MapStatus::found);
+      EXPECT_EQ(v, i);
+      Policy::release_value(v);
+      if (i % 3 == 0) {
+        TKey* k = nullptr;
+        ASSERT_EQ(m.erase(twin[i], 42, &k, nullptr), MapStatus::found);
+        EXPECT_EQ(k, key[i]);
+        Policy::release_key(k);
+        EXPECT_EQ(m.contains(twin[i], 42), MapStatus::absent);
+      }
+    }
+    stop = true;
+    noise.join();
+    Policy::reenter = nullptr;
+    for (long i = 0; i < kN; ++i)
+      EXPECT_EQ(m.contains(key[i], 42), i % 3 ? MapStatus::found : MapStatus::absent);
+  }
+  ks.expect_balanced();
+  EXPECT_EQ(g_value_refs.load(), 0);
+}
+
 TEST(ShardedMap, CompareAndSetIsAtomicPerKey) {
   Keys ks;
   constexpr int kThreads = 4;

@@ -271,6 +271,114 @@ def test_value_finaliser_may_use_the_dict():
     assert len(seen) == 3
 
 
+class Colliding:
+    """Every instance has hash 1; __eq__ calls are counted (issue 15)."""
+
+    calls = 0
+
+    def __init__(self, v):
+        self.v = v
+
+    def __hash__(self):
+        return 1
+
+    def __eq__(self, other):
+        Colliding.calls += 1
+        return isinstance(other, Colliding) and other.v == self.v
+
+
+def _count_eq(fn):
+    Colliding.calls = 0
+    fn()
+    return Colliding.calls
+
+
+@pytest.mark.parametrize("kind", ["dict", "set"])
+def test_colliding_keys_cost_what_dict_costs(kind):
+    # Complexity by operation counts: n inserts of keys sharing one hash make
+    # at most n(n-1)/2 __eq__ calls (dict's count), a lookup at most n.
+    n = 400
+    keys = [Colliding(i) for i in range(n)]
+    twins = [Colliding(i) for i in range(n)]  # equal to keys, other objects
+    if kind == "dict":
+        m = ConcurrentDict()
+
+        def fill():
+            for k in keys:
+                m[k] = k.v
+    else:
+        m = ConcurrentSet()
+
+        def fill():
+            for k in keys:
+                m.add(k)
+
+    ref = {} if kind == "dict" else set()
+    ref_fill = (lambda: [ref.__setitem__(k, k.v) for k in keys]) if kind == "dict" else (
+        lambda: [ref.add(k) for k in keys])
+    dict_calls = _count_eq(ref_fill)
+    calls = _count_eq(fill)
+    assert calls <= n * (n - 1) // 2
+    assert calls <= dict_calls + n
+    assert len(m) == n
+    assert _count_eq(lambda: Colliding(-1) in m) <= n
+    assert _count_eq(lambda: twins[-1] in m) <= n
+    assert _count_eq(lambda: twins[0] in m) <= 1
+    if kind == "dict":
+        assert _count_eq(lambda: m[twins[n // 2]]) <= n // 2 + 1
+        assert m[twins[n // 2]] == n // 2
+        # replacing through an equal key keeps the stored key, as dict does
+        assert _count_eq(lambda: m.__setitem__(twins[7], "x")) <= 8
+        assert next(k for k in m if k.v == 7) is keys[7]
+        assert _count_eq(lambda: m.pop(twins[-1])) <= n
+    else:
+        assert _count_eq(lambda: m.discard(twins[-1])) <= n
+    assert len(m) == n - 1
+
+
+def test_colliding_keys_with_concurrent_mutation(run_threads):
+    # Other threads insert and delete keys of the same hash while __eq__ runs
+    # unlocked: every result is still the one dict would give for the keys
+    # this thread owns.
+    n = 150
+    d = ConcurrentDict()
+    mine = [Colliding(i) for i in range(n)]
+    twins = [Colliding(i) for i in range(n)]
+    stop = threading.Event()
+
+    def noise(seed):
+        rng = random.Random(seed)
+        pool = [Colliding(10_000 * seed + i) for i in range(30)]
+        while not stop.is_set():
+            k = rng.choice(pool)
+            if d.pop(k, None) is None:
+                d[k] = 0
+
+    def owner():
+        try:
+            for i, k in enumerate(mine):
+                assert d.setdefault(k, i) == i
+            for i, t in enumerate(twins):
+                assert d[t] == i
+                if i % 3 == 0:
+                    assert d.pop(t) == i
+                    assert t not in d
+                else:
+                    d[t] = -i
+        finally:
+            stop.set()
+
+    run_threads(owner, lambda: noise(1), lambda: noise(2))
+    for i, k in enumerate(mine):
+        if i % 3 == 0:
+            assert k not in d
+        else:
+            assert d[k] == -i
+    stored = [k for k in d if k.v < n]
+    assert sorted(k.v for k in stored) == [i for i in range(n) if i % 3]
+    assert all(k is mine[k.v] for k in stored)
+
+
 def test_int_and_str_hashes_match_dict():
     # exact str and small int hashes are taken without a call: they must be
     # the interpreter's (-1 hashes as -2; bool and float keys equal to ints
