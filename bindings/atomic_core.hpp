@@ -224,11 +224,6 @@ inline std::string float_repr(double x) {
   return out;
 }
 
-/// A double as Rust's Display writes it (syncx's repr/str): shortest
-/// round-trip digits, never an exponent, no ".0" on integral values
-/// ("1", "3.14", "0.00000015", "100000000000000000000"), "NaN", "inf",
-/// "-inf", "-0".
-std::string rust_float_display(double x);
 
 // ============================================================ shared operations
 //
