@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -22,6 +23,97 @@
 namespace interlock {
 
 namespace {
+
+// ---- platform: the POSIX shared-memory namespace (Linux: files under
+// /dev/shm; macOS: a kernel namespace with 31-byte names, PSHMNAMLEN, whose
+// objects report no file type, and where fchmod()/O_NOFOLLOW do not apply).
+
+/// The shm_open() name of region `full` ("prefix.name"): "/prefix.name", or
+/// on macOS when that exceeds 31 bytes "/il.<64-bit FNV-1a hash, hex>".
+std::string os_shm_name(const std::string& full) {
+  std::string n = "/" + full;
+#if defined(__APPLE__)
+  if (n.size() > 31) {
+    std::uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : full) h = (h ^ c) * 1099511628211ull;
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "/il.%016llx", static_cast<unsigned long long>(h));
+    n = buf;
+  }
+#endif
+  return n;
+}
+
+int open_shm(const std::string& path, int flags, mode_t mode) {
+#if defined(__APPLE__)
+  const int fd = ::shm_open(path.c_str(), flags & ~(O_NOFOLLOW | O_CLOEXEC), mode);
+  if (fd >= 0) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return fd;
+#else
+  return ::shm_open(path.c_str(), flags, mode);
+#endif
+}
+
+/// Does the shared-memory object exist as a regular object of ours?
+/// Sets errno (ENOENT when there is none).
+bool shm_is_ours(const std::string& path) {
+#if defined(__APPLE__)
+  const int fd = ::shm_open(path.c_str(), O_RDONLY);
+  if (fd < 0) return false;
+  struct stat st;
+  const bool ours = ::fstat(fd, &st) == 0 && st.st_uid == ::geteuid();
+  ::close(fd);
+  return ours;
+#else
+  struct stat lst;
+  return ::lstat(("/dev/shm" + path).c_str(), &lst) == 0 && S_ISREG(lst.st_mode) &&
+         lst.st_uid == ::geteuid();
+#endif
+}
+
+bool shm_exists(const std::string& path) {
+#if defined(__APPLE__)
+  const int fd = ::shm_open(path.c_str(), O_RDONLY);
+  if (fd < 0) return errno != ENOENT;
+  ::close(fd);
+  return true;
+#else
+  struct stat lst;
+  return !(::lstat(("/dev/shm" + path).c_str(), &lst) != 0 && errno == ENOENT);
+#endif
+}
+
+/// fchmod past the umask (Linux); macOS cannot fchmod a shm object, so there
+/// the mode given to shm_open (minus the umask) stays.
+int set_shm_mode(int fd, mode_t mode) {
+#if defined(__APPLE__)
+  (void)fd;
+  (void)mode;
+  return 0;
+#else
+  return ::fchmod(fd, mode);
+#endif
+}
+
+/// A shm object is a regular file on Linux; macOS reports no file type.
+bool shm_type_ok(const struct stat& st) {
+#if defined(__APPLE__)
+  (void)st;
+  return true;
+#else
+  return S_ISREG(st.st_mode);
+#endif
+}
+
+/// Where PID directories go by default: /dev/shm (tmpfs, cleared at boot)
+/// on Linux, /tmp on macOS.
+const char* default_pid_root() {
+#if defined(__APPLE__)
+  return "/tmp/";
+#else
+  return "/dev/shm/";
+#endif
+}
 
 [[noreturn]] void fail(int err, const std::string& what) {
   throw NamedRegionError(err, what + ": " + std::strerror(err));
@@ -119,7 +211,7 @@ std::string NamedRegion::resolve_pid_dir(const Options& o) {
   if (dir.empty()) {
     // One directory per user for every kind ("interlock.mutex" -> "interlock").
     const std::string base = o.prefix.substr(0, o.prefix.find('.'));
-    dir = "/dev/shm/" + base + "-pids-" + std::to_string(::geteuid());
+    dir = default_pid_root() + base + "-pids-" + std::to_string(::geteuid());
   }
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   return dir;
@@ -178,27 +270,22 @@ NamedRegion::NamedRegion(std::string_view name, std::size_t size, const Options&
   ensure_private_dir(pid_dir_);
   lock_path_ = pid_dir_ + "/" + shm_name_ + ".lock";
   pids_path_ = pid_dir_ + "/" + shm_name_ + ".pids";
-  const std::string shm_path = "/" + shm_name_;
+  const std::string shm_path = os_shm_name(shm_name_);
   const mode_t mode = o.mode | 0600;  // we must be able to use it ourselves
 
   const int lock_fd = lock_dir();
   int fd = -1;
   try {
     const std::size_t live = reap(pids_path_);
-    fd = ::shm_open(shm_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-    struct stat lst;
-    if (fd < 0 && errno == EEXIST && live == 0 && o.create &&
-        ::lstat(("/dev/shm" + shm_path).c_str(), &lst) == 0 && S_ISREG(lst.st_mode) &&
-        lst.st_uid == ::geteuid()) {
+    fd = open_shm(shm_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0 && errno == EEXIST && live == 0 && o.create && shm_is_ours(shm_path)) {
       // A leftover of processes that all died: reclaim it. (Only a regular
       // file of ours: a planted symlink or another user's file is refused
       // below, never removed or followed.)
       ::shm_unlink(shm_path.c_str());
-      fd = ::shm_open(shm_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+      fd = open_shm(shm_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     }
-    if (fd < 0 && errno == EEXIST && live == 0 && !o.create &&
-        ::lstat(("/dev/shm" + shm_path).c_str(), &lst) == 0 && S_ISREG(lst.st_mode) &&
-        lst.st_uid == ::geteuid()) {
+    if (fd < 0 && errno == EEXIST && live == 0 && !o.create && shm_is_ours(shm_path)) {
       // Attach-only to a leftover of processes that all died: there is nothing
       // to attach to (its contents belong to nobody). Remove it, as a
       // creating attach would, and report it missing.
@@ -214,18 +301,18 @@ NamedRegion::NamedRegion(std::string_view name, std::size_t size, const Options&
         fail(ENOENT, "no named object '" + name_ + "'");
       }
       created_ = true;
-      if (::fchmod(fd, mode) != 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+      if (set_shm_mode(fd, mode) != 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0) {
         const int err = errno;
         ::shm_unlink(shm_path.c_str());
         fail(err, "cannot set up '" + shm_path + "'");
       }
     } else {
       if (errno != EEXIST) fail(errno, "cannot create '/dev/shm" + shm_path + "'");
-      fd = ::shm_open(shm_path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+      fd = open_shm(shm_path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
       if (fd < 0) fail(errno, "cannot open '/dev/shm" + shm_path + "'");
       struct stat st;
       if (::fstat(fd, &st) != 0) fail(errno, "cannot stat '/dev/shm" + shm_path + "'");
-      if (!S_ISREG(st.st_mode)) fail(EINVAL, "'/dev/shm" + shm_path + "' is not a regular file");
+      if (!shm_type_ok(st)) fail(EINVAL, "'/dev/shm" + shm_path + "' is not a regular file");
       if (st.st_uid != ::geteuid() && (o.mode & 077) == 0)
         fail(EPERM, "'/dev/shm" + shm_path + "' belongs to another user");
       if (size == 0) {  // attach-only: map the whole existing object
@@ -259,9 +346,7 @@ NamedRegion::NamedRegion(std::string_view name, std::size_t size, const Options&
     // A failed attach (e.g. ENOENT with create == false) leaves no files
     // behind: when no region exists and nobody uses the name, remove the lock
     // file and directories this call may have created (still under the flock).
-    struct stat lst;
-    if (reap(pids_path_) == 0 && ::lstat(("/dev/shm" + shm_path).c_str(), &lst) != 0 &&
-        errno == ENOENT) {
+    if (reap(pids_path_) == 0 && !shm_exists(shm_path)) {
       ::rmdir(pids_path_.c_str());
       ::unlink(lock_path_.c_str());
       ::rmdir(pid_dir_.c_str());  // only if no other name uses it
@@ -339,7 +424,7 @@ void NamedRegion::close() noexcept {
   }
   if (last_here) ::unlink(mine.c_str());
   if (last_here && reap(pids_path_) == 0) {
-    ::shm_unlink(("/" + shm_name_).c_str());
+    ::shm_unlink(os_shm_name(shm_name_).c_str());
     ::rmdir(pids_path_.c_str());
     ::unlink(lock_path_.c_str());
     ::rmdir(pid_dir_.c_str());  // only if no other name uses it
