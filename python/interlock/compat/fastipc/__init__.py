@@ -19,6 +19,7 @@ else ``/dev/shm/fastipc``; it is created private (0700).
 from __future__ import annotations
 
 import os
+import sys
 
 from ..._interlock import ipc as _ipc
 from ...ipc import AtomicU32, AtomicU64
@@ -32,7 +33,10 @@ __all__ = [
     "NamedEvent", "NamedMutex", "NamedSemaphore",
 ]
 
-_DEFAULT_PID_DIR = "/dev/shm/fastipc"
+# fastipc's own default; macOS has no /dev/shm (docs/design.md "Platforms").
+_DEFAULT_PID_DIR = (
+    "/dev/shm/fastipc" if sys.platform.startswith("linux") else f"/tmp/fastipc-{os.geteuid()}"
+)
 
 
 def _pid_dir() -> str:
