@@ -4,7 +4,7 @@
 //   Linux    futex(2) FUTEX_WAIT_BITSET / FUTEX_WAKE; FUTEX_PRIVATE_FLAG
 //            unless `shared` (then keyed by the physical page: any process
 //            mapping the word).
-//   macOS    os_sync_wait_on_address_with_timeout / os_sync_wake_by_address_*
+//   macOS    os_sync_wait_on_address[_with_timeout] / os_sync_wake_by_address_*
 //            (macOS 14.4+, weakly linked, OS_SYNC_*_SHARED when `shared`);
 //            before 14.4 __ulock_wait / __ulock_wake (UL_COMPARE_AND_WAIT,
 //            UL_COMPARE_AND_WAIT_SHARED when `shared`), which every macOS
@@ -54,6 +54,8 @@
 // binary built for an older deployment target runs there, falling back to
 // __ulock_*). The ABI of both families is stable (libc++ depends on ulock).
 extern "C" {
+int os_sync_wait_on_address(void* addr, std::uint64_t value, std::size_t size,
+                            std::uint32_t flags) __attribute__((weak_import));
 int os_sync_wait_on_address_with_timeout(void* addr, std::uint64_t value, std::size_t size,
                                          std::uint32_t flags, std::uint32_t clockid,
                                          std::uint64_t timeout_ns) __attribute__((weak_import));
@@ -134,12 +136,10 @@ inline WaitResult wait(const std::atomic<std::uint32_t>* word, std::uint32_t exp
   int r;
   if (os_sync_wait_on_address_with_timeout != nullptr) {
     const std::uint32_t flags = shared ? detail::kOsSyncShared : 0;
-    if (deadline.is_never()) {
-      // A timeout of 0 is not "forever" for this call: use ~292 years.
-      ns = UINT64_MAX / 2;
-    }
-    r = os_sync_wait_on_address_with_timeout(addr, expected, 4, flags,
-                                             detail::kOsClockMachAbsolute, ns);
+    r = deadline.is_never()
+            ? os_sync_wait_on_address(addr, expected, 4, flags)
+            : os_sync_wait_on_address_with_timeout(addr, expected, 4, flags,
+                                                   detail::kOsClockMachAbsolute, ns);
   } else {
     std::uint32_t us = 0;  // 0: no timeout
     if (!deadline.is_never()) {
