@@ -54,32 +54,17 @@ int open_shm(const std::string& path, int flags, mode_t mode) {
 #endif
 }
 
-/// Does the shared-memory object exist as a regular object of ours?
-/// Sets errno (ENOENT when there is none).
-bool shm_is_ours(const std::string& path) {
+/// lstat() of the object (Linux: its file under /dev/shm); macOS has no
+/// file for it: open it and fstat (no symlinks exist in that namespace).
+int shm_lstat(const std::string& path, struct stat* st) {
 #if defined(__APPLE__)
   const int fd = ::shm_open(path.c_str(), O_RDONLY);
-  if (fd < 0) return false;
-  struct stat st;
-  const bool ours = ::fstat(fd, &st) == 0 && st.st_uid == ::geteuid();
+  if (fd < 0) return -1;
+  const int r = ::fstat(fd, st);
   ::close(fd);
-  return ours;
+  return r;
 #else
-  struct stat lst;
-  return ::lstat(("/dev/shm" + path).c_str(), &lst) == 0 && S_ISREG(lst.st_mode) &&
-         lst.st_uid == ::geteuid();
-#endif
-}
-
-bool shm_exists(const std::string& path) {
-#if defined(__APPLE__)
-  const int fd = ::shm_open(path.c_str(), O_RDONLY);
-  if (fd < 0) return errno != ENOENT;
-  ::close(fd);
-  return true;
-#else
-  struct stat lst;
-  return !(::lstat(("/dev/shm" + path).c_str(), &lst) != 0 && errno == ENOENT);
+  return ::lstat(("/dev/shm" + path).c_str(), st);
 #endif
 }
 
@@ -114,6 +99,7 @@ const char* default_pid_root() {
   return "/dev/shm/";
 #endif
 }
+
 
 [[noreturn]] void fail(int err, const std::string& what) {
   throw NamedRegionError(err, what + ": " + std::strerror(err));
@@ -170,6 +156,42 @@ std::size_t reap(const std::string& dir) {
   ::closedir(d);
   for (const auto& n : dead) ::unlink((dir + "/" + n).c_str());
   return live;
+}
+
+/// flock() retrying EINTR; 0 or -1 with errno.
+int flock_retry(int fd, int op) {
+  int r;
+  do r = ::flock(fd, op);
+  while (r != 0 && errno == EINTR);
+  return r;
+}
+
+/// Whether fd (a region opened here) is still what /dev/shm<shm_path> names.
+bool still_named(int fd, const std::string& shm_path) {
+  struct stat a, b;
+  return ::fstat(fd, &a) == 0 && shm_lstat(shm_path, &b) == 0 &&
+         a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+/// If the existing region is a regular file of ours that no handle anywhere
+/// holds (an exclusive non-blocking flock succeeds), unlink it under that
+/// flock and return true: a leftover of processes that all died.
+bool unlink_if_unused(const std::string& shm_path) {
+  const int saved_errno = errno;  // callers report the errno of their own open
+  struct RestoreErrno {
+    int e;
+    ~RestoreErrno() { errno = e; }
+  } restore{saved_errno};
+  const int fd = open_shm(shm_path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+  if (fd < 0) return false;
+  struct stat st;
+  bool removed = false;
+  if (::fstat(fd, &st) == 0 && shm_type_ok(st) && st.st_uid == ::geteuid() &&
+      flock_retry(fd, LOCK_EX | LOCK_NB) == 0) {
+    if (still_named(fd, shm_path)) removed = ::shm_unlink(shm_path.c_str()) == 0;
+  }
+  ::close(fd);
+  return removed;
 }
 
 // Handles open in this process per PID file (several handles of one process
@@ -276,20 +298,22 @@ NamedRegion::NamedRegion(std::string_view name, std::size_t size, const Options&
   const int lock_fd = lock_dir();
   int fd = -1;
   try {
+   for (int attempt = 0;; ++attempt) {
+    if (attempt == 1000) fail(EAGAIN, "cannot attach '/dev/shm" + shm_path + "'");
+    created_ = false;
     const std::size_t live = reap(pids_path_);
     fd = open_shm(shm_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-    if (fd < 0 && errno == EEXIST && live == 0 && o.create && shm_is_ours(shm_path)) {
-      // A leftover of processes that all died: reclaim it. (Only a regular
-      // file of ours: a planted symlink or another user's file is refused
-      // below, never removed or followed.)
-      ::shm_unlink(shm_path.c_str());
+    const int open_err = errno;  // the probes below may change errno
+    if (fd < 0 && open_err == EEXIST && live == 0 && o.create && unlink_if_unused(shm_path)) {
+      // A leftover of processes that all died (no PID file here, no handle
+      // anywhere): reclaimed. (Only a regular file of ours: a planted symlink
+      // or another user's file is refused below, never removed or followed.)
       fd = open_shm(shm_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     }
-    if (fd < 0 && errno == EEXIST && live == 0 && !o.create && shm_is_ours(shm_path)) {
+    if (fd < 0 && open_err == EEXIST && live == 0 && !o.create && unlink_if_unused(shm_path)) {
       // Attach-only to a leftover of processes that all died: there is nothing
       // to attach to (its contents belong to nobody). Remove it, as a
       // creating attach would, and report it missing.
-      ::shm_unlink(shm_path.c_str());
       fail(ENOENT, "no named object '" + name_ + "' (a leftover of processes that all exited "
                    "without closing it was removed)");
     }
@@ -323,13 +347,21 @@ NamedRegion::NamedRegion(std::string_view name, std::size_t size, const Options&
         fail(EINVAL, "'/dev/shm" + shm_path + "' is smaller (" + std::to_string(st.st_size) +
                          " bytes) than this object needs (" + std::to_string(size) + ")");
     }
+    // Liveness in the object: our shared flock. A reclaimer (of another PID
+    // directory) may have removed the name between our open and this lock:
+    // then start over.
+    if (flock_retry(fd, LOCK_SH) != 0) fail(errno, "cannot lock '/dev/shm" + shm_path + "'");
+    if (still_named(fd, shm_path)) break;
+    ::close(fd);
+    fd = -1;
+   }
     void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) {
       const int err = errno;
       if (created_) ::shm_unlink(shm_path.c_str());
       fail(err, "cannot map '/dev/shm" + shm_path + "'");
     }
-    ::close(fd);
+    fd_ = fd;  // kept open: its shared flock says we use the region
     fd = -1;
     data_ = p;
     size_ = size;
@@ -339,14 +371,18 @@ NamedRegion::NamedRegion(std::string_view name, std::size_t size, const Options&
       ::munmap(data_, size_);
       data_ = nullptr;
       if (created_) ::shm_unlink(shm_path.c_str());
+      ::close(fd_);
+      fd_ = -1;
       throw;
     }
   } catch (...) {
     if (fd >= 0) ::close(fd);
-    // A failed attach (e.g. ENOENT with create == false) leaves no files
-    // behind: when no region exists and nobody uses the name, remove the lock
-    // file and directories this call may have created (still under the flock).
-    if (reap(pids_path_) == 0 && !shm_exists(shm_path)) {
+    // A failed attach (ENOENT with create == false, another user's object,
+    // ...) leaves no files behind: when no process of this PID directory uses
+    // the name, remove the lock file and directories this call may have
+    // created (still under the flock; a waiter on the lock file starts over,
+    // as after a last close). The region itself is never removed here.
+    if (reap(pids_path_) == 0) {
       ::rmdir(pids_path_.c_str());
       ::unlink(lock_path_.c_str());
       ::rmdir(pid_dir_.c_str());  // only if no other name uses it
@@ -394,6 +430,20 @@ void NamedRegion::adopt_after_fork() {
   if (closed_) return;
   const int lock_fd = lock_dir();
   try {
+    // Our own descriptor (and so our own flock): the inherited one shares the
+    // parent's open file description, whose lock the parent drops at close.
+    const std::string shm_path = os_shm_name(shm_name_);
+    const int fd = open_shm(shm_path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd >= 0) {
+      struct stat a, b;
+      if (fd_ >= 0 && ::fstat(fd, &a) == 0 && ::fstat(fd_, &b) == 0 && a.st_ino == b.st_ino &&
+          a.st_dev == b.st_dev && flock_retry(fd, LOCK_SH) == 0) {
+        ::close(fd_);
+        fd_ = fd;
+      } else {
+        ::close(fd);
+      }
+    }
     register_self();
   } catch (...) {
     ::close(lock_fd);
@@ -408,7 +458,9 @@ void NamedRegion::close() noexcept {
   try {
     lock_fd = lock_dir();
   } catch (...) {
-    return;  // cannot coordinate: leave the files (reclaimed by a later attach)
+    if (fd_ >= 0) ::close(fd_);  // cannot coordinate: leave the files (reclaimed
+    fd_ = -1;                    // by a later attach)
+    return;
   }
   // Our file, once the last handle of this process on it closes (a forked
   // child that never adopted has none: its name has the child's PID).
@@ -423,12 +475,21 @@ void NamedRegion::close() noexcept {
     }
   }
   if (last_here) ::unlink(mine.c_str());
+  // Unused by any handle anywhere (whatever its PID directory)? Drop our
+  // shared flock and try an exclusive one.
+  bool unused = true;
+  if (fd_ >= 0) {
+    flock_retry(fd_, LOCK_UN);
+    unused = flock_retry(fd_, LOCK_EX | LOCK_NB) == 0 && still_named(fd_, os_shm_name(shm_name_));
+  }
   if (last_here && reap(pids_path_) == 0) {
-    ::shm_unlink(os_shm_name(shm_name_).c_str());
+    if (unused) ::shm_unlink(os_shm_name(shm_name_).c_str());
     ::rmdir(pids_path_.c_str());
     ::unlink(lock_path_.c_str());
     ::rmdir(pid_dir_.c_str());  // only if no other name uses it
   }
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
   ::close(lock_fd);
 }
 

@@ -23,7 +23,7 @@ if hasattr(_ipc, "Mutex"):
 
     __all__ += _futex_all
 
-    from ._queue import ObjectQueue, ShmQueue, ShmQueueAio  # noqa: E402
+    from ._queue import JoinableQueue, ObjectQueue, ShmQueue, ShmQueueAio, SimpleQueue  # noqa: E402,E501
     from ._queue import __all__ as _queue_all  # noqa: E402
 
     __all__ += _queue_all
@@ -33,6 +33,7 @@ else:
     _UNSUPPORTED = frozenset({
         "AtomicU32", "AtomicU64", "Barrier", "Event", "FutexWord", "Mutex", "NamedEvent",
         "NamedMutex", "NamedSemaphore", "Semaphore", "ObjectQueue", "ShmQueue", "ShmQueueAio",
+        "JoinableQueue", "SimpleQueue",
     })
 
     def __getattr__(name: str):
