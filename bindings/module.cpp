@@ -70,8 +70,9 @@ void install_process_hooks(nb::module_& m) {
   interlock::py::set_main_thread(nb::cast<unsigned long>(main.attr("ident")));
   m.def("_after_fork_in_child", &after_fork_in_child,
         "Reset the parking lot in a forked child (registered with os.register_at_fork).");
-  nb::module_::import_("os").attr("register_at_fork")(
-      nb::arg("after_in_child") = m.attr("_after_fork_in_child"));
+  nb::object os = nb::module_::import_("os");
+  if (nb::hasattr(os, "register_at_fork"))  // no fork() on Windows
+    os.attr("register_at_fork")(nb::arg("after_in_child") = m.attr("_after_fork_in_child"));
 }
 
 }  // namespace
@@ -108,8 +109,10 @@ NB_MODULE(_interlock, m) {
   nb::module_ ipc = m.def_submodule(
       "ipc", "Cross-process primitives: buffer atomics, futex primitives, shared-memory queue.");
   interlock::py::init_ipc_atomics(ipc);
+#if INTERLOCK_HAS_IPC  // not on Windows: docs/design.md "Platforms"
   interlock::py::init_ipc_futex(ipc);
   interlock::py::init_ipc_queue(ipc);
+#endif
 
   install_process_hooks(m);
 }

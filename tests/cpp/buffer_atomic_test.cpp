@@ -3,9 +3,11 @@
 // across a fork()ed process sharing a MAP_SHARED page.
 #include "interlock/buffer_atomic.hpp"
 
+#if !defined(_WIN32)  // fork() + MAP_SHARED: not on Windows
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 #include <cstdint>
 #include <thread>
@@ -196,6 +198,7 @@ TEST(BufferAtomicStress, ThreadsConserveCounts) {
 }
 
 #if !INTERLOCK_TEST_TSAN
+#if !defined(_WIN32)  // fork() + MAP_SHARED: not on Windows
 TEST(BufferAtomicStress, ProcessesConserveCounts) {
   const int n = static_cast<int>(itest::scaled(100000));
   void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -218,6 +221,7 @@ TEST(BufferAtomicStress, ProcessesConserveCounts) {
             static_cast<std::uint8_t>(2 * n));  // wraps at 256
   munmap(page, 4096);
 }
+#endif
 #endif
 
 }  // namespace
