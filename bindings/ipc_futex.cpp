@@ -549,7 +549,7 @@ void barrier_init(IpcShmBarrier* self, nb::handle buffer, nb::handle parties, st
     if (!parties.is_none()) {
       const long long v = PyLong_AsLongLong(parties.ptr());
       if (v == -1 && PyErr_Occurred()) throw nb::python_error();
-      if (v < 1 || v > (1ll << 30)) {
+      if (v < 1 || v > shm::ShmBarrier::kMaxParties) {
         PyErr_SetString(PyExc_ValueError, "parties must be between 1 and 2**30");
         throw nb::python_error();
       }
