@@ -6,6 +6,7 @@
 
 #include <nanobind/nanobind.h>
 
+#include "py_compat.hpp"
 namespace interlock::py {
 
 /// interlock._interlock._bench: the binding-pattern proof (Counter).
