@@ -55,9 +55,19 @@ log "sdist"
 rm -f "$out"/interlock-*.tar.gz "$out"/interlock-*.whl
 "$tools/bin/python" -m build --sdist --no-isolation -o "$out" "$root" >/dev/null
 sdist=$(ls "$out"/interlock-*.tar.gz)
-src="$build/wheel-src"            # a fixed path: the CMake build dirs below stay valid
-rm -rf "$src"; mkdir -p "$src"
-tar -xzf "$sdist" -C "$src" --strip-components=1
+# Unpacked to a fixed path, so the CMake build dirs below stay valid. The
+# sdist's files all carry one fixed mtime, so they are not unpacked over the
+# previous tree: only files whose content changed are replaced (and get a new
+# mtime, which is what makes Ninja rebuild them), and files gone are removed.
+src="$build/wheel-src"
+fresh="$build/wheel-src.new"
+rm -rf "$fresh"; mkdir -p "$fresh" "$src"
+tar -xzf "$sdist" -C "$fresh" --strip-components=1 --touch
+(cd "$fresh" && find . -type f) | while read -r f; do
+  cmp -s "$fresh/$f" "$src/$f" || { mkdir -p "$(dirname "$src/$f")"; cp -p "$fresh/$f" "$src/$f"; }
+done
+(cd "$src" && find . -type f) | while read -r f; do [ -e "$fresh/$f" ] || rm -f "$src/$f"; done
+rm -rf "$fresh"
 
 # ------------------------------------------------------------------ wheels
 raw="$build/wheel-raw"
