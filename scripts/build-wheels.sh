@@ -73,7 +73,9 @@ rm -rf "$fresh"
 raw="$build/wheel-raw"
 build_wheel() {  # tag interpreter [extra pip args...]
   local tag=$1 py=$2; shift 2
-  local venv="$build/wheel-venv-$tag"
+  # Keyed by the interpreter too: the abi3 wheel may be built by 3.12 or 3.13.
+  local key; key="$tag-$("$py" -c 'import sys; print(sys.implementation.cache_tag)')"
+  local venv="$build/wheel-venv-$key"
   [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
   "$venv/bin/python" -c 'import scikit_build_core, nanobind' 2>/dev/null ||
     "$venv/bin/python" -m pip install -q 'scikit-build-core>=0.11' 'nanobind>=3.0,<4'
@@ -84,7 +86,7 @@ build_wheel() {  # tag interpreter [extra pip args...]
   fi
   log "wheel $tag ($py)"
   "$venv/bin/python" -m pip wheel -q --no-deps --no-build-isolation -w "$raw" \
-      -C build-dir="$build/wheel-$arch-$tag" \
+      -C build-dir="$build/wheel-$arch-$key" \
       -C cmake.define.CMAKE_C_COMPILER="$root/scripts/zig/cc" \
       -C cmake.define.CMAKE_CXX_COMPILER="$root/scripts/zig/c++" \
       -C cmake.define.CMAKE_SHARED_LINKER_FLAGS=-lrt \
