@@ -77,8 +77,9 @@ build_wheel() {  # tag interpreter [extra pip args...]
   local key; key="$tag-$("$py" -c 'import sys; print(sys.implementation.cache_tag)')"
   local venv="$build/wheel-venv-$key"
   [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
+  # pip >= 23.1 for -C (3.10's bundled pip is older).
   "$venv/bin/python" -c 'import scikit_build_core, nanobind' 2>/dev/null ||
-    "$venv/bin/python" -m pip install -q 'scikit-build-core>=0.11' 'nanobind>=3.0,<4'
+    "$venv/bin/python" -m pip install -q --upgrade pip 'scikit-build-core>=0.11' 'nanobind>=3.0,<4'
   rm -rf "$raw"; mkdir -p "$raw"
   local cross=()
   if [ "$arch" != "$(uname -m)" ]; then
