@@ -17,7 +17,8 @@
 #   INTERLOCK_PYTHONS     interpreters for version-specific wheels
 #                         (default "3.10 3.11 3.12 3.13 3.13t"; missing ones are skipped, 3.13 required)
 #   INTERLOCK_ABI3=0      skip the abi3 wheel (built with the first of 3.12 / 3.13 found)
-#   INTERLOCK_ARCH        x86_64 (default) or aarch64 (cross-compiled; cannot be run here)
+#   INTERLOCK_ARCH        x86_64 (default); aarch64 is UNTESTED and unfinished (the tag and
+#                         extension suffix still come from the x86_64 interpreter)
 #   INTERLOCK_JOBS        parallel compile jobs (default: nproc)
 # Build directories persist under build/wheel-*, so a rerun only recompiles what changed.
 set -euo pipefail
