@@ -71,12 +71,12 @@ done
 rm -rf "$fresh"
 
 # ------------------------------------------------------------------ wheels
-raw="$build/wheel-raw"
 build_wheel() {  # tag interpreter [extra pip args...]
   local tag=$1 py=$2; shift 2
   # Keyed by the interpreter too: the abi3 wheel may be built by 3.12 or 3.13.
   local key; key="$tag-$("$py" -c 'import sys; print(sys.implementation.cache_tag)')"
   local venv="$build/wheel-venv-$key"
+  local raw="$build/wheel-raw-$key"  # the unrepaired wheel
   [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
   # pip >= 23.1 for -C (3.10's bundled pip is older).
   "$venv/bin/python" -c 'import scikit_build_core, nanobind' 2>/dev/null ||
