@@ -11,11 +11,13 @@ multiprocessing.Event) to the last get, in messages per second. Rows:
 ShmQueue (bytes), ObjectQueue (pickled), multiprocessing.Queue,
 multiprocessing.SimpleQueue, and faster_fifo.Queue when it is installed.
 Bounded queues hold --capacity messages (multiprocessing.Queue is unbounded
-by default, as users use it). Best of --repeat rounds, implementations
+by default, as users use it; "ObjectQueue(0)" is ObjectQueue's unbounded
+default, whose producer buffers in a feeder thread while the ring is full). Best of --repeat rounds, implementations
 interleaved round by round.
 
 Ping-pong: two processes pass one message each way per round trip through two
-queues, microseconds per round trip.
+queues, microseconds per round trip; then the same with one --big-byte object
+(10 MiB: ObjectQueue passes it through a side segment), milliseconds.
 
 One process: put+get of one message on an empty queue (timeit, pre-bound, ns
 per pair including the timeit loop), the per-call cost.
@@ -77,7 +79,8 @@ def throughput(n: int, size: int, capacity: int, repeat: int) -> dict[str, float
     max_message = size + 64
     makers = {
         "ShmQueue": lambda: ipc.ShmQueue(capacity=capacity, max_message=max_message),
-        "ObjectQueue": lambda: ipc.ObjectQueue(capacity=capacity, max_message=max_message),
+        "ObjectQueue": lambda: ipc.ObjectQueue(capacity, max_message=max_message),
+        "ObjectQueue(0)": lambda: ipc.ObjectQueue(capacity=capacity, max_message=max_message),
         "mp.Queue": lambda: ctx.Queue(),
         "mp.SimpleQueue": lambda: ctx.SimpleQueue(),
     }
@@ -124,11 +127,23 @@ def ping_pong(trips: int, size: int, repeat: int) -> dict[str, float]:
     ctx = mp.get_context("fork")
     makers = {
         "ShmQueue": lambda: ipc.ShmQueue(capacity=16, max_message=size + 64),
-        "ObjectQueue": lambda: ipc.ObjectQueue(capacity=16, max_message=size + 64),
+        "ObjectQueue": lambda: ipc.ObjectQueue(16, max_message=size + 64),
         "mp.Queue": lambda: ctx.Queue(),
     }
     runs = {k: (lambda mk=mk: _ping_pong(ctx, mk, trips, size)) for k, mk in makers.items()}
     return {k: v * 1e6 for k, v in best_seconds(runs, repeat).items()}
+
+
+def big_round_trip(size: int, trips: int, repeat: int) -> dict[str, float]:
+    """Ping-pong of one `size`-byte bytes object: ObjectQueue (a pickle over
+    max_message goes through a side segment) against multiprocessing.Queue."""
+    ctx = mp.get_context("fork")
+    makers = {
+        "ObjectQueue": lambda: ipc.ObjectQueue(),
+        "mp.Queue": lambda: ctx.Queue(),
+    }
+    runs = {k: (lambda mk=mk: _ping_pong(ctx, mk, trips, size)) for k, mk in makers.items()}
+    return {k: v * 1e3 for k, v in best_seconds(runs, repeat).items()}
 
 
 # ------------------------------------------------------------------ one process
@@ -154,17 +169,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=5, help="rounds; the best counts (default 5)")
     ap.add_argument("--trips", type=int, default=3_000, help="ping-pong round trips per round")
     ap.add_argument("--number", type=int, default=100_000, help="timeit runs per round")
+    ap.add_argument("--big", type=int, default=10 * 2**20,
+                    help="size of the big-object round trip (default 10 MiB)")
+    ap.add_argument("--big-trips", type=int, default=20, help="big-object round trips per round")
     ap.add_argument("--quick", action="store_true",
                     help="--messages 20000 --repeat 2 --trips 200 --number 5000")
     args = ap.parse_args(argv)
     if args.quick:
         args.messages, args.repeat, args.trips, args.number = 20_000, 2, 200, 5_000
+        args.big_trips = 3
 
     tp = throughput(args.messages, args.size, args.capacity, args.repeat)
     pp = ping_pong(args.trips, args.size, args.repeat)
+    big = big_round_trip(args.big, args.big_trips, args.repeat)
     ctx = mp.get_context("fork")
     env = {"shm": ipc.ShmQueue(capacity=16, max_message=args.size + 64),
-           "obj": ipc.ObjectQueue(capacity=16, max_message=args.size + 64),
+           "obj": ipc.ObjectQueue(16, max_message=args.size + 64),
            "mp": ctx.Queue(), "msg": b"x" * args.size}
     ns = best_ns(CASES, {"env": env}, args.number, max(3, args.repeat))
     env["shm"].close()
@@ -187,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         "messages_per_s": tp,
         "ping_pong_us_per_round_trip": pp,
         "ns_per_pair": ns,
+        "big_bytes": args.big,
+        "big_ms_per_round_trip": big,
         "ratios": ratios,
     }
     if args.json:
@@ -203,6 +225,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"    ObjectQueue / mp.Queue: {ratios['throughput_objects_vs_mp_queue']:6.1f}x")
     print(f"\n  ping-pong, best of {args.repeat} x {args.trips} round trips (us per round trip):")
     for k, v in pp.items():
+        print(f"    {k:<18} {v:8.2f}")
+    print(f"\n  ping-pong of one {args.big}-byte object, best of {args.repeat} x {args.big_trips} "
+          "round trips (ms per round trip):")
+    for k, v in big.items():
         print(f"    {k:<18} {v:8.2f}")
     print(f"\n  one process, put+get pair (ns, timeit loop included):")
     for k, (desc, _, _) in CASES.items():

@@ -30,7 +30,6 @@ struct AsyncWaitObject {
   PyObject* loop;
   PyObject* future;
   unsigned long loop_thread;
-  AsyncWaitObject* next_deferred;
   union Node {
     Mutex::AsyncWaiter mutex;
     Semaphore::AsyncWaiter semaphore;
@@ -46,9 +45,6 @@ PyTypeObject* g_type = nullptr;
 PyObject* g_wake = nullptr;            // _aio._wake(future): set_result(None) unless done
 PyObject* g_call_soon = nullptr;       // interned method names
 PyObject* g_call_soon_threadsafe = nullptr;
-
-thread_local int t_defer_depth = 0;
-thread_local AsyncWaitObject* t_deferred = nullptr;
 
 inline AsyncWaitObject* aw(PyObject* o) noexcept { return reinterpret_cast<AsyncWaitObject*>(o); }
 
@@ -112,11 +108,6 @@ void deliver(AsyncWaitObject* w) noexcept {
 
 void notify(void* ctx) noexcept {
   auto* w = static_cast<AsyncWaitObject*>(ctx);
-  if (t_defer_depth > 0) {
-    w->next_deferred = t_deferred;
-    t_deferred = w;
-    return;
-  }
   PyGILState_STATE g = PyGILState_Ensure();
   deliver(w);
   PyGILState_Release(g);
@@ -135,7 +126,6 @@ PyObject* make(Kind kind, PyObject* owner, void* prim, PyObject* loop, PyObject*
   w->loop = Py_NewRef(loop);
   w->future = Py_NewRef(future);
   w->loop_thread = PyThread_get_thread_ident();
-  w->next_deferred = nullptr;
   void* ctx = w;
   switch (kind) {
     case Kind::mutex: new (&w->node.mutex) Mutex::AsyncWaiter(&notify, ctx); break;
@@ -285,19 +275,6 @@ PyType_Spec aw_spec = {"interlock._interlock.aio.AsyncWait",
                        Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC, aw_slots};
 
 }  // namespace
-
-void defer_begin() noexcept { ++t_defer_depth; }
-
-void defer_end() noexcept {
-  if (--t_defer_depth > 0 || !t_deferred) return;
-  PyGILState_STATE g = PyGILState_Ensure();
-  while (AsyncWaitObject* w = t_deferred) {
-    t_deferred = w->next_deferred;
-    w->next_deferred = nullptr;
-    deliver(w);
-  }
-  PyGILState_Release(g);
-}
 
 PyObject* enqueue_mutex(PyObject* owner, Mutex& m, GiveBack give_back, PyObject* loop,
                         PyObject* future) noexcept {

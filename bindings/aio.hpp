@@ -17,11 +17,9 @@
 // while it is enqueued; notify (or the cancel that takes it out instead) drops
 // it. So the node stays alive until its notify has returned.
 //
-// Internal locks: notify calls Python (asyncio). Where a release runs under
-// an internal lock of the bindings (the Lock's ReleaseGate on free-threaded
-// builds), that lock brackets itself with NotifyDeferral: notifications are
-// queued on the thread and delivered when the outermost deferral ends, after
-// the lock is released.
+// Internal locks: notify calls Python (asyncio), so no release here runs
+// under an internal lock of the bindings (checked releases are the core's:
+// Mutex::try_unlock).
 #pragma once
 
 #include <Python.h>
@@ -32,11 +30,6 @@
 #include "interlock/semaphore.hpp"
 
 namespace interlock::py::aio {
-
-/// Postpones the notifications this thread would deliver until the outermost
-/// scope ends (see the header comment). Cheap: a thread-local counter.
-void defer_begin() noexcept;
-void defer_end() noexcept;
 
 /// Gives a lock that was handed to a withdrawn waiter back, through the
 /// binding's own checked release (any thread may release a Python Lock).

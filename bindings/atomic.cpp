@@ -599,6 +599,7 @@ void init_atomic(nb::module_& m) {
       "at once (also on free-threaded builds: a reader never sees a freed\n"
       "object). compare_exchange compares by identity. AtomicReference[T] is a\n"
       "generic alias for type checkers.");
+  ilpy::use_trashcan(ref_cls);
   ref_cls.def(
       "__init__",
       [](AtomicReference* self, nb::handle obj) { new (self) AtomicReference(obj.ptr()); },

@@ -713,6 +713,7 @@ void init_atomic_syncx(nb::module_& parent) {
       nb::is_weak_referenceable(),
       "Thread-safe reference slot for any Python object (syncx API);\n"
       "compare_exchange matches by identity or equality.");
+  ilpy::use_trashcan(ref_cls);
   ref_cls.def(
       "__init__", [](SxRef* self, nb::handle obj) { new (self) SxRef(obj.ptr()); },
       "obj"_a = nb::none(), nb::sig("def __init__(self, obj: object | None = None) -> None"));
@@ -740,6 +741,7 @@ void init_atomic_ft_utils(nb::module_& parent) {
   auto ref_cls = nb::class_<FtRef>(m, "AtomicReference", nb::type_slots(ft_ref_slots),
                                    nb::is_final(), nb::is_weak_referenceable(),
                                    "A reference that can be updated atomically (ft_utils API).");
+  ilpy::use_trashcan(ref_cls);
   ref_cls.def(
       "__init__",
       [](FtRef* self, nb::args args, nb::kwargs kwargs) {

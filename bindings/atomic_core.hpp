@@ -30,6 +30,8 @@
 #include <utility>
 
 #include "fast_methods.hpp"
+#include "module.hpp"
+#include "interlock/atomic_cell.hpp"
 #include "interlock/mutex.hpp"
 
 namespace interlock::py::atomics {
@@ -49,139 +51,32 @@ inline constexpr std::size_t kCellAlign = 64;
 inline constexpr std::size_t kCellAlign = alignof(std::int64_t);
 #endif
 
-inline constexpr std::int64_t kI64Min = std::numeric_limits<std::int64_t>::min();
-
-// ============================================================ wrapping int64 arithmetic
-
-constexpr std::int64_t wrap_add(std::int64_t a, std::int64_t b) noexcept {
-  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
-}
-constexpr std::int64_t wrap_sub(std::int64_t a, std::int64_t b) noexcept {
-  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
-}
-constexpr std::int64_t wrap_mul(std::int64_t a, std::int64_t b) noexcept {
-  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) * static_cast<std::uint64_t>(b));
-}
-constexpr std::int64_t wrap_neg(std::int64_t a) noexcept { return wrap_sub(0, a); }
-
-/// Python's a // b (rounds toward negative infinity); b != 0. MIN // -1 wraps
-/// to MIN.
-constexpr std::int64_t floor_div(std::int64_t a, std::int64_t b) noexcept {
-  if (b == -1) return wrap_neg(a);
-  std::int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
-
-/// Python's a % b (the sign of b); b != 0.
-constexpr std::int64_t floor_mod(std::int64_t a, std::int64_t b) noexcept {
-  if (b == -1) return 0;
-  std::int64_t r = a % b;
-  if (r != 0 && ((r < 0) != (b < 0))) r += b;
-  return r;
-}
-
-/// a << n for n >= 0, two's complement wrap; 0 once every bit is shifted out.
-constexpr std::int64_t shift_left(std::int64_t a, std::int64_t n) noexcept {
-  return n >= 64 ? 0 : static_cast<std::int64_t>(static_cast<std::uint64_t>(a) << n);
-}
-
-/// a >> n for n >= 0, arithmetic (sign fill).
-constexpr std::int64_t shift_right(std::int64_t a, std::int64_t n) noexcept {
-  return n >= 64 ? (a < 0 ? -1 : 0) : (a >> n);
-}
+// The value rules (wrapping int64 arithmetic, Python's floor division and
+// modulo, shifts, IEEE 754-2019 maximumNumber / minimumNumber) and the cells
+// live in the core: interlock/atomic_cell.hpp.
+using interlock::atomic_cell::floor_div;
+using interlock::atomic_cell::floor_mod;
+using interlock::atomic_cell::kI64Min;
+using interlock::atomic_cell::max_number;
+using interlock::atomic_cell::min_number;
+using interlock::atomic_cell::shift_left;
+using interlock::atomic_cell::shift_right;
+using interlock::atomic_cell::wrap_add;
+using interlock::atomic_cell::wrap_mul;
+using interlock::atomic_cell::wrap_neg;
+using interlock::atomic_cell::wrap_sub;
 
 // ============================================================ cells
 
-struct alignas(kCellAlign) IntCell {
-  std::atomic<std::int64_t> v;
-  explicit IntCell(std::int64_t x = 0) noexcept : v(x) {}
-  IntCell(const IntCell&) = delete;
-  IntCell& operator=(const IntCell&) = delete;
-
-  std::int64_t load() const noexcept { return v.load(std::memory_order_seq_cst); }
-
-  /// Replaces the value by f(value) with a compare-exchange loop; returns
-  /// {prior, new}.
-  template <class F>
-  IL_PY_INLINE std::pair<std::int64_t, std::int64_t> rmw(F&& f) noexcept {
-    std::int64_t cur = v.load(std::memory_order_relaxed);
-    std::int64_t next;
-    do {
-      next = f(cur);
-    } while (!v.compare_exchange_weak(cur, next, std::memory_order_seq_cst,
-                                      std::memory_order_relaxed));
-    return {cur, next};
-  }
-
-  /// Like rmw, but does not write when f leaves the value unchanged (max/min).
-  template <class F>
-  IL_PY_INLINE std::pair<std::int64_t, std::int64_t> rmw_if_changed(F&& f) noexcept {
-    std::int64_t cur = v.load(std::memory_order_seq_cst);
-    for (;;) {
-      const std::int64_t next = f(cur);
-      if (next == cur) return {cur, cur};
-      if (v.compare_exchange_weak(cur, next, std::memory_order_seq_cst, std::memory_order_seq_cst))
-        return {cur, next};
-    }
-  }
+/// The core's cells (interlock/atomic_cell.hpp), aligned as above.
+struct alignas(kCellAlign) IntCell : interlock::atomic_cell::IntCell {
+  explicit IntCell(std::int64_t x = 0) noexcept : interlock::atomic_cell::IntCell(x) {}
 };
-
-struct alignas(kCellAlign) BoolCell {
-  std::atomic<std::uint8_t> v;  // 0 or 1 (so fetch_and/or/xor apply)
-  explicit BoolCell(bool x = false) noexcept : v(x ? 1 : 0) {}
-  BoolCell(const BoolCell&) = delete;
-  BoolCell& operator=(const BoolCell&) = delete;
-
-  bool load() const noexcept { return v.load(std::memory_order_seq_cst) != 0; }
+struct alignas(kCellAlign) BoolCell : interlock::atomic_cell::BoolCell {
+  explicit BoolCell(bool x = false) noexcept : interlock::atomic_cell::BoolCell(x) {}
 };
-
-/// A double stored as its bit pattern: compare-exchange compares bits, so a
-/// NaN can be compare-exchanged and -0.0 and 0.0 are different values.
-struct alignas(kCellAlign) FloatCell {
-  std::atomic<std::uint64_t> bits;
-  explicit FloatCell(double x = 0.0) noexcept : bits(std::bit_cast<std::uint64_t>(x)) {}
-  FloatCell(const FloatCell&) = delete;
-  FloatCell& operator=(const FloatCell&) = delete;
-
-  double load() const noexcept {
-    return std::bit_cast<double>(bits.load(std::memory_order_seq_cst));
-  }
-  void store(double x) noexcept { bits.store(std::bit_cast<std::uint64_t>(x)); }
-  double exchange(double x) noexcept {
-    return std::bit_cast<double>(bits.exchange(std::bit_cast<std::uint64_t>(x)));
-  }
-  /// Bitwise compare-exchange; returns {succeeded, prior-or-current}.
-  std::pair<bool, double> compare_exchange(double expected, double desired) noexcept {
-    std::uint64_t e = std::bit_cast<std::uint64_t>(expected);
-    const bool ok = bits.compare_exchange_strong(e, std::bit_cast<std::uint64_t>(desired));
-    return {ok, std::bit_cast<double>(e)};
-  }
-
-  template <class F>
-  IL_PY_INLINE std::pair<double, double> rmw(F&& f) noexcept {
-    std::uint64_t cur = bits.load(std::memory_order_relaxed);
-    double next;
-    do {
-      next = f(std::bit_cast<double>(cur));
-    } while (!bits.compare_exchange_weak(cur, std::bit_cast<std::uint64_t>(next),
-                                         std::memory_order_seq_cst, std::memory_order_relaxed));
-    return {std::bit_cast<double>(cur), next};
-  }
-
-  /// Like rmw, but does not write when f returns the same bits.
-  template <class F>
-  IL_PY_INLINE std::pair<double, double> rmw_if_changed(F&& f) noexcept {
-    std::uint64_t cur = bits.load(std::memory_order_seq_cst);
-    for (;;) {
-      const double next = f(std::bit_cast<double>(cur));
-      const std::uint64_t nb = std::bit_cast<std::uint64_t>(next);
-      if (nb == cur) return {std::bit_cast<double>(cur), next};
-      if (bits.compare_exchange_weak(cur, nb, std::memory_order_seq_cst,
-                                     std::memory_order_seq_cst))
-        return {std::bit_cast<double>(cur), next};
-    }
-  }
+struct alignas(kCellAlign) FloatCell : interlock::atomic_cell::FloatCell {
+  explicit FloatCell(double x = 0.0) noexcept : interlock::atomic_cell::FloatCell(x) {}
 };
 
 /// A strong reference to a Python object that any number of threads may read
@@ -344,24 +239,6 @@ std::string rust_float_display(double x);
 // Static members taking the concrete class first (C&), so that
 // fast_methods.hpp binds them as methods of that class.
 
-/// IEEE 754-2019 maximumNumber: a NaN operand is ignored (the other one wins;
-/// NaN only if both are), and +0.0 counts as larger than -0.0.
-inline double max_number(double cur, double x) noexcept {
-  if (std::isnan(x)) return cur;
-  if (std::isnan(cur)) return x;
-  if (x > cur) return x;
-  if (x == cur && std::signbit(cur) && !std::signbit(x)) return x;
-  return cur;
-}
-
-/// IEEE 754-2019 minimumNumber (see max_number): -0.0 is smaller than +0.0.
-inline double min_number(double cur, double x) noexcept {
-  if (std::isnan(x)) return cur;
-  if (std::isnan(cur)) return x;
-  if (x < cur) return x;
-  if (x == cur && !std::signbit(cur) && std::signbit(x)) return x;
-  return cur;
-}
 
 template <class C>
 struct IntOps {
@@ -623,15 +500,7 @@ IL_PY_INLINE C* ready(PyObject* self, const char* what) noexcept {
 /// "AtomicInt" for the type of `self` (also for subclasses: their name).
 inline const char* type_name(PyObject* self) noexcept { return detail::short_type_name(self); }
 
-/// Names a bound class after its public home: `__module__` (so repr() of the
-/// class and pickle use the public module, not the extension's submodule),
-/// and `__name__` set again, which makes tp_name the bare class name (as for
-/// classes written in Python) so error messages say 'AtomicInt', not
-/// 'interlock._interlock.atomic.AtomicInt'.
-inline void set_module(nb::handle cls, const char* module) {
-  nb::setattr(cls, "__module__", nb::str(module));
-  nb::setattr(cls, "__name__", nb::getattr(cls, "__name__"));
-}
+using interlock::py::set_module;  // bindings/module.hpp
 
 /// __reduce__: (type(self), (value,)), so pickle (any protocol) and copy
 /// rebuild the object through its constructor, subclasses included.

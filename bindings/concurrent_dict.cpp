@@ -233,11 +233,13 @@ template <class Map>
 void map_dealloc(PyObject* self) {
   PyTypeObject* tp = Py_TYPE(self);
   PyObject_GC_UnTrack(self);
+  Py_TRASHCAN_BEGIN(self, map_dealloc<Map>)  // safe at any depth (issue 15)
   auto* o = reinterpret_cast<MapObject<Map>*>(self);
   if (o->weakreflist) PyObject_ClearWeakRefs(self);
   o->map.~Map();  // releases the entries (unlocked)
   IL_TP_FREE(tp)(self);
   Py_DECREF(tp);
+  Py_TRASHCAN_END
 }
 
 template <class Map>
@@ -401,12 +403,14 @@ void iter_dealloc(PyObject* self) {
   auto* it = reinterpret_cast<IterObject*>(self);
   PyTypeObject* tp = Py_TYPE(self);
   PyObject_GC_UnTrack(self);
+  Py_TRASHCAN_BEGIN(self, iter_dealloc)
   iter_drop(it);
   it->keys.~vector();
   it->values.~vector();
   Py_CLEAR(it->owner);
   PyObject_GC_Del(self);
   Py_DECREF(tp);
+  Py_TRASHCAN_END
 }
 
 PyType_Slot iter_slots[] = {

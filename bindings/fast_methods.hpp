@@ -831,4 +831,27 @@ int clear_slot(PyObject* self) noexcept {
   return 0;
 }
 
+/// Deallocation safe at any depth (issue 15): freeing a chain such as
+/// AtomicReference(AtomicReference(...)) recurses once per link through the
+/// C++ destructors, so an instance that holds Python references is freed
+/// inside CPython's trashcan (as list and dict are), which defers links past
+/// a fixed depth. use_trashcan(cls) wraps the class's nanobind tp_dealloc;
+/// a native type with its own tp_dealloc brackets it with Py_TRASHCAN_BEGIN/END.
+namespace detail {
+inline destructor nb_inst_dealloc = nullptr;
+inline void trashcan_dealloc(PyObject* self) {
+  PyObject_GC_UnTrack(self);  // the trashcan may defer only untracked objects
+  Py_TRASHCAN_BEGIN(self, trashcan_dealloc)
+  nb_inst_dealloc(self);
+  Py_TRASHCAN_END
+}
+}  // namespace detail
+
+inline void use_trashcan(nb::handle cls) noexcept {
+  auto* tp = reinterpret_cast<PyTypeObject*>(cls.ptr());
+  if (tp->tp_dealloc == detail::trashcan_dealloc) return;
+  detail::nb_inst_dealloc = tp->tp_dealloc;  // nanobind's inst_dealloc, shared by its classes
+  tp->tp_dealloc = detail::trashcan_dealloc;
+}
+
 }  // namespace interlock::py

@@ -620,9 +620,11 @@ int result_clear(PyObject* self) {
 void result_dealloc(PyObject* self) {
   PyTypeObject* type = Py_TYPE(self);
   PyObject_GC_UnTrack(self);
+  Py_TRASHCAN_BEGIN(self, result_dealloc)
   result_clear(self);
   IL_TP_FREE(type)(self);
   Py_DECREF(type);
+  Py_TRASHCAN_END
 }
 
 int result_bool(PyObject* self) { return reinterpret_cast<ResultObject*>(self)->success; }
@@ -903,7 +905,6 @@ namespace interlock::py {
 
 void init_ipc_atomics(nb::module_& m) {
   constexpr const char* kModule = "interlock.ipc";
-  auto set_module = [&](nb::handle cls) { nb::setattr(cls, "__module__", nb::str(kModule)); };
 
   // ---- owned
   auto any_a = nb::class_<AnyA>(m, "Atomic", nb::type_slots(any_slots),
@@ -972,7 +973,7 @@ void init_ipc_atomics(nb::module_& m) {
                          nb::handle(int_a), nb::handle(uint_a), nb::handle(any_v),
                          nb::handle(bytes_v), nb::handle(integral_v), nb::handle(int_v),
                          nb::handle(uint_v)})
-    set_module(cls);
+    set_module(cls, kModule);
 
   PyObject* res = PyType_FromSpec(&result_spec);
   if (!res) throw nb::python_error();

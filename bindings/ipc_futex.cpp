@@ -63,19 +63,7 @@ void check_attach(shm::AttachResult r, const char* what) {
   throw nb::python_error();
 }
 
-// ============================================================ timeouts
-
-
-/// fastipc's convention: an int of nanoseconds; negative (documented: -1)
-/// waits forever, as fastipc's C code does for any negative value.
-bool ns_deadline(long long ns, Deadline* out) noexcept {
-  if (ns < 0) {
-    *out = Deadline::never();
-    return true;
-  }
-  *out = ns == 0 ? Deadline::immediate() : Deadline::after(std::chrono::nanoseconds(ns));
-  return true;
-}
+// ============================================================ results
 
 inline PyObject* status_result(WaitStatus s) noexcept {
   if (IL_PY_UNLIKELY(s == WaitStatus::interrupted)) return ilpy::raise_interrupted();
@@ -90,16 +78,6 @@ inline PyObject* lock_result(shm::LockResult r) noexcept {
     case shm::LockResult::interrupted: break;
   }
   return ilpy::raise_interrupted();
-}
-
-/// threading-style (blocking, timeout) from passed arguments.
-bool lock_deadline(ilpy::passed blocking, ilpy::passed timeout, Deadline* out) noexcept {
-  int b = 1;
-  if (blocking.given()) {
-    b = PyObject_IsTrue(blocking.obj);
-    if (b < 0) return false;
-  }
-  return ilpy::threading_deadline(b != 0, timeout.obj, out);
 }
 
 std::uint32_t read_n(ilpy::passed n_arg, const char* what) {
@@ -165,7 +143,7 @@ PyObject* futex_wait(IpcFutexWord& f, std::uint32_t expected, std::optional<PyOb
 PyObject* fx_futex_wait(IpcFxFutexWord& f, std::uint32_t expected,
                         std::optional<long long> timeout_ns) noexcept {
   Deadline d;
-  if (!ns_deadline(timeout_ns.value_or(-1), &d)) return nullptr;
+  if (!ilpy::fastipc_ns_deadline(timeout_ns.value_or(-1), &d)) return nullptr;
   if (f.word->load(std::memory_order_acquire) != expected) Py_RETURN_FALSE;
   if (d.is_immediate()) Py_RETURN_FALSE;
   const auto r = ilpy::blocking([&] { return shm::futex_wait(f.word, expected, d, f.shared); });
@@ -283,7 +261,7 @@ PyObject* mutex_acquire(IpcMutex& s, ilpy::passed blocking, ilpy::passed timeout
     return lock_result(ilpy::blocking([&] { return s.m.lock_until(Deadline::never()); }));
   }
   Deadline d;
-  if (!lock_deadline(blocking, timeout, &d)) return nullptr;
+  if (!ilpy::passed_threading_deadline(blocking, timeout, &d)) return nullptr;
   if (d.is_immediate()) return lock_result(s.m.lock_until(d));
   return lock_result(ilpy::blocking([&] { return s.m.lock_until(d); }));
 }
@@ -334,7 +312,7 @@ PyObject* fx_mutex_acquire_ns(IpcFxMutex& s, std::optional<long long> timeout_ns
                               std::optional<int> spin) noexcept {
   (void)spin;  // the core decides how to spin
   Deadline d;
-  if (!ns_deadline(timeout_ns.value_or(-1), &d)) return nullptr;
+  if (!ilpy::fastipc_ns_deadline(timeout_ns.value_or(-1), &d)) return nullptr;
   if (d.is_immediate()) return lock_result(s.m.lock_until(d));
   return lock_result(ilpy::blocking([&] { return s.m.lock_until(d); }));
 }
@@ -493,7 +471,7 @@ PyObject* fx_sem_wait(IpcFxSemaphore& s, std::optional<bool> blocking,
   (void)spin;
   if (INTERLOCK_LIKELY(s.s.try_wait())) Py_RETURN_TRUE;
   Deadline d = Deadline::immediate();
-  if (blocking.value_or(true) && !ns_deadline(timeout_ns.value_or(-1), &d)) return nullptr;
+  if (blocking.value_or(true) && !ilpy::fastipc_ns_deadline(timeout_ns.value_or(-1), &d)) return nullptr;
   return sem_wait_deadline(s, d);
 }
 
@@ -588,17 +566,19 @@ void barrier_init(IpcShmBarrier* self, nb::handle buffer, nb::handle parties, st
                   "Barrier");
     self->shared = shared;
     self->b = shm::ShmBarrier(self->mem, shared);
-    auto* h = static_cast<shm::Header*>(self->mem);
-    if (p == 0 && h->magic.load(std::memory_order_acquire) == 0) {
-      PyErr_SetString(PyExc_ValueError,
-                      "Barrier: parties is required to initialise fresh memory");
-      throw nb::python_error();
-    }
-    check_attach(self->b.attach(p), "Barrier");
-    if (p != 0 && self->b.parties() != p) {
-      PyErr_Format(PyExc_ValueError, "Barrier: the memory holds a barrier for %u parties, not %u",
-                   self->b.parties(), p);
-      throw nb::python_error();
+    shm::AttachResult attached{};
+    switch (self->b.open(p, &attached)) {
+      case shm::ShmBarrier::Open::parties_required:
+        PyErr_SetString(PyExc_ValueError,
+                        "Barrier: parties is required to initialise fresh memory");
+        throw nb::python_error();
+      case shm::ShmBarrier::Open::parties_mismatch:
+        PyErr_Format(PyExc_ValueError,
+                     "Barrier: the memory holds a barrier for %u parties, not %u",
+                     self->b.parties(), p);
+        throw nb::python_error();
+      case shm::ShmBarrier::Open::ok:
+        check_attach(attached, "Barrier");
     }
   } catch (...) {
     self->~IpcShmBarrier();

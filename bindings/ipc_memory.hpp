@@ -20,6 +20,7 @@
 #include <string>
 
 #include "fast_methods.hpp"
+#include "module.hpp"
 #include "interlock/named_region.hpp"
 
 namespace interlock::py::ipcmem {
@@ -198,9 +199,7 @@ void add_named_members(Cls& cls) {
            "Live processes registered as users.");
 }
 
-inline void set_module(nb::handle cls, const char* module) {
-  nb::setattr(cls, "__module__", nb::str(module));
-}
+using interlock::py::set_module;  // bindings/module.hpp
 
 template <class C>
 nb::object source_of(const C& s) {

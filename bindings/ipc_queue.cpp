@@ -146,6 +146,9 @@ void queue_init(IpcShmQueue* self, nb::handle name, nb::handle capacity, nb::han
     open_ring(*self, self->region->size(), self->region->created(), init_cap, init_msg,
               Deadline::after(kInitWait));
     check_params(*self, cap, msg, "ShmQueue");
+    if (name.is_none())  // no shared memory outlives its processes (ipc/_reaper.py)
+      nb::module_::import_("interlock.ipc._reaper")
+          .attr("track")(name_obj, nb::str(self->region->pid_dir().c_str()));
   } catch (...) {
     self->~IpcShmQueue();
     throw;
@@ -342,9 +345,10 @@ void init_ipc_queue(nb::module_& m) {
       "queue.Queue's put/get/qsize/empty/full/shutdown.\n\n"
       "Named (name=...): created or attached under /dev/shm with PID tracking (the\n"
       "last process to close it, or exit, removes it). No name and no buffer: a new\n"
-      "queue with a unique name. buffer=...: in a caller-supplied writable buffer\n"
-      "(e.g. a multiprocessing.shared_memory.SharedMemory; 64-byte aligned at\n"
-      "offset): zero-filled memory is initialised, an existing queue attached.\n"
+      "queue with a unique name, removed once every process using it has exited,\n"
+      "killed ones included (a reaper process). buffer=...: in a caller-supplied\n"
+      "writable buffer (e.g. a multiprocessing.shared_memory.SharedMemory; 64-byte\n"
+      "aligned at offset): zero-filled memory is initialised, an existing queue attached.\n"
       "capacity (default 1024, rounded up to a power of two >= 2) and max_message\n"
       "(bytes, default 8192) apply when this call creates the queue; given when\n"
       "attaching, they must match. create=False only attaches.");

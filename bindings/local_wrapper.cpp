@@ -105,10 +105,12 @@ int lw_clear(PyObject* self) {
 void lw_dealloc(PyObject* self) {
   PyTypeObject* tp = Py_TYPE(self);
   PyObject_GC_UnTrack(self);
+  Py_TRASHCAN_BEGIN(self, lw_dealloc)  // safe at any depth (issue 15)
   if (lw(self)->weakreflist) PyObject_ClearWeakRefs(self);
   lw_clear(self);
   IL_TP_FREE(tp)(self);
   Py_DECREF(tp);
+  Py_TRASHCAN_END
 }
 
 // ------------------------------------------------------------------ attributes

@@ -20,8 +20,8 @@
 //     signal handler ends the wait with nothing acquired (the method returns
 //     NULL with that exception set);
 //   * misuse (releasing what is not held) is a RuntimeError, never the core's
-//     fatal error: each release checks first, in a way that is atomic with
-//     respect to other releases also on free-threaded builds.
+//     fatal error: releases use the core's checked unlocks (Mutex::try_unlock,
+//     RecursiveMutex::try_unlock), atomic with respect to other releases.
 #include <nanobind/nanobind.h>
 
 #include <atomic>
@@ -32,14 +32,11 @@
 #include <optional>
 #include <utility>
 
-#include <sched.h>
-
 #include "aio.hpp"
 #include "fast_methods.hpp"
 #include "interlock/mutex.hpp"
 #include "interlock/recursive_mutex.hpp"
 #include "interlock/rw_mutex.hpp"
-#include "locks.hpp"
 #include "module.hpp"
 #include "py_wait.hpp"
 
@@ -69,28 +66,15 @@ inline constexpr const char kRLockNotOwned[] = "cannot release un-acquired lock"
 inline constexpr const char kReadNotHeld[] = "cannot release un-acquired read lock";
 inline constexpr const char kWriteNotHeld[] = "cannot release un-acquired write lock";
 
-/// blocking's truth value (True when omitted); -1 with an exception set on error.
-inline int truth(ilpy::passed blocking) noexcept {
-  return blocking.given() ? PyObject_IsTrue(blocking.obj) : 1;
-}
-
-/// threading's conventions: blocking by truth value (None is False);
-/// timeout=-1 (or None, or omitted: an extension) waits forever; ValueError /
-/// OverflowError / TypeError for bad values (py_wait.hpp).
+/// The flavours' timeout conventions (bindings/timeouts.hpp).
 struct ThreadingRules {
   static bool deadline(ilpy::passed blocking, ilpy::passed timeout, Deadline* out) noexcept {
-    const int b = truth(blocking);
-    if (b < 0) return false;
-    return ilpy::threading_deadline(b != 0, timeout.obj, out);
+    return ilpy::passed_threading_deadline(blocking, timeout, out);
   }
 };
-
-/// syncx's conventions (locks.hpp, syncx_deadline); blocking by truth value.
 struct SyncxRules {
   static bool deadline(ilpy::passed blocking, ilpy::passed timeout, Deadline* out) noexcept {
-    const int b = truth(blocking);
-    if (b < 0) return false;
-    return ilpy::syncx_deadline(b != 0, timeout.obj, out);
+    return ilpy::passed_syncx_deadline(blocking, timeout, out);
   }
 };
 
@@ -145,37 +129,8 @@ PyObject* new_guard(A&&... a) noexcept {
 
 // ============================================================ Lock
 
-/// Makes "check that the lock is held, then unlock" atomic with respect to
-/// other releases. Under the GIL nothing runs between the two steps; on a
-/// free-threaded build two threads releasing the same lock at once must not
-/// both see it held (the second unlock would be the core's fatal error), so
-/// releases take this one-byte spin gate. Acquisitions never touch it.
-class ReleaseGate {
- public:
-#if defined(Py_GIL_DISABLED)
-  void enter() noexcept {
-    while (busy_.exchange(1, std::memory_order_acquire)) {
-      int spins = 0;
-      while (busy_.load(std::memory_order_relaxed)) {
-        if (++spins < 64) interlock::detail::cpu_relax();
-        else sched_yield();
-      }
-    }
-  }
-  void leave() noexcept { busy_.store(0, std::memory_order_release); }
-  void reset() noexcept { busy_.store(0, std::memory_order_relaxed); }
-
- private:
-  std::atomic<std::uint8_t> busy_{0};
-#else
-  void enter() noexcept {}
-  void leave() noexcept {}
-  void reset() noexcept {}
-#endif
-};
-
 /// A non-recursive lock that any thread may release (threading.Lock's
-/// contract) on interlock::Mutex: one byte (two on free-threaded builds).
+/// contract) on interlock::Mutex: one byte.
 class LockCore {
  public:
   LockCore() noexcept = default;
@@ -190,27 +145,9 @@ class LockCore {
     return ilpy::blocking([&] { return mutex_.lock_until(d); });
   }
 
-  /// Unlocks; false (and nothing changed) if it was not locked.
-  IL_PY_INLINE bool release() noexcept {
-    gate_.enter();
-    const bool held = mutex_.is_locked();
-#if defined(Py_GIL_DISABLED)
-    // An unlock that wakes a waiter may notify an event loop's waiter, which
-    // calls Python: not inside the gate. Those notifications wait until the
-    // gate is left (aio::defer_*); the uncontended unlock needs none of it.
-    if (INTERLOCK_LIKELY(held) && INTERLOCK_UNLIKELY(!mutex_.try_unlock_uncontended())) {
-      interlock::py::aio::defer_begin();
-      mutex_.unlock();
-      gate_.leave();
-      interlock::py::aio::defer_end();
-      return true;
-    }
-#else
-    if (INTERLOCK_LIKELY(held)) mutex_.unlock();
-#endif
-    gate_.leave();
-    return held;
-  }
+  /// Unlocks; false (and nothing changed) if it was not locked: the core's
+  /// checked unlock, atomic with respect to other releases.
+  IL_PY_INLINE bool release() noexcept { return mutex_.try_unlock(); }
 
   /// The event loop's acquire: None if the lock was free (now taken), else a
   /// queued aio waiter (bindings/aio.hpp).
@@ -232,12 +169,10 @@ class LockCore {
   /// Back to a fresh, unlocked lock (threading's _at_fork_reinit).
   void reinit() noexcept {
     mutex_.reset_after_fork();
-    gate_.reset();
   }
 
  private:
   interlock::Mutex mutex_;
-  ReleaseGate gate_;
 };
 
 struct LockSide {
@@ -251,62 +186,92 @@ struct Lock final : LockCore {};
 /// interlock.compat.syncx.locks.Lock
 struct SyncxLock final : LockCore {};
 
-/// What every guard shares: whether it still holds, and the lock object it
-/// keeps alive. Guards take part in garbage collection (a guard stored on a
-/// subclass instance of its own lock forms a cycle): the collector sees the
-/// owner through traverse(), and clear() releases the hold before dropping
-/// the owner, as the destructor would. D::drop() releases if still held.
-template <class D>
-class GuardBase {
+/// The one guard: what X.guard() / acquire_read_guard() etc. return. It
+/// releases its hold once (a second release is a no-op, as in syncx), on
+/// release()/unlock(), on leaving a `with` block, or when it is
+/// garbage-collected while still holding. H, the hold's traits, says how:
+///   Core                 the core class the hold is on
+///   release(Core&)       the checked release (false: not held)
+///   kNotHeld             the RuntimeError's message when release() fails
+///   kKeepOnFailure       whether a failed release() leaves the guard holding
+///                        (RLock: released from a thread that does not own it)
+/// Guards take part in garbage collection (a guard stored on a subclass
+/// instance of its own lock forms a cycle): the collector sees the owner
+/// through traverse(), and clear() releases the hold before dropping the
+/// owner, as the destructor would.
+template <class H>
+class Guard {
  public:
+  using Core = typename H::Core;
+  using Hold = H;
+  Guard(Core* core, nb::object owner) noexcept : owner_(std::move(owner)), core_(core) {}
+  Guard(const Guard&) = delete;
+  Guard& operator=(const Guard&) = delete;
+  ~Guard() { drop(); }
+
   int traverse(visitproc visit, void* arg) const noexcept {
     Py_VISIT(owner_.ptr());
     return 0;
   }
   void clear() noexcept {
-    static_cast<D*>(this)->drop();
+    drop();
     owner_ = nb::object();
   }
-
- protected:
-  explicit GuardBase(nb::object owner) noexcept : owner_(std::move(owner)) {}
-  std::atomic<bool> held_{true};
-  nb::object owner_;  // keeps the lock alive
-};
-
-/// What Lock.guard() returns: releases the lock once (a second release is a
-/// no-op, as in syncx), on release()/unlock(), on leaving a `with` block, or
-/// when it is garbage-collected while still holding.
-class LockGuard : public GuardBase<LockGuard> {
- public:
-  LockGuard(LockCore* core, nb::object owner) noexcept
-      : GuardBase(std::move(owner)), core_(core) {}
-  LockGuard(const LockGuard&) = delete;
-  LockGuard& operator=(const LockGuard&) = delete;
-  ~LockGuard() { drop(); }
+  /// Releases if still held (a failure cannot be reported here).
   void drop() noexcept {
-    if (held_.exchange(false, std::memory_order_acq_rel)) (void)core_->release();
+    if (take()) (void)H::release(*core_);
   }
 
   PyObject* release() noexcept {
-    if (!held_.exchange(false, std::memory_order_acq_rel)) return Py_NewRef(Py_None);
-    if (IL_PY_UNLIKELY(!core_->release())) return raise_runtime(kLockNotHeld);
+    if (!take()) return Py_NewRef(Py_None);
+    if (IL_PY_UNLIKELY(!H::release(*core_))) {
+      if constexpr (H::kKeepOnFailure) held_.store(true, std::memory_order_release);
+      return raise_runtime(H::kNotHeld);
+    }
     return Py_NewRef(Py_None);
   }
 
+  /// Claims the hold (true once): the caller then releases or converts it.
+  bool take() noexcept { return held_.exchange(false, std::memory_order_acq_rel); }
+  Core* core() const noexcept { return core_; }
+  const nb::object& owner() const noexcept { return owner_; }
+
  private:
-  LockCore* core_;
+  std::atomic<bool> held_{true};
+  nb::object owner_;  // keeps the lock alive
+  Core* core_;
 };
+
+/// The one guard factory: acquires through Side with the flavour's Rules,
+/// then wraps the hold in a G; None when nothing was acquired.
+template <class G, class Side, class Rules, class C>
+PyObject* make_guard(PyObject* self, C& lock, ilpy::passed blocking,
+                     ilpy::passed timeout) noexcept {
+  PyObject* r = acquire_with<Rules>(Side{lock}, blocking, timeout);
+  if (r != Py_True) {
+    if (!r) return nullptr;
+    Py_DECREF(r);
+    return Py_NewRef(Py_None);
+  }
+  Py_DECREF(r);
+  auto* core = static_cast<typename G::Core*>(&lock);
+  PyObject* g = new_guard<G>(core, nb::borrow(self));
+  if (!g) (void)G::Hold::release(*core);
+  return g;
+}
+
+struct LockHold {
+  using Core = LockCore;
+  static bool release(LockCore& c) noexcept { return c.release(); }
+  static constexpr const char* kNotHeld = kLockNotHeld;
+  static constexpr bool kKeepOnFailure = false;
+};
+using LockGuard = Guard<LockHold>;
 
 template <class C, class Rules>
 PyObject* lock_acquire(PyObject*, C& self, ilpy::passed blocking,
                        ilpy::passed timeout) noexcept {
   return acquire_with<Rules>(LockSide{self}, blocking, timeout);
-}
-
-template <class C>
-bool lock_try_acquire(C& self) noexcept {
-  return self.try_acquire();
 }
 
 template <class C>
@@ -316,18 +281,8 @@ PyObject* lock_release(C& self) noexcept {
 }
 
 template <class C>
-bool lock_locked(const C& self) noexcept {
-  return self.locked();
-}
-
-template <class C>
 PyObject* lock_aio_enqueue(PyObject* self, C& c, PyObject* loop, PyObject* future) noexcept {
   return c.enqueue_async(self, loop, future);
-}
-
-template <class C>
-void lock_reinit(C& self) noexcept {
-  self.reinit();
 }
 
 // threading flavour: __enter__ returns True, __exit__ takes any 0-3 arguments
@@ -355,21 +310,6 @@ PyObject* syncx_lock_enter(PyObject* self, SyncxLock& lock) noexcept {
 PyObject* syncx_lock_exit(SyncxLock& self, PyObject*, PyObject*, PyObject*) noexcept {
   if (IL_PY_UNLIKELY(!self.release())) return raise_runtime(kLockNotHeld);
   return Py_NewRef(Py_False);
-}
-
-template <class C, class Rules>
-PyObject* lock_guard(PyObject* self, C& lock, ilpy::passed blocking,
-                     ilpy::passed timeout) noexcept {
-  PyObject* r = lock_acquire<C, Rules>(self, lock, blocking, timeout);
-  if (r != Py_True) {
-    if (!r) return nullptr;
-    Py_DECREF(r);
-    return Py_NewRef(Py_None);
-  }
-  Py_DECREF(r);
-  PyObject* g = new_guard<LockGuard>(static_cast<LockCore*>(&lock), nb::borrow(self));
-  if (!g) (void)lock.release();
-  return g;
 }
 
 PyObject* lock_repr(PyObject* self) noexcept {
@@ -436,30 +376,13 @@ struct SyncxRLock final : RLockCore {};
 
 /// What RLock.guard() returns: releases one level, once, from the owning
 /// thread (RuntimeError from another thread, the guard then still holds).
-class RLockGuard : public GuardBase<RLockGuard> {
- public:
-  RLockGuard(RLockCore* core, nb::object owner) noexcept
-      : GuardBase(std::move(owner)), core_(core) {}
-  RLockGuard(const RLockGuard&) = delete;
-  RLockGuard& operator=(const RLockGuard&) = delete;
-  ~RLockGuard() { drop(); }
-  void drop() noexcept {
-    // Collected on a thread that does not own the lock: nothing can be done.
-    if (held_.exchange(false, std::memory_order_acq_rel)) (void)core_->release();
-  }
-
-  PyObject* release() noexcept {
-    if (!held_.exchange(false, std::memory_order_acq_rel)) return Py_NewRef(Py_None);
-    if (IL_PY_UNLIKELY(!core_->release())) {
-      held_.store(true, std::memory_order_release);
-      return raise_runtime(kRLockNotOwned);
-    }
-    return Py_NewRef(Py_None);
-  }
-
- private:
-  RLockCore* core_;
+struct RLockHold {
+  using Core = RLockCore;
+  static bool release(RLockCore& c) noexcept { return c.release(); }
+  static constexpr const char* kNotHeld = kRLockNotOwned;
+  static constexpr bool kKeepOnFailure = true;
 };
+using RLockGuard = Guard<RLockHold>;
 
 template <class C, class Rules>
 PyObject* rlock_acquire(PyObject*, C& self, ilpy::passed blocking,
@@ -468,29 +391,9 @@ PyObject* rlock_acquire(PyObject*, C& self, ilpy::passed blocking,
 }
 
 template <class C>
-bool rlock_try_acquire(C& self) noexcept {
-  return self.try_acquire();
-}
-
-template <class C>
 PyObject* rlock_release(C& self) noexcept {
   if (INTERLOCK_LIKELY(self.release())) return Py_NewRef(Py_None);
   return raise_runtime(kRLockNotOwned);
-}
-
-template <class C>
-bool rlock_locked(const C& self) noexcept {
-  return self.locked();
-}
-
-template <class C>
-bool rlock_is_owned(const C& self) noexcept {
-  return self.owned();
-}
-
-template <class C>
-std::size_t rlock_recursion_count(const C& self) noexcept {
-  return self.count();
 }
 
 template <class C>
@@ -518,11 +421,6 @@ PyObject* rlock_acquire_restore(C& self, PyObject* state) noexcept {
   return Py_NewRef(Py_None);
 }
 
-template <class C>
-void rlock_reinit(C& self) noexcept {
-  self.reinit();
-}
-
 PyObject* rlock_enter(RLock& self) noexcept {
   if (INTERLOCK_LIKELY(self.try_acquire())) return Py_NewRef(Py_True);
   return wait_result(self.acquire_until(Deadline::never()));
@@ -545,21 +443,6 @@ PyObject* syncx_rlock_exit(SyncxRLock& self, PyObject*, PyObject*, PyObject*) no
   return Py_NewRef(Py_False);
 }
 
-template <class C, class Rules>
-PyObject* rlock_guard(PyObject* self, C& lock, ilpy::passed blocking,
-                     ilpy::passed timeout) noexcept {
-  PyObject* r = rlock_acquire<C, Rules>(self, lock, blocking, timeout);
-  if (r != Py_True) {
-    if (!r) return nullptr;
-    Py_DECREF(r);
-    return Py_NewRef(Py_None);
-  }
-  Py_DECREF(r);
-  PyObject* g = new_guard<RLockGuard>(static_cast<RLockCore*>(&lock), nb::borrow(self));
-  if (!g) (void)lock.release();
-  return g;
-}
-
 PyObject* rlock_repr(PyObject* self) noexcept {
   if (!nb::inst_ready(self)) return repr_with_state(self, "uninitialized");
   return repr_with_state(self, nb::inst_ptr<RLockCore>(self)->locked() ? "locked" : "unlocked");
@@ -569,12 +452,11 @@ PyObject* rlock_repr(PyObject* self) noexcept {
 
 /// A reader-writer lock on interlock::RWMutex (neither side starves). Read
 /// holds are not owned by threads: any thread may release one (as any thread
-/// may release a Lock). The core aborts on an unlock of what is not held, so
-/// the holds granted through this object are counted here too: `readers_`
-/// rises after the core grants a read hold and falls before the core is told
-/// of a release, so it never exceeds the core's own count and a release is
-/// refused (RuntimeError) exactly when no counted hold is left. `writer_` does
-/// the same for the write hold.
+/// may release a Lock). A read release is the core's checked unlock
+/// (RWMutex::try_unlock_shared: false when no read hold is left, which is a
+/// RuntimeError here). `writer_` claims the write hold's release: it is set
+/// after the core grants the write hold and cleared by exactly one release
+/// before the core is told.
 class RWCore {
  public:
   RWCore() noexcept = default;
@@ -582,29 +464,19 @@ class RWCore {
   RWCore& operator=(const RWCore&) = delete;
 
   // ---- shared
-  IL_PY_INLINE bool try_read() noexcept {
-    if (!rw_.try_lock_shared()) return false;
-    readers_.fetch_add(1, std::memory_order_acq_rel);
-    return true;
-  }
+  IL_PY_INLINE bool try_read() noexcept { return rw_.try_lock_shared(); }
   WaitStatus read_until(Deadline d) noexcept {
     if (try_read()) return WaitStatus::ok;
     if (d.is_immediate()) return WaitStatus::timed_out;
-    const WaitStatus s = ilpy::blocking([&] { return rw_.lock_shared_until(d); });
-    if (s == WaitStatus::ok) readers_.fetch_add(1, std::memory_order_acq_rel);
-    return s;
+    return ilpy::blocking([&] { return rw_.lock_shared_until(d); });
   }
-  IL_PY_INLINE bool read_release() noexcept {
-    if (IL_PY_UNLIKELY(!claim_reader())) return false;
-    rw_.unlock_shared();
-    return true;
-  }
+  IL_PY_INLINE bool read_release() noexcept { return rw_.try_unlock_shared(); }
   /// Lets a waiting writer in, then holds for reading again (the wait cannot
-  /// be interrupted: the caller must get its hold back).
+  /// be interrupted: the caller must get its hold back). The checked release
+  /// and the read lock are RWMutex::bump_shared's two halves.
   bool bump_shared() noexcept {
-    if (!claim_reader()) return false;
-    ilpy::blocking([&] { rw_.bump_shared(); });
-    readers_.fetch_add(1, std::memory_order_acq_rel);
+    if (!rw_.try_unlock_shared()) return false;
+    ilpy::blocking([&] { rw_.lock_shared(); });
     return true;
   }
 
@@ -631,7 +503,6 @@ class RWCore {
   bool downgrade() noexcept {
     if (!writer_.exchange(false, std::memory_order_acq_rel)) return false;
     rw_.downgrade();
-    readers_.fetch_add(1, std::memory_order_acq_rel);
     return true;
   }
   /// Lets waiting threads in, then holds for writing again (uninterruptible).
@@ -649,22 +520,11 @@ class RWCore {
 
   void reinit() noexcept {
     rw_.reset_after_fork();
-    readers_.store(0, std::memory_order_relaxed);
     writer_.store(false, std::memory_order_relaxed);
   }
 
  private:
-  bool claim_reader() noexcept {
-    std::intptr_t n = readers_.load(std::memory_order_relaxed);
-    do {
-      if (n <= 0) return false;
-    } while (!readers_.compare_exchange_weak(n, n - 1, std::memory_order_acq_rel,
-                                             std::memory_order_relaxed));
-    return true;
-  }
-
   interlock::RWMutex rw_;
-  std::atomic<std::intptr_t> readers_{0};
   std::atomic<bool> writer_{false};
 };
 
@@ -686,62 +546,39 @@ struct RWLock final : RWCore {};
 struct SyncxRWLock final : RWCore {};
 
 /// A read hold, released once (later releases are no-ops).
-class ReadGuard : public GuardBase<ReadGuard> {
- public:
-  ReadGuard(RWCore* core, nb::object owner) noexcept
-      : GuardBase(std::move(owner)), core_(core) {}
-  ReadGuard(const ReadGuard&) = delete;
-  ReadGuard& operator=(const ReadGuard&) = delete;
-  ~ReadGuard() { drop(); }
-  void drop() noexcept {
-    if (held_.exchange(false, std::memory_order_acq_rel)) (void)core_->read_release();
-  }
-
-  PyObject* release() noexcept {
-    if (!held_.exchange(false, std::memory_order_acq_rel)) return Py_NewRef(Py_None);
-    if (IL_PY_UNLIKELY(!core_->read_release())) return raise_runtime(kReadNotHeld);
-    return Py_NewRef(Py_None);
-  }
-
- private:
-  RWCore* core_;
+struct ReadHold {
+  using Core = RWCore;
+  static bool release(RWCore& c) noexcept { return c.read_release(); }
+  static constexpr const char* kNotHeld = kReadNotHeld;
+  static constexpr bool kKeepOnFailure = false;
 };
+using ReadGuard = Guard<ReadHold>;
 
 /// A write hold, released (or downgraded) once.
-class WriteGuard : public GuardBase<WriteGuard> {
- public:
-  WriteGuard(RWCore* core, nb::object owner) noexcept
-      : GuardBase(std::move(owner)), core_(core) {}
-  WriteGuard(const WriteGuard&) = delete;
-  WriteGuard& operator=(const WriteGuard&) = delete;
-  ~WriteGuard() { drop(); }
-  void drop() noexcept {
-    if (held_.exchange(false, std::memory_order_acq_rel)) (void)core_->write_release();
-  }
-
-  PyObject* release() noexcept { return release_impl(false); }
-  PyObject* release_fair() noexcept { return release_impl(true); }
-
-  /// A ReadGuard for the downgraded hold, or None when this guard no longer
-  /// holds the lock.
-  PyObject* downgrade() noexcept {
-    if (!held_.exchange(false, std::memory_order_acq_rel)) return Py_NewRef(Py_None);
-    if (IL_PY_UNLIKELY(!core_->downgrade()))
-      return raise_runtime("cannot downgrade un-acquired write lock");
-    PyObject* g = new_guard<ReadGuard>(core_, owner_);
-    if (!g) (void)core_->read_release();
-    return g;
-  }
-
- private:
-  PyObject* release_impl(bool fair) noexcept {
-    if (!held_.exchange(false, std::memory_order_acq_rel)) return Py_NewRef(Py_None);
-    if (IL_PY_UNLIKELY(!core_->write_release(fair))) return raise_runtime(kWriteNotHeld);
-    return Py_NewRef(Py_None);
-  }
-
-  RWCore* core_;
+struct WriteHold {
+  using Core = RWCore;
+  static bool release(RWCore& c) noexcept { return c.write_release(); }
+  static constexpr const char* kNotHeld = kWriteNotHeld;
+  static constexpr bool kKeepOnFailure = false;
 };
+using WriteGuard = Guard<WriteHold>;
+
+PyObject* write_guard_release_fair(WriteGuard& g) noexcept {
+  if (!g.take()) return Py_NewRef(Py_None);
+  if (IL_PY_UNLIKELY(!g.core()->write_release(true))) return raise_runtime(kWriteNotHeld);
+  return Py_NewRef(Py_None);
+}
+
+/// A ReadGuard for the downgraded hold, or None when the guard no longer
+/// holds the lock.
+PyObject* write_guard_downgrade(WriteGuard& g) noexcept {
+  if (!g.take()) return Py_NewRef(Py_None);
+  if (IL_PY_UNLIKELY(!g.core()->downgrade()))
+    return raise_runtime("cannot downgrade un-acquired write lock");
+  PyObject* r = new_guard<ReadGuard>(g.core(), g.owner());
+  if (!r) (void)g.core()->read_release();
+  return r;
+}
 
 template <class C, class Rules>
 PyObject* rw_acquire_read(PyObject*, C& self, ilpy::passed blocking,
@@ -753,16 +590,6 @@ template <class C, class Rules>
 PyObject* rw_acquire_write(PyObject*, C& self, ilpy::passed blocking,
                        ilpy::passed timeout) noexcept {
   return acquire_with<Rules>(WriteSide{self}, blocking, timeout);
-}
-
-template <class C>
-bool rw_try_read(C& self) noexcept {
-  return self.try_read();
-}
-
-template <class C>
-bool rw_try_write(C& self) noexcept {
-  return self.try_write();
 }
 
 template <class C>
@@ -793,51 +620,6 @@ template <class C>
 PyObject* rw_bump_exclusive(C& self) noexcept {
   if (self.bump_exclusive()) return Py_NewRef(Py_None);
   return raise_runtime("bump_exclusive() without the write hold");
-}
-
-template <class C>
-bool rw_locked(const C& self) noexcept {
-  return self.locked();
-}
-
-template <class C>
-bool rw_write_locked(const C& self) noexcept {
-  return self.write_locked();
-}
-
-template <class C>
-void rw_reinit(C& self) noexcept {
-  self.reinit();
-}
-
-template <class C, class Rules>
-PyObject* rw_read_guard(PyObject* self, C& lock, ilpy::passed blocking,
-                     ilpy::passed timeout) noexcept {
-  PyObject* r = rw_acquire_read<C, Rules>(self, lock, blocking, timeout);
-  if (r != Py_True) {
-    if (!r) return nullptr;
-    Py_DECREF(r);
-    return Py_NewRef(Py_None);
-  }
-  Py_DECREF(r);
-  PyObject* g = new_guard<ReadGuard>(static_cast<RWCore*>(&lock), nb::borrow(self));
-  if (!g) (void)lock.read_release();
-  return g;
-}
-
-template <class C, class Rules>
-PyObject* rw_write_guard(PyObject* self, C& lock, ilpy::passed blocking,
-                     ilpy::passed timeout) noexcept {
-  PyObject* r = rw_acquire_write<C, Rules>(self, lock, blocking, timeout);
-  if (r != Py_True) {
-    if (!r) return nullptr;
-    Py_DECREF(r);
-    return Py_NewRef(Py_None);
-  }
-  Py_DECREF(r);
-  PyObject* g = new_guard<WriteGuard>(static_cast<RWCore*>(&lock), nb::borrow(self));
-  if (!g) (void)lock.write_release();
-  return g;
 }
 
 PyObject* rw_repr(PyObject* self) noexcept {
@@ -882,15 +664,15 @@ PyMethodDef lock_methods[] = {
     ilpy::method<&lock_enter, "__enter__($self, /)", "acquire(); return True.">(),
     ilpy::method<&lock_exit, "__exit__($self, exc_type=None, exc_value=None, traceback=None, /)",
                  "release().">(),
-    ilpy::method<&lock_locked<Lock>, "locked($self, /)", "Whether the lock is held (a snapshot).">(),
-    ilpy::method<&lock_locked<Lock>, "is_locked($self, /)", "Same as locked().">(),
-    ilpy::method<&lock_try_acquire<Lock>, "try_acquire($self, /)",
+    ilpy::method<&LockCore::locked, "locked($self, /)", "Whether the lock is held (a snapshot).">(),
+    ilpy::method<&LockCore::locked, "is_locked($self, /)", "Same as locked().">(),
+    ilpy::method<&LockCore::try_acquire, "try_acquire($self, /)",
                  "Acquire the lock if it is free; return whether it was.">(),
-    ilpy::method<&lock_try_acquire<Lock>, "try_lock($self, /)", "Same as try_acquire().">(),
-    ilpy::method<&lock_guard<Lock, ThreadingRules>, "guard($self, blocking=True, timeout=None)",
+    ilpy::method<&LockCore::try_acquire, "try_lock($self, /)", "Same as try_acquire().">(),
+    ilpy::method<&make_guard<LockGuard, LockSide, ThreadingRules, Lock>, "guard($self, blocking=True, timeout=None)",
                       "acquire(blocking, timeout), returning a LockGuard that releases the lock\n"
                       "(or None if it was not acquired).">(),
-    ilpy::method<&lock_reinit<Lock>, "_at_fork_reinit($self, /)",
+    ilpy::method<&LockCore::reinit, "_at_fork_reinit($self, /)",
                  "Make this a fresh, unlocked lock (for a forked child).">(),
     ilpy::method<&lock_aio_enqueue<Lock>, "_aio_enqueue($self, loop, future, /)",
                  "For interlock's asyncio support: take the lock (None) or queue a waiter\n"
@@ -904,20 +686,20 @@ PyMethodDef syncx_lock_methods[] = {
                  "timeout=None waits forever, a negative timeout tries once.">(),
     ilpy::method<&lock_acquire<SyncxLock, SyncxRules>, "lock($self, blocking=True, timeout=None)",
                  "Same as acquire().">(),
-    ilpy::method<&lock_try_acquire<SyncxLock>, "try_acquire($self, /)",
+    ilpy::method<&LockCore::try_acquire, "try_acquire($self, /)",
                  "Acquire the lock if it is free; return whether it was.">(),
-    ilpy::method<&lock_try_acquire<SyncxLock>, "try_lock($self, /)", "Same as try_acquire().">(),
+    ilpy::method<&LockCore::try_acquire, "try_lock($self, /)", "Same as try_acquire().">(),
     ilpy::method<&lock_release<SyncxLock>, "release($self, /)",
                  "Release the lock. RuntimeError if it is not locked.">(),
-    ilpy::method<&lock_locked<SyncxLock>, "locked($self, /)", "Whether the lock is held.">(),
-    ilpy::method<&lock_locked<SyncxLock>, "is_locked($self, /)", "Same as locked().">(),
-    ilpy::method<&lock_guard<SyncxLock, SyncxRules>,
+    ilpy::method<&LockCore::locked, "locked($self, /)", "Whether the lock is held.">(),
+    ilpy::method<&LockCore::locked, "is_locked($self, /)", "Same as locked().">(),
+    ilpy::method<&make_guard<LockGuard, LockSide, SyncxRules, SyncxLock>,
                       "guard($self, blocking=True, timeout=None)",
                       "acquire(blocking, timeout), returning a LockGuard (or None).">(),
     ilpy::method<&syncx_lock_enter, "__enter__($self, /)", "acquire(); return the lock.">(),
     ilpy::method<&syncx_lock_exit, "__exit__($self, exc_type, exc_value, traceback, /)",
                  "release(); return False.">(),
-    ilpy::method<&lock_reinit<SyncxLock>, "_at_fork_reinit($self, /)",
+    ilpy::method<&LockCore::reinit, "_at_fork_reinit($self, /)",
                  "Make this a fresh, unlocked lock (for a forked child).">(),
     ilpy::methods_end,
 };
@@ -934,18 +716,18 @@ PyMethodDef lock_guard_methods[] = {
 };
 
 #define IL_RLOCK_COMMON(C)                                                                     \
-  ilpy::method<&rlock_try_acquire<C>, "try_acquire($self, /)",                                 \
+  ilpy::method<&RLockCore::try_acquire, "try_acquire($self, /)",                                 \
                "Acquire the lock if it is free or already ours; return whether it was.">(),    \
-      ilpy::method<&rlock_try_acquire<C>, "try_lock($self, /)", "Same as try_acquire().">(),   \
+      ilpy::method<&RLockCore::try_acquire, "try_lock($self, /)", "Same as try_acquire().">(),   \
       ilpy::method<&rlock_release<C>, "release($self, /)",                                     \
                    "Release one level. RuntimeError unless the calling thread owns the "       \
                    "lock.">(),                                                                 \
-      ilpy::method<&rlock_locked<C>, "locked($self, /)",                                       \
+      ilpy::method<&RLockCore::locked, "locked($self, /)",                                       \
                    "Whether some thread holds the lock (a snapshot).">(),                      \
-      ilpy::method<&rlock_locked<C>, "is_locked($self, /)", "Same as locked().">(),            \
-      ilpy::method<&rlock_is_owned<C>, "_is_owned($self, /)",                                  \
+      ilpy::method<&RLockCore::locked, "is_locked($self, /)", "Same as locked().">(),            \
+      ilpy::method<&RLockCore::owned, "_is_owned($self, /)",                                  \
                    "Whether the calling thread holds the lock.">(),                            \
-      ilpy::method<&rlock_recursion_count<C>, "_recursion_count($self, /)",                    \
+      ilpy::method<&RLockCore::count, "_recursion_count($self, /)",                    \
                    "Levels held by the calling thread (0 if it does not hold the lock).">(),   \
       ilpy::method<&rlock_release_save<C>, "_release_save($self, /)",                          \
                    "Fully release the calling thread's hold; return the state for "            \
@@ -953,7 +735,7 @@ PyMethodDef lock_guard_methods[] = {
       ilpy::method<&rlock_acquire_restore<C>, "_acquire_restore($self, state, /)",             \
                    "Take the lock back with the state _release_save() returned; waits "        \
                    "without giving up on signals.">(),                                         \
-      ilpy::method<&rlock_reinit<C>, "_at_fork_reinit($self, /)",                              \
+      ilpy::method<&RLockCore::reinit, "_at_fork_reinit($self, /)",                              \
                    "Make this a fresh, unowned lock (for a forked child).">()
 
 PyMethodDef rlock_methods[] = {
@@ -964,7 +746,7 @@ PyMethodDef rlock_methods[] = {
     ilpy::method<&rlock_enter, "__enter__($self, /)", "acquire(); return True.">(),
     ilpy::method<&rlock_exit, "__exit__($self, exc_type=None, exc_value=None, traceback=None, /)",
                  "release().">(),
-    ilpy::method<&rlock_guard<RLock, ThreadingRules>, "guard($self, blocking=True, timeout=None)",
+    ilpy::method<&make_guard<RLockGuard, RLockSide, ThreadingRules, RLock>, "guard($self, blocking=True, timeout=None)",
                       "acquire(blocking, timeout), returning an RLockGuard that releases that\n"
                       "level (or None if it was not acquired).">(),
     IL_RLOCK_COMMON(RLock),
@@ -978,7 +760,7 @@ PyMethodDef syncx_rlock_methods[] = {
                  "acquired. blocking=False tries once; timeout=None waits forever.">(),
     ilpy::method<&rlock_acquire<SyncxRLock, SyncxRules>, "lock($self, blocking=True, timeout=None)",
                  "Same as acquire().">(),
-    ilpy::method<&rlock_guard<SyncxRLock, SyncxRules>,
+    ilpy::method<&make_guard<RLockGuard, RLockSide, SyncxRules, SyncxRLock>,
                       "guard($self, blocking=True, timeout=None)",
                       "acquire(blocking, timeout), returning an RLockGuard (or None).">(),
     ilpy::method<&syncx_rlock_enter, "__enter__($self, /)", "acquire(); return the lock.">(),
@@ -1000,11 +782,11 @@ PyMethodDef rlock_guard_methods[] = {
 };
 
 #define IL_RW_COMMON(C)                                                                        \
-  ilpy::method<&rw_try_read<C>, "try_acquire_read($self, /)",                                  \
+  ilpy::method<&RWCore::try_read, "try_acquire_read($self, /)",                                  \
                "Take a read hold if one is available now; return whether it was.">(),          \
       ilpy::method<&rw_read_release<C>, "read_release($self, /)",                              \
                    "Release a read hold (any thread may). RuntimeError if none is held.">(),   \
-      ilpy::method<&rw_try_write<C>, "try_acquire_write($self, /)",                            \
+      ilpy::method<&RWCore::try_write, "try_acquire_write($self, /)",                            \
                    "Take the write hold if it is available now; return whether it was.">(),    \
       ilpy::method<&rw_write_release<C>, "write_release($self, /)",                            \
                    "Release the write hold. RuntimeError if it is not held.">(),               \
@@ -1016,11 +798,11 @@ PyMethodDef rlock_guard_methods[] = {
       ilpy::method<&rw_bump_exclusive<C>, "bump_exclusive($self, /)",                          \
                    "With the write hold: let waiting threads go first, then hold for "         \
                    "writing again.">(),                                                        \
-      ilpy::method<&rw_locked<C>, "is_locked($self, /)",                                       \
+      ilpy::method<&RWCore::locked, "is_locked($self, /)",                                       \
                    "Whether any hold (read or write) exists (a snapshot).">(),                 \
-      ilpy::method<&rw_write_locked<C>, "is_write_locked($self, /)",                           \
+      ilpy::method<&RWCore::write_locked, "is_write_locked($self, /)",                           \
                    "Whether the write hold exists (a snapshot).">(),                           \
-      ilpy::method<&rw_reinit<C>, "_at_fork_reinit($self, /)",                                 \
+      ilpy::method<&RWCore::reinit, "_at_fork_reinit($self, /)",                                 \
                    "Make this a fresh, unlocked lock (for a forked child).">()
 
 PyMethodDef rwlock_methods[] = {
@@ -1032,10 +814,10 @@ PyMethodDef rwlock_methods[] = {
                  "acquire_write($self, blocking=True, timeout=None)",
                  IL_ACQUIRE_DOC("the write hold") "\n\nthreading's timeout rules (-1 is forever "
                                                   "too).">(),
-    ilpy::method<&rw_read_guard<RWLock, ThreadingRules>,
+    ilpy::method<&make_guard<ReadGuard, ReadSide, ThreadingRules, RWLock>,
                       "read_guard($self, blocking=True, timeout=None)",
                       "acquire_read(blocking, timeout), returning a ReadGuard (or None).">(),
-    ilpy::method<&rw_write_guard<RWLock, ThreadingRules>,
+    ilpy::method<&make_guard<WriteGuard, WriteSide, ThreadingRules, RWLock>,
                       "write_guard($self, blocking=True, timeout=None)",
                       "acquire_write(blocking, timeout), returning a WriteGuard (or None).">(),
     IL_RW_COMMON(RWLock),
@@ -1048,9 +830,9 @@ PyMethodDef syncx_rwlock_methods[] = {
                  "Take a read hold; return whether it was taken.">(),
     ilpy::method<&rw_acquire_read<SyncxRWLock, SyncxRules>,
                  "read_lock($self, blocking=True, timeout=None)", "Same as acquire_read().">(),
-    ilpy::method<&rw_try_read<SyncxRWLock>, "try_read_lock($self, /)",
+    ilpy::method<&RWCore::try_read, "try_read_lock($self, /)",
                  "Same as try_acquire_read().">(),
-    ilpy::method<&rw_read_guard<SyncxRWLock, SyncxRules>,
+    ilpy::method<&make_guard<ReadGuard, ReadSide, SyncxRules, SyncxRWLock>,
                       "read_guard($self, blocking=True, timeout=None)",
                       "acquire_read(blocking, timeout), returning a ReadGuard (or None).">(),
     ilpy::method<&rw_acquire_write<SyncxRWLock, SyncxRules>,
@@ -1058,9 +840,9 @@ PyMethodDef syncx_rwlock_methods[] = {
                  "Take the write hold; return whether it was taken.">(),
     ilpy::method<&rw_acquire_write<SyncxRWLock, SyncxRules>,
                  "write_lock($self, blocking=True, timeout=None)", "Same as acquire_write().">(),
-    ilpy::method<&rw_try_write<SyncxRWLock>, "try_write_lock($self, /)",
+    ilpy::method<&RWCore::try_write, "try_write_lock($self, /)",
                  "Same as try_acquire_write().">(),
-    ilpy::method<&rw_write_guard<SyncxRWLock, SyncxRules>,
+    ilpy::method<&make_guard<WriteGuard, WriteSide, SyncxRules, SyncxRWLock>,
                       "write_guard($self, blocking=True, timeout=None)",
                       "acquire_write(blocking, timeout), returning a WriteGuard (or None).">(),
     IL_RW_COMMON(SyncxRWLock),
@@ -1081,10 +863,10 @@ PyMethodDef write_guard_methods[] = {
     ilpy::method<&WriteGuard::release, "release($self, /)",
                  "Release the write hold, once (later calls do nothing).">(),
     ilpy::method<&WriteGuard::release, "unlock($self, /)", "Same as release().">(),
-    ilpy::method<&WriteGuard::release_fair, "release_fair($self, /)",
+    ilpy::method<&write_guard_release_fair, "release_fair($self, /)",
                  "release(), handing the lock to a waiting thread if any.">(),
-    ilpy::method<&WriteGuard::release_fair, "unlock_fair($self, /)", "Same as release_fair().">(),
-    ilpy::method<&WriteGuard::downgrade, "downgrade($self, /)",
+    ilpy::method<&write_guard_release_fair, "unlock_fair($self, /)", "Same as release_fair().">(),
+    ilpy::method<&write_guard_downgrade, "downgrade($self, /)",
                  "Turn the write hold into a read hold, atomically; return its ReadGuard\n"
                  "(this guard then holds nothing), or None if this guard holds nothing.">(),
     ilpy::method<&guard_enter<WriteGuard>, "__enter__($self, /)", "Return the guard.">(),
@@ -1105,7 +887,7 @@ nb::type_slots slots() noexcept {
   return nb::type_slots(s);
 }
 
-void set_module(nb::handle cls, const char* module) { nb::setattr(cls, "__module__", nb::str(module)); }
+using interlock::py::set_module;
 
 template <class G, PyMethodDef* Methods>
 nb::type_slots guard_slots() noexcept {

@@ -9,6 +9,16 @@
 #include "py_compat.hpp"
 namespace interlock::py {
 
+/// Names a bound class after its public home: `__module__` (so repr() of the
+/// class and pickle use the public module, not the extension's submodule),
+/// and `__name__` set again, which makes tp_name the bare class name (as for
+/// classes written in Python) so error messages say 'AtomicInt', not
+/// 'interlock._interlock.atomic.AtomicInt'. The one helper for every binding.
+inline void set_module(nanobind::handle cls, const char* module) {
+  nanobind::setattr(cls, "__module__", nanobind::str(module));
+  nanobind::setattr(cls, "__name__", nanobind::getattr(cls, "__name__"));
+}
+
 /// interlock._interlock._bench: the binding-pattern proof (Counter).
 void init_bench(nanobind::module_& m);
 

@@ -1,5 +1,5 @@
-// bindings/py_wait.hpp — the Python side of the core's wait hooks, and the
-// stdlib's timeout conventions.
+// bindings/py_wait.hpp — the Python side of the core's wait hooks (the
+// timeout conventions are in bindings/timeouts.hpp, included here).
 //
 // Every blocking call of the Python API goes through `blocking(...)`: it
 // installs hooks for the duration of the call, so that whenever the core is
@@ -13,12 +13,13 @@
 #pragma once
 
 #include <Python.h>
-
 #include "py_compat.hpp"
+
 #include <cmath>
 
 #include "interlock/deadline.hpp"
 #include "interlock/wait_hooks.hpp"
+#include "timeouts.hpp"
 
 namespace interlock::py {
 
@@ -78,108 +79,6 @@ inline int block_arg(PyObject* block) noexcept {
   if (!block || block == Py_True) return 1;
   if (block == Py_False) return 0;
   return PyObject_IsTrue(block);
-}
-
-/// Largest timeout threading accepts (threading.TIMEOUT_MAX on 64-bit Linux).
-inline constexpr double kTimeoutMax = 9223372036.0;
-
-/// threading-style (blocking, timeout) -> Deadline. timeout < 0 (i.e. -1)
-/// means forever. Returns false with a Python exception set on bad input,
-/// with the messages of CPython's lock.acquire():
-///   non-blocking with a timeout            -> ValueError
-///   negative other than -1, or NaN         -> ValueError
-///   larger than threading.TIMEOUT_MAX      -> OverflowError
-///   not a number                           -> TypeError
-inline bool threading_deadline(bool blocking_, PyObject* timeout, Deadline* out) {
-  double t = -1.0;
-  if (timeout && timeout != Py_None) {
-    t = PyFloat_AsDouble(timeout);
-    if (t == -1.0 && PyErr_Occurred()) {
-      if (PyErr_ExceptionMatches(PyExc_TypeError)) {
-        PyErr_Format(PyExc_TypeError, "timeout must be a number, not %.200s",
-                     IL_TP_NAME(timeout));
-      }
-      return false;
-    }
-    if (std::isnan(t)) {
-      PyErr_SetString(PyExc_ValueError, "Invalid value NaN (not a number)");
-      return false;
-    }
-    if (!blocking_ && t != -1.0) {
-      PyErr_SetString(PyExc_ValueError, "can't specify a timeout for a non-blocking call");
-      return false;
-    }
-    if (t < 0 && t != -1.0) {
-      PyErr_SetString(PyExc_ValueError, "timeout value must be a non-negative number");
-      return false;
-    }
-    if (t > kTimeoutMax) {
-      PyErr_SetString(PyExc_OverflowError, "timeout value is too large");
-      return false;
-    }
-  }
-  if (!blocking_) *out = Deadline::immediate();
-  else if (t < 0) *out = Deadline::never();
-  else *out = Deadline::after_seconds(t);
-  return true;
-}
-
-/// queue-style (block, timeout): None = forever; negative -> ValueError
-/// ("'timeout' must be a non-negative number"), as queue.Queue does.
-inline bool queue_deadline(bool block, PyObject* timeout, Deadline* out) {
-  if (!block) {
-    *out = Deadline::immediate();
-    return true;
-  }
-  if (!timeout || timeout == Py_None) {
-    *out = Deadline::never();
-    return true;
-  }
-  double t = PyFloat_AsDouble(timeout);
-  if (t == -1.0 && PyErr_Occurred()) return false;
-  if (std::isnan(t) || t < 0) {
-    PyErr_SetString(PyExc_ValueError, "'timeout' must be a non-negative number");
-    return false;
-  }
-  *out = Deadline::after_seconds(t);
-  return true;
-}
-
-/// The timeout convention of threading's wait() calls (Event.wait,
-/// Condition.wait, Semaphore.acquire(timeout=...)): None (or omitted) waits
-/// forever; zero or negative does not wait. Errors: NaN -> ValueError (the
-/// stdlib either returns at once or spins forever on NaN, depending on the
-/// call); larger than threading.TIMEOUT_MAX -> OverflowError (as the stdlib's
-/// lock acquire, which those calls end in, raises); not a number -> TypeError.
-inline bool wait_deadline(PyObject* timeout, Deadline* out) noexcept {
-  if (!timeout || timeout == Py_None) {
-    *out = Deadline::never();
-    return true;
-  }
-  double t;
-  if (PyFloat_CheckExact(timeout)) {
-    t = PyFloat_AS_DOUBLE(timeout);
-  } else {
-    t = PyFloat_AsDouble(timeout);  // int, __float__, __index__
-    if (t == -1.0 && PyErr_Occurred()) {
-      if (PyErr_ExceptionMatches(PyExc_TypeError)) {
-        PyErr_Clear();
-        PyErr_Format(PyExc_TypeError, "timeout must be a number, not %.200s",
-                     IL_TP_NAME(timeout));
-      }
-      return false;
-    }
-  }
-  if (std::isnan(t)) {
-    PyErr_SetString(PyExc_ValueError, "Invalid value NaN (not a number)");
-    return false;
-  }
-  if (t > kTimeoutMax) {
-    PyErr_SetString(PyExc_OverflowError, "timeout value is too large");
-    return false;
-  }
-  *out = t > 0 ? Deadline::after_seconds(t) : Deadline::immediate();
-  return true;
 }
 
 }  // namespace interlock::py

@@ -645,7 +645,7 @@ void init_queues(nb::module_& m) {
   m.attr("Full") = nb::borrow(g_full);
   m.attr("ShutDown") = nb::borrow(g_shutdown);
 
-  nb::class_<PyQueue>(m, "Queue", nb::type_slots(queue_slots), nb::is_weak_referenceable(),
+  auto queue_cls = nb::class_<PyQueue>(m, "Queue", nb::type_slots(queue_slots), nb::is_weak_referenceable(),
                       "Queue(maxsize=0)\n\n"
                       "A FIFO queue with queue.Queue's contract (maxsize <= 0: unbounded),\n"
                       "raising queue.Empty, queue.Full and queue.ShutDown. Any number of\n"
@@ -659,6 +659,7 @@ void init_queues(nb::module_& m) {
                    "Whether shutdown() was called.")
       .def_prop_ro("unfinished_tasks", [](const PyQueue& q) { return q.q.unfinished_tasks(); },
                    "Items put and not yet marked done with task_done().");
+  ilpy::use_trashcan(queue_cls);
 
   auto cq = nb::class_<PyConcurrentQueue>(
       m, "ConcurrentQueue", nb::type_slots(cq_slots), nb::is_weak_referenceable(),
@@ -667,6 +668,7 @@ void init_queues(nb::module_& m) {
       "size / empty. lock_free=True keeps the semantics and changes how a pop waits\n"
       "for a value: it re-checks between sched_yield()s before parking (lower\n"
       "latency, more CPU); scaling is accepted for compatibility.");
+  ilpy::use_trashcan(cq);
   cq.def(
       "__init__",
       [](PyConcurrentQueue* self, nb::handle scaling, bool lock_free) {
@@ -677,7 +679,7 @@ void init_queues(nb::module_& m) {
       "scaling"_a = nb::none(), "lock_free"_a = false,
       nb::sig("def __init__(self, scaling: int | None = None, lock_free: bool = False) -> None"));
 
-  nb::class_<PyStdConcurrentQueue, PyConcurrentQueue>(
+  auto scq = nb::class_<PyStdConcurrentQueue, PyConcurrentQueue>(
       m, "StdConcurrentQueue", nb::type_slots(scq_slots),
       "StdConcurrentQueue(maxsize=0)\n\n"
       "queue.Queue's API over ConcurrentQueue (lock-free waiting), as ft_utils:\n"
@@ -690,11 +692,12 @@ void init_queues(nb::module_& m) {
            "maxsize"_a = 0, nb::sig("def __init__(self, maxsize: int = 0) -> None"))
       .def_prop_ro("maxsize", [](const PyStdConcurrentQueue& q) { return q.maxsize_given; },
                    "The maxsize given to the constructor (<= 0: unbounded).");
+  ilpy::use_trashcan(scq);
 
-  nb::class_<PyGatherIter>(m, "_GatheringIterator", nb::type_slots(git_slots),
-                           "The iterator of ConcurrentGatheringIterator.iterator().");
+  ilpy::use_trashcan(nb::class_<PyGatherIter>(m, "_GatheringIterator", nb::type_slots(git_slots),
+                           "The iterator of ConcurrentGatheringIterator.iterator()."));
 
-  nb::class_<PyGathering>(
+  auto gi = nb::class_<PyGathering>(
       m, "ConcurrentGatheringIterator", nb::type_slots(gi_slots), nb::is_weak_referenceable(),
       "ConcurrentGatheringIterator(scaling=None)\n\n"
       "Gathers values inserted under integer keys by any number of threads;\n"
@@ -724,6 +727,7 @@ void init_queues(nb::module_& m) {
           },
           "max_key"_a, "clear"_a = true,
           "iterator(max_key, clear), each value wrapped in a LocalWrapper.");
+  ilpy::use_trashcan(gi);
 
   for (const char* name : {"Queue", "ConcurrentQueue", "StdConcurrentQueue",
                            "ConcurrentGatheringIterator", "_GatheringIterator"})

@@ -295,16 +295,11 @@ PyMethodDef latch_methods[] = {
 // ============================================================ Once
 
 struct PyOnce {
-  interlock::OnceFlag flag;
+  // The flag, and who runs fn (the core's fork-safe registry, once.hpp).
+  interlock::TrackedOnce once;
   // Written by the runner before finish(true), whose release publishes it to
   // every thread that then sees the flag done (acquire); immutable after.
   std::atomic<PyObject*> result{nullptr};
-  // Thread ident of the thread running fn (0: none). Only ever compared
-  // with the reader's own ident, so a stale value never matches wrongly.
-  std::atomic<unsigned long> runner{0};
-  // Links in the registry of running Onces (guarded by g_running_lock).
-  PyOnce* prev_running = nullptr;
-  PyOnce* next_running = nullptr;
 
   ~PyOnce() { clear(); }
 
@@ -317,46 +312,17 @@ struct PyOnce {
   void clear() noexcept { Py_XDECREF(result.exchange(nullptr, std::memory_order_relaxed)); }
 };
 
-// Onces whose function is running right now. After fork() the child resets
-// those run by threads that do not exist there; otherwise every call in the
-// child would wait forever for a runner that will never finish. The lock is
-// held for list operations only (no Python calls under it).
-interlock::Mutex g_running_lock;
-PyOnce* g_running = nullptr;
-
-void register_running(PyOnce& o) noexcept {
-  g_running_lock.lock();
-  o.prev_running = nullptr;
-  o.next_running = g_running;
-  if (g_running) g_running->prev_running = &o;
-  g_running = &o;
-  g_running_lock.unlock();
-}
-
-void unregister_running_locked(PyOnce& o) noexcept {
-  if (o.prev_running) o.prev_running->next_running = o.next_running;
-  else g_running = o.next_running;
-  if (o.next_running) o.next_running->prev_running = o.prev_running;
-  o.prev_running = o.next_running = nullptr;
-}
-
-void unregister_running(PyOnce& o) noexcept {
-  g_running_lock.lock();
-  unregister_running_locked(o);
-  g_running_lock.unlock();
-}
-
 IL_PY_COLD PyObject* once_call_slow(PyOnce& o, PyObject* const* argv, Py_ssize_t nargs,
                                     PyObject* kwnames) noexcept {
   const unsigned long me = PyThread_get_thread_ident();
   for (;;) {
-    if (o.runner.load(std::memory_order_relaxed) == me) {
+    if (o.once.runner() == me) {
       PyErr_SetString(PyExc_RuntimeError,
                       "Once.call(): called again from the function it is running (this would "
                       "deadlock)");
       return nullptr;
     }
-    const auto st = ilpy::blocking([&] { return o.flag.begin(Deadline::never(), true); });
+    const auto st = ilpy::blocking([&] { return o.once.flag.begin(Deadline::never(), true); });
     switch (st) {
       case interlock::OnceFlag::Begin::done: {
         PyObject* r = o.result.load(std::memory_order_relaxed);
@@ -369,20 +335,18 @@ IL_PY_COLD PyObject* once_call_slow(PyOnce& o, PyObject* const* argv, Py_ssize_t
       case interlock::OnceFlag::Begin::run:
         break;
     }
-    o.runner.store(me, std::memory_order_relaxed);
-    register_running(o);
+    o.once.start_run(me);
     // No PY_VECTORCALL_ARGUMENTS_OFFSET: argv[0] is our caller's (possibly
     // a shared tuple's item), not ours to overwrite even for a moment.
     PyObject* r =
         PyObject_Vectorcall(argv[0], argv + 1, static_cast<std::size_t>(nargs - 1), kwnames);
-    unregister_running(o);
-    o.runner.store(0, std::memory_order_relaxed);
+    o.once.end_run();
     if (!r) {
-      o.flag.finish(false);  // a later caller runs fn again
+      o.once.flag.finish(false);  // a later caller runs fn again
       return nullptr;
     }
     o.result.store(Py_NewRef(r), std::memory_order_relaxed);
-    o.flag.finish(true);
+    o.once.flag.finish(true);
     return r;
   }
 }
@@ -391,19 +355,7 @@ IL_PY_COLD PyObject* once_call_slow(PyOnce& o, PyObject* const* argv, Py_ssize_t
 
 namespace interlock::py {
 void sync_after_fork_in_child() noexcept {
-  // Single-threaded here: the registry lock may have been held by a thread
-  // that is gone.
-  g_running_lock.reset_after_fork();
-  const unsigned long me = PyThread_get_thread_ident();
-  for (PyOnce* o = g_running; o;) {
-    PyOnce* next = o->next_running;
-    if (o->runner.load(std::memory_order_relaxed) != me) {
-      unregister_running_locked(*o);
-      o->runner.store(0, std::memory_order_relaxed);
-      o->flag.reset_after_fork();
-    }
-    o = next;
-  }
+  interlock::TrackedOnce::after_fork_in_child(PyThread_get_thread_ident());
 }
 }  // namespace interlock::py
 
@@ -419,14 +371,14 @@ PyObject* once_call(PyObject* self, PyObject* const* argv, Py_ssize_t nargsf,
     PyErr_SetString(PyExc_TypeError, "Once.call() missing required argument 'fn' (pos 1)");
     return nullptr;
   }
-  if (INTERLOCK_LIKELY(o.flag.is_done())) {
+  if (INTERLOCK_LIKELY(o.once.flag.is_done())) {
     PyObject* r = o.result.load(std::memory_order_relaxed);
     return Py_NewRef(r ? r : Py_None);
   }
   return once_call_slow(o, argv, nargs, kwnames);
 }
 
-bool once_is_done(const PyOnce& o) noexcept { return o.flag.is_done(); }
+bool once_is_done(const PyOnce& o) noexcept { return o.once.flag.is_done(); }
 
 PyMethodDef once_methods[] = {
     {"call", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&once_call)),
@@ -450,17 +402,14 @@ PyType_Slot once_slots[] = {
     {0, nullptr},
 };
 
-/// Gives a class the public module name of interlock.locks (it is defined
-/// in interlock._interlock.locks and re-exported there).
-void set_public_module(nb::handle cls) {
-  nb::setattr(cls, "__module__", nb::str("interlock.locks"));
-}
 
 }  // namespace
 
 namespace interlock::py {
 
 void init_sync(nb::module_& m) {
+  // Defined in interlock._interlock.locks, re-exported by interlock.locks.
+  constexpr const char* kPublicModule = "interlock.locks";
   auto sem =
       nb::class_<PySemaphore>(
           m, "Semaphore", ilpy::method_slots<semaphore_methods>(), nb::is_weak_referenceable(),
@@ -479,7 +428,7 @@ void init_sync(nb::module_& m) {
               "value", [](const PySemaphore& s) { return s.sem.value(); },
               "The number of permits available right now (a snapshot).")
           .def("__repr__", &semaphore_repr);
-  set_public_module(sem);
+  set_module(sem, kPublicModule);
 
   auto bsem =
       // The same method table again: CPython's specialised calls of a method
@@ -500,7 +449,7 @@ void init_sync(nb::module_& m) {
           .def_prop_ro(
               "initial_value", [](const PyBoundedSemaphore& s) { return s.bound; },
               "The initial value: the most permits there can be.");
-  set_public_module(bsem);
+  set_module(bsem, kPublicModule);
 
   auto ev = nb::class_<PyEvent>(m, "Event", ilpy::method_slots<event_methods>(),
                                 nb::is_weak_referenceable(),
@@ -510,7 +459,7 @@ void init_sync(nb::module_& m) {
                                 "and is interruptible by signals.")
                 .def(nb::init<>())
                 .def("__repr__", &event_repr);
-  set_public_module(ev);
+  set_module(ev, kPublicModule);
 
   auto once =
       nb::class_<PyOnce>(m, "Once", nb::type_slots(once_slots), nb::is_weak_referenceable(),
@@ -522,10 +471,11 @@ void init_sync(nb::module_& m) {
           .def(nb::init<>())
           .def_prop_ro("done", &once_is_done, "Whether a call has completed.")
           .def("__repr__", [](nb::handle self) {
-            const bool done = nb::inst_ptr<PyOnce>(self)->flag.is_done();
+            const bool done = nb::inst_ptr<PyOnce>(self)->once.flag.is_done();
             return nb::str("{}{}>").format(type_prefix(self), done ? "done" : "not done");
           });
-  set_public_module(once);
+  ilpy::use_trashcan(once);
+  set_module(once, kPublicModule);
 
   auto latch =
       nb::class_<PyLatch>(m, "CountDownLatch", ilpy::method_slots<latch_methods>(),
@@ -552,7 +502,7 @@ void init_sync(nb::module_& m) {
             return nb::str("{}count={}>").format(type_prefix(self),
                                                  nb::inst_ptr<PyLatch>(self)->latch.count());
           });
-  set_public_module(latch);
+  set_module(latch, kPublicModule);
 }
 
 }  // namespace interlock::py

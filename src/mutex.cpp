@@ -149,4 +149,42 @@ void Mutex::unlock_slow() noexcept {
   }
 }
 
+bool Mutex::try_unlock_slow() noexcept {
+  std::uint8_t v = bits_.load(std::memory_order_relaxed);
+  for (;;) {
+    if (!(v & kLocked)) return false;
+    if (v & kParked) break;
+    if (bits_.compare_exchange_weak(v, 0, std::memory_order_release, std::memory_order_relaxed))
+      return true;
+  }
+  // Waiters are parked. While LOCKED is set, only code under the bucket lock
+  // clears it, so the check is repeated there. If another release got there
+  // first (LOCKED clear), the waiter this unpark took is woken without a
+  // hand-off (it retries, as after a barging unlock), and a barger's LOCKED,
+  // set meanwhile outside the bucket lock, is kept (hence the CAS).
+  bool released = false;
+  parking_lot::unpark_one(&bits_, [this, &released](void* arg, bool has_more) {
+    auto* entry = static_cast<MutexWaiter*>(arg);
+    std::uint8_t cur = bits_.load(std::memory_order_relaxed);
+    if (cur & kLocked) {
+      released = true;
+      std::uint8_t next = 0;
+      if (entry) {
+        const bool fair = Clock::now() >= entry->fair_at;
+        entry->handed_off = fair;
+        if (fair) next |= kLocked;
+        if (has_more) next |= kParked;
+      }
+      bits_.store(next, std::memory_order_release);
+      return;
+    }
+    if (entry) entry->handed_off = false;
+    const std::uint8_t parked = (entry && has_more) ? kParked : 0;
+    while (!bits_.compare_exchange_weak(cur, static_cast<std::uint8_t>((cur & kLocked) | parked),
+                                        std::memory_order_relaxed, std::memory_order_relaxed)) {
+    }
+  });
+  return released;
+}
+
 }  // namespace interlock

@@ -80,6 +80,42 @@ std::size_t reap(const std::string& dir) {
   return live;
 }
 
+/// flock() retrying EINTR; 0 or -1 with errno.
+int flock_retry(int fd, int op) {
+  int r;
+  do r = ::flock(fd, op);
+  while (r != 0 && errno == EINTR);
+  return r;
+}
+
+/// Whether fd (a region opened here) is still what /dev/shm<shm_path> names.
+bool still_named(int fd, const std::string& shm_path) {
+  struct stat a, b;
+  return ::fstat(fd, &a) == 0 && ::lstat(("/dev/shm" + shm_path).c_str(), &b) == 0 &&
+         a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+/// If the existing region is a regular file of ours that no handle anywhere
+/// holds (an exclusive non-blocking flock succeeds), unlink it under that
+/// flock and return true: a leftover of processes that all died.
+bool unlink_if_unused(const std::string& shm_path) {
+  const int saved_errno = errno;  // callers report the errno of their own open
+  struct RestoreErrno {
+    int e;
+    ~RestoreErrno() { errno = e; }
+  } restore{saved_errno};
+  const int fd = ::shm_open(shm_path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+  if (fd < 0) return false;
+  struct stat st;
+  bool removed = false;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid() &&
+      flock_retry(fd, LOCK_EX | LOCK_NB) == 0) {
+    if (still_named(fd, shm_path)) removed = ::shm_unlink(shm_path.c_str()) == 0;
+  }
+  ::close(fd);
+  return removed;
+}
+
 // Handles open in this process per PID file (several handles of one process
 // share its file; the last one to close removes it). Keyed by the file's
 // path, which contains the PID, so a forked child's adoptions count apart.
@@ -184,25 +220,22 @@ NamedRegion::NamedRegion(std::string_view name, std::size_t size, const Options&
   const int lock_fd = lock_dir();
   int fd = -1;
   try {
+   for (int attempt = 0;; ++attempt) {
+    if (attempt == 1000) fail(EAGAIN, "cannot attach '/dev/shm" + shm_path + "'");
+    created_ = false;
     const std::size_t live = reap(pids_path_);
     fd = ::shm_open(shm_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-    struct stat lst;
-    if (fd < 0 && errno == EEXIST && live == 0 && o.create &&
-        ::lstat(("/dev/shm" + shm_path).c_str(), &lst) == 0 && S_ISREG(lst.st_mode) &&
-        lst.st_uid == ::geteuid()) {
-      // A leftover of processes that all died: reclaim it. (Only a regular
-      // file of ours: a planted symlink or another user's file is refused
-      // below, never removed or followed.)
-      ::shm_unlink(shm_path.c_str());
+    const int open_err = errno;  // the probes below may change errno
+    if (fd < 0 && open_err == EEXIST && live == 0 && o.create && unlink_if_unused(shm_path)) {
+      // A leftover of processes that all died (no PID file here, no handle
+      // anywhere): reclaimed. (Only a regular file of ours: a planted symlink
+      // or another user's file is refused below, never removed or followed.)
       fd = ::shm_open(shm_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     }
-    if (fd < 0 && errno == EEXIST && live == 0 && !o.create &&
-        ::lstat(("/dev/shm" + shm_path).c_str(), &lst) == 0 && S_ISREG(lst.st_mode) &&
-        lst.st_uid == ::geteuid()) {
+    if (fd < 0 && open_err == EEXIST && live == 0 && !o.create && unlink_if_unused(shm_path)) {
       // Attach-only to a leftover of processes that all died: there is nothing
       // to attach to (its contents belong to nobody). Remove it, as a
       // creating attach would, and report it missing.
-      ::shm_unlink(shm_path.c_str());
       fail(ENOENT, "no named object '" + name_ + "' (a leftover of processes that all exited "
                    "without closing it was removed)");
     }
@@ -236,13 +269,21 @@ NamedRegion::NamedRegion(std::string_view name, std::size_t size, const Options&
         fail(EINVAL, "'/dev/shm" + shm_path + "' is smaller (" + std::to_string(st.st_size) +
                          " bytes) than this object needs (" + std::to_string(size) + ")");
     }
+    // Liveness in the object: our shared flock. A reclaimer (of another PID
+    // directory) may have removed the name between our open and this lock:
+    // then start over.
+    if (flock_retry(fd, LOCK_SH) != 0) fail(errno, "cannot lock '/dev/shm" + shm_path + "'");
+    if (still_named(fd, shm_path)) break;
+    ::close(fd);
+    fd = -1;
+   }
     void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) {
       const int err = errno;
       if (created_) ::shm_unlink(shm_path.c_str());
       fail(err, "cannot map '/dev/shm" + shm_path + "'");
     }
-    ::close(fd);
+    fd_ = fd;  // kept open: its shared flock says we use the region
     fd = -1;
     data_ = p;
     size_ = size;
@@ -252,16 +293,18 @@ NamedRegion::NamedRegion(std::string_view name, std::size_t size, const Options&
       ::munmap(data_, size_);
       data_ = nullptr;
       if (created_) ::shm_unlink(shm_path.c_str());
+      ::close(fd_);
+      fd_ = -1;
       throw;
     }
   } catch (...) {
     if (fd >= 0) ::close(fd);
-    // A failed attach (e.g. ENOENT with create == false) leaves no files
-    // behind: when no region exists and nobody uses the name, remove the lock
-    // file and directories this call may have created (still under the flock).
-    struct stat lst;
-    if (reap(pids_path_) == 0 && ::lstat(("/dev/shm" + shm_path).c_str(), &lst) != 0 &&
-        errno == ENOENT) {
+    // A failed attach (ENOENT with create == false, another user's object,
+    // ...) leaves no files behind: when no process of this PID directory uses
+    // the name, remove the lock file and directories this call may have
+    // created (still under the flock; a waiter on the lock file starts over,
+    // as after a last close). The region itself is never removed here.
+    if (reap(pids_path_) == 0) {
       ::rmdir(pids_path_.c_str());
       ::unlink(lock_path_.c_str());
       ::rmdir(pid_dir_.c_str());  // only if no other name uses it
@@ -309,6 +352,20 @@ void NamedRegion::adopt_after_fork() {
   if (closed_) return;
   const int lock_fd = lock_dir();
   try {
+    // Our own descriptor (and so our own flock): the inherited one shares the
+    // parent's open file description, whose lock the parent drops at close.
+    const std::string shm_path = "/" + shm_name_;
+    const int fd = ::shm_open(shm_path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd >= 0) {
+      struct stat a, b;
+      if (fd_ >= 0 && ::fstat(fd, &a) == 0 && ::fstat(fd_, &b) == 0 && a.st_ino == b.st_ino &&
+          a.st_dev == b.st_dev && flock_retry(fd, LOCK_SH) == 0) {
+        ::close(fd_);
+        fd_ = fd;
+      } else {
+        ::close(fd);
+      }
+    }
     register_self();
   } catch (...) {
     ::close(lock_fd);
@@ -323,7 +380,9 @@ void NamedRegion::close() noexcept {
   try {
     lock_fd = lock_dir();
   } catch (...) {
-    return;  // cannot coordinate: leave the files (reclaimed by a later attach)
+    if (fd_ >= 0) ::close(fd_);  // cannot coordinate: leave the files (reclaimed
+    fd_ = -1;                    // by a later attach)
+    return;
   }
   // Our file, once the last handle of this process on it closes (a forked
   // child that never adopted has none: its name has the child's PID).
@@ -338,12 +397,21 @@ void NamedRegion::close() noexcept {
     }
   }
   if (last_here) ::unlink(mine.c_str());
+  // Unused by any handle anywhere (whatever its PID directory)? Drop our
+  // shared flock and try an exclusive one.
+  bool unused = true;
+  if (fd_ >= 0) {
+    flock_retry(fd_, LOCK_UN);
+    unused = flock_retry(fd_, LOCK_EX | LOCK_NB) == 0 && still_named(fd_, "/" + shm_name_);
+  }
   if (last_here && reap(pids_path_) == 0) {
-    ::shm_unlink(("/" + shm_name_).c_str());
+    if (unused) ::shm_unlink(("/" + shm_name_).c_str());
     ::rmdir(pids_path_.c_str());
     ::unlink(lock_path_.c_str());
     ::rmdir(pid_dir_.c_str());  // only if no other name uses it
   }
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
   ::close(lock_fd);
 }
 

@@ -81,8 +81,11 @@ void ShmQueue::init_layout(void* memory, std::size_t size, std::size_t capacity,
   new (base + 64) std::atomic<std::uint64_t>(0);
   new (base + 128) std::atomic<std::uint64_t>(0);
   for (std::size_t off : {192, 196, 256, 260, 320}) new (base + off) std::atomic<std::uint32_t>(0);
-  for (std::uint64_t i = 0; i < cap; ++i)
-    new (base + kHeaderSize + i * h->slot_size) std::atomic<std::uint64_t>(i);
+  for (std::uint64_t i = 0; i < cap; ++i) {
+    char* slot = base + kHeaderSize + i * h->slot_size;
+    new (slot) std::atomic<std::uint64_t>(i);
+    new (slot + 12) std::atomic<std::uint32_t>(0);  // owner: nobody
+  }
 }
 
 ShmQueue ShmQueue::create(void* memory, std::size_t size, std::size_t capacity,
@@ -165,6 +168,49 @@ ShmQueue ShmQueue::attach(void* memory, std::size_t size) {
   return ShmQueue(h);
 }
 
+bool ShmQueue::reclaim_dead(std::uint64_t pos) noexcept {
+  char* s = slot(pos);
+  const std::uint64_t seq = seq_of(s)->load(std::memory_order_acquire);
+  std::uint32_t owner = owner_of(s)->load(std::memory_order_acquire);
+  if (seq_of(s)->load(std::memory_order_acquire) != seq) return true;  // moved: retry
+  if (owner == 0 || owner == shm::self_pid()) return false;
+  if (shm::process_liveness(owner, 0) == shm::Liveness::alive) return false;
+  // Dead: the owner word names the claimer of the slot's current state (it is
+  // cleared before every publish/free, which the acquire of seq orders before
+  // this read). One recoverer wins the owner word.
+  if (!owner_of(s)->compare_exchange_strong(owner, 0, std::memory_order_acq_rel)) return true;
+  if ((seq & mask_) == (pos & mask_)) {
+    // A producer's claim (seq: free for the producer of that round): publish
+    // a tombstone in its place.
+    std::uint32_t t = kTombstone;
+    std::memcpy(s + 8, &t, 4);
+    seq_of(s)->store(seq + 1, std::memory_order_release);
+    notify(items_epoch(), get_waiters());
+  } else {
+    // A consumer's claim (seq: published for the consumer of round seq - 1):
+    // free the slot; the message went with the consumer that took it.
+    seq_of(s)->store(seq - 1 + capacity_, std::memory_order_release);
+    notify(space_epoch(), put_waiters());
+  }
+  return true;
+}
+
+Deadline ShmQueue::wait_slice(bool space, Deadline deadline) const noexcept {
+  bool blocked_by_claim;
+  if (space) {  // full at enq: a consumer claimed the slot and has not freed it
+    const std::uint64_t e = enq()->load(std::memory_order_acquire);
+    char* s = slot(e);
+    blocked_by_claim = seq_of(s)->load(std::memory_order_acquire) != e &&
+                       owner_of(s)->load(std::memory_order_acquire) != 0;
+  } else {  // empty at deq: a producer claimed it and has not published
+    const std::uint64_t d = deq()->load(std::memory_order_acquire);
+    blocked_by_claim = enq()->load(std::memory_order_acquire) != d &&
+                       owner_of(slot(d))->load(std::memory_order_acquire) != 0;
+  }
+  if (!blocked_by_claim) return deadline;
+  return earlier(deadline, Deadline::after(kDeadCheckInterval));
+}
+
 void ShmQueue::wake_all(std::atomic<std::uint32_t>* word) noexcept {
   process_futex::wake_all(word);
 }
@@ -226,9 +272,9 @@ ShmQueueStatus ShmQueue::put_slow(const void* data, std::size_t len, Deadline de
       put_waiters()->fetch_sub(1, std::memory_order_relaxed);
       return r;
     }
-    WaitStatus w = sleep(space_epoch(), e, deadline, put_waiters());
+    WaitStatus w = sleep(space_epoch(), e, wait_slice(true, deadline), put_waiters());
     if (w == WaitStatus::interrupted) return ShmQueueStatus::interrupted;
-    if (w == WaitStatus::timed_out) return try_put(data, len);
+    if (w == WaitStatus::timed_out && deadline.expired()) return try_put(data, len);
   }
 }
 

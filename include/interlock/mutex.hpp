@@ -12,8 +12,11 @@
 // Fairness: barging is allowed (throughput), but a waiter parked for more than
 // ~1 ms is handed the lock directly: the unlocker leaves LOCKED set and the
 // woken waiter owns the lock on return. So no waiter starves.
-// Uncontended lock and unlock are one atomic RMW each. Unlocking a mutex that is
-// not locked is a fatal error.
+// Uncontended lock and unlock are one atomic RMW each. unlock() of a mutex that
+// is not locked is a fatal error; try_unlock() is the checked unlock (CPython's
+// _PyMutex_TryUnlock), for owners that let any thread release (threading.Lock):
+// it returns false instead, and is atomic with respect to other unlocks (two
+// racing try_unlock()s of a mutex locked once release it once).
 // Event loops acquire through lock_async / cancel_async (an AsyncWaiter queued
 // in the parking lot beside parked threads, served in the same FIFO order).
 #pragma once
@@ -77,14 +80,18 @@ class INTERLOCK_API Mutex {
     unlock_slow();
   }
 
-  /// unlock()'s fast path alone: unlocks (true) if the mutex is locked with
-  /// nobody parked; otherwise changes nothing (false), and the caller decides
-  /// how to call unlock(), which may then wake a waiter. For wrappers that
-  /// must not run a waiter's notify inside their own critical section.
-  INTERLOCK_ALWAYS_INLINE bool try_unlock_uncontended() noexcept {
+  /// Checked unlock: unlocks and returns true if the mutex is locked (by
+  /// anyone); returns false, changing nothing, if it is not. With waiters
+  /// parked the check is repeated under the bucket lock, so a release racing
+  /// with another release (or a hand-off) is decided there: the two are
+  /// ordered, and the second finds the mutex unlocked (false), or held by the
+  /// next owner (which it then releases, as a later release would).
+  INTERLOCK_ALWAYS_INLINE bool try_unlock() noexcept {
     std::uint8_t expected = kLocked;
-    return bits_.compare_exchange_strong(expected, 0, std::memory_order_release,
-                                         std::memory_order_relaxed);
+    if (INTERLOCK_LIKELY(bits_.compare_exchange_strong(expected, 0, std::memory_order_release,
+                                                       std::memory_order_relaxed)))
+      return true;
+    return try_unlock_slow();
   }
 
   /// Locks unless `deadline` passes first, or a signal arrives and the
@@ -151,6 +158,7 @@ class INTERLOCK_API Mutex {
 
   WaitStatus lock_slow(Deadline deadline, bool interruptible) noexcept;
   void unlock_slow() noexcept;
+  bool try_unlock_slow() noexcept;
 
   std::atomic<std::uint8_t> bits_{0};
 };

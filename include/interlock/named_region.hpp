@@ -10,17 +10,27 @@
 //
 // Protocol (all under the exclusive flock, which the kernel drops when its
 // holder dies, so a crashed process never wedges the others):
+//  - Liveness is also recorded in the object itself: every handle keeps the
+//    region's descriptor open with a shared flock() on it (the kernel drops
+//    it when the process dies), so "somebody uses it" does not depend on
+//    which PID directory a process looks in (issue 15: a process with
+//    another pid_dir never takes a live object for a leftover).
 //  - attach: remove the files of dead processes (process_liveness: gone,
 //    zombie, or PID reused); create the region with O_CREAT|O_EXCL|O_NOFOLLOW
-//    and the requested mode (fchmod'ed past the umask). If it exists but no
-//    live process uses it, it is a crashed process's leftover: unlink it and
-//    create it afresh. Otherwise open it (O_NOFOLLOW), check its owner (with
-//    a private mode, 0600, only our own user's object is accepted) and size,
-//    map it; then write our PID file.
-//  - close (or destruction): remove our PID file and dead ones; the last live
-//    user unlinks the region, the PID directory and the lock file. A process
-//    that opened the lock file before it was unlinked notices (the path no
-//    longer names its inode) and starts over.
+//    and the requested mode (fchmod'ed past the umask). If it exists, no live
+//    process of this directory is registered AND an exclusive non-blocking
+//    flock on it succeeds (no handle anywhere), it is a crashed process's
+//    leftover: unlink it (under that exclusive flock) and create it afresh.
+//    Otherwise open it (O_NOFOLLOW), check its owner (with a private mode,
+//    0600, only our own user's object is accepted) and size. Then take the
+//    shared flock and check that the name still names the inode (else a
+//    reclaimer removed it meanwhile: start over), map it, write our PID file.
+//  - close (or destruction): remove our PID file and dead ones; drop our
+//    shared flock; if an exclusive non-blocking flock then succeeds (no other
+//    handle, whatever its PID directory) the region is unlinked; the last
+//    user of this directory removes its PID directory and lock file. A
+//    process that opened the lock file before it was unlinked notices (the
+//    path no longer names its inode) and starts over.
 //  - The PID directory D is created 0700; an existing one must be a real
 //    directory (not a symlink) owned by us and not writable by group/others.
 //    D comes from an environment variable (INTERLOCK_PID_DIR by default; the
@@ -110,6 +120,7 @@ class INTERLOCK_API NamedRegion {
   void register_self();
 
   std::string name_, shm_name_, pid_dir_, lock_path_, pids_path_, pid_file_;
+  int fd_ = -1;  // the region, with our shared flock (liveness) until close()
   void* data_ = nullptr;
   std::size_t size_ = 0;
   bool created_ = false;

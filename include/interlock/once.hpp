@@ -48,6 +48,38 @@ class INTERLOCK_API OnceFlag {
   std::atomic<std::uint8_t> v_{kUnset};
 };
 
+/// A OnceFlag that knows which thread runs its initialiser, for owners that
+/// let the initialiser call arbitrary code (the Python Once):
+///   * runner() is the id the running thread passed to start_run() (0: none),
+///     so a re-entrant call can be refused instead of deadlocking;
+///   * while it runs, the flag is in a process-wide registry, and
+///     after_fork_in_child(me) resets every registered flag run by another
+///     thread than `me` (that thread does not exist in the child, so its
+///     initialiser would never finish and every caller would wait forever).
+/// The registry's lock is held for list operations only. Thread ids are the
+/// owner's (any non-zero value per thread).
+class INTERLOCK_API TrackedOnce {
+ public:
+  TrackedOnce() noexcept = default;
+  TrackedOnce(const TrackedOnce&) = delete;
+  TrackedOnce& operator=(const TrackedOnce&) = delete;
+
+  OnceFlag flag;
+
+  std::uintptr_t runner() const noexcept { return runner_.load(std::memory_order_relaxed); }
+  /// After flag.begin() returned `run`: records `me` and registers.
+  void start_run(std::uintptr_t me) noexcept;
+  /// Before flag.finish(): unregisters and forgets the runner.
+  void end_run() noexcept;
+  /// Child side of fork(), single-threaded: resets the flags run by others.
+  static void after_fork_in_child(std::uintptr_t me) noexcept;
+
+ private:
+  std::atomic<std::uintptr_t> runner_{0};
+  TrackedOnce* prev_ = nullptr;
+  TrackedOnce* next_ = nullptr;
+};
+
 /// Calls `f(args...)` exactly once per flag across all threads. If f throws,
 /// the flag is reset, the exception propagates, and a later caller retries.
 template <class F, class... Args>

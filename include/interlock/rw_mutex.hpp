@@ -111,6 +111,20 @@ class INTERLOCK_API RWMutex {
                            ((prev >> kReaderShift) == 1 && (prev & kWritersParked))))
       unlock_shared_slow(prev);
   }
+  /// Checked unlock_shared, for owners that let any thread release a read hold
+  /// (the Python RWLock): releases one read hold (true), or returns false and
+  /// changes nothing when no read hold is held. Atomic with respect to other
+  /// releases (the decrement is one CAS that first checks the count).
+  INTERLOCK_ALWAYS_INLINE bool try_unlock_shared() noexcept {
+    std::uintptr_t s = state_.load(std::memory_order_relaxed);
+    do {
+      if (INTERLOCK_UNLIKELY((s >> kReaderShift) == 0)) return false;
+    } while (!state_.compare_exchange_weak(s, s - kOneReader, std::memory_order_release,
+                                           std::memory_order_relaxed));
+    if (INTERLOCK_UNLIKELY((s >> kReaderShift) == 1 && (s & kWritersParked)))
+      unlock_shared_slow(s);
+    return true;
+  }
   /// Lets a parked writer have the lock, then read-locks again (a no-op when
   /// no writer waits).
   void bump_shared() noexcept;

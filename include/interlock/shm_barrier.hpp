@@ -59,6 +59,25 @@ class ShmBarrier {
         [&](Header*) { l_->parties.store(parties, std::memory_order_relaxed); }, force_stalled);
   }
 
+  /// What open() found, beyond attach()'s result.
+  enum class Open : std::uint8_t {
+    ok,                ///< see the AttachResult
+    parties_required,  ///< fresh memory and no party count to initialise it with
+    parties_mismatch,  ///< the memory holds a barrier for another count (parties())
+  };
+  /// The attach rule of an object opened with an optional party count
+  /// (`parties` 0: "whatever the memory holds"): fresh memory needs a count
+  /// (and is then initialised with it); a count given for an existing
+  /// barrier must equal its own. *attached receives attach()'s result.
+  Open open(std::uint32_t parties, AttachResult* attached) noexcept {
+    if (parties == 0 && l_->header.magic.load(std::memory_order_acquire) == 0)
+      return Open::parties_required;
+    *attached = attach(parties);
+    const bool ok = *attached == AttachResult::created || *attached == AttachResult::attached;
+    if (ok && parties != 0 && this->parties() != parties) return Open::parties_mismatch;
+    return Open::ok;
+  }
+
   /// Arrives and waits for the others. On `passed`, *index is this party's
   /// arrival index (0 .. parties-1; parties-1 for the last to arrive).
   INTERLOCK_API Result wait_until(Deadline d, std::uint32_t* index) noexcept;

@@ -15,7 +15,7 @@
 //   [256, 320)  space epoch (u32 futex word) + put waiter count (u32)
 //   [320, 384)  state (u32: 0 open, 1 shut down)
 //   [384, ...)  `capacity` slots of `slot_size` bytes: {u64 seq, u32 len,
-//               u32 reserved, payload[max_message]}
+//               u32 owner, payload[max_message]}
 //
 // Algorithm: Dmitry Vyukov's bounded MPMC ring. Slot i's sequence number says
 // whose turn it is: seq == pos means "free for the producer at pos",
@@ -48,13 +48,26 @@
 // unpublished (both seq_cst): so a message is either received or its put
 // failed, never stranded behind a get that already reported shut_down.
 //
-// Process death (documented guarantee): a producer killed between its claim
-// and its publish leaves that one slot unpublished; consumers see the queue as
-// empty from that slot on, and every get() still returns at its deadline
-// (timed_out) — never hangs past it. Likewise a consumer killed mid-copy
-// leaves one slot never freed, which producers eventually see as "full". The
-// queue does not repair itself (no owner tracking in this layout version);
-// shutdown() still works, and blocked callers still honour timeouts/signals.
+// Process death (layout version 2): a claimer writes its PID into the slot's
+// owner word right after its claim and clears it (0) before it publishes /
+// frees the slot (plain stores on the line it writes anyway; the clear is
+// ordered before the seq release store). So a slot whose seq is stuck while
+// its owner word names a process that no longer runs was claimed by that dead
+// process: whoever finds it in the way (a get at an empty-looking position, a
+// put at a full-looking one, shutdown(immediate)) takes the recovery with a
+// CAS owner: dead pid -> 0 (exactly one recoverer wins; the dead process
+// cannot move) and then
+//  - a dead producer's slot (seq == its position) is published as a
+//    tombstone, which consumers skip: its unfinished message was never sent;
+//  - a dead consumer's slot (seq == position + 1) is freed: its message went
+//    with the consumer that took it (received at most once, never twice).
+// Healthy messages are neither lost nor duplicated. A waiter blocked behind a
+// slot claimed by another live process re-checks every kDeadCheckInterval,
+// so it notices the claimant's later death without a wake-up. Owner 0 means
+// "claimed an instant ago, PID not yet written": never recovered (a death in
+// that one-store window leaves the slot stuck as in layout version 1; a
+// reused PID likewise looks alive). shutdown() wakes every waiter, and a get
+// reports shut_down once every claim is published or recovered.
 #pragma once
 
 #include <atomic>
@@ -66,11 +79,12 @@
 
 #include "interlock/config.hpp"
 #include "interlock/deadline.hpp"
+#include "interlock/shm_layout.hpp"
 
 namespace interlock {
 
 inline constexpr std::uint64_t kShmQueueMagic = 0x3151'4d48'534c'4931ULL;  // "1ILSHMQ1"
-inline constexpr std::uint32_t kShmQueueLayoutVersion = 1;
+inline constexpr std::uint32_t kShmQueueLayoutVersion = 2;  // 2: slot owner word
 
 /// Raised by ShmQueue::create/attach for memory that is too small, misaligned,
 /// not a queue, or a queue of another layout version.
@@ -108,6 +122,9 @@ class INTERLOCK_API ShmQueue {
   /// A slot's length word for "no message": a put claimed the slot, then saw
   /// the queue shut down (messages are at most 1 GiB, so it is never a length).
   static constexpr std::uint32_t kTombstone = 0xFFFF'FFFFu;
+  /// How often a waiter blocked behind another live process's claim re-checks
+  /// whether that process died.
+  static constexpr std::chrono::milliseconds kDeadCheckInterval{200};
 
   /// The capacity a queue asked for `requested` messages gets: the next power
   /// of two, at least 2.
@@ -154,11 +171,15 @@ class INTERLOCK_API ShmQueue {
                                          std::memory_order_relaxed))
           break;
       } else if (diff < 0) {
-        return ShmQueueStatus::timed_out;
+        // Full at pos, unless a dead consumer holds the slot (slow path).
+        if (INTERLOCK_LIKELY(!reclaim_dead(pos))) return ShmQueueStatus::timed_out;
+        pos = enq()->load(std::memory_order_relaxed);
       } else {
         pos = enq()->load(std::memory_order_relaxed);
       }
     }
+    owner_of(s)->store(shm::self_pid(), std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);  // no copy before the PID store
     // Claimed. If shutdown() came between the check above and the claim, a
     // consumer may already have reported shut_down on the empty queue: fill
     // the slot with a tombstone (consumers skip it) and fail, so that no
@@ -166,6 +187,7 @@ class INTERLOCK_API ShmQueue {
     if (INTERLOCK_UNLIKELY(state()->load(std::memory_order_seq_cst) != 0)) {
       std::uint32_t t = kTombstone;
       std::memcpy(s + 8, &t, 4);
+      owner_of(s)->store(0, std::memory_order_release);  // after the copy
       seq_of(s)->store(pos + 1, std::memory_order_release);
       notify(items_epoch(), get_waiters());
       return ShmQueueStatus::shut_down;
@@ -173,6 +195,7 @@ class INTERLOCK_API ShmQueue {
     std::uint32_t n = static_cast<std::uint32_t>(len);
     std::memcpy(s + 8, &n, 4);
     if (len) std::memcpy(s + kSlotHeader, data, len);
+    owner_of(s)->store(0, std::memory_order_release);  // after the copy
     seq_of(s)->store(pos + 1, std::memory_order_release);
     notify(items_epoch(), get_waiters());
     return ShmQueueStatus::ok;
@@ -192,6 +215,13 @@ class INTERLOCK_API ShmQueue {
       if (diff == 0) {
         if (deq()->compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) break;
       } else if (diff < 0) {
+        // A claim at pos that its producer has not published: if that
+        // process died, publish a tombstone for it and go on (slow path).
+        if (INTERLOCK_UNLIKELY(enq()->load(std::memory_order_seq_cst) != pos) &&
+            reclaim_dead(pos)) {
+          pos = deq()->load(std::memory_order_relaxed);
+          continue;
+        }
         // Empty at pos. Shut down only if no producer holds a claim at or past
         // pos that it has yet to publish (it publishes a message or, having
         // seen the shutdown after claiming, a tombstone): seq_cst pairs with
@@ -204,9 +234,12 @@ class INTERLOCK_API ShmQueue {
         pos = deq()->load(std::memory_order_relaxed);
       }
     }
+    owner_of(s)->store(shm::self_pid(), std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);  // no copy before the PID store
     std::uint32_t n;
     std::memcpy(&n, s + 8, 4);
     if (INTERLOCK_UNLIKELY(n == kTombstone)) {  // a put refused by shutdown: skip it
+      owner_of(s)->store(0, std::memory_order_release);  // after the copy
       seq_of(s)->store(pos + capacity_, std::memory_order_release);
       notify(space_epoch(), put_waiters());
       continue;
@@ -217,6 +250,7 @@ class INTERLOCK_API ShmQueue {
       char* s;
       std::uint64_t pos;
       ~Release() {
+        q->owner_of(s)->store(0, std::memory_order_release);  // after the copy
         q->seq_of(s)->store(pos + q->capacity_, std::memory_order_release);
         q->notify(q->space_epoch(), q->put_waiters());
       }
@@ -250,9 +284,9 @@ class INTERLOCK_API ShmQueue {
         get_waiters()->fetch_sub(1, std::memory_order_relaxed);
         return r;
       }
-      WaitStatus w = sleep(items_epoch(), e, deadline, get_waiters());
+      WaitStatus w = sleep(items_epoch(), e, wait_slice(false, deadline), get_waiters());
       if (w == WaitStatus::interrupted) return ShmQueueStatus::interrupted;
-      if (w == WaitStatus::timed_out) {
+      if (w == WaitStatus::timed_out && deadline.expired()) {
         r = try_get(sink);
         return r;
       }
@@ -324,6 +358,15 @@ class INTERLOCK_API ShmQueue {
 
  private:
   explicit ShmQueue(ShmQueueHeader* h) noexcept;
+  // The slot of `pos` is in the way (empty for a get, full for a put): if the
+  // process named by its owner word is dead, recover the slot (see "Process
+  // death" above). True if the slot moved (recovered here or meanwhile):
+  // retry. Out of line: only the empty/full paths call it.
+  bool reclaim_dead(std::uint64_t pos) noexcept;
+  // `deadline`, or earlier by kDeadCheckInterval while another process holds
+  // a claim that blocks this waiter (get: an unpublished put; put: an
+  // unfreed get), so that its death is noticed without a wake-up.
+  Deadline wait_slice(bool space, Deadline deadline) const noexcept;
   // A brief adaptive spin (pause back-off, then a few sched_yield()s; none on
   // one CPU) until readable() (space false) / writable(): the peer is usually
   // another process on another CPU, which runs whether or not this thread
@@ -373,6 +416,9 @@ class INTERLOCK_API ShmQueue {
   }
   static std::atomic<std::uint64_t>* seq_of(char* s) noexcept {
     return reinterpret_cast<std::atomic<std::uint64_t>*>(s);
+  }
+  static std::atomic<std::uint32_t>* owner_of(char* s) noexcept {
+    return reinterpret_cast<std::atomic<std::uint32_t>*>(s + 12);
   }
 
   ShmQueueHeader* hdr_ = nullptr;

@@ -24,20 +24,21 @@ coroutine calls ``waiter.cancel()``, which takes the waiter out of the queue,
 or gives back what a release handed it meanwhile (a lock is released again, a
 permit returned, a plain wake-up passed on), so a cancelled acquirer never
 ends up holding anything. docs/design.md ("asyncio") has the whole protocol.
+
+The asyncio side of Condition and Barrier (ConditionAio, BarrierAio) lives
+beside them in _sync.py, which imports this module (never the reverse).
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Callable
 
 from ._interlock import _aio as _native
-from ._interlock.collections import Queue
+from ._interlock.collections import Empty as _Empty
+from ._interlock.collections import Full as _Full
+from ._interlock.collections import Queue, ShutDown
 from ._interlock.locks import BoundedSemaphore, CountDownLatch, Event, Lock, Semaphore
-from ._sync import _BROKEN, _DRAINING, _FILLING, _RESETTING
-from ._sync import Barrier, BrokenBarrierError, Condition
-
-_T = TypeVar("_T")
 
 
 def _running_loop() -> Any:
@@ -208,160 +209,6 @@ class CountDownLatchAio:
         return f"<aio view of {self._latch!r}>"
 
 
-async def _notified_wait(cond: Condition, reacquire: Callable[[Any], Awaitable[None]]) -> bool:
-    """Condition.wait's protocol with an awaited wake-up: queue a waiter lock,
-    release `cond`'s lock, await the waiter, take the lock back with
-    `reacquire(state)` (also when cancelled, as asyncio.Condition does)."""
-    waiter = Lock()
-    waiter.acquire()
-    cond._waiters.append(waiter)
-    state = cond._release_save()
-    error: BaseException | None = None
-    try:
-        await _acquire(waiter)
-    except BaseException as e:  # cancelled: nothing held (see _acquire)
-        error = e
-    while True:  # the lock comes back before anything propagates
-        try:
-            await reacquire(state)
-            break
-        except BaseException as e:
-            if error is None:
-                error = e
-    if error is not None:
-        try:
-            cond._waiters.remove(waiter)
-        except ValueError:
-            cond._notify(1)  # a notify had chosen this waiter: pass it on
-        raise error
-    return True
-
-
-class ConditionAio(LockAio):
-    """``cond.aio``: asyncio.Condition's API on an interlock Condition whose
-    lock is an interlock ``Lock`` (as asyncio.Condition takes an asyncio.Lock:
-    a coroutine cannot own a thread-owned RLock). acquire / release / locked
-    / async with are the lock's."""
-
-    __slots__ = ("_cond",)
-
-    def __init__(self, cond: Condition) -> None:
-        lock = cond._lock
-        if not isinstance(lock, Lock):
-            raise TypeError(
-                "Condition.aio needs a Condition on an interlock.locks.Lock "
-                f"(this one is on {type(lock).__qualname__}: a coroutine cannot own it)"
-            )
-        super().__init__(lock)
-        self._cond = cond
-
-    async def _reacquire(self, state: Any) -> None:
-        await self.acquire()
-
-    async def wait(self) -> bool:
-        """Release the lock, wait until notified (by a thread's notify() or a
-        coroutine's), take the lock back; return True. RuntimeError unless
-        the lock is held. Cancelled, it still takes the lock back first."""
-        if not self._prim.locked():
-            raise RuntimeError("cannot wait on un-acquired lock")
-        return await _notified_wait(self._cond, self._reacquire)
-
-    async def wait_for(self, predicate: Callable[[], _T]) -> _T:
-        """Wait until predicate() is true; return its last value."""
-        result = predicate()
-        while not result:
-            await self.wait()
-            result = predicate()
-        return result
-
-    def notify(self, n: int = 1) -> None:
-        """Wake up to n waiters, threads or coroutines (oldest first)."""
-        self._cond.notify(n)
-
-    def notify_all(self) -> None:
-        """Wake every waiter, threads and coroutines."""
-        self._cond.notify_all()
-
-    def __repr__(self) -> str:
-        return f"<aio view of {self._cond!r}>"
-
-
-class BarrierAio:
-    """``barrier.aio``: asyncio.Barrier's API on an interlock Barrier: threads
-    and coroutines may be parties of one barrier. The barrier's own short
-    critical sections are entered synchronously; the wait for the other
-    parties is awaited."""
-
-    __slots__ = ("_b",)
-
-    def __init__(self, barrier: Barrier) -> None:
-        self._b = barrier
-
-    async def wait(self) -> int:
-        """Wait until all parties have arrived; return this party's arrival
-        index. BrokenBarrierError as Barrier.wait(). Cancellation (also by
-        asyncio.timeout) breaks the barrier, as a timeout does in
-        threading.Barrier: the threads among the parties must not wait for a
-        party that left. (The barrier's default timeout does not apply.)"""
-        b = self._b
-        cond = b._cond
-        with cond:
-            while b._state == _DRAINING or b._state == _RESETTING:
-                await _notified_wait(cond, _sync_reacquire(cond))
-            if b._state == _BROKEN:
-                raise BrokenBarrierError
-            index = b._count
-            b._count += 1
-            try:
-                if index + 1 == b._parties:
-                    b._trip()
-                else:
-                    try:
-                        while b._state == _FILLING:
-                            await _notified_wait(cond, _sync_reacquire(cond))
-                    except BaseException:
-                        b._break()
-                        raise
-                    if b._state < 0:
-                        raise BrokenBarrierError
-                return index
-            finally:
-                b._count -= 1
-                b._leave()
-
-    async def reset(self) -> None:
-        """Return the barrier to its initial state (see Barrier.reset)."""
-        self._b.reset()
-
-    async def abort(self) -> None:
-        """Break the barrier (see Barrier.abort)."""
-        self._b.abort()
-
-    @property
-    def parties(self) -> int:
-        return self._b.parties
-
-    @property
-    def n_waiting(self) -> int:
-        return self._b.n_waiting
-
-    @property
-    def broken(self) -> bool:
-        return self._b.broken
-
-    def __repr__(self) -> str:
-        return f"<aio view of {self._b!r}>"
-
-
-def _sync_reacquire(cond: Condition) -> Callable[[Any], Awaitable[None]]:
-    # The barrier's RLock is only ever held for short critical sections, none
-    # across an await: take it back synchronously.
-    async def reacquire(state: Any) -> None:
-        cond._acquire_restore(state)
-
-    return reacquire
-
-
 async def _until_done(call: Callable[..., Any], *args: Any) -> Any:
     """Drive a queue's `_aio_*` call: it does the work (and returns its
     result), or queues a waiter (an AsyncWait) to await before calling again
@@ -381,9 +228,29 @@ async def _until_done(call: Callable[..., Any], *args: Any) -> Any:
         prev = r
 
 
+# The aio views raise asyncio's queue exceptions, as asyncio.Queue does:
+# asyncio.QueueEmpty / QueueFull, and asyncio.QueueShutDown on 3.13+ (before
+# 3.13 asyncio has none: the queue's own ShutDown stays). The queue's
+# exception is translated on the failure path only (a try costs nothing when
+# nothing is raised) and is not chained, as asyncio raises its own.
+
+def _asyncio_error(name: str) -> type[BaseException]:
+    import asyncio  # loaded already wherever a view raises in a coroutine
+
+    return getattr(asyncio, name)
+
+
+def _shutdown_error(e: BaseException) -> BaseException:
+    """asyncio.QueueShutDown for the queue's ShutDown `e` (3.13+), else `e`."""
+    import asyncio
+
+    cls = getattr(asyncio, "QueueShutDown", None)
+    return e if cls is None else cls()
+
+
 class _QueueView:
     """What the ``aio`` views of the queues share: asyncio.Queue's
-    non-waiting methods, forwarded to the queue."""
+    non-waiting methods, forwarded to the queue, with asyncio's exceptions."""
 
     __slots__ = ("_q",)
 
@@ -391,12 +258,24 @@ class _QueueView:
         self._q = q
 
     def get_nowait(self) -> Any:
-        """An item if one is there at once, else queue.Empty."""
-        return self._q.get_nowait()
+        """An item if one is there at once, else asyncio.QueueEmpty
+        (asyncio.QueueShutDown once shut down and empty, 3.13+)."""
+        try:
+            return self._q.get_nowait()
+        except _Empty:
+            raise _asyncio_error("QueueEmpty") from None
+        except ShutDown as e:
+            raise _shutdown_error(e) from None
 
     def put_nowait(self, item: Any) -> None:
-        """Put the item if a slot is free at once, else queue.Full."""
-        self._q.put_nowait(item)
+        """Put the item if a slot is free at once, else asyncio.QueueFull
+        (asyncio.QueueShutDown once shut down, 3.13+)."""
+        try:
+            self._q.put_nowait(item)
+        except _Full:
+            raise _asyncio_error("QueueFull") from None
+        except ShutDown as e:
+            raise _shutdown_error(e) from None
 
     def qsize(self) -> int:
         return self._q.qsize()
@@ -430,13 +309,19 @@ class QueueAio(_QueueView):
 
     async def get(self) -> Any:
         """Remove and return an item, waiting without blocking the loop
-        (ShutDown once the queue is shut down and empty)."""
-        return await _until_done(self._q._aio_get)
+        (asyncio.QueueShutDown once the queue is shut down and empty)."""
+        try:
+            return await _until_done(self._q._aio_get)
+        except ShutDown as e:
+            raise _shutdown_error(e) from None
 
     async def put(self, item: Any) -> None:
         """Put an item, waiting for a free slot without blocking the loop
-        (ShutDown once the queue is shut down)."""
-        await _until_done(self._q._aio_put, item)
+        (asyncio.QueueShutDown once the queue is shut down)."""
+        try:
+            await _until_done(self._q._aio_put, item)
+        except ShutDown as e:
+            raise _shutdown_error(e) from None
 
     async def join(self) -> None:
         """Wait until every item put has been marked done (task_done)."""
@@ -478,7 +363,7 @@ def _install() -> None:
         fn.__name__ = "__aenter__"
     for fn in (lock_aexit, sem_aexit):
         fn.__name__ = "__aexit__"
-    for cls in (LockAio, SemaphoreAio, EventAio, CountDownLatchAio, ConditionAio, BarrierAio):
+    for cls in (LockAio, SemaphoreAio, EventAio, CountDownLatchAio):
         cls.__module__ = "interlock.locks"  # their public home
     QueueAio.__module__ = "interlock.collections"
 

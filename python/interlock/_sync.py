@@ -10,6 +10,9 @@ so ``except`` clauses written for either module catch both.
 Thread-safety: a Condition's list of waiters is only read or changed by a
 thread that holds the condition's lock (wait() and notify() check that first),
 so nothing here relies on the GIL.
+
+ConditionAio and BarrierAio (``cond.aio``, ``barrier.aio``) are here too, beside
+the state machines they drive; this module imports _aio, never the reverse.
 """
 
 from __future__ import annotations
@@ -17,17 +20,15 @@ from __future__ import annotations
 import time
 from collections import deque
 from threading import TIMEOUT_MAX, BrokenBarrierError
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import Any, Awaitable, Callable, TypeVar
 
+from ._aio import LockAio, _acquire
 from ._interlock import locks as _native_locks
-
-if TYPE_CHECKING:
-    from ._aio import BarrierAio, ConditionAio
 
 Lock = _native_locks.Lock
 RLock = _native_locks.RLock
 
-__all__ = ["Condition", "Barrier", "BrokenBarrierError"]
+__all__ = ["Condition", "Barrier", "BrokenBarrierError", "ConditionAio", "BarrierAio"]
 
 _T = TypeVar("_T")
 _monotonic = time.monotonic
@@ -112,9 +113,7 @@ class Condition:
     @property
     def aio(self) -> ConditionAio:
         """asyncio.Condition's API on this condition, for coroutines (its lock
-        must be an interlock Lock); see interlock._aio."""
-        from ._aio import ConditionAio
-
+        must be an interlock Lock); see ConditionAio below."""
         return ConditionAio(self)
 
     async def __aenter__(self) -> None:
@@ -361,9 +360,7 @@ class Barrier:
     @property
     def aio(self) -> BarrierAio:
         """asyncio.Barrier's API on this barrier: coroutines and threads may be
-        parties of one barrier; see interlock._aio."""
-        from ._aio import BarrierAio
-
+        parties of one barrier; see BarrierAio below."""
         return BarrierAio(self)
 
     @property
@@ -382,5 +379,165 @@ class Barrier:
         return self._state == _BROKEN
 
 
+# ---------------------------------------------------------------- asyncio
+# The asyncio side of Condition and Barrier lives here, beside them: the one
+# place their state machines are driven (imports run one way: _sync -> _aio).
+
+async def _notified_wait(cond: Condition, reacquire: Callable[[Any], Awaitable[None]]) -> bool:
+    """Condition.wait's protocol with an awaited wake-up: queue a waiter lock,
+    release `cond`'s lock, await the waiter, take the lock back with
+    `reacquire(state)` (also when cancelled, as asyncio.Condition does)."""
+    waiter = Lock()
+    waiter.acquire()
+    cond._waiters.append(waiter)
+    state = cond._release_save()
+    error: BaseException | None = None
+    try:
+        await _acquire(waiter)
+    except BaseException as e:  # cancelled: nothing held (see _acquire)
+        error = e
+    while True:  # the lock comes back before anything propagates
+        try:
+            await reacquire(state)
+            break
+        except BaseException as e:
+            if error is None:
+                error = e
+    if error is not None:
+        try:
+            cond._waiters.remove(waiter)
+        except ValueError:
+            cond._notify(1)  # a notify had chosen this waiter: pass it on
+        raise error
+    return True
+
+
+class ConditionAio(LockAio):
+    """``cond.aio``: asyncio.Condition's API on an interlock Condition whose
+    lock is an interlock ``Lock`` (as asyncio.Condition takes an asyncio.Lock:
+    a coroutine cannot own a thread-owned RLock). acquire / release / locked
+    / async with are the lock's."""
+
+    __slots__ = ("_cond",)
+
+    def __init__(self, cond: Condition) -> None:
+        lock = cond._lock
+        if not isinstance(lock, Lock):
+            raise TypeError(
+                "Condition.aio needs a Condition on an interlock.locks.Lock "
+                f"(this one is on {type(lock).__qualname__}: a coroutine cannot own it)"
+            )
+        super().__init__(lock)
+        self._cond = cond
+
+    async def _reacquire(self, state: Any) -> None:
+        await self.acquire()
+
+    async def wait(self) -> bool:
+        """Release the lock, wait until notified (by a thread's notify() or a
+        coroutine's), take the lock back; return True. RuntimeError unless
+        the lock is held. Cancelled, it still takes the lock back first."""
+        if not self._prim.locked():
+            raise RuntimeError("cannot wait on un-acquired lock")
+        return await _notified_wait(self._cond, self._reacquire)
+
+    async def wait_for(self, predicate: Callable[[], _T]) -> _T:
+        """Wait until predicate() is true; return its last value."""
+        result = predicate()
+        while not result:
+            await self.wait()
+            result = predicate()
+        return result
+
+    def notify(self, n: int = 1) -> None:
+        """Wake up to n waiters, threads or coroutines (oldest first)."""
+        self._cond.notify(n)
+
+    def notify_all(self) -> None:
+        """Wake every waiter, threads and coroutines."""
+        self._cond.notify_all()
+
+    def __repr__(self) -> str:
+        return f"<aio view of {self._cond!r}>"
+
+
+class BarrierAio:
+    """``barrier.aio``: asyncio.Barrier's API on an interlock Barrier: threads
+    and coroutines may be parties of one barrier. The barrier's own short
+    critical sections are entered synchronously; the wait for the other
+    parties is awaited."""
+
+    __slots__ = ("_b",)
+
+    def __init__(self, barrier: Barrier) -> None:
+        self._b = barrier
+
+    async def wait(self) -> int:
+        """Wait until all parties have arrived; return this party's arrival
+        index. BrokenBarrierError as Barrier.wait(). Cancellation (also by
+        asyncio.timeout) breaks the barrier, as a timeout does in
+        threading.Barrier: the threads among the parties must not wait for a
+        party that left. (The barrier's default timeout does not apply.)"""
+        b = self._b
+        cond = b._cond
+        with cond:
+            while b._state == _DRAINING or b._state == _RESETTING:
+                await _notified_wait(cond, _sync_reacquire(cond))
+            if b._state == _BROKEN:
+                raise BrokenBarrierError
+            index = b._count
+            b._count += 1
+            try:
+                if index + 1 == b._parties:
+                    b._trip()
+                else:
+                    try:
+                        while b._state == _FILLING:
+                            await _notified_wait(cond, _sync_reacquire(cond))
+                    except BaseException:
+                        b._break()
+                        raise
+                    if b._state < 0:
+                        raise BrokenBarrierError
+                return index
+            finally:
+                b._count -= 1
+                b._leave()
+
+    async def reset(self) -> None:
+        """Return the barrier to its initial state (see Barrier.reset)."""
+        self._b.reset()
+
+    async def abort(self) -> None:
+        """Break the barrier (see Barrier.abort)."""
+        self._b.abort()
+
+    @property
+    def parties(self) -> int:
+        return self._b.parties
+
+    @property
+    def n_waiting(self) -> int:
+        return self._b.n_waiting
+
+    @property
+    def broken(self) -> bool:
+        return self._b.broken
+
+    def __repr__(self) -> str:
+        return f"<aio view of {self._b!r}>"
+
+
+def _sync_reacquire(cond: Condition) -> Callable[[Any], Awaitable[None]]:
+    # The barrier's RLock is only ever held for short critical sections, none
+    # across an await: take it back synchronously.
+    async def reacquire(state: Any) -> None:
+        cond._acquire_restore(state)
+
+    return reacquire
+
+
 # Public home: interlock.locks (reprs and help() show that name).
-Condition.__module__ = Barrier.__module__ = "interlock.locks"
+for _cls in (Condition, Barrier, ConditionAio, BarrierAio):
+    _cls.__module__ = "interlock.locks"
+del _cls

@@ -18,12 +18,24 @@
   timeout, ``*_nowait``, qsize/empty/full, task_done/join, Python 3.13's
   shutdown), raising the stdlib's ``queue.Empty`` / ``queue.Full`` /
   ``queue.ShutDown`` (``ShutDown`` here: ``queue.ShutDown`` on 3.13+, a
-  fallback class before).
+  fallback class before). ``q.aio`` is asyncio.Queue's API and raises
+  asyncio's ``QueueEmpty`` / ``QueueFull`` / ``QueueShutDown`` (3.13+).
+  Subclasses may override the public methods; queue.Queue's hooks (``_init``,
+  ``_qsize``, ``_put``, ``_get``, ``mutex``, ``not_empty``, ``not_full``,
+  ``all_tasks_done``, ``unfinished_tasks``, ``queue``) are not used by this
+  native queue, so a subclass defining one is refused with a ``TypeError``
+  naming it (at class creation) rather than silently ignored.
+* ``ConcurrentDeque(iterable=(), maxlen=None)``: ``collections.deque``'s API and
+  contract, every method atomic (one thread's append/pop never interleaves
+  with another's), iteration raising ``RuntimeError`` when the deque changes
+  under it, as ``deque`` does. ft_utils' ``ConcurrentDeque`` adds
+  ``contains(value)``.
 * ``ConcurrentQueue(scaling=None, lock_free=False)``, ``StdConcurrentQueue(maxsize=0)``,
   ``ConcurrentGatheringIterator(scaling=None)``: ft_utils' queues and
   gathering iterator (see ``interlock.compat.ft_utils.concurrency``).
 """
 
+from collections import deque as _deque
 from collections.abc import ItemsView, KeysView, Mapping, MutableMapping, MutableSet, ValuesView
 from reprlib import recursive_repr
 from types import GenericAlias
@@ -42,7 +54,28 @@ from ._interlock.collections import (
 )
 from ._aio import QueueAio  # also adds Queue.aio (see _aio.py)
 
-__all__ = ["ConcurrentDict", "ConcurrentSet", "LocalWrapper", "Queue", "ConcurrentQueue",
+# queue.Queue's subclass hooks. interlock's Queue is native: put/get never call
+# _put/_get/_qsize/_init and there is no mutex or condition to share, so a
+# subclass overriding one would be silently ignored. It is refused instead, at
+# class creation (docs/design.md, "Decisions where the issues were silent").
+_QUEUE_HOOKS = ("_init", "_qsize", "_put", "_get", "mutex", "not_empty", "not_full",
+                "all_tasks_done", "unfinished_tasks", "queue")
+
+
+def _queue_init_subclass(cls, **kwargs):
+    for hook in _QUEUE_HOOKS:
+        if hook in cls.__dict__:
+            raise TypeError(
+                f"{cls.__qualname__} defines {hook!r}, a queue.Queue subclass hook that "
+                "interlock.collections.Queue does not use (its put/get are native and "
+                "have no mutex or conditions): subclass queue.Queue for a custom "
+                "container, or override put/get themselves")
+    super(Queue, cls).__init_subclass__(**kwargs)
+
+
+Queue.__init_subclass__ = classmethod(_queue_init_subclass)
+
+__all__ = ["ConcurrentDict", "ConcurrentSet", "ConcurrentDeque", "LocalWrapper", "Queue", "ConcurrentQueue",
            "StdConcurrentQueue", "ConcurrentGatheringIterator", "Empty", "Full", "ShutDown",
            "QueueAio"]
 
@@ -230,3 +263,18 @@ class ConcurrentSet(_SetBase, MutableSet):
 
     def __reduce__(self):
         return (_rebuild, (type(self), self.scaling), list(self))
+
+
+class ConcurrentDeque(_deque):
+    """A thread-safe double-ended queue (see the module docstring).
+
+    ``collections.deque`` itself: each of its methods runs under the object's
+    own lock on free-threaded builds (a critical section) and under the GIL
+    otherwise, so a subclass adds nothing to the hot path -- append/popleft
+    cost what deque's do (docs/design.md, "ConcurrentDeque")."""
+
+    __slots__ = ()
+
+    def contains(self, value, /):
+        """``value in self`` (ft_utils' spelling)."""
+        return value in self

@@ -26,6 +26,11 @@ written in Python on these locks (``interlock._sync``).
   keep the ``threading`` contracts (each call's own timeout convention);
   ``Once`` runs a callable once (retried after an exception) and
   ``CountDownLatch`` opens when counted down to zero.
+* ``LoopSemaphore(value=1)`` is a fair counting semaphore shared by every
+  event loop of the process: ``sem.aio`` has asyncio.Semaphore's API (await
+  ``acquire()``, ``release()``, ``locked()``, ``async with``) and may be used
+  from several loops (threads) at once; slots go to waiters in arrival order
+  (``interlock._loop_semaphore``; ft_utils' ``ProcessSemaphore``).
 * A guard releases once: later ``release()`` calls do nothing (syncx), and a
   guard still holding when it is garbage-collected releases then.
 
@@ -48,10 +53,9 @@ from ._interlock.locks import (
     Semaphore,
     WriteGuard,
 )
-from ._sync import Barrier, BrokenBarrierError, Condition
+from ._loop_semaphore import LoopSemaphore, LoopSemaphoreAio
+from ._sync import Barrier, BarrierAio, BrokenBarrierError, Condition, ConditionAio
 from ._aio import (  # also adds the .aio views and async with (see _aio.py)
-    BarrierAio,
-    ConditionAio,
     CountDownLatchAio,
     EventAio,
     LockAio,
@@ -80,4 +84,6 @@ __all__ = [
     "ConditionAio",
     "BarrierAio",
     "CountDownLatchAio",
+    "LoopSemaphore",
+    "LoopSemaphoreAio",
 ]

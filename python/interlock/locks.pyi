@@ -5,8 +5,6 @@ from types import TracebackType
 from typing import Callable, Final, ParamSpec, TypeVar, final
 
 from ._aio import (
-    BarrierAio as BarrierAio,
-    ConditionAio as ConditionAio,
     CountDownLatchAio as CountDownLatchAio,
     EventAio as EventAio,
     LockAio as LockAio,
@@ -14,6 +12,8 @@ from ._aio import (
 )
 from ._sync import (
     Barrier as Barrier,
+    BarrierAio as BarrierAio,
+    ConditionAio as ConditionAio,
     BrokenBarrierError as BrokenBarrierError,
     Condition as Condition,
 )
@@ -217,3 +217,22 @@ class CountDownLatch:
     @property
     def aio(self) -> CountDownLatchAio:
         """Await the latch from a coroutine."""
+
+class LoopSemaphore:
+    """A fair semaphore shared by every event loop of the process (use ``.aio``)."""
+
+    aio: LoopSemaphoreAio
+    def __init__(self, value: int = 1) -> None: ...
+    @property
+    def value(self) -> int: ...
+    def release(self) -> None: ...
+
+class LoopSemaphoreAio:
+    """asyncio.Semaphore's API, usable from several event loops at once."""
+
+    def __init__(self, sem: LoopSemaphore) -> None: ...
+    async def acquire(self) -> bool: ...
+    def release(self) -> None: ...
+    def locked(self) -> bool: ...
+    async def __aenter__(self) -> None: ...
+    async def __aexit__(self, *exc_info: object) -> None: ...

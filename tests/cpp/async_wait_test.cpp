@@ -273,21 +273,16 @@ TEST(SemaphoreAsync, WithdrawReportsWithoutReleasing) {
   EXPECT_EQ(s.value(), 1u);
 }
 
-TEST(MutexAsync, TryUnlockUncontendedOnlyWhenNobodyParked) {
+TEST(MutexAsync, TryUnlockHandsTheLockToAQueuedWaiter) {
   Mutex m;
-  EXPECT_FALSE(m.try_unlock_uncontended());  // not locked: nothing changes
-  m.lock();
-  EXPECT_TRUE(m.try_unlock_uncontended());
-  EXPECT_FALSE(m.is_locked());
   m.lock();
   Waiting<Mutex::AsyncWaiter> w;
   ASSERT_FALSE(m.lock_async(w.waiter));  // queued: the parked bit is set
-  EXPECT_FALSE(m.try_unlock_uncontended());
-  EXPECT_TRUE(m.is_locked());
-  m.unlock();  // the slow path wakes the waiter
+  EXPECT_TRUE(m.try_unlock());           // the checked slow path wakes the waiter
   ASSERT_TRUE(w.inbox.wait_for());
-  if (w.waiter.handed_off()) m.unlock();
+  if (w.waiter.handed_off()) EXPECT_TRUE(m.try_unlock());
   EXPECT_FALSE(m.is_locked());
+  EXPECT_FALSE(m.try_unlock());
 }
 
 TEST(SemaphoreAsync, TokensConservedUnderCancellation) {

@@ -400,6 +400,58 @@ TEST(Mutex, ResetAfterFork) {
   m.unlock();
 }
 
+TEST(Mutex, TryUnlockIsACheckedUnlock) {
+  Mutex m;
+  EXPECT_FALSE(m.try_unlock());  // not locked: false, nothing changes
+  EXPECT_FALSE(m.is_locked());
+  m.lock();
+  EXPECT_TRUE(m.try_unlock());
+  EXPECT_FALSE(m.is_locked());
+  EXPECT_FALSE(m.try_unlock());
+  EXPECT_TRUE(m.try_lock());
+  m.unlock();
+}
+
+TEST(Mutex, TryUnlockFromAnotherThreadWakesAParkedWaiter) {
+  Mutex m;
+  m.lock();
+  std::atomic<bool> got{false};
+  std::thread waiter([&] {
+    m.lock();
+    got = true;
+    EXPECT_TRUE(m.try_unlock());
+  });
+  ASSERT_TRUE(eventually([&] { return m.has_parked(); }));
+  std::thread([&] { EXPECT_TRUE(m.try_unlock()); }).join();  // any thread may release
+  waiter.join();
+  EXPECT_TRUE(got.load());
+  EXPECT_FALSE(m.is_locked());
+}
+
+// Every thread locks, then releases twice: the second release races with the
+// others' locks, releases and hand-offs. A checked unlock never aborts, each
+// successful one undoes exactly one acquisition, and the mutex ends unlocked.
+TEST(Mutex, RacingTryUnlocksReleaseEachAcquisitionOnce) {
+  Mutex m;
+  constexpr int kThreads = 4;
+  constexpr int kIters = 20000;
+  std::atomic<long> acquired{0}, released{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kIters; ++i) {
+        m.lock();
+        acquired.fetch_add(1, std::memory_order_relaxed);
+        if (m.try_unlock()) released.fetch_add(1, std::memory_order_relaxed);
+        if (m.try_unlock()) released.fetch_add(1, std::memory_order_relaxed);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(acquired.load(), released.load());
+  EXPECT_FALSE(m.is_locked());
+}
+
 TEST(MutexDeathTest, UnlockOfUnlockedMutexAborts) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(

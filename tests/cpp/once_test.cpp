@@ -184,6 +184,44 @@ TEST(Once, FailureWakesWaiterWhichThenRuns) {
   EXPECT_TRUE(flag.is_done());
 }
 
+TEST(TrackedOnce, KnowsItsRunnerWhileRunning) {
+  interlock::TrackedOnce o;
+  EXPECT_EQ(o.runner(), 0u);
+  ASSERT_EQ(o.flag.begin(), OnceFlag::Begin::run);
+  o.start_run(7);
+  EXPECT_EQ(o.runner(), 7u);
+  o.end_run();
+  EXPECT_EQ(o.runner(), 0u);
+  o.flag.finish(true);
+  EXPECT_TRUE(o.flag.is_done());
+}
+
+// The child of fork() resets the Onces run by other threads (which do not
+// exist there) and leaves alone the one its own thread is running. Simulated
+// in-process: after_fork_in_child only needs to be called single-threaded.
+TEST(TrackedOnce, AfterForkResetsOnlyOtherThreadsRuns) {
+  interlock::TrackedOnce mine, theirs, finished;
+  ASSERT_EQ(mine.flag.begin(), OnceFlag::Begin::run);
+  mine.start_run(1);
+  ASSERT_EQ(theirs.flag.begin(), OnceFlag::Begin::run);
+  theirs.start_run(2);
+  ASSERT_EQ(finished.flag.begin(), OnceFlag::Begin::run);
+  finished.start_run(2);
+  finished.end_run();
+  finished.flag.finish(true);
+
+  interlock::TrackedOnce::after_fork_in_child(1);
+  EXPECT_EQ(theirs.runner(), 0u);
+  ASSERT_EQ(theirs.flag.begin(), OnceFlag::Begin::run);  // runnable again
+  theirs.flag.finish(true);
+  EXPECT_EQ(mine.runner(), 1u);  // still running, still registered
+  EXPECT_TRUE(finished.flag.is_done());
+  mine.end_run();
+  mine.flag.finish(true);
+  interlock::TrackedOnce::after_fork_in_child(1);  // the registry is empty now
+  EXPECT_TRUE(mine.flag.is_done());
+}
+
 TEST(Once, ResetAfterFork) {
   OnceFlag flag;
   ASSERT_EQ(flag.begin(), OnceFlag::Begin::run);

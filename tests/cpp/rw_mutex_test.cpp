@@ -545,6 +545,61 @@ TEST(RWMutex, DowngradeWithoutWaiters) {
   expect_free(m);
 }
 
+TEST(RWMutex, TryUnlockSharedIsACheckedUnlock) {
+  RWMutex m;
+  EXPECT_FALSE(m.try_unlock_shared());  // nothing held: false, nothing changes
+  m.lock_shared();
+  m.lock_shared();
+  EXPECT_TRUE(m.try_unlock_shared());
+  EXPECT_EQ(m.reader_count(), 1u);
+  EXPECT_TRUE(m.try_unlock_shared());
+  EXPECT_FALSE(m.try_unlock_shared());
+  m.lock();
+  EXPECT_FALSE(m.try_unlock_shared());  // a write hold is not a read hold
+  EXPECT_TRUE(m.is_locked_exclusive());
+  m.unlock();
+  expect_free(m);
+}
+
+TEST(RWMutex, TryUnlockSharedOfTheLastReaderHandsToAParkedWriter) {
+  RWMutex m;
+  m.lock_shared();
+  std::atomic<bool> writer_ran{false};
+  std::thread w([&] {
+    m.lock();
+    writer_ran.store(true);
+    m.unlock();
+  });
+  ASSERT_TRUE(eventually([&] { return parked_writers(m) == 1; }));
+  std::thread([&] { EXPECT_TRUE(m.try_unlock_shared()); }).join();  // any thread may release
+  w.join();
+  EXPECT_TRUE(writer_ran.load());
+  expect_free(m);
+}
+
+// Threads each take one read hold and then release twice, racing: exactly one
+// release per hold succeeds, and the count never goes below zero.
+TEST(RWMutex, RacingTryUnlockSharedReleasesEachHoldOnce) {
+  RWMutex m;
+  constexpr int kThreads = 4;
+  constexpr int kIters = 20000;
+  std::atomic<long> held{0}, released{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kIters; ++i) {
+        m.lock_shared();
+        held.fetch_add(1, std::memory_order_relaxed);
+        if (m.try_unlock_shared()) released.fetch_add(1, std::memory_order_relaxed);
+        if (m.try_unlock_shared()) released.fetch_add(1, std::memory_order_relaxed);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(held.load(), released.load());
+  expect_free(m);
+}
+
 TEST(RWMutex, BumpSharedLetsParkedWriterRun) {
   RWMutex m;
   // No writer waiting: a no-op.

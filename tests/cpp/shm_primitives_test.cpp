@@ -335,6 +335,22 @@ TEST(ShmBarrier, ProcessesPassTogetherRoundAfterRound) {
   EXPECT_FALSE(b.broken());
 }
 
+TEST(ShmBarrier, OpenNeedsACountForFreshMemoryAndAMatchingOneOtherwise) {
+  SharedPage page;
+  ShmBarrier b(page.at(0));
+  AttachResult r{};
+  EXPECT_EQ(b.open(0, &r), ShmBarrier::Open::parties_required);  // fresh: nothing written
+  EXPECT_EQ(b.open(3, &r), ShmBarrier::Open::ok);
+  EXPECT_EQ(r, AttachResult::created);
+  EXPECT_EQ(b.parties(), 3u);
+  ShmBarrier other(page.at(0));
+  EXPECT_EQ(other.open(0, &r), ShmBarrier::Open::ok);  // whatever the memory holds
+  EXPECT_EQ(r, AttachResult::attached);
+  EXPECT_EQ(other.open(3, &r), ShmBarrier::Open::ok);
+  EXPECT_EQ(other.open(4, &r), ShmBarrier::Open::parties_mismatch);
+  EXPECT_EQ(other.parties(), 3u);
+}
+
 TEST(ShmBarrier, TimeoutBreaksItUntilReset) {
   SharedPage page;
   ShmBarrier b(page.at(0));

@@ -154,3 +154,21 @@ def queue_create_and_die(name: str, pid_dir: str) -> None:
     q = ipc.ShmQueue(name, capacity=4, max_message=16, pid_dir=pid_dir)
     q.put(b"stale")
     os._exit(0)
+
+
+def objectqueue_burst(q, n):
+    """Put n objects into an unbounded ObjectQueue with nobody reading, then
+    exit: the process's exit flushes what the feeder still buffers."""
+    for i in range(n):
+        q.put(i)
+
+
+def objectqueue_big(q, size):
+    q.put(bytes(range(256)) * (size // 256))
+
+
+def joinable_worker(q, n):
+    """Get n items, marking each done."""
+    for _ in range(n):
+        q.get(timeout=60)
+        q.task_done()

@@ -695,9 +695,9 @@ def test_queue_join_and_shutdown_async():
         g = asyncio.ensure_future(q.aio.get())
         await asyncio.sleep(0)
         q.aio.shutdown()
-        with pytest.raises(ShutDown):
+        with pytest.raises(_AIO_SHUTDOWN):
             await g
-        with pytest.raises(ShutDown):
+        with pytest.raises(_AIO_SHUTDOWN):
             await q.aio.put(2)
 
     run(main())
@@ -739,3 +739,48 @@ def test_queue_mpmc_threads_and_coroutines_no_loss_no_duplicates():
     run(main())
     assert sorted(got) == sorted([("t", i) for i in range(per)] + [("c", i) for i in range(per)])
     assert len(got) == producers * per
+
+
+# asyncio.Queue's exceptions from every queue's aio view (3.13+: QueueShutDown;
+# before, asyncio has none and the queue's ShutDown stays).
+_AIO_SHUTDOWN = getattr(asyncio, "QueueShutDown", None)
+if _AIO_SHUTDOWN is None:
+    from interlock.collections import ShutDown as _AIO_SHUTDOWN
+
+
+def _aio_queues():
+    from interlock import ipc
+    from interlock.collections import Queue
+
+    return [Queue(1), ipc.ShmQueue(capacity=2, max_message=8), ipc.ObjectQueue(2)]
+
+
+@pytest.mark.parametrize("kind", range(3))
+def test_aio_views_raise_asyncio_exceptions(kind):
+    q = _aio_queues()[kind]
+    item = b"x"
+    v = q.aio
+    with pytest.raises(asyncio.QueueEmpty) as ei:
+        v.get_nowait()
+    assert ei.value.__cause__ is None and ei.value.__suppress_context__
+    while not q.full():
+        v.put_nowait(item)
+    with pytest.raises(asyncio.QueueFull):
+        v.put_nowait(item)
+    v.shutdown()
+    with pytest.raises(_AIO_SHUTDOWN):
+        v.put_nowait(item)
+
+    async def main():
+        with pytest.raises(_AIO_SHUTDOWN):
+            await v.put(item)
+        while not q.empty():
+            await v.get()
+        with pytest.raises(_AIO_SHUTDOWN):
+            await v.get()
+        with pytest.raises(_AIO_SHUTDOWN):
+            v.get_nowait()
+
+    run(main())
+    if hasattr(q, "close"):
+        q.close()

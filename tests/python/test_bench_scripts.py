@@ -23,6 +23,7 @@ SCRIPTS = {
     "bench_locks.py": ["ns_per_op", "ratios", "contended", "handoff", "sizes"],
     "bench_sync.py": [],
     "bench_collections_queue.py": ["ns_per_pair", "items_per_s", "ratios"],
+    "bench_collections_deque.py": ["ns_per_pair", "pairs_per_s", "ratios"],
     "bench_ipc_futex.py": ["ns_per_op", "ping_pong_us_per_round_trip", "ratios"],
     "bench_ipc_queue.py": ["messages_per_s", "ping_pong_us_per_round_trip", "ns_per_pair",
                            "ratios"],

@@ -40,7 +40,8 @@ def name():
 def test_names():
     assert sorted(fastipc.__all__) == sorted([
         "FutexWord", "AtomicU32", "AtomicU64", "Mutex", "Semaphore",
-        "NamedEvent", "NamedMutex", "NamedSemaphore"])
+        "NamedEvent", "NamedMutex", "NamedSemaphore",
+        "GuardedSharedMemory", "NoShmFoundError", "align_to_cacheline_size"])
 
 
 def test_seed_buffer_example():
@@ -189,3 +190,37 @@ def test_named_semaphore_across_processes(ctx, name):
         p.kill()
         p.join(5)
         sem.close()
+
+
+def _child_attaches_and_waits(name, conn):
+    shm = fastipc.GuardedSharedMemory(name, 64)
+    shm.buf[0] = 42
+    conn.send(os.getpid())
+    time.sleep(60)  # killed by the parent
+
+
+def test_guarded_shared_memory_survives_kill9(name, pid_dir):
+    assert fastipc.align_to_cacheline_size(1) == 64 and fastipc.align_to_cacheline_size(64) == 64
+    with pytest.raises(fastipc.NoShmFoundError):
+        fastipc.GuardedSharedMemory(name, 64, attach_only=True)
+    parent_conn, child_conn = mp.Pipe()
+    p = mp.get_context("fork").Process(target=_child_attaches_and_waits, args=(name, child_conn))
+    p.start()
+    pid = parent_conn.recv()
+    a = fastipc.GuardedSharedMemory(name, 64)
+    assert not a.created and a.buf[0] == 42 and a.get_num_procs() == 2
+    a.close()  # the child still uses it: the segment stays
+    assert os.path.exists(f"/dev/shm/{name}")
+    os.kill(pid, 9)
+    p.join()
+    # Its only user was killed: the next attacher gets a fresh segment, and its
+    # close removes everything.
+    b = fastipc.GuardedSharedMemory(name, 64)
+    assert b.created and b.buf[0] == 0
+    b.close()
+    assert not os.path.exists(f"/dev/shm/{name}")
+    assert not os.path.exists(os.path.join(pid_dir, f"{name}.pids"))
+    with pytest.raises(ValueError):
+        fastipc.GuardedSharedMemory(name, 0)
+    with pytest.raises(ValueError):
+        fastipc.GuardedSharedMemory("a/b", 64)

@@ -21,7 +21,8 @@ def test_module():
     assert set(concurrency.__all__) == {"AtomicInt64", "AtomicReference", "AtomicFlag",
                                         "ConcurrentQueue", "StdConcurrentQueue",
                                         "ConcurrentGatheringIterator", "ShutDown", "Empty",
-                                        "ConcurrentDict"}
+                                        "ConcurrentDict", "ConcurrentDeque", "ProcessSemaphore",
+                                        "Full"}
     for name in ("AtomicInt64", "AtomicReference", "AtomicFlag"):  # the façade's own classes
         cls = getattr(concurrency, name)
         assert cls.__module__ == "interlock.compat.ft_utils.concurrency"
@@ -365,3 +366,62 @@ def test_flag_between_threads(run_threads):
     run_threads(setter)
     seen.append(bool(flag))
     assert seen == [True]
+
+
+def test_concurrent_dict_dictionary_and_lists():
+    d = concurrency.ConcurrentDict(5, dictionary={"a": 1, "b": 2})
+    assert d.scaling == 5
+    assert sorted(d.keys()) == ["a", "b"] and isinstance(d.keys(), list)
+    assert sorted(d.values()) == [1, 2] and isinstance(d.values(), list)
+    assert sorted(d.items()) == [("a", 1), ("b", 2)]
+    with pytest.raises(TypeError):
+        concurrency.ConcurrentDict(dictionary=[("a", 1)])
+    import pickle
+    e = pickle.loads(pickle.dumps(d))
+    assert type(e) is concurrency.ConcurrentDict and e.as_dict() == {"a": 1, "b": 2}
+
+
+def test_concurrent_deque_threads():
+    import threading
+    d = concurrency.ConcurrentDeque()
+    def worker():
+        for i in range(2000):
+            d.append(i)
+            d.popleft()
+            d.appendleft(i)
+    ts = [threading.Thread(target=worker) for _ in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert len(d) == 8000
+    assert d.contains(1999) and not d.contains(-1)
+
+
+def test_interval_lock_and_rwlock():
+    from interlock.compat.ft_utils import synchronization as s
+    lock = s.IntervalLock(0.0)
+    with lock:
+        lock.poll()
+        lock.cede()
+        assert lock.locked()
+        with pytest.raises(RuntimeError):
+            lock.lock()
+    assert not lock.locked()
+    rw = s.RWLock()
+    with s.RWReadContext(rw):
+        assert rw.readers() == 1
+    with s.RWWriteContext(rw):
+        assert rw.writer_locked() and rw.writers_waiting() == 0
+    with pytest.raises(RuntimeError):
+        rw.unlock_read()
+    assert rw.readers() == 0
+
+
+def test_batch_executor_order():
+    from interlock.compat.ft_utils.local import BatchExecutor
+    it = iter(range(100))
+    ex = BatchExecutor(lambda: next(it), 7)
+    assert [ex.load() for _ in range(20)] == list(range(20))
+    with pytest.raises(ValueError):
+        BatchExecutor(lambda: 0, 0)

@@ -599,3 +599,90 @@ def test_pool_initializer_receives_primitives(ctx, name, shm):
     assert sem.value == 20
     sem.close()
     del mutex
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the creator as another user")
+@pytest.mark.timeout(60)
+def test_refused_attach_leaves_no_files(name, tmp_path):
+    # Another user's NamedMutex: our attach is refused (PermissionError) and
+    # leaves neither a lock file nor a PID directory of ours behind (issue 15).
+    to_parent, to_child = os.pipe(), os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: becomes "nobody" and creates the object
+        code = 1
+        try:
+            os.close(to_parent[0])
+            os.close(to_child[1])
+            os.setgid(65534)
+            os.setuid(65534)
+            m = ipc.NamedMutex(name, pid_dir=f"/tmp/interlock-test-{name}")
+            os.write(to_parent[1], b"r")
+            os.read(to_child[0], 1)
+            m.close()
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(to_parent[1])
+    os.close(to_child[0])
+    mine = tmp_path / "mine"
+    try:
+        assert os.read(to_parent[0], 1) == b"r"
+        for _ in range(3):
+            with pytest.raises(PermissionError):
+                ipc.NamedMutex(name, pid_dir=str(mine))
+        assert not mine.exists() or os.listdir(mine) == []
+        assert os.path.exists(f"/dev/shm/interlock.mutex.{name}")  # theirs, untouched
+    finally:
+        os.write(to_child[1], b"x")
+        _, status = os.waitpid(pid, 0)
+        os.close(to_parent[0])
+        os.close(to_child[1])
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert not os.path.exists(f"/dev/shm/interlock.mutex.{name}")
+    assert not os.path.exists(f"/tmp/interlock-test-{name}")
+
+
+@pytest.mark.timeout(60)
+def test_other_pid_dir_never_takes_over_a_live_object(name, tmp_path):
+    # Process A holds NamedMutex(name); process B opens it with another
+    # pid_dir: B attaches to A's object (liveness is recorded in the object,
+    # not only in A's PID directory), so it never becomes a second holder.
+    to_parent, to_child = os.pipe(), os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(to_parent[0])
+            os.close(to_child[1])
+            m = ipc.NamedMutex(name)
+            assert m.acquire()
+            os.write(to_parent[1], b"h")
+            os.read(to_child[0], 1)
+            m.release()
+            m.close()
+            os.write(to_parent[1], b"c")
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(to_parent[1])
+    os.close(to_child[0])
+    try:
+        assert os.read(to_parent[0], 1) == b"h"
+        alt = str(tmp_path / "alt")
+        b = ipc.NamedMutex(name, pid_dir=alt)
+        assert not b.created
+        assert not b.acquire(blocking=False)  # A holds it: no second holder
+        os.write(to_child[1], b"x")
+        assert os.read(to_parent[0], 1) == b"c"
+        # A closed; B still uses the object, so A's close did not remove it.
+        assert os.path.exists(b.shm_path)
+        assert b.acquire(timeout=10)
+        b.release()
+        b.close()
+        assert not os.path.exists(b.shm_path)  # the last user anywhere removed it
+        assert not os.path.exists(alt)
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(to_parent[0])
+        os.close(to_child[1])
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -497,3 +497,24 @@ def test_sigint_raises_keyboard_interrupt_in_get():
         signal.signal(signal.SIGINT, old)
     q.put(1)
     assert q.get_nowait() == 1
+
+
+@pytest.mark.parametrize("hook", ["_init", "_qsize", "_put", "_get", "mutex", "not_empty",
+                                  "not_full", "all_tasks_done", "unfinished_tasks", "queue"])
+def test_subclass_hooks_are_refused(hook):
+    # queue.Queue's hooks are never called by the native Queue: a subclass
+    # defining one is refused at class creation, naming the hook.
+    with pytest.raises(TypeError, match=repr(hook)):
+        type("Q", (Queue,), {hook: lambda self, *a: None})
+
+    class Ok(Queue):  # overriding the public methods is fine
+        def put(self, item, block=True, timeout=None):
+            super().put(("wrapped", item), block, timeout)
+
+    q = Ok()
+    q.put(1)
+    assert q.get() == ("wrapped", 1)
+    with pytest.raises(TypeError, match="_put"):
+        class Deeper(Ok):
+            def _put(self, item):
+                pass

@@ -45,6 +45,7 @@ PUBLIC_STUBS = {
     "compat/syncx/atomic.pyi": "interlock.compat.syncx.atomic",
     "compat/ft_utils/concurrency.pyi": "interlock.compat.ft_utils.concurrency",
     "compat/ft_utils/local.pyi": "interlock.compat.ft_utils.local",
+    "compat/ft_utils/synchronization.pyi": "interlock.compat.ft_utils.synchronization",
     "collections.pyi": "interlock.collections",
     "ipc/__init__.pyi": "interlock.ipc",
     "ipc/_atomics.pyi": "interlock.ipc._atomics",

@@ -18,7 +18,7 @@ from ._futex import __all__ as _futex_all  # noqa: E402
 
 __all__ += _futex_all
 
-from ._queue import ObjectQueue, ShmQueue, ShmQueueAio  # noqa: E402
+from ._queue import JoinableQueue, ObjectQueue, ShmQueue, ShmQueueAio, SimpleQueue  # noqa: E402
 from ._queue import __all__ as _queue_all  # noqa: E402
 
 __all__ += _queue_all

@@ -47,6 +47,8 @@ from ._futex import (
 )
 
 __all__: Final[list[str]]
+from ._queue import JoinableQueue as JoinableQueue
 from ._queue import ObjectQueue as ObjectQueue
 from ._queue import ShmQueue as ShmQueue
 from ._queue import ShmQueueAio as ShmQueueAio
+from ._queue import SimpleQueue as SimpleQueue

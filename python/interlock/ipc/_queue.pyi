@@ -83,12 +83,47 @@ class ShmQueue:
 class ObjectQueue(ShmQueue):
     """A ShmQueue of pickled objects with multiprocessing.Queue's API."""
 
+    def __init__(
+        self,
+        maxsize: int = 0,
+        *,
+        name: str | None = None,
+        capacity: int | None = None,
+        max_message: int | None = None,
+        buffer: Any = None,
+        offset: int = 0,
+        create: bool = True,
+        mode: int = 0o600,
+        pid_dir: str | None = None,
+    ) -> None: ...
     def put(self, obj: object, block: bool = True, timeout: float | None = None) -> None: ...  # type: ignore[override]
     def put_nowait(self, obj: object) -> None: ...  # type: ignore[override]
     def get(self, block: bool = True, timeout: float | None = None) -> Any: ...
     def get_nowait(self) -> Any: ...
     def join_thread(self) -> None: ...
     def cancel_join_thread(self) -> None: ...
+
+class SimpleQueue(ObjectQueue):
+    """multiprocessing.SimpleQueue's counterpart: an unbounded ObjectQueue."""
+
+    def __init__(  # type: ignore[override]
+        self,
+        *,
+        name: str | None = None,
+        capacity: int | None = None,
+        max_message: int | None = None,
+        buffer: Any = None,
+        offset: int = 0,
+        create: bool = True,
+        mode: int = 0o600,
+        pid_dir: str | None = None,
+    ) -> None: ...
+
+class JoinableQueue(ObjectQueue):
+    """multiprocessing.JoinableQueue's counterpart: task_done/join across processes."""
+
+    def task_done(self) -> None: ...
+    def join(self) -> None: ...
 
 class ShmQueueAio:
     """``q.aio``: asyncio.Queue's API on a ShmQueue / ObjectQueue."""

@@ -14,6 +14,12 @@ existing named object never resets its state (fastipc's constructors store 0);
 a named object is also removed from /dev/shm when its last process closes it
 (``close()``) or exits. The PID-tracking directory is ``$FASTIPC_PID_DIR``,
 else ``/dev/shm/fastipc``; it is created private (0700).
+
+``GuardedSharedMemory(name, size, attach_only=False, *, pid_dir=...,
+try_cleanup_on_exit=True)`` (``buf``, ``size``, ``name``, ``created``,
+``get_num_procs()``, ``close()``, ``unlink()``, ``detach()``, ``with``),
+``NoShmFoundError`` and ``align_to_cacheline_size(size)`` keep fastipc's
+on-disk layout so they interoperate with fastipc processes (``_guarded``).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import os
 
 from ..._interlock import ipc as _ipc
 from ...ipc import AtomicU32, AtomicU64
+from ._guarded import GuardedSharedMemory, NoShmFoundError, align_to_cacheline_size
 
 FutexWord = _ipc._fastipc.FutexWord
 Mutex = _ipc._fastipc.Mutex
@@ -30,6 +37,7 @@ Semaphore = _ipc._fastipc.Semaphore
 __all__ = [
     "FutexWord", "AtomicU32", "AtomicU64", "Mutex", "Semaphore",
     "NamedEvent", "NamedMutex", "NamedSemaphore",
+    "GuardedSharedMemory", "NoShmFoundError", "align_to_cacheline_size",
 ]
 
 _DEFAULT_PID_DIR = "/dev/shm/fastipc"

@@ -19,10 +19,18 @@ ft_utils's names, signatures and return values:
   ``AtomicReference[T]`` works at run time.
 * ``AtomicFlag(value)``: ``set(value)`` and ``bool(flag)``.
 
-* ``ConcurrentDict(scaling=17)``: ft_utils's concurrent dict (``d[k]``,
-  ``d[k] = v``, ``del d[k]``, ``in``, ``as_dict()``), an
-  ``interlock.collections.ConcurrentDict`` with ft_utils's positional
-  ``scaling`` (the number of shards) and no initial data.
+* ``ConcurrentDict(scaling=17, dictionary=None)``: ft_utils's concurrent dict,
+  an ``interlock.collections.ConcurrentDict`` with ft_utils's positional
+  ``scaling`` (the number of shards; ft_utils calls it ``initial_capacity``),
+  its initial data from ``dictionary`` (a ``dict``, else TypeError), and
+  ``keys()`` / ``values()`` / ``items()`` returning lists (snapshots), as
+  ft_utils 0.2.0 does.
+* ``ConcurrentDeque(iterable=())``: ``interlock.collections.ConcurrentDeque``
+  (``collections.deque``'s API, every method atomic, plus ``contains``).
+* ``ProcessSemaphore(value)``: a fair semaphore shared by every event loop of
+  the process (``await acquire()``, ``release()``, ``async with``): the ``.aio``
+  view of an ``interlock.locks.LoopSemaphore``; ``value < 1`` is a ValueError
+  as in ft_utils.
 * ``ConcurrentQueue(scaling=None, lock_free=False)``: ``push(value)``,
   ``pop(timeout=None)`` (``Empty`` on timeout; zero or negative: do not wait),
   ``pop_local(timeout=None)`` (a ``LocalWrapper``), ``shutdown(immediate=False)``,
@@ -36,14 +44,15 @@ ft_utils's names, signatures and return values:
   thread; ``iterator(max_key, clear=True)`` / ``iterator_local`` yield the
   values of keys 0..max_key in order, waiting for each; after a failed
   insertion they raise ``RuntimeError`` when they would have to wait.
-* ``ShutDown`` (``queue.ShutDown`` on 3.13+, a fallback class before) and
-  ``Empty`` (``queue.Empty``).
+* ``ShutDown`` (``queue.ShutDown`` on 3.13+, a fallback class before),
+  ``Empty`` (``queue.Empty``) and ``Full`` (``queue.Full``).
 """
 
 from interlock import collections as _collections
-from interlock.collections import ConcurrentGatheringIterator, ConcurrentQueue, Empty, ShutDown
+from interlock.collections import ConcurrentGatheringIterator, ConcurrentQueue, Empty, Full, ShutDown
 from interlock.collections import StdConcurrentQueue
 from interlock._interlock.atomic import _ft_utils as _native
+from interlock.locks import LoopSemaphore, LoopSemaphoreAio
 
 AtomicInt64 = _native.AtomicInt64
 AtomicReference = _native.AtomicReference
@@ -52,16 +61,47 @@ AtomicFlag = _native.AtomicFlag
 
 
 class ConcurrentDict(_collections.ConcurrentDict):
-    """ft_utils's ``ConcurrentDict(scaling=17)``."""
+    """ft_utils's ``ConcurrentDict(scaling=17, dictionary=None)``."""
 
     __slots__ = ()
 
-    def __new__(cls, scaling=17):
-        return super().__new__(cls, scaling=scaling)
+    def __new__(cls, scaling=17, dictionary=None):
+        return super().__new__(cls, scaling=17 if scaling is None else scaling)
 
-    def __init__(self, scaling=17):
-        pass
+    def __init__(self, scaling=17, dictionary=None):
+        if dictionary is not None:
+            if not isinstance(dictionary, dict):
+                raise TypeError(f"dictionary must be a dict, not {type(dictionary).__name__}")
+            self.update(dictionary)
+
+    def __reduce__(self):
+        return (type(self), (self.scaling, self.as_dict()))
+
+    # ft_utils 0.2.0 returns lists (snapshots), not views.
+    def keys(self):
+        return list(self)
+
+    def values(self):
+        return list(self._iter_values())
+
+    def items(self):
+        return list(self._iter_items())
 
 
-__all__ = ["AtomicInt64", "AtomicReference", "AtomicFlag", "ConcurrentDict", "ConcurrentQueue",
-           "StdConcurrentQueue", "ConcurrentGatheringIterator", "ShutDown", "Empty"]
+ConcurrentDeque = _collections.ConcurrentDeque
+
+
+class ProcessSemaphore(LoopSemaphoreAio):
+    """ft_utils's ``ProcessSemaphore(value)``: ``interlock.locks.LoopSemaphore(value).aio``."""
+
+    __slots__ = ()
+
+    def __init__(self, value):
+        if value < 1:
+            raise ValueError(f"value must be >= 1, got {value}")
+        super().__init__(LoopSemaphore(value))
+
+
+__all__ = ["AtomicInt64", "AtomicReference", "AtomicFlag", "ConcurrentDict", "ConcurrentDeque",
+           "ConcurrentQueue", "StdConcurrentQueue", "ConcurrentGatheringIterator",
+           "ProcessSemaphore", "ShutDown", "Empty", "Full"]

@@ -16,14 +16,16 @@ _K = TypeVar("_K")
 _V = TypeVar("_V")
 
 import interlock.collections as _collections
+from interlock.locks import LoopSemaphoreAio
 
 class ConcurrentDict(_collections.ConcurrentDict[_K, _V]):
-    """ft_utils's ``ConcurrentDict(scaling=17)`` (scaling: the number of
-    shards), with all of interlock.collections.ConcurrentDict's API."""
+    """ft_utils's ``ConcurrentDict(scaling=17, dictionary=None)`` (scaling: the
+    number of shards), with interlock.collections.ConcurrentDict's API, except
+    that keys()/values()/items() return lists as in ft_utils 0.2.0."""
 
     __hash__: ClassVar[None]  # type: ignore[assignment]
     __abstractmethods__: ClassVar[frozenset[str]]
-    def __init__(self, scaling: int = 17) -> None: ...  # type: ignore[override]
+    def __init__(self, scaling: int | None = 17, dictionary: dict[_K, _V] | None = None) -> None: ...  # type: ignore[override]
     def __class_getitem__(cls, item: Any, /) -> GenericAlias: ...
     @property
     def scaling(self) -> int:
@@ -58,14 +60,28 @@ class ConcurrentDict(_collections.ConcurrentDict[_K, _V]):
         """A plain dict of the items (a shard-by-shard snapshot)."""
     @classmethod
     def fromkeys(cls, iterable: Iterable[_K], value: Any = None, /) -> Self: ...
-    def keys(self) -> KeysView[_K]: ...
-    def values(self) -> ValuesView[_V]: ...
-    def items(self) -> ItemsView[_K, _V]: ...
+    def keys(self) -> list[_K]: ...  # type: ignore[override]
+    def values(self) -> list[_V]: ...  # type: ignore[override]
+    def items(self) -> list[tuple[_K, _V]]: ...  # type: ignore[override]
+    def __reduce__(self) -> tuple[Any, ...]: ...
     def update(self, other: Any = (), /, **kwargs: _V) -> None: ...  # type: ignore[override]
 
 
-__all__ = ["AtomicInt64", "AtomicReference", "AtomicFlag", "ConcurrentDict", "ConcurrentQueue",
-           "StdConcurrentQueue", "ConcurrentGatheringIterator", "ShutDown", "Empty"]
+class ProcessSemaphore(LoopSemaphoreAio):
+    """ft_utils's ``ProcessSemaphore(value)``: a fair semaphore shared by every
+    event loop of the process (``interlock.locks.LoopSemaphore(value).aio``)."""
+
+    def __init__(self, value: int) -> None: ...  # type: ignore[override]
+    async def acquire(self) -> bool: ...
+    def release(self) -> None: ...
+    def locked(self) -> bool: ...
+
+__all__ = ["AtomicInt64", "AtomicReference", "AtomicFlag", "ConcurrentDict", "ConcurrentDeque",
+           "ConcurrentQueue", "StdConcurrentQueue", "ConcurrentGatheringIterator",
+           "ProcessSemaphore", "ShutDown", "Empty", "Full"]
+
+from interlock.collections import ConcurrentDeque as ConcurrentDeque
+from interlock.collections import Full as Full
 
 from interlock.collections import ConcurrentGatheringIterator as ConcurrentGatheringIterator
 from interlock.collections import ConcurrentQueue as ConcurrentQueue

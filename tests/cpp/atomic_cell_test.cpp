@@ -1,0 +1,112 @@
+// Tests for interlock/atomic_cell.hpp: the value rules and the cells behind
+// interlock.atomic and its façades.
+#include "interlock/atomic_cell.hpp"
+
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <thread>
+#include <vector>
+
+namespace ac = interlock::atomic_cell;
+
+namespace {
+constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+bool same_bits(double a, double b) { return std::bit_cast<std::uint64_t>(a) == std::bit_cast<std::uint64_t>(b); }
+}  // namespace
+
+TEST(AtomicCellArithmetic, WrapsInTwosComplement) {
+  EXPECT_EQ(ac::wrap_add(kMax, 1), kMin);
+  EXPECT_EQ(ac::wrap_sub(kMin, 1), kMax);
+  EXPECT_EQ(ac::wrap_mul(kMax, 2), -2);
+  EXPECT_EQ(ac::wrap_neg(kMin), kMin);
+}
+
+TEST(AtomicCellArithmetic, FloorDivisionAndModuloArePythons) {
+  // Python: 7 // 2 == 3, -7 // 2 == -4, 7 // -2 == -4, -7 // -2 == 3.
+  EXPECT_EQ(ac::floor_div(7, 2), 3);
+  EXPECT_EQ(ac::floor_div(-7, 2), -4);
+  EXPECT_EQ(ac::floor_div(7, -2), -4);
+  EXPECT_EQ(ac::floor_div(-7, -2), 3);
+  EXPECT_EQ(ac::floor_div(kMin, -1), kMin);  // wraps
+  // Python: 7 % 2 == 1, -7 % 2 == 1, 7 % -2 == -1, -7 % -2 == -1.
+  EXPECT_EQ(ac::floor_mod(7, 2), 1);
+  EXPECT_EQ(ac::floor_mod(-7, 2), 1);
+  EXPECT_EQ(ac::floor_mod(7, -2), -1);
+  EXPECT_EQ(ac::floor_mod(-7, -2), -1);
+  EXPECT_EQ(ac::floor_mod(kMin, -1), 0);
+}
+
+TEST(AtomicCellArithmetic, Shifts) {
+  EXPECT_EQ(ac::shift_left(1, 63), kMin);
+  EXPECT_EQ(ac::shift_left(1, 64), 0);
+  EXPECT_EQ(ac::shift_left(-1, 1000), 0);
+  EXPECT_EQ(ac::shift_right(-8, 1), -4);
+  EXPECT_EQ(ac::shift_right(-8, 64), -1);
+  EXPECT_EQ(ac::shift_right(8, 64), 0);
+}
+
+TEST(AtomicCellArithmetic, MaxMinNumberIgnoreNaNAndOrderSignedZeros) {
+  EXPECT_EQ(ac::max_number(1.0, kNaN), 1.0);
+  EXPECT_EQ(ac::max_number(kNaN, 1.0), 1.0);
+  EXPECT_TRUE(std::isnan(ac::max_number(kNaN, kNaN)));
+  EXPECT_TRUE(same_bits(ac::max_number(-0.0, 0.0), 0.0));
+  EXPECT_TRUE(same_bits(ac::max_number(0.0, -0.0), 0.0));
+  EXPECT_EQ(ac::min_number(1.0, kNaN), 1.0);
+  EXPECT_EQ(ac::min_number(kNaN, 2.0), 2.0);
+  EXPECT_TRUE(same_bits(ac::min_number(0.0, -0.0), -0.0));
+  EXPECT_TRUE(same_bits(ac::min_number(-0.0, 0.0), -0.0));
+  EXPECT_EQ(ac::max_number(1.0, 2.0), 2.0);
+  EXPECT_EQ(ac::min_number(1.0, 2.0), 1.0);
+}
+
+TEST(AtomicCell, FloatCompareExchangeComparesBits) {
+  ac::FloatCell c(kNaN);
+  auto [ok, prior] = c.compare_exchange(kNaN, 1.0);  // NaN == NaN by bits
+  EXPECT_TRUE(ok);
+  EXPECT_TRUE(std::isnan(prior));
+  ac::FloatCell z(0.0);
+  auto [ok2, cur] = z.compare_exchange(-0.0, 5.0);  // -0.0 is not 0.0
+  EXPECT_FALSE(ok2);
+  EXPECT_TRUE(same_bits(cur, 0.0));
+  EXPECT_EQ(z.load(), 0.0);
+}
+
+TEST(AtomicCell, RmwIfChangedReturnsPriorAndNew) {
+  ac::IntCell c(5);
+  auto [p1, n1] = c.rmw_if_changed([](std::int64_t x) { return x > 3 ? x : std::int64_t{3}; });
+  EXPECT_EQ(p1, 5);
+  EXPECT_EQ(n1, 5);
+  auto [p2, n2] = c.rmw_if_changed([](std::int64_t x) { return x > 9 ? x : std::int64_t{9}; });
+  EXPECT_EQ(p2, 5);
+  EXPECT_EQ(n2, 9);
+  EXPECT_EQ(c.load(), 9);
+  ac::FloatCell f(1.0);
+  auto [fp, fn] = f.rmw_if_changed([](double x) { return ac::max_number(x, kNaN); });
+  EXPECT_EQ(fp, 1.0);
+  EXPECT_EQ(fn, 1.0);
+}
+
+TEST(AtomicCell, ConcurrentRmwLosesNoUpdate) {
+  ac::IntCell i(0);
+  ac::FloatCell f(0.0);
+  constexpr int kThreads = 4, kIters = 20000;
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; ++t) {
+    ts.emplace_back([&] {
+      for (int k = 0; k < kIters; ++k) {
+        i.rmw([](std::int64_t x) { return ac::wrap_add(x, 1); });
+        f.rmw([](double x) { return x + 1.0; });
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(i.load(), kThreads * kIters);
+  EXPECT_EQ(f.load(), static_cast<double>(kThreads * kIters));
+}
