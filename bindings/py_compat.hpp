@@ -68,5 +68,9 @@ inline PyObject* call_one_arg(PyObject* f, PyObject* a) noexcept {
 #define PyFloat_AS_DOUBLE(f) PyFloat_AsDouble(f)
 #define PyDict_GET_SIZE(d) PyDict_Size(d)
 #define PyUnicode_GET_LENGTH(u) PyUnicode_GetLength(u)
+// No trashcan in the limited API: the bracket stays, without deferral.
+// KNOWN GAP: very deep chains (issue 15) can exhaust the C stack in abi3.
+#define Py_TRASHCAN_BEGIN(op, dealloc) {
+#define Py_TRASHCAN_END }
 
 #endif  // Py_LIMITED_API
