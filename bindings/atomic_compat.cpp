@@ -558,7 +558,7 @@ void ft_int_set(FtInt64& c, PyObject* value) {
     PyErr_Format(PyExc_TypeError,
                  "unsupported operand type(s): AtomicInt64.set() takes an int or an "
                  "AtomicInt64, not '%s'",
-                 Py_TYPE(value)->tp_name);
+                 IL_TP_NAME(value));
     throw nb::python_error();
   }
   c.v.store(n);
@@ -572,7 +572,7 @@ std::int64_t ft_int_add(FtInt64& c, PyObject* value) {
     PyErr_Format(PyExc_TypeError,
                  "unsupported operand type(s): AtomicInt64.add() takes an int or an "
                  "AtomicInt64, not '%s'",
-                 Py_TYPE(value)->tp_name);
+                 IL_TP_NAME(value));
     throw nb::python_error();
   }
   return wrap_add(c.v.fetch_add(n), n);
