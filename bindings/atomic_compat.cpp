@@ -495,7 +495,7 @@ auto ft_checked(FtInt64& c, PyObject* value) {
     PyErr_Format(PyExc_TypeError,
                  "unsupported operand type(s): AtomicInt64.%s() takes an int or an "
                  "AtomicInt64, not '%s'",
-                 Name.chars, Py_TYPE(value)->tp_name);
+                 Name.chars, IL_TP_NAME(value));
     throw nb::python_error();
   }
   return Op(c, n);

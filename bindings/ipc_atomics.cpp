@@ -177,7 +177,7 @@ IL_PY_INLINE int order_arg(ilpy::passed o) {
   PyObject* obj = o.obj;
   if (IL_PY_UNLIKELY(!PyLong_Check(obj))) {
     PyErr_Format(PyExc_TypeError, "memory order must be a MemoryOrder, not %s",
-                 Py_TYPE(obj)->tp_name);
+                 IL_TP_NAME(obj));
     return -1;
   }
   const long v = PyLong_AsLong(obj);
@@ -204,7 +204,7 @@ bool int_in(const Cell& c, PyObject* o, const char* what, ba::bits_t<W>& out) {
     PyObject* idx = PyNumber_Index(o);
     if (!idx) {
       PyErr_Clear();
-      PyErr_Format(PyExc_TypeError, "'%s' must be an int, not %s", what, Py_TYPE(o)->tp_name);
+      PyErr_Format(PyExc_TypeError, "'%s' must be an int, not %s", what, IL_TP_NAME(o));
       return false;
     }
     owned = nb::steal(idx);
@@ -281,7 +281,7 @@ bool bytes_in(const Cell&, PyObject* o, const char* what, ba::bits_t<W>& out) {
   if (PyObject_GetBuffer(o, &view, PyBUF_C_CONTIGUOUS) != 0) {
     PyErr_Clear();
     PyErr_Format(PyExc_TypeError, "'%s' must be a bytes-like object of width %d, not %s", what,
-                 static_cast<int>(W), Py_TYPE(o)->tp_name);
+                 static_cast<int>(W), IL_TP_NAME(o));
     return false;
   }
   const bool ok = view.len == static_cast<Py_ssize_t>(W);
@@ -428,7 +428,7 @@ PyObject* op_bit(Cell& c, PyObject* index, ilpy::passed order) {
   unsigned char* p = prepare(c, op, order, &mo);
   if (!p) return nullptr;
   if (!PyLong_Check(index)) {
-    PyErr_Format(PyExc_TypeError, "'index' must be an int, not %s", Py_TYPE(index)->tp_name);
+    PyErr_Format(PyExc_TypeError, "'index' must be an int, not %s", IL_TP_NAME(index));
     return nullptr;
   }
   int overflow = 0;
@@ -586,7 +586,7 @@ PyObject* result_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
   if (!PyArg_ParseTupleAndKeywords(args, kwargs, "pO:CmpxchgResult",
                                    const_cast<char**>(names), &success, &expected))
     return nullptr;
-  auto* r = reinterpret_cast<ResultObject*>(type->tp_alloc(type, 0));
+  auto* r = reinterpret_cast<ResultObject*>(IL_TP_ALLOC(type)(type, 0));
   if (!r) return nullptr;
   r->expected = Py_NewRef(expected);
   r->success = static_cast<char>(success);
@@ -609,7 +609,7 @@ void result_dealloc(PyObject* self) {
   PyObject_GC_UnTrack(self);
   Py_TRASHCAN_BEGIN(self, result_dealloc)
   result_clear(self);
-  type->tp_free(self);
+  IL_TP_FREE(type)(self);
   Py_DECREF(type);
   Py_TRASHCAN_END
 }
@@ -787,7 +787,7 @@ template <class T>
 nb::object make_view(nb::handle cls, PyObject* buffer, Kind kind, bool is_signed) {
   if (!PyObject_CheckBuffer(buffer)) {
     PyErr_Format(PyExc_TypeError,
-                 "'buffer' must support the buffer protocol, not %s", Py_TYPE(buffer)->tp_name);
+                 "'buffer' must support the buffer protocol, not %s", IL_TP_NAME(buffer));
     throw nb::python_error();
   }
   Py_buffer view;

@@ -417,7 +417,7 @@ PyObject* rlock_acquire_restore(C& self, PyObject* state) noexcept {
   unsigned long owner = 0;
   if (!PyTuple_Check(state)) {
     PyErr_Format(PyExc_TypeError, "_acquire_restore() argument must be a tuple, not %.200s",
-                 Py_TYPE(state)->tp_name);
+                 IL_TP_NAME(state));
     return nullptr;
   }
   if (!PyArg_ParseTuple(state, "nk:_acquire_restore", &depth, &owner)) return nullptr;

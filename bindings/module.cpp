@@ -50,6 +50,11 @@ nb::dict build_info() {
   d["free_threaded"] = false;
 #endif
   d["python_version"] = PY_VERSION;  // the headers the module was built against
+#if defined(Py_LIMITED_API)
+  d["stable_abi"] = true;  // the abi3 wheel: runs on every CPython >= python_version
+#else
+  d["stable_abi"] = false;
+#endif
   d["nanobind_version"] = IL_PY_STR(NB_VERSION_MAJOR) "." IL_PY_STR(
       NB_VERSION_MINOR) "." IL_PY_STR(NB_VERSION_PATCH);
   return d;

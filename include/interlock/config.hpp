@@ -60,7 +60,11 @@
 // shared build (BUILD_SHARED_LIBS=ON) compiles with hidden visibility, so only
 // what carries this mark is in the library's dynamic symbol table; static
 // builds are unaffected. Header-only templates need no mark.
-#if defined(_WIN32)
+// INTERLOCK_EXPORT_NONE: nothing is exported (the Python extension built where
+// the linker has no --exclude-libs, bindings/CMakeLists.txt).
+#if defined(INTERLOCK_EXPORT_NONE)
+#define INTERLOCK_API
+#elif defined(_WIN32)
 #define INTERLOCK_API
 #elif defined(__GNUC__) || defined(__clang__)
 #define INTERLOCK_API __attribute__((visibility("default")))

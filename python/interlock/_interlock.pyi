@@ -42,6 +42,7 @@ class _BuildInfo(TypedDict):
     assertions: bool
     free_threaded: bool
     python_version: str
+    stable_abi: bool
     nanobind_version: str
 
 def build_info() -> _BuildInfo:

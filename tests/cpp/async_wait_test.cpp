@@ -282,7 +282,9 @@ TEST(MutexAsync, TryUnlockHandsTheLockToAQueuedWaiter) {
   ASSERT_FALSE(m.lock_async(w.waiter));  // queued: the parked bit is set
   EXPECT_TRUE(m.try_unlock());           // the checked slow path wakes the waiter
   ASSERT_TRUE(w.inbox.wait_for());
-  if (w.waiter.handed_off()) EXPECT_TRUE(m.try_unlock());
+  if (w.waiter.handed_off()) {
+    EXPECT_TRUE(m.try_unlock());
+  }
   EXPECT_FALSE(m.is_locked());
   EXPECT_FALSE(m.try_unlock());
 }
