@@ -231,7 +231,7 @@ void aw_dealloc(PyObject* self) {
   Py_CLEAR(w->owner);
   Py_CLEAR(w->loop);
   Py_CLEAR(w->future);
-  tp->tp_free(self);
+  IL_TP_FREE(tp)(self);
   Py_DECREF(tp);
 }
 

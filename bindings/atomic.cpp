@@ -19,61 +19,6 @@ namespace nb = nanobind;
 namespace ilpy = interlock::py;
 using namespace nb::literals;
 
-namespace interlock::py::atomics {
-
-std::string rust_float_display(double x) {
-  if (std::isnan(x)) return "NaN";
-  if (std::isinf(x)) return x < 0 ? "-inf" : "inf";
-  // Shortest round-trip digits from Python's repr ("1e+16", "1.5e-07",
-  // "3.14", "-0.0"), then written out without an exponent.
-  std::string r = float_repr(x);
-  std::string out;
-  std::size_t i = 0;
-  if (r[0] == '-') {
-    out += '-';
-    i = 1;
-  }
-  std::string digits;
-  long point = -1;  // digits before the decimal point
-  long exp = 0;
-  for (; i < r.size(); ++i) {
-    const char ch = r[i];
-    if (ch >= '0' && ch <= '9') {
-      digits += ch;
-    } else if (ch == '.') {
-      point = static_cast<long>(digits.size());
-    } else if (ch == 'e' || ch == 'E') {
-      exp = std::stol(r.substr(i + 1));
-      break;
-    }
-  }
-  if (point < 0) point = static_cast<long>(digits.size());
-  point += exp;
-  // Normalise: no leading zeros (moving the point), no trailing zeros.
-  std::size_t lead = 0;
-  while (lead < digits.size() && digits[lead] == '0') ++lead;
-  digits.erase(0, lead);
-  point -= static_cast<long>(lead);
-  while (!digits.empty() && digits.back() == '0') digits.pop_back();
-  if (digits.empty()) return out + "0";
-  const long n = static_cast<long>(digits.size());
-  if (point <= 0) {
-    out += "0.";
-    out.append(static_cast<std::size_t>(-point), '0');
-    out += digits;
-  } else if (point >= n) {
-    out += digits;
-    out.append(static_cast<std::size_t>(point - n), '0');
-  } else {
-    out += digits.substr(0, static_cast<std::size_t>(point));
-    out += '.';
-    out += digits.substr(static_cast<std::size_t>(point));
-  }
-  return out;
-}
-
-}  // namespace interlock::py::atomics
-
 namespace {
 
 using namespace interlock::py::atomics;

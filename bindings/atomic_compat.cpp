@@ -11,10 +11,14 @@
 //
 // Same cells and shared operations as interlock.atomic (atomic_core.hpp),
 // distinct C++ types so that nanobind gives each its own Python type with its
-// own method table.
+// own method table. The façades' value rules (Rust's checked_div, syncx's
+// float max/min, Rust's Display of a double, the numeric protocol's IntOp)
+// live in the core, interlock/atomic_cell.hpp; this file only adapts Python
+// objects: which operands a façade takes, its names and its exceptions.
 #include <nanobind/nanobind.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "atomic_core.hpp"
@@ -27,6 +31,46 @@ using namespace nb::literals;
 namespace {
 
 using namespace interlock::py::atomics;
+using interlock::atomic_cell::IntOp;
+namespace ac = interlock::atomic_cell;
+
+// ============================================================ shared slot templates
+
+/// A unary slot computing Fn(value); What names it (__int__, __str__, ...).
+template <class C, auto Fn, ilpy::fixed_string What>
+PyObject* value_slot(PyObject* self) noexcept {
+  C* c = ready<C>(self, What.chars);
+  return c ? Fn(c->load()) : nullptr;
+}
+
+/// A C++ string as a Python str (cold: repr / str).
+PyObject* to_str(const std::string& s) noexcept {
+  return PyUnicode_FromStringAndSize(s.data(), static_cast<Py_ssize_t>(s.size()));
+}
+
+/// self <Op>= other on an int cell under a façade's operand rule R::operand
+/// (1 converted, 0 NotImplemented, -1 error) and division rule R::kRustDiv
+/// (Rust's checked_div, else Python's floor division). Returns self;
+/// ZeroDivisionError("division by zero") leaves the value unchanged.
+template <class C, class R, IntOp Op>
+PyObject* int_inplace(PyObject* self, PyObject* other) noexcept {
+  C* c = ready<C>(self, "in-place operator");
+  if (!c) return nullptr;
+  std::int64_t n = 0;
+  const int got = R::operand(other, &n);
+  if (got <= 0) {
+    if (got < 0) return nullptr;
+    Py_RETURN_NOTIMPLEMENTED;
+  }
+  if constexpr (Op == IntOp::floor_div && R::kRustDiv) {
+    if (!c->fetch_checked_div(n)) return set_error(PyExc_ZeroDivisionError, "division by zero");
+  } else {
+    if (Op == IntOp::floor_div && n == 0)
+      return set_error(PyExc_ZeroDivisionError, "division by zero");
+    c->template fetch_apply<Op>(n);
+  }
+  return Py_NewRef(self);
+}
 
 // ============================================================ syncx
 
@@ -50,65 +94,40 @@ using SxR = RefOps<SxRef>;
 
 // ------------------------------------------------------------ syncx AtomicInt
 
-/// Rust's checked_div inside fetch_update: truncates toward zero; zero and
-/// MIN / -1 raise ZeroDivisionError("division by zero") with the value
-/// unchanged. Returns the prior value.
-std::int64_t sx_int_div(SxInt& c, std::int64_t n) {
-  if (n == 0) raise(PyExc_ZeroDivisionError, "division by zero");
-  std::int64_t cur = c.v.load(std::memory_order_relaxed);
-  for (;;) {
-    if (n == -1 && cur == kI64Min) raise(PyExc_ZeroDivisionError, "division by zero");
-    if (c.v.compare_exchange_weak(cur, cur / n, std::memory_order_seq_cst,
-                                  std::memory_order_relaxed))
-      return cur;
+/// syncx's operand rule (PyO3): an argument that does not convert to an
+/// int64 gives NotImplemented (so Python raises TypeError); division is
+/// Rust's checked_div.
+struct SxIntRules {
+  static constexpr bool kRustDiv = true;
+  static int operand(PyObject* o, std::int64_t* out) noexcept {
+    if (!PyIndex_Check(o)) return 0;
+    *out = PyLong_AsLongLong(o);
+    if (*out == -1 && PyErr_Occurred()) {
+      PyErr_Clear();
+      return 0;
+    }
+    return 1;
   }
-}
+};
 
+/// div(): the prior value; ZeroDivisionError for 0 and MIN / -1.
+std::int64_t sx_int_div(SxInt& c, std::int64_t n) {
+  const std::optional<std::int64_t> prior = c.fetch_checked_div(n);
+  if (!prior) raise(PyExc_ZeroDivisionError, "division by zero");
+  return *prior;
+}
 void sx_int_idiv(SxInt& c, std::int64_t n) { (void)sx_int_div(c, n); }
 
-enum class SxIop { add, sub, mul, div };
+template <IntOp Op>
+constexpr auto sx_int_iop = &int_inplace<SxInt, SxIntRules, Op>;
 
-/// syncx's __iadd__ & co.: an argument that does not convert to an int64
-/// gives NotImplemented (so Python raises TypeError), as in PyO3.
-template <SxIop Op>
-PyObject* sx_int_iop(PyObject* self, PyObject* other) noexcept {
-  SxInt* c = ready<SxInt>(self, "in-place operator");
-  if (!c) return nullptr;
-  if (!PyIndex_Check(other)) Py_RETURN_NOTIMPLEMENTED;
-  const long long n = PyLong_AsLongLong(other);
-  if (n == -1 && PyErr_Occurred()) {
-    PyErr_Clear();
-    Py_RETURN_NOTIMPLEMENTED;
-  }
-  if constexpr (Op == SxIop::add) {
-    c->v.fetch_add(n);
-  } else if constexpr (Op == SxIop::sub) {
-    c->v.fetch_sub(n);
-  } else if constexpr (Op == SxIop::mul) {
-    c->rmw([n](std::int64_t x) { return wrap_mul(x, n); });
-  } else {
-    try {
-      (void)sx_int_div(*c, n);
-    } catch (nb::python_error& e) {
-      e.restore();
-      return nullptr;
-    }
-  }
-  return Py_NewRef(self);
+PyObject* i64_repr(std::int64_t x) noexcept {
+  return PyUnicode_FromFormat("AtomicInt(%lld)", static_cast<long long>(x));
 }
-
-PyObject* sx_int_to_int(PyObject* self) noexcept {
-  SxInt* c = ready<SxInt>(self, "__int__");
-  return c ? PyLong_FromLongLong(c->load()) : nullptr;
+PyObject* i64_str(std::int64_t x) noexcept {
+  return PyUnicode_FromFormat("%lld", static_cast<long long>(x));
 }
-PyObject* sx_int_repr(PyObject* self) noexcept {
-  SxInt* c = ready<SxInt>(self, "__repr__");
-  return c ? PyUnicode_FromFormat("AtomicInt(%lld)", static_cast<long long>(c->load())) : nullptr;
-}
-PyObject* sx_int_str(PyObject* self) noexcept {
-  SxInt* c = ready<SxInt>(self, "__str__");
-  return c ? PyUnicode_FromFormat("%lld", static_cast<long long>(c->load())) : nullptr;
-}
+PyObject* i64_int(std::int64_t x) noexcept { return PyLong_FromLongLong(x); }
 
 PyMethodDef sx_int_methods[] = {
     ilpy::method<&SxI::load, "load($self)", "Return the current value.">(),
@@ -152,13 +171,13 @@ PyMethodDef sx_int_methods[] = {
 
 PyType_Slot sx_int_slots[] = {
     {Py_tp_methods, sx_int_methods},
-    {Py_tp_repr, reinterpret_cast<void*>(&sx_int_repr)},
-    {Py_tp_str, reinterpret_cast<void*>(&sx_int_str)},
-    {Py_nb_int, reinterpret_cast<void*>(&sx_int_to_int)},
-    {Py_nb_inplace_add, reinterpret_cast<void*>(&sx_int_iop<SxIop::add>)},
-    {Py_nb_inplace_subtract, reinterpret_cast<void*>(&sx_int_iop<SxIop::sub>)},
-    {Py_nb_inplace_multiply, reinterpret_cast<void*>(&sx_int_iop<SxIop::mul>)},
-    {Py_nb_inplace_floor_divide, reinterpret_cast<void*>(&sx_int_iop<SxIop::div>)},
+    {Py_tp_repr, reinterpret_cast<void*>(&value_slot<SxInt, &i64_repr, "__repr__">)},
+    {Py_tp_str, reinterpret_cast<void*>(&value_slot<SxInt, &i64_str, "__str__">)},
+    {Py_nb_int, reinterpret_cast<void*>(&value_slot<SxInt, &i64_int, "__int__">)},
+    {Py_nb_inplace_add, reinterpret_cast<void*>(sx_int_iop<IntOp::add>)},
+    {Py_nb_inplace_subtract, reinterpret_cast<void*>(sx_int_iop<IntOp::sub>)},
+    {Py_nb_inplace_multiply, reinterpret_cast<void*>(sx_int_iop<IntOp::mul>)},
+    {Py_nb_inplace_floor_divide, reinterpret_cast<void*>(sx_int_iop<IntOp::floor_div>)},
     {0, nullptr},
 };
 
@@ -166,68 +185,50 @@ PyType_Slot sx_int_slots[] = {
 // PyO3 converts a bool argument only from True/False: anything else is a
 // TypeError.
 
-void sx_bool_store(SxBool& c, PyObject* value) { SxB::store(c, to_strict_bool(value, "store")); }
-bool sx_bool_swap(SxBool& c, PyObject* value) {
-  return SxB::exchange(c, to_strict_bool(value, "swap"));
+/// Op(c, value) with value taken strictly as a bool; Name names the method
+/// in the TypeError.
+template <auto Op, ilpy::fixed_string Name>
+auto sx_strict(SxBool& c, PyObject* value) {
+  return Op(c, to_strict_bool(value, Name.chars));
 }
 PyObject* sx_bool_cas(SxBool& c, PyObject* current, PyObject* new_) {
   const bool e = to_strict_bool(current, "compare_exchange");
   const bool d = to_strict_bool(new_, "compare_exchange");
   return SxB::compare_exchange(c, e, d);
 }
-bool sx_bool_fetch_and(SxBool& c, PyObject* value) {
-  return SxB::fetch_and(c, to_strict_bool(value, "fetch_and"));
-}
-bool sx_bool_fetch_or(SxBool& c, PyObject* value) {
-  return SxB::fetch_or(c, to_strict_bool(value, "fetch_or"));
-}
-bool sx_bool_fetch_xor(SxBool& c, PyObject* value) {
-  return SxB::fetch_xor(c, to_strict_bool(value, "fetch_xor"));
-}
-void sx_bool_setstate(SxBool& c, PyObject* value) {
-  SxB::store(c, to_strict_bool(value, "__setstate__"));
-}
 
+// The truth value; Rust's Display of a bool: "true" / "false".
 int sx_bool_to_bool(PyObject* self) noexcept {
   SxBool* c = ready<SxBool>(self, "__bool__");
   return c ? (c->load() ? 1 : 0) : -1;
 }
-PyObject* sx_bool_to_int(PyObject* self) noexcept {
-  SxBool* c = ready<SxBool>(self, "__int__");
-  return c ? PyLong_FromLong(c->load() ? 1 : 0) : nullptr;
+PyObject* bool_int(bool x) noexcept { return PyLong_FromLong(x ? 1 : 0); }
+PyObject* bool_invert(bool x) noexcept { return Py_NewRef(x ? Py_False : Py_True); }
+PyObject* bool_repr(bool x) noexcept {
+  return PyUnicode_FromFormat("AtomicBool(%s)", x ? "true" : "false");
 }
-PyObject* sx_bool_invert(PyObject* self) noexcept {
-  SxBool* c = ready<SxBool>(self, "__invert__");
-  return c ? Py_NewRef(c->load() ? Py_False : Py_True) : nullptr;
-}
-// Rust's Display of a bool: "true" / "false".
-PyObject* sx_bool_repr(PyObject* self) noexcept {
-  SxBool* c = ready<SxBool>(self, "__repr__");
-  return c ? PyUnicode_FromFormat("AtomicBool(%s)", c->load() ? "true" : "false") : nullptr;
-}
-PyObject* sx_bool_str(PyObject* self) noexcept {
-  SxBool* c = ready<SxBool>(self, "__str__");
-  return c ? PyUnicode_FromString(c->load() ? "true" : "false") : nullptr;
-}
+PyObject* bool_str(bool x) noexcept { return PyUnicode_FromString(x ? "true" : "false"); }
 
 PyMethodDef sx_bool_methods[] = {
     ilpy::method<&SxB::load, "load($self)", "Return the current value.">(),
-    ilpy::method<&sx_bool_store, "store($self, value)", "Set the value (a bool).">(),
-    ilpy::method<&sx_bool_swap, "swap($self, value)", "Set the value; return the prior one.">(),
+    ilpy::method<&sx_strict<&SxB::store, "store">, "store($self, value)",
+                 "Set the value (a bool).">(),
+    ilpy::method<&sx_strict<&SxB::exchange, "swap">, "swap($self, value)",
+                 "Set the value; return the prior one.">(),
     ilpy::method<&sx_bool_cas, "compare_exchange($self, current, new)",
                  "If the value is current, set it to new. Return (succeeded, prior value).">(),
     ilpy::method<&SxB::fetch_flip, "flip($self)", "Toggle the value; return the PRIOR value.">(),
-    ilpy::method<&sx_bool_fetch_and, "fetch_and($self, value)",
+    ilpy::method<&sx_strict<&SxB::fetch_and, "fetch_and">, "fetch_and($self, value)",
                  "Logical AND; return the prior value.">(),
-    ilpy::method<&sx_bool_fetch_or, "fetch_or($self, value)",
+    ilpy::method<&sx_strict<&SxB::fetch_or, "fetch_or">, "fetch_or($self, value)",
                  "Logical OR; return the prior value.">(),
-    ilpy::method<&sx_bool_fetch_xor, "fetch_xor($self, value)",
+    ilpy::method<&sx_strict<&SxB::fetch_xor, "fetch_xor">, "fetch_xor($self, value)",
                  "Logical XOR; return the prior value.">(),
     ilpy::method<&SxB::update<true, true>, "update($self, func)",
                  "Replace the value by func(value) (which must return a bool) in a\n"
                  "compare-exchange retry loop; return the NEW value.">(),
     ilpy::method<&SxB::load, "__getstate__($self)", "The value (pickle support).">(),
-    ilpy::method<&sx_bool_setstate, "__setstate__($self, value)",
+    ilpy::method<&sx_strict<&SxB::store, "__setstate__">, "__setstate__($self, value)",
                  "Set the value (pickle support).">(),
     {"__reduce__", reinterpret_cast<PyCFunction>(&reduce_method<SxBool, &SxB::py_value>),
      METH_NOARGS, "__reduce__($self, /)\n--\n\nPickle support: (AtomicBool, (value,))."},
@@ -236,11 +237,11 @@ PyMethodDef sx_bool_methods[] = {
 
 PyType_Slot sx_bool_slots[] = {
     {Py_tp_methods, sx_bool_methods},
-    {Py_tp_repr, reinterpret_cast<void*>(&sx_bool_repr)},
-    {Py_tp_str, reinterpret_cast<void*>(&sx_bool_str)},
+    {Py_tp_repr, reinterpret_cast<void*>(&value_slot<SxBool, &bool_repr, "__repr__">)},
+    {Py_tp_str, reinterpret_cast<void*>(&value_slot<SxBool, &bool_str, "__str__">)},
     {Py_nb_bool, reinterpret_cast<void*>(&sx_bool_to_bool)},
-    {Py_nb_int, reinterpret_cast<void*>(&sx_bool_to_int)},
-    {Py_nb_invert, reinterpret_cast<void*>(&sx_bool_invert)},
+    {Py_nb_int, reinterpret_cast<void*>(&value_slot<SxBool, &bool_int, "__int__">)},
+    {Py_nb_invert, reinterpret_cast<void*>(&value_slot<SxBool, &bool_invert, "__invert__">)},
     {0, nullptr},
 };
 
@@ -250,16 +251,15 @@ double sx_float_div(SxFloat& c, double n) {
   if (n == 0.0) raise(PyExc_ZeroDivisionError, "division by zero");
   return c.rmw([n](double x) { return x / n; }).first;
 }
-// syncx's loops: keep the value while it is >= (<=) the argument, else store
-// the argument. So a NaN argument is stored, and a stored NaN is replaced.
+// syncx's max / min: ac::keep_ge / keep_le (a NaN argument is stored).
 double sx_float_fetch_max(SxFloat& c, double n) noexcept {
-  return c.rmw_if_changed([n](double x) { return x >= n ? x : n; }).first;
+  return c.rmw_if_changed([n](double x) { return ac::keep_ge(x, n); }).first;
 }
 double sx_float_fetch_min(SxFloat& c, double n) noexcept {
-  return c.rmw_if_changed([n](double x) { return x <= n ? x : n; }).first;
+  return c.rmw_if_changed([n](double x) { return ac::keep_le(x, n); }).first;
 }
 
-template <SxIop Op>
+template <IntOp Op>
 PyObject* sx_float_iop(PyObject* self, PyObject* other) noexcept {
   SxFloat* c = ready<SxFloat>(self, "in-place operator");
   if (!c) return nullptr;
@@ -268,39 +268,19 @@ PyObject* sx_float_iop(PyObject* self, PyObject* other) noexcept {
     PyErr_Clear();
     Py_RETURN_NOTIMPLEMENTED;
   }
-  if constexpr (Op == SxIop::add)
+  if constexpr (Op == IntOp::add)
     c->rmw([n](double x) { return x + n; });
   else
     c->rmw([n](double x) { return x - n; });
   return Py_NewRef(self);
 }
 
-PyObject* sx_float_to_float(PyObject* self) noexcept {
-  SxFloat* c = ready<SxFloat>(self, "__float__");
-  return c ? PyFloat_FromDouble(c->load()) : nullptr;
-}
-PyObject* sx_float_repr(PyObject* self) noexcept {
-  SxFloat* c = ready<SxFloat>(self, "__repr__");
-  if (!c) return nullptr;
+/// Rust's Display of the value (ac::rust_display), optionally in
+/// "AtomicFloat(...)".
+template <bool Repr>
+PyObject* f64_display(double x) noexcept {
   try {
-    const std::string s = "AtomicFloat(" + rust_float_display(c->load()) + ")";
-    return PyUnicode_FromStringAndSize(s.data(), static_cast<Py_ssize_t>(s.size()));
-  } catch (nb::python_error& e) {
-    e.restore();
-    return nullptr;
-  } catch (...) {
-    return PyErr_NoMemory();
-  }
-}
-PyObject* sx_float_str(PyObject* self) noexcept {
-  SxFloat* c = ready<SxFloat>(self, "__str__");
-  if (!c) return nullptr;
-  try {
-    const std::string s = rust_float_display(c->load());
-    return PyUnicode_FromStringAndSize(s.data(), static_cast<Py_ssize_t>(s.size()));
-  } catch (nb::python_error& e) {
-    e.restore();
-    return nullptr;
+    return to_str(Repr ? "AtomicFloat(" + ac::rust_display(x) + ")" : ac::rust_display(x));
   } catch (...) {
     return PyErr_NoMemory();
   }
@@ -339,11 +319,11 @@ PyMethodDef sx_float_methods[] = {
 
 PyType_Slot sx_float_slots[] = {
     {Py_tp_methods, sx_float_methods},
-    {Py_tp_repr, reinterpret_cast<void*>(&sx_float_repr)},
-    {Py_tp_str, reinterpret_cast<void*>(&sx_float_str)},
-    {Py_nb_float, reinterpret_cast<void*>(&sx_float_to_float)},
-    {Py_nb_inplace_add, reinterpret_cast<void*>(&sx_float_iop<SxIop::add>)},
-    {Py_nb_inplace_subtract, reinterpret_cast<void*>(&sx_float_iop<SxIop::sub>)},
+    {Py_tp_repr, reinterpret_cast<void*>(&value_slot<SxFloat, &f64_display<true>, "__repr__">)},
+    {Py_tp_str, reinterpret_cast<void*>(&value_slot<SxFloat, &f64_display<false>, "__str__">)},
+    {Py_nb_float, reinterpret_cast<void*>(&value_slot<SxFloat, &PyFloat_FromDouble, "__float__">)},
+    {Py_nb_inplace_add, reinterpret_cast<void*>(&sx_float_iop<IntOp::add>)},
+    {Py_nb_inplace_subtract, reinterpret_cast<void*>(&sx_float_iop<IntOp::sub>)},
     {0, nullptr},
 };
 
@@ -426,30 +406,36 @@ PyObject* ft_operand_long(PyObject* o) noexcept {
   return nullptr;
 }
 
-/// The same as an int64 (for in-place operators and set()): 1 ok, 0
-/// unsupported type (no error), -1 error (OverflowError past 64 bits).
-int ft_operand_i64(PyObject* o, std::int64_t* out) noexcept {
-  if (PyLong_CheckExact(o)) {
-    const long long v = PyLong_AsLongLong(o);
-    if (v == -1 && PyErr_Occurred()) return -1;
-    *out = v;
-    return 1;
-  }
-  if (is_ft_int64(o)) {
+/// ft_utils' operand rule as an int64 (in-place operators, set(), add()):
+/// 1 ok, 0 unsupported type (no error), -1 error (OverflowError past 64
+/// bits). Division is Python's floor division.
+struct FtIntRules {
+  static constexpr bool kRustDiv = false;
+  static int operand(PyObject* o, std::int64_t* out) noexcept {
+    if (PyLong_CheckExact(o)) {
+      *out = PyLong_AsLongLong(o);
+      return *out == -1 && PyErr_Occurred() ? -1 : 1;
+    }
+    if (!is_ft_int64(o)) return 0;
     FtInt64* c = ready<FtInt64>(o, "operator");
     if (!c) return -1;
     *out = c->load();
     return 1;
   }
-  return 0;
-}
+};
 
-enum class FtBin { add, sub, mul, floordiv, or_, xor_, and_ };
+/// Python's a // b, with ft_utils' ZeroDivisionError message.
+PyObject* ft_floordiv(PyObject* a, PyObject* b) noexcept {
+  const int zero = PyObject_Not(b);
+  return zero == 1   ? set_error(PyExc_ZeroDivisionError, "division by zero")
+         : zero == 0 ? PyNumber_FloorDivide(a, b)
+                     : nullptr;
+}
 
 /// a <op> b where either side is an AtomicInt64: a plain (exact) Python int,
 /// computed on Python ints so it never wraps. NotImplemented for operand
 /// types ft_utils does not take (Python then raises TypeError).
-template <FtBin Op>
+template <PyObject* (*Fn)(PyObject*, PyObject*)>
 PyObject* ft_binary(PyObject* a, PyObject* b) noexcept {
   PyObject* la = ft_operand_long(a);
   if (!la) {
@@ -462,73 +448,21 @@ PyObject* ft_binary(PyObject* a, PyObject* b) noexcept {
     if (PyErr_Occurred()) return nullptr;
     Py_RETURN_NOTIMPLEMENTED;
   }
-  PyObject* r;
-  if constexpr (Op == FtBin::add) {
-    r = PyNumber_Add(la, lb);
-  } else if constexpr (Op == FtBin::sub) {
-    r = PyNumber_Subtract(la, lb);
-  } else if constexpr (Op == FtBin::mul) {
-    r = PyNumber_Multiply(la, lb);
-  } else if constexpr (Op == FtBin::floordiv) {
-    const int zero = PyObject_Not(lb);
-    r = zero == 1   ? set_error(PyExc_ZeroDivisionError, "division by zero")
-        : zero == 0 ? PyNumber_FloorDivide(la, lb)
-                    : nullptr;
-  } else if constexpr (Op == FtBin::or_) {
-    r = PyNumber_Or(la, lb);
-  } else if constexpr (Op == FtBin::xor_) {
-    r = PyNumber_Xor(la, lb);
-  } else {
-    r = PyNumber_And(la, lb);
-  }
+  PyObject* r = Fn(la, lb);
   Py_DECREF(la);
   Py_DECREF(lb);
   return r;
 }
 
-enum class FtIop { add, sub, mul, floordiv, or_, xor_, and_ };
+template <IntOp Op>
+constexpr auto ft_inplace = &int_inplace<FtInt64, FtIntRules, Op>;
 
-/// a <op>= b: atomic, wrapping at 64 bits; returns self. Floor division (as
-/// ft_utils documents), ZeroDivisionError("division by zero") with the value
-/// unchanged.
-template <FtIop Op>
-PyObject* ft_inplace(PyObject* self, PyObject* other) noexcept {
-  FtInt64* c = ready<FtInt64>(self, "in-place operator");
-  if (!c) return nullptr;
-  std::int64_t n = 0;
-  const int got = ft_operand_i64(other, &n);
-  if (got < 0) return nullptr;
-  if (got == 0) Py_RETURN_NOTIMPLEMENTED;
-  if constexpr (Op == FtIop::add) {
-    c->v.fetch_add(n);
-  } else if constexpr (Op == FtIop::sub) {
-    c->v.fetch_sub(n);
-  } else if constexpr (Op == FtIop::mul) {
-    c->rmw([n](std::int64_t x) { return wrap_mul(x, n); });
-  } else if constexpr (Op == FtIop::floordiv) {
-    if (n == 0) return set_error(PyExc_ZeroDivisionError, "division by zero");
-    c->rmw([n](std::int64_t x) { return floor_div(x, n); });
-  } else if constexpr (Op == FtIop::or_) {
-    c->v.fetch_or(n);
-  } else if constexpr (Op == FtIop::xor_) {
-    c->v.fetch_xor(n);
-  } else {
-    c->v.fetch_and(n);
-  }
-  return Py_NewRef(self);
-}
-
-enum class FtUn { neg, pos, abs, invert, int_ };
-
-template <FtUn Op>
-PyObject* ft_unary(PyObject* self) noexcept {
-  FtInt64* c = ready<FtInt64>(self, "operator");
-  if (!c) return nullptr;
-  PyObject* v = PyLong_FromLongLong(c->load());
-  if (!v || Op == FtUn::pos || Op == FtUn::int_) return v;
-  PyObject* r = Op == FtUn::neg   ? PyNumber_Negative(v)
-                : Op == FtUn::abs ? PyNumber_Absolute(v)
-                                  : PyNumber_Invert(v);
+/// -x, abs(x), ~x of the value as a Python int.
+template <PyObject* (*Fn)(PyObject*)>
+PyObject* i64_unary(std::int64_t x) noexcept {
+  PyObject* v = PyLong_FromLongLong(x);
+  if (!v) return nullptr;
+  PyObject* r = Fn(v);
   Py_DECREF(v);
   return r;
 }
@@ -550,32 +484,21 @@ PyObject* ft_richcompare(PyObject* self, PyObject* other, int op) noexcept {
   return Py_NewRef(r ? Py_True : Py_False);
 }
 
-void ft_int_set(FtInt64& c, PyObject* value) {
+/// Op(c, value) with value under ft_utils' operand rule; a TypeError naming
+/// the method for other types.
+template <auto Op, ilpy::fixed_string Name>
+auto ft_checked(FtInt64& c, PyObject* value) {
   std::int64_t n = 0;
-  const int got = ft_operand_i64(value, &n);
+  const int got = FtIntRules::operand(value, &n);
   if (got < 0) throw nb::python_error();
   if (got == 0) {
     PyErr_Format(PyExc_TypeError,
-                 "unsupported operand type(s): AtomicInt64.set() takes an int or an "
+                 "unsupported operand type(s): AtomicInt64.%s() takes an int or an "
                  "AtomicInt64, not '%s'",
-                 Py_TYPE(value)->tp_name);
+                 Name.chars, IL_TP_NAME(value));
     throw nb::python_error();
   }
-  c.v.store(n);
-}
-
-std::int64_t ft_int_add(FtInt64& c, PyObject* value) {
-  std::int64_t n = 0;
-  const int got = ft_operand_i64(value, &n);
-  if (got < 0) throw nb::python_error();
-  if (got == 0) {
-    PyErr_Format(PyExc_TypeError,
-                 "unsupported operand type(s): AtomicInt64.add() takes an int or an "
-                 "AtomicInt64, not '%s'",
-                 Py_TYPE(value)->tp_name);
-    throw nb::python_error();
-  }
-  return wrap_add(c.v.fetch_add(n), n);
+  return Op(c, n);
 }
 
 PyObject* ft_int_format(FtInt64& c, PyObject* spec) noexcept {
@@ -587,14 +510,14 @@ PyObject* ft_int_format(FtInt64& c, PyObject* spec) noexcept {
 }
 
 PyMethodDef ft_int_methods[] = {
-    ilpy::method<&ft_int_set, "set($self, value, /)",
+    ilpy::method<&ft_checked<&FtI::store, "set">, "set($self, value, /)",
                  "Atomically set the value (an int or an AtomicInt64).">(),
     ilpy::method<&FtI::load, "get($self, /)", "Atomically get the value.">(),
     ilpy::method<&FtI::inc_fetch, "incr($self, /)",
                  "Atomically ++ and return the new value.">(),
     ilpy::method<&FtI::dec_fetch, "decr($self, /)",
                  "Atomically -- and return the new value.">(),
-    ilpy::method<&ft_int_add, "add($self, value, /)",
+    ilpy::method<&ft_checked<&FtI::add_fetch, "add">, "add($self, value, /)",
                  "Atomically add value (as in the ft_utils documentation's example);\n"
                  "return the new value.">(),
     ilpy::method<&ft_int_format, "__format__($self, format_spec, /)",
@@ -605,26 +528,26 @@ PyMethodDef ft_int_methods[] = {
 PyType_Slot ft_int_slots[] = {
     {Py_tp_methods, ft_int_methods},
     {Py_tp_richcompare, reinterpret_cast<void*>(&ft_richcompare)},
-    {Py_nb_add, reinterpret_cast<void*>(&ft_binary<FtBin::add>)},
-    {Py_nb_subtract, reinterpret_cast<void*>(&ft_binary<FtBin::sub>)},
-    {Py_nb_multiply, reinterpret_cast<void*>(&ft_binary<FtBin::mul>)},
-    {Py_nb_floor_divide, reinterpret_cast<void*>(&ft_binary<FtBin::floordiv>)},
-    {Py_nb_or, reinterpret_cast<void*>(&ft_binary<FtBin::or_>)},
-    {Py_nb_xor, reinterpret_cast<void*>(&ft_binary<FtBin::xor_>)},
-    {Py_nb_and, reinterpret_cast<void*>(&ft_binary<FtBin::and_>)},
-    {Py_nb_negative, reinterpret_cast<void*>(&ft_unary<FtUn::neg>)},
-    {Py_nb_positive, reinterpret_cast<void*>(&ft_unary<FtUn::pos>)},
-    {Py_nb_absolute, reinterpret_cast<void*>(&ft_unary<FtUn::abs>)},
-    {Py_nb_invert, reinterpret_cast<void*>(&ft_unary<FtUn::invert>)},
-    {Py_nb_int, reinterpret_cast<void*>(&ft_unary<FtUn::int_>)},
+    {Py_nb_add, reinterpret_cast<void*>(&ft_binary<&PyNumber_Add>)},
+    {Py_nb_subtract, reinterpret_cast<void*>(&ft_binary<&PyNumber_Subtract>)},
+    {Py_nb_multiply, reinterpret_cast<void*>(&ft_binary<&PyNumber_Multiply>)},
+    {Py_nb_floor_divide, reinterpret_cast<void*>(&ft_binary<&ft_floordiv>)},
+    {Py_nb_or, reinterpret_cast<void*>(&ft_binary<&PyNumber_Or>)},
+    {Py_nb_xor, reinterpret_cast<void*>(&ft_binary<&PyNumber_Xor>)},
+    {Py_nb_and, reinterpret_cast<void*>(&ft_binary<&PyNumber_And>)},
+    {Py_nb_negative, reinterpret_cast<void*>(&value_slot<FtInt64, &i64_unary<&PyNumber_Negative>, "__neg__">)},
+    {Py_nb_positive, reinterpret_cast<void*>(&value_slot<FtInt64, &i64_int, "__pos__">)},
+    {Py_nb_absolute, reinterpret_cast<void*>(&value_slot<FtInt64, &i64_unary<&PyNumber_Absolute>, "__abs__">)},
+    {Py_nb_invert, reinterpret_cast<void*>(&value_slot<FtInt64, &i64_unary<&PyNumber_Invert>, "__invert__">)},
+    {Py_nb_int, reinterpret_cast<void*>(&value_slot<FtInt64, &i64_int, "__int__">)},
     {Py_nb_bool, reinterpret_cast<void*>(&ft_int_to_bool)},
-    {Py_nb_inplace_add, reinterpret_cast<void*>(&ft_inplace<FtIop::add>)},
-    {Py_nb_inplace_subtract, reinterpret_cast<void*>(&ft_inplace<FtIop::sub>)},
-    {Py_nb_inplace_multiply, reinterpret_cast<void*>(&ft_inplace<FtIop::mul>)},
-    {Py_nb_inplace_floor_divide, reinterpret_cast<void*>(&ft_inplace<FtIop::floordiv>)},
-    {Py_nb_inplace_or, reinterpret_cast<void*>(&ft_inplace<FtIop::or_>)},
-    {Py_nb_inplace_xor, reinterpret_cast<void*>(&ft_inplace<FtIop::xor_>)},
-    {Py_nb_inplace_and, reinterpret_cast<void*>(&ft_inplace<FtIop::and_>)},
+    {Py_nb_inplace_add, reinterpret_cast<void*>(ft_inplace<IntOp::add>)},
+    {Py_nb_inplace_subtract, reinterpret_cast<void*>(ft_inplace<IntOp::sub>)},
+    {Py_nb_inplace_multiply, reinterpret_cast<void*>(ft_inplace<IntOp::mul>)},
+    {Py_nb_inplace_floor_divide, reinterpret_cast<void*>(ft_inplace<IntOp::floor_div>)},
+    {Py_nb_inplace_or, reinterpret_cast<void*>(ft_inplace<IntOp::or_>)},
+    {Py_nb_inplace_xor, reinterpret_cast<void*>(ft_inplace<IntOp::xor_>)},
+    {Py_nb_inplace_and, reinterpret_cast<void*>(ft_inplace<IntOp::and_>)},
     {0, nullptr},
 };
 

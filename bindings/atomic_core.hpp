@@ -189,15 +189,19 @@ IL_PY_INLINE bool to_bool(PyObject* o, const char* what) {
 IL_PY_INLINE bool to_strict_bool(PyObject* o, const char* what) {
   if (o == Py_True) return true;
   if (o == Py_False) return false;
-  PyErr_Format(PyExc_TypeError, "%s(): expected bool, got '%s'", what, Py_TYPE(o)->tp_name);
+  PyErr_Format(PyExc_TypeError, "%s(): expected bool, got '%s'", what, IL_TP_NAME(o));
   throw nb::python_error();
 }
 
 /// Whether an in-place float operator should take `o` (else NotImplemented).
 inline bool is_real_number(PyObject* o) noexcept {
   if (PyFloat_Check(o) || PyLong_Check(o)) return true;
+#ifndef Py_LIMITED_API
   PyNumberMethods* nm = Py_TYPE(o)->tp_as_number;
   return nm && (nm->nb_float || nm->nb_index);
+#else
+  return PyType_GetSlot(Py_TYPE(o), Py_nb_float) || PyType_GetSlot(Py_TYPE(o), Py_nb_index);
+#endif
 }
 
 // ============================================================ results
@@ -224,11 +228,6 @@ inline std::string float_repr(double x) {
   return out;
 }
 
-/// A double as Rust's Display writes it (syncx's repr/str): shortest
-/// round-trip digits, never an exponent, no ".0" on integral values
-/// ("1", "3.14", "0.00000015", "100000000000000000000"), "NaN", "inf",
-/// "-inf", "-0".
-std::string rust_float_display(double x);
 
 // ============================================================ shared operations
 //
@@ -302,7 +301,7 @@ struct IntOps {
       if (!r) return nullptr;
       if (!PyIndex_Check(r)) {
         PyErr_Format(PyExc_TypeError, "update(): the function must return an int, not '%s'",
-                     Py_TYPE(r)->tp_name);
+                     IL_TP_NAME(r));
         Py_DECREF(r);
         return nullptr;
       }
@@ -348,7 +347,7 @@ struct BoolOps {
         next = r == Py_True ? 1 : r == Py_False ? 0 : -1;
         if (next < 0)
           PyErr_Format(PyExc_TypeError, "update(): the function must return a bool, not '%s'",
-                       Py_TYPE(r)->tp_name);
+                       IL_TP_NAME(r));
       } else {
         next = PyObject_IsTrue(r);
       }

@@ -52,15 +52,11 @@ struct PyKeys {
   static KeyMatch match(PyObject* stored, PyObject* probe) noexcept {
     PyTypeObject* t = Py_TYPE(stored);
     if (t != Py_TYPE(probe)) return KeyMatch::unknown;
-    if (t == &PyUnicode_Type) {
-      Py_ssize_t n = PyUnicode_GET_LENGTH(stored);
-      if (n != PyUnicode_GET_LENGTH(probe) || PyUnicode_KIND(stored) != PyUnicode_KIND(probe))
-        return KeyMatch::unequal;
-      return std::memcmp(PyUnicode_DATA(stored), PyUnicode_DATA(probe),
-                         static_cast<std::size_t>(n) * PyUnicode_KIND(stored)) == 0
-                 ? KeyMatch::equal
-                 : KeyMatch::unequal;
-    }
+#ifdef Py_LIMITED_API
+    // The stable ABI has no view of a str's or bytes' storage: decided
+    // outside the lock, by the caller's comparison.
+    if (t == &PyUnicode_Type || t == &PyBytes_Type) return KeyMatch::unknown;
+#endif
     if (t == &PyLong_Type) {
       // Exact ints: PyLong_AsLongLongAndOverflow reads the digits (it calls
       // __index__ only for non-ints, which these are not).
@@ -70,6 +66,16 @@ struct PyKeys {
       if (oa || ob) return KeyMatch::unknown;
       return a == b ? KeyMatch::equal : KeyMatch::unequal;
     }
+#ifndef Py_LIMITED_API
+    if (t == &PyUnicode_Type) {
+      Py_ssize_t n = PyUnicode_GET_LENGTH(stored);
+      if (n != PyUnicode_GET_LENGTH(probe) || PyUnicode_KIND(stored) != PyUnicode_KIND(probe))
+        return KeyMatch::unequal;
+      return std::memcmp(PyUnicode_DATA(stored), PyUnicode_DATA(probe),
+                         static_cast<std::size_t>(n) * PyUnicode_KIND(stored)) == 0
+                 ? KeyMatch::equal
+                 : KeyMatch::unequal;
+    }
     if (t == &PyBytes_Type) {
       Py_ssize_t n = PyBytes_GET_SIZE(stored);
       if (n != PyBytes_GET_SIZE(probe)) return KeyMatch::unequal;
@@ -78,6 +84,7 @@ struct PyKeys {
                  ? KeyMatch::equal
                  : KeyMatch::unequal;
     }
+#endif
     return KeyMatch::unknown;
   }
   static void retain_key(PyObject* k) noexcept { Py_INCREF(k); }
@@ -123,6 +130,7 @@ inline bool hash_of(PyObject* key, std::size_t* h) noexcept {
   // an exact str's cached hash (written once, racily but atomically, by
   // whoever computes it first) and a compact exact int's hash (its value;
   // -1 hashes as -2). Everything else through PyObject_Hash.
+#ifndef Py_LIMITED_API
   if (PyUnicode_CheckExact(key)) {
     Py_hash_t x = __atomic_load_n(&reinterpret_cast<PyASCIIObject*>(key)->hash, __ATOMIC_RELAXED);
     if (INTERLOCK_LIKELY(x != -1)) {
@@ -138,6 +146,7 @@ inline bool hash_of(PyObject* key, std::size_t* h) noexcept {
     return true;
   }
 #endif
+#endif  // Py_LIMITED_API
   Py_hash_t x = PyObject_Hash(key);
   if (x == -1) return false;
   *h = static_cast<std::size_t>(x);
@@ -173,7 +182,7 @@ std::size_t parse_scaling(PyObject* scaling) noexcept {
 
 template <class Map>
 PyObject* alloc_map(PyTypeObject* type, std::size_t shards) noexcept {
-  PyObject* self = type->tp_alloc(type, 0);
+  PyObject* self = IL_TP_ALLOC(type)(type, 0);
   if (!self) return nullptr;
   auto* o = reinterpret_cast<MapObject<Map>*>(self);
   o->weakreflist = nullptr;
@@ -228,7 +237,7 @@ void map_dealloc(PyObject* self) {
   auto* o = reinterpret_cast<MapObject<Map>*>(self);
   if (o->weakreflist) PyObject_ClearWeakRefs(self);
   o->map.~Map();  // releases the entries (unlocked)
-  tp->tp_free(self);
+  IL_TP_FREE(tp)(self);
   Py_DECREF(tp);
   Py_TRASHCAN_END
 }
@@ -251,7 +260,7 @@ int map_contains(PyObject* self, PyObject* key) {
 
 template <class Map>
 PyObject* map_sizeof(PyObject* self, PyObject*) {
-  std::size_t b = static_cast<std::size_t>(Py_TYPE(self)->tp_basicsize) - sizeof(Map) +
+  std::size_t b = static_cast<std::size_t>(IL_TP_BASICSIZE(Py_TYPE(self))) - sizeof(Map) +
                   map_of<Map>(self).memory_bytes();
   return PyLong_FromSize_t(b);
 }

@@ -66,6 +66,7 @@
 
 #include <nanobind/nanobind.h>
 
+#include "py_compat.hpp"
 #if PY_VERSION_HEX < 0x030B0000 && !defined(Py_LIMITED_API)
 #include <longintrepr.h>  // PyLongObject::ob_digit (Python.h includes it from 3.11)
 #endif
@@ -358,14 +359,14 @@ constexpr const char* int_name() noexcept {
 [[noreturn]] IL_PY_COLD inline void throw_not_str(const char* method, std::size_t index,
                                                   PyObject* arg) {
   PyErr_Format(PyExc_TypeError, "%s(): argument %zu must be str, not %s", method, index + 1,
-               Py_TYPE(arg)->tp_name);
+               IL_TP_NAME(arg));
   throw nb::python_error();
 }
 
 [[noreturn]] IL_PY_COLD inline void throw_incompatible(const char* method, std::size_t index,
                                                        PyObject* arg) {
   PyErr_Format(PyExc_TypeError, "%s(): incompatible type '%s' for argument %zu", method,
-               Py_TYPE(arg)->tp_name, index + 1);
+               IL_TP_NAME(arg), index + 1);
   throw nb::python_error();
 }
 
@@ -558,7 +559,7 @@ IL_PY_COLD inline PyObject* translate_current_exception() noexcept {
 
 /// "Counter" for a type named "interlock._interlock._bench.Counter".
 inline const char* short_type_name(PyObject* self) noexcept {
-  const char* full = Py_TYPE(self)->tp_name;
+  const char* full = IL_TP_NAME(self);
   const char* dot = std::strrchr(full, '.');
   return dot ? dot + 1 : full;
 }
@@ -836,6 +837,7 @@ int clear_slot(PyObject* self) noexcept {
 /// inside CPython's trashcan (as list and dict are), which defers links past
 /// a fixed depth. use_trashcan(cls) wraps the class's nanobind tp_dealloc;
 /// a native type with its own tp_dealloc brackets it with Py_TRASHCAN_BEGIN/END.
+#ifndef Py_LIMITED_API
 namespace detail {
 inline destructor nb_inst_dealloc = nullptr;
 inline void trashcan_dealloc(PyObject* self) {
@@ -852,5 +854,11 @@ inline void use_trashcan(nb::handle cls) noexcept {
   detail::nb_inst_dealloc = tp->tp_dealloc;  // nanobind's inst_dealloc, shared by its classes
   tp->tp_dealloc = detail::trashcan_dealloc;
 }
+#else
+// The limited API (abi3 wheel) has neither the trashcan nor writable type
+// slots: no deferral there. KNOWN GAP (issue 17 merge): very deep chains can
+// still exhaust the C stack with the abi3 wheel.
+inline void use_trashcan(nb::handle) noexcept {}
+#endif
 
 }  // namespace interlock::py

@@ -52,16 +52,10 @@ struct PyTypes {
 };
 PyTypes g_types;
 
-/// OpType values (the atomics library's enum.auto() numbering).
-enum Op : int {
-  LOAD = 1, STORE, EXCHANGE, CMPXCHG_WEAK, CMPXCHG_STRONG,
-  BIT_TEST, BIT_TEST_COMPL, BIT_TEST_SET, BIT_TEST_RESET,
-  OR, XOR, AND, NOT, FETCH_OR, FETCH_XOR, FETCH_AND, FETCH_NOT,
-  ADD, SUB, INC, DEC, NEG, FETCH_ADD, FETCH_SUB, FETCH_INC, FETCH_DEC, FETCH_NEG,
-  OP_LAST = FETCH_NEG
-};
-
-enum class Kind : std::uint8_t { any, bytes, integral };
+// The operations (OpType), the kinds of object, which kind supports which
+// operation and which orders each takes: the core, buffer_atomic.hpp.
+using Op = ba::op;
+using Kind = ba::kind;
 
 IL_PY_COLD PyObject* raise_not_setup() {
   PyErr_SetString(PyExc_RuntimeError, "interlock.ipc buffer atomics are not initialised");
@@ -86,8 +80,8 @@ IL_PY_COLD PyObject* enum_of(PyObject* type, int v) {
   return PyObject_CallFunction(type, "i", v);
 }
 
-IL_PY_COLD PyObject* raise_unsupported_op(int op, std::size_t width, bool readonly) {
-  PyObject* ot = enum_of(g_types.op_type, op);
+IL_PY_COLD PyObject* raise_unsupported_op(Op op, std::size_t width, bool readonly) {
+  PyObject* ot = enum_of(g_types.op_type, static_cast<int>(op));
   if (!ot) return nullptr;
   return raise_call(g_types.unsupported_op, Py_BuildValue("(Nn)", ot, (Py_ssize_t)width),
                     Py_BuildValue("{s:O}", "readonly", readonly ? Py_True : Py_False));
@@ -104,8 +98,8 @@ IL_PY_COLD PyObject* raise_alignment(std::size_t width, std::uintptr_t address) 
                     Py_BuildValue("{s:O}", "using_recommended", Py_True));
 }
 
-IL_PY_COLD PyObject* raise_memory_order(int op, int order, bool is_fail) {
-  PyObject* ot = enum_of(g_types.op_type, op);
+IL_PY_COLD PyObject* raise_memory_order(Op op, int order, bool is_fail) {
+  PyObject* ot = enum_of(g_types.op_type, static_cast<int>(op));
   if (!ot) return nullptr;
   PyObject* mo = enum_of(g_types.memory_order, order);
   if (!mo) {
@@ -145,13 +139,8 @@ struct Cell {
     if (p && has_buffer) PyBuffer_Release(&buffer);
   }
 
-  /// Whether the op is available on this object (kind, read-only, width).
-  bool supports(int op) const noexcept {
-    if (kind == Kind::any) return false;
-    if (kind == Kind::bytes && op >= ADD) return false;
-    if (readonly && op != LOAD && op != BIT_TEST) return false;
-    return true;
-  }
+  /// Whether the op is available on this object (kind, read-only).
+  bool supports(Op op) const noexcept { return ba::supports(kind, readonly, op); }
 };
 
 // Distinct C++ types for distinct Python classes (no members of their own).
@@ -188,7 +177,7 @@ IL_PY_INLINE int order_arg(ilpy::passed o) {
   PyObject* obj = o.obj;
   if (IL_PY_UNLIKELY(!PyLong_Check(obj))) {
     PyErr_Format(PyExc_TypeError, "memory order must be a MemoryOrder, not %s",
-                 Py_TYPE(obj)->tp_name);
+                 IL_TP_NAME(obj));
     return -1;
   }
   const long v = PyLong_AsLong(obj);
@@ -215,7 +204,7 @@ bool int_in(const Cell& c, PyObject* o, const char* what, ba::bits_t<W>& out) {
     PyObject* idx = PyNumber_Index(o);
     if (!idx) {
       PyErr_Clear();
-      PyErr_Format(PyExc_TypeError, "'%s' must be an int, not %s", what, Py_TYPE(o)->tp_name);
+      PyErr_Format(PyExc_TypeError, "'%s' must be an int, not %s", what, IL_TP_NAME(o));
       return false;
     }
     owned = nb::steal(idx);
@@ -292,7 +281,7 @@ bool bytes_in(const Cell&, PyObject* o, const char* what, ba::bits_t<W>& out) {
   if (PyObject_GetBuffer(o, &view, PyBUF_C_CONTIGUOUS) != 0) {
     PyErr_Clear();
     PyErr_Format(PyExc_TypeError, "'%s' must be a bytes-like object of width %d, not %s", what,
-                 static_cast<int>(W), Py_TYPE(o)->tp_name);
+                 static_cast<int>(W), IL_TP_NAME(o));
     return false;
   }
   const bool ok = view.len == static_cast<Py_ssize_t>(W);
@@ -337,7 +326,7 @@ struct BytesVal {
 
 /// The address for `op`, or null with the error set (released view, op not
 /// supported on this object).
-IL_PY_INLINE unsigned char* target(Cell& c, int op) {
+IL_PY_INLINE unsigned char* target(Cell& c, Op op) {
   unsigned char* p = c.addr.load(std::memory_order_acquire);
   if (IL_PY_UNLIKELY(!p)) {
     raise_released();
@@ -350,45 +339,53 @@ IL_PY_INLINE unsigned char* target(Cell& c, int op) {
   return p;
 }
 
-template <class V>
-PyObject* op_load(Cell& c, ilpy::passed order) {
-  unsigned char* p = target(c, LOAD);
+/// The bytes `op` works on and its memory order, checked (supported here,
+/// a MemoryOrder valid for op); nullptr with an exception set otherwise.
+IL_PY_INLINE unsigned char* prepare(Cell& c, Op op, ilpy::passed order, ba::order* out) {
+  unsigned char* p = target(c, op);
   if (!p) return nullptr;
   const int o = order_arg(order);
   if (o < 0) return nullptr;
-  if (!ba::is_valid_load_order(static_cast<ba::order>(o))) return raise_memory_order(LOAD, o, false);
+  if (IL_PY_UNLIKELY(!ba::is_valid_order(op, static_cast<ba::order>(o)))) {
+    raise_memory_order(op, o, false);
+    return nullptr;
+  }
+  *out = static_cast<ba::order>(o);
+  return p;
+}
+
+template <class V>
+PyObject* op_load(Cell& c, ilpy::passed order) {
+  ba::order mo;
+  unsigned char* p = prepare(c, Op::load, order, &mo);
+  if (!p) return nullptr;
   return ba::with_width(c.width, [&](auto W) -> PyObject* {
-    return V::template out<W>(c, ba::ops<ba::bits_t<W>>::load(p, static_cast<ba::order>(o)));
+    return V::template out<W>(c, ba::ops<ba::bits_t<W>>::load(p, mo));
   });
 }
 
 template <class V>
 PyObject* op_store(Cell& c, PyObject* desired, ilpy::passed order) {
-  unsigned char* p = target(c, STORE);
+  ba::order mo;
+  unsigned char* p = prepare(c, Op::store, order, &mo);
   if (!p) return nullptr;
-  const int o = order_arg(order);
-  if (o < 0) return nullptr;
-  if (!ba::is_valid_store_order(static_cast<ba::order>(o)))
-    return raise_memory_order(STORE, o, false);
   return ba::with_width(c.width, [&](auto W) -> PyObject* {
     ba::bits_t<W> v;
     if (!V::template in<W>(c, desired, "desired", v)) return nullptr;
-    ba::ops<ba::bits_t<W>>::store(p, v, static_cast<ba::order>(o));
+    ba::ops<ba::bits_t<W>>::store(p, v, mo);
     Py_RETURN_NONE;
   });
 }
 
 template <class V>
 PyObject* op_exchange(Cell& c, PyObject* desired, ilpy::passed order) {
-  unsigned char* p = target(c, EXCHANGE);
+  ba::order mo;
+  unsigned char* p = prepare(c, Op::exchange, order, &mo);
   if (!p) return nullptr;
-  const int o = order_arg(order);
-  if (o < 0) return nullptr;
   return ba::with_width(c.width, [&](auto W) -> PyObject* {
     ba::bits_t<W> v;
     if (!V::template in<W>(c, desired, "desired", v)) return nullptr;
-    return V::template out<W>(c,
-                              ba::ops<ba::bits_t<W>>::exchange(p, v, static_cast<ba::order>(o)));
+    return V::template out<W>(c, ba::ops<ba::bits_t<W>>::exchange(p, v, mo));
   });
 }
 
@@ -397,7 +394,7 @@ PyObject* make_cmpxchg_result(bool ok, PyObject* expected);
 template <class V, bool Weak>
 PyObject* op_cmpxchg(Cell& c, PyObject* expected, PyObject* desired, ilpy::passed succ,
                      ilpy::passed fail) {
-  constexpr int op = Weak ? CMPXCHG_WEAK : CMPXCHG_STRONG;
+  constexpr Op op = Weak ? Op::cmpxchg_weak : Op::cmpxchg_strong;
   unsigned char* p = target(c, op);
   if (!p) return nullptr;
   const int s = order_arg(succ);
@@ -423,18 +420,15 @@ enum class BitOp { test, set, reset, compl_ };
 
 template <BitOp B>
 PyObject* op_bit(Cell& c, PyObject* index, ilpy::passed order) {
-  constexpr int op = B == BitOp::test    ? BIT_TEST
-                     : B == BitOp::set   ? BIT_TEST_SET
-                     : B == BitOp::reset ? BIT_TEST_RESET
-                                         : BIT_TEST_COMPL;
-  unsigned char* p = target(c, op);
+  constexpr Op op = B == BitOp::test    ? Op::bit_test
+                    : B == BitOp::set   ? Op::bit_test_set
+                    : B == BitOp::reset ? Op::bit_test_reset
+                                        : Op::bit_test_compl;
+  ba::order mo;
+  unsigned char* p = prepare(c, op, order, &mo);
   if (!p) return nullptr;
-  const int o = order_arg(order);
-  if (o < 0) return nullptr;
-  if (B == BitOp::test && !ba::is_valid_load_order(static_cast<ba::order>(o)))
-    return raise_memory_order(op, o, false);
   if (!PyLong_Check(index)) {
-    PyErr_Format(PyExc_TypeError, "'index' must be an int, not %s", Py_TYPE(index)->tp_name);
+    PyErr_Format(PyExc_TypeError, "'index' must be an int, not %s", IL_TP_NAME(index));
     return nullptr;
   }
   int overflow = 0;
@@ -445,7 +439,6 @@ PyObject* op_bit(Cell& c, PyObject* index, ilpy::passed order) {
     return nullptr;
   }
   const auto idx = static_cast<unsigned>(i);
-  const auto mo = static_cast<ba::order>(o);
   const bool r = ba::with_width(c.width, [&](auto W) -> bool {
     using O = ba::ops<ba::bits_t<W>>;
     if constexpr (B == BitOp::test) return O::bit_test(p, idx, mo);
@@ -461,19 +454,16 @@ enum class Rmw { or_, xor_, and_, add, sub };
 /// A binary read-modify-write; Fetch: return the previous value, else None.
 template <class V, Rmw R, bool Fetch>
 PyObject* op_rmw(Cell& c, PyObject* value, ilpy::passed order) {
-  constexpr int base = R == Rmw::or_ ? OR : R == Rmw::xor_ ? XOR : R == Rmw::and_ ? AND
-                       : R == Rmw::add ? ADD : SUB;
-  constexpr int op = !Fetch ? base : (R == Rmw::add || R == Rmw::sub) ? base + 5 : base + 4;
-  unsigned char* p = target(c, op);
+  constexpr Op base = R == Rmw::or_ ? Op::or_ : R == Rmw::xor_ ? Op::xor_
+                      : R == Rmw::and_ ? Op::and_ : R == Rmw::add ? Op::add : Op::sub;
+  ba::order mo;
+  unsigned char* p = prepare(c, Fetch ? ba::fetching(base) : base, order, &mo);
   if (!p) return nullptr;
-  const int o = order_arg(order);
-  if (o < 0) return nullptr;
   return ba::with_width(c.width, [&](auto W) -> PyObject* {
     using U = ba::bits_t<W>;
     using O = ba::ops<U>;
     U v;
     if (!V::template in<W>(c, value, "value", v)) return nullptr;
-    const auto mo = static_cast<ba::order>(o);
     U prev;
     if constexpr (R == Rmw::or_) prev = O::fetch_or(p, v, mo);
     else if constexpr (R == Rmw::xor_) prev = O::fetch_xor(p, v, mo);
@@ -492,17 +482,14 @@ enum class Unary { not_, inc, dec, neg };
 
 template <class V, Unary U1, bool Fetch>
 PyObject* op_unary(Cell& c, ilpy::passed order) {
-  constexpr int base = U1 == Unary::not_ ? NOT : U1 == Unary::inc ? INC
-                       : U1 == Unary::dec ? DEC : NEG;
-  constexpr int op = !Fetch ? base : U1 == Unary::not_ ? base + 4 : base + 5;
-  unsigned char* p = target(c, op);
+  constexpr Op base = U1 == Unary::not_ ? Op::not_ : U1 == Unary::inc ? Op::inc
+                      : U1 == Unary::dec ? Op::dec : Op::neg;
+  ba::order mo;
+  unsigned char* p = prepare(c, Fetch ? ba::fetching(base) : base, order, &mo);
   if (!p) return nullptr;
-  const int o = order_arg(order);
-  if (o < 0) return nullptr;
   return ba::with_width(c.width, [&](auto W) -> PyObject* {
     using U = ba::bits_t<W>;
     using O = ba::ops<U>;
-    const auto mo = static_cast<ba::order>(o);
     U prev;
     if constexpr (U1 == Unary::not_) prev = O::fetch_not(p, mo);
     else if constexpr (U1 == Unary::inc) prev = O::fetch_add(p, U{1}, mo);
@@ -530,8 +517,8 @@ unsigned char* live(Cell& c) {
 nb::object ops_supported(Cell& c) {
   live(c);
   nb::list out;
-  for (int op = LOAD; op <= OP_LAST; ++op) {
-    if (!c.supports(op)) continue;
+  for (int op = static_cast<int>(ba::kFirstOp); op <= static_cast<int>(ba::kLastOp); ++op) {
+    if (!c.supports(static_cast<Op>(op))) continue;
     PyObject* e = enum_of(g_types.op_type, op);
     if (!e) throw nb::python_error();
     out.append(nb::steal(e));
@@ -599,7 +586,7 @@ PyObject* result_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
   if (!PyArg_ParseTupleAndKeywords(args, kwargs, "pO:CmpxchgResult",
                                    const_cast<char**>(names), &success, &expected))
     return nullptr;
-  auto* r = reinterpret_cast<ResultObject*>(type->tp_alloc(type, 0));
+  auto* r = reinterpret_cast<ResultObject*>(IL_TP_ALLOC(type)(type, 0));
   if (!r) return nullptr;
   r->expected = Py_NewRef(expected);
   r->success = static_cast<char>(success);
@@ -622,7 +609,7 @@ void result_dealloc(PyObject* self) {
   PyObject_GC_UnTrack(self);
   Py_TRASHCAN_BEGIN(self, result_dealloc)
   result_clear(self);
-  type->tp_free(self);
+  IL_TP_FREE(type)(self);
   Py_DECREF(type);
   Py_TRASHCAN_END
 }
@@ -800,7 +787,7 @@ template <class T>
 nb::object make_view(nb::handle cls, PyObject* buffer, Kind kind, bool is_signed) {
   if (!PyObject_CheckBuffer(buffer)) {
     PyErr_Format(PyExc_TypeError,
-                 "'buffer' must support the buffer protocol, not %s", Py_TYPE(buffer)->tp_name);
+                 "'buffer' must support the buffer protocol, not %s", IL_TP_NAME(buffer));
     throw nb::python_error();
   }
   Py_buffer view;
@@ -989,6 +976,23 @@ void init_ipc_atomics(nb::module_& m) {
   }, "view"_a, "Release a view's buffer export (idempotent).");
   m.def("_buffer_info", &buffer_info, "obj"_a, "(address, nbytes, readonly) of a buffer.");
   m.def("_setup", &setup, "Hand the Python-side exception and enum types to the extension.");
+  m.def("_op_names", [] {
+    nb::list out;
+    for (int op = static_cast<int>(ba::kFirstOp); op <= static_cast<int>(ba::kLastOp); ++op)
+      out.append(ba::op_name(static_cast<Op>(op)));
+    return nb::tuple(out);
+  }, "The OpType member names, in value order from 1 (the core's op enum).");
+  m.def("_order_valid", [](int op, int order) {
+    if (op < static_cast<int>(ba::kFirstOp) || op > static_cast<int>(ba::kLastOp) ||
+        !ba::is_order_value(order))
+      throw nb::value_error("not an OpType / MemoryOrder value");
+    return ba::is_valid_order(static_cast<Op>(op), static_cast<ba::order>(order));
+  }, "op"_a, "order"_a, "Whether order may be given to op (the core's rule).");
+  m.def("_fail_order_valid", [](int fail, int succ) {
+    if (!ba::is_order_value(fail) || !ba::is_order_value(succ))
+      throw nb::value_error("not a MemoryOrder value");
+    return ba::is_valid_fail_order(static_cast<ba::order>(fail), static_cast<ba::order>(succ));
+  }, "fail"_a, "succ"_a, "Whether fail may be a cmpxchg's failure order after succ.");
   m.def("supported_widths", [] {
     nb::list out;
     for (int w : {1, 2, 4, 8, 16})

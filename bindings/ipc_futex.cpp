@@ -65,6 +65,20 @@ void check_attach(shm::AttachResult r, const char* what) {
 
 // ============================================================ results
 
+/// Constructs T in place, then runs attach(obj) (export the buffer or open
+/// the region, attach the core object); if that throws, T is destroyed again
+/// so that nanobind sees an uninitialised instance.
+template <class T, class F>
+void construct(T* self, F&& attach) {
+  new (self) T();
+  try {
+    attach(*self);
+  } catch (...) {
+    self->~T();
+    throw;
+  }
+}
+
 inline PyObject* status_result(WaitStatus s) noexcept {
   if (IL_PY_UNLIKELY(s == WaitStatus::interrupted)) return ilpy::raise_interrupted();
   return Py_NewRef(s == WaitStatus::ok ? Py_True : Py_False);
@@ -107,15 +121,11 @@ struct IpcFutexWord : ShmBase {
 struct IpcFxFutexWord : IpcFutexWord {};
 
 void futex_init(IpcFutexWord* self, nb::handle buffer, std::size_t offset, bool shared) {
-  new (self) IpcFutexWord();
-  try {
-    export_buffer(*self, buffer, offset, 4, 4, "FutexWord");
-    self->word = static_cast<std::atomic<std::uint32_t>*>(self->mem);
-    self->shared = shared;
-  } catch (...) {
-    self->~IpcFutexWord();
-    throw;
-  }
+  construct(self, [&](IpcFutexWord& o) {
+    export_buffer(o, buffer, offset, 4, 4, "FutexWord");
+    o.word = static_cast<std::atomic<std::uint32_t>*>(o.mem);
+    o.shared = shared;
+  });
 }
 
 std::uint32_t futex_load(IpcFutexWord& f) noexcept { return f.word->load(std::memory_order_acquire); }
@@ -190,15 +200,11 @@ using IpcAtomicU64 = IpcAtomicU<std::uint64_t>;
 
 template <class T>
 void atomic_init(IpcAtomicU<T>* self, nb::handle buffer, std::size_t offset) {
-  new (self) IpcAtomicU<T>();
-  try {
-    export_buffer(*self, buffer, offset, sizeof(T), sizeof(T),
+  construct(self, [&](IpcAtomicU<T>& o) {
+    export_buffer(o, buffer, offset, sizeof(T), sizeof(T),
                   sizeof(T) == 4 ? "AtomicU32" : "AtomicU64");
-    self->a = static_cast<std::atomic<T>*>(self->mem);
-  } catch (...) {
-    self->~IpcAtomicU<T>();
-    throw;
-  }
+    o.a = static_cast<std::atomic<T>*>(o.mem);
+  });
 }
 
 template <class T>
@@ -242,16 +248,12 @@ struct IpcNamedMutex : IpcMutex {};
 struct IpcFxMutex : IpcMutex {};
 
 void mutex_init(IpcMutex* self, nb::handle buffer, std::size_t offset, bool shared) {
-  new (self) IpcMutex();
-  try {
-    export_buffer(*self, buffer, offset, shm::ShmMutex::size, shm::ShmMutex::alignment, "Mutex");
-    self->shared = shared;
-    self->m = shm::ShmMutex(self->mem, shared);
-    check_attach(self->m.attach(), "Mutex");
-  } catch (...) {
-    self->~IpcMutex();
-    throw;
-  }
+  construct(self, [&](IpcMutex& o) {
+    export_buffer(o, buffer, offset, shm::ShmMutex::size, shm::ShmMutex::alignment, "Mutex");
+    o.shared = shared;
+    o.m = shm::ShmMutex(o.mem, shared);
+    check_attach(o.m.attach(), "Mutex");
+  });
 }
 
 PyObject* mutex_acquire(IpcMutex& s, ilpy::passed blocking, ilpy::passed timeout) noexcept {
@@ -375,18 +377,14 @@ std::uint32_t initial_value(nb::handle value) {
 
 void semaphore_init(IpcSemaphore* self, nb::handle buffer, nb::handle value, std::size_t offset,
                     bool shared) {
-  new (self) IpcSemaphore();
-  try {
+  construct(self, [&](IpcSemaphore& o) {
     const std::uint32_t v = initial_value(value);
-    export_buffer(*self, buffer, offset, shm::ShmSemaphore::size, shm::ShmSemaphore::alignment,
+    export_buffer(o, buffer, offset, shm::ShmSemaphore::size, shm::ShmSemaphore::alignment,
                   "Semaphore");
-    self->shared = shared;
-    self->s = shm::ShmSemaphore(self->mem, shared);
-    check_attach(self->s.attach(v), "Semaphore");
-  } catch (...) {
-    self->~IpcSemaphore();
-    throw;
-  }
+    o.shared = shared;
+    o.s = shm::ShmSemaphore(o.mem, shared);
+    check_attach(o.s.attach(v), "Semaphore");
+  });
 }
 
 PyObject* sem_wait_deadline(IpcSemaphore& s, Deadline d) noexcept {
@@ -494,16 +492,12 @@ struct IpcShmEvent : ShmBase {
 struct IpcNamedEvent : IpcShmEvent {};
 
 void event_init(IpcShmEvent* self, nb::handle buffer, std::size_t offset, bool shared) {
-  new (self) IpcShmEvent();
-  try {
-    export_buffer(*self, buffer, offset, shm::ShmEvent::size, shm::ShmEvent::alignment, "Event");
-    self->shared = shared;
-    self->e = shm::ShmEvent(self->mem, shared);
-    check_attach(self->e.attach(), "Event");
-  } catch (...) {
-    self->~IpcShmEvent();
-    throw;
-  }
+  construct(self, [&](IpcShmEvent& o) {
+    export_buffer(o, buffer, offset, shm::ShmEvent::size, shm::ShmEvent::alignment, "Event");
+    o.shared = shared;
+    o.e = shm::ShmEvent(o.mem, shared);
+    check_attach(o.e.attach(), "Event");
+  });
 }
 
 PyObject* event_is_set(IpcShmEvent& e) noexcept {
@@ -550,24 +544,23 @@ struct IpcShmBarrier : ShmBase {
 
 void barrier_init(IpcShmBarrier* self, nb::handle buffer, nb::handle parties, std::size_t offset,
                   bool shared) {
-  new (self) IpcShmBarrier();
-  try {
+  construct(self, [&](IpcShmBarrier& o) {
     std::uint32_t p = 0;
     if (!parties.is_none()) {
       const long long v = PyLong_AsLongLong(parties.ptr());
       if (v == -1 && PyErr_Occurred()) throw nb::python_error();
-      if (v < 1 || v > (1ll << 30)) {
+      if (v < 1 || v > shm::ShmBarrier::kMaxParties) {
         PyErr_SetString(PyExc_ValueError, "parties must be between 1 and 2**30");
         throw nb::python_error();
       }
       p = static_cast<std::uint32_t>(v);
     }
-    export_buffer(*self, buffer, offset, shm::ShmBarrier::size, shm::ShmBarrier::alignment,
+    export_buffer(o, buffer, offset, shm::ShmBarrier::size, shm::ShmBarrier::alignment,
                   "Barrier");
-    self->shared = shared;
-    self->b = shm::ShmBarrier(self->mem, shared);
+    o.shared = shared;
+    o.b = shm::ShmBarrier(o.mem, shared);
     shm::AttachResult attached{};
-    switch (self->b.open(p, &attached)) {
+    switch (o.b.open(p, &attached)) {
       case shm::ShmBarrier::Open::parties_required:
         PyErr_SetString(PyExc_ValueError,
                         "Barrier: parties is required to initialise fresh memory");
@@ -575,15 +568,12 @@ void barrier_init(IpcShmBarrier* self, nb::handle buffer, nb::handle parties, st
       case shm::ShmBarrier::Open::parties_mismatch:
         PyErr_Format(PyExc_ValueError,
                      "Barrier: the memory holds a barrier for %u parties, not %u",
-                     self->b.parties(), p);
+                     o.b.parties(), p);
         throw nb::python_error();
       case shm::ShmBarrier::Open::ok:
         check_attach(attached, "Barrier");
     }
-  } catch (...) {
-    self->~IpcShmBarrier();
-    throw;
-  }
+  });
 }
 
 PyObject* broken_barrier() noexcept {
@@ -727,16 +717,12 @@ void init_ipc_futex(nb::module_& m) {
   nmtx.def(
       "__init__",
       [](IpcNamedMutex* self, nb::handle name, nb::handle mode, nb::handle pid_dir) {
-        new (self) IpcNamedMutex();
-        try {
+        construct(self, [&](IpcNamedMutex& o) {
           const NamedArgs a = named_args(name, mode, pid_dir);
-          open_region(*self, "mutex", a, shm::kLayoutSize);
-          self->m = shm::ShmMutex(self->mem, true);
-          check_attach(self->m.attach(true), "NamedMutex");
-        } catch (...) {
-          self->~IpcNamedMutex();
-          throw;
-        }
+          open_region(o, "mutex", a, shm::kLayoutSize);
+          o.m = shm::ShmMutex(o.mem, true);
+          check_attach(o.m.attach(true), "NamedMutex");
+        });
       },
       "name"_a, nb::kw_only(), "mode"_a = 0600, "pid_dir"_a.none() = nb::none());
   add_named_members(nmtx);
@@ -770,17 +756,13 @@ void init_ipc_futex(nb::module_& m) {
       "__init__",
       [](IpcNamedSemaphore* self, nb::handle name, nb::handle value, nb::handle mode,
          nb::handle pid_dir) {
-        new (self) IpcNamedSemaphore();
-        try {
+        construct(self, [&](IpcNamedSemaphore& o) {
           const std::uint32_t v = initial_value(value);
           const NamedArgs a = named_args(name, mode, pid_dir);
-          open_region(*self, "semaphore", a, shm::kLayoutSize);
-          self->s = shm::ShmSemaphore(self->mem, true);
-          check_attach(self->s.attach(v, true), "NamedSemaphore");
-        } catch (...) {
-          self->~IpcNamedSemaphore();
-          throw;
-        }
+          open_region(o, "semaphore", a, shm::kLayoutSize);
+          o.s = shm::ShmSemaphore(o.mem, true);
+          check_attach(o.s.attach(v, true), "NamedSemaphore");
+        });
       },
       "name"_a, "value"_a.none() = 0, nb::kw_only(), "mode"_a = 0600,
       "pid_dir"_a.none() = nb::none());
@@ -808,16 +790,12 @@ void init_ipc_futex(nb::module_& m) {
   nev.def(
       "__init__",
       [](IpcNamedEvent* self, nb::handle name, nb::handle mode, nb::handle pid_dir) {
-        new (self) IpcNamedEvent();
-        try {
+        construct(self, [&](IpcNamedEvent& o) {
           const NamedArgs a = named_args(name, mode, pid_dir);
-          open_region(*self, "event", a, shm::kLayoutSize);
-          self->e = shm::ShmEvent(self->mem, true);
-          check_attach(self->e.attach(true), "NamedEvent");
-        } catch (...) {
-          self->~IpcNamedEvent();
-          throw;
-        }
+          open_region(o, "event", a, shm::kLayoutSize);
+          o.e = shm::ShmEvent(o.mem, true);
+          check_attach(o.e.attach(true), "NamedEvent");
+        });
       },
       "name"_a, nb::kw_only(), "mode"_a = 0600, "pid_dir"_a.none() = nb::none());
   add_named_members(nev);

@@ -102,7 +102,7 @@ struct NamedArgs {
 inline NamedArgs named_args(nb::handle name, nb::handle mode, nb::handle pid_dir) {
   NamedArgs a;
   if (!PyUnicode_Check(name.ptr())) {
-    PyErr_Format(PyExc_TypeError, "name must be str, not %.200s", Py_TYPE(name.ptr())->tp_name);
+    PyErr_Format(PyExc_TypeError, "name must be str, not %.200s", IL_TP_NAME(name.ptr()));
     throw nb::python_error();
   }
   Py_ssize_t n = 0;

@@ -65,7 +65,7 @@ std::size_t size_arg(nb::handle v, const char* what, std::size_t lo, std::size_t
   if (v.is_none()) return 0;
   if (PyBool_Check(v.ptr()) || !PyLong_Check(v.ptr())) {
     PyErr_Format(PyExc_TypeError, "%s must be an int or None, not %.200s", what,
-                 Py_TYPE(v.ptr())->tp_name);
+                 IL_TP_NAME(v.ptr()));
     throw nb::python_error();
   }
   int overflow = 0;
@@ -185,7 +185,7 @@ inline PyObject* put_until(IpcShmQueue& s, PyObject* data, Deadline d) noexcept 
       if (PyErr_ExceptionMatches(PyExc_TypeError)) {
         PyErr_Clear();
         PyErr_Format(PyExc_TypeError, "ShmQueue messages are bytes-like objects, not %.200s",
-                     Py_TYPE(data)->tp_name);
+                     IL_TP_NAME(data));
       }
       return nullptr;
     }

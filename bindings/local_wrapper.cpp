@@ -84,7 +84,7 @@ PyObject* lw_new(PyTypeObject* type, PyObject* args, PyObject* kwds) {
     return nullptr;
   }
   if (!PyArg_ParseTuple(args, "O:LocalWrapper", &obj)) return nullptr;
-  auto* self = reinterpret_cast<LocalWrapperObject*>(type->tp_alloc(type, 0));
+  auto* self = reinterpret_cast<LocalWrapperObject*>(IL_TP_ALLOC(type)(type, 0));
   if (!self) return nullptr;
   self->wrapped = Py_NewRef(obj);
   self->weakreflist = nullptr;
@@ -108,7 +108,7 @@ void lw_dealloc(PyObject* self) {
   Py_TRASHCAN_BEGIN(self, lw_dealloc)  // safe at any depth (issue 15)
   if (lw(self)->weakreflist) PyObject_ClearWeakRefs(self);
   lw_clear(self);
-  tp->tp_free(self);
+  IL_TP_FREE(tp)(self);
   Py_DECREF(tp);
   Py_TRASHCAN_END
 }
@@ -119,7 +119,15 @@ PyObject* lw_getattro(PyObject* self, PyObject* name) {
   // wrappers) come first, as in ft_utils; everything else is the target's.
   // Looking in the type first avoids raising and clearing an AttributeError
   // on every forwarded access.
+#ifndef Py_LIMITED_API
   if (_PyType_Lookup(Py_TYPE(self), name)) return PyObject_GenericGetAttr(self, name);
+#else
+  // The stable ABI has no type lookup without a call: try the wrapper's own
+  // attribute first and forward on AttributeError (slower, same result).
+  if (PyObject* own = PyObject_GenericGetAttr(self, name)) return own;
+  if (!PyErr_ExceptionMatches(PyExc_AttributeError)) return nullptr;
+  PyErr_Clear();
+#endif
   PyObject* w = target(self);
   return w ? PyObject_GetAttr(w, name) : nullptr;
 }
@@ -172,10 +180,14 @@ PyObject* lw_iter(PyObject* self) {
 PyObject* lw_iternext(PyObject* self) {
   IL_LW_TARGET(nullptr);
   if (!PyIter_Check(w)) {
-    PyErr_Format(PyExc_TypeError, "'%.200s' object is not an iterator", Py_TYPE(w)->tp_name);
+    PyErr_Format(PyExc_TypeError, "'%.200s' object is not an iterator", IL_TP_NAME(w));
     return nullptr;
   }
+#ifndef Py_LIMITED_API
   return Py_TYPE(w)->tp_iternext(w);  // null without an error set: exhausted
+#else
+  return PyIter_Next(w);  // the same: null without an error set when exhausted
+#endif
 }
 Py_ssize_t lw_length(PyObject* self) {
   IL_LW_TARGET(-1);

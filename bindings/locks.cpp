@@ -66,15 +66,35 @@ inline constexpr const char kRLockNotOwned[] = "cannot release un-acquired lock"
 inline constexpr const char kReadNotHeld[] = "cannot release un-acquired read lock";
 inline constexpr const char kWriteNotHeld[] = "cannot release un-acquired write lock";
 
-/// The flavours' timeout conventions (bindings/timeouts.hpp).
+/// A flavour's conventions: its timeouts (bindings/timeouts.hpp), what
+/// __enter__ returns and __exit__'s signature and result.
+///   threading: __enter__ returns True; __exit__ takes any 0-3 arguments and
+///              returns None.
+///   syncx:     __enter__ returns the lock; __exit__ takes exactly three
+///              arguments and returns False.
+/// Release is a hold's traits' checked release (RuntimeError when not held).
 struct ThreadingRules {
   static bool deadline(ilpy::passed blocking, ilpy::passed timeout, Deadline* out) noexcept {
     return ilpy::passed_threading_deadline(blocking, timeout, out);
+  }
+  static PyObject* entered(PyObject*) noexcept { return Py_NewRef(Py_True); }
+  template <auto Release, class C>
+  static PyObject* exit(C& self, std::optional<PyObject*>, std::optional<PyObject*>,
+                        std::optional<PyObject*>) noexcept {
+    return Release(self);
   }
 };
 struct SyncxRules {
   static bool deadline(ilpy::passed blocking, ilpy::passed timeout, Deadline* out) noexcept {
     return ilpy::passed_syncx_deadline(blocking, timeout, out);
+  }
+  static PyObject* entered(PyObject* self) noexcept { return Py_NewRef(self); }
+  template <auto Release, class C>
+  static PyObject* exit(C& self, PyObject*, PyObject*, PyObject*) noexcept {
+    PyObject* r = Release(self);
+    if (IL_PY_UNLIKELY(!r)) return nullptr;
+    Py_DECREF(r);
+    return Py_NewRef(Py_False);
   }
 };
 
@@ -262,54 +282,53 @@ PyObject* make_guard(PyObject* self, C& lock, ilpy::passed blocking,
 
 struct LockHold {
   using Core = LockCore;
+  using Side = LockSide;
   static bool release(LockCore& c) noexcept { return c.release(); }
   static constexpr const char* kNotHeld = kLockNotHeld;
   static constexpr bool kKeepOnFailure = false;
 };
 using LockGuard = Guard<LockHold>;
 
-template <class C, class Rules>
-PyObject* lock_acquire(PyObject*, C& self, ilpy::passed blocking,
-                       ilpy::passed timeout) noexcept {
-  return acquire_with<Rules>(LockSide{self}, blocking, timeout);
+// ------------------------------------------------------------ the one lock binding
+// Every flavour's acquire / release / __enter__ / __exit__ / guard are these
+// templates over its Rules and a hold's traits H (H::Side acquires, H::release
+// releases, H::kNotHeld is the RuntimeError).
+
+template <class Rules, class H, class C>
+PyObject* acquire(PyObject*, C& self, ilpy::passed blocking, ilpy::passed timeout) noexcept {
+  return acquire_with<Rules>(typename H::Side{self}, blocking, timeout);
 }
 
-template <class C>
-PyObject* lock_release(C& self) noexcept {
-  if (INTERLOCK_LIKELY(self.release())) return Py_NewRef(Py_None);
-  return raise_runtime(kLockNotHeld);
+/// Op(self) as None, or RuntimeError(Msg) when it reports false.
+template <auto Op, const char* Msg, class C>
+PyObject* checked(C& self) noexcept {
+  if (INTERLOCK_LIKELY(Op(self))) return Py_NewRef(Py_None);
+  return raise_runtime(Msg);
 }
+template <class H, class C>
+PyObject* release(C& self) noexcept {
+  return checked<&H::release, H::kNotHeld>(self);
+}
+
+/// __enter__: acquire, as long as it takes (a signal's exception ends it).
+template <class Rules, class H, class C>
+PyObject* enter(PyObject* self, C& c) noexcept {
+  typename H::Side side{c};
+  if (INTERLOCK_UNLIKELY(!side.try_acquire()) &&
+      side.acquire_until(Deadline::never()) != WaitStatus::ok)
+    return nullptr;  // interrupted
+  return Rules::entered(self);
+}
+
+template <class Rules, class H, class C>
+constexpr auto exit_of = &Rules::template exit<&release<H, C>, C>;
+
+template <class Rules, class H, class C>
+constexpr auto guard_of = &make_guard<Guard<H>, typename H::Side, Rules, C>;
 
 template <class C>
 PyObject* lock_aio_enqueue(PyObject* self, C& c, PyObject* loop, PyObject* future) noexcept {
   return c.enqueue_async(self, loop, future);
-}
-
-// threading flavour: __enter__ returns True, __exit__ takes any 0-3 arguments
-// and returns None.
-PyObject* lock_enter(Lock& self) noexcept {
-  if (INTERLOCK_LIKELY(self.try_acquire())) return Py_NewRef(Py_True);
-  return wait_result(self.acquire_until(Deadline::never()));
-}
-
-PyObject* lock_exit(Lock& self, std::optional<PyObject*>, std::optional<PyObject*>,
-                    std::optional<PyObject*>) noexcept {
-  return lock_release(self);
-}
-
-// syncx flavour: __enter__ returns the lock, __exit__ takes exactly three
-// arguments and returns False.
-PyObject* syncx_lock_enter(PyObject* self, SyncxLock& lock) noexcept {
-  if (!lock.try_acquire()) {
-    const WaitStatus s = lock.acquire_until(Deadline::never());
-    if (s != WaitStatus::ok) return nullptr;  // interrupted
-  }
-  return Py_NewRef(self);
-}
-
-PyObject* syncx_lock_exit(SyncxLock& self, PyObject*, PyObject*, PyObject*) noexcept {
-  if (IL_PY_UNLIKELY(!self.release())) return raise_runtime(kLockNotHeld);
-  return Py_NewRef(Py_False);
 }
 
 PyObject* lock_repr(PyObject* self) noexcept {
@@ -378,23 +397,12 @@ struct SyncxRLock final : RLockCore {};
 /// thread (RuntimeError from another thread, the guard then still holds).
 struct RLockHold {
   using Core = RLockCore;
+  using Side = RLockSide;
   static bool release(RLockCore& c) noexcept { return c.release(); }
   static constexpr const char* kNotHeld = kRLockNotOwned;
   static constexpr bool kKeepOnFailure = true;
 };
 using RLockGuard = Guard<RLockHold>;
-
-template <class C, class Rules>
-PyObject* rlock_acquire(PyObject*, C& self, ilpy::passed blocking,
-                       ilpy::passed timeout) noexcept {
-  return acquire_with<Rules>(RLockSide{self}, blocking, timeout);
-}
-
-template <class C>
-PyObject* rlock_release(C& self) noexcept {
-  if (INTERLOCK_LIKELY(self.release())) return Py_NewRef(Py_None);
-  return raise_runtime(kRLockNotOwned);
-}
 
 template <class C>
 PyObject* rlock_release_save(C& self) noexcept {
@@ -409,7 +417,7 @@ PyObject* rlock_acquire_restore(C& self, PyObject* state) noexcept {
   unsigned long owner = 0;
   if (!PyTuple_Check(state)) {
     PyErr_Format(PyExc_TypeError, "_acquire_restore() argument must be a tuple, not %.200s",
-                 Py_TYPE(state)->tp_name);
+                 IL_TP_NAME(state));
     return nullptr;
   }
   if (!PyArg_ParseTuple(state, "nk:_acquire_restore", &depth, &owner)) return nullptr;
@@ -419,28 +427,6 @@ PyObject* rlock_acquire_restore(C& self, PyObject* state) noexcept {
   }
   self.acquire_restore(static_cast<std::size_t>(depth));
   return Py_NewRef(Py_None);
-}
-
-PyObject* rlock_enter(RLock& self) noexcept {
-  if (INTERLOCK_LIKELY(self.try_acquire())) return Py_NewRef(Py_True);
-  return wait_result(self.acquire_until(Deadline::never()));
-}
-
-PyObject* rlock_exit(RLock& self, std::optional<PyObject*>, std::optional<PyObject*>,
-                     std::optional<PyObject*>) noexcept {
-  return rlock_release(self);
-}
-
-PyObject* syncx_rlock_enter(PyObject* self, SyncxRLock& lock) noexcept {
-  if (!lock.try_acquire()) {
-    if (lock.acquire_until(Deadline::never()) != WaitStatus::ok) return nullptr;
-  }
-  return Py_NewRef(self);
-}
-
-PyObject* syncx_rlock_exit(SyncxRLock& self, PyObject*, PyObject*, PyObject*) noexcept {
-  if (IL_PY_UNLIKELY(!self.release())) return raise_runtime(kRLockNotOwned);
-  return Py_NewRef(Py_False);
 }
 
 PyObject* rlock_repr(PyObject* self) noexcept {
@@ -548,6 +534,7 @@ struct SyncxRWLock final : RWCore {};
 /// A read hold, released once (later releases are no-ops).
 struct ReadHold {
   using Core = RWCore;
+  using Side = ReadSide;
   static bool release(RWCore& c) noexcept { return c.read_release(); }
   static constexpr const char* kNotHeld = kReadNotHeld;
   static constexpr bool kKeepOnFailure = false;
@@ -557,6 +544,7 @@ using ReadGuard = Guard<ReadHold>;
 /// A write hold, released (or downgraded) once.
 struct WriteHold {
   using Core = RWCore;
+  using Side = WriteSide;
   static bool release(RWCore& c) noexcept { return c.write_release(); }
   static constexpr const char* kNotHeld = kWriteNotHeld;
   static constexpr bool kKeepOnFailure = false;
@@ -580,47 +568,11 @@ PyObject* write_guard_downgrade(WriteGuard& g) noexcept {
   return r;
 }
 
-template <class C, class Rules>
-PyObject* rw_acquire_read(PyObject*, C& self, ilpy::passed blocking,
-                       ilpy::passed timeout) noexcept {
-  return acquire_with<Rules>(ReadSide{self}, blocking, timeout);
-}
-
-template <class C, class Rules>
-PyObject* rw_acquire_write(PyObject*, C& self, ilpy::passed blocking,
-                       ilpy::passed timeout) noexcept {
-  return acquire_with<Rules>(WriteSide{self}, blocking, timeout);
-}
-
-template <class C>
-PyObject* rw_read_release(C& self) noexcept {
-  if (INTERLOCK_LIKELY(self.read_release())) return Py_NewRef(Py_None);
-  return raise_runtime(kReadNotHeld);
-}
-
-template <class C>
-PyObject* rw_write_release(C& self) noexcept {
-  if (INTERLOCK_LIKELY(self.write_release(false))) return Py_NewRef(Py_None);
-  return raise_runtime(kWriteNotHeld);
-}
-
-template <class C>
-PyObject* rw_write_release_fair(C& self) noexcept {
-  if (self.write_release(true)) return Py_NewRef(Py_None);
-  return raise_runtime(kWriteNotHeld);
-}
-
-template <class C>
-PyObject* rw_bump_shared(C& self) noexcept {
-  if (self.bump_shared()) return Py_NewRef(Py_None);
-  return raise_runtime("bump_shared() without a read hold");
-}
-
-template <class C>
-PyObject* rw_bump_exclusive(C& self) noexcept {
-  if (self.bump_exclusive()) return Py_NewRef(Py_None);
-  return raise_runtime("bump_exclusive() without the write hold");
-}
+inline constexpr const char kNoReadHold[] = "bump_shared() without a read hold";
+inline constexpr const char kNoWriteHold[] = "bump_exclusive() without the write hold";
+bool write_release_fair(RWCore& c) noexcept { return c.write_release(true); }
+bool bump_shared(RWCore& c) noexcept { return c.bump_shared(); }
+bool bump_exclusive(RWCore& c) noexcept { return c.bump_exclusive(); }
 
 PyObject* rw_repr(PyObject* self) noexcept {
   if (!nb::inst_ready(self)) return repr_with_state(self, "uninitialized");
@@ -656,20 +608,20 @@ PyObject* guard_exit(G& g, PyObject*, PyObject*, PyObject*) noexcept {
   "the GIL and ends early with whatever a signal handler raises (nothing acquired)."
 
 PyMethodDef lock_methods[] = {
-    ilpy::method<&lock_acquire<Lock, ThreadingRules>, "acquire($self, blocking=True, timeout=-1)",
+    ilpy::method<&acquire<ThreadingRules, LockHold, Lock>, "acquire($self, blocking=True, timeout=-1)",
                  IL_ACQUIRE_DOC("the lock") "\n\nthreading.Lock.acquire()'s contract; timeout=None "
                                             "also means forever.">(),
-    ilpy::method<&lock_release<Lock>, "release($self, /)",
+    ilpy::method<&release<LockHold, Lock>, "release($self, /)",
                  "Release the lock (any thread may). RuntimeError if it is not locked.">(),
-    ilpy::method<&lock_enter, "__enter__($self, /)", "acquire(); return True.">(),
-    ilpy::method<&lock_exit, "__exit__($self, exc_type=None, exc_value=None, traceback=None, /)",
+    ilpy::method<&enter<ThreadingRules, LockHold, Lock>, "__enter__($self, /)", "acquire(); return True.">(),
+    ilpy::method<exit_of<ThreadingRules, LockHold, Lock>, "__exit__($self, exc_type=None, exc_value=None, traceback=None, /)",
                  "release().">(),
     ilpy::method<&LockCore::locked, "locked($self, /)", "Whether the lock is held (a snapshot).">(),
     ilpy::method<&LockCore::locked, "is_locked($self, /)", "Same as locked().">(),
     ilpy::method<&LockCore::try_acquire, "try_acquire($self, /)",
                  "Acquire the lock if it is free; return whether it was.">(),
     ilpy::method<&LockCore::try_acquire, "try_lock($self, /)", "Same as try_acquire().">(),
-    ilpy::method<&make_guard<LockGuard, LockSide, ThreadingRules, Lock>, "guard($self, blocking=True, timeout=None)",
+    ilpy::method<guard_of<ThreadingRules, LockHold, Lock>, "guard($self, blocking=True, timeout=None)",
                       "acquire(blocking, timeout), returning a LockGuard that releases the lock\n"
                       "(or None if it was not acquired).">(),
     ilpy::method<&LockCore::reinit, "_at_fork_reinit($self, /)",
@@ -681,23 +633,23 @@ PyMethodDef lock_methods[] = {
 };
 
 PyMethodDef syncx_lock_methods[] = {
-    ilpy::method<&lock_acquire<SyncxLock, SyncxRules>, "acquire($self, blocking=True, timeout=None)",
+    ilpy::method<&acquire<SyncxRules, LockHold, SyncxLock>, "acquire($self, blocking=True, timeout=None)",
                  "Acquire the lock; return whether it was acquired. blocking=False tries once;\n"
                  "timeout=None waits forever, a negative timeout tries once.">(),
-    ilpy::method<&lock_acquire<SyncxLock, SyncxRules>, "lock($self, blocking=True, timeout=None)",
+    ilpy::method<&acquire<SyncxRules, LockHold, SyncxLock>, "lock($self, blocking=True, timeout=None)",
                  "Same as acquire().">(),
     ilpy::method<&LockCore::try_acquire, "try_acquire($self, /)",
                  "Acquire the lock if it is free; return whether it was.">(),
     ilpy::method<&LockCore::try_acquire, "try_lock($self, /)", "Same as try_acquire().">(),
-    ilpy::method<&lock_release<SyncxLock>, "release($self, /)",
+    ilpy::method<&release<LockHold, SyncxLock>, "release($self, /)",
                  "Release the lock. RuntimeError if it is not locked.">(),
     ilpy::method<&LockCore::locked, "locked($self, /)", "Whether the lock is held.">(),
     ilpy::method<&LockCore::locked, "is_locked($self, /)", "Same as locked().">(),
-    ilpy::method<&make_guard<LockGuard, LockSide, SyncxRules, SyncxLock>,
+    ilpy::method<guard_of<SyncxRules, LockHold, SyncxLock>,
                       "guard($self, blocking=True, timeout=None)",
                       "acquire(blocking, timeout), returning a LockGuard (or None).">(),
-    ilpy::method<&syncx_lock_enter, "__enter__($self, /)", "acquire(); return the lock.">(),
-    ilpy::method<&syncx_lock_exit, "__exit__($self, exc_type, exc_value, traceback, /)",
+    ilpy::method<&enter<SyncxRules, LockHold, SyncxLock>, "__enter__($self, /)", "acquire(); return the lock.">(),
+    ilpy::method<exit_of<SyncxRules, LockHold, SyncxLock>, "__exit__($self, exc_type, exc_value, traceback, /)",
                  "release(); return False.">(),
     ilpy::method<&LockCore::reinit, "_at_fork_reinit($self, /)",
                  "Make this a fresh, unlocked lock (for a forked child).">(),
@@ -719,7 +671,7 @@ PyMethodDef lock_guard_methods[] = {
   ilpy::method<&RLockCore::try_acquire, "try_acquire($self, /)",                                 \
                "Acquire the lock if it is free or already ours; return whether it was.">(),    \
       ilpy::method<&RLockCore::try_acquire, "try_lock($self, /)", "Same as try_acquire().">(),   \
-      ilpy::method<&rlock_release<C>, "release($self, /)",                                     \
+      ilpy::method<&release<RLockHold, C>, "release($self, /)",                                     \
                    "Release one level. RuntimeError unless the calling thread owns the "       \
                    "lock.">(),                                                                 \
       ilpy::method<&RLockCore::locked, "locked($self, /)",                                       \
@@ -739,14 +691,14 @@ PyMethodDef lock_guard_methods[] = {
                    "Make this a fresh, unowned lock (for a forked child).">()
 
 PyMethodDef rlock_methods[] = {
-    ilpy::method<&rlock_acquire<RLock, ThreadingRules>, "acquire($self, blocking=True, timeout=-1)",
+    ilpy::method<&acquire<ThreadingRules, RLockHold, RLock>, "acquire($self, blocking=True, timeout=-1)",
                  IL_ACQUIRE_DOC("the lock, or one more level of it if the calling thread\n"
                                 "already owns it") "\n\nthreading.RLock.acquire()'s contract; "
                                                    "timeout=None also means forever.">(),
-    ilpy::method<&rlock_enter, "__enter__($self, /)", "acquire(); return True.">(),
-    ilpy::method<&rlock_exit, "__exit__($self, exc_type=None, exc_value=None, traceback=None, /)",
+    ilpy::method<&enter<ThreadingRules, RLockHold, RLock>, "__enter__($self, /)", "acquire(); return True.">(),
+    ilpy::method<exit_of<ThreadingRules, RLockHold, RLock>, "__exit__($self, exc_type=None, exc_value=None, traceback=None, /)",
                  "release().">(),
-    ilpy::method<&make_guard<RLockGuard, RLockSide, ThreadingRules, RLock>, "guard($self, blocking=True, timeout=None)",
+    ilpy::method<guard_of<ThreadingRules, RLockHold, RLock>, "guard($self, blocking=True, timeout=None)",
                       "acquire(blocking, timeout), returning an RLockGuard that releases that\n"
                       "level (or None if it was not acquired).">(),
     IL_RLOCK_COMMON(RLock),
@@ -754,17 +706,17 @@ PyMethodDef rlock_methods[] = {
 };
 
 PyMethodDef syncx_rlock_methods[] = {
-    ilpy::method<&rlock_acquire<SyncxRLock, SyncxRules>,
+    ilpy::method<&acquire<SyncxRules, RLockHold, SyncxRLock>,
                  "acquire($self, blocking=True, timeout=None)",
                  "Acquire the lock (one more level if already ours); return whether it was\n"
                  "acquired. blocking=False tries once; timeout=None waits forever.">(),
-    ilpy::method<&rlock_acquire<SyncxRLock, SyncxRules>, "lock($self, blocking=True, timeout=None)",
+    ilpy::method<&acquire<SyncxRules, RLockHold, SyncxRLock>, "lock($self, blocking=True, timeout=None)",
                  "Same as acquire().">(),
-    ilpy::method<&make_guard<RLockGuard, RLockSide, SyncxRules, SyncxRLock>,
+    ilpy::method<guard_of<SyncxRules, RLockHold, SyncxRLock>,
                       "guard($self, blocking=True, timeout=None)",
                       "acquire(blocking, timeout), returning an RLockGuard (or None).">(),
-    ilpy::method<&syncx_rlock_enter, "__enter__($self, /)", "acquire(); return the lock.">(),
-    ilpy::method<&syncx_rlock_exit, "__exit__($self, exc_type, exc_value, traceback, /)",
+    ilpy::method<&enter<SyncxRules, RLockHold, SyncxRLock>, "__enter__($self, /)", "acquire(); return the lock.">(),
+    ilpy::method<exit_of<SyncxRules, RLockHold, SyncxRLock>, "__exit__($self, exc_type, exc_value, traceback, /)",
                  "release(); return False.">(),
     IL_RLOCK_COMMON(SyncxRLock),
     ilpy::methods_end,
@@ -784,18 +736,18 @@ PyMethodDef rlock_guard_methods[] = {
 #define IL_RW_COMMON(C)                                                                        \
   ilpy::method<&RWCore::try_read, "try_acquire_read($self, /)",                                  \
                "Take a read hold if one is available now; return whether it was.">(),          \
-      ilpy::method<&rw_read_release<C>, "read_release($self, /)",                              \
+      ilpy::method<&release<ReadHold, C>, "read_release($self, /)",                              \
                    "Release a read hold (any thread may). RuntimeError if none is held.">(),   \
       ilpy::method<&RWCore::try_write, "try_acquire_write($self, /)",                            \
                    "Take the write hold if it is available now; return whether it was.">(),    \
-      ilpy::method<&rw_write_release<C>, "write_release($self, /)",                            \
+      ilpy::method<&release<WriteHold, C>, "write_release($self, /)",                            \
                    "Release the write hold. RuntimeError if it is not held.">(),               \
-      ilpy::method<&rw_write_release_fair<C>, "write_release_fair($self, /)",                  \
+      ilpy::method<&checked<&write_release_fair, kWriteNotHeld, C>, "write_release_fair($self, /)",                  \
                    "Release the write hold, handing the lock to a waiting thread if any.">(),  \
-      ilpy::method<&rw_bump_shared<C>, "bump_shared($self, /)",                                \
+      ilpy::method<&checked<&bump_shared, kNoReadHold, C>, "bump_shared($self, /)",                                \
                    "With a read hold: let a waiting writer go first, then hold for reading "   \
                    "again.">(),                                                                \
-      ilpy::method<&rw_bump_exclusive<C>, "bump_exclusive($self, /)",                          \
+      ilpy::method<&checked<&bump_exclusive, kNoWriteHold, C>, "bump_exclusive($self, /)",                          \
                    "With the write hold: let waiting threads go first, then hold for "         \
                    "writing again.">(),                                                        \
       ilpy::method<&RWCore::locked, "is_locked($self, /)",                                       \
@@ -806,18 +758,18 @@ PyMethodDef rlock_guard_methods[] = {
                    "Make this a fresh, unlocked lock (for a forked child).">()
 
 PyMethodDef rwlock_methods[] = {
-    ilpy::method<&rw_acquire_read<RWLock, ThreadingRules>,
+    ilpy::method<&acquire<ThreadingRules, ReadHold, RWLock>,
                  "acquire_read($self, blocking=True, timeout=None)",
                  IL_ACQUIRE_DOC("a read hold") "\n\nthreading's timeout rules (-1 is forever "
                                                "too).">(),
-    ilpy::method<&rw_acquire_write<RWLock, ThreadingRules>,
+    ilpy::method<&acquire<ThreadingRules, WriteHold, RWLock>,
                  "acquire_write($self, blocking=True, timeout=None)",
                  IL_ACQUIRE_DOC("the write hold") "\n\nthreading's timeout rules (-1 is forever "
                                                   "too).">(),
-    ilpy::method<&make_guard<ReadGuard, ReadSide, ThreadingRules, RWLock>,
+    ilpy::method<guard_of<ThreadingRules, ReadHold, RWLock>,
                       "read_guard($self, blocking=True, timeout=None)",
                       "acquire_read(blocking, timeout), returning a ReadGuard (or None).">(),
-    ilpy::method<&make_guard<WriteGuard, WriteSide, ThreadingRules, RWLock>,
+    ilpy::method<guard_of<ThreadingRules, WriteHold, RWLock>,
                       "write_guard($self, blocking=True, timeout=None)",
                       "acquire_write(blocking, timeout), returning a WriteGuard (or None).">(),
     IL_RW_COMMON(RWLock),
@@ -825,24 +777,24 @@ PyMethodDef rwlock_methods[] = {
 };
 
 PyMethodDef syncx_rwlock_methods[] = {
-    ilpy::method<&rw_acquire_read<SyncxRWLock, SyncxRules>,
+    ilpy::method<&acquire<SyncxRules, ReadHold, SyncxRWLock>,
                  "acquire_read($self, blocking=True, timeout=None)",
                  "Take a read hold; return whether it was taken.">(),
-    ilpy::method<&rw_acquire_read<SyncxRWLock, SyncxRules>,
+    ilpy::method<&acquire<SyncxRules, ReadHold, SyncxRWLock>,
                  "read_lock($self, blocking=True, timeout=None)", "Same as acquire_read().">(),
     ilpy::method<&RWCore::try_read, "try_read_lock($self, /)",
                  "Same as try_acquire_read().">(),
-    ilpy::method<&make_guard<ReadGuard, ReadSide, SyncxRules, SyncxRWLock>,
+    ilpy::method<guard_of<SyncxRules, ReadHold, SyncxRWLock>,
                       "read_guard($self, blocking=True, timeout=None)",
                       "acquire_read(blocking, timeout), returning a ReadGuard (or None).">(),
-    ilpy::method<&rw_acquire_write<SyncxRWLock, SyncxRules>,
+    ilpy::method<&acquire<SyncxRules, WriteHold, SyncxRWLock>,
                  "acquire_write($self, blocking=True, timeout=None)",
                  "Take the write hold; return whether it was taken.">(),
-    ilpy::method<&rw_acquire_write<SyncxRWLock, SyncxRules>,
+    ilpy::method<&acquire<SyncxRules, WriteHold, SyncxRWLock>,
                  "write_lock($self, blocking=True, timeout=None)", "Same as acquire_write().">(),
     ilpy::method<&RWCore::try_write, "try_write_lock($self, /)",
                  "Same as try_acquire_write().">(),
-    ilpy::method<&make_guard<WriteGuard, WriteSide, SyncxRules, SyncxRWLock>,
+    ilpy::method<guard_of<SyncxRules, WriteHold, SyncxRWLock>,
                       "write_guard($self, blocking=True, timeout=None)",
                       "acquire_write(blocking, timeout), returning a WriteGuard (or None).">(),
     IL_RW_COMMON(SyncxRWLock),

@@ -50,6 +50,11 @@ nb::dict build_info() {
   d["free_threaded"] = false;
 #endif
   d["python_version"] = PY_VERSION;  // the headers the module was built against
+#if defined(Py_LIMITED_API)
+  d["stable_abi"] = true;  // the abi3 wheel: runs on every CPython >= python_version
+#else
+  d["stable_abi"] = false;
+#endif
   d["nanobind_version"] = IL_PY_STR(NB_VERSION_MAJOR) "." IL_PY_STR(
       NB_VERSION_MINOR) "." IL_PY_STR(NB_VERSION_PATCH);
   return d;
@@ -70,8 +75,9 @@ void install_process_hooks(nb::module_& m) {
   interlock::py::set_main_thread(nb::cast<unsigned long>(main.attr("ident")));
   m.def("_after_fork_in_child", &after_fork_in_child,
         "Reset the parking lot in a forked child (registered with os.register_at_fork).");
-  nb::module_::import_("os").attr("register_at_fork")(
-      nb::arg("after_in_child") = m.attr("_after_fork_in_child"));
+  nb::object os = nb::module_::import_("os");
+  if (nb::hasattr(os, "register_at_fork"))  // no fork() on Windows
+    os.attr("register_at_fork")(nb::arg("after_in_child") = m.attr("_after_fork_in_child"));
 }
 
 }  // namespace
@@ -108,8 +114,10 @@ NB_MODULE(_interlock, m) {
   nb::module_ ipc = m.def_submodule(
       "ipc", "Cross-process primitives: buffer atomics, futex primitives, shared-memory queue.");
   interlock::py::init_ipc_atomics(ipc);
+#if INTERLOCK_HAS_IPC  // not on Windows: docs/design.md "Platforms"
   interlock::py::init_ipc_futex(ipc);
   interlock::py::init_ipc_queue(ipc);
+#endif
 
   install_process_hooks(m);
 }

@@ -6,6 +6,7 @@
 
 #include <nanobind/nanobind.h>
 
+#include "py_compat.hpp"
 namespace interlock::py {
 
 /// Names a bound class after its public home: `__module__` (so repr() of the

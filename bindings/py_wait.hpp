@@ -13,6 +13,7 @@
 #pragma once
 
 #include <Python.h>
+#include "py_compat.hpp"
 
 #include <cmath>
 

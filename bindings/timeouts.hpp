@@ -42,7 +42,7 @@ inline bool threading_deadline(bool blocking_, PyObject* timeout, Deadline* out)
     if (t == -1.0 && PyErr_Occurred()) {
       if (PyErr_ExceptionMatches(PyExc_TypeError)) {
         PyErr_Format(PyExc_TypeError, "timeout must be a number, not %.200s",
-                     Py_TYPE(timeout)->tp_name);
+                     IL_TP_NAME(timeout));
       }
       return false;
     }
@@ -110,7 +110,7 @@ inline bool wait_deadline(PyObject* timeout, Deadline* out) noexcept {
       if (PyErr_ExceptionMatches(PyExc_TypeError)) {
         PyErr_Clear();
         PyErr_Format(PyExc_TypeError, "timeout must be a number, not %.200s",
-                     Py_TYPE(timeout)->tp_name);
+                     IL_TP_NAME(timeout));
       }
       return false;
     }

@@ -2,8 +2,10 @@
 # Runs every test of interlock: the C++ suite (ctest), the C++ packaging checks
 # (tests/cmake_consumer/check.sh: find_package, pkg-config, add_subdirectory,
 # FetchContent, the shared library), and the Python
-# suite (pytest) on every supported interpreter found here, including a
-# free-threaded 3.13t built and cached by scripts/build-ft-python.sh.
+# suite (pytest) against the release wheels (scripts/build-wheels.sh, built
+# from the sdist), each installed into a fresh venv, on every supported
+# interpreter found here, including a free-threaded 3.13t built and cached by
+# scripts/build-ft-python.sh, and the abi3 wheel on 3.12 and 3.13.
 #
 # Installs what it needs on a fresh Debian machine (apt: GoogleTest, Google
 # Benchmark, pkg-config; pip: into per-interpreter venvs under build/).
@@ -53,46 +55,56 @@ if [ "${INTERLOCK_SKIP_CPP:-0}" != 1 ]; then
 fi
 
 # ------------------------------------------------------------------ Python
-find_python() {  # version -> interpreter path on stdout
-  local v=$1
-  if [ "$v" = 3.13t ]; then
-    "$root/scripts/build-ft-python.sh" | tail -n1
-    return
-  fi
-  local candidates=()
-  if command -v pyenv >/dev/null; then
-    local proot; proot=$(pyenv root)
-    for d in "$proot"/versions/"$v".*/bin/python"$v"; do [ -x "$d" ] && candidates+=("$d"); done
-  fi
-  command -v "python$v" >/dev/null && candidates+=("$(command -v "python$v")")
-  for c in "${candidates[@]}"; do
-    if "$c" -c 'import sys; sys.exit(0 if getattr(sys, "_is_gil_enabled", lambda: True)() else 1)' 2>/dev/null; then
-      echo "$c"; return
-    fi
-  done
-  return 1
+# shellcheck source=find-python.sh
+. "$root/scripts/find-python.sh"
+
+# What ships is what is tested: scripts/build-wheels.sh builds the sdist and
+# every wheel from the sdist alone (manylinux_2_17, Zig toolchain; build dirs
+# under build/ persist), then each interpreter gets a fresh venv with its wheel
+# installed from that wheelhouse (never an in-tree build) and runs the suite.
+# The abi3 wheel is then tested on 3.12 and 3.13 as well.
+test_wheel() {  # label interpreter wheel-spec...
+  local label=$1 py=$2; shift 2
+  log "Python $label ($py): install $(basename "$1"), pytest"
+  local venv="$build/venv-$label"
+  "$py" -m venv --clear "$venv"
+  "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null
+  "$venv/bin/python" -m pip install -q pytest pytest-timeout
+  # Optional: the asyncio tests also run on uvloop where a wheel exists.
+  "$venv/bin/python" -m pip install -q --only-binary :all: uvloop >/dev/null 2>&1 ||
+    log "uvloop has no wheel for Python $label here: its test is skipped"
+  "$venv/bin/python" -m pip install -q --no-index --only-binary :all: "$@"
+  # The docs build (tests/python/test_docs.py: mkdocs build --strict) runs in one venv only.
+  if [ "$label" = 3.13 ]; then "$venv/bin/python" -m pip install -q -r "$root/docs/requirements.txt"; fi
+  # The suite imports the installed wheel, not python/ of this tree.
+  (cd "$root" && "$venv/bin/python" -c 'import interlock, sys; sys.exit(not interlock.__file__.startswith(sys.prefix))')
+  (cd "$root" && "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/python)
 }
 
 if [ "${INTERLOCK_SKIP_PYTHON:-0}" != 1 ]; then
   required="3.11 3.13 3.13t"
-  for v in ${INTERLOCK_PYTHONS:-3.10 3.11 3.12 3.13 3.13t}; do
-    if ! py=$(find_python "$v"); then
+  pythons=${INTERLOCK_PYTHONS:-3.10 3.11 3.12 3.13 3.13t}
+  for v in $pythons; do
+    if ! find_python "$v" >/dev/null; then
       case " $required " in
         *" $v "*) echo "required interpreter python$v not found" >&2; exit 1 ;;
-        *) echo "python$v not found here: skipped"; continue ;;
       esac
     fi
-    log "Python $v ($py): build, install, pytest"
-    venv="$build/venv-$v"
-    [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
-    "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null
-    "$venv/bin/python" -m pip install -q pytest pytest-timeout
-    # Optional: the asyncio tests also run on uvloop where a wheel exists.
-    "$venv/bin/python" -m pip install -q --only-binary :all: uvloop >/dev/null 2>&1 ||
-      log "uvloop has no wheel for Python $v here: its test is skipped"
-    "$venv/bin/python" -m pip install -q -C build-dir="$build/py-$v" "$root"
-    # The docs build (tests/python/test_docs.py: mkdocs build --strict) runs in one venv only.
-    if [ "$v" = 3.13 ]; then "$venv/bin/python" -m pip install -q -r "$root/docs/requirements.txt"; fi
-    (cd "$root" && "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/python)
   done
+  wheelhouse="$build/wheelhouse"
+  log "release artifacts: scripts/build-wheels.sh $wheelhouse"
+  INTERLOCK_PYTHONS="$pythons" INTERLOCK_JOBS="$jobs" bash "$root/scripts/build-wheels.sh" "$wheelhouse"
+  for v in $pythons; do
+    py=$(find_python "$v") || { echo "python$v not found here: skipped"; continue; }
+    test_wheel "$v" "$py" --find-links "$wheelhouse" interlock
+  done
+  # The stable-ABI wheel on the interpreters it serves here (pip would pick it
+  # on 3.14+); the full suite (see docs/design.md, "Release and packaging").
+  abi3=$(ls "$wheelhouse"/interlock-*-abi3-*.whl 2>/dev/null | head -n1 || true)
+  if [ -n "$abi3" ]; then
+    for v in 3.12 3.13; do
+      py=$(find_python "$v") || continue
+      test_wheel "$v-abi3" "$py" "$abi3"
+    done
+  fi
 fi

@@ -1,41 +1,34 @@
-// src/futex.hpp (private) — thin wrappers over futex(2) and the per-waiter
+// src/futex.hpp (private) — private-wait wrappers over platform/wait.hpp and the per-waiter
 // binary semaphore every sleeping thread in interlock waits on.
 #pragma once
 
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <atomic>
-#include <cerrno>
-#include <chrono>
 #include <cstdint>
-#include <ctime>
 
 #include "interlock/deadline.hpp"
-#include "interlock/process_futex.hpp"
+#include "interlock/platform/wait.hpp"
 
 namespace interlock::detail {
 
 enum class SleepResult : unsigned char { woken, timed_out, interrupted };
 
-/// Sleeps while *word == expected, until `deadline` (absolute, CLOCK_MONOTONIC,
-/// which is what steady_clock reads on Linux). Returns interrupted on EINTR,
-/// timed_out on ETIMEDOUT, woken otherwise (including spurious wake-ups and
-/// "the value had already changed").
+/// Sleeps while *word == expected, until the absolute `deadline` (a private,
+/// one-process wait: platform/wait.hpp). Returns interrupted on a signal,
+/// timed_out once the deadline passed, woken otherwise (including spurious
+/// wake-ups and "the value had already changed").
 inline SleepResult futex_wait(const std::atomic<std::uint32_t>* word, std::uint32_t expected,
                               Deadline deadline) noexcept {
-  switch (process_futex::detail::futex_wait_bitset(word, expected, deadline, FUTEX_PRIVATE_FLAG)) {
-    case process_futex::WaitResult::timed_out: return SleepResult::timed_out;
-    case process_futex::WaitResult::interrupted: return SleepResult::interrupted;
-    case process_futex::WaitResult::woken: break;
+  switch (platform::wait(word, expected, deadline, false)) {
+    case platform::WaitResult::timed_out: return SleepResult::timed_out;
+    case platform::WaitResult::interrupted: return SleepResult::interrupted;
+    case platform::WaitResult::woken:
+    case platform::WaitResult::value_changed: break;
   }
   return SleepResult::woken;
 }
 
 inline void futex_wake(const std::atomic<std::uint32_t>* word, int count) noexcept {
-  syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(word),
-          FUTEX_WAKE | FUTEX_PRIVATE_FLAG, count, nullptr, nullptr, 0);
+  platform::wake(word, count, false);
 }
 
 /// A binary semaphore for exactly one waiting thread: post() at most once per

@@ -1,8 +1,8 @@
 #include "interlock/grace.hpp"
 
-#include <pthread.h>
-
 #include <new>
+
+#include "interlock/platform/fork.hpp"
 
 namespace interlock {
 
@@ -32,9 +32,13 @@ void grace_after_fork_child() noexcept {
 struct SlotOwner {
   GraceSlot* slot = nullptr;
   ~SlotOwner() {
-    if (!slot) return;
+    // Read our member before touching another thread_local: with emulated
+    // TLS (MinGW) that access may reallocate this thread's TLS block, which
+    // holds *this.
+    GraceSlot* const s = slot;
+    if (!s) return;
     tls_grace_slot = nullptr;
-    slot->in_use.store(false, std::memory_order_release);
+    s->in_use.store(false, std::memory_order_release);
   }
 };
 thread_local SlotOwner t_owner;
@@ -43,7 +47,7 @@ thread_local SlotOwner t_owner;
 
 GraceSlot* grace_attach() noexcept {
   static const bool atfork_registered = [] {
-    pthread_atfork(nullptr, nullptr, grace_after_fork_child);
+    platform::at_fork_child(grace_after_fork_child);
     return true;
   }();
   (void)atfork_registered;

@@ -1,6 +1,6 @@
 #include "interlock/mutex.hpp"
 
-#include <unistd.h>
+#include <thread>
 
 #include "interlock/fatal.hpp"
 #include "interlock/parking_lot.hpp"
@@ -10,7 +10,7 @@ namespace interlock {
 
 namespace detail {
 int SpinWait::limit(SpinPolicy policy) noexcept {
-  static const bool multi_cpu = sysconf(_SC_NPROCESSORS_ONLN) > 1;
+  static const bool multi_cpu = std::thread::hardware_concurrency() > 1;
   if (!multi_cpu) return 0;
   return policy == SpinPolicy::yield ? 40 / SpinWait::kYieldsPerRound : 10;
 }

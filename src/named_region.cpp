@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -22,6 +23,83 @@
 namespace interlock {
 
 namespace {
+
+// ---- platform: the POSIX shared-memory namespace (Linux: files under
+// /dev/shm; macOS: a kernel namespace with 31-byte names, PSHMNAMLEN, whose
+// objects report no file type, and where fchmod()/O_NOFOLLOW do not apply).
+
+/// The shm_open() name of region `full` ("prefix.name"): "/prefix.name", or
+/// on macOS when that exceeds 31 bytes "/il.<64-bit FNV-1a hash, hex>".
+std::string os_shm_name(const std::string& full) {
+  std::string n = "/" + full;
+#if defined(__APPLE__)
+  if (n.size() > 31) {
+    std::uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : full) h = (h ^ c) * 1099511628211ull;
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "/il.%016llx", static_cast<unsigned long long>(h));
+    n = buf;
+  }
+#endif
+  return n;
+}
+
+int open_shm(const std::string& path, int flags, mode_t mode) {
+#if defined(__APPLE__)
+  const int fd = ::shm_open(path.c_str(), flags & ~(O_NOFOLLOW | O_CLOEXEC), mode);
+  if (fd >= 0) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return fd;
+#else
+  return ::shm_open(path.c_str(), flags, mode);
+#endif
+}
+
+/// lstat() of the object (Linux: its file under /dev/shm); macOS has no
+/// file for it: open it and fstat (no symlinks exist in that namespace).
+int shm_lstat(const std::string& path, struct stat* st) {
+#if defined(__APPLE__)
+  const int fd = ::shm_open(path.c_str(), O_RDONLY);
+  if (fd < 0) return -1;
+  const int r = ::fstat(fd, st);
+  ::close(fd);
+  return r;
+#else
+  return ::lstat(("/dev/shm" + path).c_str(), st);
+#endif
+}
+
+/// fchmod past the umask (Linux); macOS cannot fchmod a shm object, so there
+/// the mode given to shm_open (minus the umask) stays.
+int set_shm_mode(int fd, mode_t mode) {
+#if defined(__APPLE__)
+  (void)fd;
+  (void)mode;
+  return 0;
+#else
+  return ::fchmod(fd, mode);
+#endif
+}
+
+/// A shm object is a regular file on Linux; macOS reports no file type.
+bool shm_type_ok(const struct stat& st) {
+#if defined(__APPLE__)
+  (void)st;
+  return true;
+#else
+  return S_ISREG(st.st_mode);
+#endif
+}
+
+/// Where PID directories go by default: /dev/shm (tmpfs, cleared at boot)
+/// on Linux, /tmp on macOS.
+const char* default_pid_root() {
+#if defined(__APPLE__)
+  return "/tmp/";
+#else
+  return "/dev/shm/";
+#endif
+}
+
 
 [[noreturn]] void fail(int err, const std::string& what) {
   throw NamedRegionError(err, what + ": " + std::strerror(err));
@@ -91,7 +169,7 @@ int flock_retry(int fd, int op) {
 /// Whether fd (a region opened here) is still what /dev/shm<shm_path> names.
 bool still_named(int fd, const std::string& shm_path) {
   struct stat a, b;
-  return ::fstat(fd, &a) == 0 && ::lstat(("/dev/shm" + shm_path).c_str(), &b) == 0 &&
+  return ::fstat(fd, &a) == 0 && shm_lstat(shm_path, &b) == 0 &&
          a.st_ino == b.st_ino && a.st_dev == b.st_dev;
 }
 
@@ -104,11 +182,11 @@ bool unlink_if_unused(const std::string& shm_path) {
     int e;
     ~RestoreErrno() { errno = e; }
   } restore{saved_errno};
-  const int fd = ::shm_open(shm_path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+  const int fd = open_shm(shm_path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
   if (fd < 0) return false;
   struct stat st;
   bool removed = false;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid() &&
+  if (::fstat(fd, &st) == 0 && shm_type_ok(st) && st.st_uid == ::geteuid() &&
       flock_retry(fd, LOCK_EX | LOCK_NB) == 0) {
     if (still_named(fd, shm_path)) removed = ::shm_unlink(shm_path.c_str()) == 0;
   }
@@ -155,7 +233,7 @@ std::string NamedRegion::resolve_pid_dir(const Options& o) {
   if (dir.empty()) {
     // One directory per user for every kind ("interlock.mutex" -> "interlock").
     const std::string base = o.prefix.substr(0, o.prefix.find('.'));
-    dir = "/dev/shm/" + base + "-pids-" + std::to_string(::geteuid());
+    dir = default_pid_root() + base + "-pids-" + std::to_string(::geteuid());
   }
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   return dir;
@@ -214,7 +292,7 @@ NamedRegion::NamedRegion(std::string_view name, std::size_t size, const Options&
   ensure_private_dir(pid_dir_);
   lock_path_ = pid_dir_ + "/" + shm_name_ + ".lock";
   pids_path_ = pid_dir_ + "/" + shm_name_ + ".pids";
-  const std::string shm_path = "/" + shm_name_;
+  const std::string shm_path = os_shm_name(shm_name_);
   const mode_t mode = o.mode | 0600;  // we must be able to use it ourselves
 
   const int lock_fd = lock_dir();
@@ -224,13 +302,13 @@ NamedRegion::NamedRegion(std::string_view name, std::size_t size, const Options&
     if (attempt == 1000) fail(EAGAIN, "cannot attach '/dev/shm" + shm_path + "'");
     created_ = false;
     const std::size_t live = reap(pids_path_);
-    fd = ::shm_open(shm_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    fd = open_shm(shm_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     const int open_err = errno;  // the probes below may change errno
     if (fd < 0 && open_err == EEXIST && live == 0 && o.create && unlink_if_unused(shm_path)) {
       // A leftover of processes that all died (no PID file here, no handle
       // anywhere): reclaimed. (Only a regular file of ours: a planted symlink
       // or another user's file is refused below, never removed or followed.)
-      fd = ::shm_open(shm_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+      fd = open_shm(shm_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     }
     if (fd < 0 && open_err == EEXIST && live == 0 && !o.create && unlink_if_unused(shm_path)) {
       // Attach-only to a leftover of processes that all died: there is nothing
@@ -247,18 +325,18 @@ NamedRegion::NamedRegion(std::string_view name, std::size_t size, const Options&
         fail(ENOENT, "no named object '" + name_ + "'");
       }
       created_ = true;
-      if (::fchmod(fd, mode) != 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+      if (set_shm_mode(fd, mode) != 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0) {
         const int err = errno;
         ::shm_unlink(shm_path.c_str());
         fail(err, "cannot set up '" + shm_path + "'");
       }
     } else {
       if (errno != EEXIST) fail(errno, "cannot create '/dev/shm" + shm_path + "'");
-      fd = ::shm_open(shm_path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+      fd = open_shm(shm_path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
       if (fd < 0) fail(errno, "cannot open '/dev/shm" + shm_path + "'");
       struct stat st;
       if (::fstat(fd, &st) != 0) fail(errno, "cannot stat '/dev/shm" + shm_path + "'");
-      if (!S_ISREG(st.st_mode)) fail(EINVAL, "'/dev/shm" + shm_path + "' is not a regular file");
+      if (!shm_type_ok(st)) fail(EINVAL, "'/dev/shm" + shm_path + "' is not a regular file");
       if (st.st_uid != ::geteuid() && (o.mode & 077) == 0)
         fail(EPERM, "'/dev/shm" + shm_path + "' belongs to another user");
       if (size == 0) {  // attach-only: map the whole existing object
@@ -354,8 +432,8 @@ void NamedRegion::adopt_after_fork() {
   try {
     // Our own descriptor (and so our own flock): the inherited one shares the
     // parent's open file description, whose lock the parent drops at close.
-    const std::string shm_path = "/" + shm_name_;
-    const int fd = ::shm_open(shm_path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+    const std::string shm_path = os_shm_name(shm_name_);
+    const int fd = open_shm(shm_path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
     if (fd >= 0) {
       struct stat a, b;
       if (fd_ >= 0 && ::fstat(fd, &a) == 0 && ::fstat(fd_, &b) == 0 && a.st_ino == b.st_ino &&
@@ -402,10 +480,10 @@ void NamedRegion::close() noexcept {
   bool unused = true;
   if (fd_ >= 0) {
     flock_retry(fd_, LOCK_UN);
-    unused = flock_retry(fd_, LOCK_EX | LOCK_NB) == 0 && still_named(fd_, "/" + shm_name_);
+    unused = flock_retry(fd_, LOCK_EX | LOCK_NB) == 0 && still_named(fd_, os_shm_name(shm_name_));
   }
   if (last_here && reap(pids_path_) == 0) {
-    if (unused) ::shm_unlink(("/" + shm_name_).c_str());
+    if (unused) ::shm_unlink(os_shm_name(shm_name_).c_str());
     ::rmdir(pids_path_.c_str());
     ::unlink(lock_path_.c_str());
     ::rmdir(pid_dir_.c_str());  // only if no other name uses it

@@ -1,13 +1,16 @@
 // src/shm_layout.cpp — the futex sleep with wait hooks, and process identity
-// and liveness, for the cross-process primitives (shm_layout.hpp).
+// and liveness, for the cross-process primitives (shm_layout.hpp). Process
+// identity is platform code: /proc/<pid>/stat on Linux, sysctl on macOS.
 #include "interlock/shm_layout.hpp"
 
 #include <fcntl.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <unistd.h>
+#if defined(__APPLE__)
+#include <sys/sysctl.h>
+#include <sys/types.h>
+#endif
 
 #include <cerrno>
 #include <climits>
@@ -16,6 +19,8 @@
 #include <cstring>
 
 #include "interlock/shm_mutex.hpp"  // g_self_stamp is declared (exported) there
+#include "interlock/platform/fork.hpp"
+#include "interlock/platform/wait.hpp"
 #include "interlock/wait_hooks.hpp"
 
 namespace interlock::shm {
@@ -35,28 +40,6 @@ const char* describe(AttachResult r) noexcept {
   return "unknown";
 }
 
-namespace {
-
-long raw_wait(const std::atomic<std::uint32_t>* word, std::uint32_t expected, Deadline d,
-              bool shared) noexcept {
-  timespec ts;
-  timespec* tsp = nullptr;
-  if (!d.is_never()) {
-    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                  d.time_point().time_since_epoch())
-                  .count();
-    if (ns < 0) ns = 0;
-    ts.tv_sec = static_cast<time_t>(ns / 1000000000);
-    ts.tv_nsec = static_cast<long>(ns % 1000000000);
-    tsp = &ts;
-  }
-  const int op = FUTEX_WAIT_BITSET | (shared ? 0 : FUTEX_PRIVATE_FLAG);
-  return syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(word), op, expected, tsp,
-                 nullptr, FUTEX_BITSET_MATCH_ANY);
-}
-
-}  // namespace
-
 FutexWait futex_wait(const std::atomic<std::uint32_t>* word, std::uint32_t expected,
                      Deadline deadline, bool shared) noexcept {
   if (deadline.expired()) {
@@ -71,22 +54,17 @@ FutexWait futex_wait(const std::atomic<std::uint32_t>* word, std::uint32_t expec
     Deadline slice = deadline;
     if (poll)
       slice = earlier(deadline, Deadline::after(std::chrono::nanoseconds(hooks->poll_interval_ns)));
-    const long r = raw_wait(word, expected, slice, shared);
-    if (r == 0) {
+    const platform::WaitResult r = platform::wait(word, expected, slice, shared);
+    if (r == platform::WaitResult::woken) {
       result = FutexWait::woken;
       break;
     }
-    const int err = errno;
-    if (err == EAGAIN) {
+    if (r == platform::WaitResult::value_changed) {
       result = FutexWait::value_changed;
       break;
     }
-    if (err == ETIMEDOUT && (slice == deadline || deadline.expired())) {
+    if (r == platform::WaitResult::timed_out && (slice == deadline || deadline.expired())) {
       result = FutexWait::timed_out;
-      break;
-    }
-    if (err != EINTR && err != ETIMEDOUT) {
-      result = FutexWait::woken;  // EFAULT etc.: let the caller re-check
       break;
     }
     // EINTR, or a poll slice ran out: let the hooks run signal handlers.
@@ -103,10 +81,7 @@ FutexWait futex_wait(const std::atomic<std::uint32_t>* word, std::uint32_t expec
 
 int futex_wake(const std::atomic<std::uint32_t>* word, int n, bool shared) noexcept {
   if (n <= 0) return 0;
-  const int op = FUTEX_WAKE | (shared ? 0 : FUTEX_PRIVATE_FLAG);
-  const long r = syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(word), op, n,
-                         nullptr, nullptr, 0);
-  return r < 0 ? 0 : static_cast<int>(r);
+  return platform::wake(word, n, shared);
 }
 
 // ------------------------------------------------------------ processes
@@ -124,7 +99,7 @@ void reset_identity_in_child() noexcept {
 
 std::uint32_t init_self_pid() noexcept {
   static const bool registered = [] {
-    pthread_atfork(nullptr, nullptr, &reset_identity_in_child);
+    platform::at_fork_child(&reset_identity_in_child);
     return true;
   }();
   (void)registered;
@@ -136,6 +111,20 @@ std::uint32_t init_self_pid() noexcept {
 
 namespace {
 
+#if defined(__APPLE__)
+/// sysctl(KERN_PROC_PID): state ('Z' for a zombie) and start time in
+/// microseconds. False if there is no such process.
+bool read_stat(std::uint32_t pid, char* state, unsigned long long* start) noexcept {
+  int mib[4] = {CTL_KERN, KERN_PROC, KERN_PROC_PID, static_cast<int>(pid)};
+  struct kinfo_proc kp;
+  std::size_t len = sizeof kp;
+  if (::sysctl(mib, 4, &kp, &len, nullptr, 0) != 0 || len < sizeof kp) return false;
+  *state = kp.kp_proc.p_stat == SZOMB ? 'Z' : 'R';
+  *start = static_cast<unsigned long long>(kp.kp_proc.p_starttime.tv_sec) * 1000000ull +
+           static_cast<unsigned long long>(kp.kp_proc.p_starttime.tv_usec);
+  return true;
+}
+#else
 /// Reads /proc/<pid>/stat: state char and start time. False if unreadable.
 bool read_stat(std::uint32_t pid, char* state, unsigned long long* start) noexcept {
   char path[48];
@@ -163,6 +152,8 @@ bool read_stat(std::uint32_t pid, char* state, unsigned long long* start) noexce
   *start = std::strtoull(p, nullptr, 10);
   return true;
 }
+
+#endif
 
 }  // namespace
 

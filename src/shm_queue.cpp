@@ -5,6 +5,7 @@
 #include <climits>
 #include <cstddef>
 #include <new>
+#include <thread>
 
 #include "interlock/process_futex.hpp"
 #include "spin.hpp"
@@ -172,27 +173,50 @@ bool ShmQueue::reclaim_dead(std::uint64_t pos) noexcept {
   char* s = slot(pos);
   const std::uint64_t seq = seq_of(s)->load(std::memory_order_acquire);
   std::uint32_t owner = owner_of(s)->load(std::memory_order_acquire);
+  // Only the word's holder moves seq, and it clears the word after moving it:
+  // an unchanged seq means `owner` is the holder of this state of the slot.
   if (seq_of(s)->load(std::memory_order_acquire) != seq) return true;  // moved: retry
-  if (owner == 0 || owner == shm::self_pid()) return false;
+  const std::uint32_t me = shm::self_pid();
+  if (owner == 0 || owner == me) return false;
   if (shm::process_liveness(owner, 0) == shm::Liveness::alive) return false;
-  // Dead: the owner word names the claimer of the slot's current state (it is
-  // cleared before every publish/free, which the acquire of seq orders before
-  // this read). One recoverer wins the owner word.
-  if (!owner_of(s)->compare_exchange_strong(owner, 0, std::memory_order_acq_rel)) return true;
-  if ((seq & mask_) == (pos & mask_)) {
-    // A producer's claim (seq: free for the producer of that round): publish
-    // a tombstone in its place.
-    std::uint32_t t = kTombstone;
-    std::memcpy(s + 8, &t, 4);
-    seq_of(s)->store(seq + 1, std::memory_order_release);
-    notify(items_epoch(), get_waiters());
+  // Dead. Take the word over (one recoverer wins; a recoverer that dies
+  // mid-repair leaves its own PID for the next one).
+  if (!owner_of(s)->compare_exchange_strong(owner, me, std::memory_order_acq_rel)) return true;
+  const std::uint64_t now = seq_of(s)->load(std::memory_order_acquire);
+  const std::uint64_t index = static_cast<std::uint64_t>(s - slot(0)) / slot_size_;
+  if ((now & mask_) == index) {
+    // Free for the producer at position `now`: did the dead holder claim it?
+    if (static_cast<std::int64_t>(enq()->load(std::memory_order_seq_cst) - now) > 0) {
+      std::uint32_t t = kTombstone;  // claimed, never published: skip it
+      std::memcpy(s + 8, &t, 4);
+      seq_of(s)->store(now + 1, std::memory_order_release);
+    }
   } else {
-    // A consumer's claim (seq: published for the consumer of round seq - 1):
-    // free the slot; the message went with the consumer that took it.
-    seq_of(s)->store(seq - 1 + capacity_, std::memory_order_release);
-    notify(space_epoch(), put_waiters());
+    // Published for the consumer at position now - 1: did the holder take it?
+    if (static_cast<std::int64_t>(deq()->load(std::memory_order_seq_cst) - (now - 1)) > 0)
+      seq_of(s)->store(now - 1 + capacity_, std::memory_order_release);  // gone with it
   }
+  owner_of(s)->store(0, std::memory_order_release);
+  notify(items_epoch(), get_waiters());
+  notify(space_epoch(), put_waiters());
   return true;
+}
+
+void ShmQueue::reserve_contended(std::uint64_t pos, std::uint32_t holder) noexcept {
+  // Usually a live claimer between its publish and its clear (two stores), or
+  // one that lost a position race and is giving the word back: wait a moment.
+  // Its death is checked each time (a system call, off the fast path).
+  std::this_thread::yield();
+  if (owner_of(slot(pos))->load(std::memory_order_acquire) == holder &&
+      shm::process_liveness(holder, 0) != shm::Liveness::alive)
+    reclaim_dead(pos);
+}
+
+void ShmQueue::unreserve(char* s) noexcept {
+  owner_of(s)->store(0, std::memory_order_release);
+  // A sleeper may have found the word taken and the slot otherwise ready.
+  if (get_waiters()->load(std::memory_order_seq_cst) != 0) notify(items_epoch(), get_waiters());
+  if (put_waiters()->load(std::memory_order_seq_cst) != 0) notify(space_epoch(), put_waiters());
 }
 
 Deadline ShmQueue::wait_slice(bool space, Deadline deadline) const noexcept {

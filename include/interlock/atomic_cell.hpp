@@ -12,16 +12,25 @@
 //   * int64 arithmetic wraps (two's complement), never undefined behaviour;
 //     floor_div / floor_mod are Python's // and % (MIN // -1 wraps to MIN);
 //   * max_number / min_number are IEEE 754-2019 maximumNumber /
-//     minimumNumber: a NaN operand is ignored, +0.0 > -0.0.
+//     minimumNumber: a NaN operand is ignored, +0.0 > -0.0;
+//   * the façades' own rules live here too, one home each: Rust's
+//     checked_div (syncx: truncating, none for 0 and MIN / -1), syncx's float
+//     max/min (keep_ge / keep_le) and Rust's Display of a double
+//     (rust_display); IntOp names the binary operations of the numeric
+//     protocol and apply() / IntCell::fetch_apply compute them.
 // Callers choose the alignment (a derived type with alignas, e.g. a cache
 // line each on free-threaded Python builds).
 #pragma once
 
 #include <atomic>
 #include <bit>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "interlock/config.hpp"
@@ -70,6 +79,30 @@ constexpr std::int64_t shift_right(std::int64_t a, std::int64_t n) noexcept {
   return n >= 64 ? (a < 0 ? -1 : 0) : (a >> n);
 }
 
+/// Rust's checked_div: truncates toward zero; nothing for b == 0 and for
+/// MIN / -1 (the façade raises ZeroDivisionError, value unchanged).
+constexpr std::optional<std::int64_t> checked_div(std::int64_t a, std::int64_t b) noexcept {
+  if (b == 0 || (b == -1 && a == kI64Min)) return std::nullopt;
+  return a / b;
+}
+
+/// The binary operations of the numeric protocol on an int64 cell.
+enum class IntOp : std::uint8_t { add, sub, mul, floor_div, or_, xor_, and_ };
+
+/// a <op> b, wrapping; floor_div needs b != 0.
+constexpr std::int64_t apply(IntOp op, std::int64_t a, std::int64_t b) noexcept {
+  switch (op) {
+    case IntOp::add: return wrap_add(a, b);
+    case IntOp::sub: return wrap_sub(a, b);
+    case IntOp::mul: return wrap_mul(a, b);
+    case IntOp::floor_div: return floor_div(a, b);
+    case IntOp::or_: return a | b;
+    case IntOp::xor_: return a ^ b;
+    case IntOp::and_: return a & b;
+  }
+  return a;
+}
+
 // ------------------------------------------------------------ IEEE max / min
 
 /// IEEE 754-2019 maximumNumber: a NaN operand is ignored (the other one wins;
@@ -89,6 +122,59 @@ inline double min_number(double cur, double x) noexcept {
   if (x < cur) return x;
   if (x == cur && !std::signbit(cur) && std::signbit(x)) return x;
   return cur;
+}
+
+/// syncx's float max / min loops: keep the value while it is >= (<=) x, else
+/// take x. So a NaN argument is taken, and a stored NaN is replaced.
+constexpr double keep_ge(double cur, double x) noexcept { return cur >= x ? cur : x; }
+constexpr double keep_le(double cur, double x) noexcept { return cur <= x ? cur : x; }
+
+/// A double as Rust's Display writes it (syncx's repr / str): shortest
+/// round-trip digits, never an exponent, no ".0" on integral values ("1",
+/// "3.14", "0.00000015", "100000000000000000000"), "NaN", "inf", "-inf",
+/// "-0". Cold path.
+inline std::string rust_display(double x) {
+  if (std::isnan(x)) return "NaN";
+  if (std::isinf(x)) return x < 0 ? "-inf" : "inf";
+  char buf[64];  // shortest scientific: sign, 17 digits, point, e-324
+  const auto res = std::to_chars(buf, buf + sizeof buf - 1, x, std::chars_format::scientific);
+  *res.ptr = '\0';
+  std::string out = std::signbit(x) ? "-" : "";
+  std::string digits;
+  long point = -1;  // digits before the decimal point
+  long exp = 0;
+  for (const char* p = buf + out.size(); p < res.ptr; ++p) {
+    if (*p >= '0' && *p <= '9') {
+      digits += *p;
+    } else if (*p == '.') {
+      point = static_cast<long>(digits.size());
+    } else if (*p == 'e') {
+      exp = std::strtol(p + 1, nullptr, 10);
+      break;
+    }
+  }
+  if (point < 0) point = static_cast<long>(digits.size());
+  point += exp;
+  std::size_t lead = 0;  // normalise: no leading zeros (moving the point), no trailing ones
+  while (lead < digits.size() && digits[lead] == '0') ++lead;
+  digits.erase(0, lead);
+  point -= static_cast<long>(lead);
+  while (!digits.empty() && digits.back() == '0') digits.pop_back();
+  if (digits.empty()) return out + "0";
+  const long n = static_cast<long>(digits.size());
+  if (point <= 0) {
+    out += "0.";
+    out.append(static_cast<std::size_t>(-point), '0');
+    out += digits;
+  } else if (point >= n) {
+    out += digits;
+    out.append(static_cast<std::size_t>(point - n), '0');
+  } else {
+    out += digits.substr(0, static_cast<std::size_t>(point));
+    out += '.';
+    out += digits.substr(static_cast<std::size_t>(point));
+  }
+  return out;
 }
 
 // ------------------------------------------------------------ cells
@@ -123,6 +209,30 @@ struct IntCell {
       if (next == cur) return {cur, cur};
       if (v.compare_exchange_weak(cur, next, std::memory_order_seq_cst, std::memory_order_seq_cst))
         return {cur, next};
+    }
+  }
+
+  /// value = value <Op> n atomically (one instruction where there is one);
+  /// returns the prior value. floor_div needs n != 0.
+  template <IntOp Op>
+  INTERLOCK_ALWAYS_INLINE std::int64_t fetch_apply(std::int64_t n) noexcept {
+    if constexpr (Op == IntOp::add) return v.fetch_add(n);
+    else if constexpr (Op == IntOp::sub) return v.fetch_sub(n);
+    else if constexpr (Op == IntOp::or_) return v.fetch_or(n);
+    else if constexpr (Op == IntOp::xor_) return v.fetch_xor(n);
+    else if constexpr (Op == IntOp::and_) return v.fetch_and(n);
+    else return rmw([n](std::int64_t x) { return apply(Op, x, n); }).first;
+  }
+
+  /// Rust's checked_div in a compare-exchange loop: the prior value, or
+  /// nothing (value unchanged) when n is 0 or the value is MIN and n is -1.
+  std::optional<std::int64_t> fetch_checked_div(std::int64_t n) noexcept {
+    std::int64_t cur = v.load(std::memory_order_relaxed);
+    for (;;) {
+      const std::optional<std::int64_t> q = checked_div(cur, n);
+      if (!q) return std::nullopt;
+      if (v.compare_exchange_weak(cur, *q, std::memory_order_seq_cst, std::memory_order_relaxed))
+        return cur;
     }
   }
 };

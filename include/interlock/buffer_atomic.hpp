@@ -19,8 +19,12 @@
 //  - Memory orders are the values of the atomics library's MemoryOrder enum
 //    (C11 numbering without CONSUME): relaxed 0, acquire 2, release 3,
 //    acq_rel 4, seq_cst 5. Callers validate them per operation
-//    (is_valid_store_order & co.); the functions here take any valid order
+//    (is_valid_order / is_valid_fail_order); the functions here take any order
 //    and map store/load/fail orders conservatively if given an invalid one.
+//  - The operations (`op`, the atomics library's OpType numbering), which
+//    kinds of object support which (`supports`) and which orders each takes
+//    (`is_valid_order`) are declared here once; the binding and the Python
+//    enums (interlock.ipc.OpType, MemoryOrder.is_valid_*) use them.
 //  - 1..8 bytes: std::atomic_ref<uintN_t>, always lock-free on x86-64 and
 //    AArch64 (static_assert). 16 bytes: x86-64 `lock cmpxchg16b`, with every
 //    operation (including loads) a compare-exchange loop, so a 16-byte object
@@ -63,6 +67,60 @@ constexpr bool is_valid_load_order(order o) noexcept {
 /// success order (the atomics library's rule: fail <= succ in its numbering).
 constexpr bool is_valid_fail_order(order fail, order succ) noexcept {
   return static_cast<int>(fail) <= static_cast<int>(succ) && is_valid_load_order(fail);
+}
+
+// ============================================================ operations
+
+/// The operations an atomic object may support, numbered as the atomics
+/// library's OpType (enum.auto(): LOAD = 1, ...). interlock.ipc.OpType is
+/// built from op_name() (this is the one declaration).
+enum class op : int {
+  load = 1, store, exchange, cmpxchg_weak, cmpxchg_strong,
+  bit_test, bit_test_compl, bit_test_set, bit_test_reset,
+  or_, xor_, and_, not_, fetch_or, fetch_xor, fetch_and, fetch_not,
+  add, sub, inc, dec, neg, fetch_add, fetch_sub, fetch_inc, fetch_dec, fetch_neg,
+};
+inline constexpr op kFirstOp = op::load;
+inline constexpr op kLastOp = op::fetch_neg;
+
+/// The OpType member name of `o` ("LOAD", "BIT_TEST_COMPL", ...).
+constexpr const char* op_name(op o) noexcept {
+  constexpr const char* names[] = {
+      "LOAD", "STORE", "EXCHANGE", "CMPXCHG_WEAK", "CMPXCHG_STRONG",
+      "BIT_TEST", "BIT_TEST_COMPL", "BIT_TEST_SET", "BIT_TEST_RESET",
+      "OR", "XOR", "AND", "NOT", "FETCH_OR", "FETCH_XOR", "FETCH_AND", "FETCH_NOT",
+      "ADD", "SUB", "INC", "DEC", "NEG", "FETCH_ADD", "FETCH_SUB", "FETCH_INC", "FETCH_DEC",
+      "FETCH_NEG"};
+  return names[static_cast<int>(o) - 1];
+}
+
+/// The value-returning twin of a bitwise or arithmetic op (or_ -> fetch_or,
+/// add -> fetch_add); `o` itself otherwise.
+constexpr op fetching(op o) noexcept {
+  if (o >= op::or_ && o <= op::not_) return static_cast<op>(static_cast<int>(o) + 4);
+  if (o >= op::add && o <= op::neg) return static_cast<op>(static_cast<int>(o) + 5);
+  return o;
+}
+
+/// What an object's values are: ANY (properties only, no operation), BYTES
+/// (no arithmetic), INTEGRAL (everything).
+enum class kind : std::uint8_t { any, bytes, integral };
+
+/// Whether an object of kind `k` supports `o`; a read-only one only loads
+/// (load, bit_test).
+constexpr bool supports(kind k, bool readonly, op o) noexcept {
+  if (k == kind::any) return false;
+  if (k == kind::bytes && o >= op::add) return false;
+  return !readonly || o == op::load || o == op::bit_test;
+}
+
+/// Whether `o` may be given to `x` as its (success) order: loads (load,
+/// bit_test) take load orders, store store orders, the others any order. A
+/// compare-exchange's failure order: is_valid_fail_order.
+constexpr bool is_valid_order(op x, order o) noexcept {
+  if (x == op::load || x == op::bit_test) return is_valid_load_order(o);
+  if (x == op::store) return is_valid_store_order(o);
+  return true;
 }
 
 constexpr std::memory_order to_std(order o) noexcept {

@@ -51,6 +51,10 @@ class ShmBarrier {
   explicit ShmBarrier(void* mem, bool shared = true) noexcept
       : l_(static_cast<BarrierLayout*>(mem)), shared_(shared) {}
 
+  /// The largest party count a barrier takes (the binding's ValueError range
+  /// is 1 .. kMaxParties).
+  static constexpr std::uint32_t kMaxParties = std::uint32_t{1} << 30;
+
   /// Initialises fresh memory for `parties` (>= 1), or checks an existing
   /// layout (whose party count wins).
   AttachResult attach(std::uint32_t parties, bool force_stalled = false) noexcept {

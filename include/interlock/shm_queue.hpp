@@ -48,26 +48,37 @@
 // unpublished (both seq_cst): so a message is either received or its put
 // failed, never stranded behind a get that already reported shut_down.
 //
-// Process death (layout version 2): a claimer writes its PID into the slot's
-// owner word right after its claim and clears it (0) before it publishes /
-// frees the slot (plain stores on the line it writes anyway; the clear is
-// ordered before the seq release store). So a slot whose seq is stuck while
-// its owner word names a process that no longer runs was claimed by that dead
-// process: whoever finds it in the way (a get at an empty-looking position, a
-// put at a full-looking one, shutdown(immediate)) takes the recovery with a
-// CAS owner: dead pid -> 0 (exactly one recoverer wins; the dead process
-// cannot move) and then
-//  - a dead producer's slot (seq == its position) is published as a
-//    tombstone, which consumers skip: its unfinished message was never sent;
-//  - a dead consumer's slot (seq == position + 1) is freed: its message went
-//    with the consumer that took it (received at most once, never twice).
-// Healthy messages are neither lost nor duplicated. A waiter blocked behind a
-// slot claimed by another live process re-checks every kDeadCheckInterval,
-// so it notices the claimant's later death without a wake-up. Owner 0 means
-// "claimed an instant ago, PID not yet written": never recovered (a death in
-// that one-store window leaves the slot stuck as in layout version 1; a
-// reused PID likewise looks alive). shutdown() wakes every waiter, and a get
-// reports shut_down once every claim is published or recovered.
+// Process death (layout version 2): every slot has an owner word, a
+// process-shared try-lock on the slot. A claimer first takes it (CAS 0 -> its
+// PID), then claims the position (CAS on the enqueue / dequeue position; on a
+// lost race it gives the word back), copies, publishes / frees the slot with
+// the release store of seq, and only then clears the word (release). So the
+// word names whoever may still move the slot, and a PID is never missing from
+// a slot that a process could leave half-done: a process killed at ANY
+// instruction between its reservation and its clear leaves its PID there.
+// Whoever finds the slot in the way (a get at an empty-looking position, a put
+// at a full-looking one, a claimer finding the word taken, shutdown(immediate))
+// and sees that the PID's process no longer runs takes the word over (CAS dead
+// pid -> own PID: exactly one recoverer; the dead process cannot move), reads
+// what the dead process did from the slot's seq and the positions, repairs,
+// and clears the word:
+//  - seq free for the producer at position p and the enqueue position past p:
+//    the dead producer claimed p but never published: a tombstone is
+//    published in its place (consumers skip it: that message was never sent);
+//  - seq published for the consumer at position p and the dequeue position
+//    past p: the dead consumer took it: the slot is freed (its message went
+//    with that consumer: received at most once, never twice);
+//  - otherwise the dead process had only reserved the word, or had already
+//    published / freed the slot: nothing to repair.
+// (Nobody can claim a slot's position while another process holds its word,
+// so "the position moved past p" means exactly "the word's holder claimed p".)
+// A recoverer killed mid-repair leaves its own PID in the word, and the next
+// one finishes from the slot's state. Healthy messages are neither lost nor
+// duplicated. A waiter blocked behind a slot claimed by another live process
+// re-checks every kDeadCheckInterval, so it notices the claimant's later death
+// without a wake-up. A reused PID looks alive (its slot stays stuck until that
+// process exits). shutdown() wakes every waiter, and a get reports shut_down
+// once every claim is published or recovered.
 #pragma once
 
 #include <atomic>
@@ -167,9 +178,14 @@ class INTERLOCK_API ShmQueue {
       std::uint64_t seq = seq_of(s)->load(std::memory_order_acquire);
       auto diff = static_cast<std::int64_t>(seq - pos);
       if (diff == 0) {
-        if (enq()->compare_exchange_weak(pos, pos + 1, std::memory_order_seq_cst,
-                                         std::memory_order_relaxed))
-          break;
+        if (reserve(s, pos)) {
+          if (enq()->compare_exchange_strong(pos, pos + 1, std::memory_order_seq_cst,
+                                             std::memory_order_relaxed))
+            break;
+          unreserve(s);  // lost the race: pos now holds the new position
+        } else {
+          pos = enq()->load(std::memory_order_relaxed);
+        }
       } else if (diff < 0) {
         // Full at pos, unless a dead consumer holds the slot (slow path).
         if (INTERLOCK_LIKELY(!reclaim_dead(pos))) return ShmQueueStatus::timed_out;
@@ -178,8 +194,6 @@ class INTERLOCK_API ShmQueue {
         pos = enq()->load(std::memory_order_relaxed);
       }
     }
-    owner_of(s)->store(shm::self_pid(), std::memory_order_relaxed);
-    std::atomic_signal_fence(std::memory_order_seq_cst);  // no copy before the PID store
     // Claimed. If shutdown() came between the check above and the claim, a
     // consumer may already have reported shut_down on the empty queue: fill
     // the slot with a tombstone (consumers skip it) and fail, so that no
@@ -187,16 +201,16 @@ class INTERLOCK_API ShmQueue {
     if (INTERLOCK_UNLIKELY(state()->load(std::memory_order_seq_cst) != 0)) {
       std::uint32_t t = kTombstone;
       std::memcpy(s + 8, &t, 4);
-      owner_of(s)->store(0, std::memory_order_release);  // after the copy
       seq_of(s)->store(pos + 1, std::memory_order_release);
+      owner_of(s)->store(0, std::memory_order_release);
       notify(items_epoch(), get_waiters());
       return ShmQueueStatus::shut_down;
     }
     std::uint32_t n = static_cast<std::uint32_t>(len);
     std::memcpy(s + 8, &n, 4);
     if (len) std::memcpy(s + kSlotHeader, data, len);
-    owner_of(s)->store(0, std::memory_order_release);  // after the copy
-    seq_of(s)->store(pos + 1, std::memory_order_release);
+    seq_of(s)->store(pos + 1, std::memory_order_release);  // after the copy
+    owner_of(s)->store(0, std::memory_order_release);
     notify(items_epoch(), get_waiters());
     return ShmQueueStatus::ok;
   }
@@ -213,7 +227,14 @@ class INTERLOCK_API ShmQueue {
       std::uint64_t seq = seq_of(s)->load(std::memory_order_acquire);
       auto diff = static_cast<std::int64_t>(seq - (pos + 1));
       if (diff == 0) {
-        if (deq()->compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) break;
+        if (reserve(s, pos)) {
+          if (deq()->compare_exchange_strong(pos, pos + 1, std::memory_order_seq_cst,
+                                             std::memory_order_relaxed))
+            break;
+          unreserve(s);  // lost the race: pos now holds the new position
+        } else {
+          pos = deq()->load(std::memory_order_relaxed);
+        }
       } else if (diff < 0) {
         // A claim at pos that its producer has not published: if that
         // process died, publish a tombstone for it and go on (slow path).
@@ -234,13 +255,11 @@ class INTERLOCK_API ShmQueue {
         pos = deq()->load(std::memory_order_relaxed);
       }
     }
-    owner_of(s)->store(shm::self_pid(), std::memory_order_relaxed);
-    std::atomic_signal_fence(std::memory_order_seq_cst);  // no copy before the PID store
     std::uint32_t n;
     std::memcpy(&n, s + 8, 4);
     if (INTERLOCK_UNLIKELY(n == kTombstone)) {  // a put refused by shutdown: skip it
-      owner_of(s)->store(0, std::memory_order_release);  // after the copy
       seq_of(s)->store(pos + capacity_, std::memory_order_release);
+      owner_of(s)->store(0, std::memory_order_release);
       notify(space_epoch(), put_waiters());
       continue;
     }
@@ -250,8 +269,8 @@ class INTERLOCK_API ShmQueue {
       char* s;
       std::uint64_t pos;
       ~Release() {
-        q->owner_of(s)->store(0, std::memory_order_release);  // after the copy
-        q->seq_of(s)->store(pos + q->capacity_, std::memory_order_release);
+        q->seq_of(s)->store(pos + q->capacity_, std::memory_order_release);  // after the copy
+        q->owner_of(s)->store(0, std::memory_order_release);
         q->notify(q->space_epoch(), q->put_waiters());
       }
     } release{this, s, pos};
@@ -363,6 +382,22 @@ class INTERLOCK_API ShmQueue {
   // death" above). True if the slot moved (recovered here or meanwhile):
   // retry. Out of line: only the empty/full paths call it.
   bool reclaim_dead(std::uint64_t pos) noexcept;
+  // Takes slot s's owner word (0 -> this process's PID) before claiming
+  // position pos. False if another process holds it: then this waits a
+  // moment (or recovers the slot of a dead holder) and the caller re-reads
+  // the position.
+  bool reserve(char* s, std::uint64_t pos) noexcept {
+    std::uint32_t held = 0;
+    if (INTERLOCK_LIKELY(owner_of(s)->compare_exchange_strong(
+            held, shm::self_pid(), std::memory_order_acquire, std::memory_order_relaxed)))
+      return true;
+    reserve_contended(pos, held);
+    return false;
+  }
+  void reserve_contended(std::uint64_t pos, std::uint32_t holder) noexcept;
+  // Gives back a reservation whose position claim was lost; wakes sleepers
+  // that may have found the word taken.
+  void unreserve(char* s) noexcept;
   // `deadline`, or earlier by kDeadCheckInterval while another process holds
   // a claim that blocks this waiter (get: an unpublished put; put: an
   // unfreed get), so that its death is noticed without a wake-up.

@@ -42,6 +42,7 @@ class _BuildInfo(TypedDict):
     assertions: bool
     free_threaded: bool
     python_version: str
+    stable_abi: bool
     nanobind_version: str
 
 def build_info() -> _BuildInfo:
@@ -262,6 +263,9 @@ class ipc:
     _release_view = _ipc_atomics._release_view
     _buffer_info = _ipc_atomics._buffer_info
     _setup = _ipc_atomics._setup
+    _op_names = _ipc_atomics._op_names
+    _order_valid = _ipc_atomics._order_valid
+    _fail_order_valid = _ipc_atomics._fail_order_valid
     # futex primitives (bindings/ipc_futex.cpp)
     FutexWord = _ipc_futex.FutexWord
     AtomicU32 = _ipc_futex.AtomicU32

@@ -3,8 +3,10 @@
 // Latch). An "event loop" here is a test object whose notify posts a
 // std::binary_semaphore; a real loop would schedule a callback instead.
 #include <gtest/gtest.h>
+#if !defined(_WIN32)  // fork(): not on Windows
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 #include <atomic>
 #include <random>
@@ -280,7 +282,9 @@ TEST(MutexAsync, TryUnlockHandsTheLockToAQueuedWaiter) {
   ASSERT_FALSE(m.lock_async(w.waiter));  // queued: the parked bit is set
   EXPECT_TRUE(m.try_unlock());           // the checked slow path wakes the waiter
   ASSERT_TRUE(w.inbox.wait_for());
-  if (w.waiter.handed_off()) EXPECT_TRUE(m.try_unlock());
+  if (w.waiter.handed_off()) {
+    EXPECT_TRUE(m.try_unlock());
+  }
   EXPECT_FALSE(m.is_locked());
   EXPECT_FALSE(m.try_unlock());
 }
@@ -347,6 +351,7 @@ TEST(LatchAsync, OpensForQueuedWaiters) {
   EXPECT_TRUE(l.wait_async(w.waiter));
 }
 
+#if !defined(_WIN32)  // fork(): not on Windows
 TEST(ParkAsync, AfterForkNotifiesAsyncWaitersInTheChild) {
   Waiting<pl::AsyncNode> w;
   ASSERT_TRUE(pl::park_async(&dummy_word, w.waiter, nullptr));
@@ -366,3 +371,4 @@ TEST(ParkAsync, AfterForkNotifiesAsyncWaitersInTheChild) {
   EXPECT_EQ(WEXITSTATUS(status), 0);
   EXPECT_TRUE(pl::cancel_async(w.waiter));  // the parent's queue is untouched
 }
+#endif

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -109,4 +111,61 @@ TEST(AtomicCell, ConcurrentRmwLosesNoUpdate) {
   for (auto& t : ts) t.join();
   EXPECT_EQ(i.load(), kThreads * kIters);
   EXPECT_EQ(f.load(), static_cast<double>(kThreads * kIters));
+}
+
+// ------------------------------------------------------------ façade rules
+
+TEST(AtomicCellFacadeRules, CheckedDivIsRusts) {
+  EXPECT_EQ(ac::checked_div(7, 2), 3);
+  EXPECT_EQ(ac::checked_div(-7, 2), -3);  // truncates toward zero
+  EXPECT_EQ(ac::checked_div(1, 0), std::nullopt);
+  EXPECT_EQ(ac::checked_div(kMin, -1), std::nullopt);
+  ac::IntCell c(kMin);
+  EXPECT_EQ(c.fetch_checked_div(-1), std::nullopt);
+  EXPECT_EQ(c.load(), kMin);  // unchanged
+  EXPECT_EQ(c.fetch_checked_div(0), std::nullopt);
+  EXPECT_EQ(c.fetch_checked_div(2), kMin);
+  EXPECT_EQ(c.load(), kMin / 2);
+}
+
+TEST(AtomicCellFacadeRules, FetchApplyWrapsAndFloorDivides) {
+  ac::IntCell c(kMax);
+  EXPECT_EQ(c.fetch_apply<ac::IntOp::add>(1), kMax);
+  EXPECT_EQ(c.load(), kMin);
+  c.v.store(-7);
+  EXPECT_EQ(c.fetch_apply<ac::IntOp::floor_div>(2), -7);
+  EXPECT_EQ(c.load(), -4);
+  EXPECT_EQ(c.fetch_apply<ac::IntOp::mul>(3), -4);
+  EXPECT_EQ(c.load(), -12);
+  c.fetch_apply<ac::IntOp::and_>(0xff);
+  EXPECT_EQ(c.load(), -12 & 0xff);
+  c.fetch_apply<ac::IntOp::xor_>(1);
+  c.fetch_apply<ac::IntOp::or_>(0x100);
+  EXPECT_EQ(c.load(), ((-12 & 0xff) ^ 1) | 0x100);
+  c.fetch_apply<ac::IntOp::sub>(1);
+  EXPECT_EQ(c.load(), (((-12 & 0xff) ^ 1) | 0x100) - 1);
+}
+
+TEST(AtomicCellFacadeRules, SyncxFloatMaxMinTakeANaNArgument) {
+  EXPECT_EQ(ac::keep_ge(2.0, 1.0), 2.0);
+  EXPECT_EQ(ac::keep_ge(1.0, 2.0), 2.0);
+  EXPECT_TRUE(std::isnan(ac::keep_ge(1.0, kNaN)));  // NaN argument stored
+  EXPECT_EQ(ac::keep_ge(kNaN, 1.0), 1.0);           // stored NaN replaced
+  EXPECT_EQ(ac::keep_le(2.0, 1.0), 1.0);
+  EXPECT_TRUE(std::isnan(ac::keep_le(1.0, kNaN)));
+}
+
+TEST(AtomicCellFacadeRules, RustDisplayHasNoExponent) {
+  EXPECT_EQ(ac::rust_display(1.0), "1");
+  EXPECT_EQ(ac::rust_display(3.14), "3.14");
+  EXPECT_EQ(ac::rust_display(1.5e-7), "0.00000015");
+  EXPECT_EQ(ac::rust_display(1e20), "100000000000000000000");
+  EXPECT_EQ(ac::rust_display(-0.0), "-0");
+  EXPECT_EQ(ac::rust_display(0.0), "0");
+  EXPECT_EQ(ac::rust_display(-2.5), "-2.5");
+  EXPECT_EQ(ac::rust_display(kNaN), "NaN");
+  EXPECT_EQ(ac::rust_display(std::numeric_limits<double>::infinity()), "inf");
+  EXPECT_EQ(ac::rust_display(-std::numeric_limits<double>::infinity()), "-inf");
+  EXPECT_EQ(ac::rust_display(0.1 + 0.2), "0.30000000000000004");
+  EXPECT_EQ(ac::rust_display(5e-324).size(), 326u);  // "0." + 323 zeros + "5"
 }

@@ -549,3 +549,83 @@ TEST(ShmQueue, BlockedPutNoticesConsumerDeathWithoutWakeUp) {
   EXPECT_EQ(v, 2u);
   for (int fd : {to_child[0], to_child[1], to_parent[0], to_parent[1]}) close(fd);
 }
+
+// The owner word is taken before the position is claimed and cleared after
+// the slot is published / freed: a process killed at any instruction of that
+// window leaves its PID, and the recoverer reads from seq and the positions
+// whether it had claimed. These are the states a claim-less or finished death
+// leaves behind; each must be repaired without losing or duplicating.
+TEST(ShmQueue, DeadProducerReservationWithoutClaimIsReleased) {
+  Shared m(ShmQueue::required_size(4, 32));
+  ShmQueue q = ShmQueue::create(m.p, m.n, 4, 32);
+  owner_word(slot_of(q, 0, kSlot))->store(dead_pid());  // reserved, died before the CAS
+  ASSERT_TRUE(put_u64(q, 7, Deadline::immediate()));
+  std::uint64_t v = 0;
+  ASSERT_EQ(get_u64(q, v, Deadline::immediate()), ShmQueueStatus::ok);
+  EXPECT_EQ(v, 7u);
+  EXPECT_EQ(get_u64(q, v, Deadline::immediate()), ShmQueueStatus::timed_out);
+  EXPECT_EQ(owner_word(slot_of(q, 0, kSlot))->load(), 0u);
+}
+
+TEST(ShmQueue, DeadProducerAfterPublishKeepsItsMessage) {
+  Shared m(ShmQueue::required_size(4, 32));
+  ShmQueue q = ShmQueue::create(m.p, m.n, 4, 32);
+  ASSERT_TRUE(put_u64(q, 1));
+  owner_word(slot_of(q, 0, kSlot))->store(dead_pid());  // published, died before the clear
+  std::uint64_t v = 0;
+  ASSERT_EQ(get_u64(q, v, Deadline::immediate()), ShmQueueStatus::ok);
+  EXPECT_EQ(v, 1u);  // delivered once
+  EXPECT_EQ(get_u64(q, v, Deadline::immediate()), ShmQueueStatus::timed_out);
+}
+
+TEST(ShmQueue, DeadConsumerReservationWithoutClaimKeepsTheMessage) {
+  Shared m(ShmQueue::required_size(4, 32));
+  ShmQueue q = ShmQueue::create(m.p, m.n, 4, 32);
+  ASSERT_TRUE(put_u64(q, 1));
+  owner_word(slot_of(q, 0, kSlot))->store(dead_pid());  // reserved the full slot, no claim
+  std::uint64_t v = 0;
+  ASSERT_EQ(get_u64(q, v, Deadline::immediate()), ShmQueueStatus::ok);
+  EXPECT_EQ(v, 1u);
+}
+
+TEST(ShmQueue, DeadConsumerAfterFreeLeavesTheSlotUsable) {
+  Shared m(ShmQueue::required_size(2, 32));
+  ShmQueue q = ShmQueue::create(m.p, m.n, 2, 32);
+  ASSERT_TRUE(put_u64(q, 1));
+  std::uint64_t v = 0;
+  ASSERT_EQ(get_u64(q, v, Deadline::immediate()), ShmQueueStatus::ok);
+  owner_word(slot_of(q, 0, kSlot))->store(dead_pid());  // freed, died before the clear
+  ASSERT_TRUE(put_u64(q, 2, Deadline::immediate()));   // slot 1
+  ASSERT_TRUE(put_u64(q, 3, Deadline::immediate()));   // slot 0 again
+  ASSERT_EQ(get_u64(q, v, Deadline::immediate()), ShmQueueStatus::ok);
+  EXPECT_EQ(v, 2u);
+  ASSERT_EQ(get_u64(q, v, Deadline::immediate()), ShmQueueStatus::ok);
+  EXPECT_EQ(v, 3u);
+}
+
+TEST(ShmQueue, ManyThreadsKeepEveryMessageWithReservations) {
+  Shared m(ShmQueue::required_size(4, 32));
+  ShmQueue q = ShmQueue::create(m.p, m.n, 4, 32);
+  constexpr int kProducers = 3, kPer = 20000;
+  std::vector<std::thread> ts;
+  std::atomic<std::uint64_t> sum{0};
+  std::atomic<int> got{0};
+  for (int p = 0; p < kProducers; ++p)
+    ts.emplace_back([&, p] {
+      for (std::uint64_t i = 0; i < kPer; ++i) ASSERT_TRUE(put_u64(q, p * kPer + i + 1));
+    });
+  for (int c = 0; c < 2; ++c)
+    ts.emplace_back([&] {
+      std::uint64_t v = 0;
+      while (got.load() < kProducers * kPer) {
+        if (get_u64(q, v, Deadline::after(std::chrono::milliseconds(50))) == ShmQueueStatus::ok) {
+          sum += v;
+          ++got;
+        }
+      }
+    });
+  for (auto& t : ts) t.join();
+  const std::uint64_t n = kProducers * kPer;
+  EXPECT_EQ(got.load(), static_cast<int>(n));
+  EXPECT_EQ(sum.load(), n * (n + 1) / 2);
+}

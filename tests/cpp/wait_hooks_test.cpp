@@ -3,8 +3,10 @@
 #include "interlock/wait_hooks.hpp"
 
 #include <gtest/gtest.h>
+#if !defined(_WIN32)  // POSIX signals: not on Windows
 #include <pthread.h>
 #include <signal.h>
+#endif
 
 #include <atomic>
 #include <thread>
@@ -439,6 +441,7 @@ TEST(WaitHooks, InterruptOnceBegin) {
   EXPECT_TRUE(flag.is_done());
 }
 
+#if !defined(_WIN32)  // POSIX signals: not on Windows
 namespace {
 void noop_signal_handler(int) {}
 }  // namespace
@@ -495,6 +498,7 @@ TEST(WaitHooks, SignalWithoutHooksDoesNotAbortWait) {
   EXPECT_EQ(status, WaitStatus::ok);
   sigaction(SIGUSR1, &old, nullptr);
 }
+#endif
 
 namespace {
 // Hooks that poll every 200 us and abandon every other poll, for stress.

@@ -18,7 +18,8 @@ from interlock.compat.ft_utils import local as ft_local
 
 def test_facade_is_the_same_type():
     assert ft_local.LocalWrapper is LocalWrapper
-    assert ft_local.__all__ == ["LocalWrapper"]
+    assert sorted(ft_local.__all__) == sorted(
+        ["LocalWrapper", "BatchExecutor", "get_local_wrapper", "release_local_wrapper", "__version__"])
 
 
 def test_constructor_arguments():

@@ -31,6 +31,16 @@ def _run(*args: str, pre: str = "", timeout: float = 110) -> subprocess.Complete
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.timeout(60)
+def test_importing_main_does_not_run_the_report():
+    # python -m interlock runs the report; importing interlock.__main__ (as
+    # tools that scan a package do) must not.
+    code = "import sys, interlock.__main__ as m; assert callable(m.main); print('imported')"
+    out = subprocess.run([sys.executable, "-c", code, "--json"], capture_output=True, text=True, timeout=50)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "imported\n"
+
+
 @pytest.fixture(scope="module")
 def report() -> dict:
     out = subprocess.run([sys.executable, "-m", "interlock", "--quick", "--json"],

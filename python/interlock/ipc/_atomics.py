@@ -37,6 +37,9 @@ _new_view = _ipc._new_view
 _release_view = _ipc._release_view
 _buffer_info = _ipc._buffer_info
 _setup = _ipc._setup
+_op_names = _ipc._op_names
+_order_valid = _ipc._order_valid
+_fail_order_valid = _ipc._fail_order_valid
 
 # CmpxchgResult[int] / [bytes] for annotations evaluated at run time.
 CmpxchgResult.__class_getitem__ = classmethod(types.GenericAlias)  # type: ignore[attr-defined]
@@ -51,52 +54,31 @@ class MemoryOrder(enum.IntEnum):
     ACQ_REL = 4
     SEQ_CST = 5
 
+    # Which order each operation takes is a rule of the core
+    # (buffer_atomic.hpp: is_valid_order / is_valid_fail_order).
     def is_valid_store_order(self) -> bool:
         """Whether this order may be given to store()."""
-        return self not in (MemoryOrder.ACQUIRE, MemoryOrder.ACQ_REL)
+        return _order_valid(2, self)  # OpType.STORE
 
     def is_valid_load_order(self) -> bool:
         """Whether this order may be given to load() (and bit_test())."""
-        return self not in (MemoryOrder.RELEASE, MemoryOrder.ACQ_REL)
+        return _order_valid(1, self)  # OpType.LOAD
 
     def is_valid_fail_order(self, succ: MemoryOrder = SEQ_CST) -> bool:  # type: ignore[assignment]
         """Whether this order may be the failure order of a cmpxchg whose
         success order is succ (default SEQ_CST): a load order no stronger
         than succ."""
-        return self.value <= MemoryOrder(succ).value and self.is_valid_load_order()
+        return _fail_order_valid(self, MemoryOrder(succ))
 
 
-class OpType(enum.IntEnum):
-    """The operations an atomic object may support (see ``ops_supported``)."""
-
-    LOAD = 1
-    STORE = 2
-    EXCHANGE = 3
-    CMPXCHG_WEAK = 4
-    CMPXCHG_STRONG = 5
-    BIT_TEST = 6
-    BIT_TEST_COMPL = 7
-    BIT_TEST_COMP = 7  # the spelling of the atomics package's enum
-    BIT_TEST_SET = 8
-    BIT_TEST_RESET = 9
-    OR = 10
-    XOR = 11
-    AND = 12
-    NOT = 13
-    FETCH_OR = 14
-    FETCH_XOR = 15
-    FETCH_AND = 16
-    FETCH_NOT = 17
-    ADD = 18
-    SUB = 19
-    INC = 20
-    DEC = 21
-    NEG = 22
-    FETCH_ADD = 23
-    FETCH_SUB = 24
-    FETCH_INC = 25
-    FETCH_DEC = 26
-    FETCH_NEG = 27
+# The operations an atomic object may support: declared once, in the core
+# (buffer_atomic.hpp's op, the atomics library's enum.auto() numbering);
+# BIT_TEST_COMP is the atomics package's spelling of BIT_TEST_COMPL.
+OpType = enum.IntEnum(  # type: ignore[misc]
+    "OpType",
+    [(name, value) for value, name in enumerate(_op_names(), 1)] + [("BIT_TEST_COMP", 7)],
+    module=__name__, qualname="OpType")
+OpType.__doc__ = "The operations an atomic object may support (see ``ops_supported``)."
 
 
 # ------------------------------------------------------------------ exceptions

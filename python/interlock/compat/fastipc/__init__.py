@@ -25,6 +25,7 @@ on-disk layout so they interoperate with fastipc processes (``_guarded``).
 from __future__ import annotations
 
 import os
+import sys
 
 from ..._interlock import ipc as _ipc
 from ...ipc import AtomicU32, AtomicU64
@@ -40,7 +41,10 @@ __all__ = [
     "GuardedSharedMemory", "NoShmFoundError", "align_to_cacheline_size",
 ]
 
-_DEFAULT_PID_DIR = "/dev/shm/fastipc"
+# fastipc's own default; macOS has no /dev/shm (docs/design.md "Platforms").
+_DEFAULT_PID_DIR = (
+    "/dev/shm/fastipc" if sys.platform.startswith("linux") else f"/tmp/fastipc-{os.geteuid()}"
+)
 
 
 def _pid_dir() -> str:

