@@ -955,7 +955,8 @@ class ShardedMap {
   // Under s.mu. Scans the probe sequence of `hash` from `c` (the start of
   // the sequence, or the slot after a candidate that proved unequal), to the
   // entry, the first unresolved candidate, or the EMPTY slot that ends it.
-  static Probe scan(Shard& s, K key, std::size_t hash, const Resolution* r, Cursor c) noexcept {
+  static INTERLOCK_ALWAYS_INLINE Probe scan(Shard& s, K key, std::size_t hash, const Resolution* r,
+                                            Cursor c) noexcept {
     if (!s.mask) return {nullptr, K{}, c};
     for (;;) {
       std::int32_t ix = s.indices[c.i];
