@@ -72,40 +72,36 @@ class RWLock:
         return self._lock.is_write_locked()
 
 
-class RWReadContext:
+class _RWContext:
+    __slots__ = ("_lock",)
+    _acquire: str
+    _release: str
+
+    def __init__(self, lock: RWLock) -> None:
+        if not isinstance(lock, RWLock):
+            raise TypeError(f"lock must be an RWLock, not {type(lock).__name__}")
+        self._lock = lock
+
+    def __enter__(self) -> None:
+        getattr(self._lock, self._acquire)()
+
+    def __exit__(self, *exc_info: object) -> bool:
+        getattr(self._lock, self._release)()
+        return False
+
+
+class RWReadContext(_RWContext):
     """``with RWReadContext(lock):`` holds ``lock`` for reading."""
 
-    __slots__ = ("_lock",)
-
-    def __init__(self, lock: RWLock) -> None:
-        if not isinstance(lock, RWLock):
-            raise TypeError(f"lock must be an RWLock, not {type(lock).__name__}")
-        self._lock = lock
-
-    def __enter__(self) -> None:
-        self._lock.lock_read()
-
-    def __exit__(self, *exc_info: object) -> bool:
-        self._lock.unlock_read()
-        return False
+    __slots__ = ()
+    _acquire, _release = "lock_read", "unlock_read"
 
 
-class RWWriteContext:
+class RWWriteContext(_RWContext):
     """``with RWWriteContext(lock):`` holds ``lock`` for writing."""
 
-    __slots__ = ("_lock",)
-
-    def __init__(self, lock: RWLock) -> None:
-        if not isinstance(lock, RWLock):
-            raise TypeError(f"lock must be an RWLock, not {type(lock).__name__}")
-        self._lock = lock
-
-    def __enter__(self) -> None:
-        self._lock.lock_write()
-
-    def __exit__(self, *exc_info: object) -> bool:
-        self._lock.unlock_write()
-        return False
+    __slots__ = ()
+    _acquire, _release = "lock_write", "unlock_write"
 
 
 class IntervalLock:
