@@ -13,6 +13,8 @@ import textwrap
 
 import pytest
 
+import interlock
+
 # name -> (depth, statement making `obj` a container of `prev`)
 CHAINS = {
     "AtomicReference": (500_000, "from interlock.atomic import AtomicReference as C\n"
@@ -43,9 +45,19 @@ CHAINS = {
 }
 
 
+# The stable-ABI (abi3) wheel: CPython's trashcan (Py_TRASHCAN_BEGIN/END) and
+# writable type slots are not in the limited API, so its native types free
+# without deferral; a chain deep enough overflows the C stack there. Known gap,
+# written in docs/design.md ("Deallocation at any depth"): the per-version
+# wheels, which pip prefers wherever one exists, are safe at any depth.
+STABLE_ABI = interlock.build_info()["stable_abi"]
+
+
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("name", sorted(CHAINS))
 def test_deep_chain_frees(name):
+    if STABLE_ABI:
+        pytest.skip("abi3 build: no trashcan in the limited API (documented gap)")
     depth, setup = CHAINS[name]
     code = setup + textwrap.dedent(f"""
         import gc
