@@ -19,9 +19,6 @@ inline void set_module(nanobind::handle cls, const char* module) {
   nanobind::setattr(cls, "__name__", nanobind::getattr(cls, "__name__"));
 }
 
-/// interlock._interlock._bench: the binding-pattern proof (Counter).
-void init_bench(nanobind::module_& m);
-
 /// interlock._interlock.locks: Lock, RLock, RWLock and their guards; syncx's
 /// flavours in the nested submodule _syncx (bindings/locks.cpp).
 void init_locks(nanobind::module_& m);

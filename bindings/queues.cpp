@@ -87,7 +87,21 @@ struct PyStdConcurrentQueue : PyConcurrentQueue {
 
 // ============================================================ shared pieces
 
-/// Truth value of an optional `block` argument (omitted: true). -1 on error.
+/// The integer value of `o` (via __index__, like range()); throws the
+/// Python error (nanobind's convention) or returns false (fast methods').
+bool index_arg(PyObject* o, long long* out) noexcept {
+  PyObject* idx = PyNumber_Index(o);
+  if (!idx) return false;
+  *out = PyLong_AsLongLong(idx);
+  Py_DECREF(idx);
+  return !(*out == -1 && PyErr_Occurred());
+}
+long long index_arg(nb::handle o) {
+  long long v;
+  if (!index_arg(o.ptr(), &v)) throw nb::python_error();
+  return v;
+}
+
 /// Maps a failed push to its exception (item: the reference to give back).
 PyObject* push_failed(QueueBase& b, QueueStatus st, PyObject* item) noexcept {
   Py_DECREF(item);
@@ -292,30 +306,35 @@ PyObject* q_aio_join(PyObject* self, C& c, PyObject* loop, PyObject* future, PyO
   "After shutdown(), raises ShutDown once the queue is empty (at once after\n"                  \
   "shutdown(immediate=True)). Waiting releases the GIL and is interruptible."
 
-template <class C>
-struct StdQueueMethods {
-  static PyMethodDef put() { return ilpy::method<&q_put<C>, "put($self, /, item, block=True, timeout=None)", IL_QUEUE_DOC_PUT>(); }
-  static PyMethodDef put_nowait() { return ilpy::method<
-      &q_put_nowait<C>, "put_nowait($self, item, /)",
-      "Put item without waiting: put(item, block=False).">(); }
-  static PyMethodDef get() { return ilpy::method<&q_get<C>, "get($self, /, block=True, timeout=None)", IL_QUEUE_DOC_GET>(); }
-  static PyMethodDef get_nowait() { return ilpy::method<
-      &q_get_nowait<C>, "get_nowait($self, /)",
-      "Remove and return an item without waiting: get(block=False).">(); }
-  static PyMethodDef qsize() { return ilpy::method<
-      &q_qsize<C>, "qsize($self, /)", "Return the number of items in the queue (a snapshot).">(); }
-  static PyMethodDef full() { return ilpy::method<
-      &q_full<C>, "full($self, /)",
-      "Return True if the queue holds maxsize items (never for an unbounded queue).">(); }
-  static PyMethodDef task_done() { return ilpy::method<
-      &q_task_done<C>, "task_done($self, /)",
-      "Tell the queue that a task taken from it is complete: each get() used to\n"
-      "fetch a task is followed by one task_done(). When every put item was marked\n"
-      "done, join() returns. ValueError if called more times than items were put.">(); }
-  static PyMethodDef join() { return ilpy::method<
-      &q_join<C>, "join($self, /)",
-      "Block until every item put into the queue was taken and marked done with\n"
-      "task_done(). Waiting releases the GIL and is interruptible.">(); }
+// queue.Queue's methods, shared by Queue and StdConcurrentQueue.
+#define IL_STD_QUEUE_METHODS(C)                                                                  \
+  ilpy::method<&q_put<C>, "put($self, /, item, block=True, timeout=None)", IL_QUEUE_DOC_PUT>(),  \
+      ilpy::method<&q_get<C>, "get($self, /, block=True, timeout=None)", IL_QUEUE_DOC_GET>(),    \
+      ilpy::method<&q_put_nowait<C>, "put_nowait($self, item, /)",                              \
+                   "Put item without waiting: put(item, block=False).">(),                      \
+      ilpy::method<&q_get_nowait<C>, "get_nowait($self, /)",                                    \
+                   "Remove and return an item without waiting: get(block=False).">(),           \
+      ilpy::method<&q_qsize<C>, "qsize($self, /)",                                              \
+                   "Return the number of items in the queue (a snapshot).">(),                  \
+      ilpy::method<&q_full<C>, "full($self, /)",                                                \
+                   "Return True if the queue holds maxsize items (never for an unbounded "      \
+                   "queue).">(),                                                                \
+      ilpy::method<&q_task_done<C>, "task_done($self, /)", IL_QUEUE_DOC_TASK_DONE>(),           \
+      ilpy::method<&q_join<C>, "join($self, /)",                                                \
+                   "Block until every item put into the queue was taken and marked done with\n" \
+                   "task_done(). Waiting releases the GIL and is interruptible.">()
+#define IL_QUEUE_DOC_TASK_DONE                                                                  \
+  "Tell the queue that a task taken from it is complete: each get() used to\n"                  \
+  "fetch a task is followed by one task_done(). When every put item was marked\n"               \
+  "done, join() returns. ValueError if called more times than items were put."
+
+/// Py_tp_methods + the GC slots of a queue-like class.
+template <class C, PyMethodDef* Methods>
+PyType_Slot gc_slots[] = {
+    {Py_tp_methods, Methods},
+    {Py_tp_traverse, reinterpret_cast<void*>(&ilpy::traverse_slot<C>)},
+    {Py_tp_clear, reinterpret_cast<void*>(&ilpy::clear_slot<C>)},
+    {0, nullptr},
 };
 
 // ============================================================ Queue
@@ -324,18 +343,10 @@ PyObject* queue_class_getitem(PyObject* cls, PyObject* item) noexcept {
   return Py_GenericAlias(cls, item);
 }
 
-using QM = StdQueueMethods<PyQueue>;
 PyMethodDef queue_methods[] = {
-    QM::put(),
-    QM::get(),
-    QM::put_nowait(),
-    QM::get_nowait(),
-    QM::qsize(),
+    IL_STD_QUEUE_METHODS(PyQueue),
     ilpy::method<&q_empty<PyQueue>, "empty($self, /)",
                  "Return True if the queue is empty (a snapshot).">(),
-    QM::full(),
-    QM::task_done(),
-    QM::join(),
     ilpy::method<&q_shutdown<PyQueue>, "shutdown($self, /, immediate=False)",
                  "Shut the queue down (Python 3.13's queue.Queue.shutdown): put() raises\n"
                  "ShutDown from now on, get() once the queue is empty; blocked callers wake\n"
@@ -351,13 +362,6 @@ PyMethodDef queue_methods[] = {
                  "For interlock's asyncio support: None if no task is unfinished, or a\n"
                  "queued AsyncWait.">(),
     ilpy::methods_end,
-};
-
-PyType_Slot queue_slots[] = {
-    {Py_tp_methods, queue_methods},
-    {Py_tp_traverse, reinterpret_cast<void*>(&ilpy::traverse_slot<PyQueue>)},
-    {Py_tp_clear, reinterpret_cast<void*>(&ilpy::clear_slot<PyQueue>)},
-    {0, nullptr},
 };
 
 // ============================================================ ConcurrentQueue
@@ -397,12 +401,16 @@ PyObject* cq_pop(PyConcurrentQueue& c, std::optional<PyObject*> timeout) noexcep
   return cq_pop_impl(c, timeout ? *timeout : nullptr);
 }
 
-PyObject* cq_pop_local(PyConcurrentQueue& c, std::optional<PyObject*> timeout) noexcept {
-  PyObject* v = cq_pop_impl(c, timeout ? *timeout : nullptr);
+/// A LocalWrapper of v (stolen); null stays null.
+PyObject* wrap_local(PyObject* v) noexcept {
   if (!v) return nullptr;
   PyObject* w = ilpy::local_wrap(v);
   Py_DECREF(v);
   return w;
+}
+
+PyObject* cq_pop_local(PyConcurrentQueue& c, std::optional<PyObject*> timeout) noexcept {
+  return wrap_local(cq_pop_impl(c, timeout ? *timeout : nullptr));
 }
 
 std::size_t cq_size(const PyConcurrentQueue& c) noexcept { return c.q.size(); }
@@ -429,27 +437,9 @@ PyMethodDef cq_methods[] = {
     ilpy::methods_end,
 };
 
-PyType_Slot cq_slots[] = {
-    {Py_tp_methods, cq_methods},
-    {Py_tp_traverse, reinterpret_cast<void*>(&ilpy::traverse_slot<PyConcurrentQueue>)},
-    {Py_tp_clear, reinterpret_cast<void*>(&ilpy::clear_slot<PyConcurrentQueue>)},
-    {0, nullptr},
-};
-
 // ============================================================ StdConcurrentQueue
 
-using SM = StdQueueMethods<PyStdConcurrentQueue>;
-PyMethodDef scq_methods[] = {
-    SM::put(), SM::get(), SM::put_nowait(), SM::get_nowait(), SM::qsize(), SM::full(), SM::task_done(), SM::join(),
-    ilpy::methods_end,
-};
-
-PyType_Slot scq_slots[] = {
-    {Py_tp_methods, scq_methods},
-    {Py_tp_traverse, reinterpret_cast<void*>(&ilpy::traverse_slot<PyStdConcurrentQueue>)},
-    {Py_tp_clear, reinterpret_cast<void*>(&ilpy::clear_slot<PyStdConcurrentQueue>)},
-    {0, nullptr},
-};
+PyMethodDef scq_methods[] = {IL_STD_QUEUE_METHODS(PyStdConcurrentQueue), ilpy::methods_end};
 
 // ============================================================ ConcurrentGatheringIterator
 
@@ -470,16 +460,9 @@ struct PyGathering {
 // when they have to wait), and the exception propagates, as in ft_utils.
 PyObject* gi_insert(PyGathering& g, PyObject* key, PyObject* value) noexcept {
   long long k = 0;
-  {
-    PyObject* idx = PyNumber_Index(key);
-    if (idx) {
-      k = PyLong_AsLongLong(idx);
-      Py_DECREF(idx);
-    }
-    if (!idx || (k == -1 && PyErr_Occurred())) {
-      g.map.fail();
-      return nullptr;
-    }
+  if (!index_arg(key, &k)) {
+    g.map.fail();
+    return nullptr;
   }
   Py_INCREF(value);
   PyObject* old = nullptr;
@@ -545,10 +528,7 @@ PyObject* git_next(PyObject* self) noexcept {
     default: return PyErr_NoMemory();
   }
   ++it.next;
-  if (!it.local) return v;
-  PyObject* w = ilpy::local_wrap(v);
-  Py_DECREF(v);
-  return w;
+  return it.local ? wrap_local(v) : v;
 }
 
 PyObject* git_iter(PyObject* self) noexcept { return Py_NewRef(self); }
@@ -571,17 +551,14 @@ PyType_Slot git_slots[] = {
     {0, nullptr},
 };
 
-nb::object make_gather_iter(nb::handle self, nb::handle max_key, bool clear, bool local) {
-  PyObject* idx = PyNumber_Index(max_key.ptr());
-  if (!idx) throw nb::python_error();
-  const long long mk = PyLong_AsLongLong(idx);
-  Py_DECREF(idx);
-  if (mk == -1 && PyErr_Occurred()) throw nb::python_error();
+template <bool Local>
+nb::object make_gather_iter(nb::pointer_and_handle<PyGathering> self, nb::handle max_key,
+                            bool clear) {
   PyGatherIter it;
-  it.owner = nb::borrow(self);
-  it.max_key = mk;
+  it.owner = nb::borrow(self.h);
+  it.max_key = index_arg(max_key);
   it.clear = clear;
-  it.local = local;
+  it.local = Local;
   return nb::cast(std::move(it));
 }
 
@@ -593,30 +570,15 @@ PyMethodDef gi_methods[] = {
     ilpy::methods_end,
 };
 
-PyType_Slot gi_slots[] = {
-    {Py_tp_methods, gi_methods},
-    {Py_tp_traverse, reinterpret_cast<void*>(&ilpy::traverse_slot<PyGathering>)},
-    {Py_tp_clear, reinterpret_cast<void*>(&ilpy::clear_slot<PyGathering>)},
-    {0, nullptr},
-};
-
 Py_ssize_t read_maxsize(nb::handle maxsize) {
-  PyObject* idx = PyNumber_Index(maxsize.ptr());
-  if (!idx) throw nb::python_error();
-  const Py_ssize_t v = PyLong_AsSsize_t(idx);
-  Py_DECREF(idx);
-  if (v == -1 && PyErr_Occurred()) throw nb::python_error();
-  return v;
+  const long long v = index_arg(maxsize);
+  if (v > PY_SSIZE_T_MAX || v < PY_SSIZE_T_MIN) throw nb::value_error("maxsize out of range");
+  return static_cast<Py_ssize_t>(v);
 }
 
 void check_scaling(nb::handle scaling) {
-  if (scaling.is_none()) return;
-  PyObject* idx = PyNumber_Index(scaling.ptr());
-  if (!idx) throw nb::python_error();
-  const long long v = PyLong_AsLongLong(idx);
-  Py_DECREF(idx);
-  if (v == -1 && PyErr_Occurred()) throw nb::python_error();
-  if (v < 1) throw nb::value_error("scaling must be a positive integer");
+  if (!scaling.is_none() && index_arg(scaling) < 1)
+    throw nb::value_error("scaling must be a positive integer");
 }
 
 }  // namespace
@@ -645,7 +607,7 @@ void init_queues(nb::module_& m) {
   m.attr("Full") = nb::borrow(g_full);
   m.attr("ShutDown") = nb::borrow(g_shutdown);
 
-  auto queue_cls = nb::class_<PyQueue>(m, "Queue", nb::type_slots(queue_slots), nb::is_weak_referenceable(),
+  auto queue_cls = nb::class_<PyQueue>(m, "Queue", nb::type_slots(gc_slots<PyQueue, queue_methods>), nb::is_weak_referenceable(),
                       "Queue(maxsize=0)\n\n"
                       "A FIFO queue with queue.Queue's contract (maxsize <= 0: unbounded),\n"
                       "raising queue.Empty, queue.Full and queue.ShutDown. Any number of\n"
@@ -662,7 +624,7 @@ void init_queues(nb::module_& m) {
   ilpy::use_trashcan(queue_cls);
 
   auto cq = nb::class_<PyConcurrentQueue>(
-      m, "ConcurrentQueue", nb::type_slots(cq_slots), nb::is_weak_referenceable(),
+      m, "ConcurrentQueue", nb::type_slots(gc_slots<PyConcurrentQueue, cq_methods>), nb::is_weak_referenceable(),
       "ConcurrentQueue(scaling=None, lock_free=False)\n\n"
       "ft_utils' unbounded FIFO queue: push / pop(timeout) / pop_local / shutdown /\n"
       "size / empty. lock_free=True keeps the semantics and changes how a pop waits\n"
@@ -680,7 +642,7 @@ void init_queues(nb::module_& m) {
       nb::sig("def __init__(self, scaling: int | None = None, lock_free: bool = False) -> None"));
 
   auto scq = nb::class_<PyStdConcurrentQueue, PyConcurrentQueue>(
-      m, "StdConcurrentQueue", nb::type_slots(scq_slots),
+      m, "StdConcurrentQueue", nb::type_slots(gc_slots<PyStdConcurrentQueue, scq_methods>),
       "StdConcurrentQueue(maxsize=0)\n\n"
       "queue.Queue's API over ConcurrentQueue (lock-free waiting), as ft_utils:\n"
       "put/get with block and timeout, *_nowait, qsize/full, task_done/join, plus\n"
@@ -698,7 +660,7 @@ void init_queues(nb::module_& m) {
                            "The iterator of ConcurrentGatheringIterator.iterator()."));
 
   auto gi = nb::class_<PyGathering>(
-      m, "ConcurrentGatheringIterator", nb::type_slots(gi_slots), nb::is_weak_referenceable(),
+      m, "ConcurrentGatheringIterator", nb::type_slots(gc_slots<PyGathering, gi_methods>), nb::is_weak_referenceable(),
       "ConcurrentGatheringIterator(scaling=None)\n\n"
       "Gathers values inserted under integer keys by any number of threads;\n"
       "iterator(max_key) yields the values of keys 0..max_key in key order,\n"
@@ -710,22 +672,12 @@ void init_queues(nb::module_& m) {
             new (self) PyGathering();
           },
           "scaling"_a = nb::none(), nb::sig("def __init__(self, scaling: int | None = None) -> None"))
-      .def(
-          "iterator",
-          [](nb::pointer_and_handle<PyGathering> self, nb::handle max_key, bool clear) {
-            return make_gather_iter(self.h, max_key, clear, false);
-          },
-          "max_key"_a, "clear"_a = true,
+      .def("iterator", &make_gather_iter<false>, "max_key"_a, "clear"_a = true,
           "Return an iterator over the values of keys 0..max_key, in order, waiting\n"
           "for each key (the wait releases the GIL and is interruptible). clear=True\n"
           "removes each entry as it is read. RuntimeError if an insertion failed and\n"
           "the next key is missing.")
-      .def(
-          "iterator_local",
-          [](nb::pointer_and_handle<PyGathering> self, nb::handle max_key, bool clear) {
-            return make_gather_iter(self.h, max_key, clear, true);
-          },
-          "max_key"_a, "clear"_a = true,
+      .def("iterator_local", &make_gather_iter<true>, "max_key"_a, "clear"_a = true,
           "iterator(max_key, clear), each value wrapped in a LocalWrapper.");
   ilpy::use_trashcan(gi);
 
