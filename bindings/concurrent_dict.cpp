@@ -3,24 +3,15 @@
 // ConcurrentSetBase): interlock::ShardedMap over Python objects.
 //
 // This file only adapts Python objects to the core (include/interlock/
-// sharded_map.hpp): the policies below say that keys and values are
-// PyObject* handles, that a reference is an incref, and how keys compare.
-// The rules the core relies on, and which every function here keeps:
-//   * a key's hash is computed (PyObject_Hash, arbitrary Python) before any
-//     shard lock is taken;
-//   * under a shard lock only PyPolicy::match (pure C reads of immutable
-//     exact str / int / bytes contents, never a call into Python) and
-//     Py_INCREF run; PyObject_RichCompareBool and every Py_DECREF run after
-//     the lock is dropped (the core calls slow_equal / release_* unlocked);
-//   * nothing allocates Python objects, raises, or decrefs while an
-//     iterator's own lock is held;
-//   * d[k], `k in d` and d.get read without the shard lock, inside a
-//     ReadSection (interlock/grace.hpp) where again only PyPolicy::match and
-//     Py_INCREF run; replaced values and removed keys are released by the
-//     core after the writer's lock is dropped, once no read section can still
-//     see them (at once, unless a reader on another thread was preempted
-//     mid-read: then by a later operation on the same map, which is always a
-//     call from Python on an attached thread, so the Py_DECREF is allowed).
+// sharded_map.hpp, whose header states the locking and reclamation rules):
+// the policies below say that keys and values are PyObject* handles, that a
+// reference is an incref, and how keys compare. What the core runs under a
+// shard lock or in a lock-free read section (PyKeys::match: pure C reads of
+// immutable exact str / int / bytes contents; Py_INCREF) never calls into
+// Python; the hash is computed before, and PyObject_RichCompareBool
+// (slow_equal), every Py_DECREF (release_*) and update_item's fn run with no
+// lock held. A deferred release (limbo list) happens in a later call from
+// Python on an attached thread, so its Py_DECREF is allowed.
 // The hot slots (mp_subscript, mp_ass_subscript, sq_contains, mp_length) are
 // the type's own C slots, so `d[k]`, `d[k] = v`, `k in d` cost a slot call.
 // The public classes (python/interlock/collections.py) subclass these bases

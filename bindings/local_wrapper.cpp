@@ -24,6 +24,7 @@
 #include <structmember.h>
 
 #include <cstddef>
+#include <type_traits>
 
 #include "module.hpp"
 
@@ -157,20 +158,20 @@ PyObject* lw_repr(PyObject* self) {
   PyObject* w = target(self);      \
   if (!w) return ret_on_error
 
-/// A one-argument operation on the target (str, iter, -w, int(w), ...).
-template <PyObject* (*F)(PyObject*)>
-PyObject* lw_unary(PyObject* self) {
-  IL_LW_TARGET(nullptr);
-  return F(w);
-}
-Py_hash_t lw_hash(PyObject* self) {
-  IL_LW_TARGET(-1);
-  return PyObject_Hash(w);
-}
-PyObject* lw_call(PyObject* self, PyObject* args, PyObject* kwds) {
-  IL_LW_TARGET(nullptr);
-  return PyObject_Call(w, args, kwds);
-}
+/// A slot that forwards to F(target, args...): str, hash, call, len, w[k],
+/// `in`, bool, the buffer, iter, -w, int(w), ... The error value of its
+/// return type (null / -1) when the target is gone.
+template <auto F>
+struct fwd;
+template <class R, class... A, R (*F)(PyObject*, A...)>
+struct fwd<F> {
+  static R slot(PyObject* self, A... a) {
+    PyObject* w = target(self);
+    if (w) return F(w, a...);
+    if constexpr (std::is_pointer_v<R>) return nullptr;
+    else return -1;
+  }
+};
 PyObject* lw_richcompare(PyObject* self, PyObject* other, int op) {
   IL_LW_TARGET(nullptr);
   return PyObject_RichCompare(w, unwrap(other), op);
@@ -187,29 +188,9 @@ PyObject* lw_iternext(PyObject* self) {
   return PyIter_Next(w);  // the same: null without an error set when exhausted
 #endif
 }
-Py_ssize_t lw_length(PyObject* self) {
-  IL_LW_TARGET(-1);
-  return PyObject_Size(w);
-}
-PyObject* lw_getitem(PyObject* self, PyObject* key) {
-  IL_LW_TARGET(nullptr);
-  return PyObject_GetItem(w, key);
-}
 int lw_setitem(PyObject* self, PyObject* key, PyObject* value) {
   IL_LW_TARGET(-1);
   return value ? PyObject_SetItem(w, key, value) : PyObject_DelItem(w, key);
-}
-int lw_contains(PyObject* self, PyObject* value) {
-  IL_LW_TARGET(-1);
-  return PySequence_Contains(w, value);
-}
-int lw_bool(PyObject* self) {
-  IL_LW_TARGET(-1);
-  return PyObject_IsTrue(w);
-}
-int lw_getbuffer(PyObject* self, Py_buffer* view, int flags) {
-  IL_LW_TARGET(-1);
-  return PyObject_GetBuffer(w, view, flags);  // view->obj is the target: it releases
 }
 PyObject* lw_enter(PyObject* self, PyObject*) {
   IL_LW_TARGET(nullptr);
@@ -308,21 +289,21 @@ PyType_Slot lw_slots[] = {
     IL_SLOT(Py_tp_getattro, lw_getattro),
     IL_SLOT(Py_tp_setattro, lw_setattro),
     IL_SLOT(Py_tp_repr, lw_repr),
-    IL_SLOT(Py_tp_str, lw_unary<PyObject_Str>),
-    IL_SLOT(Py_tp_hash, lw_hash),
-    IL_SLOT(Py_tp_call, lw_call),
+    IL_SLOT(Py_tp_str, fwd<PyObject_Str>::slot),
+    IL_SLOT(Py_tp_hash, fwd<PyObject_Hash>::slot),
+    IL_SLOT(Py_tp_call, fwd<PyObject_Call>::slot),
     IL_SLOT(Py_tp_richcompare, lw_richcompare),
-    IL_SLOT(Py_tp_iter, lw_unary<PyObject_GetIter>),
+    IL_SLOT(Py_tp_iter, fwd<PyObject_GetIter>::slot),
     IL_SLOT(Py_tp_iternext, lw_iternext),
     IL_SLOT(Py_tp_methods, lw_methods),
     IL_SLOT(Py_tp_getset, lw_getset),
     IL_SLOT(Py_tp_members, lw_members),
-    IL_SLOT(Py_mp_length, lw_length),
-    IL_SLOT(Py_mp_subscript, lw_getitem),
+    IL_SLOT(Py_mp_length, fwd<PyObject_Size>::slot),
+    IL_SLOT(Py_mp_subscript, fwd<PyObject_GetItem>::slot),
     IL_SLOT(Py_mp_ass_subscript, lw_setitem),
-    IL_SLOT(Py_sq_contains, lw_contains),
-    IL_SLOT(Py_bf_getbuffer, lw_getbuffer),
-    IL_SLOT(Py_nb_bool, lw_bool),
+    IL_SLOT(Py_sq_contains, fwd<PySequence_Contains>::slot),
+    IL_SLOT(Py_bf_getbuffer, fwd<PyObject_GetBuffer>::slot),
+    IL_SLOT(Py_nb_bool, fwd<PyObject_IsTrue>::slot),
     IL_SLOT(Py_nb_power, lw_pow),
     IL_SLOT(Py_nb_inplace_power, lw_ipow),
     IL_SLOT(Py_nb_divmod, lw_binary<PyNumber_Divmod>),
@@ -335,13 +316,13 @@ PyType_Slot lw_slots[] = {
     IL_NB(floor_divide, FloorDivide), IL_NB(true_divide, TrueDivide),
     IL_NB(matrix_multiply, MatrixMultiply),
 #undef IL_NB
-    IL_SLOT(Py_nb_negative, lw_unary<PyNumber_Negative>),
-    IL_SLOT(Py_nb_positive, lw_unary<PyNumber_Positive>),
-    IL_SLOT(Py_nb_absolute, lw_unary<PyNumber_Absolute>),
-    IL_SLOT(Py_nb_invert, lw_unary<PyNumber_Invert>),
-    IL_SLOT(Py_nb_int, lw_unary<PyNumber_Long>),
-    IL_SLOT(Py_nb_float, lw_unary<PyNumber_Float>),
-    IL_SLOT(Py_nb_index, lw_unary<PyNumber_Index>),
+    IL_SLOT(Py_nb_negative, fwd<PyNumber_Negative>::slot),
+    IL_SLOT(Py_nb_positive, fwd<PyNumber_Positive>::slot),
+    IL_SLOT(Py_nb_absolute, fwd<PyNumber_Absolute>::slot),
+    IL_SLOT(Py_nb_invert, fwd<PyNumber_Invert>::slot),
+    IL_SLOT(Py_nb_int, fwd<PyNumber_Long>::slot),
+    IL_SLOT(Py_nb_float, fwd<PyNumber_Float>::slot),
+    IL_SLOT(Py_nb_index, fwd<PyNumber_Index>::slot),
     {0, nullptr},
 };
 #undef IL_SLOT

@@ -49,21 +49,27 @@ PyObject* g_shutdown = nullptr;  // queue.ShutDown, or interlock.collections.Shu
 
 void decref(PyObject* o) noexcept { Py_DECREF(o); }
 
-/// What every queue type holds.
-struct QueueBase {
-  PyQueueCore q;
-  std::atomic<bool> failed{false};  // ft_utils: a push failed; pops raise RuntimeError
-
-  QueueBase(std::size_t maxsize, PyQueueCore::Wait wait) noexcept : q(maxsize, wait) {}
-  ~QueueBase() { q.drain(decref); }
-
+/// A core container of owned PyObject* (BlockingQueue, GatheringMap) with the
+/// GC's traverse / clear (ilpy::traverse_slot / clear_slot) and release at death.
+template <class Core>
+struct Owning {
+  Core core;
+  template <class... A>
+  explicit Owning(A... a) noexcept : core(a...) {}
+  ~Owning() { core.drain(decref); }
   int traverse(visitproc visit, void* arg) noexcept {
-    return q.for_each_locked([&](PyObject* o) -> int {
+    return core.for_each_locked([&](PyObject* o) -> int {
       Py_VISIT(o);
       return 0;
     });
   }
-  void clear() noexcept { q.drain(decref); }
+  void clear() noexcept { core.drain(decref); }
+};
+
+/// What every queue type holds.
+struct QueueBase : Owning<PyQueueCore> {
+  std::atomic<bool> failed{false};  // ft_utils: a push failed; pops raise RuntimeError
+  QueueBase(std::size_t maxsize, PyQueueCore::Wait wait) noexcept : Owning(maxsize, wait) {}
 };
 
 struct PyQueue : QueueBase {
@@ -120,10 +126,10 @@ PyObject* push_failed(QueueBase& b, QueueStatus st, PyObject* item) noexcept {
 /// Pushes `item` (a new reference is taken) waiting until `d`.
 inline PyObject* push_until(QueueBase& b, PyObject* item, Deadline d) noexcept {
   Py_INCREF(item);
-  QueueStatus st = b.q.push(item, Deadline::immediate());
+  QueueStatus st = b.core.push(item, Deadline::immediate());
   if (INTERLOCK_LIKELY(st == QueueStatus::ok)) Py_RETURN_NONE;
   if (st == QueueStatus::timed_out && !d.is_immediate())
-    st = ilpy::blocking([&] { return b.q.push(item, d); });
+    st = ilpy::blocking([&] { return b.core.push(item, d); });
   if (st == QueueStatus::ok) Py_RETURN_NONE;
   return push_failed(b, st, item);
 }
@@ -131,10 +137,10 @@ inline PyObject* push_until(QueueBase& b, PyObject* item, Deadline d) noexcept {
 /// Pops (waiting until `d`): the value, or null with `on_empty` (or ShutDown) raised.
 inline PyObject* pop_until(QueueBase& b, Deadline d) noexcept {
   PyObject* out = nullptr;
-  QueueStatus st = b.q.pop(&out, Deadline::immediate());
+  QueueStatus st = b.core.pop(&out, Deadline::immediate());
   if (INTERLOCK_LIKELY(st == QueueStatus::ok)) return out;
   if (st == QueueStatus::timed_out && !d.is_immediate())
-    st = ilpy::blocking([&] { return b.q.pop(&out, d); });
+    st = ilpy::blocking([&] { return b.core.pop(&out, d); });
   switch (st) {
     case QueueStatus::ok: return out;
     case QueueStatus::timed_out: PyErr_SetNone(g_empty); return nullptr;
@@ -178,15 +184,15 @@ PyObject* q_get_nowait(C& c) noexcept {
 }
 
 template <class C>
-std::size_t q_qsize(const C& c) noexcept { return c.q.size(); }
+std::size_t q_qsize(const C& c) noexcept { return c.core.size(); }
 template <class C>
-bool q_empty(const C& c) noexcept { return c.q.empty(); }
+bool q_empty(const C& c) noexcept { return c.core.empty(); }
 template <class C>
-bool q_full(const C& c) noexcept { return c.q.full(); }
+bool q_full(const C& c) noexcept { return c.core.full(); }
 
 template <class C>
 PyObject* q_task_done(C& c) noexcept {
-  if (!c.q.task_done()) {
+  if (!c.core.task_done()) {
     PyErr_SetString(PyExc_ValueError, "task_done() called too many times");
     return nullptr;
   }
@@ -195,8 +201,8 @@ PyObject* q_task_done(C& c) noexcept {
 
 template <class C>
 PyObject* q_join(C& c) noexcept {
-  if (c.q.unfinished_tasks() == 0) Py_RETURN_NONE;
-  const WaitStatus st = ilpy::blocking([&] { return c.q.join(Deadline::never()); });
+  if (c.core.unfinished_tasks() == 0) Py_RETURN_NONE;
+  const WaitStatus st = ilpy::blocking([&] { return c.core.join(Deadline::never()); });
   if (st == WaitStatus::interrupted) return ilpy::raise_interrupted();
   Py_RETURN_NONE;
 }
@@ -206,7 +212,7 @@ template <class C>
 PyObject* q_shutdown(C& c, ilpy::passed immediate) noexcept {
   int imm = 0;
   if (immediate.given() && (imm = PyObject_IsTrue(immediate.obj)) < 0) return nullptr;
-  c.q.shutdown(imm != 0, decref);
+  c.core.shutdown(imm != 0, decref);
   Py_RETURN_NONE;
 }
 
@@ -230,11 +236,11 @@ template <PyQueueCore::AsyncSide Side, class Core>
 PyObject* queue_async(PyObject* self, QueueBase& b, PyObject* loop, PyObject* future,
                       PyObject* prev, Core&& core) noexcept {
   namespace aio = interlock::py::aio;
-  const int registered = aio::claim_registration(prev, &b.q);
+  const int registered = aio::claim_registration(prev, &b.core);
   if (registered < 0) return nullptr;
-  PyObject* w = aio::make_custom(self, &b.q, &QueueAsyncOps<Side>::ops, loop, future);
+  PyObject* w = aio::make_custom(self, &b.core, &QueueAsyncOps<Side>::ops, loop, future);
   if (!w) {
-    if (registered) b.q.abandon_async(Side);
+    if (registered) b.core.abandon_async(Side);
     return nullptr;
   }
   aio::queue_ref(w);
@@ -249,12 +255,12 @@ PyObject* queue_async(PyObject* self, QueueBase& b, PyObject* loop, PyObject* fu
 template <class C>
 PyObject* q_aio_get(PyObject* self, C& c, PyObject* loop, PyObject* future, PyObject* prev) noexcept {
   PyObject* out = nullptr;  // fast path first: no waiter object at all
-  if (prev == Py_None && c.q.pop(&out, Deadline::immediate()) == QueueStatus::ok) return out;
+  if (prev == Py_None && c.core.pop(&out, Deadline::immediate()) == QueueStatus::ok) return out;
   return queue_async<PyQueueCore::AsyncSide::getter>(
       self, c, loop, future, prev,
       [&](interlock::parking_lot::AsyncNode& n, bool reg, bool* queued) -> PyObject* {
         PyObject* v = nullptr;
-        switch (c.q.pop_async(&v, n, reg, queued)) {
+        switch (c.core.pop_async(&v, n, reg, queued)) {
           case QueueStatus::ok: return v;
           case QueueStatus::shut_down: PyErr_SetNone(g_shutdown); return nullptr;
           default: return nullptr;  // queued
@@ -266,11 +272,11 @@ template <class C>
 PyObject* q_aio_put(PyObject* self, C& c, PyObject* item, PyObject* loop, PyObject* future,
                     PyObject* prev) noexcept {
   Py_INCREF(item);  // the queue's reference, if it takes it
-  if (prev == Py_None && c.q.push(item, Deadline::immediate()) == QueueStatus::ok) Py_RETURN_NONE;
+  if (prev == Py_None && c.core.push(item, Deadline::immediate()) == QueueStatus::ok) Py_RETURN_NONE;
   PyObject* r = queue_async<PyQueueCore::AsyncSide::putter>(
       self, c, loop, future, prev,
       [&](interlock::parking_lot::AsyncNode& n, bool reg, bool* queued) -> PyObject* {
-        const QueueStatus st = c.q.push_async(item, n, reg, queued);
+        const QueueStatus st = c.core.push_async(item, n, reg, queued);
         if (st == QueueStatus::ok) Py_RETURN_NONE;
         if (*queued) return nullptr;
         return push_failed(c, st, Py_NewRef(item));
@@ -281,11 +287,11 @@ PyObject* q_aio_put(PyObject* self, C& c, PyObject* item, PyObject* loop, PyObje
 
 template <class C>
 PyObject* q_aio_join(PyObject* self, C& c, PyObject* loop, PyObject* future, PyObject* prev) noexcept {
-  if (prev == Py_None && c.q.unfinished_tasks() == 0) Py_RETURN_NONE;
+  if (prev == Py_None && c.core.unfinished_tasks() == 0) Py_RETURN_NONE;
   return queue_async<PyQueueCore::AsyncSide::joiner>(
       self, c, loop, future, prev,
       [&](interlock::parking_lot::AsyncNode& n, bool reg, bool* queued) -> PyObject* {
-        *queued = !c.q.join_async(n, reg);
+        *queued = !c.core.join_async(n, reg);
         if (*queued) return nullptr;
         Py_RETURN_NONE;
       });
@@ -397,10 +403,6 @@ PyObject* cq_pop_impl(PyConcurrentQueue& c, PyObject* timeout) noexcept {
   return pop_until(c, d);
 }
 
-PyObject* cq_pop(PyConcurrentQueue& c, std::optional<PyObject*> timeout) noexcept {
-  return cq_pop_impl(c, timeout ? *timeout : nullptr);
-}
-
 /// A LocalWrapper of v (stolen); null stays null.
 PyObject* wrap_local(PyObject* v) noexcept {
   if (!v) return nullptr;
@@ -409,31 +411,31 @@ PyObject* wrap_local(PyObject* v) noexcept {
   return w;
 }
 
-PyObject* cq_pop_local(PyConcurrentQueue& c, std::optional<PyObject*> timeout) noexcept {
-  return wrap_local(cq_pop_impl(c, timeout ? *timeout : nullptr));
+/// pop(timeout) / pop_local(timeout).
+template <bool Local>
+PyObject* cq_pop(PyConcurrentQueue& c, std::optional<PyObject*> timeout) noexcept {
+  PyObject* v = cq_pop_impl(c, timeout ? *timeout : nullptr);
+  return Local ? wrap_local(v) : v;
 }
-
-std::size_t cq_size(const PyConcurrentQueue& c) noexcept { return c.q.size(); }
-bool cq_empty(const PyConcurrentQueue& c) noexcept { return c.q.empty(); }
 
 PyMethodDef cq_methods[] = {
     ilpy::method<&cq_push, "push($self, value, /)",
                  "Append value. Raises ShutDown once shutdown() was called.">(),
-    ilpy::method<&cq_pop, "pop($self, /, timeout=None)",
+    ilpy::method<&cq_pop<false>, "pop($self, /, timeout=None)",
                  "Remove and return the oldest value, waiting for one: forever when timeout\n"
                  "is None, else for at most timeout seconds (zero or negative: do not wait),\n"
                  "then raise Empty. After shutdown(), values still queued are handed out and\n"
                  "then ShutDown is raised (at once after shutdown(immediate=True)).\n"
                  "RuntimeError if an earlier push failed. Waiting releases the GIL and is\n"
                  "interruptible.">(),
-    ilpy::method<&cq_pop_local, "pop_local($self, /, timeout=None)",
+    ilpy::method<&cq_pop<true>, "pop_local($self, /, timeout=None)",
                  "pop(timeout), the value wrapped in a LocalWrapper.">(),
     ilpy::method<&q_shutdown<PyConcurrentQueue>, "shutdown($self, /, immediate=False)",
                  "Shut the queue down: push() raises ShutDown from now on, pop() once the\n"
                  "queue is empty; waiting pops wake up. immediate=True also discards the\n"
                  "queued values, so pop() raises ShutDown at once.">(),
-    ilpy::method<&cq_size, "size($self, /)", "Return the number of queued values (a snapshot).">(),
-    ilpy::method<&cq_empty, "empty($self, /)", "Return True if the queue is empty (a snapshot).">(),
+    ilpy::method<&q_qsize<PyConcurrentQueue>, "size($self, /)", "Return the number of queued values (a snapshot).">(),
+    ilpy::method<&q_empty<PyConcurrentQueue>, "empty($self, /)", "Return True if the queue is empty (a snapshot).">(),
     ilpy::methods_end,
 };
 
@@ -443,17 +445,7 @@ PyMethodDef scq_methods[] = {IL_STD_QUEUE_METHODS(PyStdConcurrentQueue), ilpy::m
 
 // ============================================================ ConcurrentGatheringIterator
 
-struct PyGathering {
-  interlock::GatheringMap<PyObject*> map;
-  ~PyGathering() { map.drain(decref); }
-  int traverse(visitproc visit, void* arg) noexcept {
-    return map.for_each_locked([&](PyObject* o) -> int {
-      Py_VISIT(o);
-      return 0;
-    });
-  }
-  void clear() noexcept { map.drain(decref); }
-};
+struct PyGathering : Owning<interlock::GatheringMap<PyObject*>> {};
 
 // insert(key, value): key an int (via __index__) in the int64 range. Any
 // failure marks the gatherer failed (its iterators then raise RuntimeError
@@ -461,13 +453,13 @@ struct PyGathering {
 PyObject* gi_insert(PyGathering& g, PyObject* key, PyObject* value) noexcept {
   long long k = 0;
   if (!index_arg(key, &k)) {
-    g.map.fail();
+    g.core.fail();
     return nullptr;
   }
   Py_INCREF(value);
   PyObject* old = nullptr;
   bool had_old = false;
-  if (g.map.insert(k, value, &old, &had_old) != GatherStatus::ok) {
+  if (g.core.insert(k, value, &old, &had_old) != GatherStatus::ok) {
     Py_DECREF(value);
     return PyErr_NoMemory();
   }
@@ -516,9 +508,9 @@ PyObject* git_next(PyObject* self) noexcept {
   auto on_found = [erase](PyObject* o) {
     if (!erase) Py_INCREF(o);  // the entry keeps its own reference
   };
-  GatherStatus st = g.map.wait_for(it.next, erase, &v, Deadline::immediate(), on_found);
+  GatherStatus st = g.core.wait_for(it.next, erase, &v, Deadline::immediate(), on_found);
   if (st == GatherStatus::timed_out)
-    st = ilpy::blocking([&] { return g.map.wait_for(it.next, erase, &v, Deadline::never(), on_found); });
+    st = ilpy::blocking([&] { return g.core.wait_for(it.next, erase, &v, Deadline::never(), on_found); });
   switch (st) {
     case GatherStatus::ok: break;
     case GatherStatus::failed:
@@ -617,9 +609,9 @@ void init_queues(nb::module_& m) {
            "maxsize"_a = 0, nb::sig("def __init__(self, maxsize: int = 0) -> None"))
       .def_prop_ro("maxsize", [](const PyQueue& q) { return q.maxsize_given; },
                    "The maxsize given to the constructor (<= 0: unbounded).")
-      .def_prop_ro("is_shutdown", [](const PyQueue& q) { return q.q.is_shutdown(); },
+      .def_prop_ro("is_shutdown", [](const PyQueue& q) { return q.core.is_shutdown(); },
                    "Whether shutdown() was called.")
-      .def_prop_ro("unfinished_tasks", [](const PyQueue& q) { return q.q.unfinished_tasks(); },
+      .def_prop_ro("unfinished_tasks", [](const PyQueue& q) { return q.core.unfinished_tasks(); },
                    "Items put and not yet marked done with task_done().");
   ilpy::use_trashcan(queue_cls);
 
