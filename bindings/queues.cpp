@@ -72,24 +72,20 @@ struct QueueBase : Owning<PyQueueCore> {
   QueueBase(std::size_t maxsize, PyQueueCore::Wait wait) noexcept : Owning(maxsize, wait) {}
 };
 
-struct PyQueue : QueueBase {
-  Py_ssize_t maxsize_given;
-  explicit PyQueue(Py_ssize_t maxsize) noexcept
-      : QueueBase(maxsize > 0 ? static_cast<std::size_t>(maxsize) : 0, PyQueueCore::Wait::park),
-        maxsize_given(maxsize) {}
-};
-
 struct PyConcurrentQueue : QueueBase {
   using QueueBase::QueueBase;
 };
 
-struct PyStdConcurrentQueue : PyConcurrentQueue {
+/// queue.Queue's constructor over a base, by policy: Queue parks at once,
+/// StdConcurrentQueue (a ConcurrentQueue, as in ft_utils) spins first.
+template <class Base, PyQueueCore::Wait W>
+struct StdQueue : Base {
   Py_ssize_t maxsize_given;
-  explicit PyStdConcurrentQueue(Py_ssize_t maxsize) noexcept
-      : PyConcurrentQueue(maxsize > 0 ? static_cast<std::size_t>(maxsize) : 0,
-                          PyQueueCore::Wait::spin_then_park),
-        maxsize_given(maxsize) {}
+  explicit StdQueue(Py_ssize_t maxsize) noexcept
+      : Base(maxsize > 0 ? static_cast<std::size_t>(maxsize) : 0, W), maxsize_given(maxsize) {}
 };
+using PyQueue = StdQueue<QueueBase, PyQueueCore::Wait::park>;
+using PyStdConcurrentQueue = StdQueue<PyConcurrentQueue, PyQueueCore::Wait::spin_then_park>;
 
 // ============================================================ shared pieces
 
@@ -153,14 +149,16 @@ inline PyObject* pop_until(QueueBase& b, Deadline d) noexcept {
 
 // ============================================================ queue.Queue API
 
-// put(item, block=True, timeout=None)
+/// put's / get's block=True, timeout=None.
+INTERLOCK_ALWAYS_INLINE bool block_deadline(ilpy::passed block, ilpy::passed timeout, Deadline* d) noexcept {
+  const int blk = ilpy::block_arg(block.obj);
+  return blk >= 0 && ilpy::queue_deadline(blk != 0, timeout.obj, d);
+}
+
 template <class C>
 PyObject* q_put(C& c, PyObject* item, ilpy::passed block, ilpy::passed timeout) noexcept {
-  const int blk = ilpy::block_arg(block.obj);
-  if (blk < 0) return nullptr;
   Deadline d;
-  if (!ilpy::queue_deadline(blk != 0, timeout.obj, &d)) return nullptr;
-  return push_until(c, item, d);
+  return block_deadline(block, timeout, &d) ? push_until(c, item, d) : nullptr;
 }
 
 template <class C>
@@ -168,14 +166,10 @@ PyObject* q_put_nowait(C& c, PyObject* item) noexcept {
   return push_until(c, item, Deadline::immediate());
 }
 
-// get(block=True, timeout=None)
 template <class C>
 PyObject* q_get(C& c, ilpy::passed block, ilpy::passed timeout) noexcept {
-  const int blk = ilpy::block_arg(block.obj);
-  if (blk < 0) return nullptr;
   Deadline d;
-  if (!ilpy::queue_deadline(blk != 0, timeout.obj, &d)) return nullptr;
-  return pop_until(c, d);
+  return block_deadline(block, timeout, &d) ? pop_until(c, d) : nullptr;
 }
 
 template <class C>
@@ -568,6 +562,17 @@ Py_ssize_t read_maxsize(nb::handle maxsize) {
   return static_cast<Py_ssize_t>(v);
 }
 
+/// StdQueue's __init__(maxsize=0) and maxsize property.
+template <class C, class Cls>
+Cls& def_std_queue(Cls&& cls) {
+  cls.def("__init__", [](C* self, nb::handle maxsize) { new (self) C(read_maxsize(maxsize)); },
+          "maxsize"_a = 0, nb::sig("def __init__(self, maxsize: int = 0) -> None"))
+      .def_prop_ro("maxsize", [](const C& q) { return q.maxsize_given; },
+                   "The maxsize given to the constructor (<= 0: unbounded).");
+  ilpy::use_trashcan(cls);
+  return cls;
+}
+
 void check_scaling(nb::handle scaling) {
   if (!scaling.is_none() && index_arg(scaling) < 1)
     throw nb::value_error("scaling must be a positive integer");
@@ -599,21 +604,16 @@ void init_queues(nb::module_& m) {
   m.attr("Full") = nb::borrow(g_full);
   m.attr("ShutDown") = nb::borrow(g_shutdown);
 
-  auto queue_cls = nb::class_<PyQueue>(m, "Queue", nb::type_slots(gc_slots<PyQueue, queue_methods>), nb::is_weak_referenceable(),
-                      "Queue(maxsize=0)\n\n"
-                      "A FIFO queue with queue.Queue's contract (maxsize <= 0: unbounded),\n"
-                      "raising queue.Empty, queue.Full and queue.ShutDown. Any number of\n"
-                      "threads may put and get at once; blocked calls release the GIL.")
-      .def("__init__",
-           [](PyQueue* self, nb::handle maxsize) { new (self) PyQueue(read_maxsize(maxsize)); },
-           "maxsize"_a = 0, nb::sig("def __init__(self, maxsize: int = 0) -> None"))
-      .def_prop_ro("maxsize", [](const PyQueue& q) { return q.maxsize_given; },
-                   "The maxsize given to the constructor (<= 0: unbounded).")
+  def_std_queue<PyQueue>(nb::class_<PyQueue>(
+      m, "Queue", nb::type_slots(gc_slots<PyQueue, queue_methods>), nb::is_weak_referenceable(),
+      "Queue(maxsize=0)\n\n"
+      "A FIFO queue with queue.Queue's contract (maxsize <= 0: unbounded),\n"
+      "raising queue.Empty, queue.Full and queue.ShutDown. Any number of\n"
+      "threads may put and get at once; blocked calls release the GIL."))
       .def_prop_ro("is_shutdown", [](const PyQueue& q) { return q.core.is_shutdown(); },
                    "Whether shutdown() was called.")
       .def_prop_ro("unfinished_tasks", [](const PyQueue& q) { return q.core.unfinished_tasks(); },
                    "Items put and not yet marked done with task_done().");
-  ilpy::use_trashcan(queue_cls);
 
   auto cq = nb::class_<PyConcurrentQueue>(
       m, "ConcurrentQueue", nb::type_slots(gc_slots<PyConcurrentQueue, cq_methods>), nb::is_weak_referenceable(),
@@ -633,20 +633,12 @@ void init_queues(nb::module_& m) {
       "scaling"_a = nb::none(), "lock_free"_a = false,
       nb::sig("def __init__(self, scaling: int | None = None, lock_free: bool = False) -> None"));
 
-  auto scq = nb::class_<PyStdConcurrentQueue, PyConcurrentQueue>(
+  def_std_queue<PyStdConcurrentQueue>(nb::class_<PyStdConcurrentQueue, PyConcurrentQueue>(
       m, "StdConcurrentQueue", nb::type_slots(gc_slots<PyStdConcurrentQueue, scq_methods>),
       "StdConcurrentQueue(maxsize=0)\n\n"
       "queue.Queue's API over ConcurrentQueue (lock-free waiting), as ft_utils:\n"
       "put/get with block and timeout, *_nowait, qsize/full, task_done/join, plus\n"
-      "ConcurrentQueue's push/pop/shutdown/size/empty.")
-      .def("__init__",
-           [](PyStdConcurrentQueue* self, nb::handle maxsize) {
-             new (self) PyStdConcurrentQueue(read_maxsize(maxsize));
-           },
-           "maxsize"_a = 0, nb::sig("def __init__(self, maxsize: int = 0) -> None"))
-      .def_prop_ro("maxsize", [](const PyStdConcurrentQueue& q) { return q.maxsize_given; },
-                   "The maxsize given to the constructor (<= 0: unbounded).");
-  ilpy::use_trashcan(scq);
+      "ConcurrentQueue's push/pop/shutdown/size/empty."));
 
   ilpy::use_trashcan(nb::class_<PyGatherIter>(m, "_GatheringIterator", nb::type_slots(git_slots),
                            "The iterator of ConcurrentGatheringIterator.iterator()."));
