@@ -178,18 +178,6 @@ PyObject* pair(PyObject* k, PyObject* v) noexcept {
 }
 
 // ------------------------------------------------------------------ lifetime
-std::size_t parse_scaling(PyObject* scaling) noexcept {
-  if (!scaling || scaling == Py_None) return DictMap::kDefaultShards;
-  Py_ssize_t n = PyNumber_AsSsize_t(scaling, PyExc_OverflowError);
-  if (n == -1 && PyErr_Occurred()) return 0;
-  if (n < 1) {
-    PyErr_SetString(PyExc_ValueError, "scaling must be a positive integer");
-    return 0;
-  }
-  if (static_cast<std::size_t>(n) > DictMap::kMaxShards) n = DictMap::kMaxShards;
-  return static_cast<std::size_t>(n);
-}
-
 template <class Map>
 PyObject* alloc_map(PyTypeObject* type, std::size_t shards) noexcept {
   PyObject* self = IL_TP_ALLOC(type)(type, 0);
@@ -653,6 +641,18 @@ PyType_Spec set_spec = {"interlock.collections.ConcurrentSetBase",
 #undef IL_SLOT
 
 }  // namespace
+
+std::size_t parse_scaling(PyObject* scaling) noexcept {
+  if (!scaling || scaling == Py_None) return DictMap::kDefaultShards;
+  Py_ssize_t n = PyNumber_AsSsize_t(scaling, PyExc_OverflowError);
+  if (n == -1 && PyErr_Occurred()) return 0;
+  if (n < 1) {
+    PyErr_SetString(PyExc_ValueError, "scaling must be a positive integer");
+    return 0;
+  }
+  return static_cast<std::size_t>(n) > DictMap::kMaxShards ? DictMap::kMaxShards
+                                                            : static_cast<std::size_t>(n);
+}
 
 void init_concurrent_dict(nb::module_& m) {
   for (auto [name, spec] : {std::pair{"ConcurrentIterator", &iter_spec},

@@ -66,6 +66,11 @@ void init_ipc_queue(nanobind::module_& m);
 /// failure), for the collections' pop_local / iterator_local.
 PyObject* local_wrap(PyObject* obj) noexcept;
 
+/// The collections' `scaling` argument (ft_utils' shard count; null or None:
+/// the default 17; clamped to 4096): 0 with ValueError/TypeError set if it is
+/// not a positive integer (bindings/concurrent_dict.cpp).
+std::size_t parse_scaling(PyObject* scaling) noexcept;
+
 /// interlock._interlock.ipc: FutexWord, AtomicU32/U64, Mutex, Semaphore, Event,
 /// Barrier on buffers, NamedMutex/NamedSemaphore/NamedEvent, and the fastipc
 /// façade's classes in _fastipc (bindings/ipc_futex.cpp).

@@ -573,9 +573,9 @@ Cls& def_std_queue(Cls&& cls) {
   return cls;
 }
 
+/// ft_utils accepts `scaling` and ignores it here (one queue, one lock).
 void check_scaling(nb::handle scaling) {
-  if (!scaling.is_none() && index_arg(scaling) < 1)
-    throw nb::value_error("scaling must be a positive integer");
+  if (!ilpy::parse_scaling(scaling.ptr())) throw nb::python_error();
 }
 
 }  // namespace
