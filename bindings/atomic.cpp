@@ -298,8 +298,8 @@ void init_atomic(nb::module_& m) {
   using namespace atomics;
   constexpr const char* kModule = "interlock.atomic";
 
-  auto int_cls = nb::class_<AtomicInt>(
-      m, "AtomicInt", nb::type_slots(int_slots),
+  add_type<AtomicInt, "AtomicInt">(
+      m, kModule, int_slots,
       "AtomicInt(value=0)\n\n"
       "A signed 64-bit integer that any number of threads may update at once.\n\n"
       "fetch_<op>(n) returns the value before the operation, <op>_fetch(n) the\n"
@@ -309,43 +309,32 @@ void init_atomic(nb::module_& m) {
       "by zero they raise ZeroDivisionError and leave the value unchanged.\n"
       "In-place operators (+=, -=, *=, //=, %=, &=, |=, ^=, <<=, >>=) are atomic\n"
       "and keep the object. Equality and hashing are by identity: the value is\n"
-      "mutable, so value-based hashing would break dicts and sets.");
-  int_cls.def("__init__", &init<AtomicInt, &to_i64, "AtomicInt">, "value"_a = 0,
-              nb::sig("def __init__(self, value: typing.SupportsIndex = 0) -> None"));
-  set_module(int_cls, kModule);
-
-  auto bool_cls = nb::class_<AtomicBool>(
-      m, "AtomicBool", nb::type_slots(bool_slots),
+      "mutable, so value-based hashing would break dicts and sets.",
+      "value"_a = 0, "def __init__(self, value: typing.SupportsIndex = 0) -> None");
+  add_type<AtomicBool, "AtomicBool">(
+      m, kModule, bool_slots,
       "AtomicBool(value=False)\n\n"
       "A boolean that any number of threads may update at once. Arguments are\n"
       "taken by truth value, like bool(x). fetch_<op> returns the prior value,\n"
-      "<op>_fetch the new one.");
-  bool_cls.def("__init__", &init<AtomicBool, &to_bool, "AtomicBool">, "value"_a = false,
-               nb::sig("def __init__(self, value: object = False) -> None"));
-  set_module(bool_cls, kModule);
-
-  auto float_cls = nb::class_<AtomicFloat>(
-      m, "AtomicFloat", nb::type_slots(float_slots),
+      "<op>_fetch the new one.",
+      "value"_a = false, "def __init__(self, value: object = False) -> None");
+  add_type<AtomicFloat, "AtomicFloat">(
+      m, kModule, float_slots,
       "AtomicFloat(value=0.0)\n\n"
       "A 64-bit float that any number of threads may update at once (arithmetic\n"
       "is a compare-exchange loop). Arguments: anything float() accepts through\n"
-      "__float__ or __index__. compare_exchange compares bit patterns.");
-  float_cls.def("__init__", &init<AtomicFloat, &to_f64, "AtomicFloat">, "value"_a = 0.0,
-                nb::sig("def __init__(self, value: typing.SupportsFloat | "
-                        "typing.SupportsIndex = 0.0) -> None"));
-  set_module(float_cls, kModule);
-
-  auto ref_cls = nb::class_<AtomicReference>(
-      m, "AtomicReference", nb::type_slots(ref_slots), nb::is_weak_referenceable(),
+      "__float__ or __index__. compare_exchange compares bit patterns.",
+      "value"_a = 0.0,
+      "def __init__(self, value: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None");
+  add_type<AtomicReference, "AtomicReference">(
+      m, kModule, ref_slots,
       "AtomicReference(obj=None)\n\n"
       "A reference to any object that any number of threads may read and replace\n"
       "at once (also on free-threaded builds: a reader never sees a freed\n"
       "object). compare_exchange compares by identity. AtomicReference[T] is a\n"
-      "generic alias for type checkers.");
-  use_trashcan(ref_cls);
-  ref_cls.def("__init__", &init<AtomicReference, &as_object, "AtomicReference">,
-              "obj"_a = nb::none(), nb::sig("def __init__(self, obj: T | None = None) -> None"));
-  set_module(ref_cls, kModule);
+      "generic alias for type checkers.",
+      "obj"_a = nb::none(), "def __init__(self, obj: T | None = None) -> None",
+      nb::is_weak_referenceable());
 
   init_atomic_syncx(m);
   init_atomic_ft_utils(m);

@@ -398,33 +398,23 @@ void init_atomic_syncx(nb::module_& parent) {
   nb::module_ m = parent.def_submodule(
       "_syncx", "Native types of interlock.compat.syncx.atomic (use that module).");
 
-  auto int_cls = nb::class_<SxInt>(m, "AtomicInt", nb::type_slots(sx_int_slots), nb::is_final(),
-                                   "Atomic 64-bit integer (syncx API): add/sub/mul/div/inc/dec\n"
-                                   "return the PRIOR value, update() the new one.");
-  int_cls.def("__init__", &init<SxInt, &to_i64, "AtomicInt">, "value"_a = 0,
-              nb::sig("def __init__(self, value: int = 0) -> None"));
-  set_module(int_cls, kModule);
-
-  auto bool_cls = nb::class_<SxBool>(m, "AtomicBool", nb::type_slots(sx_bool_slots),
-                                     nb::is_final(), "Atomic boolean (syncx API).");
-  bool_cls.def("__init__", &init<SxBool, &to_strict_bool, "AtomicBool">, "value"_a = false,
-               nb::sig("def __init__(self, value: bool = False) -> None"));
-  set_module(bool_cls, kModule);
-
-  auto float_cls = nb::class_<SxFloat>(m, "AtomicFloat", nb::type_slots(sx_float_slots),
-                                       nb::is_final(), "Atomic 64-bit float (syncx API).");
-  float_cls.def("__init__", &init<SxFloat, &to_f64, "AtomicFloat">, "value"_a = 0.0,
-                nb::sig("def __init__(self, value: float = 0.0) -> None"));
-  set_module(float_cls, kModule);
-
-  auto ref_cls = nb::class_<SxRef>(m, "AtomicReference", nb::type_slots(sx_ref_slots),
-                                   nb::is_final(), nb::is_weak_referenceable(),
-                                   "Thread-safe reference slot for any Python object (syncx API);\n"
-                                   "compare_exchange matches by identity or equality.");
-  use_trashcan(ref_cls);
-  ref_cls.def("__init__", &init<SxRef, &as_object, "AtomicReference">, "obj"_a = nb::none(),
-              nb::sig("def __init__(self, obj: object | None = None) -> None"));
-  set_module(ref_cls, kModule);
+  add_type<SxInt, "AtomicInt">(m, kModule, sx_int_slots,
+                               "Atomic 64-bit integer (syncx API): add/sub/mul/div/inc/dec\n"
+                               "return the PRIOR value, update() the new one.",
+                               "value"_a = 0, "def __init__(self, value: int = 0) -> None",
+                               nb::is_final());
+  add_type<SxBool, "AtomicBool">(m, kModule, sx_bool_slots, "Atomic boolean (syncx API).",
+                                 "value"_a = false,
+                                 "def __init__(self, value: bool = False) -> None", nb::is_final());
+  add_type<SxFloat, "AtomicFloat">(m, kModule, sx_float_slots, "Atomic 64-bit float (syncx API).",
+                                   "value"_a = 0.0,
+                                   "def __init__(self, value: float = 0.0) -> None", nb::is_final());
+  add_type<SxRef, "AtomicReference">(
+      m, kModule, sx_ref_slots,
+      "Thread-safe reference slot for any Python object (syncx API);\n"
+      "compare_exchange matches by identity or equality.",
+      "obj"_a = nb::none(), "def __init__(self, obj: object | None = None) -> None",
+      nb::is_final(), nb::is_weak_referenceable());
 }
 
 void init_atomic_ft_utils(nb::module_& parent) {
@@ -432,14 +422,15 @@ void init_atomic_ft_utils(nb::module_& parent) {
   nb::module_ m = parent.def_submodule(
       "_ft_utils", "Native types of interlock.compat.ft_utils.concurrency (use that module).");
 
-  auto int_cls = nb::class_<FtInt64>(m, "AtomicInt64", nb::type_slots(ft_int_slots),
-                                     nb::is_weak_referenceable(),
-                                     "A 64-bit integer that can be updated atomically (ft_utils\n"
-                                     "API), with the numeric protocol.");
-  int_cls.def("__init__", &init<FtInt64, &to_i64, "AtomicInt64">, "value"_a = 0,
-              nb::sig("def __init__(self, value: int = 0) -> None"));
-  set_module(int_cls, kModule);
-  g_ft_int64_type = reinterpret_cast<PyTypeObject*>(int_cls.ptr());
+  add_type<FtInt64, "AtomicInt64">(m, kModule, ft_int_slots,
+                                   "A 64-bit integer that can be updated atomically (ft_utils\n"
+                                   "API), with the numeric protocol.",
+                                   "value"_a = 0, "def __init__(self, value: int = 0) -> None",
+                                   nb::is_weak_referenceable());
+  g_ft_int64_type = reinterpret_cast<PyTypeObject*>(m.attr("AtomicInt64").ptr());
+  add_type<FtFlag, "AtomicFlag">(m, kModule, ft_flag_slots,
+                                 "A boolean flag that can be updated atomically (ft_utils\nAPI).",
+                                 "value"_a, "def __init__(self, value: object) -> None");
 
   auto ref_cls = nb::class_<FtRef>(m, "AtomicReference", nb::type_slots(ft_ref_slots),
                                    nb::is_final(), nb::is_weak_referenceable(),
@@ -448,13 +439,6 @@ void init_atomic_ft_utils(nb::module_& parent) {
   ref_cls.def("__init__", &ft_ref_init,
               nb::sig("def __init__(self, value: object | None = None, /) -> None"));
   set_module(ref_cls, kModule);
-
-  auto flag_cls = nb::class_<FtFlag>(m, "AtomicFlag", nb::type_slots(ft_flag_slots),
-                                     "A boolean flag that can be updated atomically (ft_utils\n"
-                                     "API).");
-  flag_cls.def("__init__", &init<FtFlag, &to_bool, "AtomicFlag">, "value"_a,
-               nb::sig("def __init__(self, value: object) -> None"));
-  set_module(flag_cls, kModule);
 }
 
 }  // namespace interlock::py::atomics

@@ -82,16 +82,6 @@ inline PyObject* to_py(bool x) noexcept { return Py_NewRef(x ? Py_True : Py_Fals
 inline PyObject* to_py(double x) noexcept { return PyFloat_FromDouble(x); }
 inline PyObject* to_py(PyObject* owned) noexcept { return owned; }
 
-/// Constructor arguments: an int64 from any object with __index__
-/// (OverflowError past 64 bits), a double from anything float() accepts
-/// through __float__ / __index__, the truth value of any object; `what`
-/// names the call in messages.
-IL_PY_INLINE std::int64_t to_i64(PyObject* o, const char* what) {
-  return detail::load<std::int64_t>(o, what, 0);
-}
-IL_PY_INLINE double to_f64(PyObject* o, const char* what) { return detail::load<double>(o, what, 0); }
-IL_PY_INLINE bool to_bool(PyObject* o, const char* what) { return detail::load<bool>(o, what, 0); }
-
 /// Only True or False (syncx's bool arguments): TypeError for anything else.
 inline bool to_strict_bool(PyObject* o, const char* what) {
   if (o == Py_True || o == Py_False) return o == Py_True;
@@ -385,14 +375,29 @@ PyMethodDef reduce_def() noexcept {
           "__reduce__($self, /)\n--\n\nPickle support: (type(self), (value,))."};
 }
 
-/// A façade's type: `__init__(self, value)` builds C from Conv(value).
-template <class C, auto Conv, fixed_string What>
-void init(C* self, nb::handle value) {
-  new (self) C(Conv(value.ptr(), What.chars));
+/// Registers C as `Name` in `scope`, public as `module`.Name (set_module),
+/// with its type slots, docstring, nanobind class annotations (`extra`) and
+/// `__init__(self, <arg>)`: the object itself for a reference; a bool
+/// strictly True / False for a façade with kStrictBool, else its truth value;
+/// an int64 from any __index__ (OverflowError past 64 bits); a double from
+/// anything float() accepts. Name names the call in conversion errors.
+template <class C, fixed_string Name, class Arg, class... Extra>
+void add_type(nb::handle scope, const char* module, PyType_Slot* slots, const char* doc,
+              const Arg& arg, const char* sig, const Extra&... extra) {
+  using T = typename C::value_type;
+  nb::class_<C> cls(scope, Name.chars, nb::type_slots(slots), extra..., doc);
+  if constexpr (std::is_same_v<T, PyObject*>) use_trashcan(cls);
+  cls.def(
+      "__init__",
+      [](C* self, nb::handle v) {
+        if constexpr (std::is_same_v<T, PyObject*>) new (self) C(v.ptr());
+        else if constexpr (std::is_same_v<T, bool> && C::facade::kStrictBool)
+          new (self) C(to_strict_bool(v.ptr(), Name.chars));
+        else new (self) C(detail::load<T>(v.ptr(), Name.chars, 0));
+      },
+      arg, nb::sig(sig));
+  set_module(cls, module);
 }
-
-/// A reference cell's constructor argument: the object itself.
-inline PyObject* as_object(PyObject* o, const char*) noexcept { return o; }
 
 /// Entry points of the other translation unit (atomic_compat.cpp).
 void init_atomic_syncx(nb::module_& m);
