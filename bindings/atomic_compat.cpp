@@ -428,10 +428,6 @@ void init_atomic_ft_utils(nb::module_& parent) {
                                    "value"_a = 0, "def __init__(self, value: int = 0) -> None",
                                    nb::is_weak_referenceable());
   g_ft_int64_type = reinterpret_cast<PyTypeObject*>(m.attr("AtomicInt64").ptr());
-  add_type<FtFlag, "AtomicFlag">(m, kModule, ft_flag_slots,
-                                 "A boolean flag that can be updated atomically (ft_utils\nAPI).",
-                                 "value"_a, "def __init__(self, value: object) -> None");
-
   auto ref_cls = nb::class_<FtRef>(m, "AtomicReference", nb::type_slots(ft_ref_slots),
                                    nb::is_final(), nb::is_weak_referenceable(),
                                    "A reference that can be updated atomically (ft_utils API).");
@@ -439,6 +435,9 @@ void init_atomic_ft_utils(nb::module_& parent) {
   ref_cls.def("__init__", &ft_ref_init,
               nb::sig("def __init__(self, value: object | None = None, /) -> None"));
   set_module(ref_cls, kModule);
+  add_type<FtFlag, "AtomicFlag">(m, kModule, ft_flag_slots,
+                                 "A boolean flag that can be updated atomically (ft_utils\nAPI).",
+                                 "value"_a, "def __init__(self, value: object) -> None");
 }
 
 }  // namespace interlock::py::atomics

@@ -294,13 +294,13 @@ class Cell {
   Cell(const Cell&) = delete;
   Cell& operator=(const Cell&) = delete;
 
-  T load() const noexcept { return R::from(v_.load(std::memory_order_seq_cst)); }
-  void store(T x) noexcept { v_.store(R::to(x)); }
-  T exchange(T x) noexcept { return R::from(v_.exchange(R::to(x))); }
+  INTERLOCK_ALWAYS_INLINE T load() const noexcept { return R::from(v_.load(std::memory_order_seq_cst)); }
+  INTERLOCK_ALWAYS_INLINE void store(T x) noexcept { v_.store(R::to(x)); }
+  INTERLOCK_ALWAYS_INLINE T exchange(T x) noexcept { return R::from(v_.exchange(R::to(x))); }
 
   /// If the value is `expected` (bitwise for double), installs `desired`.
   /// Returns {succeeded, prior} (on failure, the current value).
-  std::pair<bool, T> compare_exchange(T expected, T desired) noexcept {
+  INTERLOCK_ALWAYS_INLINE std::pair<bool, T> compare_exchange(T expected, T desired) noexcept {
     Word e = R::to(expected);
     const bool ok = v_.compare_exchange_strong(e, R::to(desired));
     return {ok, R::from(e)};
@@ -400,7 +400,7 @@ class RefSlot {
   RefSlot(const RefSlot&) = delete;
   RefSlot& operator=(const RefSlot&) = delete;
 
-  Obj* load() const noexcept {
+  INTERLOCK_ALWAYS_INLINE Obj* load() const noexcept {
     mu_.lock();
     Obj* o = obj_;
     Refs::retain(o);
@@ -409,7 +409,7 @@ class RefSlot {
   }
 
   /// Installs `o`; returns the displaced object.
-  Obj* exchange(Obj* o) noexcept {
+  INTERLOCK_ALWAYS_INLINE Obj* exchange(Obj* o) noexcept {
     Refs::retain(o);
     mu_.lock();
     Obj* old = obj_;
@@ -418,11 +418,11 @@ class RefSlot {
     return old;
   }
 
-  void store(Obj* o) noexcept { Refs::release(exchange(o)); }
+  INTERLOCK_ALWAYS_INLINE void store(Obj* o) noexcept { Refs::release(exchange(o)); }
 
   /// If the slot holds `expected` (identity), installs `desired`. Returns
   /// {succeeded, prior} (on failure, the current object).
-  std::pair<bool, Obj*> compare_exchange(Obj* expected, Obj* desired) noexcept {
+  INTERLOCK_ALWAYS_INLINE std::pair<bool, Obj*> compare_exchange(Obj* expected, Obj* desired) noexcept {
     mu_.lock();
     Obj* cur = obj_;
     if (cur == expected) {
