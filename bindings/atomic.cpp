@@ -31,7 +31,15 @@ struct Std {
     return n == -1 && PyErr_Occurred() ? -1 : 1;
   }
   static int operand(PyObject* o, double& n) noexcept {
-    if (!is_real_number(o)) return 0;
+    // A real number: what float() takes through __float__ or __index__.
+    const bool real = PyFloat_Check(o) || PyLong_Check(o) ||
+#ifndef Py_LIMITED_API
+                      (Py_TYPE(o)->tp_as_number && (Py_TYPE(o)->tp_as_number->nb_float ||
+                                                    Py_TYPE(o)->tp_as_number->nb_index));
+#else
+                      PyType_GetSlot(Py_TYPE(o), Py_nb_float) || PyType_GetSlot(Py_TYPE(o), Py_nb_index);
+#endif
+    if (!real) return 0;
     n = PyFloat_AsDouble(o);
     return n == -1.0 && PyErr_Occurred() ? -1 : 1;
   }
@@ -62,43 +70,36 @@ using B = ops<AtomicBool>;
 using F = ops<AtomicFloat>;
 using R = ops<AtomicReference>;
 
-/// __reduce__, __copy__ and __deepcopy__ (a copy: the value is immutable).
-template <class C>
-std::array<PyMethodDef, 3> copy_protocol() noexcept {
-  return {reduce_def<C>(),
+/// The methods every scalar type has: load / store / exchange /
+/// compare_exchange (To says what a value argument becomes: " to
+/// bool(value)"), update / fetch_update (New is the new value:
+/// "bool(fn(value))"), __reduce__, __copy__ and __deepcopy__ (a copy: the
+/// value is immutable).
+template <class C, fixed_string To, fixed_string New, fixed_string CasDoc>
+std::array<PyMethodDef, 9> scalar_methods() noexcept {
+  return {method<&ops<C>::load, "load($self, /)", "Return the current value.">(),
+          method<&ops<C>::store, "store($self, value, /)", cat<"Set the value", To, ".">()>(),
+          method<&ops<C>::exchange, "exchange($self, value, /)",
+                 cat<"Set the value", To, "; return the prior one.">()>(),
+          method<&ops<C>::compare_exchange, "compare_exchange($self, expected, desired)", CasDoc>(),
+          method<&ops<C>::template update<true>, "update($self, fn, /)",
+                 cat<"Replace the value by ", New, "; return the new value. fn runs\n"
+                     "with no lock held; if another thread changed the value meanwhile, fn is\n"
+                     "called again with the new value (so it may run more than once and should\n"
+                     "have no side effects). An exception from fn leaves the value unchanged.">()>(),
+          method<&ops<C>::template update<false>, "fetch_update($self, fn, /)",
+                 "Like update(fn), but return the prior value.">(),
+          reduce_def<C>(),
           {"__copy__", reinterpret_cast<PyCFunction>(&copy_method<C>), METH_NOARGS,
            "__copy__($self, /)\n--\n\nA new object holding the current value."},
           {"__deepcopy__", reinterpret_cast<PyCFunction>(&copy_method<C>), METH_O,
            "__deepcopy__($self, memo, /)\n--\n\nA new object holding the current value."}};
 }
 
-/// update / fetch_update; What is the new value ("bool(fn(value))").
-template <class C, fixed_string What>
-std::array<PyMethodDef, 2> update_pair() noexcept {
-  return {method<&ops<C>::template update<true>, "update($self, fn, /)",
-                 cat<"Replace the value by ", What, "; return the new value. fn runs\n"
-                     "with no lock held; if another thread changed the value meanwhile, fn is\n"
-                     "called again with the new value (so it may run more than once and should\n"
-                     "have no side effects). An exception from fn leaves the value unchanged.">()>(),
-          method<&ops<C>::template update<false>, "fetch_update($self, fn, /)",
-                 "Like update(fn), but return the prior value.">()};
-}
-
-/// load / store / exchange / compare_exchange: the first lines of each
-/// scalar type; To says what a value argument becomes (" to bool(value)").
-template <class C, fixed_string To, fixed_string CasDoc>
-std::array<PyMethodDef, 4> basics() noexcept {
-  return {method<&ops<C>::load, "load($self, /)", "Return the current value.">(),
-          method<&ops<C>::store, "store($self, value, /)", cat<"Set the value", To, ".">()>(),
-          method<&ops<C>::exchange, "exchange($self, value, /)",
-                 cat<"Set the value", To, "; return the prior one.">()>(),
-          method<&ops<C>::compare_exchange, "compare_exchange($self, expected, desired)", CasDoc>()};
-}
-
 // ------------------------------------------------------------ AtomicInt
 
 auto int_methods = table(
-    basics<AtomicInt, "",
+    scalar_methods<AtomicInt, "", "fn(value)",
            "If the value is expected, set it to desired. Return (succeeded, prior):\n"
            "prior is the value before the call (on failure, the current value).">(),
     fetch_pair<AtomicInt, op::add, "add", "Add n (wrapping at 64 bits)">(),
@@ -126,8 +127,7 @@ auto int_methods = table(
     method<&I::fetch_n<op::add, true, 1>, "inc($self, /)",
            "Add one; return the new value (like ++x; same as inc_fetch()).">(),
     method<&I::fetch_n<op::sub, true, 1>, "dec($self, /)",
-           "Subtract one; return the new value (like --x; same as dec_fetch()).">(),
-    update_pair<AtomicInt, "fn(value)">(), copy_protocol<AtomicInt>());
+           "Subtract one; return the new value (like --x; same as dec_fetch()).">());
 
 PyType_Slot int_slots[] = {
     {Py_tp_methods, int_methods.data()},
@@ -152,7 +152,7 @@ PyType_Slot int_slots[] = {
 // ------------------------------------------------------------ AtomicBool
 
 auto bool_methods = table(
-    basics<AtomicBool, " to bool(value)",
+    scalar_methods<AtomicBool, " to bool(value)", "bool(fn(value))",
            "If the value is bool(expected), set it to bool(desired). Return\n"
            "(succeeded, prior): prior is the value before the call (on failure,\n"
            "the current value).">(),
@@ -162,8 +162,7 @@ auto bool_methods = table(
     method<&B::fetch_n<op::xor_, false, true>, "fetch_flip($self, /)",
            "Negate the value; return the prior value.">(),
     method<&B::fetch_n<op::xor_, true, true>, "flip_fetch($self, /)",
-           "Negate the value; return the new value.">(),
-    update_pair<AtomicBool, "bool(fn(value))">(), copy_protocol<AtomicBool>());
+           "Negate the value; return the new value.">());
 
 PyType_Slot bool_slots[] = {
     {Py_tp_methods, bool_methods.data()},
@@ -177,7 +176,7 @@ PyType_Slot bool_slots[] = {
 // ------------------------------------------------------------ AtomicFloat
 
 auto float_methods = table(
-    basics<AtomicFloat, "",
+    scalar_methods<AtomicFloat, "", "float(fn(value))",
            "If the stored double has the same bits as expected, set it to desired.\n"
            "Return (succeeded, prior). Bitwise: a NaN can be compare-exchanged,\n"
            "and -0.0 does not match 0.0.">(),
@@ -192,8 +191,7 @@ auto float_methods = table(
                "IEEE 754 maximumNumber, like C's fmax; +0.0 counts as larger than -0.0)">(),
     fetch_pair<AtomicFloat, op::min, "min",
                "Set the value to the smaller of value and n (a NaN operand is ignored:\n"
-               "IEEE 754 minimumNumber, like C's fmin; -0.0 counts as smaller than +0.0)">(),
-    update_pair<AtomicFloat, "float(fn(value))">(), copy_protocol<AtomicFloat>());
+               "IEEE 754 minimumNumber, like C's fmin; -0.0 counts as smaller than +0.0)">());
 
 PyType_Slot float_slots[] = {
     {Py_tp_methods, float_methods.data()},

@@ -118,17 +118,6 @@ std::optional<T> from_result(PyObject* r) noexcept {
   }
 }
 
-/// Whether an in-place float operator should take `o` (else NotImplemented).
-inline bool is_real_number(PyObject* o) noexcept {
-  if (PyFloat_Check(o) || PyLong_Check(o)) return true;
-#ifndef Py_LIMITED_API
-  PyNumberMethods* nm = Py_TYPE(o)->tp_as_number;
-  return nm && (nm->nb_float || nm->nb_index);
-#else
-  return PyType_GetSlot(Py_TYPE(o), Py_nb_float) || PyType_GetSlot(Py_TYPE(o), Py_nb_index);
-#endif
-}
-
 /// (ok, value) as a tuple; steals `value` (which may be null: error).
 inline PyObject* pair_result(bool ok, PyObject* value) noexcept {
   if (!value) return nullptr;
