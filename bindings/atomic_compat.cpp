@@ -269,11 +269,12 @@ PyObject* ft_binary(PyObject* a, PyObject* b) noexcept {
   return r;
 }
 
-/// -x, abs(x), ~x of the value as a Python int.
-template <PyObject* (*Fn)(PyObject*)>
-PyObject* i64_unary(std::int64_t x) noexcept {
+/// Fn(int(value), a...): -x, abs(x), ~x, format(x, spec) on the value as a
+/// Python int.
+template <auto Fn, class... A>
+PyObject* on_int(std::int64_t x, A... a) noexcept {
   PyObject* v = PyLong_FromLongLong(x);
-  PyObject* r = v ? Fn(v) : nullptr;
+  PyObject* r = v ? Fn(v, a...) : nullptr;
   Py_XDECREF(v);
   return r;
 }
@@ -304,10 +305,7 @@ auto ft_checked(FtInt64& c, PyObject* value) {
 }
 
 PyObject* ft_int_format(FtInt64& c, PyObject* spec) noexcept {
-  PyObject* v = PyLong_FromLongLong(c.load());
-  PyObject* r = v ? PyObject_Format(v, spec) : nullptr;
-  Py_XDECREF(v);
-  return r;
+  return on_int<&PyObject_Format>(c.load(), spec);
 }
 
 auto ft_int_methods = table(
@@ -331,10 +329,10 @@ PyType_Slot ft_int_slots[] = {
     {Py_nb_or, reinterpret_cast<void*>(&ft_binary<&PyNumber_Or>)},
     {Py_nb_xor, reinterpret_cast<void*>(&ft_binary<&PyNumber_Xor>)},
     {Py_nb_and, reinterpret_cast<void*>(&ft_binary<&PyNumber_And>)},
-    {Py_nb_negative, reinterpret_cast<void*>(&value_slot<FtInt64, &i64_unary<&PyNumber_Negative>, "__neg__">)},
+    {Py_nb_negative, reinterpret_cast<void*>(&value_slot<FtInt64, &on_int<&PyNumber_Negative>, "__neg__">)},
     {Py_nb_positive, reinterpret_cast<void*>(&value_slot<FtInt64, &PyLong_FromLongLong, "__pos__">)},
-    {Py_nb_absolute, reinterpret_cast<void*>(&value_slot<FtInt64, &i64_unary<&PyNumber_Absolute>, "__abs__">)},
-    {Py_nb_invert, reinterpret_cast<void*>(&value_slot<FtInt64, &i64_unary<&PyNumber_Invert>, "__invert__">)},
+    {Py_nb_absolute, reinterpret_cast<void*>(&value_slot<FtInt64, &on_int<&PyNumber_Absolute>, "__abs__">)},
+    {Py_nb_invert, reinterpret_cast<void*>(&value_slot<FtInt64, &on_int<&PyNumber_Invert>, "__invert__">)},
     {Py_nb_int, reinterpret_cast<void*>(&value_slot<FtInt64, &PyLong_FromLongLong, "__int__">)},
     {Py_nb_bool, reinterpret_cast<void*>(&truth_slot<FtInt64>)},
     {Py_nb_inplace_add, reinterpret_cast<void*>(&inplace<FtInt64, op::add>)},
