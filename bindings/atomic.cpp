@@ -129,7 +129,7 @@ auto int_methods = table(
     method<&I::fetch_n<op::sub, true, 1>, "dec($self, /)",
            "Subtract one; return the new value (like --x; same as dec_fetch()).">());
 
-auto int_slots = slots<AtomicInt, Show<Py_tp_repr, Py_nb_int, Py_nb_index, Py_nb_float, Py_nb_bool>,
+auto int_slots = slot_table<AtomicInt, Slots<Py_tp_repr, Py_nb_int, Py_nb_index, Py_nb_float, Py_nb_bool>,
                        Inplace<op::add, op::sub, op::mul, op::div, op::mod, op::and_, op::or_,
                                op::xor_, op::lshift, op::rshift>>(int_methods);
 
@@ -148,7 +148,7 @@ auto bool_methods = table(
     method<&B::fetch_n<op::xor_, true, true>, "flip_fetch($self, /)",
            "Negate the value; return the new value.">());
 
-auto bool_slots = slots<AtomicBool, Show<Py_tp_repr, Py_nb_bool, Py_nb_int, Py_nb_index>>(bool_methods);
+auto bool_slots = slot_table<AtomicBool, Slots<Py_tp_repr, Py_nb_bool, Py_nb_int, Py_nb_index>>(bool_methods);
 
 // ------------------------------------------------------------ AtomicFloat
 
@@ -170,7 +170,7 @@ auto float_methods = table(
                "Set the value to the smaller of value and n (a NaN operand is ignored:\n"
                "IEEE 754 minimumNumber, like C's fmin; -0.0 counts as smaller than +0.0)">());
 
-auto float_slots = slots<AtomicFloat, Show<Py_tp_repr, Py_nb_float, Py_nb_int, Py_nb_bool>,
+auto float_slots = slot_table<AtomicFloat, Slots<Py_tp_repr, Py_nb_float, Py_nb_int, Py_nb_bool>,
                          Inplace<op::add, op::sub, op::mul, op::div>>(float_methods);
 
 // ------------------------------------------------------------ AtomicReference
@@ -227,7 +227,8 @@ auto ref_methods = table(
            "A new AtomicReference to a deep copy of the object.">(),
     class_getitem);
 
-auto ref_slots = slots<AtomicReference, Fixed<Py_tp_repr, &ref_repr>, Gc>(ref_methods);
+auto ref_slots =
+    slot_table<AtomicReference, Fixed<Py_tp_repr, &ref_repr>, Slots<Py_tp_traverse, Py_tp_clear>>(ref_methods);
 
 }  // namespace
 }  // namespace interlock::py::atomics

@@ -114,7 +114,7 @@ auto sx_int_methods = table(
     method<&sx_int_idiv, "__idiv__($self, value)",
            "In-place division (as div(), returning None); also the //= operator.">());
 
-auto sx_int_slots = slots<SxInt, Show<Py_tp_repr, Py_tp_str, Py_nb_int>,
+auto sx_int_slots = slot_table<SxInt, Slots<Py_tp_repr, Py_tp_str, Py_nb_int>,
                           Inplace<op::add, op::sub, op::mul, op::rust_div>>(sx_int_methods);
 
 /// Op(c, value) with value taken strictly as a bool (PyO3 converts a bool
@@ -142,7 +142,7 @@ auto sx_bool_methods = table(
            "Logical XOR; return the prior value.">());
 
 auto sx_bool_slots =
-    slots<SxBool, Show<Py_tp_repr, Py_tp_str, Py_nb_bool, Py_nb_int>,
+    slot_table<SxBool, Slots<Py_tp_repr, Py_tp_str, Py_nb_bool, Py_nb_int>,
           Fixed<Py_nb_invert, &value_slot<SxBool, &negation, "__invert__">>>(sx_bool_methods);
 
 auto sx_float_methods = table(
@@ -158,7 +158,7 @@ auto sx_float_methods = table(
              "Keep the value if it is <= value, else store value">());
 
 auto sx_float_slots =
-    slots<SxFloat, Show<Py_tp_repr, Py_tp_str, Py_nb_float>, Inplace<op::add, op::sub>>(sx_float_methods);
+    slot_table<SxFloat, Slots<Py_tp_repr, Py_tp_str, Py_nb_float>, Inplace<op::add, op::sub>>(sx_float_methods);
 
 /// True when the current object is `expected` or == to it (it is then
 /// replaced by `obj`), False otherwise; __eq__ runs with no lock held (the
@@ -181,7 +181,7 @@ auto sx_ref_methods = table(
            "If the current object is expected, or equal to it (==), replace it by\n"
            "obj; return whether it did. __eq__ runs with no lock held.">());
 
-auto sx_ref_slots = slots<SxRef, Gc>(sx_ref_methods);
+auto sx_ref_slots = slot_table<SxRef, Slots<Py_tp_traverse, Py_tp_clear>>(sx_ref_methods);
 
 // ============================================================ ft_utils
 
@@ -305,13 +305,13 @@ template <int Id, auto Fn, fixed_string What>
 using FtUnary = Fixed<Id, &value_slot<FtInt64, &on_int<Fn>, What>>;
 
 auto ft_int_slots =
-    slots<FtInt64, Fixed<Py_tp_richcompare, &ft_richcompare>,
+    slot_table<FtInt64, Fixed<Py_tp_richcompare, &ft_richcompare>,
           FtArith<op::add, op::sub, op::mul, op::div, op::or_, op::xor_, op::and_>,
           FtUnary<Py_nb_negative, &PyNumber_Negative, "__neg__">,
           Fixed<Py_nb_positive, &value_slot<FtInt64, &PyLong_FromLongLong, "__pos__">>,
           FtUnary<Py_nb_absolute, &PyNumber_Absolute, "__abs__">,
           FtUnary<Py_nb_invert, &PyNumber_Invert, "__invert__">,
-          Show<Py_nb_int, Py_nb_bool>>(ft_int_methods);
+          Slots<Py_nb_int, Py_nb_bool>>(ft_int_methods);
 
 auto ft_ref_methods = table(
     method<&FtR::store, "set($self, obj, /)", "Replace the object.">(),
@@ -322,12 +322,12 @@ auto ft_ref_methods = table(
            "return whether it did.">(),
     class_getitem);
 
-auto ft_ref_slots = slots<FtRef, Gc>(ft_ref_methods);
+auto ft_ref_slots = slot_table<FtRef, Slots<Py_tp_traverse, Py_tp_clear>>(ft_ref_methods);
 
 auto ft_flag_methods = table(
     method<&ops<FtFlag>::store, "set($self, value)", "Set the flag to bool(value).">());
 
-auto ft_flag_slots = slots<FtFlag, Show<Py_nb_bool>>(ft_flag_methods);
+auto ft_flag_slots = slot_table<FtFlag, Slots<Py_nb_bool>>(ft_flag_methods);
 
 /// ft_utils' AtomicReference(): zero or one positional argument; the keyword
 /// forms `value` (its stubs) and `obj` (its documentation) are accepted too.

@@ -406,32 +406,29 @@ template <class T> struct py_op<op::mod, T> : py_slots<Py_nb_inplace_remainder> 
 template <class T> struct py_op<op::lshift, T> : py_slots<Py_nb_inplace_lshift> {};
 template <class T> struct py_op<op::rshift, T> : py_slots<Py_nb_inplace_rshift> {};
 
-/// Groups of type slots of a cell type C, listed in slots<C, G...>(methods):
+/// Groups of type slots of a cell type C, listed in slot_table<C, G...>(methods):
 /// G::of<C>() is an array of slots. Fixed<Id, Fn> is one slot not depending
-/// on C; Show<Id...> are slots showing the value: Py_tp_repr and Py_tp_str
-/// through F::display, Py_nb_int / Py_nb_index / Py_nb_float / Py_nb_bool as
-/// int(), float() and bool() do; Gc is tp_traverse and tp_clear of a
-/// reference; Inplace<Op...> are in-place operators.
+/// on C; Slots<Id...> are C's own slots: Py_tp_repr and Py_tp_str through
+/// F::display, Py_nb_int / Py_nb_index / Py_nb_float / Py_nb_bool as int(),
+/// float() and bool() do, Py_tp_traverse / Py_tp_clear of a reference;
+/// Inplace<Op...> are in-place operators.
 template <int Id, auto Fn>
 struct Fixed {
   template <class C> static auto of() noexcept { return std::array{at(Id, Fn)}; }
 };
 template <int... Id>
-struct Show {
+struct Slots {
   template <class C, int I, class T = typename C::value_type>
   static PyType_Slot one() noexcept {
     if constexpr (I == Py_tp_repr) return at(I, &repr_slot<C>);
+    else if constexpr (I == Py_tp_traverse) return at(I, &traverse_slot<C>);
+    else if constexpr (I == Py_tp_clear) return at(I, &clear_slot<C>);
     else if constexpr (I == Py_nb_bool) return at(I, &truth_slot<C>);
     else if constexpr (I == Py_tp_str) return at(I, &value_slot<C, &C::facade::template display<T>, "__str__">);
     else if constexpr (I == Py_nb_float) return at(I, &value_slot<C, &float_of<T>, "__float__">);
     else return at(I, &value_slot<C, &int_of<T>, "__int__">);
   }
   template <class C> static auto of() noexcept { return std::array{one<C, Id>()...}; }
-};
-struct Gc {
-  template <class C> static auto of() noexcept {
-    return std::array{at(Py_tp_traverse, &traverse_slot<C>), at(Py_tp_clear, &clear_slot<C>)};
-  }
 };
 template <class... Op>
 struct Inplace {
@@ -442,7 +439,7 @@ struct Inplace {
 
 /// C's type slots: its methods (a table()), then the groups G.
 template <class C, class... G, std::size_t N>
-auto slots(std::array<PyMethodDef, N>& methods) noexcept {
+auto slot_table(std::array<PyMethodDef, N>& methods) noexcept {
   return table<PyType_Slot>(PyType_Slot{Py_tp_methods, methods.data()}, G::template of<C>()...);
 }
 
