@@ -75,15 +75,15 @@ nb::str type_prefix(nb::handle self) {
               nb::str(PyUnicode_FromFormat("%p", self.ptr()), nb::detail::steal_t{}));
 }
 
-/// Maps the result of a core wait to Python: True, False, or nullptr when a
-/// signal handler raised (its exception is set).
-inline PyObject* wait_result(WaitStatus st) noexcept {
-  switch (st) {
-    case WaitStatus::ok: Py_RETURN_TRUE;
-    case WaitStatus::timed_out: Py_RETURN_FALSE;
-    case WaitStatus::interrupted: break;
-  }
-  return ilpy::raise_interrupted();
+/// wait(timeout=None) of a one-shot primitive (Event, CountDownLatch): True
+/// at once if open, else threading's wait convention (wait_deadline).
+template <class Open, class Wait>
+PyObject* wait_open(std::optional<PyObject*> timeout, Open open, Wait wait_until) noexcept {
+  if (INTERLOCK_LIKELY(open())) Py_RETURN_TRUE;
+  Deadline d;
+  if (!wait_deadline(timeout ? *timeout : nullptr, &d)) return nullptr;
+  if (d.is_immediate()) Py_RETURN_FALSE;
+  return ilpy::wait_result(ilpy::blocking([&] { return wait_until(d); }));
 }
 
 // ============================================================ Semaphore
@@ -115,33 +115,21 @@ std::uint64_t semaphore_initial(nb::handle value) {
 }
 
 PyObject* semaphore_wait(PySemaphore& s, Deadline d) noexcept {
-  if (d.is_immediate()) return Py_NewRef(s.sem.try_acquire() ? Py_True : Py_False);
-  return wait_result(ilpy::blocking([&] { return s.sem.acquire_until(d); }));
+  if (INTERLOCK_LIKELY(s.sem.try_acquire())) Py_RETURN_TRUE;
+  if (d.is_immediate()) Py_RETURN_FALSE;
+  return ilpy::wait_result(ilpy::blocking([&] { return s.sem.acquire_until(d); }));
 }
 
 // acquire() without arguments, and __enter__: wait for a permit, trying first.
-PyObject* semaphore_enter(PySemaphore& s) noexcept {
-  if (INTERLOCK_LIKELY(s.sem.try_acquire())) Py_RETURN_TRUE;
-  return semaphore_wait(s, Deadline::never());
-}
+PyObject* semaphore_enter(PySemaphore& s) noexcept { return semaphore_wait(s, Deadline::never()); }
 
 // acquire(blocking=True, timeout=None); without arguments nothing is parsed.
 PyObject* semaphore_acquire(PySemaphore& s, ilpy::passed blocking,
                             ilpy::passed timeout) noexcept {
-  if (!blocking.given() && !timeout.given()) return semaphore_enter(s);
-  bool block = true;
-  if (blocking.given()) {
-    const int r = PyObject_IsTrue(blocking.obj);
-    if (r < 0) return nullptr;
-    block = r != 0;
-  }
-  const bool has_timeout = timeout.given() && timeout.obj != Py_None;
-  if (!block && has_timeout) {
-    PyErr_SetString(PyExc_ValueError, "can't specify timeout for non-blocking acquire");
+  Deadline d = Deadline::never();
+  if ((blocking.given() || timeout.given()) &&
+      !ilpy::passed_semaphore_deadline(blocking, timeout, &d))
     return nullptr;
-  }
-  Deadline d = Deadline::immediate();
-  if (block && !wait_deadline(timeout.obj, &d)) return nullptr;
   return semaphore_wait(s, d);
 }
 
@@ -214,11 +202,8 @@ PyObject* event_is_set_deprecated(PyEvent& e) noexcept {
 }
 
 PyObject* event_wait(PyEvent& e, std::optional<PyObject*> timeout) noexcept {
-  if (INTERLOCK_LIKELY(e.ev.is_set())) Py_RETURN_TRUE;
-  Deadline d;
-  if (!wait_deadline(timeout ? *timeout : nullptr, &d)) return nullptr;
-  if (d.is_immediate()) Py_RETURN_FALSE;
-  return wait_result(ilpy::blocking([&] { return e.ev.wait_until(d); }));
+  return wait_open(timeout, [&] { return e.ev.is_set(); },
+                   [&](Deadline d) { return e.ev.wait_until(d); });
 }
 
 PyObject* event_aio_enqueue(PyObject* self, PyEvent& e, PyObject* loop,
@@ -264,11 +249,8 @@ PyObject* latch_count_down(PyLatch& l, ilpy::passed n_arg) noexcept {
 }
 
 PyObject* latch_wait(PyLatch& l, std::optional<PyObject*> timeout) noexcept {
-  if (INTERLOCK_LIKELY(l.latch.try_wait())) Py_RETURN_TRUE;
-  Deadline d;
-  if (!wait_deadline(timeout ? *timeout : nullptr, &d)) return nullptr;
-  if (d.is_immediate()) Py_RETURN_FALSE;
-  return wait_result(ilpy::blocking([&] { return l.latch.wait_until(d); }));
+  return wait_open(timeout, [&] { return l.latch.try_wait(); },
+                   [&](Deadline d) { return l.latch.wait_until(d); });
 }
 
 std::uint64_t latch_count(const PyLatch& l) noexcept { return l.latch.count(); }
@@ -314,41 +296,27 @@ struct PyOnce {
 
 IL_PY_COLD PyObject* once_call_slow(PyOnce& o, PyObject* const* argv, Py_ssize_t nargs,
                                     PyObject* kwnames) noexcept {
-  const unsigned long me = PyThread_get_thread_ident();
-  for (;;) {
-    if (o.once.runner() == me) {
-      PyErr_SetString(PyExc_RuntimeError,
-                      "Once.call(): called again from the function it is running (this would "
-                      "deadlock)");
-      return nullptr;
-    }
-    const auto st = ilpy::blocking([&] { return o.once.flag.begin(Deadline::never(), true); });
-    switch (st) {
-      case interlock::OnceFlag::Begin::done: {
-        PyObject* r = o.result.load(std::memory_order_relaxed);
-        return Py_NewRef(r ? r : Py_None);
-      }
-      case interlock::OnceFlag::Begin::interrupted:
-        return ilpy::raise_interrupted();
-      case interlock::OnceFlag::Begin::timed_out:
-        continue;  // cannot happen with Deadline::never()
-      case interlock::OnceFlag::Begin::run:
-        break;
-    }
-    o.once.start_run(me);
-    // No PY_VECTORCALL_ARGUMENTS_OFFSET: argv[0] is our caller's (possibly
-    // a shared tuple's item), not ours to overwrite even for a moment.
-    PyObject* r =
-        PyObject_Vectorcall(argv[0], argv + 1, static_cast<std::size_t>(nargs - 1), kwnames);
-    o.once.end_run();
-    if (!r) {
-      o.once.flag.finish(false);  // a later caller runs fn again
-      return nullptr;
-    }
-    o.result.store(Py_NewRef(r), std::memory_order_relaxed);
-    o.once.flag.finish(true);
-    return r;
+  using Call = interlock::TrackedOnce::Call;
+  PyObject* r = nullptr;
+  const Call c = o.once.call(
+      PyThread_get_thread_ident(), [](auto begin) { return ilpy::blocking(begin); },
+      [&] {
+        // No PY_VECTORCALL_ARGUMENTS_OFFSET: argv[0] is our caller's (possibly
+        // a shared tuple's item), not ours to overwrite even for a moment.
+        r = PyObject_Vectorcall(argv[0], argv + 1, static_cast<std::size_t>(nargs - 1), kwnames);
+        if (r) o.result.store(Py_NewRef(r), std::memory_order_relaxed);  // before finish(true)
+        return r != nullptr;
+      });
+  switch (c) {
+    case Call::ran:
+    case Call::failed: return r;  // failed: fn's exception; a later caller runs fn again
+    case Call::done: r = o.result.load(std::memory_order_relaxed); return Py_NewRef(r ? r : Py_None);
+    case Call::interrupted: return ilpy::raise_interrupted();
+    case Call::reentrant: break;
   }
+  PyErr_SetString(PyExc_RuntimeError,
+                  "Once.call(): called again from the function it is running (this would deadlock)");
+  return nullptr;
 }
 
 }  // namespace

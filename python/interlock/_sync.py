@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from threading import TIMEOUT_MAX, BrokenBarrierError
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Awaitable, Callable, Generator, TypeVar
 
 from ._aio import LockAio, _acquire
 from ._interlock import locks as _native_locks
@@ -293,22 +293,52 @@ class Barrier:
             timeout = self._timeout
         cond = self._cond
         with cond:
-            # Wait for the previous cycle to drain (or a reset to finish).
-            while self._state == _DRAINING or self._state == _RESETTING:
-                cond.wait()
-            if self._state == _BROKEN:
-                raise BrokenBarrierError
-            index = self._count
-            self._count += 1
+            party = self._party()
             try:
-                if index + 1 == self._parties:
-                    self._trip()
-                else:
-                    self._await_trip(timeout)
-                return index
+                until, timed = next(party)
+                while True:
+                    if cond.wait_for(until, timeout if timed else None):
+                        until, timed = party.send(None)
+                    else:  # timed out: nobody else can complete this cycle
+                        self._break()
+                        until, timed = party.throw(BrokenBarrierError())
+            except StopIteration as done:
+                return done.value
             finally:
-                self._count -= 1
-                self._leave()
+                party.close()  # interrupted: the party leaves, the lock still held
+
+    def _party(self) -> Generator[tuple[Callable[[], bool], bool], None, int]:
+        """The barrier's state machine: one party's way through a cycle, run
+        with the condition's lock held, returning its arrival index. It yields
+        (until, timed) where the party must wait: the driver waits (the lock
+        released meanwhile) until until() is true, then resumes it; `timed`
+        says whether giving up breaks the barrier, and the driver that gives
+        up breaks it and throws its exception in. Barrier.wait drives it with
+        threads' waits, BarrierAio.wait with awaits: one state machine."""
+        while self._state == _DRAINING or self._state == _RESETTING:
+            # Wait for the previous cycle to drain (or a reset to finish).
+            yield self._open, False
+        if self._state == _BROKEN:
+            raise BrokenBarrierError
+        index = self._count
+        self._count += 1
+        try:
+            if index + 1 == self._parties:
+                self._trip()
+            else:
+                yield self._tripped, True
+                if self._state < 0:  # reset or broken while we waited
+                    raise BrokenBarrierError
+            return index
+        finally:
+            self._count -= 1
+            self._leave()
+
+    def _open(self) -> bool:
+        return self._state != _DRAINING and self._state != _RESETTING
+
+    def _tripped(self) -> bool:
+        return self._state != _FILLING
 
     def _trip(self) -> None:
         # The last party: run the action, then release everyone.
@@ -320,13 +350,6 @@ class Barrier:
             raise
         self._state = _DRAINING
         self._cond.notify_all()
-
-    def _await_trip(self, timeout: float | None) -> None:
-        if not self._cond.wait_for(lambda: self._state != _FILLING, timeout):
-            self._break()  # timed out: nobody else can complete this cycle
-            raise BrokenBarrierError
-        if self._state < 0:  # reset or broken while we waited
-            raise BrokenBarrierError
 
     def _leave(self) -> None:
         # The last thread out of a draining/resetting cycle opens the next one.
@@ -481,28 +504,23 @@ class BarrierAio:
         b = self._b
         cond = b._cond
         with cond:
-            while b._state == _DRAINING or b._state == _RESETTING:
-                await _notified_wait(cond, _sync_reacquire(cond))
-            if b._state == _BROKEN:
-                raise BrokenBarrierError
-            index = b._count
-            b._count += 1
+            party = b._party()  # Barrier's state machine, awaited
             try:
-                if index + 1 == b._parties:
-                    b._trip()
-                else:
+                until, timed = next(party)
+                while True:
                     try:
-                        while b._state == _FILLING:
+                        while not until():
                             await _notified_wait(cond, _sync_reacquire(cond))
-                    except BaseException:
-                        b._break()
-                        raise
-                    if b._state < 0:
-                        raise BrokenBarrierError
-                return index
+                    except BaseException as e:
+                        if timed:
+                            b._break()
+                        until, timed = party.throw(e)
+                    else:
+                        until, timed = party.send(None)
+            except StopIteration as done:
+                return done.value
             finally:
-                b._count -= 1
-                b._leave()
+                party.close()
 
     async def reset(self) -> None:
         """Return the barrier to its initial state (see Barrier.reset)."""
