@@ -161,16 +161,25 @@ struct LockHold {
   static bool try_acquire(Core& c) noexcept { return c.try_lock(); }
   static WaitStatus wait(Core& c, Deadline d) noexcept { return c.lock_until(d); }
   static bool release(Core& c) noexcept { return c.try_unlock(); }
+  static void reinit(Core& c) noexcept { c.reset_after_fork(); }
   static constexpr char kNotHeld[] = "release unlocked lock";
   static constexpr bool kKeepOnFailure = false;
+  static constexpr fixed_string kAcquireDoc = "Acquire the lock";
+  static constexpr fixed_string kReleaseDoc =
+      "Release the lock (any thread may). RuntimeError if it is not locked.";
 };
 struct RLockHold {
   using Core = interlock::RecursiveMutex;
   static bool try_acquire(Core& c) noexcept { return c.try_lock(); }
   static WaitStatus wait(Core& c, Deadline d) noexcept { return c.lock_until(d); }
   static bool release(Core& c) noexcept { return c.try_unlock(); }
+  static void reinit(Core& c) noexcept { c.reset(); }
   static constexpr char kNotHeld[] = "cannot release un-acquired lock";
   static constexpr bool kKeepOnFailure = true;
+  static constexpr fixed_string kAcquireDoc =
+      "Acquire the lock (one more level if the calling thread owns it)";
+  static constexpr fixed_string kReleaseDoc =
+      "Release one level. RuntimeError unless the calling thread owns the lock.";
 };
 struct ReadHold {
   using Core = interlock::CheckedRWMutex;
@@ -422,68 +431,45 @@ constexpr fixed_string kGuardDoc =
     "(or None if nothing was acquired).";
 constexpr fixed_string kForkDoc = "Make this a fresh, unlocked lock (for a forked child).";
 
-template <class F>
-PyMethodDef* lock_methods() {
-  using C = LockT<F>;
-  using H = LockHold;
-  using M = interlock::Mutex;
+/// Lock and RLock: one table over the flavour F and the hold H.
+template <class F, class H, class C>
+PyMethodDef* mutex_methods() {
+  using M = typename H::Core;
+  constexpr bool rlock = std::is_same_v<H, RLockHold>;
   return table<C>({
-      ilpy::method<&acquire<F, H, C>, F::kAcquire,
-                   cat<cat<"Acquire the lock", kWaitDoc>(), F::kTimeouts>()>(),
+      ilpy::method<&acquire<F, H, C>, F::kAcquire, cat<cat<H::kAcquireDoc, kWaitDoc>(), F::kTimeouts>()>(),
       only<F::kSyncx>(ilpy::method<&acquire<F, H, C>, "lock($self, blocking=True, timeout=None)",
                                    "Same as acquire().">()),
-      ilpy::method<&release<H, C>, "release($self, /)",
-                   "Release the lock (any thread may). RuntimeError if it is not locked.">(),
-      ilpy::method<&enter<F, H, C>, "__enter__($self, /)", F::kEnterDoc>(),
-      ilpy::method<exit_of<F, H, C>, F::kExit, F::kExitDoc>(),
-      ilpy::method<&M::is_locked, "locked($self, /)", "Whether the lock is held (a snapshot).">(),
-      ilpy::method<&M::is_locked, "is_locked($self, /)", "Same as locked().">(),
-      ilpy::method<&M::try_lock, "try_acquire($self, /)",
-                   "Acquire the lock if it is free; return whether it was.">(),
-      ilpy::method<&M::try_lock, "try_lock($self, /)", "Same as try_acquire().">(),
-      ilpy::method<&guard<F, H, C>, "guard($self, blocking=True, timeout=None)", kGuardDoc>(),
-      ilpy::method<&M::reset_after_fork, "_at_fork_reinit($self, /)", kForkDoc>(),
-      only<!F::kSyncx>(ilpy::method<&lock_aio_enqueue, "_aio_enqueue($self, loop, future, /)",
-                                    "For interlock's asyncio support: take the lock (None) or "
-                                    "queue a waiter\nthat completes `future` on `loop` (an "
-                                    "AsyncWait).">()),
-  });
-}
-
-template <class F>
-PyMethodDef* rlock_methods() {
-  using C = RLockT<F>;
-  using H = RLockHold;
-  using M = interlock::RecursiveMutex;
-  return table<C>({
-      ilpy::method<&acquire<F, H, C>, F::kAcquire,
-                   cat<cat<"Acquire the lock (one more level if the calling thread owns it)",
-                           kWaitDoc>(),
-                       F::kTimeouts>()>(),
-      only<F::kSyncx>(ilpy::method<&acquire<F, H, C>, "lock($self, blocking=True, timeout=None)",
-                                   "Same as acquire().">()),
-      ilpy::method<&release<H, C>, "release($self, /)",
-                   "Release one level. RuntimeError unless the calling thread owns the lock.">(),
+      ilpy::method<&release<H, C>, "release($self, /)", H::kReleaseDoc>(),
       ilpy::method<&enter<F, H, C>, "__enter__($self, /)", F::kEnterDoc>(),
       ilpy::method<exit_of<F, H, C>, F::kExit, F::kExitDoc>(),
       ilpy::method<&guard<F, H, C>, "guard($self, blocking=True, timeout=None)", kGuardDoc>(),
       ilpy::method<&M::try_lock, "try_acquire($self, /)",
-                   "Acquire the lock if it is free or already ours; return whether it was.">(),
+                   "Acquire the lock if it is free (RLock: or already ours); return whether it "
+                   "was.">(),
       ilpy::method<&M::try_lock, "try_lock($self, /)", "Same as try_acquire().">(),
       ilpy::method<&M::is_locked, "locked($self, /)",
                    "Whether some thread holds the lock (a snapshot).">(),
       ilpy::method<&M::is_locked, "is_locked($self, /)", "Same as locked().">(),
-      ilpy::method<&M::is_locked_by_current_thread, "_is_owned($self, /)",
-                   "Whether the calling thread holds the lock.">(),
-      ilpy::method<&M::depth_held_by_current_thread, "_recursion_count($self, /)",
-                   "Levels held by the calling thread (0 if it does not hold the lock).">(),
-      ilpy::method<&rlock_release_save, "_release_save($self, /)",
-                   "Fully release the calling thread's hold; return the state for\n"
-                   "_acquire_restore() (for threading.Condition).">(),
-      ilpy::method<&rlock_acquire_restore, "_acquire_restore($self, state, /)",
-                   "Take the lock back with the state _release_save() returned; waits\n"
-                   "without giving up on signals.">(),
-      ilpy::method<&M::reset, "_at_fork_reinit($self, /)", kForkDoc>(),
+      ilpy::method<&H::reinit, "_at_fork_reinit($self, /)", kForkDoc>(),
+      only<!rlock && !F::kSyncx>(ilpy::method<&lock_aio_enqueue,
+                                              "_aio_enqueue($self, loop, future, /)",
+                                              "For interlock's asyncio support: take the lock "
+                                              "(None) or queue a waiter\nthat completes `future` "
+                                              "on `loop` (an AsyncWait).">()),
+      only<rlock>(ilpy::method<&interlock::RecursiveMutex::is_locked_by_current_thread,
+                               "_is_owned($self, /)",
+                               "Whether the calling thread holds the lock.">()),
+      only<rlock>(ilpy::method<&interlock::RecursiveMutex::depth_held_by_current_thread,
+                               "_recursion_count($self, /)",
+                               "Levels held by the calling thread (0 if it does not hold the "
+                               "lock).">()),
+      only<rlock>(ilpy::method<&rlock_release_save, "_release_save($self, /)",
+                               "Fully release the calling thread's hold; return the state for\n"
+                               "_acquire_restore() (for threading.Condition).">()),
+      only<rlock>(ilpy::method<&rlock_acquire_restore, "_acquire_restore($self, state, /)",
+                               "Take the lock back with the state _release_save() returned; "
+                               "waits\nwithout giving up on signals.">()),
   });
 }
 
@@ -603,13 +589,13 @@ void init_locks(nb::module_& m) {
   constexpr const char* mod = "interlock.locks";
   constexpr const char* sx_mod = "interlock.compat.syncx.locks";
   add_lock<LockT<Threading>>(
-      m, "Lock", lock_methods<Threading>(), mod,
+      m, "Lock", mutex_methods<Threading, LockHold, LockT<Threading>>(), mod,
       "A mutual-exclusion lock with threading.Lock's contract (any thread may\n"
       "release it), plus try_acquire()/try_lock(), is_locked() and guard().\n"
       "One byte of state (interlock::Mutex); waits release the GIL and are\n"
       "interruptible by signals.");
   add_lock<RLockT<Threading>>(
-      m, "RLock", rlock_methods<Threading>(), mod,
+      m, "RLock", mutex_methods<Threading, RLockHold, RLockT<Threading>>(), mod,
       "A re-entrant lock with threading.RLock's contract (owned by the\n"
       "acquiring thread; works with threading.Condition), plus try_acquire(),\n"
       "is_locked() and guard(). Waits release the GIL and are interruptible.");
@@ -630,9 +616,9 @@ void init_locks(nb::module_& m) {
 
   nb::module_ sx = m.def_submodule(
       "_syncx", "Native classes of interlock.compat.syncx.locks (syncx's conventions).");
-  add_lock<LockT<Syncx>>(sx, "Lock", lock_methods<Syncx>(), sx_mod,
+  add_lock<LockT<Syncx>>(sx, "Lock", mutex_methods<Syncx, LockHold, LockT<Syncx>>(), sx_mod,
                          "syncx.locks.Lock on interlock.");
-  add_lock<RLockT<Syncx>>(sx, "RLock", rlock_methods<Syncx>(), sx_mod,
+  add_lock<RLockT<Syncx>>(sx, "RLock", mutex_methods<Syncx, RLockHold, RLockT<Syncx>>(), sx_mod,
                           "syncx.locks.RLock on interlock.");
   add_lock<RWLockT<Syncx>>(sx, "RWLock", rwlock_methods<Syncx>(), sx_mod,
                            "syncx.locks.RWLock on interlock.");
