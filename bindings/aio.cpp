@@ -25,7 +25,6 @@ struct AsyncWaitObject {
   std::atomic<bool> claimed;
   PyObject* owner;      // the primitive's Python object (keeps `prim` alive)
   void* prim;           // the core primitive inside `owner`
-  GiveBack give_back;   // mutex only
   const CustomOps* ops; // custom only
   PyObject* loop;
   PyObject* future;
@@ -53,12 +52,12 @@ inline AsyncWaitObject* aw(PyObject* o) noexcept { return reinterpret_cast<Async
 void give_back(AsyncWaitObject* w) noexcept {
   switch (w->kind) {
     case Kind::mutex:
+      // The core's checked unlock: any thread may release a Python Lock.
       if (w->node.mutex.handed_off()) {
         w->node.mutex.state.handed_off = false;
-        w->give_back(w->owner);
-      } else {
-        auto* m = static_cast<Mutex*>(w->prim);
-        if (m->try_lock()) w->give_back(w->owner);  // pass the wake-up on
+        (void)static_cast<Mutex*>(w->prim)->try_unlock();
+      } else if (static_cast<Mutex*>(w->prim)->try_lock()) {
+        (void)static_cast<Mutex*>(w->prim)->try_unlock();  // pass the wake-up on
       }
       break;
     case Kind::semaphore:
@@ -121,7 +120,6 @@ PyObject* make(Kind kind, PyObject* owner, void* prim, PyObject* loop, PyObject*
   new (&w->claimed) std::atomic<bool>(false);
   w->owner = Py_NewRef(owner);
   w->prim = prim;
-  w->give_back = nullptr;
   w->ops = nullptr;
   w->loop = Py_NewRef(loop);
   w->future = Py_NewRef(future);
@@ -276,11 +274,9 @@ PyType_Spec aw_spec = {"interlock._interlock.aio.AsyncWait",
 
 }  // namespace
 
-PyObject* enqueue_mutex(PyObject* owner, Mutex& m, GiveBack give_back, PyObject* loop,
-                        PyObject* future) noexcept {
-  PyObject* obj = make(Kind::mutex, owner, &m, loop, future);
-  if (obj) aw(obj)->give_back = give_back;
-  return enqueue(obj, [&](AsyncWaitObject* w) { return m.lock_async(w->node.mutex); });
+PyObject* enqueue_mutex(PyObject* owner, Mutex& m, PyObject* loop, PyObject* future) noexcept {
+  return enqueue(make(Kind::mutex, owner, &m, loop, future),
+                 [&](AsyncWaitObject* w) { return m.lock_async(w->node.mutex); });
 }
 
 PyObject* enqueue_semaphore(PyObject* owner, Semaphore& s, PyObject* loop,

@@ -31,15 +31,12 @@
 
 namespace interlock::py::aio {
 
-/// Gives a lock that was handed to a withdrawn waiter back, through the
-/// binding's own checked release (any thread may release a Python Lock).
-using GiveBack = void (*)(PyObject* owner) noexcept;
-
 /// Each returns Py_None (new reference) if the primitive was ready at once (the
 /// lock or permit is now the caller's; the event is set; the latch is open), a
 /// new AsyncWait object if it was enqueued, or null with an error set.
-PyObject* enqueue_mutex(PyObject* owner, Mutex& m, GiveBack give_back, PyObject* loop,
-                        PyObject* future) noexcept;
+/// A lock handed to a waiter that went away is given back through the core's
+/// checked unlock (Mutex::try_unlock: any thread may release a Python Lock).
+PyObject* enqueue_mutex(PyObject* owner, Mutex& m, PyObject* loop, PyObject* future) noexcept;
 PyObject* enqueue_semaphore(PyObject* owner, Semaphore& s, PyObject* loop,
                             PyObject* future) noexcept;
 PyObject* enqueue_event(PyObject* owner, ResettableEvent& e, PyObject* loop,

@@ -369,17 +369,6 @@ PyObject* repr(PyObject* self) noexcept {
   }
 }
 
-// ---- Lock extras
-
-/// aio's GiveBack: a lock handed to a waiter that went away is released.
-void give_back_lock(PyObject* owner) noexcept {
-  (void)nb::inst_ptr<interlock::Mutex>(owner)->try_unlock();
-}
-PyObject* lock_aio_enqueue(PyObject* self, interlock::Mutex& m, PyObject* loop,
-                           PyObject* future) noexcept {
-  return ilpy::aio::enqueue_mutex(self, m, &give_back_lock, loop, future);
-}
-
 // ---- RLock extras (threading.Condition's protocol)
 
 PyObject* rlock_release_save(interlock::RecursiveMutex& m) noexcept {
@@ -452,7 +441,7 @@ PyMethodDef* mutex_methods() {
                    "Whether some thread holds the lock (a snapshot).">(),
       ilpy::method<&M::is_locked, "is_locked($self, /)", "Same as locked().">(),
       ilpy::method<&H::reinit, "_at_fork_reinit($self, /)", kForkDoc>(),
-      only<!rlock && !F::kSyncx>(ilpy::method<&lock_aio_enqueue,
+      only<!rlock && !F::kSyncx>(ilpy::method<&ilpy::aio::enqueue_mutex,
                                               "_aio_enqueue($self, loop, future, /)",
                                               "For interlock's asyncio support: take the lock "
                                               "(None) or queue a waiter\nthat completes `future` "
