@@ -14,7 +14,8 @@
 //   fastipc_ns_deadline  interlock.compat.fastipc: int nanoseconds, negative
 //                        forever
 // (interlock.collections' ConcurrentQueue keeps its own in bindings/queues.cpp;
-// python/interlock/_sync.py's pure-Python waits follow wait_deadline's rule.)
+// Condition.wait in python/interlock/_sync.py is a Semaphore.acquire, so it
+// has no convention of its own.)
 #pragma once
 
 #include <Python.h>
