@@ -213,8 +213,7 @@ IL_PY_INLINE WaitStatus acquire_until(typename H::Core& c, Deadline d) noexcept 
 /// acquire(blocking, timeout) with the flavour's rules. Without arguments
 /// nothing is parsed: the lock is tried at once, then waited for.
 template <class F, class H>
-IL_PY_INLINE PyObject* acquire_with(typename H::Core& c, ilpy::passed blocking,
-                                    ilpy::passed timeout) noexcept {
+IL_PY_INLINE PyObject* acquire(typename H::Core& c, ilpy::passed blocking, ilpy::passed timeout) noexcept {
   Deadline d = Deadline::never();
   if ((blocking.given() || timeout.given()) && !F::deadline(blocking, timeout, &d)) return nullptr;
   return ilpy::wait_result(acquire_until<H>(c, d));
@@ -316,11 +315,6 @@ PyObject* write_guard_downgrade(Guard<WriteHold>& g) noexcept {
 // ============================================================ the one lock binding
 // Every flavour's acquire / release / __enter__ / __exit__ / guard.
 
-template <class F, class H, class C>
-PyObject* acquire(C& self, ilpy::passed blocking, ilpy::passed timeout) noexcept {
-  return acquire_with<F, H>(self, blocking, timeout);
-}
-
 /// Op(self) as None, or RuntimeError(Msg) when it reports false.
 template <auto Op, const char* Msg, class C>
 PyObject* checked(C& self) noexcept {
@@ -347,7 +341,7 @@ constexpr auto exit_of = &F::template exit<&release<H, C>, C>;
 /// when nothing was acquired.
 template <class F, class H, class C>
 PyObject* guard(PyObject* self, C& c, ilpy::passed blocking, ilpy::passed timeout) noexcept {
-  PyObject* r = acquire_with<F, H>(c, blocking, timeout);
+  PyObject* r = acquire<F, H>(c, blocking, timeout);
   if (!r) return nullptr;
   Py_DECREF(r);  // True or False: immortal or kept alive by the module
   return r == Py_True ? new_guard<H>(&c, self) : Py_NewRef(Py_None);
@@ -426,8 +420,8 @@ PyMethodDef* mutex_methods() {
   using M = typename H::Core;
   constexpr bool rlock = std::is_same_v<H, RLockHold>;
   return table<C>({
-      ilpy::method<&acquire<F, H, C>, F::kAcquire, cat<cat<H::kAcquireDoc, kWaitDoc>(), F::kTimeouts>()>(),
-      only<F::kSyncx>(ilpy::method<&acquire<F, H, C>, "lock($self, blocking=True, timeout=None)",
+      ilpy::method<&acquire<F, H>, F::kAcquire, cat<cat<H::kAcquireDoc, kWaitDoc>(), F::kTimeouts>()>(),
+      only<F::kSyncx>(ilpy::method<&acquire<F, H>, "lock($self, blocking=True, timeout=None)",
                                    "Same as acquire().">()),
       ilpy::method<&release<H, C>, "release($self, /)", H::kReleaseDoc>(),
       ilpy::method<&enter<F, H, C>, "__enter__($self, /)", F::kEnterDoc>(),
@@ -468,14 +462,14 @@ PyMethodDef* rwlock_methods() {
   using M = interlock::CheckedRWMutex;
   constexpr bool sx = F::kSyncx;
   return table<C>({
-      ilpy::method<&acquire<F, ReadHold, C>, "acquire_read($self, blocking=True, timeout=None)",
+      ilpy::method<&acquire<F, ReadHold>, "acquire_read($self, blocking=True, timeout=None)",
                    cat<cat<"Take a read hold", kWaitDoc>(), F::kTimeouts>()>(),
-      only<sx>(ilpy::method<&acquire<F, ReadHold, C>,
+      only<sx>(ilpy::method<&acquire<F, ReadHold>,
                             "read_lock($self, blocking=True, timeout=None)",
                             "Same as acquire_read().">()),
-      ilpy::method<&acquire<F, WriteHold, C>, "acquire_write($self, blocking=True, timeout=None)",
+      ilpy::method<&acquire<F, WriteHold>, "acquire_write($self, blocking=True, timeout=None)",
                    cat<cat<"Take the write hold", kWaitDoc>(), F::kTimeouts>()>(),
-      only<sx>(ilpy::method<&acquire<F, WriteHold, C>,
+      only<sx>(ilpy::method<&acquire<F, WriteHold>,
                             "write_lock($self, blocking=True, timeout=None)",
                             "Same as acquire_write().">()),
       ilpy::method<&guard<F, ReadHold, C>, "read_guard($self, blocking=True, timeout=None)",
