@@ -451,6 +451,7 @@ TEST(AsyncWait, CustomWaitsPassAWakeUpOnUnlessTheRetryClaimsIt) {
   static const interlock::AsyncWait::CustomOps ops{
       [](void*, pl::AsyncNode&) noexcept { return still_queued; },
       [](void*) noexcept { ++passed_on; }};
+  passed_on = 0;  // (statics: the test may be repeated)
   int prim = 0;
   Loop a(Kind::custom, &prim, &ops);
   still_queued = false;  // a wake-up took it
