@@ -426,7 +426,8 @@ struct Slots {
     else if constexpr (I == Py_nb_bool) return at(I, &truth_slot<C>);
     else if constexpr (I == Py_tp_str) return at(I, &value_slot<C, &C::facade::template display<T>, "__str__">);
     else if constexpr (I == Py_nb_float) return at(I, &value_slot<C, &float_of<T>, "__float__">);
-    else return at(I, &value_slot<C, &int_of<T>, "__int__">);
+    else if constexpr (I == Py_nb_int || I == Py_nb_index) return at(I, &value_slot<C, &int_of<T>, "__int__">);
+    else static_assert(I == Py_nb_int, "Slots<Id...>: a slot without a generic implementation");
   }
   template <class C> static auto of() noexcept { return std::array{one<C, Id>()...}; }
 };
