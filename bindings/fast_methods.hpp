@@ -130,6 +130,7 @@ template <std::size_t N>
 struct static_text {
   std::array<char, N + 1> chars{};
   constexpr const char* c_str() const noexcept { return chars.data(); }
+  constexpr std::string_view view() const noexcept { return {chars.data(), N}; }
 };
 
 namespace detail {
@@ -137,7 +138,7 @@ namespace detail {
 inline constexpr std::size_t max_params = 16;
 
 struct param_info {
-  std::string_view name;
+  std::string_view name, annotation, default_text;  // annotation/default: "" if none
   bool has_default = false;
 };
 
@@ -149,6 +150,8 @@ struct signature {
   std::size_t positional_only = 0;  // parameters before '/'
   std::size_t max_positional = 0;   // parameters before '*' (or count)
   std::size_t required = 0;         // parameters without a default
+  bool slash = false, star = false;
+  std::string_view returns;         // the "-> T" annotation, "" if none
   std::array<param_info, max_params> params{};
 };
 
@@ -165,8 +168,13 @@ constexpr std::string_view trim(std::string_view s) noexcept {
 constexpr signature parse_signature(std::string_view text) {
   signature sig;
   const std::size_t open = text.find('(');
+  const std::size_t arrow = text.rfind(") -> ");
+  if (arrow != std::string_view::npos) {
+    sig.returns = trim(text.substr(arrow + 5));
+    text = text.substr(0, arrow + 1);
+  }
   if (open == std::string_view::npos || open == 0 || text.back() != ')')
-    throw "text signature must look like \"name($self, ...)\"";
+    throw "text signature must look like \"name($self, ...)\" (optionally \" -> T\")";
   sig.name = text.substr(0, open);
   for (char c : sig.name)
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -196,11 +204,11 @@ constexpr signature parse_signature(std::string_view text) {
       seen_self = true;
     } else if (tok == "/") {
       if (seen_slash || seen_star) throw "misplaced '/'";
-      seen_slash = true;
+      seen_slash = sig.slash = true;
       sig.positional_only = sig.count;
     } else if (tok == "*") {
       if (seen_star) throw "duplicate '*'";
-      seen_star = true;
+      seen_star = sig.star = true;
       sig.max_positional = sig.count;
     } else if (tok.empty()) {
       if (i != inner.size()) throw "empty parameter";
@@ -213,7 +221,9 @@ constexpr signature parse_signature(std::string_view text) {
       const std::size_t end = eq < colon ? eq : colon;
       param_info& p = sig.params[sig.count++];
       p.name = trim(tok.substr(0, end));
+      if (colon < eq) p.annotation = trim(tok.substr(colon + 1, eq - colon - 1));
       p.has_default = eq != std::string_view::npos;
+      if (p.has_default) p.default_text = trim(tok.substr(eq + 1));
       if (p.has_default) {
         seen_default = true;
       } else {
@@ -268,6 +278,93 @@ constexpr static_text<N> make_text(std::initializer_list<std::string_view> parts
   return out;
 }
 
+// ============================================================ typed signatures
+
+/// The Python type a C++ parameter (Result = false) or result type stands for
+/// in the typed signature; an annotation in the text signature wins.
+template <class T, bool Result>
+constexpr std::string_view py_type_name() noexcept;
+
+template <class T, bool Result>
+inline constexpr auto optional_name = make_text<py_type_name<T, Result>().size() + 7>(
+    {py_type_name<T, Result>(), " | None"});
+
+template <class T, bool Result>
+constexpr std::string_view py_type_name() noexcept {
+  using U = std::remove_cvref_t<T>;
+  if constexpr (std::is_void_v<U>) return "None";
+  else if constexpr (std::is_same_v<U, bool>) return "bool";
+  else if constexpr (std::is_integral_v<U>) return Result ? "int" : "typing.SupportsIndex";
+  else if constexpr (std::is_floating_point_v<U>) return "float";
+  else if constexpr (std::is_same_v<U, std::string_view> || std::is_same_v<U, std::string>)
+    return "str";
+  else if constexpr (requires { typename U::value_type; U(std::nullopt); })
+    return optional_name<typename U::value_type, Result>.view();
+  else return Result ? "typing.Any" : "object";  // PyObject*, nb::object, passed, bound types
+}
+
+template <class Args, class R>
+struct py_types;
+template <class... A, class R>
+struct py_types<std::tuple<A...>, R> {
+  static constexpr std::array<std::string_view, sizeof...(A) + 1> value{
+      py_type_name<A, false>()..., py_type_name<R, true>()};
+};
+
+struct text_sink {
+  char* out = nullptr;
+  std::size_t n = 0;
+  constexpr void put(std::string_view s) {
+    for (char c : s) {
+      if (out) out[n] = c;
+      ++n;
+    }
+  }
+};
+
+/// Without `types`: the text signature CPython parses (__text_signature__,
+/// no annotations). With one type per parameter and the result: the typed
+/// line "name(self, a: int, /) -> int" stub generators read.
+constexpr void emit_signature(text_sink& o, const signature& s, const std::string_view* types) {
+  o.put(s.name);
+  o.put(types ? "(self" : "($self");
+  for (std::size_t i = 0; i <= s.count; ++i) {
+    if (s.slash && i == s.positional_only) o.put(", /");
+    if (s.star && i == s.max_positional) o.put(", *");
+    if (i == s.count) break;
+    const param_info& p = s.params[i];
+    o.put(", ");
+    o.put(p.name);
+    if (types) o.put(": "), o.put(p.annotation.empty() ? types[i] : p.annotation);
+    if (p.has_default) o.put(types ? " = " : "="), o.put(p.default_text);
+  }
+  o.put(")");
+  if (types) o.put(" -> "), o.put(s.returns.empty() ? types[s.count] : s.returns);
+}
+
+constexpr std::size_t emitted_size(const signature& s, const std::string_view* types) {
+  text_sink o;
+  emit_signature(o, s, types);
+  return o.n;
+}
+
+/// The method's docstring: "<text signature>\n--\n\n<typed line>\n<doc>".
+/// CPython strips up to the "--" marker into __text_signature__, so __doc__
+/// starts with the typed line, as a nanobind function's does.
+template <fixed_string Sig, fixed_string Doc, class Args, class R>
+constexpr auto make_doc() {
+  constexpr signature s = parse_signature(Sig.view());
+  constexpr const std::string_view* types = py_types<Args, R>::value.data();
+  constexpr std::size_t doc = Doc.view().empty() ? 0 : Doc.view().size() + 1;
+  static_text<emitted_size(s, nullptr) + 5 + emitted_size(s, types) + doc> t;
+  text_sink o{t.chars.data()};
+  emit_signature(o, s, nullptr);
+  o.put("\n--\n\n");
+  emit_signature(o, s, types);
+  if (doc) o.put("\n"), o.put(Doc.view());
+  return t;
+}
+
 // ============================================================ callables
 
 template <class F>
@@ -277,6 +374,7 @@ struct fn_traits;
   template <class C, class R, class... A>                                 \
   struct fn_traits<R (C::*)(A...) CV noexcept(NOEXCEPT)> {                \
     using cls = C;                                                        \
+    using ret = R;                                                        \
     using self_ref = CV C&;                                               \
     using args = std::tuple<A...>;                                        \
     static constexpr bool is_noexcept = NOEXCEPT;                         \
@@ -290,6 +388,7 @@ IL_PY_MEMFN_TRAITS(const, true)
 template <class S, class R, class... A, bool NX>
 struct fn_traits<R (*)(S&, A...) noexcept(NX)> {
   using cls = std::remove_const_t<S>;
+  using ret = R;
   using self_ref = S&;
   using args = std::tuple<A...>;
   static constexpr bool is_noexcept = NX;
@@ -299,6 +398,7 @@ struct fn_traits<R (*)(S&, A...) noexcept(NX)> {
 template <class S, class R, class... A, bool NX>
 struct fn_traits<R (*)(PyObject*, S&, A...) noexcept(NX)> {
   using cls = std::remove_const_t<S>;
+  using ret = R;
   using self_ref = S&;
   using args = std::tuple<A...>;
   static constexpr bool is_noexcept = NX;
@@ -642,8 +742,7 @@ struct method_impl {
   static constexpr call_kind kind = Kind == call_kind::automatic ? kind_of(sig) : Kind;
 
   static constexpr auto name = make_text<sig.name.size()>({sig.name});
-  static constexpr auto doc =
-      make_text<Sig.view().size() + 5 + Doc.view().size()>({Sig.view(), "\n--\n\n", Doc.view()});
+  static constexpr auto doc = make_doc<Sig, Doc, args, typename traits::ret>();
 
   template <std::size_t... I>
   static constexpr bool check_defaults(std::index_sequence<I...>) {
