@@ -133,7 +133,7 @@ PyMethodDef int_methods[] = {
     ilpy::method<&IOps::store, "store($self, value, /)", "Set the value.">(),
     ilpy::method<&IOps::exchange, "exchange($self, value, /)",
                  "Set the value; return the prior one.">(),
-    ilpy::method<&IOps::compare_exchange, "compare_exchange($self, expected, desired)",
+    ilpy::method<&IOps::compare_exchange, "compare_exchange($self, expected, desired) -> tuple[bool, int]",
                  "If the value is expected, set it to desired. Return (succeeded, prior):\n"
                  "prior is the value before the call (on failure, the current value).">(),
     ilpy::method<&IOps::fetch_add, "fetch_add($self, n, /)",
@@ -245,7 +245,7 @@ PyMethodDef bool_methods[] = {
                  "Set the value to bool(value).">(),
     ilpy::method<&BOps::exchange, "exchange($self, value, /)",
                  "Set the value to bool(value); return the prior one.">(),
-    ilpy::method<&BOps::compare_exchange, "compare_exchange($self, expected, desired)",
+    ilpy::method<&BOps::compare_exchange, "compare_exchange($self, expected, desired) -> tuple[bool, bool]",
                  "If the value is bool(expected), set it to bool(desired). Return\n"
                  "(succeeded, prior): prior is the value before the call (on failure,\n"
                  "the current value).">(),
@@ -334,7 +334,7 @@ PyMethodDef float_methods[] = {
     ilpy::method<&FOps::store, "store($self, value, /)", "Set the value.">(),
     ilpy::method<&FOps::exchange, "exchange($self, value, /)",
                  "Set the value; return the prior one.">(),
-    ilpy::method<&FOps::compare_exchange, "compare_exchange($self, expected, desired)",
+    ilpy::method<&FOps::compare_exchange, "compare_exchange($self, expected, desired) -> tuple[bool, float]",
                  "If the stored double has the same bits as expected, set it to desired.\n"
                  "Return (succeeded, prior). Bitwise: a NaN can be compare-exchanged,\n"
                  "and -0.0 does not match 0.0.">(),
@@ -446,22 +446,22 @@ PyObject* ref_deepcopy(PyObject* self, PyObject* memo) noexcept {
 }
 
 PyMethodDef ref_methods[] = {
-    ilpy::method<&ROps::load, "load($self, /)", "Return the current object.">(),
-    ilpy::method<&ROps::load, "get($self, /)", "Return the current object (same as load()).">(),
-    ilpy::method<&ROps::store, "store($self, obj, /)", "Replace the object.">(),
-    ilpy::method<&ROps::store, "set($self, obj, /)", "Replace the object (same as store()).">(),
-    ilpy::method<&ROps::exchange, "exchange($self, obj, /)",
+    ilpy::method<&ROps::load, "load($self, /) -> T", "Return the current object.">(),
+    ilpy::method<&ROps::load, "get($self, /) -> T", "Return the current object (same as load()).">(),
+    ilpy::method<&ROps::store, "store($self, obj: T, /)", "Replace the object.">(),
+    ilpy::method<&ROps::store, "set($self, obj: T, /)", "Replace the object (same as store()).">(),
+    ilpy::method<&ROps::exchange, "exchange($self, obj: T, /) -> T",
                  "Replace the object; return the prior one.">(),
-    ilpy::method<&ROps::compare_exchange, "compare_exchange($self, expected, desired)",
+    ilpy::method<&ROps::compare_exchange, "compare_exchange($self, expected, desired: T) -> tuple[bool, T]",
                  "If the current object IS expected (identity, not ==), replace it by\n"
                  "desired. Return (succeeded, prior): prior is the object before the\n"
                  "call (on failure, the current object).">(),
-    ilpy::method<&ROps::update<true>, "update($self, fn, /)",
+    ilpy::method<&ROps::update<true>, "update($self, fn: typing.Callable[[T], T], /) -> T",
                  "Replace the object by fn(object); return the new object. fn runs with\n"
                  "no lock held; if another thread replaced the object meanwhile\n"
                  "(identity), fn is called again with the new one. An exception from fn\n"
                  "leaves the reference unchanged.">(),
-    ilpy::method<&ROps::update<false>, "fetch_update($self, fn, /)",
+    ilpy::method<&ROps::update<false>, "fetch_update($self, fn: typing.Callable[[T], T], /) -> T",
                  "Like update(fn), but return the prior object.">(),
     {"__reduce__", reinterpret_cast<PyCFunction>(&reduce_method<AtomicReference, &ROps::py_value>),
      METH_NOARGS, "__reduce__($self, /)\n--\n\nPickle support: (type(self), (obj,))."},

@@ -294,13 +294,13 @@ PyObject* q_aio_join(PyObject* self, C& c, PyObject* loop, PyObject* future, PyO
 
 template <class C>
 struct StdQueueMethods {
-  static PyMethodDef put() { return ilpy::method<&q_put<C>, "put($self, /, item, block=True, timeout=None)", IL_QUEUE_DOC_PUT>(); }
+  static PyMethodDef put() { return ilpy::method<&q_put<C>, "put($self, /, item: T, block=True, timeout=None)", IL_QUEUE_DOC_PUT>(); }
   static PyMethodDef put_nowait() { return ilpy::method<
-      &q_put_nowait<C>, "put_nowait($self, item, /)",
+      &q_put_nowait<C>, "put_nowait($self, item: T, /)",
       "Put item without waiting: put(item, block=False).">(); }
-  static PyMethodDef get() { return ilpy::method<&q_get<C>, "get($self, /, block=True, timeout=None)", IL_QUEUE_DOC_GET>(); }
+  static PyMethodDef get() { return ilpy::method<&q_get<C>, "get($self, /, block=True, timeout=None) -> T", IL_QUEUE_DOC_GET>(); }
   static PyMethodDef get_nowait() { return ilpy::method<
-      &q_get_nowait<C>, "get_nowait($self, /)",
+      &q_get_nowait<C>, "get_nowait($self, /) -> T",
       "Remove and return an item without waiting: get(block=False).">(); }
   static PyMethodDef qsize() { return ilpy::method<
       &q_qsize<C>, "qsize($self, /)", "Return the number of items in the queue (a snapshot).">(); }

@@ -39,6 +39,7 @@ GENERIC = {
     "interlock._interlock.atomic._syncx.AtomicReference": "typing.Generic[_T]",
     "interlock._interlock.atomic._ft_utils.AtomicReference": "typing.Generic[_T]",
     "interlock._interlock.collections.Queue": "typing.Generic[_T]",
+    "interlock._interlock.collections.StdConcurrentQueue": "typing.Generic[_T]",
     "interlock._interlock.collections.ConcurrentDictBase": "typing.Generic[_K, _V]",
 }
 NATIVE: set[int] = set()  # the extension's classes (ids), before the Python side loads
