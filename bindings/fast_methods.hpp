@@ -1,67 +1,21 @@
 // bindings/fast_methods.hpp — hot methods of nanobind classes as plain CPython
 // methods (PyMethodDef), so CPython's specialised call paths for C method
-// descriptors (METH_NOARGS / METH_O / METH_FASTCALL) apply to them.
-//
-// A class declares its hot methods in one line each and hands the table to
-// nanobind through a Py_tp_methods type slot; everything else about the class
-// (constructor, cold methods, properties) stays plain nanobind:
-//
-//   namespace ilpy = interlock::py;
+// descriptors (METH_NOARGS / METH_O / METH_FASTCALL) apply to them:
 //
 //   static PyMethodDef counter_methods[] = {
-//       ilpy::method<&Counter::inc, "inc($self, /)", "Add one; return the new value.">(),
 //       ilpy::method<&Counter::add, "add($self, n, /)", "Add n; return the new value.">(),
-//       ilpy::method<&Counter::reset, "reset($self, value=0)", "Set the value.">(),
+//       ilpy::method<&Counter::reset, "reset($self, value=0) -> int", "Set the value.">(),
 //       ilpy::methods_end,
 //   };
-//   nb::class_<Counter>(m, "Counter", ilpy::method_slots<counter_methods>())
-//       .def(nb::init<int64_t>(), "start"_a = 0);
+//   nb::class_<Counter>(m, "Counter", ilpy::method_slots<counter_methods>());
 //
-// The second template argument is the method's text signature, in the format
-// CPython uses for __text_signature__ (inspect.signature() and stub
-// generators read it). It is parsed at compile time and decides everything:
-//
-//   * the Python name (text before '('),
-//   * the calling convention: one required positional-only parameter ->
-//     METH_O; only positional-only parameters (or none) -> METH_FASTCALL;
-//     otherwise METH_FASTCALL | METH_KEYWORDS. (No parameters gives
-//     METH_FASTCALL, not METH_NOARGS: see detail::kind_of. A fourth template
-//     argument, e.g. call_kind::noargs, forces a convention.) End the
-//     parameter list with '/' to get the positional-only conventions,
-//   * the parameter names used for keyword arguments and error messages,
-//   * which parameters may be omitted ("name=default"): their C++ type must
-//     be std::optional<T>, and None or an omitted argument arrive as nullopt
-//     (the C++ side applies the default).
-//
-// The callable is a member function of C (any cv/noexcept) or a free function
-// / captureless lambda (use unary +) whose first parameter is C& or const C&;
-// a free function may also take the Python object first, for methods that
-// return it or keep it alive (`PyObject* f(PyObject* self, C& obj, ...)`).
-// Arguments: bool (truth value), integers (OverflowError when out of range),
-// floating point, std::string_view / std::string (UTF-8), PyObject* /
-// nb::handle (borrowed), nb::object, std::optional<T>, `passed` (the argument
-// exactly as given, borrowed, null when omitted: for parameters whose None
-// differs from "omitted", like threading's blocking=None), and anything else
-// nanobind can cast (slow path). Results: void -> None, bool, integers,
-// floating point, strings, PyObject* (a NEW reference), nb::object,
-// std::optional<T>, and anything nanobind can cast (slow path).
-//
-// Guarantees of every generated wrapper:
-//   * `self` is checked with nb::inst_ready() (a TypeError names the method
-//     when the instance was never initialised); the C++ object is reached with
-//     nb::inst_ptr<C>(). CPython's method descriptor has already checked that
-//     `self` is an instance of the class (or a subclass).
-//   * No C++ exception escapes into CPython: nb::python_error is restored, and
-//     nanobind's builtin exceptions and the std:: hierarchy are mapped the way
-//     nanobind maps them (std::overflow_error -> OverflowError, ...; see
-//     translate_current_exception()). When the callable is noexcept and the
-//     conversions cannot throw, no handler is emitted at all.
-//   * Nothing relies on the GIL: the wrappers keep no mutable state, so on a
-//     free-threaded interpreter the C++ object itself must be thread-safe.
-//
-// Caveats: do not combine with nb::is_generic() (nanobind then installs its
-// own Py_tp_methods), and do not .def() a nanobind method of the same name
-// afterwards (it would replace the fast one in the type's dict).
+// The signature string (CPython's __text_signature__ format, optionally with
+// annotations and "-> T") is parsed at compile time: it gives the name, the
+// parameters (a default needs a std::optional<T> or `passed` C++ parameter),
+// the calling convention, and with the C++ types the typed line that leads
+// __doc__ and that scripts/stubgen.py writes into the stubs. The contract
+// (callables, conversions, guarantees, caveats) is docs/design.md, "The
+// binding pattern" and "Typed signatures and generated stubs".
 #pragma once
 
 #include <nanobind/nanobind.h>
@@ -315,10 +269,7 @@ struct text_sink {
   char* out = nullptr;
   std::size_t n = 0;
   constexpr void put(std::string_view s) {
-    for (char c : s) {
-      if (out) out[n] = c;
-      ++n;
-    }
+    for (char c : s) out ? void(out[n++] = c) : void(++n);
   }
 };
 
@@ -344,13 +295,11 @@ constexpr void emit_signature(text_sink& o, const signature& s, const std::strin
 
 constexpr std::size_t emitted_size(const signature& s, const std::string_view* types) {
   text_sink o;
-  emit_signature(o, s, types);
-  return o.n;
+  return emit_signature(o, s, types), o.n;
 }
 
-/// The method's docstring: "<text signature>\n--\n\n<typed line>\n<doc>".
-/// CPython strips up to the "--" marker into __text_signature__, so __doc__
-/// starts with the typed line, as a nanobind function's does.
+/// "<text signature>\n--\n\n<typed line>\n<doc>": CPython keeps the part before
+/// "--" as __text_signature__; __doc__ starts with the typed line.
 template <fixed_string Sig, fixed_string Doc, class Args, class R>
 constexpr auto make_doc() {
   constexpr signature s = parse_signature(Sig.view());
