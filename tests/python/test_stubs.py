@@ -8,7 +8,8 @@ the mypy settings for type errors inside interlock's own .py files. A typing
 smoke test then runs mypy on a snippet of public API use, so the stubs stay
 useful (generics, result types), not just consistent.
 
-mypy is in the ``test`` extra (pyproject.toml); without it these tests skip.
+mypy is in the ``test`` extra (pyproject.toml: below 2, whose ast-serialize
+dependency has no free-threaded wheel); without it these tests skip.
 """
 
 from __future__ import annotations
