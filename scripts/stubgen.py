@@ -5,9 +5,10 @@
 imports the built ``interlock._interlock`` and writes ``OUTPUT_DIR/_interlock/``
 (``__init__.pyi`` and one stub per submodule). With PACKAGE_DIRs (the
 directory of the built module, then python/interlock), ``interlock`` is made a
-package over them without running its ``__init__.py``. The CMake build runs it after
-the extension target and installs the result next to the module
-(bindings/CMakeLists.txt); the files are generated, never tracked.
+package over them without running its ``__init__.py``. The CMake build
+(cmake/stubs.cmake) runs it after the extension target and installs the result
+next to the module; the files are generated, never tracked. The design is in
+docs/design.md, "Typed signatures and generated stubs".
 
 nanobind's stub generator does the work. It renders nanobind functions from
 their ``__nb_signature__``; the fast methods (bindings/fast_methods.hpp) are
@@ -16,8 +17,8 @@ annotations, so fast_methods.hpp puts a typed line first in their ``__doc__``
 ("name(self, a: int, /) -> int") and this subclass emits that line.
 
 Generic classes: their type parameters are declared in GENERIC below (one
-line each) and their fast methods name them in their signature strings
-("get($self, /) -> T").
+line each) and their methods name them in their signature strings
+("get($self, /) -> T", or nb::sig for nanobind methods).
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from pathlib import Path
 
 import nanobind.stubgen as nbs
 
-# class (qualified name) -> the stub's class line. The runtime side is a
-# __class_getitem__ (Py_GenericAlias) in the class's method table.
+# class (its extension submodule + name) -> its Generic base in the stub. The
+# runtime side is a __class_getitem__ (Py_GenericAlias) in its method table.
 GENERIC = {
     "interlock._interlock.atomic.AtomicReference": "typing.Generic[_T]",
     "interlock._interlock.atomic._syncx.AtomicReference": "typing.Generic[_T]",
