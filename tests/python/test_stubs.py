@@ -37,6 +37,24 @@ def _run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
                           capture_output=True, timeout=TIMEOUT)
 
 
+def test_fast_method_typed_line() -> None:
+    """bindings/fast_methods.hpp: __text_signature__ stays annotation-free,
+    __doc__ starts with the typed line (derived types; annotations win)."""
+    from interlock._interlock import _bench
+    from interlock.atomic import AtomicReference
+
+    add = _bench.Counter.add
+    assert add.__text_signature__ == "($self, n, /)"
+    assert add.__doc__.splitlines()[0] == "add(self, n: typing.SupportsIndex, /) -> int"
+    reset = _bench.Counter.reset
+    assert reset.__text_signature__ == "($self, value=0)"
+    assert reset.__doc__.startswith("reset(self, value: typing.SupportsIndex | None = 0) -> int\n")
+    cas = AtomicReference.compare_exchange
+    assert cas.__text_signature__ == "($self, expected, desired)"
+    assert cas.__doc__.startswith(
+        "compare_exchange(self, expected: object, desired: T) -> tuple[bool, T]\n")
+
+
 def test_allowlist_is_small_and_explained() -> None:
     lines = (HERE / "stubtest_allowlist.txt").read_text().splitlines()
     entries = [i for i, line in enumerate(lines) if line.strip() and not line.startswith("#")]
