@@ -92,7 +92,7 @@ namespace detail {
 inline constexpr std::size_t max_params = 16;
 
 struct param_info {
-  std::string_view name, annotation, default_text;  // annotation/default: "" if none
+  std::string_view name;
   bool has_default = false;
 };
 
@@ -105,8 +105,17 @@ struct signature {
   std::size_t max_positional = 0;   // parameters before '*' (or count)
   std::size_t required = 0;         // parameters without a default
   bool slash = false, star = false;
-  std::string_view returns;         // the "-> T" annotation, "" if none
   std::array<param_info, max_params> params{};
+};
+
+/// The annotations and defaults as written ("" if none): compile time only
+/// (a method keeps the smaller `signature` for keyword binding).
+struct param_text {
+  std::string_view annotation, default_text;
+};
+struct typed_signature : signature {
+  std::string_view returns;
+  std::array<param_text, max_params> text{};
 };
 
 constexpr bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\n'; }
@@ -119,8 +128,8 @@ constexpr std::string_view trim(std::string_view s) noexcept {
 
 // A malformed signature fails to compile at the `throw`, which names the
 // problem in the compiler's "not a constant expression" diagnostic.
-constexpr signature parse_signature(std::string_view text) {
-  signature sig;
+constexpr typed_signature parse_signature(std::string_view text) {
+  typed_signature sig;
   const std::size_t open = text.find('(');
   const std::size_t arrow = text.rfind(") -> ");
   if (arrow != std::string_view::npos) {
@@ -173,11 +182,11 @@ constexpr signature parse_signature(std::string_view text) {
       const std::size_t eq = tok.find('=');
       const std::size_t colon = tok.find(':');
       const std::size_t end = eq < colon ? eq : colon;
+      if (colon < eq) sig.text[sig.count].annotation = trim(tok.substr(colon + 1, eq - colon - 1));
+      if (eq != std::string_view::npos) sig.text[sig.count].default_text = trim(tok.substr(eq + 1));
       param_info& p = sig.params[sig.count++];
       p.name = trim(tok.substr(0, end));
-      if (colon < eq) p.annotation = trim(tok.substr(colon + 1, eq - colon - 1));
       p.has_default = eq != std::string_view::npos;
-      if (p.has_default) p.default_text = trim(tok.substr(eq + 1));
       if (p.has_default) {
         seen_default = true;
       } else {
@@ -276,7 +285,8 @@ struct text_sink {
 /// Without `types`: the text signature CPython parses (__text_signature__,
 /// no annotations). With one type per parameter and the result: the typed
 /// line "name(self, a: int, /) -> int" stub generators read.
-constexpr void emit_signature(text_sink& o, const signature& s, const std::string_view* types) {
+constexpr void emit_signature(text_sink& o, const typed_signature& s,
+                              const std::string_view* types) {
   o.put(s.name);
   o.put(types ? "(self" : "($self");
   for (std::size_t i = 0; i <= s.count; ++i) {
@@ -286,14 +296,15 @@ constexpr void emit_signature(text_sink& o, const signature& s, const std::strin
     const param_info& p = s.params[i];
     o.put(", ");
     o.put(p.name);
-    if (types) o.put(": "), o.put(p.annotation.empty() ? types[i] : p.annotation);
-    if (p.has_default) o.put(types ? " = " : "="), o.put(p.default_text);
+    const param_text& t = s.text[i];
+    if (types) o.put(": "), o.put(t.annotation.empty() ? types[i] : t.annotation);
+    if (p.has_default) o.put(types ? " = " : "="), o.put(t.default_text);
   }
   o.put(")");
   if (types) o.put(" -> "), o.put(s.returns.empty() ? types[s.count] : s.returns);
 }
 
-constexpr std::size_t emitted_size(const signature& s, const std::string_view* types) {
+constexpr std::size_t emitted_size(const typed_signature& s, const std::string_view* types) {
   text_sink o;
   return emit_signature(o, s, types), o.n;
 }
@@ -302,7 +313,7 @@ constexpr std::size_t emitted_size(const signature& s, const std::string_view* t
 /// "--" as __text_signature__; __doc__ starts with the typed line.
 template <fixed_string Sig, fixed_string Doc, class Args, class R>
 constexpr auto make_doc() {
-  constexpr signature s = parse_signature(Sig.view());
+  constexpr typed_signature s = parse_signature(Sig.view());
   constexpr const std::string_view* types = py_types<Args, R>::value.data();
   constexpr std::size_t doc = Doc.view().empty() ? 0 : Doc.view().size() + 1;
   static_text<emitted_size(s, nullptr) + 5 + emitted_size(s, types) + doc> t;
