@@ -40,15 +40,16 @@ def _run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
 def test_fast_method_typed_line() -> None:
     """bindings/fast_methods.hpp: __text_signature__ stays annotation-free,
     __doc__ starts with the typed line (derived types; annotations win)."""
-    from interlock._interlock import _bench
-    from interlock.atomic import AtomicReference
+    from interlock.atomic import AtomicInt, AtomicReference
+    from interlock.locks import Lock
 
-    add = _bench.Counter.add
+    add = AtomicInt.fetch_add
     assert add.__text_signature__ == "($self, n, /)"
-    assert add.__doc__.splitlines()[0] == "add(self, n: typing.SupportsIndex, /) -> int"
-    reset = _bench.Counter.reset
-    assert reset.__text_signature__ == "($self, value=0)"
-    assert reset.__doc__.startswith("reset(self, value: typing.SupportsIndex | None = 0) -> int\n")
+    assert add.__doc__.splitlines()[0] == "fetch_add(self, n: typing.SupportsIndex, /) -> int"
+    acquire = Lock.acquire
+    assert acquire.__text_signature__ == "($self, blocking=True, timeout=-1)"
+    assert acquire.__doc__.startswith("acquire(self, blocking: ")
+    assert " = True, timeout: " in acquire.__doc__.splitlines()[0]
     cas = AtomicReference.compare_exchange
     assert cas.__text_signature__ == "($self, expected, desired)"
     assert cas.__doc__.startswith(
