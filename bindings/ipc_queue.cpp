@@ -210,12 +210,15 @@ inline PyObject* get_until(IpcShmQueue& s, Deadline d) noexcept {
   return ilpy::raise_interrupted();
 }
 
-PyObject* sq_put(IpcShmQueue& s, PyObject* data, ilpy::passed block, ilpy::passed timeout) noexcept {
+/// queue.Queue's (block, timeout) as a deadline; false with an error set.
+inline bool queue_args(ilpy::passed block, ilpy::passed timeout, Deadline* d) noexcept {
   const int blk = ilpy::block_arg(block.obj);
-  if (blk < 0) return nullptr;
+  return blk >= 0 && ilpy::queue_deadline(blk != 0, timeout.obj, d);
+}
+
+PyObject* sq_put(IpcShmQueue& s, PyObject* data, ilpy::passed block, ilpy::passed timeout) noexcept {
   Deadline d;
-  if (!ilpy::queue_deadline(blk != 0, timeout.obj, &d)) return nullptr;
-  return put_until(s, data, d);
+  return queue_args(block, timeout, &d) ? put_until(s, data, d) : nullptr;
 }
 
 PyObject* sq_put_nowait(IpcShmQueue& s, PyObject* data) noexcept {
@@ -223,11 +226,8 @@ PyObject* sq_put_nowait(IpcShmQueue& s, PyObject* data) noexcept {
 }
 
 PyObject* sq_get(IpcShmQueue& s, ilpy::passed block, ilpy::passed timeout) noexcept {
-  const int blk = ilpy::block_arg(block.obj);
-  if (blk < 0) return nullptr;
   Deadline d;
-  if (!ilpy::queue_deadline(blk != 0, timeout.obj, &d)) return nullptr;
-  return get_until(s, d);
+  return queue_args(block, timeout, &d) ? get_until(s, d) : nullptr;
 }
 
 PyObject* sq_get_nowait(IpcShmQueue& s) noexcept { return get_until(s, Deadline::immediate()); }
