@@ -142,6 +142,15 @@ struct Cell {
     if (p && has_buffer) PyBuffer_Release(&buffer);
   }
 
+  /// Sets the fixed fields, then publishes the address.
+  void init(std::size_t w, Kind k, bool ro, bool sign, unsigned char* p) noexcept {
+    width = static_cast<std::uint8_t>(w);
+    kind = k;
+    readonly = ro;
+    is_signed = sign;
+    addr.store(p, std::memory_order_release);
+  }
+
   /// Whether the op is available on this object (kind, read-only).
   bool supports(Op op) const noexcept { return ba::supports(kind, readonly, op); }
 };
@@ -638,10 +647,7 @@ void owned_init(T* self, Py_ssize_t width, Kind kind, bool is_signed) {
     throw nb::python_error();
   }
   new (self) T();
-  self->width = static_cast<std::uint8_t>(width);
-  self->kind = kind;
-  self->is_signed = is_signed;
-  self->addr.store(self->storage, std::memory_order_release);
+  self->init(static_cast<std::size_t>(width), kind, false, is_signed, self->storage);
 }
 
 /// A view of `buffer`: exports it (writable if it can be, else read-only),
@@ -676,13 +682,9 @@ nb::object make_view(nb::handle cls, PyObject* buffer, Kind kind, bool is_signed
     throw;
   }
   T* c = new (nb::inst_ptr<T>(obj)) T();
-  c->width = static_cast<std::uint8_t>(width);
-  c->kind = kind;
-  c->readonly = readonly;
-  c->is_signed = is_signed;
   c->buffer = view;
   c->has_buffer = true;
-  c->addr.store(static_cast<unsigned char*>(view.buf), std::memory_order_release);
+  c->init(width, kind, readonly, is_signed, static_cast<unsigned char*>(view.buf));
   nb::inst_mark_ready(obj);
   return obj;
 }
