@@ -476,25 +476,15 @@ PyObject* dict_as_dict(PyObject* self, PyObject*) {
 }
 
 /// A new map of the same type and scaling with a snapshot of the entries
-/// (hashes reused: no key's __hash__ runs again).
+/// (ShardedMap::assign_all: hashes reused, no key's __hash__ runs again).
 template <class Map>
 PyObject* map_copy(PyObject* self, PyObject*) {
-  Map& m = map_of<Map>(self);
-  PyObject* out = alloc_map<Map>(Py_TYPE(self), m.shard_count());
-  bool oom = false;
-  if (out && !m.for_each_snapshot(
-                 [&](PyObject* k, typename Map::V v) {
-                   std::size_t h;
-                   if (!hash_of(k, &h)) return false;  // cached for str; cheap for the usual keys
-                   MapStatus st = map_of<Map>(out).assign(k, h, v);
-                   return st == MapStatus::inserted || st == MapStatus::found ||
-                          (status_error(st), false);
-                 },
-                 &oom)) {
-    Py_CLEAR(out);
-    if (oom) PyErr_NoMemory();
-  }
-  return out;
+  PyObject* out = alloc_map<Map>(Py_TYPE(self), map_of<Map>(self).shard_count());
+  if (!out) return nullptr;
+  MapStatus st = map_of<Map>(out).assign_all(map_of<Map>(self));
+  if (st == MapStatus::inserted) return out;
+  Py_DECREF(out);
+  return status_error(st);
 }
 
 #define IL_FAST(f) reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f))
