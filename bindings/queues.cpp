@@ -383,16 +383,6 @@ PyObject* cq_push(PyConcurrentQueue& c, PyObject* value) noexcept {
   return push_until(c, value, Deadline::never());
 }
 
-PyObject* cq_pop_impl(PyConcurrentQueue& c, PyObject* timeout) noexcept {
-  if (IL_PY_UNLIKELY(c.failed.load(std::memory_order_acquire))) {
-    PyErr_SetString(PyExc_RuntimeError, "Queue failed");
-    return nullptr;
-  }
-  Deadline d;
-  if (!cq_deadline(timeout, &d)) return nullptr;
-  return pop_until(c, d);
-}
-
 /// A LocalWrapper of v (stolen); null stays null.
 PyObject* wrap_local(PyObject* v) noexcept {
   if (!v) return nullptr;
@@ -404,7 +394,13 @@ PyObject* wrap_local(PyObject* v) noexcept {
 /// pop(timeout) / pop_local(timeout).
 template <bool Local>
 PyObject* cq_pop(PyConcurrentQueue& c, std::optional<PyObject*> timeout) noexcept {
-  PyObject* v = cq_pop_impl(c, timeout ? *timeout : nullptr);
+  if (IL_PY_UNLIKELY(c.failed.load(std::memory_order_acquire))) {
+    PyErr_SetString(PyExc_RuntimeError, "Queue failed");
+    return nullptr;
+  }
+  Deadline d;
+  if (!cq_deadline(timeout ? *timeout : nullptr, &d)) return nullptr;
+  PyObject* v = pop_until(c, d);
   return Local ? wrap_local(v) : v;
 }
 
