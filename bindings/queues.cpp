@@ -364,6 +364,7 @@ PyMethodDef queue_methods[] = {
 
 /// ft_utils' pop timeout: None waits forever; zero or negative does not wait
 /// (queue.Empty at once, as its Condition.wait would); NaN -> ValueError.
+/// (To move beside the other timeout conventions in bindings/timeouts.hpp.)
 bool cq_deadline(PyObject* timeout, Deadline* out) noexcept {
   if (!timeout || timeout == Py_None) {
     *out = Deadline::never();
