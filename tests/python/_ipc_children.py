@@ -8,6 +8,7 @@ import os
 import struct
 import time
 
+import _ipc_pids  # noqa: F401 (records this process: see _ipc_pids)
 from interlock import ipc
 
 # Layout of the test segments (offsets in a SharedMemory): primitives at
@@ -172,3 +173,8 @@ def joinable_worker(q, n):
     for _ in range(n):
         q.get(timeout=60)
         q.task_done()
+
+
+def report_pid(conn):
+    """Send this process's pid (importing this module recorded it: _ipc_pids)."""
+    conn.send(os.getpid())

@@ -10,6 +10,7 @@ import queue
 import pytest
 
 import _ipc_children as kids
+import _ipc_pids
 from _ipc_support import no_leftovers, run_procs, shm_entries  # noqa: F401 (fixtures)
 from interlock import ipc
 
@@ -172,6 +173,7 @@ def _start(code):
 
     p = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE)
+    _ipc_pids.record(p.pid)  # its anonymous queue is this run's (no_leftovers)
     path, reaper = p.stdout.readline().decode().split()
     return p, path, int(reaper)
 
