@@ -178,3 +178,14 @@ def joinable_worker(q, n):
 def report_pid(conn):
     """Send this process's pid (importing this module recorded it: _ipc_pids)."""
     conn.send(os.getpid())
+
+
+def joinable_take_and_hang(q, conn, hold_count_lock):
+    """Get one item from JoinableQueue q (or take its count's mutex), report,
+    then block until killed: never task_done()."""
+    if hold_count_lock:
+        q._jmutex.acquire()
+        conn.send("locked")
+    else:
+        conn.send(q.get(timeout=60))
+    conn.recv()  # the parent never sends: it kills this process

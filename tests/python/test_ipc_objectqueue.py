@@ -281,3 +281,58 @@ def test_joinable_failed_put_is_not_counted():
     q.task_done()
     q.join()  # the refused put left no unfinished task
     q.close()
+
+
+@pytest.mark.parametrize("ctx", ["fork", "spawn"])
+def test_joinable_consumer_killed_before_task_done(ctx):
+    # multiprocessing's contract: the dead consumer's item stays unfinished
+    # (it was never processed); join(timeout) lets a supervisor see that
+    # instead of hanging, and task_done() from any process settles it.
+    import signal
+
+    q = ipc.JoinableQueue()
+    for i in range(3):
+        q.put(i)
+    c = mp.get_context(ctx)
+    here, there = c.Pipe()
+    p = c.Process(target=kids.joinable_take_and_hang, args=(q, there, False))
+    p.start()
+    assert here.poll(60) and here.recv() == 0  # the child holds item 0
+    p.kill()
+    p.join(60)
+    assert p.exitcode == -signal.SIGKILL
+    assert q.unfinished_tasks == 3
+    assert q.join(timeout=0.05) is False and q.join(0) is False
+    for i in (1, 2):
+        assert q.get(timeout=10) == i
+        q.task_done()
+    assert q.unfinished_tasks == 1 and q.join(timeout=0) is False
+    q.task_done()  # the supervisor settles the abandoned item
+    assert q.join(timeout=30) is True and q.join() is True and q.unfinished_tasks == 0
+    with pytest.raises(ValueError, match="too many times"):
+        q.task_done()
+    q.close()
+
+
+def test_joinable_count_survives_a_kill_inside_its_mutex():
+    # a process killed while holding the count's robust mutex: the next
+    # put / task_done recovers it, and the count and join stay right
+    import signal
+
+    q = ipc.JoinableQueue()
+    q.put("a")
+    c = mp.get_context("fork")
+    here, there = c.Pipe()
+    p = c.Process(target=kids.joinable_take_and_hang, args=(q, there, True))
+    p.start()
+    assert here.poll(60) and here.recv() == "locked"
+    p.kill()
+    p.join(60)
+    assert p.exitcode == -signal.SIGKILL
+    q.put("b")  # takes over the dead holder's mutex
+    assert q.unfinished_tasks == 2 and q.join(0) is False
+    for item in ("a", "b"):
+        assert q.get(timeout=10) == item
+        q.task_done()
+    assert q.join(timeout=30) is True
+    q.close()
