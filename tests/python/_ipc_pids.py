@@ -6,7 +6,7 @@ sharing the machine cannot make them fail (nor hide a leftover of ours).
 Every name a test creates carries the pid of the process that made it: the
 extension's anonymous names are ``anon-<pid>-<random>``, the tests' name
 fixtures ``t-<pid>-<uuid>`` / ``fx-<pid>-<uuid>``, side segments embed their
-queue's name. While ``$INTERLOCK_TEST_PIDS`` names a file, each process of the
+queue's name (on a caller's buffer: the sender's pid). While ``$INTERLOCK_TEST_PIDS`` names a file, each process of the
 run appends its pid to it: forked children through an at-fork hook, spawned
 ones when they import this module (``_ipc_children`` and the test modules do),
 other children by the parent calling ``record(pid)``. No pytest here: children
@@ -20,8 +20,9 @@ import re
 
 ENV = "INTERLOCK_TEST_PIDS"
 
-# the pid in an object's name; not preceded by a letter or digit
-MARK = re.compile(r"(?<![A-Za-z0-9])(?:anon|t|fx)-(\d+)-")
+# the pid in an object's name (not preceded by a letter or digit), or in a
+# side segment of a queue on a caller's buffer (interlock.blob.buffer.<pid>.<n>)
+MARK = re.compile(r"(?<![A-Za-z0-9])(?:anon|t|fx)-(\d+)-|^interlock\.blob\.buffer\.(\d+)\.")
 
 
 def record(pid: int | None = None) -> None:
@@ -53,7 +54,7 @@ def made_by(names, pids) -> set[str]:
     out = set()
     for n in names:
         m = MARK.search(n)
-        if m and int(m.group(1)) in pids:
+        if m and int(m.group(1) or m.group(2)) in pids:
             out.add(n)
     return out
 

@@ -33,8 +33,10 @@ def test_children_are_recorded_and_their_entries_attributed(ctx, tmp_path, monke
             f"interlock.blob.interlock.queue.anon-{child}-0123abcd.{child}.1",
             f"interlock.event.t-{os.getpid()}-0123abcdef01",
             f"interlock.semaphore.anon-{os.getpid()}-ab.join-count",
+            f"interlock.blob.buffer.{child}.7",
             f"fx-{os.getpid()}-0123456789"}  # fastipc's bare GuardedSharedMemory names
     theirs = {f"interlock.queue.anon-{foreign}-0123abcd4567ef89",
               f"interlock.event.t-{foreign}-0123abcdef01", "psm_0123abcd", "sem.mp-x",
+              f"interlock.blob.buffer.{foreign}.7",
               f"interlock.event.cat-{os.getpid()}-1"}
     assert _ipc_pids.made_by(ours | theirs, pids) == ours
