@@ -144,7 +144,7 @@ def test_a_tree_in_shared_memory_is_shared_between_processes(ctx):
     layout = build_nptree_layout(t, alignment=64)
     shm = shared_memory.SharedMemory(create=True, size=calc_buffer_size(layout))
     try:
-        serialize_nptree(t, layout, shm.buf)
+        assert serialize_nptree(t, layout, shm.buf) is shm.buf
         p = mp.get_context(ctx).Process(target=_child_doubles, args=(shm.name, layout))
         p.start()
         p.join(50)
@@ -153,7 +153,7 @@ def test_a_tree_in_shared_memory_is_shared_between_processes(ctx):
         assert np.array_equal(out["x"], 2 * t["x"]) and out["y"] == 2 * t["x"].sum()
         del out
     finally:
-        shm.close()
+        shm.close()  # BufferError if a view of shm.buf were still exported
         shm.unlink()
 
 
@@ -168,3 +168,17 @@ def test_missing_dependency_names_the_extra():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=50)
     assert out.returncode == 0, out.stderr
     assert "interlock[nptree]" in out.stdout and "optree" in out.stdout
+
+
+def test_serialize_keeps_no_export_of_the_buffer():
+    t = tree()
+    layout = build_nptree_layout(t)
+    shm = shared_memory.SharedMemory(create=True, size=calc_buffer_size(layout))
+    try:
+        serialize_nptree(t, layout, shm.buf)
+    finally:
+        shm.close()  # would raise BufferError if serialize left a view behind
+        shm.unlink()
+    buf = bytearray(calc_buffer_size(layout))
+    serialize_nptree(t, layout, buf)
+    buf.extend(b"x")  # resizable again: no export left

@@ -163,12 +163,10 @@ def serialize_nptree(nptree: NumpyTree, layout: LayoutTree, buffer=None):
     if buffer is None:
         buffer = bytearray(need)
     raw = _bytes_of(buffer, need, writable=True)
-    try:
-        for arr, dtype, shape, offset, size in checked:
-            if size:
-                np.copyto(np.ndarray(shape, dtype, raw, offset), arr, casting="no")
-    finally:
-        raw.release()
+    for arr, dtype, shape, offset, size in checked:
+        if size:
+            np.copyto(np.ndarray(shape, dtype, raw, offset), arr, casting="no")
+    del raw  # no export of the buffer outlives the call (SharedMemory.close() works)
     return buffer
 
 
