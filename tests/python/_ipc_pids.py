@@ -9,8 +9,9 @@ fixtures ``t-<pid>-<uuid>`` / ``fx-<pid>-<uuid>``, side segments embed their
 queue's name (on a caller's buffer: the sender's pid). While ``$INTERLOCK_TEST_PIDS`` names a file, each process of the
 run appends its pid to it: forked children through an at-fork hook, spawned
 ones when they import this module (``_ipc_children`` and the test modules do),
-other children by the parent calling ``record(pid)``. No pytest here: children
-import it.
+other children by the parent calling ``record(pid)``. (A *forkserver* child
+has its server's environment: start the server inside the check, or record
+its children.) No pytest here: children import it.
 """
 
 from __future__ import annotations
