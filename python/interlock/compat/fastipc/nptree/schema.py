@@ -28,29 +28,43 @@ structured dtypes: ``TypeError``); a malformed layout string raises
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
-try:
+if TYPE_CHECKING:
     import numpy as np
-    import optree
-except ImportError as exc:  # the optional dependencies (extra "nptree")
-    raise ImportError(
-        "interlock.compat.fastipc.nptree needs numpy and optree, which interlock does not "
-        "install by default: pip install 'interlock[nptree]' "
-        f"(missing: {exc.name or exc})") from exc
 
 __all__ = [
-    "NumpyTree", "LayoutDescLeaf", "LayoutTree",
-    "build_nptree_layout", "calc_buffer_size", "validate_layout",
+    "LayoutDescLeaf", "build_nptree_layout", "calc_buffer_size", "validate_layout",
     "serialize_nptree", "deserialize_nptree",
-]
+]  # and NumpyTree / LayoutTree (optree.PyTree aliases, built on first use)
 
-NumpyTree = optree.PyTree[np.ndarray]
 LayoutDescLeaf = str  # "{dtype_str}\t{dim0,dim1,...}\t{offset}"
-LayoutTree = optree.PyTree[LayoutDescLeaf]
 
 
-def _check_alignment(alignment) -> int:
+def _deps() -> Any:
+    """numpy and optree, the optional dependencies (extra "nptree"): imported
+    on first use, so this module imports (and its stubs check) without them."""
+    try:
+        import numpy
+        import optree
+    except ImportError as missing:
+        raise ImportError(
+            "interlock.compat.fastipc.nptree needs numpy and optree, which interlock does not "
+            "install by default: pip install 'interlock[nptree]' "
+            f"(missing: {missing.name or missing})") from missing
+    return numpy, optree
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("NumpyTree", "LayoutTree"):
+        np_, optree = _deps()
+        value = optree.PyTree[np_.ndarray if name == "NumpyTree" else str]
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _check_alignment(alignment: Any) -> int:
     if isinstance(alignment, bool) or not isinstance(alignment, int):
         raise TypeError(f"alignment must be an int, not {type(alignment).__name__}")
     if alignment <= 0 or alignment & (alignment - 1):
@@ -58,16 +72,17 @@ def _check_alignment(alignment) -> int:
     return alignment
 
 
-def build_nptree_layout(tree: NumpyTree, alignment: int = 8) -> LayoutTree:
+def build_nptree_layout(tree: Any, alignment: int = 8) -> Any:
     """The layout of ``tree`` (same structure, one description string per
     array): arrays one after another in leaf order, each starting at a multiple
     of ``alignment`` bytes. ``ValueError`` unless ``alignment`` is a positive
     power of two; ``TypeError`` for a leaf that is not a ``numpy.ndarray`` or
     whose dtype a layout string cannot carry (object, structured)."""
+    np, optree = _deps()
     step = _check_alignment(alignment)
     end = 0
 
-    def place(arr) -> str:
+    def place(arr: Any) -> str:
         nonlocal end
         if not isinstance(arr, np.ndarray):
             raise TypeError(f"Unsupported type in NumpyTree: {type(arr).__name__} "
@@ -84,9 +99,14 @@ def build_nptree_layout(tree: NumpyTree, alignment: int = 8) -> LayoutTree:
     return optree.tree_map(place, tree)
 
 
-@lru_cache(maxsize=1024)
+_parsed: dict[str, tuple[Any, tuple[int, ...], int, int]] = {}
+
+
 def _parse_arr_desc(arr_desc: str) -> tuple[np.dtype, tuple[int, ...], int, int]:
-    """One layout leaf -> (dtype, shape, offset, size in bytes)."""
+    """One layout leaf -> (dtype, shape, offset, size in bytes); cached."""
+    got = _parsed.get(arr_desc) if isinstance(arr_desc, str) else None
+    if got is not None:
+        return got
     if not isinstance(arr_desc, str):
         raise TypeError(f"layout leaves must be str, not {type(arr_desc).__name__}")
     parts = arr_desc.split("\t")
@@ -94,30 +114,36 @@ def _parse_arr_desc(arr_desc: str) -> tuple[np.dtype, tuple[int, ...], int, int]
         if len(parts) != 3:
             raise ValueError("three tab-separated fields expected")
         dtype_str, shape_str, offset_str = parts
-        dtype = np.dtype(dtype_str)
+        dtype = _deps()[0].dtype(dtype_str)
         shape = tuple(int(d) for d in shape_str.split(",")) if shape_str else ()
         offset = int(offset_str)
         if offset < 0 or any(d < 0 for d in shape) or dtype.hasobject:
             raise ValueError("negative offset or dimension, or an object dtype")
     except (TypeError, ValueError) as exc:
         raise ValueError(f"malformed layout leaf {arr_desc!r}: {exc}") from None
-    return dtype, shape, offset, math.prod(shape) * dtype.itemsize
+    got = (dtype, shape, offset, math.prod(shape) * dtype.itemsize)
+    if len(_parsed) >= 1024:
+        _parsed.clear()
+    _parsed[arr_desc] = got
+    return got
 
 
-def calc_buffer_size(layout: LayoutTree) -> int:
+def calc_buffer_size(layout: Any) -> int:
     """Bytes a buffer needs for ``layout``: the end of its last array."""
+    optree = _deps()[1]
     return max((off + size for _, _, off, size in map(_parse_arr_desc,
                                                       optree.tree_leaves(layout))), default=0)
 
 
-def _check_structure(tree, layout) -> None:
+def _check_structure(tree: Any, layout: Any) -> None:
+    optree = _deps()[1]
     if optree.tree_structure(tree) != optree.tree_structure(layout):
         raise ValueError("NumpyTree structure does not match layout structure.")
 
 
-def _check_leaf(arr, desc: str):
+def _check_leaf(arr: Any, desc: str) -> tuple[Any, tuple[int, ...], int, int]:
     dtype, shape, offset, size = _parse_arr_desc(desc)
-    if not isinstance(arr, np.ndarray):
+    if not isinstance(arr, _deps()[0].ndarray):
         raise TypeError(f"Unsupported type in NumpyTree: {type(arr).__name__}")
     if arr.dtype != dtype:
         raise TypeError(f"dtype mismatch: layout={dtype}, arr={arr.dtype}")
@@ -126,15 +152,16 @@ def _check_leaf(arr, desc: str):
     return dtype, shape, offset, size
 
 
-def validate_layout(tree: NumpyTree, layout: LayoutTree) -> None:
+def validate_layout(tree: Any, layout: Any) -> None:
     """Check that ``tree`` fits ``layout``: ``ValueError`` for another
     structure or shape, ``TypeError`` for another dtype (or a non-array leaf)."""
+    optree = _deps()[1]
     _check_structure(tree, layout)
     for arr, desc in zip(optree.tree_leaves(tree), optree.tree_leaves(layout)):
         _check_leaf(arr, desc)
 
 
-def _bytes_of(buffer, need: int, writable: bool) -> memoryview:
+def _bytes_of(buffer: Any, need: int, writable: bool) -> memoryview:
     try:
         view = memoryview(buffer)
     except TypeError:
@@ -151,11 +178,12 @@ def _bytes_of(buffer, need: int, writable: bool) -> memoryview:
     return view
 
 
-def serialize_nptree(nptree: NumpyTree, layout: LayoutTree, buffer=None):
+def serialize_nptree(nptree: Any, layout: Any, buffer: Any = None) -> Any:
     """Copy each array of ``nptree`` to its place in ``buffer`` (a new zeroed
     ``bytearray`` of ``calc_buffer_size(layout)`` bytes when None) and return
     ``buffer``. ``ValueError`` if the tree does not fit the layout (structure,
     shape) or the buffer is too small; ``TypeError`` for another dtype."""
+    np, optree = _deps()
     _check_structure(nptree, layout)
     leaves = list(zip(optree.tree_leaves(nptree), optree.tree_leaves(layout)))
     checked = [(arr, *_check_leaf(arr, desc)) for arr, desc in leaves]  # all before any write
@@ -170,16 +198,17 @@ def serialize_nptree(nptree: NumpyTree, layout: LayoutTree, buffer=None):
     return buffer
 
 
-def deserialize_nptree(layout: LayoutTree, buffer=None) -> NumpyTree:
+def deserialize_nptree(layout: Any, buffer: Any = None) -> Any:
     """The tree of ``layout`` as arrays that are views of ``buffer`` (no copy;
     writable when the buffer is). ``buffer=None`` allocates a zeroed one.
     ``ValueError`` if the buffer is smaller than ``calc_buffer_size(layout)``."""
+    np, optree = _deps()
     need = calc_buffer_size(layout)
     if buffer is None:
         buffer = bytearray(need)
     raw = _bytes_of(buffer, need, writable=False)
 
-    def view(desc: str):
+    def view(desc: str) -> Any:
         dtype, shape, offset, size = _parse_arr_desc(desc)
         if not size:  # an empty array needs no bytes (its offset may be at the end)
             return np.empty(shape, dtype)
