@@ -81,7 +81,10 @@ std::array<PyMethodDef, 9> scalar_methods() noexcept {
           method<&ops<C>::store, "store($self, value, /)", cat<"Set the value", To, ".">()>(),
           method<&ops<C>::exchange, "exchange($self, value, /)",
                  cat<"Set the value", To, "; return the prior one.">()>(),
-          method<&ops<C>::compare_exchange, "compare_exchange($self, expected, desired)", CasDoc>(),
+          method<&ops<C>::compare_exchange,
+                 cat<"compare_exchange($self, expected, desired) -> tuple[bool, ",
+                     py_type<typename C::value_type>, "]">(),
+                 CasDoc>(),
           method<&ops<C>::template update<true>, "update($self, fn, /)",
                  cat<"Replace the value by ", New, "; return the new value. fn runs\n"
                      "with no lock held; if another thread changed the value meanwhile, fn is\n"

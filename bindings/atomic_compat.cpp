@@ -75,7 +75,9 @@ std::array<PyMethodDef, 8> sx_common() noexcept {
   return {method<&ops<C>::load, "load($self)", "Return the current value.">(),
           method<Store, "store($self, value)", "Set the value.">(),
           method<Swap, "swap($self, value)", "Set the value; return the prior one.">(),
-          method<Cas, "compare_exchange($self, current, new)",
+          method<Cas,
+                 cat<"compare_exchange($self, current, new) -> tuple[bool, ",
+                     py_type<typename C::value_type>, "]">(),
                  "If the value is current, set it to new. Return (succeeded, prior value);\n"
                  "on failure the prior value is the current one.">(),
           method<&ops<C>::template update<true>, "update($self, func)",

@@ -131,6 +131,16 @@ inline PyObject* pair_result(bool ok, PyObject* value) noexcept {
   return t;
 }
 
+/// The Python type of a cell's values, for typed signatures.
+template <class T>
+consteval auto py_type_of() noexcept {
+  if constexpr (std::is_same_v<T, bool>) return fixed_string("bool");
+  else if constexpr (std::is_floating_point_v<T>) return fixed_string("float");
+  else return fixed_string("int");
+}
+template <class T>
+inline constexpr auto py_type = py_type_of<T>();
+
 /// Whether Op may refuse the current value (returns std::optional: rust_div).
 template <class Op, class T>
 inline constexpr bool refuses =

@@ -212,7 +212,7 @@ PyMethodDef futex_methods[] = {
     ilpy::method<&futex_load, "load($self, /)", "The word's value (acquire load).">(),
     ilpy::method<&futex_store, "store($self, value, /)",
                  "Store value (0 <= value < 2**32) with release order; wakes nobody.">(),
-    ilpy::method<&futex_wait, "wait($self, expected, timeout=None, /)",
+    ilpy::method<&futex_wait, "wait($self, expected, timeout=None, /) -> bool",
                  "Sleep while the word equals expected, until a wake(), for at most timeout\n"
                  "seconds (None: forever; zero or negative: do not sleep). Return False on\n"
                  "timeout, True otherwise (woken, or the value differed; may be spurious:\n"
@@ -227,7 +227,7 @@ PyMethodDef fx_futex_methods[] = {
                  "load_acquire($self, /)", "The word's value (acquire load).">(),
     ilpy::method<+[](IpcFxFutexWord& f, std::uint32_t v) noexcept { futex_store(f, v); },
                  "store_release($self, v, /)", "Store v with release order.">(),
-    ilpy::method<&fx_futex_wait, "wait($self, /, expected, timeout_ns=-1)",
+    ilpy::method<&fx_futex_wait, "wait($self, /, expected, timeout_ns=-1) -> bool",
                  "Sleep while the word equals expected (timeout_ns: nanoseconds, -1 =\n"
                  "forever). True if woken by wake(); False on timeout or if the word did\n"
                  "not equal expected.">(),
@@ -301,17 +301,17 @@ PyObject* mutex_locked(IpcMutex& s) noexcept {
 }
 
 PyMethodDef mutex_methods[] = {
-    ilpy::method<&mutex_acquire, "acquire($self, /, blocking=True, timeout=-1)",
+    ilpy::method<&mutex_acquire, "acquire($self, /, blocking=True, timeout=-1) -> bool",
                  "Acquire the lock, threading.Lock's way: wait while blocking is true, for at\n"
                  "most timeout seconds (-1: forever). Return whether it was acquired. If the\n"
                  "previous owner process died holding it, the lock is taken over (within about\n"
                  "a second) and owner_died is True until release(). Waiting releases the GIL\n"
                  "and is interruptible by signals.">(),
-    ilpy::method<&mutex_release, "release($self, /)",
+    ilpy::method<&mutex_release, "release($self, /) -> None",
                  "Release the lock (RuntimeError if it is not locked). Any thread or process\n"
                  "may release it.">(),
     ilpy::method<&mutex_locked, "locked($self, /)", "Whether the lock is held.">(),
-    ilpy::method<&mutex_enter, "__enter__($self, /)", "acquire(); return True.">(),
+    ilpy::method<&mutex_enter, "__enter__($self, /) -> bool", "acquire(); return True.">(),
     ilpy::method<&mutex_exit, "__exit__($self, exc_type, exc_value, traceback, /)",
                  "release().">(),
     ilpy::methods_end,
@@ -337,9 +337,9 @@ PyObject* fx_mutex_enter(PyObject* self, IpcFxMutex& s) noexcept {
 void fx_mutex_release(IpcFxMutex& s) noexcept { s.p.unlock(); }
 
 PyMethodDef fx_mutex_methods[] = {
-    ilpy::method<+[](IpcFxMutex& s) noexcept { return mutex_enter(s); }, "acquire($self, /)",
+    ilpy::method<+[](IpcFxMutex& s) noexcept { return mutex_enter(s); }, "acquire($self, /) -> bool",
                  "Acquire the mutex, blocking; return True.">(),
-    ilpy::method<&fx_mutex_acquire_ns, "acquire_ns($self, /, timeout_ns=-1, spin=16)",
+    ilpy::method<&fx_mutex_acquire_ns, "acquire_ns($self, /, timeout_ns=-1, spin=16) -> bool",
                  "Acquire within timeout_ns nanoseconds (-1: forever); return whether it was\n"
                  "acquired.">(),
     ilpy::method<+[](IpcFxMutex& s) noexcept {
@@ -415,14 +415,14 @@ PyMethodDef sem_methods[] = {
     ilpy::method<&sem_post, "post($self, n=1, /)",
                  "Add n tokens (n >= 1) and wake up to n waiters (exact delivery: never more\n"
                  "wake-ups than tokens). OverflowError past 2**32-1.">(),
-    ilpy::method<&sem_wait, "wait($self, /, timeout=None)",
+    ilpy::method<&sem_wait, "wait($self, /, timeout=None) -> bool",
                  "Take a token, waiting for at most timeout seconds (None: forever; zero or\n"
                  "negative: do not wait). Return whether one was taken. Releases the GIL;\n"
                  "interruptible by signals (nothing is taken then).">(),
-    ilpy::method<&sem_acquire, "acquire($self, /, blocking=True, timeout=None)",
+    ilpy::method<&sem_acquire, "acquire($self, /, blocking=True, timeout=None) -> bool",
                  "threading.Semaphore.acquire: take a token.">(),
-    ilpy::method<&sem_post, "release($self, /, n=1)", "threading.Semaphore.release: post(n).">(),
-    ilpy::method<&sem_enter, "__enter__($self, /)", "wait(); return True.">(),
+    ilpy::method<&sem_post, "release($self, /, n=1) -> None", "threading.Semaphore.release: post(n).">(),
+    ilpy::method<&sem_enter, "__enter__($self, /) -> bool", "wait(); return True.">(),
     ilpy::method<&sem_exit, "__exit__($self, exc_type, exc_value, traceback, /)", "post().">(),
     ilpy::methods_end,
 };
@@ -444,7 +444,7 @@ PyMethodDef fx_sem_methods[] = {
                  "post($self, /, n=1)", "Add n tokens; wake waiters.">(),
     ilpy::method<+[](IpcFxSemaphore& s) noexcept { return sem_post_n(s, 1); }, "post1($self, /)",
                  "post(1).">(),
-    ilpy::method<&fx_sem_wait, "wait($self, /, blocking=True, timeout_ns=-1, spin=128)",
+    ilpy::method<&fx_sem_wait, "wait($self, /, blocking=True, timeout_ns=-1, spin=128) -> bool",
                  "Take a token; blocking for at most timeout_ns nanoseconds (-1: forever).\n"
                  "Return whether one was taken.">(),
     ilpy::method<+[](IpcFxSemaphore& s) noexcept { return s.p.value(); }, "value($self, /)",
@@ -482,7 +482,7 @@ PyMethodDef event_methods[] = {
     ilpy::method<&event_set, "set($self, /)",
                  "Set the flag and wake every waiter (of every process).">(),
     ilpy::method<&event_clear, "clear($self, /)", "Clear the flag.">(),
-    ilpy::method<&event_wait, "wait($self, /, timeout=None)",
+    ilpy::method<&event_wait, "wait($self, /, timeout=None) -> bool",
                  "Wait until the flag is set, for at most timeout seconds (None: forever;\n"
                  "zero or negative: do not wait). Return whether it is set. Releases the\n"
                  "GIL; interruptible by signals.">(),
@@ -532,7 +532,7 @@ PyObject* barrier_wait(IpcBarrier& b, std::optional<PyObject*> timeout) noexcept
 }
 
 PyMethodDef barrier_methods[] = {
-    ilpy::method<&barrier_wait, "wait($self, /, timeout=None)",
+    ilpy::method<&barrier_wait, "wait($self, /, timeout=None) -> int",
                  "Wait until all parties have called wait(), for at most timeout seconds\n"
                  "(None: forever). Return this party's arrival index (0 .. parties-1). A\n"
                  "timeout or an interruption breaks the barrier: threading.BrokenBarrierError\n"

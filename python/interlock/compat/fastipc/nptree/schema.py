@@ -28,10 +28,7 @@ structured dtypes: ``TypeError``); a malformed layout string raises
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    import numpy as np
+from typing import Any
 
 __all__ = [
     "LayoutDescLeaf", "build_nptree_layout", "calc_buffer_size", "validate_layout",
@@ -102,7 +99,7 @@ def build_nptree_layout(tree: Any, alignment: int = 8) -> Any:
 _parsed: dict[str, tuple[Any, tuple[int, ...], int, int]] = {}
 
 
-def _parse_arr_desc(arr_desc: str) -> tuple[np.dtype, tuple[int, ...], int, int]:
+def _parse_arr_desc(arr_desc: str) -> tuple[Any, tuple[int, ...], int, int]:  # (numpy.dtype, ...)
     """One layout leaf -> (dtype, shape, offset, size in bytes); cached."""
     got = _parsed.get(arr_desc) if isinstance(arr_desc, str) else None
     if got is not None:
