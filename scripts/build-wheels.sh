@@ -104,6 +104,11 @@ build_wheel() {  # tag interpreter [extra pip args...]
     cross=(-C cmake.define.CMAKE_SYSTEM_NAME=Linux -C cmake.define.CMAKE_SYSTEM_PROCESSOR="$arch")
     local suffix; suffix=$("$py" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
     cross_env=(_PYTHON_HOST_PLATFORM="linux-$arch" SETUPTOOLS_EXT_SUFFIX="${suffix//$(uname -m)/$arch}")
+    # A cross build cannot import the module it built to write its stubs
+    # (cmake/stubs.cmake): it takes those of this host's build of the same
+    # wheel, when there is one (stubs name no arch).
+    local stubs="$build/wheel-$(uname -m)-$key/bindings/stubs"
+    [ ! -d "$stubs/_interlock" ] || cross+=(-C cmake.define.INTERLOCK_STUB_DIR="$stubs")
   fi
   log "wheel $tag ($py, $arch)"
   env ${cross_env[@]+"${cross_env[@]}"} "$venv/bin/python" -m pip wheel -q --no-deps --no-build-isolation -w "$raw" \
