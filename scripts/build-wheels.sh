@@ -117,8 +117,13 @@ build_wheel() {  # tag interpreter [extra pip args...]
       -C cmake.define.CMAKE_CXX_COMPILER="$root/scripts/zig/c++" \
       -C cmake.define.CMAKE_SHARED_LINKER_FLAGS=-lrt \
       ${launcher[@]+"${launcher[@]}"} ${cross[@]+"${cross[@]}"} "$@" "$src"
-  auditwheel repair --plat "manylinux_2_17_$arch" -w "$out" "$raw"/*.whl >"$raw.log" 2>&1 ||
-    { cat "$raw.log" >&2; echo "auditwheel repair refused the $tag wheel" >&2; exit 1; }
+  # auditwheel offers only this host's arch for --plat: a cross-built wheel is
+  # given the best tag it qualifies for (auto), which must be manylinux_2_17.
+  local plat="manylinux_2_17_$arch" plat_arg="manylinux_2_17_$arch"
+  [ "$arch" = "$(uname -m)" ] || plat_arg=auto
+  { auditwheel repair --plat "$plat_arg" -w "$out" "$raw"/*.whl >"$raw.log" 2>&1 &&
+    grep -q -- "-$plat" "$raw.log"; } ||
+    { cat "$raw.log" >&2; echo "auditwheel repair refused the $tag wheel ($plat)" >&2; exit 1; }
 }
 
 abi3_py=""
