@@ -19,9 +19,8 @@
 
 #else  // ---------------------------------------------------- stable ABI
 
+#include <cstdlib>
 #include <string>
-#include <utility>
-#include <vector>
 
 namespace interlock::py::compat {
 
@@ -92,19 +91,30 @@ inline PyObject* call_one_arg(PyObject* f, PyObject* a) noexcept {
 // dealloc are deferred (not a subclass's instance, whose subtype_dealloc
 // still has work after the base dealloc returns).
 namespace interlock::py::compat {
+// Trivially destructible (the list is malloc'd and freed once drained), so
+// the thread_local needs no init guard or destructor registration: one TLS
+// lookup per dealloc, nothing else unless the chain is deep.
 struct Trashcan {
   static constexpr int kLimit = 50;
+  struct Later {
+    PyObject* op;
+    destructor dealloc;
+  };
   int depth = 0;
   bool draining = false;
-  std::vector<std::pair<PyObject*, destructor>> later;
+  Later* later = nullptr;
+  std::size_t n = 0, cap = 0;
 
   bool defer(PyObject* op, destructor dealloc) noexcept {
     if (depth >= kLimit &&
         reinterpret_cast<destructor>(PyType_GetSlot(Py_TYPE(op), Py_tp_dealloc)) == dealloc) {
-      try {
-        later.emplace_back(op, dealloc);
+      if (n == cap) {
+        std::size_t c = cap ? 2 * cap : 64;
+        if (auto* p = static_cast<Later*>(std::realloc(later, c * sizeof(Later)))) later = p, cap = c;
+      }
+      if (n < cap) {  // (no memory: freed now, one level deeper)
+        later[n++] = {op, dealloc};
         return true;
-      } catch (...) {  // no memory: free it now, one level deeper
       }
     }
     ++depth;
@@ -112,17 +122,19 @@ struct Trashcan {
   }
 
   void leave() noexcept {
-    if (--depth > 0 || draining) return;
+    if (--depth > 0 || draining || n == 0) return;
     draining = true;  // the deallocs below defer onto `later` again, never recurse here
-    while (!later.empty()) {
-      auto [op, dealloc] = later.back();
-      later.pop_back();
-      dealloc(op);
+    while (n > 0) {
+      Later l = later[--n];
+      l.dealloc(l.op);
     }
     draining = false;
+    std::free(later);
+    later = nullptr;
+    cap = 0;
   }
 };
-inline thread_local Trashcan trashcan;
+inline constinit thread_local Trashcan trashcan;
 }  // namespace interlock::py::compat
 
 // One thread-local lookup per dealloc (CPython's keeps its thread state the same way).
