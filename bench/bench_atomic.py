@@ -42,13 +42,15 @@ import threading
 import time
 
 import interlock
-from interlock._interlock import _bench
+import _fixtures
 from interlock.atomic import AtomicBool, AtomicFloat, AtomicInt, AtomicReference
 from interlock.compat.ft_utils.concurrency import AtomicInt64 as FtAtomicInt64
 from interlock.compat.ft_utils.concurrency import AtomicReference as FtAtomicReference
 from interlock.compat.syncx.atomic import AtomicInt as SxAtomicInt
 from _timing import best_ns  # noqa: E402
 from _timing import ratios as ratio_table  # noqa: E402
+
+_bench = _fixtures.require()  # Counter, NullLock, NullMap (test-only module)
 
 FREE_THREADED = not getattr(sys, "_is_gil_enabled", lambda: True)()
 

@@ -39,9 +39,11 @@ import threading
 GIL_BEFORE_IMPORT = getattr(sys, "_is_gil_enabled", lambda: True)()
 
 import interlock  # noqa: E402
-from interlock._interlock import _bench  # noqa: E402
+import _fixtures  # noqa: E402
 from _timing import best_ns  # noqa: E402
 from _timing import ratios as ratio_table  # noqa: E402
+
+_bench = _fixtures.require()  # Counter, NullLock, NullMap (test-only module)
 
 GIL_AFTER_IMPORT = getattr(sys, "_is_gil_enabled", lambda: True)()
 

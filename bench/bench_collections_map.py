@@ -33,7 +33,7 @@ loop with each thread on a dict of its own (nothing shared): no shared
 mapping can scale better than that row on the machine at that moment.
 The "NullMap" row runs the shared-mapping loop on an object whose
 ``__getitem__`` / ``__setitem__`` are C slots that do nothing
-(interlock._interlock._bench.NullMap): what sharing one object costs by
+(_interlock_fixtures.NullMap): what sharing one object costs by
 itself on that interpreter (on 3.13t every use of ``m`` increfs it, an
 atomic add on the same cache line from both threads), the ceiling of any
 shared mapping reached through type slots; "NullMap, one per thread" is the
@@ -58,10 +58,12 @@ import threading
 import time
 
 import interlock
-from interlock._interlock import _bench
+import _fixtures
 from interlock.collections import ConcurrentDict, LocalWrapper
 from _timing import best_ns, best_seconds  # noqa: E402
 from _timing import ratios as ratio_table  # noqa: E402
+
+_bench = _fixtures.require()  # Counter, NullLock, NullMap (test-only module)
 
 FREE_THREADED = not getattr(sys, "_is_gil_enabled", lambda: True)()
 NKEYS = 1000

@@ -15,7 +15,7 @@ The contended rows run ``--threads`` threads (default 2) that each do
 ``--iterations`` (default 200 000) iterations of a tiny critical section in two
 forms, ``with lock: x[0] += 1`` and pre-bound ``a(); x[0] += 1; r()``, started
 together by a barrier; best wall time of ``--contended-repeat`` runs, all cases
-round-robin. ``NullLock`` (interlock._interlock._bench) is a lock whose methods
+round-robin. ``NullLock`` (_interlock_fixtures) is a lock whose methods
 do nothing, bound exactly like Lock's: what a lock costing nothing would reach
 (on a GIL build, the ceiling of the loop; on a free-threaded build its threads
 also race on ``x``, which real exclusion avoids). The "alone" rows run all the
@@ -45,10 +45,12 @@ GIL_BEFORE_IMPORT = getattr(sys, "_is_gil_enabled", lambda: True)()
 
 import interlock  # noqa: E402
 from interlock.compat.syncx import locks as sx  # noqa: E402
-from interlock._interlock import _bench  # noqa: E402
+import _fixtures  # noqa: E402
 from interlock.locks import Lock, RLock, RWLock  # noqa: E402
 from _timing import best_ns, best_seconds  # noqa: E402
 from _timing import ratios as ratio_table  # noqa: E402
+
+_bench = _fixtures.require()  # Counter, NullLock, NullMap (test-only module)
 
 GIL_AFTER_IMPORT = getattr(sys, "_is_gil_enabled", lambda: True)()
 

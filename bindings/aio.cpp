@@ -13,32 +13,17 @@ namespace nb = nanobind;
 namespace interlock::py::aio {
 namespace {
 
-enum class Kind : unsigned char { mutex, semaphore, event, latch, custom };
+using Kind = AsyncWait::Kind;
 
+/// The Python half of a wait: the core's AsyncWait (the node and its rules,
+/// include/interlock/async_wait.hpp) plus what its notify needs.
 struct AsyncWaitObject {
   PyObject_HEAD
-  Kind kind;
-  bool finished;        // cancel() ran or handed_off was read (the coroutine's side)
-  // Whoever claims first owns what a release handed over: the coroutine
-  // (reading handed_off, or cancel() giving it back) or a notify whose loop is
-  // gone (abandon() giving it back). They may run on different threads.
-  std::atomic<bool> claimed;
-  PyObject* owner;      // the primitive's Python object (keeps `prim` alive)
-  void* prim;           // the core primitive inside `owner`
-  GiveBack give_back;   // mutex only
-  const CustomOps* ops; // custom only
+  AsyncWait wait;
+  PyObject* owner;  // the primitive's Python object (keeps the primitive alive)
   PyObject* loop;
   PyObject* future;
   unsigned long loop_thread;
-  union Node {
-    Mutex::AsyncWaiter mutex;
-    Semaphore::AsyncWaiter semaphore;
-    ResettableEvent::AsyncWaiter event;
-    Latch::AsyncWaiter latch;
-    parking_lot::AsyncNode custom;
-    Node() noexcept {}
-    ~Node() {}
-  } node;
 };
 
 PyTypeObject* g_type = nullptr;
@@ -47,38 +32,6 @@ PyObject* g_call_soon = nullptr;       // interned method names
 PyObject* g_call_soon_threadsafe = nullptr;
 
 inline AsyncWaitObject* aw(PyObject* o) noexcept { return reinterpret_cast<AsyncWaitObject*>(o); }
-
-/// After a lost notification (the loop is closed, or scheduling failed): give
-/// back what the release handed over, so that nothing stays taken.
-void give_back(AsyncWaitObject* w) noexcept {
-  switch (w->kind) {
-    case Kind::mutex:
-      if (w->node.mutex.handed_off()) {
-        w->node.mutex.state.handed_off = false;
-        w->give_back(w->owner);
-      } else {
-        auto* m = static_cast<Mutex*>(w->prim);
-        if (m->try_lock()) w->give_back(w->owner);  // pass the wake-up on
-      }
-      break;
-    case Kind::semaphore:
-      if (w->node.semaphore.handed_off()) {
-        w->node.semaphore.state.handed_off = false;
-        static_cast<Semaphore*>(w->prim)->release(1);
-      }
-      break;
-    case Kind::custom:
-      w->ops->pass_on(w->prim);
-      break;
-    case Kind::event:
-    case Kind::latch:
-      break;
-  }
-}
-
-void abandon(AsyncWaitObject* w) noexcept {
-  if (!w->claimed.exchange(true, std::memory_order_acq_rel)) give_back(w);
-}
 
 /// Schedules the future's completion on its loop; drops the queue's reference.
 /// Called with the GIL held / thread state attached, under no internal lock.
@@ -96,7 +49,7 @@ void deliver(AsyncWaitObject* w) noexcept {
     Py_DECREF(r);
   } else {
     PyErr_Clear();  // the loop is closed: nobody will resume the waiter
-    abandon(w);
+    w->wait.abandon();
   }
 #if PY_VERSION_HEX >= 0x030C0000
   PyErr_SetRaisedException(exc);
@@ -113,106 +66,41 @@ void notify(void* ctx) noexcept {
   PyGILState_Release(g);
 }
 
-PyObject* make(Kind kind, PyObject* owner, void* prim, PyObject* loop, PyObject* future) noexcept {
+PyObject* make(Kind kind, PyObject* owner, void* prim, const CustomOps* ops, PyObject* loop,
+               PyObject* future) noexcept {
   auto* w = reinterpret_cast<AsyncWaitObject*>(PyType_GenericAlloc(g_type, 0));
   if (!w) return nullptr;
-  w->kind = kind;
-  w->finished = false;
-  new (&w->claimed) std::atomic<bool>(false);
+  new (&w->wait) AsyncWait(kind, prim, ops, &notify, w);
   w->owner = Py_NewRef(owner);
-  w->prim = prim;
-  w->give_back = nullptr;
-  w->ops = nullptr;
   w->loop = Py_NewRef(loop);
   w->future = Py_NewRef(future);
   w->loop_thread = PyThread_get_thread_ident();
-  void* ctx = w;
-  switch (kind) {
-    case Kind::mutex: new (&w->node.mutex) Mutex::AsyncWaiter(&notify, ctx); break;
-    case Kind::semaphore: new (&w->node.semaphore) Semaphore::AsyncWaiter(&notify, ctx); break;
-    case Kind::event: new (&w->node.event) ResettableEvent::AsyncWaiter(&notify, ctx); break;
-    case Kind::latch: new (&w->node.latch) Latch::AsyncWaiter(&notify, ctx); break;
-    case Kind::custom: new (&w->node.custom) parking_lot::AsyncNode(&notify, ctx); break;
-  }
   return reinterpret_cast<PyObject*>(w);
 }
 
 // The queue's reference is taken before the core can hand the node to a
-// notify (which may run on another thread at once). `core_enqueue` returns
-// true when the primitive was ready, i.e. nothing was queued.
-template <class F>
-PyObject* enqueue(PyObject* obj, F&& core_enqueue) noexcept {
+// notify (which may run on another thread at once).
+PyObject* enqueue(PyObject* obj) noexcept {
   if (!obj) return nullptr;
   queue_ref(obj);
-  if (!core_enqueue(aw(obj))) return obj;  // queued
-  unqueued(obj);
+  if (!aw(obj)->wait.enqueue()) return obj;  // queued
+  Py_DECREF(obj);  // the queue's reference, never used
   Py_DECREF(obj);
   Py_RETURN_NONE;
 }
 
 // ------------------------------------------------------------------ methods
 /// cancel(): withdraw a waiter whose coroutine gives up (cancelled, timed
-/// out). Leaves the primitive as if it had never waited: a lock or permit
-/// handed over meanwhile is given back, a plain wake-up is passed on.
+/// out). Leaves the primitive as if it had never waited (AsyncWait::cancel).
 PyObject* aw_cancel(PyObject* self, PyObject*) {
-  AsyncWaitObject* w = aw(self);
-  if (w->finished) Py_RETURN_NONE;
-  w->finished = true;
-  bool removed = false;
-  switch (w->kind) {
-    case Kind::mutex: {
-      auto* m = static_cast<Mutex*>(w->prim);
-      switch (m->withdraw_async(w->node.mutex)) {
-        case Mutex::Withdrawn::queued: removed = true; break;
-        case Mutex::Withdrawn::handed_off:
-          abandon(w);  // give the lock back unless a closed loop's notify did
-          break;
-        case Mutex::Withdrawn::woken: break;  // passed on by the core
-      }
-      break;
-    }
-    case Kind::semaphore:
-      // Not cancel_async: a handed permit goes back through the claim.
-      switch (static_cast<Semaphore*>(w->prim)->withdraw_async(w->node.semaphore)) {
-        case Semaphore::Withdrawn::queued: removed = true; break;
-        case Semaphore::Withdrawn::handed_off: abandon(w); break;
-        case Semaphore::Withdrawn::woken: break;
-      }
-      break;
-    case Kind::event:
-      removed = static_cast<ResettableEvent*>(w->prim)->cancel_async(w->node.event);
-      break;
-    case Kind::latch:
-      removed = static_cast<Latch*>(w->prim)->cancel_async(w->node.latch);
-      break;
-    case Kind::custom:
-      removed = w->ops->cancel_queued(w->prim, w->node.custom);
-      if (!removed) abandon(w);  // woken: pass it on unless a closed loop's notify did
-      break;
-  }
-  if (removed) {
-    Py_DECREF(self);  // the queue's reference (the caller holds another)
-  }
+  if (aw(self)->wait.cancel()) Py_DECREF(self);  // the queue's (the caller holds another)
   Py_RETURN_NONE;
 }
 
 /// handed_off: whether the release that woke this waiter handed it the lock
-/// or permit (it owns it now). Reading it consumes the outcome: a later
-/// cancel() gives nothing back.
+/// or permit (it owns it now). Reading it consumes the outcome.
 PyObject* aw_handed_off(PyObject* self, void*) {
-  AsyncWaitObject* w = aw(self);
-  bool h = false;
-  switch (w->kind) {
-    case Kind::mutex: h = w->node.mutex.handed_off(); break;
-    case Kind::semaphore: h = w->node.semaphore.handed_off(); break;
-    case Kind::event: h = w->node.event.state.notified; break;
-    case Kind::latch: h = static_cast<Latch*>(w->prim)->try_wait(); break;
-    case Kind::custom: h = true; break;  // a plain wake-up: call again
-  }
-  w->finished = true;
-  // Consumed: a closed loop's notify or a later cancel() gives nothing back.
-  if (w->claimed.exchange(true, std::memory_order_acq_rel)) h = false;
-  return PyBool_FromLong(h);
+  return PyBool_FromLong(aw(self)->wait.consume());
 }
 
 int aw_traverse(PyObject* self, visitproc visit, void* arg) {
@@ -276,56 +164,43 @@ PyType_Spec aw_spec = {"interlock._interlock.aio.AsyncWait",
 
 }  // namespace
 
-PyObject* enqueue_mutex(PyObject* owner, Mutex& m, GiveBack give_back, PyObject* loop,
-                        PyObject* future) noexcept {
-  PyObject* obj = make(Kind::mutex, owner, &m, loop, future);
-  if (obj) aw(obj)->give_back = give_back;
-  return enqueue(obj, [&](AsyncWaitObject* w) { return m.lock_async(w->node.mutex); });
+PyObject* enqueue_mutex(PyObject* owner, Mutex& m, PyObject* loop, PyObject* future) noexcept {
+  return enqueue(make(Kind::mutex, owner, &m, nullptr, loop, future));
 }
-
 PyObject* enqueue_semaphore(PyObject* owner, Semaphore& s, PyObject* loop,
                             PyObject* future) noexcept {
-  return enqueue(make(Kind::semaphore, owner, &s, loop, future),
-                 [&](AsyncWaitObject* w) { return s.acquire_async(w->node.semaphore); });
+  return enqueue(make(Kind::semaphore, owner, &s, nullptr, loop, future));
 }
-
 PyObject* enqueue_event(PyObject* owner, ResettableEvent& e, PyObject* loop,
                         PyObject* future) noexcept {
-  return enqueue(make(Kind::event, owner, &e, loop, future),
-                 [&](AsyncWaitObject* w) { return e.wait_async(w->node.event); });
+  return enqueue(make(Kind::event, owner, &e, nullptr, loop, future));
 }
-
 PyObject* enqueue_latch(PyObject* owner, Latch& l, PyObject* loop, PyObject* future) noexcept {
-  return enqueue(make(Kind::latch, owner, &l, loop, future),
-                 [&](AsyncWaitObject* w) { return l.wait_async(w->node.latch); });
+  return enqueue(make(Kind::latch, owner, &l, nullptr, loop, future));
 }
 
 PyObject* make_custom(PyObject* owner, void* prim, const CustomOps* ops, PyObject* loop,
                       PyObject* future) noexcept {
-  PyObject* obj = make(Kind::custom, owner, prim, loop, future);
-  if (obj) aw(obj)->ops = ops;
-  return obj;
+  return make(Kind::custom, owner, prim, ops, loop, future);
 }
 
-parking_lot::AsyncNode& custom_node(PyObject* wait) noexcept { return aw(wait)->node.custom; }
+parking_lot::AsyncNode& custom_node(PyObject* wait) noexcept { return aw(wait)->wait.custom_node(); }
 
 void queue_ref(PyObject* wait) noexcept { Py_INCREF(wait); }
 
 void unqueued(PyObject* wait) noexcept {
-  aw(wait)->finished = true;
+  aw(wait)->wait.unqueued();
   Py_DECREF(wait);  // the queue's reference, never used
 }
 
 int claim_registration(PyObject* prev, void* prim) noexcept {
   if (prev == Py_None) return 0;
-  if (Py_TYPE(prev) != g_type || aw(prev)->kind != Kind::custom || aw(prev)->prim != prim) {
+  if (Py_TYPE(prev) != g_type || aw(prev)->wait.kind() != Kind::custom ||
+      aw(prev)->wait.prim() != prim) {
     PyErr_SetString(PyExc_TypeError, "expected None or this queue's waiter");
     return -1;
   }
-  AsyncWaitObject* w = aw(prev);
-  if (w->finished) return 0;  // already claimed by an earlier retry or cancel
-  w->finished = true;
-  return w->claimed.exchange(true, std::memory_order_acq_rel) ? 0 : 1;
+  return aw(prev)->wait.claim_registration() ? 1 : 0;
 }
 
 PyTypeObject* wait_type() noexcept { return g_type; }

@@ -2,8 +2,10 @@
 //
 // A coroutine that must wait creates a future on its running loop and asks
 // the primitive to enqueue an event-loop waiter (the core's *_async calls): a
-// small Python object (`AsyncWait`) holding the core's AsyncWaiter node, the
-// loop, the future, and a strong reference to the primitive. No thread waits
+// small Python object (`AsyncWait`) holding the core's interlock::AsyncWait
+// (the node, and the rules for what a cancel or a lost notification gives
+// back: include/interlock/async_wait.hpp), the loop, the future, and a strong
+// reference to the primitive. No thread waits
 // for it. When a release (from any thread or coroutine) takes the node out of
 // the parking lot, the core calls notify on the releasing thread, after the
 // bucket lock is released; notify schedules `future.set_result(None)` on the
@@ -24,22 +26,16 @@
 
 #include <Python.h>
 
-#include "interlock/latch.hpp"
-#include "interlock/mutex.hpp"
-#include "interlock/resettable_event.hpp"
-#include "interlock/semaphore.hpp"
+#include "interlock/async_wait.hpp"
 
 namespace interlock::py::aio {
-
-/// Gives a lock that was handed to a withdrawn waiter back, through the
-/// binding's own checked release (any thread may release a Python Lock).
-using GiveBack = void (*)(PyObject* owner) noexcept;
 
 /// Each returns Py_None (new reference) if the primitive was ready at once (the
 /// lock or permit is now the caller's; the event is set; the latch is open), a
 /// new AsyncWait object if it was enqueued, or null with an error set.
-PyObject* enqueue_mutex(PyObject* owner, Mutex& m, GiveBack give_back, PyObject* loop,
-                        PyObject* future) noexcept;
+/// A lock handed to a waiter that went away is given back through the core's
+/// checked unlock (Mutex::try_unlock: any thread may release a Python Lock).
+PyObject* enqueue_mutex(PyObject* owner, Mutex& m, PyObject* loop, PyObject* future) noexcept;
 PyObject* enqueue_semaphore(PyObject* owner, Semaphore& s, PyObject* loop,
                             PyObject* future) noexcept;
 PyObject* enqueue_event(PyObject* owner, ResettableEvent& e, PyObject* loop,
@@ -48,14 +44,7 @@ PyObject* enqueue_latch(PyObject* owner, Latch& l, PyObject* loop, PyObject* fut
 
 /// Waiters of other primitives (the queues), whose wake-ups hand nothing over:
 /// the coroutine calls the primitive again, passing the woken waiter back.
-struct CustomOps {
-  /// Withdraws a queued node: true if it was still queued (and is now
-  /// unregistered); false if a wake-up already took it.
-  bool (*cancel_queued)(void* prim, parking_lot::AsyncNode& node) noexcept;
-  /// A woken node whose coroutine will not call again: unregister it and pass
-  /// the wake-up on.
-  void (*pass_on)(void* prim) noexcept;
-};
+using CustomOps = AsyncWait::CustomOps;
 
 /// A new AsyncWait (not yet queued) for `prim` inside `owner`.
 PyObject* make_custom(PyObject* owner, void* prim, const CustomOps* ops, PyObject* loop,

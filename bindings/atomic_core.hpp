@@ -1,44 +1,39 @@
-// bindings/atomic_core.hpp — the cells behind interlock.atomic and its
-// compatibility façades (syncx, ft_utils), and the pieces their bindings
-// share: wrapping integer arithmetic, read-modify-write loops, argument
-// conversions, result tuples, slot helpers.
+// bindings/atomic_core.hpp — what the bindings of interlock.atomic and of its
+// compatibility façades (syncx, ft_utils) share. The cells and every value
+// rule are in the core (interlock/atomic_cell.hpp); this file only adapts
+// Python objects to them.
 //
-// One cell type per kind of value (IntCell, BoolCell, FloatCell, RefCell).
-// Every Python type is a distinct C++ struct deriving from a cell (nanobind
-// registers one Python type per C++ type), and its methods are the shared
-// templates below instantiated for that struct, so interlock.atomic.AtomicInt
-// and the syncx façade's AtomicInt run the same code with different names
-// and return conventions.
-//
-// Threading: the integer, bool and float cells are one std::atomic each and
-// every operation is a single atomic instruction or a compare-exchange loop
-// (sequentially consistent). RefCell guards its PyObject* with a one-byte
-// interlock::Mutex; only pointer moves and Py_INCREF happen under it (neither
-// can run Python code), and a displaced object is released after unlocking.
-// Nothing relies on the GIL.
+// Every Python type is a distinct C++ struct, Atomic<T, F> (a core Cell<T>)
+// or Ref<F> (a core RefSlot), so that nanobind registers one Python type per
+// C++ type. F is the façade's rules struct (Std for interlock.atomic, Sx,
+// Ft): which operands its in-place operators take, its exceptions for a
+// refused operand, its display of a value, whether update() takes any truth
+// value. The methods are ops<C>'s templates instantiated for that type, so
+// interlock.atomic.AtomicInt and syncx's AtomicInt run the same code with
+// different names and return conventions. Nothing relies on the GIL.
 #pragma once
 
 #include <nanobind/nanobind.h>
 
-#include <atomic>
-#include <bit>
-#include <cmath>
+#include <array>
 #include <cstddef>
 #include <cstdint>
-#include <limits>
-#include <string>
+#include <optional>
+#include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include "fast_methods.hpp"
-#include "module.hpp"
 #include "interlock/atomic_cell.hpp"
-#include "interlock/mutex.hpp"
+#include "module.hpp"
 
 namespace interlock::py::atomics {
 
 namespace nb = nanobind;
+namespace ac = interlock::atomic_cell;
+namespace op = interlock::atomic_cell::op;
 
-// ============================================================ layout
+// ============================================================ types
 
 /// Alignment (and so minimum size) of a cell. On free-threaded builds two
 /// threads really do run at once, and two atomics allocated one after the
@@ -51,160 +46,77 @@ inline constexpr std::size_t kCellAlign = 64;
 inline constexpr std::size_t kCellAlign = alignof(std::int64_t);
 #endif
 
-// The value rules (wrapping int64 arithmetic, Python's floor division and
-// modulo, shifts, IEEE 754-2019 maximumNumber / minimumNumber) and the cells
-// live in the core: interlock/atomic_cell.hpp.
-using interlock::atomic_cell::floor_div;
-using interlock::atomic_cell::floor_mod;
-using interlock::atomic_cell::kI64Min;
-using interlock::atomic_cell::max_number;
-using interlock::atomic_cell::min_number;
-using interlock::atomic_cell::shift_left;
-using interlock::atomic_cell::shift_right;
-using interlock::atomic_cell::wrap_add;
-using interlock::atomic_cell::wrap_mul;
-using interlock::atomic_cell::wrap_neg;
-using interlock::atomic_cell::wrap_sub;
-
-// ============================================================ cells
-
-/// The core's cells (interlock/atomic_cell.hpp), aligned as above.
-struct alignas(kCellAlign) IntCell : interlock::atomic_cell::IntCell {
-  explicit IntCell(std::int64_t x = 0) noexcept : interlock::atomic_cell::IntCell(x) {}
-};
-struct alignas(kCellAlign) BoolCell : interlock::atomic_cell::BoolCell {
-  explicit BoolCell(bool x = false) noexcept : interlock::atomic_cell::BoolCell(x) {}
-};
-struct alignas(kCellAlign) FloatCell : interlock::atomic_cell::FloatCell {
-  explicit FloatCell(double x = 0.0) noexcept : interlock::atomic_cell::FloatCell(x) {}
+/// A value cell of one façade: T is std::int64_t, bool or double.
+template <class T, class F>
+struct alignas(kCellAlign) Atomic : ac::Cell<T> {
+  using facade = F;
+  using ac::Cell<T>::Cell;
 };
 
-/// A strong reference to a Python object that any number of threads may read
-/// and replace at once. The slot is guarded by a one-byte mutex held only for
-/// pointer moves and Py_INCREF (which cannot run Python code, so no Python
-/// code ever runs under it and it can never be held across a GC stop or a
-/// detach); a displaced object is released after unlocking, since its
-/// destructor may run arbitrary Python code. So a reader that races an
-/// exchange gets either the old object, kept alive by its new reference, or
-/// the new one, never a freed one. The slot is never null once constructed.
-struct RefCell {
-  mutable interlock::Mutex mu;
-  PyObject* obj;
+/// Python's reference counting for the core's RefSlot (Py_INCREF runs no
+/// Python code, so it may run under the slot's lock).
+struct PyRefs {
+  static void retain(PyObject* o) noexcept { Py_INCREF(o); }
+  static void release(PyObject* o) noexcept { Py_DECREF(o); }
+};
 
-  explicit RefCell(PyObject* o) noexcept : obj(Py_NewRef(o)) {}
-  ~RefCell() {
-    PyObject* o = obj;
-    obj = nullptr;
-    Py_XDECREF(o);
-  }
-  RefCell(const RefCell&) = delete;
-  RefCell& operator=(const RefCell&) = delete;
-
-  /// A new reference to the current object.
-  IL_PY_INLINE PyObject* load() const noexcept {
-    mu.lock();
-    PyObject* o = Py_NewRef(obj);
-    mu.unlock();
-    return o;
-  }
-
-  /// Installs `o` (borrowed); returns the displaced object (a new reference).
-  IL_PY_INLINE PyObject* exchange(PyObject* o) noexcept {
-    Py_INCREF(o);
-    mu.lock();
-    PyObject* old = obj;
-    obj = o;
-    mu.unlock();
-    return old;
-  }
-
-  IL_PY_INLINE void store(PyObject* o) noexcept { Py_DECREF(exchange(o)); }
-
-  /// If the slot holds `expected` (identity), installs `desired`. Returns the
-  /// prior object on success, the current one on failure (a new reference
-  /// either way) and sets `ok`.
-  IL_PY_INLINE PyObject* compare_exchange(PyObject* expected, PyObject* desired,
-                                          bool& ok) noexcept {
-    mu.lock();
-    PyObject* cur = obj;
-    if (cur == expected) {
-      Py_INCREF(desired);
-      obj = desired;
-      mu.unlock();
-      ok = true;
-      return cur;  // the slot's reference moves to the caller
-    }
-    Py_INCREF(cur);
-    mu.unlock();
-    ok = false;
-    return cur;
-  }
-
-  /// tp_traverse: visits the object under the lock (so that a concurrent
-  /// gc.get_referents() never sees a freed object; during a collection nobody
-  /// else can be inside the lock). Visit functions run no Python code.
+/// A reference cell of one façade; the slot is never null once constructed.
+template <class F>
+struct Ref : ac::RefSlot<PyObject, PyRefs> {
+  using facade = F;
+  using value_type = PyObject*;
+  explicit Ref(PyObject* o) noexcept : RefSlot(o) {}
+  /// tp_traverse (under the slot's lock: a concurrent gc.get_referents()
+  /// never sees a freed object) and tp_clear (None replaces the object).
   int traverse(visitproc visit, void* arg) const noexcept {
-    mu.lock();
-    PyObject* o = obj;
-    const int r = o ? visit(o, arg) : 0;
-    mu.unlock();
-    return r;
+    return this->visit([&](PyObject* o) { return visit(o, arg); });
   }
-
-  /// tp_clear: drops the reference (replaced by None) to break a cycle.
-  void clear() noexcept { Py_DECREF(exchange(Py_None)); }
+  void clear() noexcept { this->store(Py_None); }
 };
-
-// ============================================================ errors
-
-[[noreturn]] IL_PY_COLD inline void raise(PyObject* type, const char* msg) {
-  PyErr_SetString(type, msg);
-  throw nb::python_error();
-}
-
-IL_PY_COLD inline PyObject* set_error(PyObject* type, const char* msg) noexcept {
-  PyErr_SetString(type, msg);
-  return nullptr;
-}
 
 // ============================================================ conversions
 
-/// An int64 from any object with __index__ (OverflowError past 64 bits,
-/// TypeError otherwise); `what` names the call in messages.
-IL_PY_INLINE std::int64_t to_i64(PyObject* o, const char* what) {
-  return detail::load<std::int64_t>(o, what, 0);
-}
-
-/// A double from anything float() accepts through __float__ / __index__.
-IL_PY_INLINE double to_f64(PyObject* o, const char* what) {
-  return detail::load<double>(o, what, 0);
-}
-
-/// The truth value of any object.
-IL_PY_INLINE bool to_bool(PyObject* o, const char* what) {
-  return detail::load<bool>(o, what, 0);
-}
+/// A value as a new Python object (a reference cell's load() is one already).
+inline PyObject* to_py(std::int64_t x) noexcept { return PyLong_FromLongLong(x); }
+inline PyObject* to_py(bool x) noexcept { return Py_NewRef(x ? Py_True : Py_False); }
+inline PyObject* to_py(double x) noexcept { return PyFloat_FromDouble(x); }
+inline PyObject* to_py(PyObject* owned) noexcept { return owned; }
 
 /// Only True or False (syncx's bool arguments): TypeError for anything else.
-IL_PY_INLINE bool to_strict_bool(PyObject* o, const char* what) {
-  if (o == Py_True) return true;
-  if (o == Py_False) return false;
+inline bool to_strict_bool(PyObject* o, const char* what) {
+  if (o == Py_True || o == Py_False) return o == Py_True;
   PyErr_Format(PyExc_TypeError, "%s(): expected bool, got '%s'", what, IL_TP_NAME(o));
   throw nb::python_error();
 }
 
-/// Whether an in-place float operator should take `o` (else NotImplemented).
-inline bool is_real_number(PyObject* o) noexcept {
-  if (PyFloat_Check(o) || PyLong_Check(o)) return true;
-#ifndef Py_LIMITED_API
-  PyNumberMethods* nm = Py_TYPE(o)->tp_as_number;
-  return nm && (nm->nb_float || nm->nb_index);
-#else
-  return PyType_GetSlot(Py_TYPE(o), Py_nb_float) || PyType_GetSlot(Py_TYPE(o), Py_nb_index);
-#endif
+/// update(fn): fn's result as a T, or nothing with an error set. An int needs
+/// __index__; a bool is any truth value, or (Strict, syncx) True / False only.
+template <class T, bool Strict>
+std::optional<T> from_result(PyObject* r) noexcept {
+  if constexpr (std::is_same_v<T, std::int64_t>) {
+    if (!PyIndex_Check(r)) {
+      PyErr_Format(PyExc_TypeError, "update(): the function must return an int, not '%s'",
+                   IL_TP_NAME(r));
+      return std::nullopt;
+    }
+    const long long x = PyLong_AsLongLong(r);
+    if (x == -1 && PyErr_Occurred()) return std::nullopt;
+    return x;
+  } else if constexpr (std::is_same_v<T, double>) {
+    const double x = PyFloat_AsDouble(r);
+    if (x == -1.0 && PyErr_Occurred()) return std::nullopt;
+    return x;
+  } else if constexpr (Strict) {
+    if (r == Py_True || r == Py_False) return r == Py_True;
+    PyErr_Format(PyExc_TypeError, "update(): the function must return a bool, not '%s'",
+                 IL_TP_NAME(r));
+    return std::nullopt;
+  } else {
+    const int t = PyObject_IsTrue(r);
+    if (t < 0) return std::nullopt;
+    return t != 0;
+  }
 }
-
-// ============================================================ results
 
 /// (ok, value) as a tuple; steals `value` (which may be null: error).
 inline PyObject* pair_result(bool ok, PyObject* value) noexcept {
@@ -219,267 +131,21 @@ inline PyObject* pair_result(bool ok, PyObject* value) noexcept {
   return t;
 }
 
-/// repr() of a double as Python writes it ("1.0", "inf", "nan").
-inline std::string float_repr(double x) {
-  char* s = PyOS_double_to_string(x, 'r', 0, Py_DTSF_ADD_DOT_0, nullptr);
-  if (!s) throw nb::python_error();
-  std::string out(s);
-  PyMem_Free(s);
-  return out;
-}
+/// Whether Op may refuse the current value (returns std::optional: rust_div).
+template <class Op, class T>
+inline constexpr bool refuses =
+    !std::is_same_v<decltype(Op{}(std::declval<T>(), std::declval<T>())), T>;
 
-
-// ============================================================ shared operations
-//
-// Static members taking the concrete class first (C&), so that
-// fast_methods.hpp binds them as methods of that class.
-
-
-template <class C>
-struct IntOps {
-  static std::int64_t load(C& c) noexcept { return c.load(); }
-  static void store(C& c, std::int64_t x) noexcept { c.v.store(x); }
-  static std::int64_t exchange(C& c, std::int64_t x) noexcept { return c.v.exchange(x); }
-  /// (succeeded, prior value); on failure the prior value is the current one.
-  static PyObject* compare_exchange(C& c, std::int64_t expected, std::int64_t desired) noexcept {
-    const bool ok = c.v.compare_exchange_strong(expected, desired);
-    return pair_result(ok, PyLong_FromLongLong(expected));
+/// The façades that follow PyO3 (syncx, ft_utils): a refused operand is
+/// ZeroDivisionError("division by zero").
+struct PyO3Errors {
+  template <class Op, class T>
+  IL_PY_COLD static void refuse() noexcept {
+    PyErr_SetString(PyExc_ZeroDivisionError, "division by zero");
   }
-
-  static std::int64_t fetch_add(C& c, std::int64_t n) noexcept { return c.v.fetch_add(n); }
-  static std::int64_t add_fetch(C& c, std::int64_t n) noexcept {
-    return wrap_add(c.v.fetch_add(n), n);
-  }
-  static std::int64_t fetch_sub(C& c, std::int64_t n) noexcept { return c.v.fetch_sub(n); }
-  static std::int64_t sub_fetch(C& c, std::int64_t n) noexcept {
-    return wrap_sub(c.v.fetch_sub(n), n);
-  }
-  static std::int64_t fetch_inc(C& c) noexcept { return c.v.fetch_add(1); }
-  static std::int64_t inc_fetch(C& c) noexcept { return wrap_add(c.v.fetch_add(1), 1); }
-  static std::int64_t fetch_dec(C& c) noexcept { return c.v.fetch_sub(1); }
-  static std::int64_t dec_fetch(C& c) noexcept { return wrap_sub(c.v.fetch_sub(1), 1); }
-
-  static std::int64_t fetch_mul(C& c, std::int64_t n) noexcept {
-    return c.rmw([n](std::int64_t x) { return wrap_mul(x, n); }).first;
-  }
-  static std::int64_t mul_fetch(C& c, std::int64_t n) noexcept {
-    return c.rmw([n](std::int64_t x) { return wrap_mul(x, n); }).second;
-  }
-
-  static std::int64_t fetch_and(C& c, std::int64_t n) noexcept { return c.v.fetch_and(n); }
-  static std::int64_t and_fetch(C& c, std::int64_t n) noexcept { return c.v.fetch_and(n) & n; }
-  static std::int64_t fetch_or(C& c, std::int64_t n) noexcept { return c.v.fetch_or(n); }
-  static std::int64_t or_fetch(C& c, std::int64_t n) noexcept { return c.v.fetch_or(n) | n; }
-  static std::int64_t fetch_xor(C& c, std::int64_t n) noexcept { return c.v.fetch_xor(n); }
-  static std::int64_t xor_fetch(C& c, std::int64_t n) noexcept { return c.v.fetch_xor(n) ^ n; }
-
-  static std::int64_t fetch_max(C& c, std::int64_t n) noexcept {
-    return c.rmw_if_changed([n](std::int64_t x) { return x < n ? n : x; }).first;
-  }
-  static std::int64_t max_fetch(C& c, std::int64_t n) noexcept {
-    return c.rmw_if_changed([n](std::int64_t x) { return x < n ? n : x; }).second;
-  }
-  static std::int64_t fetch_min(C& c, std::int64_t n) noexcept {
-    return c.rmw_if_changed([n](std::int64_t x) { return n < x ? n : x; }).first;
-  }
-  static std::int64_t min_fetch(C& c, std::int64_t n) noexcept {
-    return c.rmw_if_changed([n](std::int64_t x) { return n < x ? n : x; }).second;
-  }
-
-  /// fn(current) installed with a compare-exchange loop: fn runs with no lock
-  /// held and is called again with the new current value when another thread
-  /// changed it in between. Returns the new value (ReturnNew) or the prior
-  /// one; an exception from fn leaves the value unchanged.
-  template <bool ReturnNew>
-  static PyObject* update(C& c, PyObject* fn) noexcept {
-    std::int64_t cur = c.load();
-    for (;;) {
-      PyObject* arg = PyLong_FromLongLong(cur);
-      if (!arg) return nullptr;
-      PyObject* r = PyObject_CallOneArg(fn, arg);
-      Py_DECREF(arg);
-      if (!r) return nullptr;
-      if (!PyIndex_Check(r)) {
-        PyErr_Format(PyExc_TypeError, "update(): the function must return an int, not '%s'",
-                     IL_TP_NAME(r));
-        Py_DECREF(r);
-        return nullptr;
-      }
-      const long long next = PyLong_AsLongLong(r);
-      Py_DECREF(r);
-      if (next == -1 && PyErr_Occurred()) return nullptr;
-      if (c.v.compare_exchange_strong(cur, next)) return PyLong_FromLongLong(ReturnNew ? next : cur);
-    }
-  }
-
-  static PyObject* py_value(C& c) noexcept { return PyLong_FromLongLong(c.load()); }
 };
 
-template <class C>
-struct BoolOps {
-  static bool load(C& c) noexcept { return c.load(); }
-  static void store(C& c, bool x) noexcept { c.v.store(x ? 1 : 0); }
-  static bool exchange(C& c, bool x) noexcept { return c.v.exchange(x ? 1 : 0) != 0; }
-  static PyObject* compare_exchange(C& c, bool expected, bool desired) noexcept {
-    std::uint8_t e = expected ? 1 : 0;
-    const bool ok = c.v.compare_exchange_strong(e, desired ? 1 : 0);
-    return pair_result(ok, Py_NewRef(e ? Py_True : Py_False));
-  }
-  static bool fetch_and(C& c, bool x) noexcept { return c.v.fetch_and(x ? 1 : 0) != 0; }
-  static bool and_fetch(C& c, bool x) noexcept { return (c.v.fetch_and(x ? 1 : 0) != 0) && x; }
-  static bool fetch_or(C& c, bool x) noexcept { return c.v.fetch_or(x ? 1 : 0) != 0; }
-  static bool or_fetch(C& c, bool x) noexcept { return (c.v.fetch_or(x ? 1 : 0) != 0) || x; }
-  static bool fetch_xor(C& c, bool x) noexcept { return c.v.fetch_xor(x ? 1 : 0) != 0; }
-  static bool xor_fetch(C& c, bool x) noexcept { return (c.v.fetch_xor(x ? 1 : 0) != 0) != x; }
-  static bool fetch_flip(C& c) noexcept { return c.v.fetch_xor(1) != 0; }
-  static bool flip_fetch(C& c) noexcept { return c.v.fetch_xor(1) == 0; }
-
-  /// See IntOps::update. Strict: fn must return True or False (syncx);
-  /// otherwise its result's truth value is taken.
-  template <bool ReturnNew, bool Strict>
-  static PyObject* update(C& c, PyObject* fn) noexcept {
-    std::uint8_t cur = c.v.load();
-    for (;;) {
-      PyObject* r = PyObject_CallOneArg(fn, cur ? Py_True : Py_False);
-      if (!r) return nullptr;
-      int next;
-      if constexpr (Strict) {
-        next = r == Py_True ? 1 : r == Py_False ? 0 : -1;
-        if (next < 0)
-          PyErr_Format(PyExc_TypeError, "update(): the function must return a bool, not '%s'",
-                       IL_TP_NAME(r));
-      } else {
-        next = PyObject_IsTrue(r);
-      }
-      Py_DECREF(r);
-      if (next < 0) return nullptr;
-      if (c.v.compare_exchange_strong(cur, static_cast<std::uint8_t>(next)))
-        return Py_NewRef((ReturnNew ? next : cur) ? Py_True : Py_False);
-    }
-  }
-
-  static PyObject* py_value(C& c) noexcept { return Py_NewRef(c.load() ? Py_True : Py_False); }
-};
-
-template <class C>
-struct FloatOps {
-  static double load(C& c) noexcept { return c.load(); }
-  static void store(C& c, double x) noexcept { c.store(x); }
-  static double exchange(C& c, double x) noexcept { return c.exchange(x); }
-  static PyObject* compare_exchange(C& c, double expected, double desired) noexcept {
-    const auto [ok, prior] = c.compare_exchange(expected, desired);
-    return pair_result(ok, PyFloat_FromDouble(prior));
-  }
-  static double fetch_add(C& c, double n) noexcept {
-    return c.rmw([n](double x) { return x + n; }).first;
-  }
-  static double add_fetch(C& c, double n) noexcept {
-    return c.rmw([n](double x) { return x + n; }).second;
-  }
-  static double fetch_sub(C& c, double n) noexcept {
-    return c.rmw([n](double x) { return x - n; }).first;
-  }
-  static double sub_fetch(C& c, double n) noexcept {
-    return c.rmw([n](double x) { return x - n; }).second;
-  }
-  static double fetch_mul(C& c, double n) noexcept {
-    return c.rmw([n](double x) { return x * n; }).first;
-  }
-  static double mul_fetch(C& c, double n) noexcept {
-    return c.rmw([n](double x) { return x * n; }).second;
-  }
-  static double fetch_div(C& c, double n) {
-    if (n == 0.0) raise(PyExc_ZeroDivisionError, "float division by zero");
-    return c.rmw([n](double x) { return x / n; }).first;
-  }
-  static double div_fetch(C& c, double n) {
-    if (n == 0.0) raise(PyExc_ZeroDivisionError, "float division by zero");
-    return c.rmw([n](double x) { return x / n; }).second;
-  }
-  static double fetch_max(C& c, double n) noexcept {
-    return c.rmw_if_changed([n](double x) { return max_number(x, n); }).first;
-  }
-  static double max_fetch(C& c, double n) noexcept {
-    return c.rmw_if_changed([n](double x) { return max_number(x, n); }).second;
-  }
-  static double fetch_min(C& c, double n) noexcept {
-    return c.rmw_if_changed([n](double x) { return min_number(x, n); }).first;
-  }
-  static double min_fetch(C& c, double n) noexcept {
-    return c.rmw_if_changed([n](double x) { return min_number(x, n); }).second;
-  }
-
-  /// See IntOps::update; the result may be anything float() accepts.
-  template <bool ReturnNew>
-  static PyObject* update(C& c, PyObject* fn) noexcept {
-    std::uint64_t cur = c.bits.load();
-    for (;;) {
-      PyObject* arg = PyFloat_FromDouble(std::bit_cast<double>(cur));
-      if (!arg) return nullptr;
-      PyObject* r = PyObject_CallOneArg(fn, arg);
-      Py_DECREF(arg);
-      if (!r) return nullptr;
-      const double next = PyFloat_AsDouble(r);
-      Py_DECREF(r);
-      if (next == -1.0 && PyErr_Occurred()) return nullptr;
-      if (c.bits.compare_exchange_strong(cur, std::bit_cast<std::uint64_t>(next)))
-        return PyFloat_FromDouble(ReturnNew ? next : std::bit_cast<double>(cur));
-    }
-  }
-
-  static PyObject* py_value(C& c) noexcept { return PyFloat_FromDouble(c.load()); }
-};
-
-template <class C>
-struct RefOps {
-  static PyObject* load(C& c) noexcept { return c.load(); }
-  static void store(C& c, PyObject* o) noexcept { c.store(o); }
-  static PyObject* exchange(C& c, PyObject* o) noexcept { return c.exchange(o); }
-  /// (succeeded, prior object) by identity; on failure the current object.
-  static PyObject* compare_exchange(C& c, PyObject* expected, PyObject* desired) noexcept {
-    bool ok = false;
-    PyObject* prior = c.compare_exchange(expected, desired, ok);
-    return pair_result(ok, prior);
-  }
-  /// Only whether it succeeded (ft_utils).
-  static bool compare_exchange_bool(C& c, PyObject* expected, PyObject* desired) noexcept {
-    bool ok = false;
-    Py_DECREF(c.compare_exchange(expected, desired, ok));
-    return ok;
-  }
-
-  /// fn(current) installed by identity compare-exchange; see IntOps::update.
-  template <bool ReturnNew>
-  static PyObject* update(C& c, PyObject* fn) noexcept {
-    PyObject* cur = c.load();
-    for (;;) {
-      PyObject* next = PyObject_CallOneArg(fn, cur);
-      if (!next) {
-        Py_DECREF(cur);
-        return nullptr;
-      }
-      bool ok = false;
-      PyObject* prior = c.compare_exchange(cur, next, ok);
-      if (ok) {
-        // prior is cur (the slot's former reference); `cur` is ours too.
-        Py_DECREF(cur);
-        if (ReturnNew) {
-          Py_DECREF(prior);
-          return next;
-        }
-        Py_DECREF(next);
-        return prior;
-      }
-      Py_DECREF(cur);
-      Py_DECREF(next);
-      cur = prior;  // the current object: try again with it
-    }
-  }
-
-  static PyObject* py_value(C& c) noexcept { return c.load(); }
-};
-
-// ============================================================ slot helpers
+// ============================================================ methods
 
 /// The C++ object behind `self`, or nullptr with a TypeError set when its
 /// __init__ never ran. `what` names the operation.
@@ -492,39 +158,314 @@ IL_PY_INLINE C* ready(PyObject* self, const char* what) noexcept {
   return nb::inst_ptr<C>(self);
 }
 
-/// "AtomicInt" for the type of `self` (also for subclasses: their name).
-inline const char* type_name(PyObject* self) noexcept { return detail::short_type_name(self); }
+/// The methods of a cell type C (Atomic<T, F> or Ref<F>), as static members
+/// taking C& first, so that ilpy::method<> binds them as methods of C.
+template <class C>
+struct ops {
+  using T = typename C::value_type;
+  using F = typename C::facade;
 
-using interlock::py::set_module;  // bindings/module.hpp
+  static T load(C& c) noexcept { return c.load(); }
+  static void store(C& c, T x) noexcept { c.store(x); }
+  static T exchange(C& c, T x) noexcept { return c.exchange(x); }
+  /// (succeeded, prior); on failure the prior value is the current one.
+  static PyObject* compare_exchange(C& c, T expected, T desired) noexcept {
+    const auto [ok, prior] = c.compare_exchange(expected, desired);
+    return pair_result(ok, to_py(prior));
+  }
+  /// Only whether it succeeded (ft_utils' AtomicReference).
+  static bool compare_exchange_bool(C& c, T expected, T desired) noexcept {
+    const auto [ok, prior] = c.compare_exchange(expected, desired);
+    if constexpr (std::is_same_v<T, PyObject*>) Py_DECREF(prior);
+    return ok;
+  }
 
-/// __reduce__: (type(self), (value,)), so pickle (any protocol) and copy
-/// rebuild the object through its constructor, subclasses included.
-template <class C, PyObject* (*Get)(C&)>
-PyObject* reduce_method(PyObject* self, PyObject*) noexcept {
-  C* c = ready<C>(self, "__reduce__");
-  if (!c) return nullptr;
-  PyObject* v = Get(*c);
-  if (!v) return nullptr;
-  return Py_BuildValue("(O(N))", reinterpret_cast<PyObject*>(Py_TYPE(self)), v);
+  /// value = value <Op> n; the prior value, or the new one (New). An operand
+  /// outside Op's domain, or one Op refuses, raises F's error with the value
+  /// unchanged.
+  template <class Op, bool New>
+  static T fetch(C& c, T n) noexcept(Op::domain == ac::Domain::any && !refuses<Op, T>) {
+    if constexpr (Op::domain != ac::Domain::any) {
+      if (IL_PY_UNLIKELY(!ac::in_domain<Op>(n))) refused<Op>();
+    }
+    const auto r = c.template fetch<Op>(n);
+    if constexpr (!refuses<Op, T>) {
+      return New ? r.second : r.first;
+    } else {
+      if (!r) refused<Op>();
+      return New ? r->second : r->first;
+    }
+  }
+  /// fetch with a fixed operand (inc, dec, flip).
+  template <class Op, bool New, T N>
+  static T fetch_n(C& c) noexcept {
+    return fetch<Op, New>(c, N);
+  }
+  template <class Op>
+  [[noreturn]] IL_PY_COLD static void refused() {
+    F::template refuse<Op, T>();
+    throw nb::python_error();
+  }
+
+  /// fn(current) installed with a compare-exchange loop (identity for a
+  /// reference): fn runs with no lock held and is called again with the new
+  /// current value when another thread changed it in between. Returns the
+  /// new value (New) or the prior one; an exception from fn leaves the value
+  /// unchanged.
+  template <bool New>
+  static PyObject* update(C& c, PyObject* fn) noexcept {
+    if constexpr (std::is_same_v<T, PyObject*>) {
+      const auto r = c.try_rmw([fn](PyObject* cur) noexcept { return PyObject_CallOneArg(fn, cur); });
+      if (!r) return nullptr;
+      Py_DECREF(New ? r->first : r->second);
+      return New ? r->second : r->first;
+    } else {
+      const auto r = c.try_rmw([fn](T cur) noexcept -> std::optional<T> {
+        PyObject* arg = to_py(cur);
+        if (!arg) return std::nullopt;
+        PyObject* res = PyObject_CallOneArg(fn, arg);
+        Py_DECREF(arg);
+        if (!res) return std::nullopt;
+        const std::optional<T> next = from_result<T, F::kStrictBool>(res);
+        Py_DECREF(res);
+        return next;
+      });
+      return r ? to_py(New ? r->second : r->first) : nullptr;
+    }
+  }
+
+  /// The value as a new Python object.
+  static PyObject* value(C& c) noexcept { return to_py(c.load()); }
+};
+
+/// The concatenation of fixed strings, as one (method names, signatures and
+/// docstrings generated at compile time).
+template <fixed_string... S>
+constexpr auto cat() noexcept {
+  constexpr std::size_t n = ((sizeof(S.chars) - 1) + ... + 1);
+  char buf[n]{};
+  std::size_t k = 0;
+  ((void)[&] {
+    for (std::size_t i = 0; i + 1 < sizeof(S.chars); ++i) buf[k++] = S.chars[i];
+  }(), ...);
+  return fixed_string<n>(buf);
 }
 
-/// __copy__: a new object of the same type holding the current value.
-template <class C, PyObject* (*Get)(C&)>
-PyObject* copy_method(PyObject* self, PyObject*) noexcept {
-  C* c = ready<C>(self, "__copy__");
+/// A static table of E (PyMethodDef, PyType_Slot) from entries and arrays of
+/// entries, ending with E{} (methods_end, {0, nullptr}).
+template <class E, class P>
+constexpr std::size_t entries() noexcept {
+  if constexpr (std::is_same_v<P, E>) return 1;
+  else return std::tuple_size_v<P>;
+}
+template <class E = PyMethodDef, class... P>
+auto table(const P&... parts) noexcept {
+  std::array<E, (entries<E, P>() + ... + 1)> out{};
+  std::size_t k = 0;
+  auto put = [&](const auto& p) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(p)>, E>) out[k++] = p;
+    else for (const E& d : p) out[k++] = d;
+  };
+  (put(parts), ...);
+  return out;
+}
+
+/// fetch_<Name>(Arg) / <Name>_fetch(Arg): value = value <Op> Arg, returning
+/// the prior / the new value (GCC's __atomic naming); Doc says what <Op> does.
+template <class C, class Op, fixed_string Name, fixed_string Doc, fixed_string Arg = "n">
+std::array<PyMethodDef, 2> fetch_pair() noexcept {
+  return {method<&ops<C>::template fetch<Op, false>, cat<"fetch_", Name, "($self, ", Arg, ", /)">(),
+                 cat<Doc, "; return the prior value.">()>(),
+          method<&ops<C>::template fetch<Op, true>, cat<Name, "_fetch($self, ", Arg, ", /)">(),
+                 cat<Doc, "; return the new value.">()>()};
+}
+
+// ============================================================ slots
+
+/// self <Op>= other: atomic; returns self. F::operand converts `other` (1),
+/// declines it (0: NotImplemented, so Python raises its usual TypeError) or
+/// fails (-1); a refused operand raises F's error with the value unchanged.
+template <class C, class Op>
+PyObject* inplace(PyObject* self, PyObject* other) noexcept {
+  using T = typename C::value_type;
+  C* c = ready<C>(self, "in-place operator");
   if (!c) return nullptr;
-  PyObject* v = Get(*c);
-  if (!v) return nullptr;
-  PyObject* r = PyObject_CallOneArg(reinterpret_cast<PyObject*>(Py_TYPE(self)), v);
-  Py_DECREF(v);
+  T n{};
+  const int got = C::facade::operand(other, n);
+  if (got <= 0) {
+    if (got < 0) return nullptr;
+    Py_RETURN_NOTIMPLEMENTED;
+  }
+  bool ok = ac::in_domain<Op>(n);
+  if (ok) {
+    if constexpr (!refuses<Op, T>) c->template fetch<Op>(n);
+    else ok = c->template fetch<Op>(n).has_value();
+  }
+  if (!ok) {
+    C::facade::template refuse<Op, T>();
+    return nullptr;
+  }
+  return Py_NewRef(self);
+}
+
+/// A unary slot computing Fn(value); What names it (__int__, __str__, ...).
+template <class C, auto Fn, fixed_string What>
+PyObject* value_slot(PyObject* self) noexcept {
+  C* c = ready<C>(self, What.chars);
+  return c ? Fn(c->load()) : nullptr;
+}
+
+/// The value as a Python int / float (int(), float() of a cell).
+template <class T>
+PyObject* int_of(T x) noexcept {
+  if constexpr (std::is_same_v<T, double>) return PyLong_FromDouble(x);
+  else if constexpr (std::is_same_v<T, bool>) return PyLong_FromLong(x);
+  else return PyLong_FromLongLong(x);
+}
+template <class T>
+PyObject* float_of(T x) noexcept {
+  return PyFloat_FromDouble(static_cast<double>(x));
+}
+
+/// nb_bool: whether the value is nonzero.
+template <class C>
+int truth_slot(PyObject* self) noexcept {
+  C* c = ready<C>(self, "__bool__");
+  return c ? (c->load() != 0 ? 1 : 0) : -1;
+}
+
+/// "AtomicInt(<F::display(value)>)" with the type's name (a subclass's too).
+template <class C>
+PyObject* repr_slot(PyObject* self) noexcept {
+  C* c = ready<C>(self, "__repr__");
+  if (!c) return nullptr;
+  PyObject* s = C::facade::display(c->load());
+  if (!s) return nullptr;
+  PyObject* r = PyUnicode_FromFormat("%s(%U)", detail::short_type_name(self), s);
+  Py_DECREF(s);
   return r;
 }
 
-/// __deepcopy__ of a number or bool cell: same as __copy__ (the value is
-/// immutable).
-template <class C, PyObject* (*Get)(C&)>
-PyObject* deepcopy_scalar_method(PyObject* self, PyObject*) noexcept {
-  return copy_method<C, Get>(self, nullptr);
+/// __reduce__: (type(self), (value,)), so pickle (any protocol) and copy
+/// rebuild the object through its constructor, subclasses included.
+template <class C>
+PyObject* pickle_reduce(PyObject* self, C& c) noexcept {
+  PyObject* v = ops<C>::value(c);
+  return v ? Py_BuildValue("(O(N))", reinterpret_cast<PyObject*>(Py_TYPE(self)), v) : nullptr;
+}
+template <class C>
+PyMethodDef reduce_def() noexcept {
+  return method<&pickle_reduce<C>, "__reduce__($self, /)", "Pickle support: (type(self), (value,)).",
+                call_kind::noargs>();
+}
+
+/// __copy__ (and a scalar's __deepcopy__(memo): the value is immutable): a
+/// new object of the same type holding the current value.
+template <class C, class... Memo>
+PyObject* copy_value(PyObject* self, C& c, Memo...) noexcept {
+  PyObject* v = ops<C>::value(c);
+  PyObject* r = v ? PyObject_CallOneArg(reinterpret_cast<PyObject*>(Py_TYPE(self)), v) : nullptr;
+  Py_XDECREF(v);
+  return r;
+}
+
+/// AtomicReference[T]: a types.GenericAlias.
+inline PyMethodDef class_getitem{"__class_getitem__", reinterpret_cast<PyCFunction>(&Py_GenericAlias),
+                                 METH_O | METH_CLASS,
+                                 "__class_getitem__($cls, item, /)\n--\n\nAtomicReference[T]: a types.GenericAlias."};
+
+// ============================================================ type slots
+
+/// A type slot (PyType_Spec takes its function as a void*).
+template <class Fn>
+PyType_Slot at(int id, Fn* fn) noexcept {
+  return {id, reinterpret_cast<void*>(fn)};
+}
+
+/// Python's slots for an operation Op on a T: its in-place operator, its
+/// binary operator and the PyNumber function computing that on Python numbers.
+template <int Inplace, int Binary = 0, binaryfunc Number = nullptr>
+struct py_slots {
+  static constexpr int inplace = Inplace, binary = Binary;
+  static constexpr binaryfunc number = Number;
+};
+template <class Op, class T> struct py_op;
+template <class T> struct py_op<op::add, T> : py_slots<Py_nb_inplace_add, Py_nb_add, &PyNumber_Add> {};
+template <class T>
+struct py_op<op::sub, T> : py_slots<Py_nb_inplace_subtract, Py_nb_subtract, &PyNumber_Subtract> {};
+template <class T>
+struct py_op<op::mul, T> : py_slots<Py_nb_inplace_multiply, Py_nb_multiply, &PyNumber_Multiply> {};
+template <class T> struct py_op<op::and_, T> : py_slots<Py_nb_inplace_and, Py_nb_and, &PyNumber_And> {};
+template <class T> struct py_op<op::or_, T> : py_slots<Py_nb_inplace_or, Py_nb_or, &PyNumber_Or> {};
+template <class T> struct py_op<op::xor_, T> : py_slots<Py_nb_inplace_xor, Py_nb_xor, &PyNumber_Xor> {};
+template <class T>
+struct py_op<op::div, T> : py_slots<Py_nb_inplace_floor_divide, Py_nb_floor_divide, &PyNumber_FloorDivide> {};
+template <> struct py_op<op::div, double> : py_slots<Py_nb_inplace_true_divide> {};
+template <class T> struct py_op<op::rust_div, T> : py_slots<Py_nb_inplace_floor_divide> {};
+template <class T> struct py_op<op::mod, T> : py_slots<Py_nb_inplace_remainder> {};
+template <class T> struct py_op<op::lshift, T> : py_slots<Py_nb_inplace_lshift> {};
+template <class T> struct py_op<op::rshift, T> : py_slots<Py_nb_inplace_rshift> {};
+
+/// Groups of type slots of a cell type C, listed in slot_table<C, G...>(methods):
+/// G::of<C>() is an array of slots. Fixed<Id, Fn> is one slot not depending
+/// on C; Slots<Id...> are C's own slots: Py_tp_repr and Py_tp_str through
+/// F::display, Py_nb_int / Py_nb_index / Py_nb_float / Py_nb_bool as int(),
+/// float() and bool() do, Py_tp_traverse / Py_tp_clear of a reference;
+/// Inplace<Op...> are in-place operators.
+template <int Id, auto Fn>
+struct Fixed {
+  template <class C> static auto of() noexcept { return std::array{at(Id, Fn)}; }
+};
+template <int... Id>
+struct Slots {
+  template <class C, int I, class T = typename C::value_type>
+  static PyType_Slot one() noexcept {
+    if constexpr (I == Py_tp_repr) return at(I, &repr_slot<C>);
+    else if constexpr (I == Py_tp_traverse) return at(I, &traverse_slot<C>);
+    else if constexpr (I == Py_tp_clear) return at(I, &clear_slot<C>);
+    else if constexpr (I == Py_nb_bool) return at(I, &truth_slot<C>);
+    else if constexpr (I == Py_tp_str) return at(I, &value_slot<C, &C::facade::template display<T>, "__str__">);
+    else if constexpr (I == Py_nb_float) return at(I, &value_slot<C, &float_of<T>, "__float__">);
+    else if constexpr (I == Py_nb_int || I == Py_nb_index) return at(I, &value_slot<C, &int_of<T>, "__int__">);
+    else static_assert(I == Py_nb_int, "Slots<Id...>: a slot without a generic implementation");
+  }
+  template <class C> static auto of() noexcept { return std::array{one<C, Id>()...}; }
+};
+template <class... Op>
+struct Inplace {
+  template <class C> static auto of() noexcept {
+    return std::array{at(py_op<Op, typename C::value_type>::inplace, &inplace<C, Op>)...};
+  }
+};
+
+/// C's type slots: its methods (a table()), then the groups G.
+template <class C, class... G, std::size_t N>
+auto slot_table(std::array<PyMethodDef, N>& methods) noexcept {
+  return table<PyType_Slot>(PyType_Slot{Py_tp_methods, methods.data()}, G::template of<C>()...);
+}
+
+/// Registers C as `Name` in `scope`, public as `module`.Name (set_module),
+/// with its type slots, docstring, nanobind class annotations (`extra`) and
+/// `__init__(self, <arg>)`: the object itself for a reference; a bool
+/// strictly True / False for a façade with kStrictBool, else its truth value;
+/// an int64 from any __index__ (OverflowError past 64 bits); a double from
+/// anything float() accepts. Name names the call in conversion errors.
+template <class C, fixed_string Name, class Arg, class... Extra>
+void add_type(nb::handle scope, const char* module, PyType_Slot* slots, const char* doc,
+              const Arg& arg, const char* sig, const Extra&... extra) {
+  using T = typename C::value_type;
+  nb::class_<C> cls(scope, Name.chars, nb::type_slots(slots), extra..., doc);
+  if constexpr (std::is_same_v<T, PyObject*>) use_trashcan(cls);
+  cls.def(
+      "__init__",
+      [](C* self, nb::handle v) {
+        if constexpr (std::is_same_v<T, PyObject*>) new (self) C(v.ptr());
+        else if constexpr (std::is_same_v<T, bool> && C::facade::kStrictBool)
+          new (self) C(to_strict_bool(v.ptr(), Name.chars));
+        else new (self) C(detail::load<T>(v.ptr(), Name.chars, 0));
+      },
+      arg, nb::sig(sig));
+  set_module(cls, module);
 }
 
 /// Entry points of the other translation unit (atomic_compat.cpp).

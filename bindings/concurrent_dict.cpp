@@ -3,24 +3,15 @@
 // ConcurrentSetBase): interlock::ShardedMap over Python objects.
 //
 // This file only adapts Python objects to the core (include/interlock/
-// sharded_map.hpp): the policies below say that keys and values are
-// PyObject* handles, that a reference is an incref, and how keys compare.
-// The rules the core relies on, and which every function here keeps:
-//   * a key's hash is computed (PyObject_Hash, arbitrary Python) before any
-//     shard lock is taken;
-//   * under a shard lock only PyPolicy::match (pure C reads of immutable
-//     exact str / int / bytes contents, never a call into Python) and
-//     Py_INCREF run; PyObject_RichCompareBool and every Py_DECREF run after
-//     the lock is dropped (the core calls slow_equal / release_* unlocked);
-//   * nothing allocates Python objects, raises, or decrefs while an
-//     iterator's own lock is held;
-//   * d[k], `k in d` and d.get read without the shard lock, inside a
-//     ReadSection (interlock/grace.hpp) where again only PyPolicy::match and
-//     Py_INCREF run; replaced values and removed keys are released by the
-//     core after the writer's lock is dropped, once no read section can still
-//     see them (at once, unless a reader on another thread was preempted
-//     mid-read: then by a later operation on the same map, which is always a
-//     call from Python on an attached thread, so the Py_DECREF is allowed).
+// sharded_map.hpp, whose header states the locking and reclamation rules):
+// the policies below say that keys and values are PyObject* handles, that a
+// reference is an incref, and how keys compare. What the core runs under a
+// shard lock or in a lock-free read section (PyKeys::match: pure C reads of
+// immutable exact str / int / bytes contents; Py_INCREF) never calls into
+// Python; the hash is computed before, and PyObject_RichCompareBool
+// (slow_equal), every Py_DECREF (release_*) and update_item's fn run with no
+// lock held. A deferred release (limbo list) happens in a later call from
+// Python on an attached thread, so its Py_DECREF is allowed.
 // The hot slots (mp_subscript, mp_ass_subscript, sq_contains, mp_length) are
 // the type's own C slots, so `d[k]`, `d[k] = v`, `k in d` cost a slot call.
 // The public classes (python/interlock/collections.py) subclass these bases
@@ -30,11 +21,10 @@
 #include <structmember.h>
 
 #include <cstring>
+#include <utility>
 #include <new>
 #include <type_traits>
-#include <vector>
 
-#include "interlock/raw_mutex.hpp"
 #include "interlock/sharded_map.hpp"
 #include "module.hpp"
 
@@ -118,8 +108,6 @@ struct MapObject {
 using DictObject = MapObject<DictMap>;
 using SetObject = MapObject<SetMap>;
 
-PyTypeObject* g_iter_type = nullptr;  // set once at module init
-
 template <class Map>
 inline Map& map_of(PyObject* self) noexcept {
   return reinterpret_cast<MapObject<Map>*>(self)->map;
@@ -167,19 +155,27 @@ PyObject* status_error(MapStatus st) noexcept {
   return nullptr;
 }
 
-// ------------------------------------------------------------------ lifetime
-std::size_t parse_scaling(PyObject* scaling) noexcept {
-  if (!scaling || scaling == Py_None) return DictMap::kDefaultShards;
-  Py_ssize_t n = PyNumber_AsSsize_t(scaling, PyExc_OverflowError);
-  if (n == -1 && PyErr_Occurred()) return 0;
-  if (n < 1) {
-    PyErr_SetString(PyExc_ValueError, "scaling must be a positive integer");
-    return 0;
-  }
-  if (static_cast<std::size_t>(n) > DictMap::kMaxShards) n = DictMap::kMaxShards;
-  return static_cast<std::size_t>(n);
+/// A fast method's positional-argument count check.
+bool arity(const char* name, Py_ssize_t nargs, Py_ssize_t lo, Py_ssize_t hi) noexcept {
+  if (nargs >= lo && nargs <= hi) return true;
+  PyErr_Format(PyExc_TypeError, "%s expected %zd or %zd arguments, got %zd", name, lo, hi, nargs);
+  return false;
 }
 
+/// (k, v), stealing both references (released on failure).
+PyObject* pair(PyObject* k, PyObject* v) noexcept {
+  PyObject* t = PyTuple_New(2);
+  if (!t) {
+    Py_DECREF(k);
+    Py_DECREF(v);
+    return nullptr;
+  }
+  PyTuple_SET_ITEM(t, 0, k);
+  PyTuple_SET_ITEM(t, 1, v);
+  return t;
+}
+
+// ------------------------------------------------------------------ lifetime
 template <class Map>
 PyObject* alloc_map(PyTypeObject* type, std::size_t shards) noexcept {
   PyObject* self = IL_TP_ALLOC(type)(type, 0);
@@ -201,10 +197,7 @@ PyObject* alloc_map(PyTypeObject* type, std::size_t shards) noexcept {
 /// Python subclass's __init__); everything else is the subclass's business.
 template <class Map>
 PyObject* map_new(PyTypeObject* type, PyObject*, PyObject* kwds) {
-  PyObject* scaling = nullptr;
-  if (kwds) {
-    scaling = PyDict_GetItemString(kwds, "scaling");  // borrowed
-  }
+  PyObject* scaling = kwds ? PyDict_GetItemString(kwds, "scaling") : nullptr;  // borrowed
   std::size_t shards = parse_scaling(scaling);
   if (!shards) return nullptr;
   return alloc_map<Map>(type, shards);
@@ -277,159 +270,95 @@ PyObject* map_clear(PyObject* self, PyObject*) {
 }
 
 // ------------------------------------------------------------------ iterator
-// A shard-by-shard snapshot: when the iterator reaches a shard it copies that
-// shard's live entries (retained) under the shard lock, then hands them out.
+// The core's SnapshotIterator (one shard's snapshot at a time), shared by
+// whichever threads call __next__; `owner` keeps the map alive. One type per
+// map, both named ConcurrentIterator (a set's yields keys only).
 enum class IterKind : std::uint8_t { keys, values, items };
 
+template <class Map>
 struct IterObject {
   PyObject_HEAD
   PyObject* owner;  // the map object (strong)
-  RawMutex mu;      // guards everything below; never held across Python calls
   IterKind kind;
-  bool is_set;
-  std::size_t next_shard;
-  std::size_t pos;
-  std::vector<PyObject*> keys;
-  std::vector<PyObject*> values;
+  typename Map::SnapshotIterator it;
 };
 
-std::size_t owner_shards(IterObject* it) noexcept {
-  return it->is_set ? map_of<SetMap>(it->owner).shard_count()
-                    : map_of<DictMap>(it->owner).shard_count();
-}
+template <class Map>
+PyTypeObject* g_iter_type = nullptr;  // set once at module init
 
-bool owner_snapshot(IterObject* it, std::size_t shard) noexcept {
-  bool want_keys = it->kind != IterKind::values, want_values = it->kind != IterKind::keys;
-  if (it->is_set) return map_of<SetMap>(it->owner).snapshot(shard, &it->keys, nullptr);
-  return map_of<DictMap>(it->owner)
-      .snapshot(shard, want_keys ? &it->keys : nullptr, want_values ? &it->values : nullptr);
-}
-
-PyObject* make_iter(PyObject* owner, IterKind kind, bool is_set) noexcept {
-  auto* it = PyObject_GC_New(IterObject, g_iter_type);
+template <class Map, IterKind kind = IterKind::keys>
+PyObject* make_iter(PyObject* owner) noexcept {
+  auto* it = PyObject_GC_New(IterObject<Map>, g_iter_type<Map>);
   if (!it) return nullptr;
   it->owner = Py_NewRef(owner);
-  new (&it->mu) RawMutex();
   it->kind = kind;
-  it->is_set = is_set;
-  it->next_shard = 0;
-  it->pos = 0;
-  new (&it->keys) std::vector<PyObject*>();
-  new (&it->values) std::vector<PyObject*>();
+  new (&it->it) typename Map::SnapshotIterator(kind != IterKind::values, kind != IterKind::keys);
   PyObject_GC_Track(it);
   return reinterpret_cast<PyObject*>(it);
 }
 
+template <class Map>
 PyObject* iter_next(PyObject* self) {
-  auto* it = reinterpret_cast<IterObject*>(self);
+  auto* it = reinterpret_cast<IterObject<Map>*>(self);
   PyObject* k = nullptr;
-  PyObject* v = nullptr;
-  bool oom = false;
-  it->mu.lock();
-  std::size_t len = it->kind == IterKind::values ? it->values.size() : it->keys.size();
-  while (it->pos == len) {
-    it->keys.clear();
-    it->values.clear();
-    it->pos = len = 0;
-    if (it->next_shard >= owner_shards(it)) break;
-    if (!owner_snapshot(it, it->next_shard)) {
-      oom = true;
-      break;
-    }
-    ++it->next_shard;
-    len = it->kind == IterKind::values ? it->values.size() : it->keys.size();
-  }
-  if (it->pos < len) {  // hand over the snapshot's references
-    if (it->kind != IterKind::values) k = it->keys[it->pos];
-    if (it->kind != IterKind::keys) v = it->values[it->pos];
-    ++it->pos;
-  }
-  it->mu.unlock();
-  if (oom) return PyErr_NoMemory();
-  switch (it->kind) {
-    case IterKind::keys:
-      return k;  // null: exhausted (StopIteration, no exception set)
-    case IterKind::values:
-      return v;
-    case IterKind::items: {
-      if (!k) return nullptr;
-      PyObject* t = PyTuple_New(2);
-      if (!t) {
-        Py_DECREF(k);
-        Py_DECREF(v);
-        return nullptr;
-      }
-      PyTuple_SET_ITEM(t, 0, k);
-      PyTuple_SET_ITEM(t, 1, v);
-      return t;
-    }
-  }
-  return nullptr;
+  typename Map::V v{};
+  auto step = it->it.next(map_of<Map>(it->owner), &k, &v);
+  if (step == SnapshotStep::no_memory) return PyErr_NoMemory();
+  if (step == SnapshotStep::end) return nullptr;  // StopIteration
+  if constexpr (std::is_empty_v<typename Map::V>) return k;
+  else return it->kind == IterKind::keys ? k : it->kind == IterKind::values ? v : pair(k, v);
 }
 
-/// Drop the snapshot's unreturned references (unlocked decrefs).
-void iter_drop(IterObject* it) noexcept {
-  std::vector<PyObject*> keys, values;
-  std::size_t pos;
-  it->mu.lock();
-  keys.swap(it->keys);
-  values.swap(it->values);
-  pos = it->pos;
-  it->pos = 0;
-  it->mu.unlock();
-  for (std::size_t i = pos; i < keys.size(); ++i) Py_DECREF(keys[i]);
-  for (std::size_t i = pos; i < values.size(); ++i) Py_DECREF(values[i]);
-}
-
+template <class Map>
 int iter_traverse(PyObject* self, visitproc visit, void* arg) {
-  auto* it = reinterpret_cast<IterObject*>(self);
+  auto* it = reinterpret_cast<IterObject<Map>*>(self);
   Py_VISIT(Py_TYPE(self));
   Py_VISIT(it->owner);
-  for (std::size_t i = it->pos; i < it->keys.size(); ++i) Py_VISIT(it->keys[i]);
-  for (std::size_t i = it->pos; i < it->values.size(); ++i) Py_VISIT(it->values[i]);
-  return 0;
+  auto v = [&](auto o) -> int {
+    if constexpr (std::is_same_v<decltype(o), PyObject*>) Py_VISIT(o);
+    return 0;
+  };
+  return it->it.for_each_held(v, v);
 }
 
+template <class Map>
 int iter_clear(PyObject* self) {
-  auto* it = reinterpret_cast<IterObject*>(self);
-  iter_drop(it);
-  it->mu.lock();
-  it->next_shard = static_cast<std::size_t>(-1) / 2;  // exhausted
-  it->mu.unlock();
+  reinterpret_cast<IterObject<Map>*>(self)->it.close();
   return 0;
 }
 
+template <class Map>
 void iter_dealloc(PyObject* self) {
-  auto* it = reinterpret_cast<IterObject*>(self);
+  auto* it = reinterpret_cast<IterObject<Map>*>(self);
   PyTypeObject* tp = Py_TYPE(self);
   PyObject_GC_UnTrack(self);
-  Py_TRASHCAN_BEGIN(self, iter_dealloc)
-  iter_drop(it);
-  it->keys.~vector();
-  it->values.~vector();
+  Py_TRASHCAN_BEGIN(self, iter_dealloc<Map>)
+  it->it.~SnapshotIterator();  // releases what it still holds (close)
   Py_CLEAR(it->owner);
   PyObject_GC_Del(self);
   Py_DECREF(tp);
   Py_TRASHCAN_END
 }
 
+template <class Map>
 PyType_Slot iter_slots[] = {
     {Py_tp_iter, reinterpret_cast<void*>(PyObject_SelfIter)},
-    {Py_tp_iternext, reinterpret_cast<void*>(iter_next)},
-    {Py_tp_traverse, reinterpret_cast<void*>(iter_traverse)},
-    {Py_tp_clear, reinterpret_cast<void*>(iter_clear)},
-    {Py_tp_dealloc, reinterpret_cast<void*>(iter_dealloc)},
+    {Py_tp_iternext, reinterpret_cast<void*>(iter_next<Map>)},
+    {Py_tp_traverse, reinterpret_cast<void*>(iter_traverse<Map>)},
+    {Py_tp_clear, reinterpret_cast<void*>(iter_clear<Map>)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(iter_dealloc<Map>)},
     {Py_tp_doc, const_cast<char*>("An iterator over a ConcurrentDict or ConcurrentSet, taking a "
                                   "snapshot of one shard at a time.")},
     {0, nullptr},
 };
 
+template <class Map>
 PyType_Spec iter_spec = {
     "interlock.collections.ConcurrentIterator",
-    static_cast<int>(sizeof(IterObject)),
+    static_cast<int>(sizeof(IterObject<Map>)),
     0,
     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    iter_slots,
+    iter_slots<Map>,
 };
 
 // ------------------------------------------------------------------ dict slots
@@ -460,14 +389,14 @@ int dict_ass_subscript(PyObject* self, PyObject* key, PyObject* value) {
   return -1;
 }
 
-PyObject* dict_iter(PyObject* self) { return make_iter(self, IterKind::keys, false); }
+template <IterKind Kind>
+PyObject* iter_method(PyObject* self, PyObject*) {
+  return make_iter<DictMap, Kind>(self);
+}
 
 // ------------------------------------------------------------------ dict methods
 PyObject* dict_get(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
-  if (nargs < 1 || nargs > 2) {
-    PyErr_Format(PyExc_TypeError, "get expected 1 or 2 arguments, got %zd", nargs);
-    return nullptr;
-  }
+  if (!arity("get", nargs, 1, 2)) return nullptr;
   std::size_t h;
   if (!hash_of(args[0], &h)) return nullptr;
   PyObject* v;
@@ -478,10 +407,7 @@ PyObject* dict_get(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
 }
 
 PyObject* dict_pop(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
-  if (nargs < 1 || nargs > 2) {
-    PyErr_Format(PyExc_TypeError, "pop expected 1 or 2 arguments, got %zd", nargs);
-    return nullptr;
-  }
+  if (!arity("pop", nargs, 1, 2)) return nullptr;
   std::size_t h;
   if (!hash_of(args[0], &h)) return nullptr;
   PyObject* k;
@@ -505,22 +431,11 @@ PyObject* dict_popitem(PyObject* self, PyObject*) {
     PyErr_SetString(PyExc_KeyError, "popitem(): dictionary is empty");
     return nullptr;
   }
-  PyObject* t = PyTuple_New(2);
-  if (!t) {
-    Py_DECREF(k);
-    Py_DECREF(v);
-    return nullptr;
-  }
-  PyTuple_SET_ITEM(t, 0, k);
-  PyTuple_SET_ITEM(t, 1, v);
-  return t;
+  return pair(k, v);
 }
 
 PyObject* dict_setdefault(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
-  if (nargs < 1 || nargs > 2) {
-    PyErr_Format(PyExc_TypeError, "setdefault expected 1 or 2 arguments, got %zd", nargs);
-    return nullptr;
-  }
+  if (!arity("setdefault", nargs, 1, 2)) return nullptr;
   std::size_t h;
   if (!hash_of(args[0], &h)) return nullptr;
   PyObject* dflt = nargs == 2 ? args[1] : Py_None;
@@ -531,130 +446,45 @@ PyObject* dict_setdefault(PyObject* self, PyObject* const* args, Py_ssize_t narg
   return status_error(st);
 }
 
-/// update_item(key, fn, default=<absent>, /): atomically replace d[key] by
-/// fn(d[key]) (fn(default) when key is absent and default is given; else
-/// KeyError). fn runs unlocked; if another thread changed the value meanwhile,
-/// fn runs again on the new value (compare-and-set on the value's identity).
+/// update_item(key, fn, default=<absent>, /): d[key] = fn(d[key]) by the
+/// core's compare-and-set loop (ShardedMap::update): fn runs unlocked, again
+/// if another thread changed the value meanwhile.
 PyObject* dict_update_item(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
-  if (nargs < 2 || nargs > 3) {
-    PyErr_Format(PyExc_TypeError, "update_item expected 2 or 3 arguments, got %zd", nargs);
-    return nullptr;
-  }
-  PyObject* key = args[0];
-  PyObject* fn = args[1];
-  PyObject* dflt = nargs == 3 ? args[2] : nullptr;
+  if (!arity("update_item", nargs, 2, 3)) return nullptr;
   std::size_t h;
-  if (!hash_of(key, &h)) return nullptr;
-  DictMap& m = map_of<DictMap>(self);
-  PyObject* cur = nullptr;  // owned; null while the key is absent
-  MapStatus st = m.find(key, h, &cur);
-  if (st == MapStatus::error || st == MapStatus::no_memory) return status_error(st);
-  if (st == MapStatus::absent) cur = nullptr;
-  for (;;) {
-    if (!cur && !dflt) {
-      set_key_error(key);
-      return nullptr;
-    }
-    PyObject* desired = PyObject_CallOneArg(fn, cur ? cur : dflt);
-    if (!desired) {
-      Py_XDECREF(cur);
-      return nullptr;
-    }
-    PyObject* seen = nullptr;
-    st = m.compare_and_set(key, h, cur == nullptr, cur, desired, &seen);
-    Py_XDECREF(cur);
-    if (st == MapStatus::found || st == MapStatus::inserted) return desired;
-    Py_DECREF(desired);
-    if (st == MapStatus::mismatch) {
-      cur = seen;
-    } else if (st == MapStatus::absent) {
-      cur = nullptr;
-    } else {
-      return status_error(st);
-    }
-  }
+  if (!hash_of(args[0], &h)) return nullptr;
+  PyObject* out = nullptr;
+  auto call = [fn = args[1]](PyObject* cur, PyObject** next) {
+    return (*next = PyObject_CallOneArg(fn, cur)) != nullptr;
+  };
+  MapStatus st = map_of<DictMap>(self).update(args[0], h, nargs == 3 ? &args[2] : nullptr, call, &out);
+  if (st == MapStatus::found || st == MapStatus::inserted) return out;
+  if (st == MapStatus::absent) set_key_error(args[0]);
+  return status_error(st);
 }
 
 /// A snapshot-based plain dict of the contents.
 PyObject* dict_as_dict(PyObject* self, PyObject*) {
-  DictMap& m = map_of<DictMap>(self);
   PyObject* out = PyDict_New();
-  if (!out) return nullptr;
-  std::vector<PyObject*> ks, vs;
-  for (std::size_t s = 0; s < m.shard_count(); ++s) {
-    ks.clear();
-    vs.clear();
-    if (!m.snapshot(s, &ks, &vs)) {
-      Py_DECREF(out);
-      return PyErr_NoMemory();
-    }
-    bool failed = false;
-    for (std::size_t i = 0; i < ks.size(); ++i) {
-      if (!failed && PyDict_SetItem(out, ks[i], vs[i]) < 0) failed = true;
-      Py_DECREF(ks[i]);
-      Py_DECREF(vs[i]);
-    }
-    if (failed) {
-      Py_DECREF(out);
-      return nullptr;
-    }
+  bool oom = false;
+  if (out && !map_of<DictMap>(self).for_each_snapshot(
+                 [&](PyObject* k, PyObject* v) { return PyDict_SetItem(out, k, v) == 0; }, &oom)) {
+    Py_CLEAR(out);
+    if (oom) PyErr_NoMemory();
   }
   return out;
 }
 
 /// A new map of the same type and scaling with a snapshot of the entries
-/// (hashes reused: no key's __hash__ runs again).
+/// (ShardedMap::assign_all: hashes reused, no key's __hash__ runs again).
 template <class Map>
 PyObject* map_copy(PyObject* self, PyObject*) {
-  Map& m = map_of<Map>(self);
-  PyObject* out = alloc_map<Map>(Py_TYPE(self), m.shard_count());
+  PyObject* out = alloc_map<Map>(Py_TYPE(self), map_of<Map>(self).shard_count());
   if (!out) return nullptr;
-  Map& dst = map_of<Map>(out);
-  std::vector<PyObject*> ks;
-  std::vector<typename Map::V> vs;
-  for (std::size_t s = 0; s < m.shard_count(); ++s) {
-    ks.clear();
-    vs.clear();
-    constexpr bool kSet = std::is_empty_v<typename Map::V>;
-    if (!m.snapshot(s, &ks, kSet ? nullptr : &vs)) {
-      Py_DECREF(out);
-      return PyErr_NoMemory();
-    }
-    bool failed = false;
-    for (std::size_t i = 0; i < ks.size(); ++i) {
-      if (!failed) {
-        std::size_t h;
-        if (!hash_of(ks[i], &h)) {  // cached for str; cheap for the usual keys
-          failed = true;
-        } else {
-          MapStatus st;
-          if constexpr (kSet)
-            st = dst.insert_absent(ks[i], h, NoValue{}, nullptr);
-          else
-            st = dst.assign(ks[i], h, vs[i]);
-          if (st == MapStatus::error || st == MapStatus::no_memory) {
-            status_error(st);
-            failed = true;
-          }
-        }
-      }
-      Py_DECREF(ks[i]);
-      if constexpr (!kSet) Py_DECREF(vs[i]);
-    }
-    if (failed) {
-      Py_DECREF(out);
-      return nullptr;
-    }
-  }
-  return out;
-}
-
-PyObject* dict_iter_keys(PyObject* self, PyObject*) { return make_iter(self, IterKind::keys, false); }
-PyObject* dict_iter_values(PyObject* self, PyObject*) {
-  return make_iter(self, IterKind::values, false);
-}
-PyObject* dict_iter_items(PyObject* self, PyObject*) {
-  return make_iter(self, IterKind::items, false);
+  MapStatus st = map_of<Map>(out).assign_all(map_of<Map>(self));
+  if (st == MapStatus::inserted) return out;
+  Py_DECREF(out);
+  return status_error(st);
 }
 
 #define IL_FAST(f) reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f))
@@ -680,49 +510,46 @@ PyMethodDef dict_methods[] = {
      "copy($self, /)\n--\n\nA shallow copy (same type and scaling)."},
     {"as_dict", dict_as_dict, METH_NOARGS,
      "as_dict($self, /)\n--\n\nA plain dict of the items (a shard-by-shard snapshot)."},
-    {"_iter_keys", dict_iter_keys, METH_NOARGS, nullptr},
-    {"_iter_values", dict_iter_values, METH_NOARGS, nullptr},
-    {"_iter_items", dict_iter_items, METH_NOARGS, nullptr},
+    {"_iter_keys", iter_method<IterKind::keys>, METH_NOARGS, nullptr},
+    {"_iter_values", iter_method<IterKind::values>, METH_NOARGS, nullptr},
+    {"_iter_items", iter_method<IterKind::items>, METH_NOARGS, nullptr},
     {"__sizeof__", map_sizeof<DictMap>, METH_NOARGS,
      "__sizeof__($self, /)\n--\n\nBytes used by the object and its tables."},
     {nullptr, nullptr, 0, nullptr},
 };
 
-PyGetSetDef dict_getset[] = {
-    {"scaling", map_scaling<DictMap>, nullptr, "The number of shards.", nullptr},
+// What both types' slot tables share.
+template <class Map>
+PyGetSetDef map_getset[] = {
+    {"scaling", map_scaling<Map>, nullptr, "The number of shards.", nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr},
 };
-
+static_assert(offsetof(DictObject, weakreflist) == offsetof(SetObject, weakreflist));
 PyMemberDef map_members[] = {
     {"__weaklistoffset__", T_PYSSIZET,
      static_cast<Py_ssize_t>(offsetof(DictObject, weakreflist)), READONLY, nullptr},
     {nullptr, 0, 0, 0, nullptr},
 };
+#define IL_SLOT(id, fn) {id, reinterpret_cast<void*>(fn)}
+#define IL_MAP_SLOTS(Map)                                                                          \
+  IL_SLOT(Py_tp_new, map_new<Map>), IL_SLOT(Py_tp_dealloc, map_dealloc<Map>),                      \
+      IL_SLOT(Py_tp_traverse, map_traverse<Map>), IL_SLOT(Py_tp_clear, map_clear_slot<Map>),       \
+      IL_SLOT(Py_sq_contains, map_contains<Map>), IL_SLOT(Py_tp_iter, (make_iter<Map>)), \
+      {Py_tp_getset, map_getset<Map>}, {Py_tp_members, map_members}
 
 PyType_Slot dict_slots[] = {
-    {Py_tp_new, reinterpret_cast<void*>(map_new<DictMap>)},
-    {Py_tp_dealloc, reinterpret_cast<void*>(map_dealloc<DictMap>)},
-    {Py_tp_traverse, reinterpret_cast<void*>(map_traverse<DictMap>)},
-    {Py_tp_clear, reinterpret_cast<void*>(map_clear_slot<DictMap>)},
-    {Py_mp_length, reinterpret_cast<void*>(map_length<DictMap>)},
-    {Py_mp_subscript, reinterpret_cast<void*>(dict_subscript)},
-    {Py_mp_ass_subscript, reinterpret_cast<void*>(dict_ass_subscript)},
-    {Py_sq_contains, reinterpret_cast<void*>(map_contains<DictMap>)},
-    {Py_tp_iter, reinterpret_cast<void*>(dict_iter)},
+    IL_MAP_SLOTS(DictMap),
+    IL_SLOT(Py_mp_length, map_length<DictMap>),
+    IL_SLOT(Py_mp_subscript, dict_subscript),
+    IL_SLOT(Py_mp_ass_subscript, dict_ass_subscript),
     {Py_tp_methods, dict_methods},
-    {Py_tp_getset, dict_getset},
-    {Py_tp_members, map_members},
     {Py_tp_doc, const_cast<char*>("The native base of interlock.collections.ConcurrentDict.")},
     {0, nullptr},
 };
 
-PyType_Spec dict_spec = {
-    "interlock.collections.ConcurrentDictBase",
-    static_cast<int>(sizeof(DictObject)),
-    0,
-    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
-    dict_slots,
-};
+constexpr unsigned kMapFlags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC;
+PyType_Spec dict_spec = {"interlock.collections.ConcurrentDictBase",
+                         static_cast<int>(sizeof(DictObject)), 0, kMapFlags, dict_slots};
 
 // ------------------------------------------------------------------ set
 PyObject* set_add(PyObject* self, PyObject* key) {
@@ -733,30 +560,15 @@ PyObject* set_add(PyObject* self, PyObject* key) {
   return status_error(st);
 }
 
-/// discard/remove: 1 removed, 0 absent, -1 error.
-int set_erase(PyObject* self, PyObject* key) {
+/// discard (Strict: remove, KeyError if absent).
+template <bool Strict>
+PyObject* set_erase(PyObject* self, PyObject* key) {
   std::size_t h;
-  if (!hash_of(key, &h)) return -1;
+  if (!hash_of(key, &h)) return nullptr;
   MapStatus st = map_of<SetMap>(self).erase(key, h);
-  if (st == MapStatus::found) return 1;
-  if (st == MapStatus::absent) return 0;
-  status_error(st);
-  return -1;
-}
-
-PyObject* set_discard(PyObject* self, PyObject* key) {
-  if (set_erase(self, key) < 0) return nullptr;
-  Py_RETURN_NONE;
-}
-
-PyObject* set_remove(PyObject* self, PyObject* key) {
-  int r = set_erase(self, key);
-  if (r < 0) return nullptr;
-  if (r == 0) {
-    set_key_error(key);
-    return nullptr;
-  }
-  Py_RETURN_NONE;
+  if (st == MapStatus::found || (!Strict && st == MapStatus::absent)) Py_RETURN_NONE;
+  if (st == MapStatus::absent) set_key_error(key);
+  return status_error(st);
 }
 
 PyObject* set_pop(PyObject* self, PyObject*) {
@@ -769,13 +581,11 @@ PyObject* set_pop(PyObject* self, PyObject*) {
   return k;
 }
 
-PyObject* set_iter(PyObject* self) { return make_iter(self, IterKind::keys, true); }
-
 PyMethodDef set_methods[] = {
     {"add", set_add, METH_O, "add($self, value, /)\n--\n\nAdd value (no effect if present)."},
-    {"discard", set_discard, METH_O,
+    {"discard", set_erase<false>, METH_O,
      "discard($self, value, /)\n--\n\nRemove value if present."},
-    {"remove", set_remove, METH_O,
+    {"remove", set_erase<true>, METH_O,
      "remove($self, value, /)\n--\n\nRemove value; KeyError if absent."},
     {"pop", set_pop, METH_NOARGS,
      "pop($self, /)\n--\n\nRemove and return some element; KeyError if empty."},
@@ -787,53 +597,44 @@ PyMethodDef set_methods[] = {
     {nullptr, nullptr, 0, nullptr},
 };
 
-PyGetSetDef set_getset[] = {
-    {"scaling", map_scaling<SetMap>, nullptr, "The number of shards.", nullptr},
-    {nullptr, nullptr, nullptr, nullptr, nullptr},
-};
-
-PyMemberDef set_members[] = {
-    {"__weaklistoffset__", T_PYSSIZET, static_cast<Py_ssize_t>(offsetof(SetObject, weakreflist)),
-     READONLY, nullptr},
-    {nullptr, 0, 0, 0, nullptr},
-};
-
 PyType_Slot set_slots[] = {
-    {Py_tp_new, reinterpret_cast<void*>(map_new<SetMap>)},
-    {Py_tp_dealloc, reinterpret_cast<void*>(map_dealloc<SetMap>)},
-    {Py_tp_traverse, reinterpret_cast<void*>(map_traverse<SetMap>)},
-    {Py_tp_clear, reinterpret_cast<void*>(map_clear_slot<SetMap>)},
-    {Py_sq_length, reinterpret_cast<void*>(map_length<SetMap>)},
-    {Py_sq_contains, reinterpret_cast<void*>(map_contains<SetMap>)},
-    {Py_tp_iter, reinterpret_cast<void*>(set_iter)},
+    IL_MAP_SLOTS(SetMap),
+    IL_SLOT(Py_sq_length, map_length<SetMap>),
     {Py_tp_methods, set_methods},
-    {Py_tp_getset, set_getset},
-    {Py_tp_members, set_members},
     {Py_tp_doc, const_cast<char*>("The native base of interlock.collections.ConcurrentSet.")},
     {0, nullptr},
 };
 
-PyType_Spec set_spec = {
-    "interlock.collections.ConcurrentSetBase",
-    static_cast<int>(sizeof(SetObject)),
-    0,
-    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
-    set_slots,
-};
+PyType_Spec set_spec = {"interlock.collections.ConcurrentSetBase",
+                        static_cast<int>(sizeof(SetObject)), 0, kMapFlags, set_slots};
+#undef IL_MAP_SLOTS
+#undef IL_SLOT
 
 }  // namespace
 
+std::size_t parse_scaling(PyObject* scaling) noexcept {
+  if (!scaling || scaling == Py_None) return DictMap::kDefaultShards;
+  Py_ssize_t n = PyNumber_AsSsize_t(scaling, PyExc_OverflowError);
+  if (n == -1 && PyErr_Occurred()) return 0;
+  if (n < 1) {
+    PyErr_SetString(PyExc_ValueError, "scaling must be a positive integer");
+    return 0;
+  }
+  return static_cast<std::size_t>(n) > DictMap::kMaxShards ? DictMap::kMaxShards
+                                                            : static_cast<std::size_t>(n);
+}
+
 void init_concurrent_dict(nb::module_& m) {
-  PyObject* it = PyType_FromSpec(&iter_spec);
-  if (!it) throw nb::python_error();
-  g_iter_type = reinterpret_cast<PyTypeObject*>(it);
-  m.attr("ConcurrentIterator") = nb::steal(it);
-  PyObject* d = PyType_FromSpec(&dict_spec);
-  if (!d) throw nb::python_error();
-  m.attr("ConcurrentDictBase") = nb::steal(d);
-  PyObject* s = PyType_FromSpec(&set_spec);
-  if (!s) throw nb::python_error();
-  m.attr("ConcurrentSetBase") = nb::steal(s);
+  for (auto [name, spec] : {std::pair{"ConcurrentIterator", &iter_spec<DictMap>},
+                            std::pair{"", &iter_spec<SetMap>},  // not exported, never freed
+                            std::pair{"ConcurrentDictBase", &dict_spec},
+                            std::pair{"ConcurrentSetBase", &set_spec}}) {
+    PyObject* t = PyType_FromSpec(spec);
+    if (!t) throw nb::python_error();
+    if (spec == &iter_spec<DictMap>) g_iter_type<DictMap> = reinterpret_cast<PyTypeObject*>(t);
+    if (spec == &iter_spec<SetMap>) g_iter_type<SetMap> = reinterpret_cast<PyTypeObject*>(t);
+    if (*name) m.attr(name) = nb::steal(t);
+  }
 }
 
 }  // namespace interlock::py

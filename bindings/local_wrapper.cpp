@@ -24,6 +24,7 @@
 #include <structmember.h>
 
 #include <cstddef>
+#include <type_traits>
 
 #include "module.hpp"
 
@@ -77,18 +78,14 @@ PyObject* inplace_result(PyObject* self, PyObject* result) noexcept {
 }
 
 // ------------------------------------------------------------------ lifetime
-PyObject* lw_new(PyTypeObject* type, PyObject* args, PyObject* kwds) {
+PyObject* lw_new(PyTypeObject*, PyObject* args, PyObject* kwds) {
   PyObject* obj = nullptr;
   if (kwds && PyDict_GET_SIZE(kwds) != 0) {
     PyErr_SetString(PyExc_TypeError, "LocalWrapper() takes no keyword arguments");
     return nullptr;
   }
   if (!PyArg_ParseTuple(args, "O:LocalWrapper", &obj)) return nullptr;
-  auto* self = reinterpret_cast<LocalWrapperObject*>(IL_TP_ALLOC(type)(type, 0));
-  if (!self) return nullptr;
-  self->wrapped = Py_NewRef(obj);
-  self->weakreflist = nullptr;
-  return reinterpret_cast<PyObject*>(self);
+  return make_wrapper(obj);  // `type` is LocalWrapper: the type is final
 }
 
 int lw_traverse(PyObject* self, visitproc visit, void* arg) {
@@ -157,25 +154,23 @@ PyObject* lw_repr(PyObject* self) {
   PyObject* w = target(self);      \
   if (!w) return ret_on_error
 
-PyObject* lw_str(PyObject* self) {
-  IL_LW_TARGET(nullptr);
-  return PyObject_Str(w);
-}
-Py_hash_t lw_hash(PyObject* self) {
-  IL_LW_TARGET(-1);
-  return PyObject_Hash(w);
-}
-PyObject* lw_call(PyObject* self, PyObject* args, PyObject* kwds) {
-  IL_LW_TARGET(nullptr);
-  return PyObject_Call(w, args, kwds);
-}
+/// A slot that forwards to F(target, args...): str, hash, call, len, w[k],
+/// `in`, bool, the buffer, iter, -w, int(w), ... The error value of its
+/// return type (null / -1) when the target is gone.
+template <auto F>
+struct fwd;
+template <class R, class... A, R (*F)(PyObject*, A...)>
+struct fwd<F> {
+  static R slot(PyObject* self, A... a) {
+    PyObject* w = target(self);
+    if (w) return F(w, a...);
+    if constexpr (std::is_pointer_v<R>) return nullptr;
+    else return -1;
+  }
+};
 PyObject* lw_richcompare(PyObject* self, PyObject* other, int op) {
   IL_LW_TARGET(nullptr);
   return PyObject_RichCompare(w, unwrap(other), op);
-}
-PyObject* lw_iter(PyObject* self) {
-  IL_LW_TARGET(nullptr);
-  return PyObject_GetIter(w);
 }
 PyObject* lw_iternext(PyObject* self) {
   IL_LW_TARGET(nullptr);
@@ -189,37 +184,13 @@ PyObject* lw_iternext(PyObject* self) {
   return PyIter_Next(w);  // the same: null without an error set when exhausted
 #endif
 }
-Py_ssize_t lw_length(PyObject* self) {
-  IL_LW_TARGET(-1);
-  return PyObject_Size(w);
-}
-PyObject* lw_getitem(PyObject* self, PyObject* key) {
-  IL_LW_TARGET(nullptr);
-  return PyObject_GetItem(w, key);
-}
 int lw_setitem(PyObject* self, PyObject* key, PyObject* value) {
   IL_LW_TARGET(-1);
   return value ? PyObject_SetItem(w, key, value) : PyObject_DelItem(w, key);
 }
-int lw_contains(PyObject* self, PyObject* value) {
-  IL_LW_TARGET(-1);
-  return PySequence_Contains(w, value);
-}
-int lw_bool(PyObject* self) {
-  IL_LW_TARGET(-1);
-  return PyObject_IsTrue(w);
-}
-int lw_getbuffer(PyObject* self, Py_buffer* view, int flags) {
-  IL_LW_TARGET(-1);
-  return PyObject_GetBuffer(w, view, flags);  // view->obj is the target: it releases
-}
 PyObject* lw_enter(PyObject* self, PyObject*) {
   IL_LW_TARGET(nullptr);
-  PyObject* enter = PyObject_GetAttrString(w, "__enter__");
-  if (!enter) return nullptr;
-  PyObject* r = PyObject_CallNoArgs(enter);
-  Py_DECREF(enter);
-  return r;
+  return PyObject_CallMethod(w, "__enter__", nullptr);
 }
 PyObject* lw_exit(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
   IL_LW_TARGET(nullptr);
@@ -238,27 +209,13 @@ PyObject* lw_reduce(PyObject* self, PyObject*) {
 // (`w + 1` and `1 + w`), so both operands are unwrapped and the abstract
 // operation runs again on the plain objects, with its own reflected-operand
 // logic.
-#define IL_LW_BINARY(name, fn)                          \
-  PyObject* name(PyObject* a, PyObject* b) {            \
-    PyObject* x = unwrap(a);                            \
-    PyObject* y = unwrap(b);                            \
-    if (!x || !y) return target(is_lw(a) ? a : b);      \
-    return fn(x, y);                                    \
-  }
-IL_LW_BINARY(lw_add, PyNumber_Add)
-IL_LW_BINARY(lw_sub, PyNumber_Subtract)
-IL_LW_BINARY(lw_mul, PyNumber_Multiply)
-IL_LW_BINARY(lw_rem, PyNumber_Remainder)
-IL_LW_BINARY(lw_divmod, PyNumber_Divmod)
-IL_LW_BINARY(lw_lshift, PyNumber_Lshift)
-IL_LW_BINARY(lw_rshift, PyNumber_Rshift)
-IL_LW_BINARY(lw_and, PyNumber_And)
-IL_LW_BINARY(lw_xor, PyNumber_Xor)
-IL_LW_BINARY(lw_or, PyNumber_Or)
-IL_LW_BINARY(lw_floordiv, PyNumber_FloorDivide)
-IL_LW_BINARY(lw_truediv, PyNumber_TrueDivide)
-IL_LW_BINARY(lw_matmul, PyNumber_MatrixMultiply)
-#undef IL_LW_BINARY
+template <PyObject* (*F)(PyObject*, PyObject*)>
+PyObject* lw_binary(PyObject* a, PyObject* b) {
+  PyObject* x = unwrap(a);
+  PyObject* y = unwrap(b);
+  if (!x || !y) return target(is_lw(a) ? a : b);
+  return F(x, y);
+}
 
 PyObject* lw_pow(PyObject* a, PyObject* b, PyObject* m) {
   PyObject* x = unwrap(a);
@@ -269,26 +226,13 @@ PyObject* lw_pow(PyObject* a, PyObject* b, PyObject* m) {
 }
 
 // In-place slots are only ever called with the wrapper as the left operand.
-#define IL_LW_INPLACE(name, fn)                           \
-  PyObject* name(PyObject* self, PyObject* other) {       \
-    IL_LW_TARGET(nullptr);                                \
-    PyObject* o = unwrap(other);                          \
-    if (!o) return target(other);                         \
-    return inplace_result(self, fn(w, o));                \
-  }
-IL_LW_INPLACE(lw_iadd, PyNumber_InPlaceAdd)
-IL_LW_INPLACE(lw_isub, PyNumber_InPlaceSubtract)
-IL_LW_INPLACE(lw_imul, PyNumber_InPlaceMultiply)
-IL_LW_INPLACE(lw_irem, PyNumber_InPlaceRemainder)
-IL_LW_INPLACE(lw_ilshift, PyNumber_InPlaceLshift)
-IL_LW_INPLACE(lw_irshift, PyNumber_InPlaceRshift)
-IL_LW_INPLACE(lw_iand, PyNumber_InPlaceAnd)
-IL_LW_INPLACE(lw_ixor, PyNumber_InPlaceXor)
-IL_LW_INPLACE(lw_ior, PyNumber_InPlaceOr)
-IL_LW_INPLACE(lw_ifloordiv, PyNumber_InPlaceFloorDivide)
-IL_LW_INPLACE(lw_itruediv, PyNumber_InPlaceTrueDivide)
-IL_LW_INPLACE(lw_imatmul, PyNumber_InPlaceMatrixMultiply)
-#undef IL_LW_INPLACE
+template <PyObject* (*F)(PyObject*, PyObject*)>
+PyObject* lw_inplace(PyObject* self, PyObject* other) {
+  IL_LW_TARGET(nullptr);
+  PyObject* o = unwrap(other);
+  if (!o) return target(other);
+  return inplace_result(self, F(w, o));
+}
 
 PyObject* lw_ipow(PyObject* self, PyObject* other, PyObject* m) {
   IL_LW_TARGET(nullptr);
@@ -297,20 +241,6 @@ PyObject* lw_ipow(PyObject* self, PyObject* other, PyObject* m) {
   if (!o || !z) return target(o ? m : other);
   return inplace_result(self, PyNumber_InPlacePower(w, o, z));
 }
-
-#define IL_LW_UNARY(name, fn)     \
-  PyObject* name(PyObject* self) { \
-    IL_LW_TARGET(nullptr);         \
-    return fn(w);                  \
-  }
-IL_LW_UNARY(lw_neg, PyNumber_Negative)
-IL_LW_UNARY(lw_pos, PyNumber_Positive)
-IL_LW_UNARY(lw_abs, PyNumber_Absolute)
-IL_LW_UNARY(lw_invert, PyNumber_Invert)
-IL_LW_UNARY(lw_int, PyNumber_Long)
-IL_LW_UNARY(lw_float, PyNumber_Float)
-IL_LW_UNARY(lw_index, PyNumber_Index)
-#undef IL_LW_UNARY
 #undef IL_LW_TARGET
 
 PyMethodDef lw_methods[] = {
@@ -351,55 +281,40 @@ PyType_Slot lw_slots[] = {
     IL_SLOT(Py_tp_getattro, lw_getattro),
     IL_SLOT(Py_tp_setattro, lw_setattro),
     IL_SLOT(Py_tp_repr, lw_repr),
-    IL_SLOT(Py_tp_str, lw_str),
-    IL_SLOT(Py_tp_hash, lw_hash),
-    IL_SLOT(Py_tp_call, lw_call),
+    IL_SLOT(Py_tp_str, fwd<PyObject_Str>::slot),
+    IL_SLOT(Py_tp_hash, fwd<PyObject_Hash>::slot),
+    IL_SLOT(Py_tp_call, fwd<PyObject_Call>::slot),
     IL_SLOT(Py_tp_richcompare, lw_richcompare),
-    IL_SLOT(Py_tp_iter, lw_iter),
+    IL_SLOT(Py_tp_iter, fwd<PyObject_GetIter>::slot),
     IL_SLOT(Py_tp_iternext, lw_iternext),
     IL_SLOT(Py_tp_methods, lw_methods),
     IL_SLOT(Py_tp_getset, lw_getset),
     IL_SLOT(Py_tp_members, lw_members),
-    IL_SLOT(Py_mp_length, lw_length),
-    IL_SLOT(Py_mp_subscript, lw_getitem),
+    IL_SLOT(Py_mp_length, fwd<PyObject_Size>::slot),
+    IL_SLOT(Py_mp_subscript, fwd<PyObject_GetItem>::slot),
     IL_SLOT(Py_mp_ass_subscript, lw_setitem),
-    IL_SLOT(Py_sq_contains, lw_contains),
-    IL_SLOT(Py_bf_getbuffer, lw_getbuffer),
-    IL_SLOT(Py_nb_add, lw_add),
-    IL_SLOT(Py_nb_subtract, lw_sub),
-    IL_SLOT(Py_nb_multiply, lw_mul),
-    IL_SLOT(Py_nb_remainder, lw_rem),
-    IL_SLOT(Py_nb_divmod, lw_divmod),
+    IL_SLOT(Py_sq_contains, fwd<PySequence_Contains>::slot),
+    IL_SLOT(Py_bf_getbuffer, fwd<PyObject_GetBuffer>::slot),
+    IL_SLOT(Py_nb_bool, fwd<PyObject_IsTrue>::slot),
     IL_SLOT(Py_nb_power, lw_pow),
-    IL_SLOT(Py_nb_negative, lw_neg),
-    IL_SLOT(Py_nb_positive, lw_pos),
-    IL_SLOT(Py_nb_absolute, lw_abs),
-    IL_SLOT(Py_nb_bool, lw_bool),
-    IL_SLOT(Py_nb_invert, lw_invert),
-    IL_SLOT(Py_nb_lshift, lw_lshift),
-    IL_SLOT(Py_nb_rshift, lw_rshift),
-    IL_SLOT(Py_nb_and, lw_and),
-    IL_SLOT(Py_nb_xor, lw_xor),
-    IL_SLOT(Py_nb_or, lw_or),
-    IL_SLOT(Py_nb_int, lw_int),
-    IL_SLOT(Py_nb_float, lw_float),
-    IL_SLOT(Py_nb_inplace_add, lw_iadd),
-    IL_SLOT(Py_nb_inplace_subtract, lw_isub),
-    IL_SLOT(Py_nb_inplace_multiply, lw_imul),
-    IL_SLOT(Py_nb_inplace_remainder, lw_irem),
     IL_SLOT(Py_nb_inplace_power, lw_ipow),
-    IL_SLOT(Py_nb_inplace_lshift, lw_ilshift),
-    IL_SLOT(Py_nb_inplace_rshift, lw_irshift),
-    IL_SLOT(Py_nb_inplace_and, lw_iand),
-    IL_SLOT(Py_nb_inplace_xor, lw_ixor),
-    IL_SLOT(Py_nb_inplace_or, lw_ior),
-    IL_SLOT(Py_nb_floor_divide, lw_floordiv),
-    IL_SLOT(Py_nb_true_divide, lw_truediv),
-    IL_SLOT(Py_nb_inplace_floor_divide, lw_ifloordiv),
-    IL_SLOT(Py_nb_inplace_true_divide, lw_itruediv),
-    IL_SLOT(Py_nb_index, lw_index),
-    IL_SLOT(Py_nb_matrix_multiply, lw_matmul),
-    IL_SLOT(Py_nb_inplace_matrix_multiply, lw_imatmul),
+    IL_SLOT(Py_nb_divmod, lw_binary<PyNumber_Divmod>),
+// w OP x and w OP= x
+#define IL_NB(op, Fn) \
+  IL_SLOT(Py_nb_##op, lw_binary<PyNumber_##Fn>), IL_SLOT(Py_nb_inplace_##op, lw_inplace<PyNumber_InPlace##Fn>)
+    IL_NB(add, Add), IL_NB(subtract, Subtract), IL_NB(multiply, Multiply),
+    IL_NB(remainder, Remainder), IL_NB(lshift, Lshift), IL_NB(rshift, Rshift),
+    IL_NB(and, And), IL_NB(xor, Xor), IL_NB(or, Or),
+    IL_NB(floor_divide, FloorDivide), IL_NB(true_divide, TrueDivide),
+    IL_NB(matrix_multiply, MatrixMultiply),
+#undef IL_NB
+    IL_SLOT(Py_nb_negative, fwd<PyNumber_Negative>::slot),
+    IL_SLOT(Py_nb_positive, fwd<PyNumber_Positive>::slot),
+    IL_SLOT(Py_nb_absolute, fwd<PyNumber_Absolute>::slot),
+    IL_SLOT(Py_nb_invert, fwd<PyNumber_Invert>::slot),
+    IL_SLOT(Py_nb_int, fwd<PyNumber_Long>::slot),
+    IL_SLOT(Py_nb_float, fwd<PyNumber_Float>::slot),
+    IL_SLOT(Py_nb_index, fwd<PyNumber_Index>::slot),
     {0, nullptr},
 };
 #undef IL_SLOT

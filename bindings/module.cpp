@@ -89,10 +89,6 @@ NB_MODULE(_interlock, m) {
         "Describe how this extension was built: version, compiler, build type,\n"
         "free-threading, nanobind version.");
 
-  nb::module_ bench = m.def_submodule(
-      "_bench", "Proof and benchmark of the fast-method binding pattern (not public API).");
-  interlock::py::init_bench(bench);
-
   nb::module_ aio = m.def_submodule(
       "_aio", "Event-loop waiters on the primitives (python/interlock/_aio.py; not public API).");
   interlock::py::init_aio(aio);

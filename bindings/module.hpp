@@ -19,9 +19,6 @@ inline void set_module(nanobind::handle cls, const char* module) {
   nanobind::setattr(cls, "__name__", nanobind::getattr(cls, "__name__"));
 }
 
-/// interlock._interlock._bench: the binding-pattern proof (Counter).
-void init_bench(nanobind::module_& m);
-
 /// interlock._interlock.locks: Lock, RLock, RWLock and their guards; syncx's
 /// flavours in the nested submodule _syncx (bindings/locks.cpp).
 void init_locks(nanobind::module_& m);
@@ -68,6 +65,11 @@ void init_ipc_queue(nanobind::module_& m);
 /// A new LocalWrapper around `obj` (a new reference; null with an error set on
 /// failure), for the collections' pop_local / iterator_local.
 PyObject* local_wrap(PyObject* obj) noexcept;
+
+/// The collections' `scaling` argument (ft_utils' shard count; null or None:
+/// the default 17; clamped to 4096): 0 with ValueError/TypeError set if it is
+/// not a positive integer (bindings/concurrent_dict.cpp).
+std::size_t parse_scaling(PyObject* scaling) noexcept;
 
 /// interlock._interlock.ipc: FutexWord, AtomicU32/U64, Mutex, Semaphore, Event,
 /// Barrier on buffers, NamedMutex/NamedSemaphore/NamedEvent, and the fastipc

@@ -73,6 +73,13 @@ inline auto blocking(F&& f) {
   return nullptr;
 }
 
+/// A wait's result as Python: ok -> True, timed_out -> False, interrupted ->
+/// NULL with the signal handler's exception.
+inline PyObject* wait_result(WaitStatus s) noexcept {
+  if (IL_PY_UNLIKELY(s == WaitStatus::interrupted)) return raise_interrupted();
+  return Py_NewRef(s == WaitStatus::ok ? Py_True : Py_False);
+}
+
 /// queue.Queue's `block` argument (null: omitted, i.e. true): 1, 0, or -1
 /// with an exception set (its __bool__ failed).
 inline int block_arg(PyObject* block) noexcept {

@@ -49,45 +49,61 @@ PyObject* g_shutdown = nullptr;  // queue.ShutDown, or interlock.collections.Shu
 
 void decref(PyObject* o) noexcept { Py_DECREF(o); }
 
-/// What every queue type holds.
-struct QueueBase {
-  PyQueueCore q;
-  std::atomic<bool> failed{false};  // ft_utils: a push failed; pops raise RuntimeError
-
-  QueueBase(std::size_t maxsize, PyQueueCore::Wait wait) noexcept : q(maxsize, wait) {}
-  ~QueueBase() { q.drain(decref); }
-
+/// A core container of owned PyObject* (BlockingQueue, GatheringMap) with the
+/// GC's traverse / clear (ilpy::traverse_slot / clear_slot) and release at death.
+template <class Core>
+struct Owning {
+  Core core;
+  template <class... A>
+  explicit Owning(A... a) noexcept : core(a...) {}
+  ~Owning() { core.drain(decref); }
   int traverse(visitproc visit, void* arg) noexcept {
-    return q.for_each_locked([&](PyObject* o) -> int {
+    return core.for_each_locked([&](PyObject* o) -> int {
       Py_VISIT(o);
       return 0;
     });
   }
-  void clear() noexcept { q.drain(decref); }
+  void clear() noexcept { core.drain(decref); }
 };
 
-struct PyQueue : QueueBase {
-  Py_ssize_t maxsize_given;
-  explicit PyQueue(Py_ssize_t maxsize) noexcept
-      : QueueBase(maxsize > 0 ? static_cast<std::size_t>(maxsize) : 0, PyQueueCore::Wait::park),
-        maxsize_given(maxsize) {}
+/// What every queue type holds.
+struct QueueBase : Owning<PyQueueCore> {
+  std::atomic<bool> failed{false};  // ft_utils: a push failed; pops raise RuntimeError
+  QueueBase(std::size_t maxsize, PyQueueCore::Wait wait) noexcept : Owning(maxsize, wait) {}
 };
 
 struct PyConcurrentQueue : QueueBase {
   using QueueBase::QueueBase;
 };
 
-struct PyStdConcurrentQueue : PyConcurrentQueue {
+/// queue.Queue's constructor over a base, by policy: Queue parks at once,
+/// StdConcurrentQueue (a ConcurrentQueue, as in ft_utils) spins first.
+template <class Base, PyQueueCore::Wait W>
+struct StdQueue : Base {
   Py_ssize_t maxsize_given;
-  explicit PyStdConcurrentQueue(Py_ssize_t maxsize) noexcept
-      : PyConcurrentQueue(maxsize > 0 ? static_cast<std::size_t>(maxsize) : 0,
-                          PyQueueCore::Wait::spin_then_park),
-        maxsize_given(maxsize) {}
+  explicit StdQueue(Py_ssize_t maxsize) noexcept
+      : Base(maxsize > 0 ? static_cast<std::size_t>(maxsize) : 0, W), maxsize_given(maxsize) {}
 };
+using PyQueue = StdQueue<QueueBase, PyQueueCore::Wait::park>;
+using PyStdConcurrentQueue = StdQueue<PyConcurrentQueue, PyQueueCore::Wait::spin_then_park>;
 
 // ============================================================ shared pieces
 
-/// Truth value of an optional `block` argument (omitted: true). -1 on error.
+/// The integer value of `o` (via __index__, like range()); throws the
+/// Python error (nanobind's convention) or returns false (fast methods').
+bool index_arg(PyObject* o, long long* out) noexcept {
+  PyObject* idx = PyNumber_Index(o);
+  if (!idx) return false;
+  *out = PyLong_AsLongLong(idx);
+  Py_DECREF(idx);
+  return !(*out == -1 && PyErr_Occurred());
+}
+long long index_arg(nb::handle o) {
+  long long v;
+  if (!index_arg(o.ptr(), &v)) throw nb::python_error();
+  return v;
+}
+
 /// Maps a failed push to its exception (item: the reference to give back).
 PyObject* push_failed(QueueBase& b, QueueStatus st, PyObject* item) noexcept {
   Py_DECREF(item);
@@ -106,10 +122,10 @@ PyObject* push_failed(QueueBase& b, QueueStatus st, PyObject* item) noexcept {
 /// Pushes `item` (a new reference is taken) waiting until `d`.
 inline PyObject* push_until(QueueBase& b, PyObject* item, Deadline d) noexcept {
   Py_INCREF(item);
-  QueueStatus st = b.q.push(item, Deadline::immediate());
+  QueueStatus st = b.core.push(item, Deadline::immediate());
   if (INTERLOCK_LIKELY(st == QueueStatus::ok)) Py_RETURN_NONE;
   if (st == QueueStatus::timed_out && !d.is_immediate())
-    st = ilpy::blocking([&] { return b.q.push(item, d); });
+    st = ilpy::blocking([&] { return b.core.push(item, d); });
   if (st == QueueStatus::ok) Py_RETURN_NONE;
   return push_failed(b, st, item);
 }
@@ -117,10 +133,10 @@ inline PyObject* push_until(QueueBase& b, PyObject* item, Deadline d) noexcept {
 /// Pops (waiting until `d`): the value, or null with `on_empty` (or ShutDown) raised.
 inline PyObject* pop_until(QueueBase& b, Deadline d) noexcept {
   PyObject* out = nullptr;
-  QueueStatus st = b.q.pop(&out, Deadline::immediate());
+  QueueStatus st = b.core.pop(&out, Deadline::immediate());
   if (INTERLOCK_LIKELY(st == QueueStatus::ok)) return out;
   if (st == QueueStatus::timed_out && !d.is_immediate())
-    st = ilpy::blocking([&] { return b.q.pop(&out, d); });
+    st = ilpy::blocking([&] { return b.core.pop(&out, d); });
   switch (st) {
     case QueueStatus::ok: return out;
     case QueueStatus::timed_out: PyErr_SetNone(g_empty); return nullptr;
@@ -133,14 +149,16 @@ inline PyObject* pop_until(QueueBase& b, Deadline d) noexcept {
 
 // ============================================================ queue.Queue API
 
-// put(item, block=True, timeout=None)
+/// put's / get's block=True, timeout=None.
+INTERLOCK_ALWAYS_INLINE bool block_deadline(ilpy::passed block, ilpy::passed timeout, Deadline* d) noexcept {
+  const int blk = ilpy::block_arg(block.obj);
+  return blk >= 0 && ilpy::queue_deadline(blk != 0, timeout.obj, d);
+}
+
 template <class C>
 PyObject* q_put(C& c, PyObject* item, ilpy::passed block, ilpy::passed timeout) noexcept {
-  const int blk = ilpy::block_arg(block.obj);
-  if (blk < 0) return nullptr;
   Deadline d;
-  if (!ilpy::queue_deadline(blk != 0, timeout.obj, &d)) return nullptr;
-  return push_until(c, item, d);
+  return block_deadline(block, timeout, &d) ? push_until(c, item, d) : nullptr;
 }
 
 template <class C>
@@ -148,14 +166,10 @@ PyObject* q_put_nowait(C& c, PyObject* item) noexcept {
   return push_until(c, item, Deadline::immediate());
 }
 
-// get(block=True, timeout=None)
 template <class C>
 PyObject* q_get(C& c, ilpy::passed block, ilpy::passed timeout) noexcept {
-  const int blk = ilpy::block_arg(block.obj);
-  if (blk < 0) return nullptr;
   Deadline d;
-  if (!ilpy::queue_deadline(blk != 0, timeout.obj, &d)) return nullptr;
-  return pop_until(c, d);
+  return block_deadline(block, timeout, &d) ? pop_until(c, d) : nullptr;
 }
 
 template <class C>
@@ -164,15 +178,15 @@ PyObject* q_get_nowait(C& c) noexcept {
 }
 
 template <class C>
-std::size_t q_qsize(const C& c) noexcept { return c.q.size(); }
+std::size_t q_qsize(const C& c) noexcept { return c.core.size(); }
 template <class C>
-bool q_empty(const C& c) noexcept { return c.q.empty(); }
+bool q_empty(const C& c) noexcept { return c.core.empty(); }
 template <class C>
-bool q_full(const C& c) noexcept { return c.q.full(); }
+bool q_full(const C& c) noexcept { return c.core.full(); }
 
 template <class C>
 PyObject* q_task_done(C& c) noexcept {
-  if (!c.q.task_done()) {
+  if (!c.core.task_done()) {
     PyErr_SetString(PyExc_ValueError, "task_done() called too many times");
     return nullptr;
   }
@@ -181,8 +195,8 @@ PyObject* q_task_done(C& c) noexcept {
 
 template <class C>
 PyObject* q_join(C& c) noexcept {
-  if (c.q.unfinished_tasks() == 0) Py_RETURN_NONE;
-  const WaitStatus st = ilpy::blocking([&] { return c.q.join(Deadline::never()); });
+  if (c.core.unfinished_tasks() == 0) Py_RETURN_NONE;
+  const WaitStatus st = ilpy::blocking([&] { return c.core.join(Deadline::never()); });
   if (st == WaitStatus::interrupted) return ilpy::raise_interrupted();
   Py_RETURN_NONE;
 }
@@ -192,7 +206,7 @@ template <class C>
 PyObject* q_shutdown(C& c, ilpy::passed immediate) noexcept {
   int imm = 0;
   if (immediate.given() && (imm = PyObject_IsTrue(immediate.obj)) < 0) return nullptr;
-  c.q.shutdown(imm != 0, decref);
+  c.core.shutdown(imm != 0, decref);
   Py_RETURN_NONE;
 }
 
@@ -216,11 +230,11 @@ template <PyQueueCore::AsyncSide Side, class Core>
 PyObject* queue_async(PyObject* self, QueueBase& b, PyObject* loop, PyObject* future,
                       PyObject* prev, Core&& core) noexcept {
   namespace aio = interlock::py::aio;
-  const int registered = aio::claim_registration(prev, &b.q);
+  const int registered = aio::claim_registration(prev, &b.core);
   if (registered < 0) return nullptr;
-  PyObject* w = aio::make_custom(self, &b.q, &QueueAsyncOps<Side>::ops, loop, future);
+  PyObject* w = aio::make_custom(self, &b.core, &QueueAsyncOps<Side>::ops, loop, future);
   if (!w) {
-    if (registered) b.q.abandon_async(Side);
+    if (registered) b.core.abandon_async(Side);
     return nullptr;
   }
   aio::queue_ref(w);
@@ -235,12 +249,12 @@ PyObject* queue_async(PyObject* self, QueueBase& b, PyObject* loop, PyObject* fu
 template <class C>
 PyObject* q_aio_get(PyObject* self, C& c, PyObject* loop, PyObject* future, PyObject* prev) noexcept {
   PyObject* out = nullptr;  // fast path first: no waiter object at all
-  if (prev == Py_None && c.q.pop(&out, Deadline::immediate()) == QueueStatus::ok) return out;
+  if (prev == Py_None && c.core.pop(&out, Deadline::immediate()) == QueueStatus::ok) return out;
   return queue_async<PyQueueCore::AsyncSide::getter>(
       self, c, loop, future, prev,
       [&](interlock::parking_lot::AsyncNode& n, bool reg, bool* queued) -> PyObject* {
         PyObject* v = nullptr;
-        switch (c.q.pop_async(&v, n, reg, queued)) {
+        switch (c.core.pop_async(&v, n, reg, queued)) {
           case QueueStatus::ok: return v;
           case QueueStatus::shut_down: PyErr_SetNone(g_shutdown); return nullptr;
           default: return nullptr;  // queued
@@ -252,11 +266,11 @@ template <class C>
 PyObject* q_aio_put(PyObject* self, C& c, PyObject* item, PyObject* loop, PyObject* future,
                     PyObject* prev) noexcept {
   Py_INCREF(item);  // the queue's reference, if it takes it
-  if (prev == Py_None && c.q.push(item, Deadline::immediate()) == QueueStatus::ok) Py_RETURN_NONE;
+  if (prev == Py_None && c.core.push(item, Deadline::immediate()) == QueueStatus::ok) Py_RETURN_NONE;
   PyObject* r = queue_async<PyQueueCore::AsyncSide::putter>(
       self, c, loop, future, prev,
       [&](interlock::parking_lot::AsyncNode& n, bool reg, bool* queued) -> PyObject* {
-        const QueueStatus st = c.q.push_async(item, n, reg, queued);
+        const QueueStatus st = c.core.push_async(item, n, reg, queued);
         if (st == QueueStatus::ok) Py_RETURN_NONE;
         if (*queued) return nullptr;
         return push_failed(c, st, Py_NewRef(item));
@@ -267,11 +281,11 @@ PyObject* q_aio_put(PyObject* self, C& c, PyObject* item, PyObject* loop, PyObje
 
 template <class C>
 PyObject* q_aio_join(PyObject* self, C& c, PyObject* loop, PyObject* future, PyObject* prev) noexcept {
-  if (prev == Py_None && c.q.unfinished_tasks() == 0) Py_RETURN_NONE;
+  if (prev == Py_None && c.core.unfinished_tasks() == 0) Py_RETURN_NONE;
   return queue_async<PyQueueCore::AsyncSide::joiner>(
       self, c, loop, future, prev,
       [&](interlock::parking_lot::AsyncNode& n, bool reg, bool* queued) -> PyObject* {
-        *queued = !c.q.join_async(n, reg);
+        *queued = !c.core.join_async(n, reg);
         if (*queued) return nullptr;
         Py_RETURN_NONE;
       });
@@ -292,56 +306,51 @@ PyObject* q_aio_join(PyObject* self, C& c, PyObject* loop, PyObject* future, PyO
   "After shutdown(), raises ShutDown once the queue is empty (at once after\n"                  \
   "shutdown(immediate=True)). Waiting releases the GIL and is interruptible."
 
-template <class C>
-struct StdQueueMethods {
-  static PyMethodDef put() { return ilpy::method<&q_put<C>, "put($self, /, item, block=True, timeout=None)", IL_QUEUE_DOC_PUT>(); }
-  static PyMethodDef put_nowait() { return ilpy::method<
-      &q_put_nowait<C>, "put_nowait($self, item, /)",
-      "Put item without waiting: put(item, block=False).">(); }
-  static PyMethodDef get() { return ilpy::method<&q_get<C>, "get($self, /, block=True, timeout=None)", IL_QUEUE_DOC_GET>(); }
-  static PyMethodDef get_nowait() { return ilpy::method<
-      &q_get_nowait<C>, "get_nowait($self, /)",
-      "Remove and return an item without waiting: get(block=False).">(); }
-  static PyMethodDef qsize() { return ilpy::method<
-      &q_qsize<C>, "qsize($self, /)", "Return the number of items in the queue (a snapshot).">(); }
-  static PyMethodDef full() { return ilpy::method<
-      &q_full<C>, "full($self, /)",
-      "Return True if the queue holds maxsize items (never for an unbounded queue).">(); }
-  static PyMethodDef task_done() { return ilpy::method<
-      &q_task_done<C>, "task_done($self, /)",
-      "Tell the queue that a task taken from it is complete: each get() used to\n"
-      "fetch a task is followed by one task_done(). When every put item was marked\n"
-      "done, join() returns. ValueError if called more times than items were put.">(); }
-  static PyMethodDef join() { return ilpy::method<
-      &q_join<C>, "join($self, /)",
-      "Block until every item put into the queue was taken and marked done with\n"
-      "task_done(). Waiting releases the GIL and is interruptible.">(); }
+// queue.Queue's methods, shared by Queue and StdConcurrentQueue.
+#define IL_STD_QUEUE_METHODS(C)                                                                  \
+  ilpy::method<&q_put<C>, "put($self, /, item: T, block=True, timeout=None)",                 \
+                   IL_QUEUE_DOC_PUT>(),                                                         \
+      ilpy::method<&q_get<C>, "get($self, /, block=True, timeout=None) -> T",                     \
+                   IL_QUEUE_DOC_GET>(),                                                         \
+      ilpy::method<&q_put_nowait<C>, "put_nowait($self, item: T, /)",                           \
+                   "Put item without waiting: put(item, block=False).">(),                      \
+      ilpy::method<&q_get_nowait<C>, "get_nowait($self, /) -> T",                               \
+                   "Remove and return an item without waiting: get(block=False).">(),           \
+      ilpy::method<&q_qsize<C>, "qsize($self, /)",                                              \
+                   "Return the number of items in the queue (a snapshot).">(),                  \
+      ilpy::method<&q_full<C>, "full($self, /)",                                                \
+                   "Return True if the queue holds maxsize items (never for an unbounded "      \
+                   "queue).">(),                                                                \
+      ilpy::method<&q_task_done<C>, "task_done($self, /)", IL_QUEUE_DOC_TASK_DONE>(),           \
+      ilpy::method<&q_join<C>, "join($self, /)",                                                \
+                   "Block until every item put into the queue was taken and marked done with\n" \
+                   "task_done(). Waiting releases the GIL and is interruptible.">()
+#define IL_QUEUE_DOC_TASK_DONE                                                                  \
+  "Tell the queue that a task taken from it is complete: each get() used to\n"                  \
+  "fetch a task is followed by one task_done(). When every put item was marked\n"               \
+  "done, join() returns. ValueError if called more times than items were put."
+
+/// Py_tp_methods + the GC slots of a queue-like class.
+template <class C, PyMethodDef* Methods>
+PyType_Slot gc_slots[] = {
+    {Py_tp_methods, Methods},
+    {Py_tp_traverse, reinterpret_cast<void*>(&ilpy::traverse_slot<C>)},
+    {Py_tp_clear, reinterpret_cast<void*>(&ilpy::clear_slot<C>)},
+    {0, nullptr},
 };
 
 // ============================================================ Queue
 
-PyObject* queue_class_getitem(PyObject* cls, PyObject* item) noexcept {
-  return Py_GenericAlias(cls, item);
-}
-
-using QM = StdQueueMethods<PyQueue>;
 PyMethodDef queue_methods[] = {
-    QM::put(),
-    QM::get(),
-    QM::put_nowait(),
-    QM::get_nowait(),
-    QM::qsize(),
+    IL_STD_QUEUE_METHODS(PyQueue),
     ilpy::method<&q_empty<PyQueue>, "empty($self, /)",
                  "Return True if the queue is empty (a snapshot).">(),
-    QM::full(),
-    QM::task_done(),
-    QM::join(),
     ilpy::method<&q_shutdown<PyQueue>, "shutdown($self, /, immediate=False)",
                  "Shut the queue down (Python 3.13's queue.Queue.shutdown): put() raises\n"
                  "ShutDown from now on, get() once the queue is empty; blocked callers wake\n"
                  "up and raise ShutDown. With immediate=True the queued items are removed\n"
                  "(each counting as done for join()) and get() raises ShutDown at once.">(),
-    {"__class_getitem__", reinterpret_cast<PyCFunction>(&queue_class_getitem),
+    {"__class_getitem__", &Py_GenericAlias,
      METH_O | METH_CLASS, "__class_getitem__($cls, item, /)\n--\n\nQueue[T]: a types.GenericAlias."},
     ilpy::method<&q_aio_get<PyQueue>, "_aio_get($self, loop, future, prev, /)",
                  "For interlock's asyncio support: an item, or a queued AsyncWait.">(),
@@ -353,17 +362,11 @@ PyMethodDef queue_methods[] = {
     ilpy::methods_end,
 };
 
-PyType_Slot queue_slots[] = {
-    {Py_tp_methods, queue_methods},
-    {Py_tp_traverse, reinterpret_cast<void*>(&ilpy::traverse_slot<PyQueue>)},
-    {Py_tp_clear, reinterpret_cast<void*>(&ilpy::clear_slot<PyQueue>)},
-    {0, nullptr},
-};
-
 // ============================================================ ConcurrentQueue
 
 /// ft_utils' pop timeout: None waits forever; zero or negative does not wait
 /// (queue.Empty at once, as its Condition.wait would); NaN -> ValueError.
+/// (To move beside the other timeout conventions in bindings/timeouts.hpp.)
 bool cq_deadline(PyObject* timeout, Deadline* out) noexcept {
   if (!timeout || timeout == Py_None) {
     *out = Deadline::never();
@@ -383,108 +386,69 @@ PyObject* cq_push(PyConcurrentQueue& c, PyObject* value) noexcept {
   return push_until(c, value, Deadline::never());
 }
 
-PyObject* cq_pop_impl(PyConcurrentQueue& c, PyObject* timeout) noexcept {
-  if (IL_PY_UNLIKELY(c.failed.load(std::memory_order_acquire))) {
-    PyErr_SetString(PyExc_RuntimeError, "Queue failed");
-    return nullptr;
-  }
-  Deadline d;
-  if (!cq_deadline(timeout, &d)) return nullptr;
-  return pop_until(c, d);
-}
-
-PyObject* cq_pop(PyConcurrentQueue& c, std::optional<PyObject*> timeout) noexcept {
-  return cq_pop_impl(c, timeout ? *timeout : nullptr);
-}
-
-PyObject* cq_pop_local(PyConcurrentQueue& c, std::optional<PyObject*> timeout) noexcept {
-  PyObject* v = cq_pop_impl(c, timeout ? *timeout : nullptr);
+/// A LocalWrapper of v (stolen); null stays null.
+PyObject* wrap_local(PyObject* v) noexcept {
   if (!v) return nullptr;
   PyObject* w = ilpy::local_wrap(v);
   Py_DECREF(v);
   return w;
 }
 
-std::size_t cq_size(const PyConcurrentQueue& c) noexcept { return c.q.size(); }
-bool cq_empty(const PyConcurrentQueue& c) noexcept { return c.q.empty(); }
+/// pop(timeout) / pop_local(timeout).
+template <bool Local>
+PyObject* cq_pop(PyConcurrentQueue& c, std::optional<PyObject*> timeout) noexcept {
+  if (IL_PY_UNLIKELY(c.failed.load(std::memory_order_acquire))) {
+    PyErr_SetString(PyExc_RuntimeError, "Queue failed");
+    return nullptr;
+  }
+  Deadline d;
+  if (!cq_deadline(timeout ? *timeout : nullptr, &d)) return nullptr;
+  PyObject* v = pop_until(c, d);
+  return Local ? wrap_local(v) : v;
+}
 
 PyMethodDef cq_methods[] = {
     ilpy::method<&cq_push, "push($self, value, /)",
                  "Append value. Raises ShutDown once shutdown() was called.">(),
-    ilpy::method<&cq_pop, "pop($self, /, timeout=None)",
+    ilpy::method<&cq_pop<false>, "pop($self, /, timeout=None)",
                  "Remove and return the oldest value, waiting for one: forever when timeout\n"
                  "is None, else for at most timeout seconds (zero or negative: do not wait),\n"
                  "then raise Empty. After shutdown(), values still queued are handed out and\n"
                  "then ShutDown is raised (at once after shutdown(immediate=True)).\n"
                  "RuntimeError if an earlier push failed. Waiting releases the GIL and is\n"
                  "interruptible.">(),
-    ilpy::method<&cq_pop_local, "pop_local($self, /, timeout=None)",
+    ilpy::method<&cq_pop<true>, "pop_local($self, /, timeout=None)",
                  "pop(timeout), the value wrapped in a LocalWrapper.">(),
     ilpy::method<&q_shutdown<PyConcurrentQueue>, "shutdown($self, /, immediate=False)",
                  "Shut the queue down: push() raises ShutDown from now on, pop() once the\n"
                  "queue is empty; waiting pops wake up. immediate=True also discards the\n"
                  "queued values, so pop() raises ShutDown at once.">(),
-    ilpy::method<&cq_size, "size($self, /)", "Return the number of queued values (a snapshot).">(),
-    ilpy::method<&cq_empty, "empty($self, /)", "Return True if the queue is empty (a snapshot).">(),
+    ilpy::method<&q_qsize<PyConcurrentQueue>, "size($self, /)", "Return the number of queued values (a snapshot).">(),
+    ilpy::method<&q_empty<PyConcurrentQueue>, "empty($self, /)", "Return True if the queue is empty (a snapshot).">(),
     ilpy::methods_end,
-};
-
-PyType_Slot cq_slots[] = {
-    {Py_tp_methods, cq_methods},
-    {Py_tp_traverse, reinterpret_cast<void*>(&ilpy::traverse_slot<PyConcurrentQueue>)},
-    {Py_tp_clear, reinterpret_cast<void*>(&ilpy::clear_slot<PyConcurrentQueue>)},
-    {0, nullptr},
 };
 
 // ============================================================ StdConcurrentQueue
 
-using SM = StdQueueMethods<PyStdConcurrentQueue>;
-PyMethodDef scq_methods[] = {
-    SM::put(), SM::get(), SM::put_nowait(), SM::get_nowait(), SM::qsize(), SM::full(), SM::task_done(), SM::join(),
-    ilpy::methods_end,
-};
-
-PyType_Slot scq_slots[] = {
-    {Py_tp_methods, scq_methods},
-    {Py_tp_traverse, reinterpret_cast<void*>(&ilpy::traverse_slot<PyStdConcurrentQueue>)},
-    {Py_tp_clear, reinterpret_cast<void*>(&ilpy::clear_slot<PyStdConcurrentQueue>)},
-    {0, nullptr},
-};
+PyMethodDef scq_methods[] = {IL_STD_QUEUE_METHODS(PyStdConcurrentQueue), ilpy::methods_end};
 
 // ============================================================ ConcurrentGatheringIterator
 
-struct PyGathering {
-  interlock::GatheringMap<PyObject*> map;
-  ~PyGathering() { map.drain(decref); }
-  int traverse(visitproc visit, void* arg) noexcept {
-    return map.for_each_locked([&](PyObject* o) -> int {
-      Py_VISIT(o);
-      return 0;
-    });
-  }
-  void clear() noexcept { map.drain(decref); }
-};
+struct PyGathering : Owning<interlock::GatheringMap<PyObject*>> {};
 
 // insert(key, value): key an int (via __index__) in the int64 range. Any
 // failure marks the gatherer failed (its iterators then raise RuntimeError
 // when they have to wait), and the exception propagates, as in ft_utils.
 PyObject* gi_insert(PyGathering& g, PyObject* key, PyObject* value) noexcept {
   long long k = 0;
-  {
-    PyObject* idx = PyNumber_Index(key);
-    if (idx) {
-      k = PyLong_AsLongLong(idx);
-      Py_DECREF(idx);
-    }
-    if (!idx || (k == -1 && PyErr_Occurred())) {
-      g.map.fail();
-      return nullptr;
-    }
+  if (!index_arg(key, &k)) {
+    g.core.fail();
+    return nullptr;
   }
   Py_INCREF(value);
   PyObject* old = nullptr;
   bool had_old = false;
-  if (g.map.insert(k, value, &old, &had_old) != GatherStatus::ok) {
+  if (g.core.insert(k, value, &old, &had_old) != GatherStatus::ok) {
     Py_DECREF(value);
     return PyErr_NoMemory();
   }
@@ -492,24 +456,17 @@ PyObject* gi_insert(PyGathering& g, PyObject* key, PyObject* value) noexcept {
   Py_RETURN_NONE;
 }
 
-/// The iterator that iterator()/iterator_local() return: yields the values of
-/// keys 0..max_key in order, waiting for each.
+/// The iterator that iterator()/iterator_local() return: the core's Reader
+/// (keys 0..max_key in order, waiting for each) over the gatherer it keeps.
 struct PyGatherIter {
   nb::object owner;  // the ConcurrentGatheringIterator (kept until the iterator dies)
-  std::atomic<bool> running{false};  // a __next__ is in progress (like a generator's)
-  std::int64_t next = 0;             // read and written only by the running __next__
-  std::int64_t max_key = -1;
-  bool clear = true;
-  bool local = false;
+  interlock::GatheringMap<PyObject*>::Reader reader;
+  bool local;
   int traverse(visitproc visit, void* arg) noexcept {
     Py_VISIT(owner.ptr());
     return 0;
   }
-  void clear_refs() noexcept { owner.reset(); }
-  PyGatherIter() = default;
-  PyGatherIter(PyGatherIter&& o) noexcept
-      : owner(std::move(o.owner)), next(o.next), max_key(o.max_key), clear(o.clear),
-        local(o.local) {}
+  void clear() noexcept { owner.reset(); }
 };
 
 PyObject* git_next(PyObject* self) noexcept {
@@ -518,71 +475,36 @@ PyObject* git_next(PyObject* self) noexcept {
     return nullptr;
   }
   PyGatherIter& it = *nb::inst_ptr<PyGatherIter>(self);
-  if (it.running.exchange(true, std::memory_order_acquire)) {
-    PyErr_SetString(PyExc_ValueError, "iterator already executing");
-    return nullptr;
-  }
-  struct Done {
-    PyGatherIter& it;
-    ~Done() { it.running.store(false, std::memory_order_release); }
-  } done{it};
-  if (it.next > it.max_key || !it.owner.is_valid()) return nullptr;  // StopIteration
-  PyGathering& g = *nb::inst_ptr<PyGathering>(it.owner);
+  if (!it.owner.is_valid()) return nullptr;  // StopIteration (cleared by the collector)
   PyObject* v = nullptr;
-  const bool erase = it.clear;
-  auto on_found = [erase](PyObject* o) {
-    if (!erase) Py_INCREF(o);  // the entry keeps its own reference
-  };
-  GatherStatus st = g.map.wait_for(it.next, erase, &v, Deadline::immediate(), on_found);
-  if (st == GatherStatus::timed_out)
-    st = ilpy::blocking([&] { return g.map.wait_for(it.next, erase, &v, Deadline::never(), on_found); });
-  switch (st) {
-    case GatherStatus::ok: break;
+  auto incref = [](PyObject* o) { Py_INCREF(o); };  // when not erased: the entry keeps its own
+  auto block = [](auto wait) { return ilpy::blocking(wait); };
+  switch (it.reader.next(nb::inst_ptr<PyGathering>(it.owner)->core, &v, incref, block)) {
+    case GatherStatus::ok: return it.local ? wrap_local(v) : v;
+    case GatherStatus::end: return nullptr;  // StopIteration
+    case GatherStatus::busy:
+      PyErr_SetString(PyExc_ValueError, "iterator already executing");
+      return nullptr;
     case GatherStatus::failed:
       PyErr_SetString(PyExc_RuntimeError, "Iterator insertion failed");
       return nullptr;
     case GatherStatus::interrupted: return ilpy::raise_interrupted();
     default: return PyErr_NoMemory();
   }
-  ++it.next;
-  if (!it.local) return v;
-  PyObject* w = ilpy::local_wrap(v);
-  Py_DECREF(v);
-  return w;
-}
-
-PyObject* git_iter(PyObject* self) noexcept { return Py_NewRef(self); }
-
-int git_traverse(PyObject* self, visitproc visit, void* arg) noexcept {
-  Py_VISIT(Py_TYPE(self));
-  if (!nb::inst_ready(self)) return 0;
-  return nb::inst_ptr<PyGatherIter>(self)->traverse(visit, arg);
-}
-int git_clear(PyObject* self) noexcept {
-  if (nb::inst_ready(self)) nb::inst_ptr<PyGatherIter>(self)->clear_refs();
-  return 0;
 }
 
 PyType_Slot git_slots[] = {
-    {Py_tp_iter, reinterpret_cast<void*>(&git_iter)},
+    {Py_tp_iter, reinterpret_cast<void*>(&PyObject_SelfIter)},
     {Py_tp_iternext, reinterpret_cast<void*>(&git_next)},
-    {Py_tp_traverse, reinterpret_cast<void*>(&git_traverse)},
-    {Py_tp_clear, reinterpret_cast<void*>(&git_clear)},
+    {Py_tp_traverse, reinterpret_cast<void*>(&ilpy::traverse_slot<PyGatherIter>)},
+    {Py_tp_clear, reinterpret_cast<void*>(&ilpy::clear_slot<PyGatherIter>)},
     {0, nullptr},
 };
 
-nb::object make_gather_iter(nb::handle self, nb::handle max_key, bool clear, bool local) {
-  PyObject* idx = PyNumber_Index(max_key.ptr());
-  if (!idx) throw nb::python_error();
-  const long long mk = PyLong_AsLongLong(idx);
-  Py_DECREF(idx);
-  if (mk == -1 && PyErr_Occurred()) throw nb::python_error();
-  PyGatherIter it;
-  it.owner = nb::borrow(self);
-  it.max_key = mk;
-  it.clear = clear;
-  it.local = local;
-  return nb::cast(std::move(it));
+template <bool Local>
+nb::object make_gather_iter(nb::pointer_and_handle<PyGathering> self, nb::handle max_key,
+                            bool clear) {
+  return nb::cast(PyGatherIter{nb::borrow(self.h), {index_arg(max_key), clear}, Local});
 }
 
 PyMethodDef gi_methods[] = {
@@ -593,30 +515,26 @@ PyMethodDef gi_methods[] = {
     ilpy::methods_end,
 };
 
-PyType_Slot gi_slots[] = {
-    {Py_tp_methods, gi_methods},
-    {Py_tp_traverse, reinterpret_cast<void*>(&ilpy::traverse_slot<PyGathering>)},
-    {Py_tp_clear, reinterpret_cast<void*>(&ilpy::clear_slot<PyGathering>)},
-    {0, nullptr},
-};
-
 Py_ssize_t read_maxsize(nb::handle maxsize) {
-  PyObject* idx = PyNumber_Index(maxsize.ptr());
-  if (!idx) throw nb::python_error();
-  const Py_ssize_t v = PyLong_AsSsize_t(idx);
-  Py_DECREF(idx);
-  if (v == -1 && PyErr_Occurred()) throw nb::python_error();
-  return v;
+  const long long v = index_arg(maxsize);
+  if (v > PY_SSIZE_T_MAX || v < PY_SSIZE_T_MIN) throw nb::value_error("maxsize out of range");
+  return static_cast<Py_ssize_t>(v);
 }
 
+/// StdQueue's __init__(maxsize=0) and maxsize property.
+template <class C, class Cls>
+Cls& def_std_queue(Cls&& cls) {
+  cls.def("__init__", [](C* self, nb::handle maxsize) { new (self) C(read_maxsize(maxsize)); },
+          "maxsize"_a = 0, nb::sig("def __init__(self, maxsize: int = 0) -> None"))
+      .def_prop_ro("maxsize", [](const C& q) { return q.maxsize_given; },
+                   "The maxsize given to the constructor (<= 0: unbounded).");
+  ilpy::use_trashcan(cls);
+  return cls;
+}
+
+/// ft_utils accepts `scaling` and ignores it here (one queue, one lock).
 void check_scaling(nb::handle scaling) {
-  if (scaling.is_none()) return;
-  PyObject* idx = PyNumber_Index(scaling.ptr());
-  if (!idx) throw nb::python_error();
-  const long long v = PyLong_AsLongLong(idx);
-  Py_DECREF(idx);
-  if (v == -1 && PyErr_Occurred()) throw nb::python_error();
-  if (v < 1) throw nb::value_error("scaling must be a positive integer");
+  if (!ilpy::parse_scaling(scaling.ptr())) throw nb::python_error();
 }
 
 }  // namespace
@@ -645,24 +563,19 @@ void init_queues(nb::module_& m) {
   m.attr("Full") = nb::borrow(g_full);
   m.attr("ShutDown") = nb::borrow(g_shutdown);
 
-  auto queue_cls = nb::class_<PyQueue>(m, "Queue", nb::type_slots(queue_slots), nb::is_weak_referenceable(),
-                      "Queue(maxsize=0)\n\n"
-                      "A FIFO queue with queue.Queue's contract (maxsize <= 0: unbounded),\n"
-                      "raising queue.Empty, queue.Full and queue.ShutDown. Any number of\n"
-                      "threads may put and get at once; blocked calls release the GIL.")
-      .def("__init__",
-           [](PyQueue* self, nb::handle maxsize) { new (self) PyQueue(read_maxsize(maxsize)); },
-           "maxsize"_a = 0, nb::sig("def __init__(self, maxsize: int = 0) -> None"))
-      .def_prop_ro("maxsize", [](const PyQueue& q) { return q.maxsize_given; },
-                   "The maxsize given to the constructor (<= 0: unbounded).")
-      .def_prop_ro("is_shutdown", [](const PyQueue& q) { return q.q.is_shutdown(); },
+  def_std_queue<PyQueue>(nb::class_<PyQueue>(
+      m, "Queue", nb::type_slots(gc_slots<PyQueue, queue_methods>), nb::is_weak_referenceable(),
+      "Queue(maxsize=0)\n\n"
+      "A FIFO queue with queue.Queue's contract (maxsize <= 0: unbounded),\n"
+      "raising queue.Empty, queue.Full and queue.ShutDown. Any number of\n"
+      "threads may put and get at once; blocked calls release the GIL."))
+      .def_prop_ro("is_shutdown", [](const PyQueue& q) { return q.core.is_shutdown(); },
                    "Whether shutdown() was called.")
-      .def_prop_ro("unfinished_tasks", [](const PyQueue& q) { return q.q.unfinished_tasks(); },
+      .def_prop_ro("unfinished_tasks", [](const PyQueue& q) { return q.core.unfinished_tasks(); },
                    "Items put and not yet marked done with task_done().");
-  ilpy::use_trashcan(queue_cls);
 
   auto cq = nb::class_<PyConcurrentQueue>(
-      m, "ConcurrentQueue", nb::type_slots(cq_slots), nb::is_weak_referenceable(),
+      m, "ConcurrentQueue", nb::type_slots(gc_slots<PyConcurrentQueue, cq_methods>), nb::is_weak_referenceable(),
       "ConcurrentQueue(scaling=None, lock_free=False)\n\n"
       "ft_utils' unbounded FIFO queue: push / pop(timeout) / pop_local / shutdown /\n"
       "size / empty. lock_free=True keeps the semantics and changes how a pop waits\n"
@@ -679,26 +592,18 @@ void init_queues(nb::module_& m) {
       "scaling"_a = nb::none(), "lock_free"_a = false,
       nb::sig("def __init__(self, scaling: int | None = None, lock_free: bool = False) -> None"));
 
-  auto scq = nb::class_<PyStdConcurrentQueue, PyConcurrentQueue>(
-      m, "StdConcurrentQueue", nb::type_slots(scq_slots),
+  def_std_queue<PyStdConcurrentQueue>(nb::class_<PyStdConcurrentQueue, PyConcurrentQueue>(
+      m, "StdConcurrentQueue", nb::type_slots(gc_slots<PyStdConcurrentQueue, scq_methods>),
       "StdConcurrentQueue(maxsize=0)\n\n"
       "queue.Queue's API over ConcurrentQueue (lock-free waiting), as ft_utils:\n"
       "put/get with block and timeout, *_nowait, qsize/full, task_done/join, plus\n"
-      "ConcurrentQueue's push/pop/shutdown/size/empty.")
-      .def("__init__",
-           [](PyStdConcurrentQueue* self, nb::handle maxsize) {
-             new (self) PyStdConcurrentQueue(read_maxsize(maxsize));
-           },
-           "maxsize"_a = 0, nb::sig("def __init__(self, maxsize: int = 0) -> None"))
-      .def_prop_ro("maxsize", [](const PyStdConcurrentQueue& q) { return q.maxsize_given; },
-                   "The maxsize given to the constructor (<= 0: unbounded).");
-  ilpy::use_trashcan(scq);
+      "ConcurrentQueue's push/pop/shutdown/size/empty."));
 
   ilpy::use_trashcan(nb::class_<PyGatherIter>(m, "_GatheringIterator", nb::type_slots(git_slots),
                            "The iterator of ConcurrentGatheringIterator.iterator()."));
 
   auto gi = nb::class_<PyGathering>(
-      m, "ConcurrentGatheringIterator", nb::type_slots(gi_slots), nb::is_weak_referenceable(),
+      m, "ConcurrentGatheringIterator", nb::type_slots(gc_slots<PyGathering, gi_methods>), nb::is_weak_referenceable(),
       "ConcurrentGatheringIterator(scaling=None)\n\n"
       "Gathers values inserted under integer keys by any number of threads;\n"
       "iterator(max_key) yields the values of keys 0..max_key in key order,\n"
@@ -710,22 +615,12 @@ void init_queues(nb::module_& m) {
             new (self) PyGathering();
           },
           "scaling"_a = nb::none(), nb::sig("def __init__(self, scaling: int | None = None) -> None"))
-      .def(
-          "iterator",
-          [](nb::pointer_and_handle<PyGathering> self, nb::handle max_key, bool clear) {
-            return make_gather_iter(self.h, max_key, clear, false);
-          },
-          "max_key"_a, "clear"_a = true,
+      .def("iterator", &make_gather_iter<false>, "max_key"_a, "clear"_a = true,
           "Return an iterator over the values of keys 0..max_key, in order, waiting\n"
           "for each key (the wait releases the GIL and is interruptible). clear=True\n"
           "removes each entry as it is read. RuntimeError if an insertion failed and\n"
           "the next key is missing.")
-      .def(
-          "iterator_local",
-          [](nb::pointer_and_handle<PyGathering> self, nb::handle max_key, bool clear) {
-            return make_gather_iter(self.h, max_key, clear, true);
-          },
-          "max_key"_a, "clear"_a = true,
+      .def("iterator_local", &make_gather_iter<true>, "max_key"_a, "clear"_a = true,
           "iterator(max_key, clear), each value wrapped in a LocalWrapper.");
   ilpy::use_trashcan(gi);
 

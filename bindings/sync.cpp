@@ -75,28 +75,25 @@ nb::str type_prefix(nb::handle self) {
               nb::str(PyUnicode_FromFormat("%p", self.ptr()), nb::detail::steal_t{}));
 }
 
-/// Maps the result of a core wait to Python: True, False, or nullptr when a
-/// signal handler raised (its exception is set).
-inline PyObject* wait_result(WaitStatus st) noexcept {
-  switch (st) {
-    case WaitStatus::ok: Py_RETURN_TRUE;
-    case WaitStatus::timed_out: Py_RETURN_FALSE;
-    case WaitStatus::interrupted: break;
-  }
-  return ilpy::raise_interrupted();
+/// wait(timeout=None) of a one-shot primitive P (Event, CountDownLatch): True
+/// at once if (p.*Open)(), else threading's wait convention (wait_deadline).
+template <auto Open, auto Wait, class P>
+PyObject* wait_open(P& p, std::optional<PyObject*> timeout) noexcept {
+  if (INTERLOCK_LIKELY((p.*Open)())) Py_RETURN_TRUE;
+  Deadline d;
+  if (!wait_deadline(timeout ? *timeout : nullptr, &d)) return nullptr;
+  if (d.is_immediate()) Py_RETURN_FALSE;
+  return ilpy::wait_result(ilpy::blocking([&] { return (p.*Wait)(d); }));
 }
 
 // ============================================================ Semaphore
 
-struct PySemaphore {
-  interlock::Semaphore sem;
+struct PySemaphore : interlock::Semaphore {
   std::uint64_t bound;  // release() fails past this count
   bool bounded;         // BoundedSemaphore: ValueError past bound; else OverflowError
 
   PySemaphore(std::uint64_t value, bool is_bounded) noexcept
-      : sem(value),
-        bound(is_bounded ? value : interlock::Semaphore::max_count),
-        bounded(is_bounded) {}
+      : Semaphore(value), bound(is_bounded ? value : max_count), bounded(is_bounded) {}
 };
 
 struct PyBoundedSemaphore : PySemaphore {
@@ -115,38 +112,26 @@ std::uint64_t semaphore_initial(nb::handle value) {
 }
 
 PyObject* semaphore_wait(PySemaphore& s, Deadline d) noexcept {
-  if (d.is_immediate()) return Py_NewRef(s.sem.try_acquire() ? Py_True : Py_False);
-  return wait_result(ilpy::blocking([&] { return s.sem.acquire_until(d); }));
+  if (INTERLOCK_LIKELY(s.try_acquire())) Py_RETURN_TRUE;
+  if (d.is_immediate()) Py_RETURN_FALSE;
+  return ilpy::wait_result(ilpy::blocking([&] { return s.acquire_until(d); }));
 }
 
 // acquire() without arguments, and __enter__: wait for a permit, trying first.
-PyObject* semaphore_enter(PySemaphore& s) noexcept {
-  if (INTERLOCK_LIKELY(s.sem.try_acquire())) Py_RETURN_TRUE;
-  return semaphore_wait(s, Deadline::never());
-}
+PyObject* semaphore_enter(PySemaphore& s) noexcept { return semaphore_wait(s, Deadline::never()); }
 
 // acquire(blocking=True, timeout=None); without arguments nothing is parsed.
 PyObject* semaphore_acquire(PySemaphore& s, ilpy::passed blocking,
                             ilpy::passed timeout) noexcept {
-  if (!blocking.given() && !timeout.given()) return semaphore_enter(s);
-  bool block = true;
-  if (blocking.given()) {
-    const int r = PyObject_IsTrue(blocking.obj);
-    if (r < 0) return nullptr;
-    block = r != 0;
-  }
-  const bool has_timeout = timeout.given() && timeout.obj != Py_None;
-  if (!block && has_timeout) {
-    PyErr_SetString(PyExc_ValueError, "can't specify timeout for non-blocking acquire");
+  Deadline d = Deadline::never();
+  if ((blocking.given() || timeout.given()) &&
+      !ilpy::passed_semaphore_deadline(blocking, timeout, &d))
     return nullptr;
-  }
-  Deadline d = Deadline::immediate();
-  if (block && !wait_deadline(timeout.obj, &d)) return nullptr;
   return semaphore_wait(s, d);
 }
 
 PyObject* semaphore_release_n(PySemaphore& s, std::uint64_t n) noexcept {
-  if (IL_PY_UNLIKELY(!s.sem.release_bounded(n, s.bound))) {
+  if (IL_PY_UNLIKELY(!s.release_bounded(n, s.bound))) {
     if (s.bounded) PyErr_SetString(PyExc_ValueError, "Semaphore released too many times");
     else PyErr_SetString(PyExc_OverflowError, "semaphore value would exceed 2**62-1");
     return nullptr;
@@ -165,11 +150,6 @@ PyObject* semaphore_exit(PySemaphore& s, PyObject*, PyObject*, PyObject*) noexce
   return semaphore_release_n(s, 1);
 }
 
-PyObject* semaphore_aio_enqueue(PyObject* self, PySemaphore& s, PyObject* loop,
-                                PyObject* future) noexcept {
-  return interlock::py::aio::enqueue_semaphore(self, s.sem, loop, future);
-}
-
 PyMethodDef semaphore_methods[] = {
     ilpy::method<&semaphore_acquire, "acquire($self, /, blocking=True, timeout=None)",
                  "Take a permit, waiting for one while blocking is true: for at most timeout\n"
@@ -183,7 +163,7 @@ PyMethodDef semaphore_methods[] = {
                  "acquire(); return True. Waiting releases the GIL and is interruptible.">(),
     ilpy::method<&semaphore_exit, "__exit__($self, exc_type, exc_value, traceback, /)",
                  "release().">(),
-    ilpy::method<&semaphore_aio_enqueue, "_aio_enqueue($self, loop, future, /)",
+    ilpy::method<&ilpy::aio::enqueue_semaphore, "_aio_enqueue($self, loop, future, /)",
                  "For interlock's asyncio support: take a permit (None) or queue a waiter\n"
                  "that completes `future` on `loop` (an AsyncWait).">(),
     ilpy::methods_end,
@@ -193,52 +173,35 @@ nb::str semaphore_repr(nb::handle self) {
   const PySemaphore& s = *nb::inst_ptr<PySemaphore>(self);
   nb::str head = type_prefix(self);
   if (s.bounded)
-    return nb::str("{}value={}/{}>").format(head, s.sem.value(), s.bound);
-  return nb::str("{}value={}>").format(head, s.sem.value());
+    return nb::str("{}value={}/{}>").format(head, s.value(), s.bound);
+  return nb::str("{}value={}>").format(head, s.value());
 }
 
 // ============================================================ Event
 
-struct PyEvent {
-  interlock::ResettableEvent ev;
-};
+using interlock::ResettableEvent;
+struct PyEvent final : ResettableEvent {};
 
-bool event_is_set(const PyEvent& e) noexcept { return e.ev.is_set(); }
-void event_set(PyEvent& e) noexcept { e.ev.set(); }
-void event_clear(PyEvent& e) noexcept { e.ev.clear(); }
-
-PyObject* event_is_set_deprecated(PyEvent& e) noexcept {
+PyObject* event_is_set_deprecated(ResettableEvent& e) noexcept {
   if (PyErr_WarnEx(PyExc_DeprecationWarning, "isSet() is deprecated, use is_set() instead", 1) < 0)
     return nullptr;
-  return Py_NewRef(e.ev.is_set() ? Py_True : Py_False);
-}
-
-PyObject* event_wait(PyEvent& e, std::optional<PyObject*> timeout) noexcept {
-  if (INTERLOCK_LIKELY(e.ev.is_set())) Py_RETURN_TRUE;
-  Deadline d;
-  if (!wait_deadline(timeout ? *timeout : nullptr, &d)) return nullptr;
-  if (d.is_immediate()) Py_RETURN_FALSE;
-  return wait_result(ilpy::blocking([&] { return e.ev.wait_until(d); }));
-}
-
-PyObject* event_aio_enqueue(PyObject* self, PyEvent& e, PyObject* loop,
-                            PyObject* future) noexcept {
-  return interlock::py::aio::enqueue_event(self, e.ev, loop, future);
+  return Py_NewRef(e.is_set() ? Py_True : Py_False);
 }
 
 PyMethodDef event_methods[] = {
-    ilpy::method<&event_is_set, "is_set($self, /)", "Return whether the flag is set.">(),
+    ilpy::method<&ResettableEvent::is_set, "is_set($self, /)", "Return whether the flag is set.">(),
     ilpy::method<&event_is_set_deprecated, "isSet($self, /)",
                  "Deprecated alias of is_set() (DeprecationWarning).">(),
-    ilpy::method<&event_set, "set($self, /)",
+    ilpy::method<&ResettableEvent::set, "set($self, /)",
                  "Set the flag and wake every waiting thread.">(),
-    ilpy::method<&event_clear, "clear($self, /)", "Clear the flag.">(),
-    ilpy::method<&event_wait, "wait($self, /, timeout=None)",
+    ilpy::method<&ResettableEvent::clear, "clear($self, /)", "Clear the flag.">(),
+    ilpy::method<&wait_open<&ResettableEvent::is_set, &ResettableEvent::wait_until, ResettableEvent>,
+                 "wait($self, /, timeout=None)",
                  "Wait until the flag is set, for at most timeout seconds (None: forever;\n"
                  "zero or negative: do not wait). Return True if the flag was set (a thread\n"
                  "woken by set() returns True even if clear() followed), False on timeout.\n"
                  "Waiting releases the GIL and is interruptible.">(),
-    ilpy::method<&event_aio_enqueue, "_aio_enqueue($self, loop, future, /)",
+    ilpy::method<&ilpy::aio::enqueue_event, "_aio_enqueue($self, loop, future, /)",
                  "For interlock's asyncio support: None if set, else queue a waiter that\n"
                  "completes `future` on `loop` (an AsyncWait).">(),
     ilpy::methods_end,
@@ -246,47 +209,32 @@ PyMethodDef event_methods[] = {
 
 nb::str event_repr(nb::handle self) {
   const PyEvent& e = *nb::inst_ptr<PyEvent>(self);
-  return nb::str("{}{}>").format(type_prefix(self), e.ev.is_set() ? "set" : "unset");
+  return nb::str("{}{}>").format(type_prefix(self), e.is_set() ? "set" : "unset");
 }
 
 // ============================================================ CountDownLatch
 
-struct PyLatch {
-  interlock::Latch latch;
-  explicit PyLatch(std::uint64_t count) noexcept : latch(count) {}
+using interlock::Latch;
+struct PyLatch final : Latch {
+  using Latch::Latch;
 };
 
 // count_down(n=1)
-PyObject* latch_count_down(PyLatch& l, ilpy::passed n_arg) noexcept {
+PyObject* latch_count_down(Latch& l, ilpy::passed n_arg) noexcept {
   std::uint64_t n = 1;
   if (n_arg.given() && !read_count(n_arg.obj, 1, "n must be one or more", &n)) return nullptr;
-  return PyLong_FromUnsignedLongLong(l.latch.count_down(n));
-}
-
-PyObject* latch_wait(PyLatch& l, std::optional<PyObject*> timeout) noexcept {
-  if (INTERLOCK_LIKELY(l.latch.try_wait())) Py_RETURN_TRUE;
-  Deadline d;
-  if (!wait_deadline(timeout ? *timeout : nullptr, &d)) return nullptr;
-  if (d.is_immediate()) Py_RETURN_FALSE;
-  return wait_result(ilpy::blocking([&] { return l.latch.wait_until(d); }));
-}
-
-std::uint64_t latch_count(const PyLatch& l) noexcept { return l.latch.count(); }
-
-PyObject* latch_aio_enqueue(PyObject* self, PyLatch& l, PyObject* loop,
-                            PyObject* future) noexcept {
-  return interlock::py::aio::enqueue_latch(self, l.latch, loop, future);
+  return PyLong_FromUnsignedLongLong(l.count_down(n));
 }
 
 PyMethodDef latch_methods[] = {
     ilpy::method<&latch_count_down, "count_down($self, /, n=1)",
                  "Lower the count by n (n >= 1; it stops at zero) and return the count after;\n"
                  "the call that reaches zero releases every waiting thread.">(),
-    ilpy::method<&latch_wait, "wait($self, /, timeout=None)",
+    ilpy::method<&wait_open<&Latch::try_wait, &Latch::wait_until, Latch>, "wait($self, /, timeout=None)",
                  "Wait until the count is zero, for at most timeout seconds (None: forever;\n"
                  "zero or negative: do not wait). Return True once it is zero, False on\n"
                  "timeout. Waiting releases the GIL and is interruptible.">(),
-    ilpy::method<&latch_aio_enqueue, "_aio_enqueue($self, loop, future, /)",
+    ilpy::method<&ilpy::aio::enqueue_latch, "_aio_enqueue($self, loop, future, /)",
                  "For interlock's asyncio support: None if open, else queue a waiter that\n"
                  "completes `future` on `loop` (an AsyncWait).">(),
     ilpy::methods_end,
@@ -314,41 +262,27 @@ struct PyOnce {
 
 IL_PY_COLD PyObject* once_call_slow(PyOnce& o, PyObject* const* argv, Py_ssize_t nargs,
                                     PyObject* kwnames) noexcept {
-  const unsigned long me = PyThread_get_thread_ident();
-  for (;;) {
-    if (o.once.runner() == me) {
-      PyErr_SetString(PyExc_RuntimeError,
-                      "Once.call(): called again from the function it is running (this would "
-                      "deadlock)");
-      return nullptr;
-    }
-    const auto st = ilpy::blocking([&] { return o.once.flag.begin(Deadline::never(), true); });
-    switch (st) {
-      case interlock::OnceFlag::Begin::done: {
-        PyObject* r = o.result.load(std::memory_order_relaxed);
-        return Py_NewRef(r ? r : Py_None);
-      }
-      case interlock::OnceFlag::Begin::interrupted:
-        return ilpy::raise_interrupted();
-      case interlock::OnceFlag::Begin::timed_out:
-        continue;  // cannot happen with Deadline::never()
-      case interlock::OnceFlag::Begin::run:
-        break;
-    }
-    o.once.start_run(me);
-    // No PY_VECTORCALL_ARGUMENTS_OFFSET: argv[0] is our caller's (possibly
-    // a shared tuple's item), not ours to overwrite even for a moment.
-    PyObject* r =
-        PyObject_Vectorcall(argv[0], argv + 1, static_cast<std::size_t>(nargs - 1), kwnames);
-    o.once.end_run();
-    if (!r) {
-      o.once.flag.finish(false);  // a later caller runs fn again
-      return nullptr;
-    }
-    o.result.store(Py_NewRef(r), std::memory_order_relaxed);
-    o.once.flag.finish(true);
-    return r;
+  using Call = interlock::TrackedOnce::Call;
+  PyObject* r = nullptr;
+  const Call c = o.once.call(
+      PyThread_get_thread_ident(), [](auto begin) { return ilpy::blocking(begin); },
+      [&] {
+        // No PY_VECTORCALL_ARGUMENTS_OFFSET: argv[0] is our caller's (possibly
+        // a shared tuple's item), not ours to overwrite even for a moment.
+        r = PyObject_Vectorcall(argv[0], argv + 1, static_cast<std::size_t>(nargs - 1), kwnames);
+        if (r) o.result.store(Py_NewRef(r), std::memory_order_relaxed);  // before finish(true)
+        return r != nullptr;
+      });
+  switch (c) {
+    case Call::ran:
+    case Call::failed: return r;  // failed: fn's exception; a later caller runs fn again
+    case Call::done: r = o.result.load(std::memory_order_relaxed); return Py_NewRef(r ? r : Py_None);
+    case Call::interrupted: return ilpy::raise_interrupted();
+    case Call::reentrant: break;
   }
+  PyErr_SetString(PyExc_RuntimeError,
+                  "Once.call(): called again from the function it is running (this would deadlock)");
+  return nullptr;
 }
 
 }  // namespace
@@ -425,7 +359,7 @@ void init_sync(nb::module_& m) {
               },
               "value"_a.none() = 1)
           .def_prop_ro(
-              "value", [](const PySemaphore& s) { return s.sem.value(); },
+              "value", [](const PySemaphore& s) { return s.value(); },
               "The number of permits available right now (a snapshot).")
           .def("__repr__", &semaphore_repr);
   set_module(sem, kPublicModule);
@@ -497,10 +431,10 @@ void init_sync(nb::module_& m) {
                 new (self) PyLatch(c);
               },
               "count"_a.none())
-          .def_prop_ro("count", &latch_count, "The current count (a snapshot).")
+          .def_prop_ro("count", [](const PyLatch& l) { return l.count(); }, "The current count (a snapshot).")
           .def("__repr__", [](nb::handle self) {
             return nb::str("{}count={}>").format(type_prefix(self),
-                                                 nb::inst_ptr<PyLatch>(self)->latch.count());
+                                                 nb::inst_ptr<PyLatch>(self)->count());
           });
   set_module(latch, kPublicModule);
 }

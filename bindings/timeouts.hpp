@@ -4,15 +4,18 @@
 // set on bad input. The conventions, by caller:
 //   threading_deadline   threading.Lock/RLock.acquire: -1 (or None) waits
 //                        forever; other negatives and NaN are ValueError
-//   wait_deadline        threading's wait() calls (Event.wait, Condition.wait,
-//                        Semaphore.acquire(timeout=)): None forever, <= 0 no wait
+//   wait_deadline        threading's wait() calls (Event.wait, Condition.wait):
+//                        None forever, <= 0 no wait
+//   semaphore_deadline   threading.Semaphore.acquire: wait_deadline's rule, and
+//                        a timeout with blocking=False is ValueError
 //   queue_deadline       queue.Queue.get/put: None forever, negative ValueError
 //   syncx_deadline       interlock.compat.syncx: None/inf/NaN forever,
 //                        negative tries once
 //   fastipc_ns_deadline  interlock.compat.fastipc: int nanoseconds, negative
 //                        forever
 // (interlock.collections' ConcurrentQueue keeps its own in bindings/queues.cpp;
-// python/interlock/_sync.py's pure-Python waits follow wait_deadline's rule.)
+// Condition.wait in python/interlock/_sync.py is a Semaphore.acquire, so it
+// has no convention of its own.)
 #pragma once
 
 #include <Python.h>
@@ -125,6 +128,24 @@ inline bool wait_deadline(PyObject* timeout, Deadline* out) noexcept {
   }
   *out = t > 0 ? Deadline::after_seconds(t) : Deadline::immediate();
   return true;
+}
+
+/// threading.Semaphore.acquire(blocking, timeout) from fast-method
+/// arguments: blocking by truth value; a timeout (not None) with
+/// blocking=False is ValueError; else wait_deadline's rule.
+inline bool passed_semaphore_deadline(passed blocking, passed timeout, Deadline* out) noexcept {
+  int b = 1;
+  if (blocking.given() && (b = PyObject_IsTrue(blocking.obj)) < 0) return false;
+  const bool has_timeout = timeout.given() && timeout.obj != Py_None;
+  if (!b && has_timeout) {
+    PyErr_SetString(PyExc_ValueError, "can't specify timeout for non-blocking acquire");
+    return false;
+  }
+  if (!b) {
+    *out = Deadline::immediate();
+    return true;
+  }
+  return wait_deadline(timeout.obj, out);
 }
 
 /// syncx's (blocking=True, timeout=None) conventions, as its Rust original

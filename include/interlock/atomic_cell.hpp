@@ -3,21 +3,27 @@
 // façades (syncx, ft_utils), which only adapt Python objects to them.
 //
 // Invariants:
-//   * every operation is sequentially consistent, and is one atomic
-//     instruction or a compare-exchange loop (rmw); rmw_if_changed does not
-//     write when the function leaves the value unchanged (max/min), so a
-//     no-op max on a contended cell does not take its cache line;
-//   * FloatCell stores the double's bit pattern: compare-exchange compares
-//     bits, so a NaN can be compare-exchanged and -0.0 and 0.0 differ;
+//   * Cell<T> (int64, bool, double) is one std::atomic word; every operation
+//     is sequentially consistent, and is one atomic instruction or a
+//     compare-exchange loop. Cell::fetch<Op> applies one of the op::
+//     function objects; a `keeps` op (max / min) does not write when it
+//     leaves the value unchanged, so a no-op max on a contended cell does not
+//     take its cache line;
+//   * a double is stored as its bit pattern: compare-exchange compares bits,
+//     so a NaN can be compare-exchanged and -0.0 and 0.0 differ;
 //   * int64 arithmetic wraps (two's complement), never undefined behaviour;
-//     floor_div / floor_mod are Python's // and % (MIN // -1 wraps to MIN);
-//   * max_number / min_number are IEEE 754-2019 maximumNumber /
+//     op::div / op::mod are Python's // and % (MIN // -1 wraps to MIN); an
+//     op's Domain (nonzero divisor, non-negative shift) is checked by the
+//     caller before the cell is touched;
+//   * op::max / op::min on double are IEEE 754-2019 maximumNumber /
 //     minimumNumber: a NaN operand is ignored, +0.0 > -0.0;
 //   * the façades' own rules live here too, one home each: Rust's
-//     checked_div (syncx: truncating, none for 0 and MIN / -1), syncx's float
-//     max/min (keep_ge / keep_le) and Rust's Display of a double
-//     (rust_display); IntOp names the binary operations of the numeric
-//     protocol and apply() / IntCell::fetch_apply compute them.
+//     checked_div (op::rust_div: truncating, refuses 0 and MIN / -1 with the
+//     value unchanged), syncx's float max/min (op::keep_ge / keep_le) and
+//     Rust's Display of a double (rust_display);
+//   * RefSlot<Obj, Refs> holds a strong reference under a one-byte Mutex
+//     held only for pointer moves and Refs::retain; a displaced object is
+//     released after unlocking; it is never empty until destroyed.
 // Callers choose the alignment (a derived type with alignas, e.g. a cache
 // line each on free-threaded Python builds).
 #pragma once
@@ -31,9 +37,11 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "interlock/config.hpp"
+#include "interlock/mutex.hpp"
 
 namespace interlock::atomic_cell {
 
@@ -84,23 +92,6 @@ constexpr std::int64_t shift_right(std::int64_t a, std::int64_t n) noexcept {
 constexpr std::optional<std::int64_t> checked_div(std::int64_t a, std::int64_t b) noexcept {
   if (b == 0 || (b == -1 && a == kI64Min)) return std::nullopt;
   return a / b;
-}
-
-/// The binary operations of the numeric protocol on an int64 cell.
-enum class IntOp : std::uint8_t { add, sub, mul, floor_div, or_, xor_, and_ };
-
-/// a <op> b, wrapping; floor_div needs b != 0.
-constexpr std::int64_t apply(IntOp op, std::int64_t a, std::int64_t b) noexcept {
-  switch (op) {
-    case IntOp::add: return wrap_add(a, b);
-    case IntOp::sub: return wrap_sub(a, b);
-    case IntOp::mul: return wrap_mul(a, b);
-    case IntOp::floor_div: return floor_div(a, b);
-    case IntOp::or_: return a | b;
-    case IntOp::xor_: return a ^ b;
-    case IntOp::and_: return a & b;
-  }
-  return a;
 }
 
 // ------------------------------------------------------------ IEEE max / min
@@ -177,121 +168,332 @@ inline std::string rust_display(double x) {
   return out;
 }
 
+// ------------------------------------------------------------ operations
+
+/// Which operands an operation takes; anything else is refused before the
+/// cell is touched (the façade raises, the value is unchanged).
+enum class Domain : std::uint8_t { any, nonzero, non_negative };
+
+template <class Op, class T>
+constexpr bool in_domain(T n) noexcept {
+  if constexpr (Op::domain == Domain::nonzero) return n != T{};
+  else if constexpr (Op::domain == Domain::non_negative) return n >= T{};
+  else return true;
+}
+
+/// The binary operations value <op> n of the cells, as function objects over
+/// int64 (wrapping), double and bool. `domain` says which n they take;
+/// `keeps` marks those that often leave the value as it is (max / min), which
+/// the cells then do not write; an operation returning std::optional may
+/// refuse the current value (checked_div), leaving it unchanged.
+namespace op {
+/// The bases giving an operation its Domain and `keeps`.
+template <Domain D, bool Keeps>
+struct traits {
+  static constexpr Domain domain = D;
+  static constexpr bool keeps = Keeps;
+};
+using any_operand = traits<Domain::any, false>;
+using nonzero_operand = traits<Domain::nonzero, false>;
+using shift_count = traits<Domain::non_negative, false>;
+using keeps_value = traits<Domain::any, true>;
+
+struct add : any_operand {
+  constexpr std::int64_t operator()(std::int64_t a, std::int64_t b) const noexcept { return wrap_add(a, b); }
+  constexpr double operator()(double a, double b) const noexcept { return a + b; }
+};
+struct sub : any_operand {
+  constexpr std::int64_t operator()(std::int64_t a, std::int64_t b) const noexcept { return wrap_sub(a, b); }
+  constexpr double operator()(double a, double b) const noexcept { return a - b; }
+};
+struct mul : any_operand {
+  constexpr std::int64_t operator()(std::int64_t a, std::int64_t b) const noexcept { return wrap_mul(a, b); }
+  constexpr double operator()(double a, double b) const noexcept { return a * b; }
+};
+/// Python's // on int64 (MIN // -1 wraps), true division on double.
+struct div : nonzero_operand {
+  constexpr std::int64_t operator()(std::int64_t a, std::int64_t b) const noexcept { return floor_div(a, b); }
+  constexpr double operator()(double a, double b) const noexcept { return a / b; }
+};
+/// Python's %.
+struct mod : nonzero_operand {
+  constexpr std::int64_t operator()(std::int64_t a, std::int64_t b) const noexcept { return floor_mod(a, b); }
+};
+/// Rust's checked_div (syncx): refuses 0 and MIN / -1.
+struct rust_div : any_operand {
+  constexpr std::optional<std::int64_t> operator()(std::int64_t a, std::int64_t b) const noexcept { return checked_div(a, b); }
+};
+struct lshift : shift_count {
+  constexpr std::int64_t operator()(std::int64_t a, std::int64_t b) const noexcept { return shift_left(a, b); }
+};
+struct rshift : shift_count {
+  constexpr std::int64_t operator()(std::int64_t a, std::int64_t b) const noexcept { return shift_right(a, b); }
+};
+struct and_ : any_operand {
+  constexpr std::int64_t operator()(std::int64_t a, std::int64_t b) const noexcept { return a & b; }
+  constexpr bool operator()(bool a, bool b) const noexcept { return a && b; }
+};
+struct or_ : any_operand {
+  constexpr std::int64_t operator()(std::int64_t a, std::int64_t b) const noexcept { return a | b; }
+  constexpr bool operator()(bool a, bool b) const noexcept { return a || b; }
+};
+struct xor_ : any_operand {
+  constexpr std::int64_t operator()(std::int64_t a, std::int64_t b) const noexcept { return a ^ b; }
+  constexpr bool operator()(bool a, bool b) const noexcept { return a != b; }
+};
+/// max / min: plain on int64, IEEE maximumNumber / minimumNumber on double.
+struct max : keeps_value {
+  constexpr std::int64_t operator()(std::int64_t a, std::int64_t b) const noexcept { return a < b ? b : a; }
+  double operator()(double a, double b) const noexcept { return max_number(a, b); }
+};
+struct min : keeps_value {
+  constexpr std::int64_t operator()(std::int64_t a, std::int64_t b) const noexcept { return b < a ? b : a; }
+  double operator()(double a, double b) const noexcept { return min_number(a, b); }
+};
+/// syncx's float max / min (keep_ge / keep_le).
+struct keep_ge : keeps_value {
+  constexpr double operator()(double a, double b) const noexcept { return atomic_cell::keep_ge(a, b); }
+};
+struct keep_le : keeps_value {
+  constexpr double operator()(double a, double b) const noexcept { return atomic_cell::keep_le(a, b); }
+};
+}  // namespace op
+
 // ------------------------------------------------------------ cells
 
-struct IntCell {
-  std::atomic<std::int64_t> v;
-  explicit IntCell(std::int64_t x = 0) noexcept : v(x) {}
-  IntCell(const IntCell&) = delete;
-  IntCell& operator=(const IntCell&) = delete;
-
-  std::int64_t load() const noexcept { return v.load(std::memory_order_seq_cst); }
-
-  /// Replaces the value by f(value) with a compare-exchange loop; returns
-  /// {prior, new}.
-  template <class F>
-  INTERLOCK_ALWAYS_INLINE std::pair<std::int64_t, std::int64_t> rmw(F&& f) noexcept {
-    std::int64_t cur = v.load(std::memory_order_relaxed);
-    std::int64_t next;
-    do {
-      next = f(cur);
-    } while (!v.compare_exchange_weak(cur, next, std::memory_order_seq_cst,
-                                      std::memory_order_relaxed));
-    return {cur, next};
-  }
-
-  /// Like rmw, but does not write when f leaves the value unchanged (max/min).
-  template <class F>
-  INTERLOCK_ALWAYS_INLINE std::pair<std::int64_t, std::int64_t> rmw_if_changed(F&& f) noexcept {
-    std::int64_t cur = v.load(std::memory_order_seq_cst);
-    for (;;) {
-      const std::int64_t next = f(cur);
-      if (next == cur) return {cur, cur};
-      if (v.compare_exchange_weak(cur, next, std::memory_order_seq_cst, std::memory_order_seq_cst))
-        return {cur, next};
-    }
-  }
-
-  /// value = value <Op> n atomically (one instruction where there is one);
-  /// returns the prior value. floor_div needs n != 0.
-  template <IntOp Op>
-  INTERLOCK_ALWAYS_INLINE std::int64_t fetch_apply(std::int64_t n) noexcept {
-    if constexpr (Op == IntOp::add) return v.fetch_add(n);
-    else if constexpr (Op == IntOp::sub) return v.fetch_sub(n);
-    else if constexpr (Op == IntOp::or_) return v.fetch_or(n);
-    else if constexpr (Op == IntOp::xor_) return v.fetch_xor(n);
-    else if constexpr (Op == IntOp::and_) return v.fetch_and(n);
-    else return rmw([n](std::int64_t x) { return apply(Op, x, n); }).first;
-  }
-
-  /// Rust's checked_div in a compare-exchange loop: the prior value, or
-  /// nothing (value unchanged) when n is 0 or the value is MIN and n is -1.
-  std::optional<std::int64_t> fetch_checked_div(std::int64_t n) noexcept {
-    std::int64_t cur = v.load(std::memory_order_relaxed);
-    for (;;) {
-      const std::optional<std::int64_t> q = checked_div(cur, n);
-      if (!q) return std::nullopt;
-      if (v.compare_exchange_weak(cur, *q, std::memory_order_seq_cst, std::memory_order_relaxed))
-        return cur;
-    }
-  }
+/// How a value is stored in one atomic word: int64 as is, bool as 0 / 1 (so
+/// fetch_and / fetch_or / fetch_xor apply), double as its bit pattern.
+template <class T> struct rep;
+template <> struct rep<std::int64_t> {
+  using type = std::int64_t;
+  static constexpr type to(std::int64_t x) noexcept { return x; }
+  static constexpr std::int64_t from(type r) noexcept { return r; }
+};
+template <> struct rep<bool> {
+  using type = std::uint8_t;
+  static constexpr type to(bool x) noexcept { return x ? 1 : 0; }
+  static constexpr bool from(type r) noexcept { return r != 0; }
+};
+template <> struct rep<double> {
+  using type = std::uint64_t;
+  static type to(double x) noexcept { return std::bit_cast<type>(x); }
+  static double from(type r) noexcept { return std::bit_cast<double>(r); }
 };
 
-struct BoolCell {
-  std::atomic<std::uint8_t> v;  // 0 or 1 (so fetch_and/or/xor apply)
-  explicit BoolCell(bool x = false) noexcept : v(x ? 1 : 0) {}
-  BoolCell(const BoolCell&) = delete;
-  BoolCell& operator=(const BoolCell&) = delete;
+/// One atomic value of type T (int64, bool or double). Every operation is
+/// sequentially consistent; results that name two values are {prior, new}.
+template <class T>
+class Cell {
+  using R = rep<T>;
+  using Word = typename R::type;
 
-  bool load() const noexcept { return v.load(std::memory_order_seq_cst) != 0; }
-};
+ public:
+  using value_type = T;
 
-/// A double stored as its bit pattern: compare-exchange compares bits, so a
-/// NaN can be compare-exchanged and -0.0 and 0.0 are different values.
-struct FloatCell {
-  std::atomic<std::uint64_t> bits;
-  explicit FloatCell(double x = 0.0) noexcept : bits(std::bit_cast<std::uint64_t>(x)) {}
-  FloatCell(const FloatCell&) = delete;
-  FloatCell& operator=(const FloatCell&) = delete;
+  explicit Cell(T x = T{}) noexcept : v_(R::to(x)) {}
+  Cell(const Cell&) = delete;
+  Cell& operator=(const Cell&) = delete;
 
-  double load() const noexcept {
-    return std::bit_cast<double>(bits.load(std::memory_order_seq_cst));
-  }
-  void store(double x) noexcept { bits.store(std::bit_cast<std::uint64_t>(x)); }
-  double exchange(double x) noexcept {
-    return std::bit_cast<double>(bits.exchange(std::bit_cast<std::uint64_t>(x)));
-  }
-  /// Bitwise compare-exchange; returns {succeeded, prior-or-current}.
-  std::pair<bool, double> compare_exchange(double expected, double desired) noexcept {
-    std::uint64_t e = std::bit_cast<std::uint64_t>(expected);
-    const bool ok = bits.compare_exchange_strong(e, std::bit_cast<std::uint64_t>(desired));
-    return {ok, std::bit_cast<double>(e)};
+  INTERLOCK_ALWAYS_INLINE T load() const noexcept { return R::from(v_.load(std::memory_order_seq_cst)); }
+  INTERLOCK_ALWAYS_INLINE void store(T x) noexcept { v_.store(R::to(x)); }
+  INTERLOCK_ALWAYS_INLINE T exchange(T x) noexcept { return R::from(v_.exchange(R::to(x))); }
+
+  /// If the value is `expected` (bitwise for double), installs `desired`.
+  /// Returns {succeeded, prior} (on failure, the current value).
+  INTERLOCK_ALWAYS_INLINE std::pair<bool, T> compare_exchange(T expected, T desired) noexcept {
+    Word e = R::to(expected);
+    const bool ok = v_.compare_exchange_strong(e, R::to(desired));
+    return {ok, R::from(e)};
   }
 
-  template <class F>
-  INTERLOCK_ALWAYS_INLINE std::pair<double, double> rmw(F&& f) noexcept {
-    std::uint64_t cur = bits.load(std::memory_order_relaxed);
-    double next;
-    do {
-      next = f(std::bit_cast<double>(cur));
-    } while (!bits.compare_exchange_weak(cur, std::bit_cast<std::uint64_t>(next),
-                                         std::memory_order_seq_cst, std::memory_order_relaxed));
-    return {std::bit_cast<double>(cur), next};
-  }
-
-  /// Like rmw, but does not write when f returns the same bits.
-  template <class F>
-  INTERLOCK_ALWAYS_INLINE std::pair<double, double> rmw_if_changed(F&& f) noexcept {
-    std::uint64_t cur = bits.load(std::memory_order_seq_cst);
-    for (;;) {
-      const double next = f(std::bit_cast<double>(cur));
-      const std::uint64_t nb = std::bit_cast<std::uint64_t>(next);
-      if (nb == cur) return {std::bit_cast<double>(cur), next};
-      if (bits.compare_exchange_weak(cur, nb, std::memory_order_seq_cst,
-                                     std::memory_order_seq_cst))
-        return {std::bit_cast<double>(cur), next};
+  /// value = value <Op> n with the atomic instruction where there is one,
+  /// else a compare-exchange loop (not writing when a `keeps` operation
+  /// leaves the value unchanged). Returns {prior, new}, or, for an Op that
+  /// may refuse the value, std::nullopt (value unchanged) when it does.
+  /// Precondition: in_domain<Op>(n).
+  template <class Op>
+  INTERLOCK_ALWAYS_INLINE auto fetch(T n) noexcept {
+    using Res = decltype(Op{}(n, n));
+    if constexpr (!std::is_same_v<Res, T>) {
+      return try_rmw([n](T x) { return Op{}(x, n); });
+    } else if constexpr (!std::is_same_v<T, double> && (std::is_same_v<Op, op::add> || std::is_same_v<Op, op::sub> ||
+                                                         std::is_same_v<Op, op::and_> || std::is_same_v<Op, op::or_> ||
+                                                         std::is_same_v<Op, op::xor_>)) {
+      T prior;
+      if constexpr (std::is_same_v<Op, op::add>) prior = R::from(v_.fetch_add(R::to(n)));
+      else if constexpr (std::is_same_v<Op, op::sub>) prior = R::from(v_.fetch_sub(R::to(n)));
+      else if constexpr (std::is_same_v<Op, op::and_>) prior = R::from(v_.fetch_and(R::to(n)));
+      else if constexpr (std::is_same_v<Op, op::or_>) prior = R::from(v_.fetch_or(R::to(n)));
+      else prior = R::from(v_.fetch_xor(R::to(n)));
+      return std::pair<T, T>{prior, Op{}(prior, n)};
+    } else if constexpr (Op::keeps) {
+      return rmw_if_changed([n](T x) { return Op{}(x, n); });
+    } else {
+      return rmw([n](T x) { return Op{}(x, n); });
     }
   }
+
+  /// Replaces the value by f(value) with a compare-exchange loop.
+  template <class F>
+  INTERLOCK_ALWAYS_INLINE std::pair<T, T> rmw(F&& f) noexcept {
+    Word cur = v_.load(std::memory_order_relaxed);
+    T next;
+    do {
+      next = f(R::from(cur));
+    } while (!v_.compare_exchange_weak(cur, R::to(next), std::memory_order_seq_cst,
+                                       std::memory_order_relaxed));
+    return {R::from(cur), next};
+  }
+
+  /// Like rmw, but does not write when f leaves the stored word unchanged.
+  template <class F>
+  INTERLOCK_ALWAYS_INLINE std::pair<T, T> rmw_if_changed(F&& f) noexcept {
+    Word cur = v_.load(std::memory_order_seq_cst);
+    for (;;) {
+      const T next = f(R::from(cur));
+      if (R::to(next) == cur) return {R::from(cur), next};
+      if (v_.compare_exchange_weak(cur, R::to(next), std::memory_order_seq_cst,
+                                   std::memory_order_seq_cst))
+        return {R::from(cur), next};
+    }
+  }
+
+  /// Like rmw, but f returns std::optional<T>: nothing stops the loop with
+  /// the value unchanged (a refused operand, an error in a caller's
+  /// function). f runs with no lock held and again only when another thread
+  /// changed the value in between (strong compare-exchange: f may be costly).
+  template <class F>
+  std::optional<std::pair<T, T>> try_rmw(F&& f) noexcept(noexcept(f(T{}))) {
+    Word cur = v_.load(std::memory_order_seq_cst);
+    for (;;) {
+      const std::optional<T> next = f(R::from(cur));
+      if (!next) return std::nullopt;
+      if (v_.compare_exchange_strong(cur, R::to(*next))) return std::pair<T, T>{R::from(cur), *next};
+    }
+  }
+
+ private:
+  std::atomic<Word> v_;
+};
+
+using IntCell = Cell<std::int64_t>;
+using BoolCell = Cell<bool>;
+using FloatCell = Cell<double>;
+
+/// A strong reference to an object that any number of threads may read and
+/// replace at once. Refs (retain / release) own the reference counting. The
+/// slot is guarded by a one-byte Mutex held only for pointer moves and
+/// Refs::retain (which must run no foreign code); a displaced object is
+/// released after unlocking (its release may run arbitrary code). So a
+/// reader racing an exchange gets the old object, kept alive by its new
+/// reference, or the new one, never a freed one. Results are owned
+/// references (retained for the caller); arguments are borrowed.
+template <class Obj, class Refs>
+class RefSlot {
+ public:
+  explicit RefSlot(Obj* o) noexcept : obj_(o) { Refs::retain(o); }
+  ~RefSlot() {
+    Obj* o = obj_;
+    obj_ = nullptr;
+    if (o) Refs::release(o);
+  }
+  RefSlot(const RefSlot&) = delete;
+  RefSlot& operator=(const RefSlot&) = delete;
+
+  INTERLOCK_ALWAYS_INLINE Obj* load() const noexcept {
+    mu_.lock();
+    Obj* o = obj_;
+    Refs::retain(o);
+    mu_.unlock();
+    return o;
+  }
+
+  /// Installs `o`; returns the displaced object.
+  INTERLOCK_ALWAYS_INLINE Obj* exchange(Obj* o) noexcept {
+    Refs::retain(o);
+    mu_.lock();
+    Obj* old = obj_;
+    obj_ = o;
+    mu_.unlock();
+    return old;
+  }
+
+  INTERLOCK_ALWAYS_INLINE void store(Obj* o) noexcept { Refs::release(exchange(o)); }
+
+  /// If the slot holds `expected` (identity), installs `desired`. Returns
+  /// {succeeded, prior} (on failure, the current object).
+  INTERLOCK_ALWAYS_INLINE std::pair<bool, Obj*> compare_exchange(Obj* expected, Obj* desired) noexcept {
+    mu_.lock();
+    Obj* cur = obj_;
+    if (cur == expected) {
+      Refs::retain(desired);
+      obj_ = desired;
+      mu_.unlock();
+      return {true, cur};  // the slot's reference moves to the caller
+    }
+    Refs::retain(cur);
+    mu_.unlock();
+    return {false, cur};
+  }
+
+  /// Replaces the object by f(current) (f gets a borrowed reference and
+  /// returns an owned one, or nullptr to stop with the slot unchanged), with
+  /// an identity compare-exchange loop; f runs with no lock held, again with
+  /// the new object when another thread replaced it. Returns {prior, new}.
+  template <class F>
+  std::optional<std::pair<Obj*, Obj*>> try_rmw(F&& f) {
+    Obj* cur = load();
+    for (;;) {
+      Obj* next = f(cur);
+      if (!next) {
+        Refs::release(cur);
+        return std::nullopt;
+      }
+      auto [ok, prior] = compare_exchange(cur, next);
+      Refs::release(cur);
+      if (ok) return std::pair<Obj*, Obj*>{prior, next};
+      Refs::release(next);
+      cur = prior;  // the current object: try again with it
+    }
+  }
+
+  /// Replaces the object by `desired` if match(current) holds (match runs
+  /// with no lock held, on the object it then replaces by identity; it is
+  /// asked again when another thread replaced the object meanwhile). Returns
+  /// whether it did, or nothing when match failed (returned std::nullopt).
+  template <class Match>
+  std::optional<bool> replace_if(Obj* desired, Match&& match) {
+    Obj* cur = load();
+    for (;;) {
+      const std::optional<bool> m = match(cur);
+      if (!m || !*m) {
+        Refs::release(cur);
+        return m;
+      }
+      auto [ok, prior] = compare_exchange(cur, desired);
+      Refs::release(cur);
+      if (ok) {
+        Refs::release(prior);
+        return true;
+      }
+      cur = prior;
+    }
+  }
+
+  /// Calls visit(object) under the lock (a garbage collector's traversal:
+  /// it never sees a freed object); 0 when the slot is empty.
+  template <class Visit>
+  int visit(Visit&& visit) const noexcept {
+    mu_.lock();
+    Obj* o = obj_;
+    const int r = o ? visit(o) : 0;
+    mu_.unlock();
+    return r;
+  }
+
+ private:
+  mutable Mutex mu_;
+  Obj* obj_;
 };
 
 }  // namespace interlock::atomic_cell

@@ -2,6 +2,7 @@
 // (tests/cpp/all_headers_test.cpp checks that they compile together).
 #pragma once
 
+#include "interlock/async_wait.hpp"
 #include "interlock/atomic_cell.hpp"
 #include "interlock/blocking_queue.hpp"
 #include "interlock/buffer_atomic.hpp"

@@ -74,6 +74,35 @@ class INTERLOCK_API TrackedOnce {
   /// Child side of fork(), single-threaded: resets the flags run by others.
   static void after_fork_in_child(std::uintptr_t me) noexcept;
 
+  enum class Call : unsigned char { done, ran, failed, reentrant, interrupted };
+  /// The whole protocol for caller `me`: `reentrant` (nothing done) when `me`
+  /// is running the initialiser (waiting would deadlock); else begins, with
+  /// `wait(begin)` running the possibly blocking begin (an owner wraps it in
+  /// its wait hooks): `done` once a run has completed, `interrupted` if the
+  /// wait gave up, else runs `run()` as the registered runner: true marks
+  /// the flag done (`ran`); false or an exception leaves it not done for a
+  /// later caller (`failed`, or the exception propagates).
+  template <class Wait, class Run>
+  Call call(std::uintptr_t me, Wait&& wait, Run&& run) {
+    if (runner() == me) return Call::reentrant;
+    OnceFlag::Begin b;
+    do b = wait([this] { return flag.begin(Deadline::never(), true); });
+    while (b == OnceFlag::Begin::timed_out);  // not with Deadline::never()
+    if (b != OnceFlag::Begin::run) return b == OnceFlag::Begin::done ? Call::done : Call::interrupted;
+    start_run(me);
+    bool ok = false;
+    try {
+      ok = run();
+    } catch (...) {
+      end_run();
+      flag.finish(false);
+      throw;
+    }
+    end_run();
+    flag.finish(ok);
+    return ok ? Call::ran : Call::failed;
+  }
+
  private:
   std::atomic<std::uintptr_t> runner_{0};
   TrackedOnce* prev_ = nullptr;

@@ -82,7 +82,16 @@ class INTERLOCK_API RecursiveMutex {
   /// Locks and sets the depth to `depth` (as returned by release_all()).
   WaitStatus restore_depth(std::size_t depth, Deadline deadline = Deadline::never()) noexcept;
 
+  /// Child side of fork(): the forking thread keeps what it held; a hold by
+  /// any other thread is dropped.
   void reset_after_fork() noexcept;
+  /// Back to a fresh, unowned mutex whoever held it (threading's
+  /// _at_fork_reinit). Single-threaded use only.
+  void reset() noexcept {
+    owner_.store(0, std::memory_order_relaxed);
+    depth_ = 0;
+    mutex_.reset_after_fork();
+  }
 
  private:
   WaitStatus lock_until_impl(Deadline deadline, bool interruptible) noexcept;

@@ -21,6 +21,8 @@
 //   * The last reader out hands the lock to the first parked writer.
 // Read locks are not re-entrant: a thread that read-locks twice while a writer
 // waits deadlocks, as with every writer-preferring lock.
+// CheckedRWMutex (below) is the variant whose holds belong to no thread and
+// whose releases are checked (the Python RWLock's rules).
 #pragma once
 
 #include <atomic>
@@ -157,6 +159,78 @@ class INTERLOCK_API RWMutex {
   void wake_readers_if_stranded() noexcept;
 
   std::atomic<std::uintptr_t> state_{0};
+};
+
+/// An RWMutex whose holds belong to no thread (any thread may release one,
+/// as with the Python RWLock) and whose releases are checked, like
+/// Mutex::try_unlock: releasing what is not held returns false and changes
+/// nothing, where RWMutex would stop with a fatal error.
+/// Invariant: `writer_` is true from the moment the write lock is granted
+/// until exactly one release (try_unlock, try_downgrade, try_bump_exclusive)
+/// claims it by exchange, before the RWMutex is told; of two racing releases
+/// of one write hold, one succeeds and the other returns false. Read releases
+/// are RWMutex::try_unlock_shared (one CAS that checks the count).
+class CheckedRWMutex {
+ public:
+  // ---- shared
+  INTERLOCK_ALWAYS_INLINE bool try_lock_shared() noexcept { return rw_.try_lock_shared(); }
+  WaitStatus lock_shared_until(Deadline d) noexcept { return rw_.lock_shared_until(d); }
+  INTERLOCK_ALWAYS_INLINE bool try_unlock_shared() noexcept { return rw_.try_unlock_shared(); }
+  /// With a read hold: lets a waiting writer in, then holds for reading
+  /// again (an uninterruptible wait). False, nothing done, without one.
+  bool try_bump_shared() noexcept {
+    if (!rw_.try_unlock_shared()) return false;
+    rw_.lock_shared();
+    return true;
+  }
+
+  // ---- exclusive
+  INTERLOCK_ALWAYS_INLINE bool try_lock() noexcept {
+    if (!rw_.try_lock()) return false;
+    writer_.store(true, std::memory_order_release);
+    return true;
+  }
+  WaitStatus lock_until(Deadline d) noexcept {
+    const WaitStatus s = rw_.lock_until(d);
+    if (s == WaitStatus::ok) writer_.store(true, std::memory_order_release);
+    return s;
+  }
+  /// Releases the write hold (fair: hands it to a waiter if there is one).
+  INTERLOCK_ALWAYS_INLINE bool try_unlock(bool fair = false) noexcept {
+    if (INTERLOCK_UNLIKELY(!claim())) return false;
+    if (fair) rw_.unlock_fair();
+    else rw_.unlock();
+    return true;
+  }
+  /// Turns the write hold into a read hold, atomically.
+  bool try_downgrade() noexcept {
+    if (!claim()) return false;
+    rw_.downgrade();
+    return true;
+  }
+  /// Lets waiting threads in, then holds for writing again (uninterruptible).
+  bool try_bump_exclusive() noexcept {
+    if (!claim()) return false;
+    rw_.bump_exclusive();
+    writer_.store(true, std::memory_order_release);
+    return true;
+  }
+
+  // ---- snapshots
+  bool is_locked() const noexcept { return rw_.is_locked(); }
+  bool is_locked_exclusive() const noexcept { return rw_.is_locked_exclusive(); }
+  std::uintptr_t reader_count() const noexcept { return rw_.reader_count(); }
+
+  void reset_after_fork() noexcept {
+    rw_.reset_after_fork();
+    writer_.store(false, std::memory_order_relaxed);
+  }
+
+ private:
+  bool claim() noexcept { return writer_.exchange(false, std::memory_order_acq_rel); }
+
+  RWMutex rw_;
+  std::atomic<bool> writer_{false};
 };
 
 }  // namespace interlock

@@ -87,7 +87,10 @@
 // delays.
 //
 // Iteration is by shard snapshots (`snapshot`): a caller copies one shard's
-// live entries (retained) under its lock and walks them unlocked.
+// live entries (retained) under its lock and walks them unlocked
+// (`for_each_snapshot`, or `SnapshotIterator`, which threads may share).
+// `update` is the read-compute-store loop over compare_and_set: the
+// computation runs unlocked and is retried when the value moved meanwhile.
 #pragma once
 
 #include <sched.h>
@@ -120,6 +123,9 @@ enum class MapStatus : std::uint8_t {
   error,      // Policy::slow_equal failed (the policy has recorded why)
   no_memory,  // a table could not grow
 };
+
+/// What SnapshotIterator::next did.
+enum class SnapshotStep : std::uint8_t { item, end, no_memory };
 
 /// A value type for sets: no storage in an entry.
 struct NoValue {};
@@ -283,6 +289,170 @@ class ShardedMap {
     return st;
   }
 
+  /// Replace key's value by fn(current), atomically (a compare-and-set retry
+  /// loop on the value handle). fn(V arg, V* out) -> bool runs with no lock
+  /// held (arbitrary code: it may re-enter the map) and may run again, on the
+  /// newer value, when another thread changed key's value meanwhile; it
+  /// stores a value the caller owns (a reference) in *out, or returns false
+  /// (error: the policy has recorded why). When key is absent, fn gets
+  /// *dflt if dflt is non-null, else the result is `absent`.
+  ///   found / inserted: *result is the stored value, owned by the caller;
+  ///   absent; error (slow_equal or fn failed); no_memory.
+  template <class Fn>
+  MapStatus update(K key, std::size_t hash, const V* dflt, Fn&& fn, V* result) {
+    V cur{};  // retained while has_cur
+    MapStatus st = find(key, hash, &cur);
+    if (st != MapStatus::found && st != MapStatus::absent) return st;
+    bool has_cur = st == MapStatus::found;
+    for (;;) {
+      if (!has_cur && !dflt) return MapStatus::absent;
+      V desired{};
+      bool ok = fn(has_cur ? cur : *dflt, &desired);
+      V seen{};
+      if (ok) st = compare_and_set(key, hash, !has_cur, cur, desired, &seen);
+      if (has_cur) Policy::release_value(cur);
+      if (!ok) return MapStatus::error;
+      if (st == MapStatus::found || st == MapStatus::inserted) {
+        *result = desired;
+        return st;
+      }
+      Policy::release_value(desired);
+      if (st != MapStatus::mismatch && st != MapStatus::absent) return st;
+      has_cur = st == MapStatus::mismatch;
+      cur = seen;
+    }
+  }
+
+  /// Visit a snapshot of every entry, shard by shard: fn(K, V) -> bool (false
+  /// stops) runs with no lock held, on references the map releases after.
+  /// false if fn stopped or memory ran out (*no_memory tells which).
+  template <class Fn>
+  bool for_each_snapshot(Fn&& fn, bool* no_memory) {
+    constexpr bool kValues = !std::is_empty_v<V>;
+    std::vector<K> ks;
+    std::vector<V> vs;
+    *no_memory = false;
+    bool go = true;
+    for (std::size_t s = 0; go && s < nshards_; ++s) {
+      ks.clear();
+      vs.clear();
+      if (!snapshot(s, &ks, kValues ? &vs : nullptr)) {
+        *no_memory = true;
+        return false;
+      }
+      for (std::size_t i = 0; i < ks.size(); ++i) {
+        V v = kValues ? vs[i] : V{};
+        if (go) go = fn(ks[i], v);
+        Policy::release_key(ks[i]);
+        if constexpr (kValues) Policy::release_value(vs[i]);
+      }
+    }
+    return go;
+  }
+
+  /// Assign a snapshot of `src`'s entries (shard by shard, as
+  /// for_each_snapshot) into this map with their stored hashes: no key is
+  /// hashed again (a copy). inserted, or the first failure (no_memory, error).
+  MapStatus assign_all(ShardedMap& src) {
+    constexpr bool kValues = !std::is_empty_v<V>;
+    std::vector<K> ks;
+    std::vector<V> vs;
+    std::vector<std::size_t> hs;
+    MapStatus st = MapStatus::inserted;
+    for (std::size_t s = 0; st == MapStatus::inserted && s < src.nshards_; ++s) {
+      ks.clear();
+      vs.clear();
+      hs.clear();
+      if (!src.snapshot(s, &ks, kValues ? &vs : nullptr, &hs)) return MapStatus::no_memory;
+      for (std::size_t i = 0; i < ks.size(); ++i) {
+        V v = kValues ? vs[i] : V{};
+        if (st == MapStatus::inserted && (st = assign(ks[i], hs[i], v)) == MapStatus::found)
+          st = MapStatus::inserted;
+        Policy::release_key(ks[i]);
+        if constexpr (kValues) Policy::release_value(vs[i]);
+      }
+    }
+    return st;
+  }
+
+  /// An iterator over shard snapshots, which any thread may advance: on
+  /// reaching a shard it copies that shard's live entries (retained) under
+  /// the shard's lock, then hands them out one by one. An entry is seen at
+  /// most once; one present throughout the iteration is seen exactly once.
+  /// Its own lock is held only to copy or hand over handles (never across a
+  /// Policy release); what it still holds is released by close().
+  class SnapshotIterator {
+   public:
+    using Step = SnapshotStep;
+    /// want_keys / want_values: which halves are copied (and handed out).
+    SnapshotIterator(bool want_keys, bool want_values) noexcept
+        : want_keys_(want_keys), want_values_(want_values && !std::is_empty_v<V>) {}
+    SnapshotIterator(const SnapshotIterator&) = delete;
+    SnapshotIterator& operator=(const SnapshotIterator&) = delete;
+    ~SnapshotIterator() { close(); }
+
+    /// item: *key / *value (the wanted halves) are references the caller now owns.
+    Step next(ShardedMap& m, K* key, V* value) {
+      Step r = Step::end;
+      mu_.lock();
+      while (pos_ == count() && next_shard_ < m.shard_count()) {
+        keys_.clear();
+        values_.clear();
+        pos_ = 0;
+        if (!m.snapshot(next_shard_, want_keys_ ? &keys_ : nullptr,
+                        want_values_ ? &values_ : nullptr)) {
+          mu_.unlock();
+          return Step::no_memory;
+        }
+        ++next_shard_;
+      }
+      if (pos_ < count()) {
+        if (want_keys_) *key = keys_[pos_];
+        if (want_values_) *value = values_[pos_];
+        ++pos_;
+        r = Step::item;
+      }
+      mu_.unlock();
+      return r;
+    }
+
+    /// Release what was copied and not handed out (unlocked); the iterator
+    /// is exhausted from then on.
+    void close() noexcept {
+      std::vector<K> ks;
+      std::vector<V> vs;
+      mu_.lock();
+      ks.swap(keys_);
+      vs.swap(values_);
+      std::size_t pos = pos_;
+      pos_ = 0;
+      next_shard_ = static_cast<std::size_t>(-1);
+      mu_.unlock();
+      for (std::size_t i = pos; i < ks.size(); ++i) Policy::release_key(ks[i]);
+      for (std::size_t i = pos; i < vs.size(); ++i) Policy::release_value(vs[i]);
+    }
+
+    /// Visit what it holds, unlocked (stop-the-world contexts only, as
+    /// for_each_unlocked): fn(K) / fn(V) -> int, non-zero stops.
+    template <class FK, class FV>
+    int for_each_held(FK&& on_key, FV&& on_value) const {
+      for (std::size_t i = pos_; i < keys_.size(); ++i)
+        if (int r = on_key(keys_[i])) return r;
+      for (std::size_t i = pos_; i < values_.size(); ++i)
+        if (int r = on_value(values_[i])) return r;
+      return 0;
+    }
+
+   private:
+    std::size_t count() const noexcept { return want_keys_ ? keys_.size() : values_.size(); }
+    RawMutex mu_;  // guards everything below
+    bool want_keys_, want_values_;
+    std::size_t next_shard_ = 0;
+    std::size_t pos_ = 0;
+    std::vector<K> keys_;
+    std::vector<V> values_;
+  };
+
   /// Remove and hand over one entry (the last-inserted live entry of the first
   /// non-empty shard at or after a rotating start). false when empty.
   bool pop_any(K* key, V* value) {
@@ -337,15 +507,18 @@ class ShardedMap {
   }
 
   /// Append shard `i`'s live entries, retained, in insertion order. Either
-  /// output may be null (then that half is not copied or retained).
-  /// Returns false if memory ran out (nothing appended then).
-  bool snapshot(std::size_t i, std::vector<K>* keys, std::vector<V>* values) {
+  /// output may be null (then that half is not copied or retained); `hashes`
+  /// (optional) gets the entries' hashes. Returns false if memory ran out
+  /// (nothing appended then).
+  bool snapshot(std::size_t i, std::vector<K>* keys, std::vector<V>* values,
+                std::vector<std::size_t>* hashes = nullptr) {
     Shard& s = shards_[i];
     s.mu.lock();
     std::size_t n = s.used();
     try {
       if (keys) keys->reserve(keys->size() + n);
       if (values) values->reserve(values->size() + n);
+      if (hashes) hashes->reserve(hashes->size() + n);
     } catch (const std::bad_alloc&) {
       s.mu.unlock();
       return false;
@@ -353,6 +526,7 @@ class ShardedMap {
     for (std::uint32_t j = 0; j < s.nentries; ++j) {
       Entry& e = s.entries[j];
       if (e.key == K{}) continue;
+      if (hashes) hashes->push_back(e.hash);
       if (keys) {
         Policy::retain_key(e.key);
         keys->push_back(e.key);

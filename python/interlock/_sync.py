@@ -1,8 +1,8 @@
 """Condition and Barrier for interlock.locks, in Python on interlock's locks.
 
 Both follow the contracts of threading.Condition and threading.Barrier. The
-waits underneath are acquisitions of interlock ``Lock`` objects (one private
-"waiter" lock per waiting thread), so they release the GIL (detach on
+waits underneath are acquisitions of interlock ``BoundedSemaphore`` objects (one
+private "waiter" per waiting thread), so they release the GIL (detach on
 free-threaded builds) and are interruptible by signal handlers, like every
 other interlock wait. ``BrokenBarrierError`` *is* threading.BrokenBarrierError,
 so ``except`` clauses written for either module catch both.
@@ -19,39 +19,31 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from threading import TIMEOUT_MAX, BrokenBarrierError
-from typing import Any, Awaitable, Callable, TypeVar
+from threading import BrokenBarrierError
+from typing import Any, Awaitable, Callable, Generator, TypeVar
 
 from ._aio import LockAio, _acquire
 from ._interlock import locks as _native_locks
 
 Lock = _native_locks.Lock
 RLock = _native_locks.RLock
+BoundedSemaphore = _native_locks.BoundedSemaphore
 
 __all__ = ["Condition", "Barrier", "BrokenBarrierError", "ConditionAio", "BarrierAio"]
 
 _T = TypeVar("_T")
 _monotonic = time.monotonic
 
-# How Condition.wait() waits on its waiter lock for a given timeout.
-_FOREVER, _TIMED, _NO_WAIT = 0, 1, 2
-
-
-def _wait_mode(timeout: float | None) -> int:
-    """threading's wait() convention: None waits forever, a positive number
-    that long, zero or negative not at all. NaN is a ValueError (the stdlib
-    returns at once or spins, depending on the call); too large an
-    OverflowError (as the stdlib's lock acquire raises); a non-number is a
-    TypeError (from the comparison, as in the stdlib)."""
-    if timeout is None:
-        return _FOREVER
-    if timeout > 0:
-        if timeout > TIMEOUT_MAX:
-            raise OverflowError("timeout value is too large")
-        return _TIMED
-    if timeout != timeout:
-        raise ValueError("Invalid value NaN (not a number)")
-    return _NO_WAIT
+def _new_waiter() -> Any:
+    """A waiting thread's (or coroutine's) private wake-up: a taken
+    BoundedSemaphore(1). Its acquire(timeout=...) is threading's wait()
+    convention (None forever, zero or negative no wait; NaN ValueError, too
+    large OverflowError, not a number TypeError: bindings/timeouts.hpp), and
+    a second release() raises ValueError, which tells _notify that an
+    interrupted notify() had already woken it."""
+    waiter = BoundedSemaphore(1)
+    waiter.acquire()
+    return waiter
 
 
 class Condition:
@@ -139,18 +131,11 @@ class Condition:
         """
         if not self._is_owned():
             raise RuntimeError("cannot wait on un-acquired lock")
-        mode = _FOREVER if timeout is None else _wait_mode(timeout)
-        waiter = Lock()
-        waiter.acquire()
+        waiter = _new_waiter()
         self._waiters.append(waiter)
         state = self._release_save()
         try:
-            if mode == _FOREVER:
-                notified = waiter.acquire()
-            elif mode == _TIMED:
-                notified = waiter.acquire(True, timeout)
-            else:
-                notified = waiter.acquire(False)
+            notified = waiter.acquire(True, timeout)
         except BaseException:
             try:
                 self._acquire_restore(state)
@@ -188,7 +173,6 @@ class Condition:
                 self.wait()
                 result = predicate()
             return result
-        _wait_mode(timeout)  # check the timeout before waiting at all
         deadline = _monotonic() + timeout
         while not result:
             left = deadline - _monotonic()
@@ -206,7 +190,7 @@ class Condition:
             waiter = waiters[0]
             try:
                 waiter.release()
-            except RuntimeError:
+            except ValueError:
                 # Already released by a notify() that was interrupted (a
                 # signal handler raised) before it could dequeue it.
                 pass
@@ -293,22 +277,52 @@ class Barrier:
             timeout = self._timeout
         cond = self._cond
         with cond:
-            # Wait for the previous cycle to drain (or a reset to finish).
-            while self._state == _DRAINING or self._state == _RESETTING:
-                cond.wait()
-            if self._state == _BROKEN:
-                raise BrokenBarrierError
-            index = self._count
-            self._count += 1
+            party = self._party()
             try:
-                if index + 1 == self._parties:
-                    self._trip()
-                else:
-                    self._await_trip(timeout)
-                return index
+                until, timed = next(party)
+                while True:
+                    if cond.wait_for(until, timeout if timed else None):
+                        until, timed = party.send(None)
+                    else:  # timed out: nobody else can complete this cycle
+                        self._break()
+                        until, timed = party.throw(BrokenBarrierError())
+            except StopIteration as done:
+                return done.value
             finally:
-                self._count -= 1
-                self._leave()
+                party.close()  # interrupted: the party leaves, the lock still held
+
+    def _party(self) -> Generator[tuple[Callable[[], bool], bool], None, int]:
+        """The barrier's state machine: one party's way through a cycle, run
+        with the condition's lock held, returning its arrival index. It yields
+        (until, timed) where the party must wait: the driver waits (the lock
+        released meanwhile) until until() is true, then resumes it; `timed`
+        says whether giving up breaks the barrier, and the driver that gives
+        up breaks it and throws its exception in. Barrier.wait drives it with
+        threads' waits, BarrierAio.wait with awaits: one state machine."""
+        while self._state == _DRAINING or self._state == _RESETTING:
+            # Wait for the previous cycle to drain (or a reset to finish).
+            yield self._open, False
+        if self._state == _BROKEN:
+            raise BrokenBarrierError
+        index = self._count
+        self._count += 1
+        try:
+            if index + 1 == self._parties:
+                self._trip()
+            else:
+                yield self._tripped, True
+                if self._state < 0:  # reset or broken while we waited
+                    raise BrokenBarrierError
+            return index
+        finally:
+            self._count -= 1
+            self._leave()
+
+    def _open(self) -> bool:
+        return self._state != _DRAINING and self._state != _RESETTING
+
+    def _tripped(self) -> bool:
+        return self._state != _FILLING
 
     def _trip(self) -> None:
         # The last party: run the action, then release everyone.
@@ -320,13 +334,6 @@ class Barrier:
             raise
         self._state = _DRAINING
         self._cond.notify_all()
-
-    def _await_trip(self, timeout: float | None) -> None:
-        if not self._cond.wait_for(lambda: self._state != _FILLING, timeout):
-            self._break()  # timed out: nobody else can complete this cycle
-            raise BrokenBarrierError
-        if self._state < 0:  # reset or broken while we waited
-            raise BrokenBarrierError
 
     def _leave(self) -> None:
         # The last thread out of a draining/resetting cycle opens the next one.
@@ -387,8 +394,7 @@ async def _notified_wait(cond: Condition, reacquire: Callable[[Any], Awaitable[N
     """Condition.wait's protocol with an awaited wake-up: queue a waiter lock,
     release `cond`'s lock, await the waiter, take the lock back with
     `reacquire(state)` (also when cancelled, as asyncio.Condition does)."""
-    waiter = Lock()
-    waiter.acquire()
+    waiter = _new_waiter()
     cond._waiters.append(waiter)
     state = cond._release_save()
     error: BaseException | None = None
@@ -481,28 +487,23 @@ class BarrierAio:
         b = self._b
         cond = b._cond
         with cond:
-            while b._state == _DRAINING or b._state == _RESETTING:
-                await _notified_wait(cond, _sync_reacquire(cond))
-            if b._state == _BROKEN:
-                raise BrokenBarrierError
-            index = b._count
-            b._count += 1
+            party = b._party()  # Barrier's state machine, awaited
             try:
-                if index + 1 == b._parties:
-                    b._trip()
-                else:
+                until, timed = next(party)
+                while True:
                     try:
-                        while b._state == _FILLING:
+                        while not until():
                             await _notified_wait(cond, _sync_reacquire(cond))
-                    except BaseException:
-                        b._break()
-                        raise
-                    if b._state < 0:
-                        raise BrokenBarrierError
-                return index
+                    except BaseException as e:
+                        if timed:
+                            b._break()
+                        until, timed = party.throw(e)
+                    else:
+                        until, timed = party.send(None)
+            except StopIteration as done:
+                return done.value
             finally:
-                b._count -= 1
-                b._leave()
+                party.close()
 
     async def reset(self) -> None:
         """Return the barrier to its initial state (see Barrier.reset)."""

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "interlock/async_wait.hpp"
 #include "interlock/latch.hpp"
 #include "interlock/mutex.hpp"
 #include "interlock/parking_lot.hpp"
@@ -372,3 +373,97 @@ TEST(ParkAsync, AfterForkNotifiesAsyncWaitersInTheChild) {
   EXPECT_TRUE(pl::cancel_async(w.waiter));  // the parent's queue is untouched
 }
 #endif
+
+// ---- interlock::AsyncWait: one wait's node and the rules for its outcome.
+
+namespace {
+struct Loop {
+  Inbox inbox;
+  interlock::AsyncWait wait;
+  Loop(interlock::AsyncWait::Kind k, void* prim,
+       const interlock::AsyncWait::CustomOps* ops = nullptr)
+      : wait(k, prim, ops, &Inbox::notify, &inbox) {}
+};
+using Kind = interlock::AsyncWait::Kind;
+}  // namespace
+
+TEST(AsyncWait, ReadyAtOnceQueuesNothingAndEndsTheWait) {
+  Semaphore s(1);
+  Loop a(Kind::semaphore, &s);
+  EXPECT_TRUE(a.wait.enqueue());
+  EXPECT_EQ(s.value(), 0u);
+  EXPECT_FALSE(a.wait.cancel());  // over: nothing to withdraw or give back
+  EXPECT_EQ(s.value(), 0u);
+}
+
+TEST(AsyncWait, ConsumeTakesWhatWasHandedOverOnce) {
+  Semaphore s(0);
+  Loop a(Kind::semaphore, &s);
+  ASSERT_FALSE(a.wait.enqueue());
+  s.release();
+  ASSERT_TRUE(a.inbox.wait_for());
+  EXPECT_TRUE(a.wait.consume());
+  a.wait.abandon();  // consumed: gives nothing back
+  EXPECT_FALSE(a.wait.cancel());
+  EXPECT_EQ(s.value(), 0u);
+}
+
+TEST(AsyncWait, CancelOrAbandonGivesAHandedLockBackOnce) {
+  for (int abandon_first = 0; abandon_first < 2; ++abandon_first) {
+    Mutex m;
+    m.lock();
+    Loop a(Kind::mutex, &m);
+    ASSERT_FALSE(a.wait.enqueue());
+    std::this_thread::sleep_for(3ms);  // past the fairness threshold: a hand-off
+    m.unlock();
+    ASSERT_TRUE(a.inbox.wait_for());
+    ASSERT_TRUE(m.is_locked());
+    if (abandon_first) a.wait.abandon();  // the loop was gone
+    EXPECT_FALSE(a.wait.cancel());
+    if (!abandon_first) a.wait.abandon();
+    EXPECT_FALSE(m.is_locked());  // released exactly once
+    EXPECT_FALSE(a.wait.consume());
+    ASSERT_TRUE(m.try_lock());  // the next holder's lock is not released again
+    a.wait.abandon();
+    EXPECT_TRUE(m.is_locked());
+    m.unlock();
+  }
+}
+
+TEST(AsyncWait, CancelWhileQueuedWithdraws) {
+  ResettableEvent e;
+  Loop a(Kind::event, &e);
+  ASSERT_FALSE(a.wait.enqueue());
+  EXPECT_TRUE(a.wait.cancel());
+  e.set();
+  EXPECT_EQ(a.inbox.count.load(), 0);
+  Latch l(1);
+  Loop b(Kind::latch, &l);
+  ASSERT_FALSE(b.wait.enqueue());
+  l.count_down();
+  ASSERT_TRUE(b.inbox.wait_for());
+  EXPECT_TRUE(b.wait.consume());
+}
+
+TEST(AsyncWait, CustomWaitsPassAWakeUpOnUnlessTheRetryClaimsIt) {
+  static int passed_on = 0;
+  static bool still_queued = false;
+  static const interlock::AsyncWait::CustomOps ops{
+      [](void*, pl::AsyncNode&) noexcept { return still_queued; },
+      [](void*) noexcept { ++passed_on; }};
+  passed_on = 0;  // (statics: the test may be repeated)
+  int prim = 0;
+  Loop a(Kind::custom, &prim, &ops);
+  still_queued = false;  // a wake-up took it
+  EXPECT_FALSE(a.wait.cancel());
+  EXPECT_EQ(passed_on, 1);
+  Loop b(Kind::custom, &prim, &ops);
+  EXPECT_TRUE(b.wait.claim_registration());  // the retry keeps the registration
+  EXPECT_FALSE(b.wait.claim_registration());
+  b.wait.abandon();
+  EXPECT_EQ(passed_on, 1);
+  Loop c(Kind::custom, &prim, &ops);
+  still_queued = true;
+  EXPECT_TRUE(c.wait.cancel());
+  EXPECT_EQ(passed_on, 1);
+}

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace ac = interlock::atomic_cell;
@@ -121,29 +122,117 @@ TEST(AtomicCellFacadeRules, CheckedDivIsRusts) {
   EXPECT_EQ(ac::checked_div(1, 0), std::nullopt);
   EXPECT_EQ(ac::checked_div(kMin, -1), std::nullopt);
   ac::IntCell c(kMin);
-  EXPECT_EQ(c.fetch_checked_div(-1), std::nullopt);
+  EXPECT_EQ(c.fetch<ac::op::rust_div>(-1), std::nullopt);
   EXPECT_EQ(c.load(), kMin);  // unchanged
-  EXPECT_EQ(c.fetch_checked_div(0), std::nullopt);
-  EXPECT_EQ(c.fetch_checked_div(2), kMin);
+  EXPECT_EQ(c.fetch<ac::op::rust_div>(0), std::nullopt);
+  EXPECT_EQ(c.fetch<ac::op::rust_div>(2)->first, kMin);
   EXPECT_EQ(c.load(), kMin / 2);
 }
 
-TEST(AtomicCellFacadeRules, FetchApplyWrapsAndFloorDivides) {
+TEST(AtomicCellOps, FetchWrapsAndFloorDivides) {
   ac::IntCell c(kMax);
-  EXPECT_EQ(c.fetch_apply<ac::IntOp::add>(1), kMax);
-  EXPECT_EQ(c.load(), kMin);
-  c.v.store(-7);
-  EXPECT_EQ(c.fetch_apply<ac::IntOp::floor_div>(2), -7);
-  EXPECT_EQ(c.load(), -4);
-  EXPECT_EQ(c.fetch_apply<ac::IntOp::mul>(3), -4);
-  EXPECT_EQ(c.load(), -12);
-  c.fetch_apply<ac::IntOp::and_>(0xff);
-  EXPECT_EQ(c.load(), -12 & 0xff);
-  c.fetch_apply<ac::IntOp::xor_>(1);
-  c.fetch_apply<ac::IntOp::or_>(0x100);
+  EXPECT_EQ(c.fetch<ac::op::add>(1), std::make_pair(kMax, kMin));
+  c.store(-7);
+  EXPECT_EQ(c.fetch<ac::op::div>(2), std::make_pair(std::int64_t{-7}, std::int64_t{-4}));
+  EXPECT_EQ(c.fetch<ac::op::mod>(3).second, 2);  // Python: -4 % 3 == 2
+  c.store(-4);
+  EXPECT_EQ(c.fetch<ac::op::mul>(3).second, -12);
+  EXPECT_EQ(c.fetch<ac::op::and_>(0xff).second, -12 & 0xff);
+  c.fetch<ac::op::xor_>(1);
+  c.fetch<ac::op::or_>(0x100);
   EXPECT_EQ(c.load(), ((-12 & 0xff) ^ 1) | 0x100);
-  c.fetch_apply<ac::IntOp::sub>(1);
-  EXPECT_EQ(c.load(), (((-12 & 0xff) ^ 1) | 0x100) - 1);
+  EXPECT_EQ(c.fetch<ac::op::sub>(1).second, (((-12 & 0xff) ^ 1) | 0x100) - 1);
+  c.store(1);
+  EXPECT_EQ(c.fetch<ac::op::lshift>(63).second, kMin);
+  EXPECT_EQ(c.fetch<ac::op::rshift>(70).second, -1);
+  EXPECT_EQ(c.fetch<ac::op::max>(5), std::make_pair(std::int64_t{-1}, std::int64_t{5}));
+  EXPECT_EQ(c.fetch<ac::op::min>(9), std::make_pair(std::int64_t{5}, std::int64_t{5}));
+}
+
+TEST(AtomicCellOps, Domains) {
+  EXPECT_FALSE((ac::in_domain<ac::op::div>(std::int64_t{0})));
+  EXPECT_FALSE((ac::in_domain<ac::op::div>(0.0)));
+  EXPECT_FALSE((ac::in_domain<ac::op::div>(-0.0)));
+  EXPECT_TRUE((ac::in_domain<ac::op::mod>(std::int64_t{-1})));
+  EXPECT_FALSE((ac::in_domain<ac::op::lshift>(std::int64_t{-1})));
+  EXPECT_TRUE((ac::in_domain<ac::op::rshift>(std::int64_t{0})));
+  EXPECT_TRUE((ac::in_domain<ac::op::add>(std::int64_t{0})));
+}
+
+TEST(AtomicCellOps, BoolAndFloat) {
+  ac::BoolCell b(true);
+  EXPECT_EQ(b.fetch<ac::op::xor_>(true), std::make_pair(true, false));
+  EXPECT_EQ(b.fetch<ac::op::or_>(true), std::make_pair(false, true));
+  EXPECT_EQ(b.fetch<ac::op::and_>(false), std::make_pair(true, false));
+  EXPECT_EQ(b.exchange(true), false);
+  EXPECT_EQ(b.compare_exchange(false, false), std::make_pair(false, true));
+  ac::FloatCell f(1.0);
+  EXPECT_EQ(f.fetch<ac::op::div>(4.0).second, 0.25);
+  EXPECT_EQ(f.fetch<ac::op::max>(kNaN).second, 0.25);  // maximumNumber ignores NaN
+  EXPECT_TRUE(std::isnan(f.fetch<ac::op::keep_ge>(kNaN).second));  // syncx stores it
+  EXPECT_EQ(f.fetch<ac::op::keep_le>(2.0).second, 2.0);  // and replaces it
+}
+
+namespace {
+struct Obj {
+  int refs = 1;
+};
+struct CountRefs {
+  static void retain(Obj* o) noexcept { ++o->refs; }
+  static void release(Obj* o) noexcept { --o->refs; }
+};
+using Slot = ac::RefSlot<Obj, CountRefs>;
+}  // namespace
+
+TEST(AtomicCellRefSlot, OwnsOneReference) {
+  Obj a, b;
+  {
+    Slot s(&a);
+    EXPECT_EQ(a.refs, 2);
+    Obj* got = s.load();
+    EXPECT_EQ(got, &a);
+    EXPECT_EQ(a.refs, 3);
+    CountRefs::release(got);
+    Obj* old = s.exchange(&b);  // the slot's reference to a moves to us
+    EXPECT_EQ(old, &a);
+    EXPECT_EQ(a.refs, 2);
+    EXPECT_EQ(b.refs, 2);
+    CountRefs::release(old);
+    auto [ok, cur] = s.compare_exchange(&a, &a);  // fails: b is current
+    EXPECT_FALSE(ok);
+    EXPECT_EQ(cur, &b);
+    EXPECT_EQ(b.refs, 3);
+    CountRefs::release(cur);
+    s.store(&a);
+    EXPECT_EQ(a.refs, 2);
+    EXPECT_EQ(b.refs, 1);
+  }
+  EXPECT_EQ(a.refs, 1);
+}
+
+TEST(AtomicCellRefSlot, TryRmwAndReplaceIf) {
+  Obj a, b;
+  Slot s(&a);
+  auto r = s.try_rmw([&](Obj*) {
+    CountRefs::retain(&b);
+    return &b;
+  });
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->first, &a);
+  EXPECT_EQ(r->second, &b);
+  CountRefs::release(r->first);
+  CountRefs::release(r->second);
+  EXPECT_EQ(a.refs, 1);
+  EXPECT_EQ(b.refs, 2);
+  EXPECT_EQ(s.try_rmw([](Obj*) -> Obj* { return nullptr; }), std::nullopt);  // unchanged
+  EXPECT_EQ(b.refs, 2);
+  EXPECT_EQ(s.replace_if(&a, [](Obj*) { return std::optional<bool>(false); }), false);
+  EXPECT_EQ(s.replace_if(&a, [](Obj*) { return std::optional<bool>(); }), std::nullopt);
+  EXPECT_EQ(s.replace_if(&a, [&](Obj* o) { return std::optional<bool>(o == &b); }), true);
+  EXPECT_EQ(a.refs, 2);
+  EXPECT_EQ(b.refs, 1);
+  int seen = 0;
+  EXPECT_EQ(s.visit([&](Obj* o) { return seen = (o == &a) ? 7 : 1; }), 7);
 }
 
 TEST(AtomicCellFacadeRules, SyncxFloatMaxMinTakeANaNArgument) {

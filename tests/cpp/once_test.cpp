@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "interlock/event.hpp"
 #include "interlock/parking_lot.hpp"
 #include "test_util.hpp"
 
@@ -194,6 +195,45 @@ TEST(TrackedOnce, KnowsItsRunnerWhileRunning) {
   EXPECT_EQ(o.runner(), 0u);
   o.flag.finish(true);
   EXPECT_TRUE(o.flag.is_done());
+}
+
+TEST(TrackedOnce, CallRunsOnceRefusesReentryAndRetriesAfterFailure) {
+  using Call = interlock::TrackedOnce::Call;
+  interlock::TrackedOnce o;
+  auto direct = [](auto begin) { return begin(); };
+  int runs = 0;
+  EXPECT_EQ(o.call(1, direct, [&] { return ++runs, false; }), Call::failed);
+  EXPECT_FALSE(o.flag.is_done());
+  EXPECT_THROW(o.call(1, direct, [&]() -> bool { throw std::runtime_error("x"); }),
+               std::runtime_error);
+  EXPECT_EQ(o.runner(), 0u);
+  EXPECT_EQ(o.call(1, direct, [&] {
+              EXPECT_EQ(o.runner(), 1u);
+              EXPECT_EQ(o.call(1, direct, [&] { return ++runs, true; }), Call::reentrant);
+              return ++runs, true;
+            }),
+            Call::ran);
+  EXPECT_EQ(runs, 2);
+  EXPECT_EQ(o.call(2, direct, [&] { return ++runs, true; }), Call::done);
+  EXPECT_EQ(runs, 2);
+}
+
+TEST(TrackedOnce, CallWaitsForTheRunnerThroughTheOwnersWait) {
+  using Call = interlock::TrackedOnce::Call;
+  interlock::TrackedOnce o;
+  std::atomic<int> waits{0};
+  auto counted = [&](auto begin) { return waits.fetch_add(1), begin(); };
+  interlock::Event started, go;
+  std::thread runner([&] {
+    EXPECT_EQ(o.call(1, counted, [&] { return started.notify(), go.wait(), true; }), Call::ran);
+  });
+  started.wait();
+  std::thread waiter([&] { EXPECT_EQ(o.call(2, counted, [] { return true; }), Call::done); });
+  ASSERT_TRUE(eventually([&] { return pl::waiter_count(&o.flag) == 1; }));
+  go.notify();
+  runner.join();
+  waiter.join();
+  EXPECT_EQ(waits.load(), 2);
 }
 
 // The child of fork() resets the Onces run by other threads (which do not

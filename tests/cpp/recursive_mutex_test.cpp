@@ -222,6 +222,19 @@ TEST(RecursiveMutex, ResetAfterForkKeepsCallersHold) {
   holder.join();
 }
 
+TEST(RecursiveMutex, ResetForgetsEveryHold) {
+  RecursiveMutex m;
+  m.lock();
+  m.lock();
+  m.reset();  // even the caller's own hold
+  EXPECT_FALSE(m.is_locked());
+  EXPECT_EQ(m.depth_held_by_current_thread(), 0u);
+  EXPECT_FALSE(m.try_unlock());
+  EXPECT_TRUE(m.try_lock());
+  EXPECT_EQ(m.depth_held_by_current_thread(), 1u);
+  m.unlock();
+}
+
 TEST(RecursiveMutexDeathTest, UnlockFromNonOwnerIsFatal) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(

@@ -750,6 +750,73 @@ TEST(RWMutex, ResetAfterFork) {
   m.unlock();
 }
 
+// ---- CheckedRWMutex: holds owned by no thread, checked releases.
+
+TEST(CheckedRWMutex, ReleasingWhatIsNotHeldReportsFalse) {
+  interlock::CheckedRWMutex m;
+  EXPECT_FALSE(m.try_unlock());
+  EXPECT_FALSE(m.try_unlock(true));
+  EXPECT_FALSE(m.try_downgrade());
+  EXPECT_FALSE(m.try_bump_exclusive());
+  EXPECT_FALSE(m.try_unlock_shared());
+  EXPECT_FALSE(m.try_bump_shared());
+  ASSERT_TRUE(m.try_lock_shared());
+  EXPECT_FALSE(m.try_unlock());  // a read hold is not the write hold
+  EXPECT_TRUE(m.try_unlock_shared());
+  EXPECT_FALSE(m.is_locked());
+}
+
+TEST(CheckedRWMutex, AnyThreadReleasesTheWriteHoldOnce) {
+  interlock::CheckedRWMutex m;
+  std::thread([&] { ASSERT_TRUE(m.try_lock()); }).join();
+  EXPECT_TRUE(m.is_locked_exclusive());
+  EXPECT_TRUE(m.try_unlock());
+  EXPECT_FALSE(m.try_unlock());
+  EXPECT_FALSE(m.is_locked());
+  ASSERT_EQ(m.lock_until(Deadline::never()), WaitStatus::ok);
+  EXPECT_TRUE(m.try_unlock(true));
+  EXPECT_FALSE(m.is_locked());
+}
+
+TEST(CheckedRWMutex, RacingReleasesOfOneWriteHoldSucceedOnce) {
+  interlock::CheckedRWMutex m;
+  for (int round = 0; round < 200; ++round) {
+    ASSERT_TRUE(m.try_lock());
+    std::atomic<int> wins{0};
+    std::vector<std::thread> ts;
+    for (int i = 0; i < 4; ++i)
+      ts.emplace_back([&, i] {
+        // (Not try_bump_exclusive: it ends holding again, which a later
+        // release may then rightly take.)
+        const bool won = i == 0 ? m.try_downgrade() : m.try_unlock(i == 3);
+        if (won) wins.fetch_add(1);
+      });
+    for (auto& t : ts) t.join();
+    EXPECT_EQ(wins.load(), 1);
+    EXPECT_FALSE(m.is_locked_exclusive());  // the winner left a read hold or nothing
+    while (m.try_unlock_shared()) {
+    }
+    ASSERT_FALSE(m.is_locked());
+  }
+}
+
+TEST(CheckedRWMutex, DowngradeAndTimeouts) {
+  interlock::CheckedRWMutex m;
+  ASSERT_TRUE(m.try_lock());
+  EXPECT_EQ(m.lock_until(Deadline::after(std::chrono::milliseconds(5))), WaitStatus::timed_out);
+  EXPECT_EQ(m.lock_shared_until(Deadline::immediate()), WaitStatus::timed_out);
+  EXPECT_TRUE(m.try_downgrade());
+  EXPECT_FALSE(m.is_locked_exclusive());
+  EXPECT_EQ(m.reader_count(), 1u);
+  EXPECT_FALSE(m.try_unlock());
+  EXPECT_TRUE(m.try_bump_shared());  // nobody waits: back at once
+  EXPECT_TRUE(m.try_unlock_shared());
+  ASSERT_TRUE(m.try_lock());
+  m.reset_after_fork();
+  EXPECT_FALSE(m.is_locked());
+  EXPECT_FALSE(m.try_unlock());
+}
+
 TEST(RWMutexDeathTest, MisuseIsFatal) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(

@@ -501,6 +501,214 @@ TEST(ShardedMap, SnapshotsWhileOthersMutate) {
   EXPECT_EQ(g_value_refs.load(), 0);
 }
 
+TEST(ShardedMap, UpdateRetriesUntilItsComputationLands) {
+  // update(): n threads incrementing through fn lose no increment, whatever
+  // interleaves between fn and the store (fn runs unlocked and is retried).
+  Keys ks;
+  constexpr int kThreads = 4;
+  const int per_thread = itest::scaled(20000);
+  std::atomic<long> calls{0};
+  {
+    Map m(4);
+    std::vector<TKey*> counters;
+    for (long i = 0; i < 3; ++i) counters.push_back(ks.make(i, i != 0));  // key 0 is slow
+    std::vector<std::thread> ts;
+    for (int t = 0; t < kThreads; ++t)
+      ts.emplace_back([&, t] {
+        std::mt19937 rng(t);
+        const long zero = 0;
+        for (int n = 0; n < per_thread; ++n) {
+          long i = static_cast<long>(rng() % 3);
+          long out = -1;
+          MapStatus st = m.update(counters[i], hash_of(i), &zero,
+                                  [&](long cur, long* next) {
+                                    calls.fetch_add(1, std::memory_order_relaxed);
+                                    *next = cur + 1;
+                                    Policy::retain_value(*next);  // the caller's reference
+                                    return true;
+                                  },
+                                  &out);
+          ASSERT_TRUE(st == MapStatus::found || st == MapStatus::inserted);
+          Policy::release_value(out);
+        }
+      });
+    for (auto& t : ts) t.join();
+    long total = 0;
+    for (long i = 0; i < 3; ++i) {
+      long v = 0;
+      ASSERT_EQ(m.find(counters[i], hash_of(i), &v), MapStatus::found);
+      total += v;
+      Policy::release_value(v);
+    }
+    EXPECT_EQ(total, long{kThreads} * per_thread);
+    EXPECT_GE(calls.load(), total);
+  }
+  ks.expect_balanced();
+  EXPECT_EQ(g_value_refs.load(), 0);
+}
+
+TEST(ShardedMap, UpdateWithoutDefaultAndFailingComputation) {
+  Keys ks;
+  TKey* k = ks.make(1);
+  {
+    Map m(2);
+    auto plus = [](long cur, long* next) {
+      *next = cur + 10;
+      Policy::retain_value(*next);
+      return true;
+    };
+    long out = -1;
+    EXPECT_EQ(m.update(k, hash_of(1), nullptr, plus, &out), MapStatus::absent);
+    EXPECT_EQ(m.size(), 0u);
+    const long five = 5;
+    ASSERT_EQ(m.update(k, hash_of(1), &five, plus, &out), MapStatus::inserted);
+    EXPECT_EQ(out, 15);
+    Policy::release_value(out);
+    ASSERT_EQ(m.update(k, hash_of(1), nullptr, plus, &out), MapStatus::found);
+    EXPECT_EQ(out, 25);
+    Policy::release_value(out);
+    // A failing fn changes nothing and reports error.
+    EXPECT_EQ(m.update(k, hash_of(1), nullptr, [](long, long*) { return false; }, &out),
+              MapStatus::error);
+    long v = 0;
+    ASSERT_EQ(m.find(k, hash_of(1), &v), MapStatus::found);
+    EXPECT_EQ(v, 25);
+    Policy::release_value(v);
+    // fn may re-enter the map (it runs unlocked): here it removes the key,
+    // so the store finds it absent and fn runs again on the default.
+    int runs = 0;
+    ASSERT_EQ(m.update(k, hash_of(1), &five,
+                       [&](long cur, long* next) {
+                         if (runs++ == 0) {
+                           EXPECT_EQ(m.erase(k, hash_of(1)), MapStatus::found);
+                         }
+                         *next = cur + 1;
+                         Policy::retain_value(*next);
+                         return true;
+                       },
+                       &out),
+              MapStatus::inserted);
+    EXPECT_EQ(runs, 2);
+    EXPECT_EQ(out, 6);
+    Policy::release_value(out);
+  }
+  ks.expect_balanced();
+  EXPECT_EQ(g_value_refs.load(), 0);
+}
+
+TEST(ShardedMap, ForEachSnapshotVisitsEveryEntryAndReleasesIt) {
+  Keys ks;
+  {
+    Map m(5);
+    for (long i = 0; i < 300; ++i) ASSERT_EQ(m.assign(ks.make(i), hash_of(i), i * 2), MapStatus::inserted);
+    std::set<long> seen;
+    bool oom = true;
+    EXPECT_TRUE(m.for_each_snapshot(
+        [&](TKey* k, long v) {
+          EXPECT_EQ(v, k->v * 2);
+          EXPECT_TRUE(seen.insert(k->v).second);
+          return true;
+        },
+        &oom));
+    EXPECT_FALSE(oom);
+    EXPECT_EQ(seen.size(), 300u);
+    int n = 0;
+    EXPECT_FALSE(m.for_each_snapshot([&](TKey*, long) { return ++n < 10; }, &oom));
+    EXPECT_FALSE(oom);
+    EXPECT_EQ(n, 10);
+  }
+  ks.expect_balanced();
+  EXPECT_EQ(g_value_refs.load(), 0);
+}
+
+TEST(ShardedMap, AssignAllCopiesWithTheStoredHashes) {
+  Keys ks;
+  {
+    Map src(5);
+    for (long i = 0; i < 300; ++i) ASSERT_EQ(src.assign(ks.make(i, i % 3 != 0), hash_of(i), i * 2), MapStatus::inserted);
+    Map dst(7);
+    g_slow_calls = 0;
+    ASSERT_EQ(dst.assign_all(src), MapStatus::inserted);
+    EXPECT_EQ(g_slow_calls.load(), 0);  // distinct hashes: nothing to compare
+    EXPECT_EQ(dst.size(), 300u);
+    for (long i = 0; i < 300; ++i) {
+      long v = -1;
+      TKey probe{i, true};
+      ASSERT_EQ(dst.find(&probe, hash_of(i), &v), MapStatus::found);
+      EXPECT_EQ(v, i * 2);
+      Policy::release_value(v);  // find hands out a retained value
+    }
+    EXPECT_EQ(src.size(), 300u);
+  }
+  ks.expect_balanced();
+  EXPECT_EQ(g_value_refs.load(), 0);
+}
+
+TEST(ShardedMap, SharedSnapshotIteratorHandsOutEachEntryOnce) {
+  // Threads share one iterator while writers churn other keys: every stable
+  // key comes out exactly once over all threads; close() releases the rest.
+  Keys ks;
+  constexpr long kStable = 2000, kChurn = 200;
+  std::vector<TKey*> keys;
+  for (long i = 0; i < kStable + kChurn; ++i) keys.push_back(ks.make(i));
+  {
+    Map m(7);
+    for (long i = 0; i < kStable; ++i) ASSERT_EQ(m.assign(keys[i], hash_of(i), i), MapStatus::inserted);
+    std::atomic<bool> stop{false};
+    std::thread writer([&] {
+      std::mt19937 rng(7);
+      while (!stop.load(std::memory_order_relaxed)) {
+        long i = kStable + static_cast<long>(rng() % kChurn);
+        if (rng() & 1)
+          m.assign(keys[i], hash_of(i), i);
+        else
+          m.erase(keys[i], hash_of(i));
+      }
+    });
+    for (int pass = 0; pass < itest::scaled(20); ++pass) {
+      Map::SnapshotIterator it(true, true);
+      std::vector<std::vector<long>> got(3);
+      std::vector<std::thread> readers;
+      for (int t = 0; t < 3; ++t)
+        readers.emplace_back([&, t] {
+          TKey* k = nullptr;
+          long v = 0;
+          for (;;) {
+            auto step = it.next(m, &k, &v);
+            if (step != Map::SnapshotIterator::Step::item) {
+              EXPECT_EQ(step, Map::SnapshotIterator::Step::end);
+              return;
+            }
+            EXPECT_EQ(v, k->v);
+            got[t].push_back(k->v);
+            Policy::release_key(k);
+            Policy::release_value(v);
+          }
+        });
+      for (auto& t : readers) t.join();
+      std::vector<int> count(kStable + kChurn, 0);
+      for (auto& g : got)
+        for (long k : g) ++count[k];
+      for (long i = 0; i < kStable + kChurn; ++i) ASSERT_LE(count[i], 1) << i;
+      for (long i = 0; i < kStable; ++i) ASSERT_EQ(count[i], 1) << i;
+    }
+    stop.store(true);
+    writer.join();
+    // Keys only: values are neither copied nor retained; an abandoned
+    // iterator releases what it copied.
+    {
+      Map::SnapshotIterator it(true, false);
+      TKey* k = nullptr;
+      long v = -7;
+      ASSERT_EQ(it.next(m, &k, &v), Map::SnapshotIterator::Step::item);
+      EXPECT_EQ(v, -7);
+      Policy::release_key(k);
+    }
+  }
+  ks.expect_balanced();
+  EXPECT_EQ(g_value_refs.load(), 0);
+}
+
 TEST(ShardedMap, ConcurrentMixKeepsCountsRight) {
   // Each thread owns a key range; the final size is the sum of what each
   // thread believes it left in the map.

@@ -576,6 +576,34 @@ def test_barrier_coroutines_only_and_cancel_breaks():
     run(main())
 
 
+def test_barrier_aio_reset_and_action_share_the_one_state_machine():
+    # BarrierAio drives Barrier's own state machine: a reset frees a waiting
+    # coroutine with BrokenBarrierError, the action runs once per cycle
+    # whoever trips it, and a coroutine arriving while the cycle drains
+    # waits for the next one.
+    calls = []
+    barrier = Barrier(2, action=lambda: calls.append(1))
+
+    async def main():
+        w = asyncio.ensure_future(barrier.aio.wait())
+        await asyncio.sleep(0)  # w runs until it waits in the barrier
+        assert barrier.n_waiting == 1
+        barrier.reset()
+        with pytest.raises(BrokenBarrierError):
+            await w
+        assert not barrier.broken and barrier.n_waiting == 0
+        for _ in range(3):  # cycles back to back, coroutines only
+            assert sorted(await asyncio.gather(barrier.aio.wait(), barrier.aio.wait())) == [0, 1]
+        t = threading.Thread(target=barrier.wait, args=(30,))
+        t.start()
+        assert await barrier.aio.wait() in (0, 1)
+        await asyncio.to_thread(t.join)
+
+    run(main())
+    assert calls == [1, 1, 1, 1]
+    assert not barrier.broken
+
+
 def test_views_repr_and_no_running_loop():
     lock = Lock()
     assert "aio view" in repr(lock.aio)

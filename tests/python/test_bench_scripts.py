@@ -31,9 +31,15 @@ SCRIPTS = {
 }
 
 
+# Scripts that use the test-only module _interlock_fixtures (conftest.bench_fixtures).
+NEEDS_FIXTURES = {"bench_binding.py", "bench_atomic.py", "bench_locks.py"}
+
+
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("script", sorted(SCRIPTS))
-def test_bench_script_runs(script):
+def test_bench_script_runs(script, request):
+    if script in NEEDS_FIXTURES:
+        request.getfixturevalue("bench_fixtures")
     out = subprocess.run([sys.executable, str(BENCH / script), "--quick", "--json"],
                          capture_output=True, text=True, timeout=110, cwd=BENCH)
     assert out.returncode == 0, out.stderr
@@ -44,7 +50,7 @@ def test_bench_script_runs(script):
 
 
 @pytest.mark.timeout(120)
-def test_contended_lock_report_is_consistent():
+def test_contended_lock_report_is_consistent(bench_fixtures):
     out = subprocess.run([sys.executable, str(BENCH / "bench_locks.py"), "--quick", "--json"],
                          capture_output=True, text=True, timeout=110, cwd=BENCH)
     assert out.returncode == 0, out.stderr

@@ -1,5 +1,7 @@
 """The package as built: import, build description, free-threading, the
-binding pattern's proof class. (``python -m interlock``, the report: test_report.py.)"""
+binding pattern's proof class (Counter, in the test-only module
+_interlock_fixtures: conftest.bench_fixtures). (``python -m interlock``, the
+report: test_report.py.)"""
 
 import subprocess
 import sys
@@ -9,7 +11,6 @@ import threading
 import pytest
 
 import interlock
-from interlock._interlock import _bench
 
 FREE_THREADED_BUILD = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 
@@ -44,8 +45,8 @@ def test_import_keeps_the_gil_state():
     assert "GIL" not in out.stderr  # no "enabling the GIL" RuntimeWarning
 
 
-def test_fast_methods_keep_cpython_calling_conventions():
-    c = _bench.Counter()
+def test_fast_methods_keep_cpython_calling_conventions(bench_fixtures):
+    c = bench_fixtures.Counter()
     # Fast methods are method descriptors of the type, like a C type's.
     assert type(type(c).__dict__["inc"]).__name__ == "method_descriptor"
     assert c.inc() == 1
@@ -55,8 +56,8 @@ def test_fast_methods_keep_cpython_calling_conventions():
     assert c.inc_nb() == 1  # the plain nanobind binding of the same operation
 
 
-def test_fast_method_errors_are_python_exceptions():
-    c = _bench.Counter(2**63 - 1)
+def test_fast_method_errors_are_python_exceptions(bench_fixtures):
+    c = bench_fixtures.Counter(2**63 - 1)
     with pytest.raises(OverflowError):
         c.inc()
     with pytest.raises(TypeError):
@@ -68,8 +69,8 @@ def test_fast_method_errors_are_python_exceptions():
 
 
 @pytest.mark.timeout(60)
-def test_counter_loses_no_updates_across_threads():
-    c = _bench.Counter()
+def test_counter_loses_no_updates_across_threads(bench_fixtures):
+    c = bench_fixtures.Counter()
     n_threads, n = 4, 20_000
     start = threading.Barrier(n_threads)
 
@@ -92,9 +93,9 @@ def test_counter_loses_no_updates_across_threads():
     assert c.value() == n_threads * n
 
 
-def test_null_lock_does_nothing_with_lock_signatures():
+def test_null_lock_does_nothing_with_lock_signatures(bench_fixtures):
     # The ceiling of the contended lock benchmark: Lock's calls, no locking.
-    n = _bench.NullLock()
+    n = bench_fixtures.NullLock()
     assert n.acquire() is True
     assert n.acquire() is True  # a second acquire does not block
     assert n.acquire(False) is True

@@ -38,7 +38,7 @@ def test_default_lock_is_interlock_rlock():
     assert type(c._lock) is not type(threading.RLock())
 
 
-def test_waiter_locks_are_interlock_locks():
+def test_waiters_are_interlock_primitives():
     c = locks.Condition()
     seen = []
     with c:
@@ -52,7 +52,7 @@ def test_waiter_locks_are_interlock_locks():
         t.start()
         assert c.wait(10)
     t.join()
-    assert seen == [type(locks.Lock())]
+    assert seen == [locks.BoundedSemaphore]  # a native wait: GIL released, interruptible
 
 
 @pytest.mark.parametrize("make_lock", LOCK_FACTORIES)
@@ -285,31 +285,27 @@ def test_interrupted_waiter_passes_its_notification_on(monkeypatch):
     class Boom(Exception):
         pass
 
-    real_lock = _sync.Lock
+    real_waiter = _sync._new_waiter
     made = []
 
     class RaisesOnceWoken:
-        """The first waiter lock: its wait ends in Boom after the wake-up."""
+        """The first waiter: its wait ends in Boom after the wake-up."""
 
         def __init__(self):
-            self._lock = real_lock()
-            self._calls = 0
+            self._waiter = real_waiter()
 
         def acquire(self, *args):
-            self._calls += 1
-            got = self._lock.acquire(*args)
-            if self._calls == 2:  # the wait itself (the first is the pre-lock)
-                raise Boom
-            return got
+            self._waiter.acquire(*args)
+            raise Boom
 
         def release(self):
-            self._lock.release()
+            self._waiter.release()
 
     def make_waiter():
         made.append(1)
-        return RaisesOnceWoken() if len(made) == 1 else real_lock()
+        return RaisesOnceWoken() if len(made) == 1 else real_waiter()
 
-    monkeypatch.setattr(_sync, "Lock", make_waiter)
+    monkeypatch.setattr(_sync, "_new_waiter", make_waiter)
     c = locks.Condition()
     started_a, started_b = locks.Event(), locks.Event()
     results = {}
