@@ -896,7 +896,7 @@ int clear_slot(PyObject* self) noexcept {
 /// inside CPython's trashcan (as list and dict are), which defers links past
 /// a fixed depth. use_trashcan(cls) wraps the class's nanobind tp_dealloc;
 /// a native type with its own tp_dealloc brackets it with Py_TRASHCAN_BEGIN/END.
-#ifndef Py_LIMITED_API
+/// (On the abi3 wheel both are ours: bindings/py_compat.hpp.)
 namespace detail {
 inline destructor nb_inst_dealloc = nullptr;
 inline void trashcan_dealloc(PyObject* self) {
@@ -908,16 +908,10 @@ inline void trashcan_dealloc(PyObject* self) {
 }  // namespace detail
 
 inline void use_trashcan(nb::handle cls) noexcept {
-  auto* tp = reinterpret_cast<PyTypeObject*>(cls.ptr());
-  if (tp->tp_dealloc == detail::trashcan_dealloc) return;
-  detail::nb_inst_dealloc = tp->tp_dealloc;  // nanobind's inst_dealloc, shared by its classes
-  tp->tp_dealloc = detail::trashcan_dealloc;
+  destructor* f = IL_TP_DEALLOC_FIELD(reinterpret_cast<PyTypeObject*>(cls.ptr()));
+  if (!f || *f == detail::trashcan_dealloc) return;
+  detail::nb_inst_dealloc = *f;  // nanobind's inst_dealloc, shared by its classes
+  *f = detail::trashcan_dealloc;
 }
-#else
-// The limited API (abi3 wheel) has neither the trashcan nor writable type
-// slots: no deferral there. KNOWN GAP (issue 17 merge): very deep chains can
-// still exhaust the C stack with the abi3 wheel.
-inline void use_trashcan(nb::handle) noexcept {}
-#endif
 
 }  // namespace interlock::py

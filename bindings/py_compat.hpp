@@ -15,9 +15,11 @@
 #define IL_TP_ALLOC(type) ((type)->tp_alloc)
 #define IL_TP_FREE(type) ((type)->tp_free)
 #define IL_TP_BASICSIZE(type) ((type)->tp_basicsize)
+#define IL_TP_DEALLOC_FIELD(type) (&(type)->tp_dealloc)
 
 #else  // ---------------------------------------------------- stable ABI
 
+#include <cstdlib>
 #include <string>
 
 namespace interlock::py::compat {
@@ -44,6 +46,17 @@ inline Py_ssize_t basicsize(PyTypeObject* t) noexcept {
   return r;
 }
 
+/// Where the type object keeps tp_dealloc, for use_trashcan (fast_methods.hpp)
+/// to wrap it: the limited API can read the slot but not write it. The field
+/// has followed ob_size, tp_name, tp_basicsize and tp_itemsize in every
+/// CPython; it is written only if it holds what PyType_GetSlot reads, else
+/// nullptr (no deferral for that type, never a wrong write).
+inline destructor* dealloc_field(PyTypeObject* t) noexcept {
+  auto* f = reinterpret_cast<destructor*>(reinterpret_cast<char*>(t) + sizeof(PyVarObject) +
+                                          3 * sizeof(void*));
+  return *f == reinterpret_cast<destructor>(PyType_GetSlot(t, Py_tp_dealloc)) ? f : nullptr;
+}
+
 inline PyObject* call_one_arg(PyObject* f, PyObject* a) noexcept {
   return PyObject_Vectorcall(f, &a, 1, nullptr);
 }
@@ -56,6 +69,7 @@ inline PyObject* call_one_arg(PyObject* f, PyObject* a) noexcept {
 #define IL_TP_FREE(type) \
   (reinterpret_cast<freefunc>(PyType_GetSlot((type), Py_tp_free)))
 #define IL_TP_BASICSIZE(type) (::interlock::py::compat::basicsize(type))
+#define IL_TP_DEALLOC_FIELD(type) (::interlock::py::compat::dealloc_field(type))
 
 #ifndef PyObject_CallOneArg
 #define PyObject_CallOneArg(f, a) (::interlock::py::compat::call_one_arg((f), (a)))
@@ -68,9 +82,71 @@ inline PyObject* call_one_arg(PyObject* f, PyObject* a) noexcept {
 #define PyFloat_AS_DOUBLE(f) PyFloat_AsDouble(f)
 #define PyDict_GET_SIZE(d) PyDict_Size(d)
 #define PyUnicode_GET_LENGTH(u) PyUnicode_GetLength(u)
-// No trashcan in the limited API: the bracket stays, without deferral.
-// KNOWN GAP: very deep chains (issue 15) can exhaust the C stack in abi3.
-#define Py_TRASHCAN_BEGIN(op, dealloc) {
-#define Py_TRASHCAN_END }
+
+// The trashcan (deallocation at any depth, issue 15) is not in the limited
+// API: ours, for our own types' tp_dealloc. Past kLimit nested deallocs on
+// this thread the object (already untracked, refcount 0) is put aside with its
+// dealloc and freed by the outermost one, after its own frames are gone, as
+// CPython's trashcan does. Only objects whose type's tp_dealloc is that
+// dealloc are deferred (not a subclass's instance, whose subtype_dealloc
+// still has work after the base dealloc returns).
+namespace interlock::py::compat {
+// Trivially destructible (the list is malloc'd and freed once drained), so
+// the thread_local needs no init guard or destructor registration: one TLS
+// lookup per dealloc, nothing else unless the chain is deep.
+struct Trashcan {
+  static constexpr int kLimit = 50;
+  struct Later {
+    PyObject* op;
+    destructor dealloc;
+  };
+  int depth = 0;
+  bool draining = false;
+  Later* later = nullptr;
+  std::size_t n = 0, cap = 0;
+
+  bool defer(PyObject* op, destructor dealloc) noexcept {
+    if (depth >= kLimit &&
+        reinterpret_cast<destructor>(PyType_GetSlot(Py_TYPE(op), Py_tp_dealloc)) == dealloc) {
+      if (n == cap) {
+        std::size_t c = cap ? 2 * cap : 64;
+        if (auto* p = static_cast<Later*>(std::realloc(later, c * sizeof(Later)))) later = p, cap = c;
+      }
+      if (n < cap) {  // (no memory: freed now, one level deeper)
+        later[n++] = {op, dealloc};
+        return true;
+      }
+    }
+    ++depth;
+    return false;
+  }
+
+  void leave() noexcept {
+    if (--depth > 0 || draining || n == 0) return;
+    draining = true;  // the deallocs below defer onto `later` again, never recurse here
+    while (n > 0) {
+      Later l = later[--n];
+      l.dealloc(l.op);
+    }
+    draining = false;
+    std::free(later);
+    later = nullptr;
+    cap = 0;
+  }
+};
+inline constinit thread_local Trashcan trashcan;
+}  // namespace interlock::py::compat
+
+// One thread-local lookup per dealloc (CPython's keeps its thread state the same way).
+#define Py_TRASHCAN_BEGIN(op, dealloc)                                           \
+  do {                                                                           \
+    ::interlock::py::compat::Trashcan& il_trashcan_ = ::interlock::py::compat::trashcan; \
+    if (il_trashcan_.defer(reinterpret_cast<PyObject*>(op),                      \
+                           reinterpret_cast<destructor>(dealloc)))               \
+      break;
+#define Py_TRASHCAN_END \
+  il_trashcan_.leave(); \
+  }                     \
+  while (0);
 
 #endif  // Py_LIMITED_API

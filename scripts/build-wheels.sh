@@ -17,8 +17,9 @@
 #   INTERLOCK_PYTHONS     interpreters for version-specific wheels
 #                         (default "3.10 3.11 3.12 3.13 3.13t"; missing ones are skipped, 3.13 required)
 #   INTERLOCK_ABI3=0      skip the abi3 wheel (built with the first of 3.12 / 3.13 found)
-#   INTERLOCK_ARCH        x86_64 (default); aarch64 is UNTESTED and unfinished (the tag and
-#                         extension suffix still come from the x86_64 interpreter)
+#   INTERLOCK_ARCH        x86_64 (default) or aarch64 (cross-built with Zig: tagged
+#                         manylinux_2_17_aarch64 and checked by auditwheel, but not run here;
+#                         docs/design.md "Release and packaging" says what was verified)
 #   INTERLOCK_JOBS        parallel compile jobs (default: nproc)
 # Build directories persist under build/wheel-*, so a rerun only recompiles what changed.
 set -euo pipefail
@@ -50,6 +51,18 @@ fi
 export PATH="$tools/bin:$PATH"
 export INTERLOCK_ZIG_PYTHON="$tools/bin/python" INTERLOCK_ZIG_TARGET="$arch-linux-gnu.2.17"
 export CMAKE_BUILD_PARALLEL_LEVEL=$jobs
+# The core (include/, src/) never includes Python.h, so its objects are the
+# same for every wheel of one target: ccache (when installed; scripts/test.sh
+# installs it) compiles them once per target and serves them to the other
+# wheels. The cache lives under build/, so a clean clone starts cold. The
+# compiler is a wrapper script, so it is identified by Zig's version and the
+# target, not by the script's mtime.
+launcher=()
+if command -v ccache >/dev/null; then
+  export CCACHE_DIR="$build/ccache" CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1 \
+         CCACHE_COMPILERCHECK="string:zig-$("$tools/bin/python" -m ziglang version)-$INTERLOCK_ZIG_TARGET"
+  launcher=(-C cmake.define.CMAKE_C_COMPILER_LAUNCHER=ccache -C cmake.define.CMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
 
 # ------------------------------------------------------------------ sdist
 log "sdist"
@@ -76,25 +89,41 @@ build_wheel() {  # tag interpreter [extra pip args...]
   # Keyed by the interpreter too: the abi3 wheel may be built by 3.12 or 3.13.
   local key; key="$tag-$("$py" -c 'import sys; print(sys.implementation.cache_tag)')"
   local venv="$build/wheel-venv-$key"
-  local raw="$build/wheel-raw-$key"  # the unrepaired wheel
+  local raw="$build/wheel-raw-$arch-$key"  # the unrepaired wheel
   [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
   # pip >= 23.1 for -C (3.10's bundled pip is older).
   "$venv/bin/python" -c 'import scikit_build_core, nanobind' 2>/dev/null ||
     "$venv/bin/python" -m pip install -q --upgrade pip 'scikit-build-core>=0.11' 'nanobind>=3.0,<4'
   rm -rf "$raw"; mkdir -p "$raw"
-  local cross=()
+  local cross=() cross_env=()
   if [ "$arch" != "$(uname -m)" ]; then
+    # Cross build: CMake is told the target, and scikit-build-core takes the
+    # wheel's platform tag and the module's suffix from these two variables
+    # instead of from the (x86_64) build interpreter. (An abi3 module's
+    # suffix, .abi3.so, names no arch.)
     cross=(-C cmake.define.CMAKE_SYSTEM_NAME=Linux -C cmake.define.CMAKE_SYSTEM_PROCESSOR="$arch")
+    local suffix; suffix=$("$py" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+    cross_env=(_PYTHON_HOST_PLATFORM="linux-$arch" SETUPTOOLS_EXT_SUFFIX="${suffix//$(uname -m)/$arch}")
+    # A cross build cannot import the module it built to write its stubs
+    # (cmake/stubs.cmake): it takes those of this host's build of the same
+    # wheel, when there is one (stubs name no arch).
+    local stubs="$build/wheel-$(uname -m)-$key/bindings/stubs"
+    [ ! -d "$stubs/_interlock" ] || cross+=(-C cmake.define.INTERLOCK_STUB_DIR="$stubs")
   fi
-  log "wheel $tag ($py)"
-  "$venv/bin/python" -m pip wheel -q --no-deps --no-build-isolation -w "$raw" \
+  log "wheel $tag ($py, $arch)"
+  env ${cross_env[@]+"${cross_env[@]}"} "$venv/bin/python" -m pip wheel -q --no-deps --no-build-isolation -w "$raw" \
       -C build-dir="$build/wheel-$arch-$key" \
       -C cmake.define.CMAKE_C_COMPILER="$root/scripts/zig/cc" \
       -C cmake.define.CMAKE_CXX_COMPILER="$root/scripts/zig/c++" \
       -C cmake.define.CMAKE_SHARED_LINKER_FLAGS=-lrt \
-      ${cross[@]+"${cross[@]}"} "$@" "$src"
-  auditwheel repair --plat "manylinux_2_17_$arch" -w "$out" "$raw"/*.whl >"$raw.log" 2>&1 ||
-    { cat "$raw.log" >&2; echo "auditwheel repair refused the $tag wheel" >&2; exit 1; }
+      ${launcher[@]+"${launcher[@]}"} ${cross[@]+"${cross[@]}"} "$@" "$src"
+  # auditwheel offers only this host's arch for --plat: a cross-built wheel is
+  # given the best tag it qualifies for (auto), which must be manylinux_2_17.
+  local plat="manylinux_2_17_$arch" plat_arg="manylinux_2_17_$arch"
+  [ "$arch" = "$(uname -m)" ] || plat_arg=auto
+  { auditwheel repair --plat "$plat_arg" -w "$out" "$raw"/*.whl >"$raw.log" 2>&1 &&
+    grep -q -- "-$plat" "$raw.log"; } ||
+    { cat "$raw.log" >&2; echo "auditwheel repair refused the $tag wheel ($plat)" >&2; exit 1; }
 }
 
 abi3_py=""
@@ -113,6 +142,7 @@ if [ "${INTERLOCK_ABI3:-1}" != 0 ]; then
   build_wheel abi3 "$abi3_py" -C wheel.py-api=cp312
 fi
 
+[ ${#launcher[@]} -eq 0 ] || ccache --show-stats | grep -E '^(Cacheable|  (Hits|Misses))' || true
 log "artifacts in $out"
 ls -1 "$out"
 for w in "$out"/*.whl; do auditwheel show "$w" 2>&1 | tr "\n" " " | sed "s/  */ /g"; echo; done

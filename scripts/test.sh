@@ -29,15 +29,19 @@ for p in libgtest-dev libbenchmark-dev; do
 done
 command -v g++ >/dev/null || apt_need+=(g++)
 command -v pkg-config >/dev/null || apt_need+=(pkgconf)
+# ccache: scripts/build-wheels.sh compiles the core once for all six wheels.
+command -v ccache >/dev/null || apt_need+=(ccache)
 if [ ${#apt_need[@]} -gt 0 ]; then
   log "installing ${apt_need[*]}"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_need[@]}" >/dev/null
 fi
 if ! command -v cmake >/dev/null || ! command -v ninja >/dev/null; then
-  log "installing cmake and ninja from PyPI"
-  python3 -m venv "$build/tools"
-  "$build/tools/bin/pip" install -q cmake ninja
+  if [ ! -x "$build/tools/bin/ninja" ]; then  # (.ci/run installs it once, before its lanes)
+    log "installing cmake and ninja from PyPI"
+    python3 -m venv "$build/tools"
+    "$build/tools/bin/pip" install -q cmake ninja
+  fi
   export PATH="$build/tools/bin:$PATH"
 fi
 
@@ -68,7 +72,7 @@ test_wheel() {  # label interpreter wheel-spec...
   log "Python $label ($py): install $(basename "$1"), pytest"
   local venv="$build/venv-$label"
   "$py" -m venv --clear "$venv"
-  "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null
+  # The venv's own pip (23.0+ here) installs wheels well enough: no upgrade.
   "$venv/bin/python" -m pip install -q pytest pytest-timeout
   # Optional: the asyncio tests also run on uvloop where a wheel exists.
   "$venv/bin/python" -m pip install -q --only-binary :all: uvloop >/dev/null 2>&1 ||

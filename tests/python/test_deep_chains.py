@@ -13,12 +13,19 @@ import textwrap
 
 import pytest
 
-import interlock
-
 # name -> (depth, statement making `obj` a container of `prev`)
 CHAINS = {
     "AtomicReference": (500_000, "from interlock.atomic import AtomicReference as C\n"
                                  "make = lambda prev: C(prev)"),
+    # A Python subclass's instances (freed by subtype_dealloc, which the
+    # abi3 wheel's own trashcan leaves to CPython's) between native ones.
+    "AtomicReference+subclass": (200_000, "from interlock.atomic import AtomicReference as C\n"
+                                          "class S(C):\n    pass\n"
+                                          "make = lambda prev: S(prev) if isinstance(prev, C) and"
+                                          " type(prev) is C else C(prev)"),
+    # Lists (CPython's trashcan) between native links.
+    "AtomicReference+list": (200_000, "from interlock.atomic import AtomicReference as C\n"
+                                      "make = lambda prev: [C(prev)]"),
     "syncx.AtomicReference": (300_000, "from interlock.compat.syncx.atomic import AtomicReference as C\n"
                                        "make = lambda prev: C(prev)"),
     "ft_utils.AtomicReference": (300_000, "from interlock.compat.ft_utils.concurrency import AtomicReference as C\n"
@@ -45,19 +52,9 @@ CHAINS = {
 }
 
 
-# The stable-ABI (abi3) wheel: CPython's trashcan (Py_TRASHCAN_BEGIN/END) and
-# writable type slots are not in the limited API, so its native types free
-# without deferral; a chain deep enough overflows the C stack there. Known gap,
-# written in docs/design.md ("Deallocation at any depth"): the per-version
-# wheels, which pip prefers wherever one exists, are safe at any depth.
-STABLE_ABI = interlock.build_info().get("stable_abi", False)
-
-
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("name", sorted(CHAINS))
 def test_deep_chain_frees(name):
-    if STABLE_ABI:
-        pytest.skip("abi3 build: no trashcan in the limited API (documented gap)")
     depth, setup = CHAINS[name]
     code = setup + textwrap.dedent(f"""
         import gc
