@@ -73,16 +73,29 @@ test_wheel() {  # label interpreter wheel-spec...
   local venv="$build/venv-$label"
   "$py" -m venv --clear "$venv"
   # The venv's own pip (23.0+ here) installs wheels well enough: no upgrade.
-  "$venv/bin/python" -m pip install -q pytest pytest-timeout
+  # The test extra of pyproject.toml (mypy: tests/python/test_stubs.py runs mypy.stubtest).
+  "$venv/bin/python" -m pip install -q pytest pytest-timeout 'mypy>=1.18,<2'
   # Optional: the asyncio tests also run on uvloop where a wheel exists.
   "$venv/bin/python" -m pip install -q --only-binary :all: uvloop >/dev/null 2>&1 ||
     log "uvloop has no wheel for Python $label here: its test is skipped"
   "$venv/bin/python" -m pip install -q --no-index --only-binary :all: "$@"
   # The docs build (tests/python/test_docs.py: mkdocs build --strict) runs in one venv only.
   if [ "$label" = 3.13 ]; then "$venv/bin/python" -m pip install -q -r "$root/docs/requirements.txt"; fi
+  # On 3.13 and 3.13t: the test-only module _interlock_fixtures (bench/fixtures,
+  # never in a wheel; the tests that need it must not skip here) and the
+  # nptree extra's numpy + optree (tests/python/test_compat_fastipc_nptree.py).
+  local require_fixtures=0
+  case "$label" in
+    3.13|3.13t)
+      require_fixtures=1
+      "$venv/bin/python" -m pip install -q 'nanobind>=3,<4'
+      (cd "$root" && "$venv/bin/python" bench/_fixtures.py)
+      "$venv/bin/python" -m pip install -q --only-binary :all: numpy optree >/dev/null 2>&1 ||
+        log "numpy/optree have no wheel for Python $label here: the nptree tests are skipped" ;;
+  esac
   # The suite imports the installed wheel, not python/ of this tree.
   (cd "$root" && "$venv/bin/python" -c 'import interlock, sys; sys.exit(not interlock.__file__.startswith(sys.prefix))')
-  (cd "$root" && "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/python)
+  (cd "$root" && INTERLOCK_REQUIRE_FIXTURES=$require_fixtures "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/python)
 }
 
 if [ "${INTERLOCK_SKIP_PYTHON:-0}" != 1 ]; then
