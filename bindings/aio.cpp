@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <new>
+#include <type_traits>
 
 #include "module.hpp"
 
@@ -164,20 +165,18 @@ PyType_Spec aw_spec = {"interlock._interlock.aio.AsyncWait",
 
 }  // namespace
 
-PyObject* enqueue_mutex(PyObject* owner, Mutex& m, PyObject* loop, PyObject* future) noexcept {
-  return enqueue(make(Kind::mutex, owner, &m, nullptr, loop, future));
+template <class P>
+PyObject* enqueue(PyObject* owner, P& prim, PyObject* loop, PyObject* future) noexcept {
+  constexpr Kind kind = std::is_same_v<P, Mutex>       ? Kind::mutex
+                        : std::is_same_v<P, Semaphore> ? Kind::semaphore
+                        : std::is_same_v<P, Latch>     ? Kind::latch
+                                                       : Kind::event;
+  return enqueue(make(kind, owner, &prim, nullptr, loop, future));
 }
-PyObject* enqueue_semaphore(PyObject* owner, Semaphore& s, PyObject* loop,
-                            PyObject* future) noexcept {
-  return enqueue(make(Kind::semaphore, owner, &s, nullptr, loop, future));
-}
-PyObject* enqueue_event(PyObject* owner, ResettableEvent& e, PyObject* loop,
-                        PyObject* future) noexcept {
-  return enqueue(make(Kind::event, owner, &e, nullptr, loop, future));
-}
-PyObject* enqueue_latch(PyObject* owner, Latch& l, PyObject* loop, PyObject* future) noexcept {
-  return enqueue(make(Kind::latch, owner, &l, nullptr, loop, future));
-}
+template PyObject* enqueue(PyObject*, Mutex&, PyObject*, PyObject*) noexcept;
+template PyObject* enqueue(PyObject*, Semaphore&, PyObject*, PyObject*) noexcept;
+template PyObject* enqueue(PyObject*, ResettableEvent&, PyObject*, PyObject*) noexcept;
+template PyObject* enqueue(PyObject*, Latch&, PyObject*, PyObject*) noexcept;
 
 PyObject* make_custom(PyObject* owner, void* prim, const CustomOps* ops, PyObject* loop,
                       PyObject* future) noexcept {
