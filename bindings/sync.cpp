@@ -91,15 +91,23 @@ void construct(C* self, nb::handle value) {
   new (self) C(v);
 }
 
+/// Every wait here: True at once if (p.*Ready)(), False if the deadline is
+/// immediate, else the result of the blocking (p.*Wait)(d).
+template <auto Ready, auto Wait, class P>
+PyObject* try_wait(P& p, Deadline d) noexcept {
+  if (INTERLOCK_LIKELY((p.*Ready)())) Py_RETURN_TRUE;
+  if (d.is_immediate()) Py_RETURN_FALSE;
+  return ilpy::wait_result(ilpy::blocking([&] { return (p.*Wait)(d); }));
+}
+
 /// wait(timeout=None) of a one-shot primitive P (Event, CountDownLatch): True
-/// at once if (p.*Open)(), else threading's wait convention (wait_deadline).
+/// at once if open (the timeout unread), else threading's wait convention.
 template <auto Open, auto Wait, class P>
 PyObject* wait_open(P& p, std::optional<PyObject*> timeout) noexcept {
   if (INTERLOCK_LIKELY((p.*Open)())) Py_RETURN_TRUE;
   Deadline d;
   if (!wait_deadline(timeout ? *timeout : nullptr, &d)) return nullptr;
-  if (d.is_immediate()) Py_RETURN_FALSE;
-  return ilpy::wait_result(ilpy::blocking([&] { return (p.*Wait)(d); }));
+  return try_wait<Open, Wait>(p, d);
 }
 
 // ============================================================ Semaphore
@@ -122,11 +130,8 @@ struct PyBoundedSemaphore : PySemaphore {
   explicit PyBoundedSemaphore(std::uint64_t value) noexcept : PySemaphore(value, true) {}
 };
 
-PyObject* semaphore_wait(PySemaphore& s, Deadline d) noexcept {
-  if (INTERLOCK_LIKELY(s.try_acquire())) Py_RETURN_TRUE;
-  if (d.is_immediate()) Py_RETURN_FALSE;
-  return ilpy::wait_result(ilpy::blocking([&] { return s.acquire_until(d); }));
-}
+constexpr auto semaphore_wait =
+    &try_wait<&interlock::Semaphore::try_acquire, &interlock::Semaphore::acquire_until, PySemaphore>;
 
 // acquire() without arguments, and __enter__: wait for a permit, trying first.
 PyObject* semaphore_enter(PySemaphore& s) noexcept { return semaphore_wait(s, Deadline::never()); }
