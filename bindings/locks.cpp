@@ -47,6 +47,7 @@
 
 namespace nb = nanobind;
 namespace ilpy = interlock::py;
+using ilpy::alias;
 using ilpy::cat;
 using ilpy::fixed_string;
 using ilpy::only;
@@ -380,6 +381,7 @@ constexpr fixed_string kWaitDoc =
 constexpr fixed_string kGuardDoc =
     "acquire(blocking, timeout), returning a guard that releases that hold once\n"
     "(or None if nothing was acquired).";
+constexpr fixed_string kWaitArgs = ", blocking=True, timeout=None";
 constexpr fixed_string kForkDoc = "Make this a fresh, unlocked lock (for a forked child).";
 
 /// Lock and RLock: one table over the flavour F and the hold H.
@@ -389,8 +391,7 @@ PyMethodDef* mutex_methods() {
   constexpr bool rlock = std::is_same_v<H, RLockHold>;
   return table<C>({
       ilpy::method<&acquire<F, H>, F::kAcquire, cat<H::kAcquireDoc, kWaitDoc, F::kTimeouts>()>(),
-      only<F::kSyncx>(ilpy::method<&acquire<F, H>, "lock($self, blocking=True, timeout=None)",
-                                   "Same as acquire().">()),
+      only<F::kSyncx>(alias<&acquire<F, H>, "lock", "acquire", kWaitArgs>()),
       ilpy::method<&release<H, C>, "release($self, /)", H::kReleaseDoc>(),
       ilpy::method<&enter<F, H, C>, "__enter__($self, /)", F::kEnterDoc>(),
       ilpy::method<exit_of<F, H, C>, F::kExit, F::kExitDoc>(),
@@ -398,10 +399,10 @@ PyMethodDef* mutex_methods() {
       ilpy::method<&M::try_lock, "try_acquire($self, /)",
                    "Acquire the lock if it is free (RLock: or already ours); return whether it "
                    "was.">(),
-      ilpy::method<&M::try_lock, "try_lock($self, /)", "Same as try_acquire().">(),
+      alias<&M::try_lock, "try_lock", "try_acquire">(),
       ilpy::method<&M::is_locked, "locked($self, /)",
                    "Whether some thread holds the lock (a snapshot).">(),
-      ilpy::method<&M::is_locked, "is_locked($self, /)", "Same as locked().">(),
+      alias<&M::is_locked, "is_locked", "locked">(),
       ilpy::method<&H::reinit, "_at_fork_reinit($self, /)", kForkDoc>(),
       only<!rlock && !F::kSyncx>(
           ilpy::aio_method<&ilpy::aio::enqueue<interlock::Mutex>, "take the lock (None) or">()),
@@ -429,26 +430,20 @@ PyMethodDef* rwlock_methods() {
   return table<C>({
       ilpy::method<&acquire<F, ReadHold>, "acquire_read($self, blocking=True, timeout=None)",
                    cat<"Take a read hold", kWaitDoc, F::kTimeouts>()>(),
-      only<sx>(ilpy::method<&acquire<F, ReadHold>,
-                            "read_lock($self, blocking=True, timeout=None)",
-                            "Same as acquire_read().">()),
+      only<sx>(alias<&acquire<F, ReadHold>, "read_lock", "acquire_read", kWaitArgs>()),
       ilpy::method<&acquire<F, WriteHold>, "acquire_write($self, blocking=True, timeout=None)",
                    cat<"Take the write hold", kWaitDoc, F::kTimeouts>()>(),
-      only<sx>(ilpy::method<&acquire<F, WriteHold>,
-                            "write_lock($self, blocking=True, timeout=None)",
-                            "Same as acquire_write().">()),
+      only<sx>(alias<&acquire<F, WriteHold>, "write_lock", "acquire_write", kWaitArgs>()),
       ilpy::method<&guard<F, ReadHold, C>, "read_guard($self, blocking=True, timeout=None)",
                    "acquire_read(blocking, timeout), returning a ReadGuard (or None).">(),
       ilpy::method<&guard<F, WriteHold, C>, "write_guard($self, blocking=True, timeout=None)",
                    "acquire_write(blocking, timeout), returning a WriteGuard (or None).">(),
       ilpy::method<&M::try_lock_shared, "try_acquire_read($self, /)",
                    "Take a read hold if one is available now; return whether it was.">(),
-      only<sx>(ilpy::method<&M::try_lock_shared, "try_read_lock($self, /)",
-                            "Same as try_acquire_read().">()),
+      only<sx>(alias<&M::try_lock_shared, "try_read_lock", "try_acquire_read">()),
       ilpy::method<&M::try_lock, "try_acquire_write($self, /)",
                    "Take the write hold if it is available now; return whether it was.">(),
-      only<sx>(ilpy::method<&M::try_lock, "try_write_lock($self, /)",
-                            "Same as try_acquire_write().">()),
+      only<sx>(alias<&M::try_lock, "try_write_lock", "try_acquire_write">()),
       ilpy::method<&release<ReadHold, C>, "read_release($self, /)",
                    "Release a read hold (any thread may). RuntimeError if none is held.">(),
       ilpy::method<&release<WriteHold, C>, "write_release($self, /)",
@@ -478,15 +473,14 @@ PyMethodDef* guard_methods() {
                    "Release the hold, once (later calls do nothing). RuntimeError if it was\n"
                    "released some other way meanwhile (RLock: from a thread that does not own "
                    "it).">(),
-      ilpy::method<&G::release, "unlock($self, /)", "Same as release().">(),
+      alias<&G::release, "unlock", "release">(),
       ilpy::method<&Syncx::entered<G>, "__enter__($self, /)", "Return the guard.">(),
       ilpy::method<&Syncx::exit<&G::release, G>, "__exit__($self, exc_type, exc_value, traceback, /)",
                    "release(); return False.">(),
       only<write>(ilpy::method<&write_guard_release_fair,
                                "release_fair($self, /)",
                                "release(), handing the lock to a waiting thread if any.">()),
-      only<write>(ilpy::method<&write_guard_release_fair,
-                               "unlock_fair($self, /)", "Same as release_fair().">()),
+      only<write>(alias<&write_guard_release_fair, "unlock_fair", "release_fair">()),
       only<write>(ilpy::method<&write_guard_downgrade, "downgrade($self, /)",
                                "Turn the write hold into a read hold, atomically; return its "
                                "ReadGuard\n(this guard then holds nothing), or None if this "

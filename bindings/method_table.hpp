@@ -42,6 +42,12 @@ PyMethodDef only(PyMethodDef d) noexcept {
   return On ? d : PyMethodDef{nullptr, nullptr, 0, nullptr};
 }
 
+/// An alias entry: Name($self, Params) calls Fn, documented "Same as Of()."
+template <auto Fn, fixed_string Name, fixed_string Of, fixed_string Params = ", /">
+PyMethodDef alias() noexcept {
+  return method<Fn, cat<Name, "($self", Params, ")">(), cat<"Same as ", Of, "().">()>();
+}
+
 /// The _aio_enqueue entry of a primitive P (bindings/aio.hpp's enqueue<P>);
 /// Ready says what a None result means.
 template <auto Enqueue, fixed_string Ready>
