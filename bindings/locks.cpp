@@ -475,7 +475,8 @@ PyMethodDef* guard_methods() {
                    "it).">(),
       alias<&G::release, "unlock", "release">(),
       ilpy::method<&Syncx::entered<G>, "__enter__($self, /)", "Return the guard.">(),
-      ilpy::method<&Syncx::exit<&G::release, G>, "__exit__($self, exc_type, exc_value, traceback, /)",
+      ilpy::method<&Syncx::exit<&G::release, G>,
+                   "__exit__($self, exc_type, exc_value, traceback, /)",
                    "release(); return False.">(),
       only<write>(ilpy::method<&write_guard_release_fair,
                                "release_fair($self, /)",
@@ -497,15 +498,6 @@ nb::type_slots slots(PyMethodDef* methods, reprfunc repr = nullptr) noexcept {
                             {0, nullptr}};
   return nb::type_slots(s);
 }
-template <class G>
-nb::type_slots guard_slots(PyMethodDef* methods) noexcept {
-  static PyType_Slot s[] = {{Py_tp_methods, methods},
-                            {Py_tp_traverse, reinterpret_cast<void*>(&ilpy::traverse_slot<G>)},
-                            {Py_tp_clear, reinterpret_cast<void*>(&ilpy::clear_slot<G>)},
-                            {0, nullptr}};
-  return nb::type_slots(s);
-}
-
 template <class C>
 void add_lock(nb::module_& m, const char* name, PyMethodDef* methods, const char* mod,
               const char* doc) {
@@ -517,8 +509,8 @@ void add_lock(nb::module_& m, const char* name, PyMethodDef* methods, const char
 template <class H>
 void add_guard(nb::module_& m, const char* name, const char* doc) {
   using G = Guard<H>;
-  nb::class_<G> cls(m, name, guard_slots<G>(guard_methods<H>()), nb::is_final(), nb::pooled(),
-                    doc);
+  nb::class_<G> cls(m, name, ilpy::gc_slots<G>(guard_methods<H>()), nb::is_final(),
+                    nb::pooled(), doc);
   ilpy::set_module(cls, "interlock.locks");
   G::type = cls.ptr();
 }

@@ -42,6 +42,17 @@ PyMethodDef only(PyMethodDef d) noexcept {
   return On ? d : PyMethodDef{nullptr, nullptr, 0, nullptr};
 }
 
+/// The slots of a class T whose instances hold Python references (T has
+/// traverse() and clear(): fast_methods.hpp's traverse_slot / clear_slot).
+template <class T>
+nanobind::type_slots gc_slots(PyMethodDef* methods) noexcept {
+  static PyType_Slot s[] = {{Py_tp_methods, methods},
+                            {Py_tp_traverse, reinterpret_cast<void*>(&traverse_slot<T>)},
+                            {Py_tp_clear, reinterpret_cast<void*>(&clear_slot<T>)},
+                            {0, nullptr}};
+  return nanobind::type_slots(s);
+}
+
 /// An alias entry: Name($self, Params) calls Fn, documented "Same as Of()."
 template <auto Fn, fixed_string Name, fixed_string Of, fixed_string Params = ", /">
 PyMethodDef alias() noexcept {

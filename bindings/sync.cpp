@@ -130,8 +130,9 @@ struct PyBoundedSemaphore : PySemaphore {
   explicit PyBoundedSemaphore(std::uint64_t value) noexcept : PySemaphore(value, true) {}
 };
 
+using interlock::Semaphore;
 constexpr auto semaphore_wait =
-    &try_wait<&interlock::Semaphore::try_acquire, &interlock::Semaphore::acquire_until, PySemaphore>;
+    &try_wait<&Semaphore::try_acquire, &Semaphore::acquire_until, PySemaphore>;
 
 // acquire() without arguments, and __enter__: wait for a permit, trying first.
 PyObject* semaphore_enter(PySemaphore& s) noexcept { return semaphore_wait(s, Deadline::never()); }
@@ -332,14 +333,6 @@ PyMethodDef once_methods[] = {
     ilpy::methods_end,
 };
 
-PyType_Slot once_slots[] = {
-    {Py_tp_methods, static_cast<void*>(once_methods)},
-    {Py_tp_traverse, reinterpret_cast<void*>(&ilpy::traverse_slot<PyOnce>)},
-    {Py_tp_clear, reinterpret_cast<void*>(&ilpy::clear_slot<PyOnce>)},
-    {0, nullptr},
-};
-
-
 }  // namespace
 
 namespace interlock::py {
@@ -382,7 +375,7 @@ void init_sync(nb::module_& m) {
                "clear(), is_set(), wait(timeout=None). Waiting releases the GIL\n"
                "and is interruptible by signals.")
       .def(nb::init<>());
-  auto once = add<PyOnce>(m, "Once", nb::type_slots(once_slots),
+  auto once = add<PyOnce>(m, "Once", ilpy::gc_slots<PyOnce>(once_methods),
                           "Once()\n\n"
                           "Runs a function exactly once across all threads: once.call(fn, *args,\n"
                           "**kwargs) runs fn the first time, caches its result and returns it to\n"
@@ -397,7 +390,8 @@ void init_sync(nb::module_& m) {
                "then on the latch stays open. Waiting releases the GIL and is\n"
                "interruptible by signals.")
       .def("__init__", &construct<PyLatch>, "count"_a.none())
-      .def_prop_ro("count", [](const PyLatch& l) { return l.count(); }, "The current count (a snapshot).");
+      .def_prop_ro("count", [](const PyLatch& l) { return l.count(); },
+                   "The current count (a snapshot).");
 }
 
 }  // namespace interlock::py

@@ -75,7 +75,9 @@ inline bool threading_deadline(bool blocking_, PyObject* timeout, Deadline* out)
       return detail::fail(PyExc_ValueError, "timeout value must be a non-negative number");
     if (!detail::in_range(t)) return false;
   }
-  *out = !blocking_ ? Deadline::immediate() : t < 0 ? Deadline::never() : Deadline::after_seconds(t);
+  *out = !blocking_ ? Deadline::immediate()
+         : t < 0    ? Deadline::never()
+                    : Deadline::after_seconds(t);
   return true;
 }
 inline bool passed_threading_deadline(passed blocking, passed timeout, Deadline* out) noexcept {
