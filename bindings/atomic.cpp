@@ -253,21 +253,22 @@ PyObject* ref_deepcopy(PyObject* self, PyObject* memo) noexcept {
 }
 
 auto ref_methods = table(
-    method<&R::load, "load($self, /)", "Return the current object.">(),
-    method<&R::load, "get($self, /)", "Return the current object (same as load()).">(),
-    method<&R::store, "store($self, obj, /)", "Replace the object.">(),
-    method<&R::store, "set($self, obj, /)", "Replace the object (same as store()).">(),
-    method<&R::exchange, "exchange($self, obj, /)", "Replace the object; return the prior one.">(),
-    method<&R::compare_exchange, "compare_exchange($self, expected, desired)",
+    method<&R::load, "load($self, /) -> T", "Return the current object.">(),
+    method<&R::load, "get($self, /) -> T", "Return the current object (same as load()).">(),
+    method<&R::store, "store($self, obj: T, /)", "Replace the object.">(),
+    method<&R::store, "set($self, obj: T, /)", "Replace the object (same as store()).">(),
+    method<&R::exchange, "exchange($self, obj: T, /) -> T",
+           "Replace the object; return the prior one.">(),
+    method<&R::compare_exchange, "compare_exchange($self, expected, desired: T) -> tuple[bool, T]",
            "If the current object IS expected (identity, not ==), replace it by\n"
            "desired. Return (succeeded, prior): prior is the object before the\n"
            "call (on failure, the current object).">(),
-    method<&R::update<true>, "update($self, fn, /)",
+    method<&R::update<true>, "update($self, fn: typing.Callable[[T], T], /) -> T",
            "Replace the object by fn(object); return the new object. fn runs with\n"
            "no lock held; if another thread replaced the object meanwhile\n"
            "(identity), fn is called again with the new one. An exception from fn\n"
            "leaves the reference unchanged.">(),
-    method<&R::update<false>, "fetch_update($self, fn, /)",
+    method<&R::update<false>, "fetch_update($self, fn: typing.Callable[[T], T], /) -> T",
            "Like update(fn), but return the prior object.">(),
     reduce_def<AtomicReference>(),
     PyMethodDef{"__copy__", reinterpret_cast<PyCFunction>(&copy_method<AtomicReference>),

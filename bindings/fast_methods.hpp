@@ -1,67 +1,21 @@
 // bindings/fast_methods.hpp — hot methods of nanobind classes as plain CPython
 // methods (PyMethodDef), so CPython's specialised call paths for C method
-// descriptors (METH_NOARGS / METH_O / METH_FASTCALL) apply to them.
-//
-// A class declares its hot methods in one line each and hands the table to
-// nanobind through a Py_tp_methods type slot; everything else about the class
-// (constructor, cold methods, properties) stays plain nanobind:
-//
-//   namespace ilpy = interlock::py;
+// descriptors (METH_NOARGS / METH_O / METH_FASTCALL) apply to them:
 //
 //   static PyMethodDef counter_methods[] = {
-//       ilpy::method<&Counter::inc, "inc($self, /)", "Add one; return the new value.">(),
 //       ilpy::method<&Counter::add, "add($self, n, /)", "Add n; return the new value.">(),
-//       ilpy::method<&Counter::reset, "reset($self, value=0)", "Set the value.">(),
+//       ilpy::method<&Counter::reset, "reset($self, value=0) -> int", "Set the value.">(),
 //       ilpy::methods_end,
 //   };
-//   nb::class_<Counter>(m, "Counter", ilpy::method_slots<counter_methods>())
-//       .def(nb::init<int64_t>(), "start"_a = 0);
+//   nb::class_<Counter>(m, "Counter", ilpy::method_slots<counter_methods>());
 //
-// The second template argument is the method's text signature, in the format
-// CPython uses for __text_signature__ (inspect.signature() and stub
-// generators read it). It is parsed at compile time and decides everything:
-//
-//   * the Python name (text before '('),
-//   * the calling convention: one required positional-only parameter ->
-//     METH_O; only positional-only parameters (or none) -> METH_FASTCALL;
-//     otherwise METH_FASTCALL | METH_KEYWORDS. (No parameters gives
-//     METH_FASTCALL, not METH_NOARGS: see detail::kind_of. A fourth template
-//     argument, e.g. call_kind::noargs, forces a convention.) End the
-//     parameter list with '/' to get the positional-only conventions,
-//   * the parameter names used for keyword arguments and error messages,
-//   * which parameters may be omitted ("name=default"): their C++ type must
-//     be std::optional<T>, and None or an omitted argument arrive as nullopt
-//     (the C++ side applies the default).
-//
-// The callable is a member function of C (any cv/noexcept) or a free function
-// / captureless lambda (use unary +) whose first parameter is C& or const C&;
-// a free function may also take the Python object first, for methods that
-// return it or keep it alive (`PyObject* f(PyObject* self, C& obj, ...)`).
-// Arguments: bool (truth value), integers (OverflowError when out of range),
-// floating point, std::string_view / std::string (UTF-8), PyObject* /
-// nb::handle (borrowed), nb::object, std::optional<T>, `passed` (the argument
-// exactly as given, borrowed, null when omitted: for parameters whose None
-// differs from "omitted", like threading's blocking=None), and anything else
-// nanobind can cast (slow path). Results: void -> None, bool, integers,
-// floating point, strings, PyObject* (a NEW reference), nb::object,
-// std::optional<T>, and anything nanobind can cast (slow path).
-//
-// Guarantees of every generated wrapper:
-//   * `self` is checked with nb::inst_ready() (a TypeError names the method
-//     when the instance was never initialised); the C++ object is reached with
-//     nb::inst_ptr<C>(). CPython's method descriptor has already checked that
-//     `self` is an instance of the class (or a subclass).
-//   * No C++ exception escapes into CPython: nb::python_error is restored, and
-//     nanobind's builtin exceptions and the std:: hierarchy are mapped the way
-//     nanobind maps them (std::overflow_error -> OverflowError, ...; see
-//     translate_current_exception()). When the callable is noexcept and the
-//     conversions cannot throw, no handler is emitted at all.
-//   * Nothing relies on the GIL: the wrappers keep no mutable state, so on a
-//     free-threaded interpreter the C++ object itself must be thread-safe.
-//
-// Caveats: do not combine with nb::is_generic() (nanobind then installs its
-// own Py_tp_methods), and do not .def() a nanobind method of the same name
-// afterwards (it would replace the fast one in the type's dict).
+// The signature string (CPython's __text_signature__ format, optionally with
+// annotations and "-> T") is parsed at compile time: it gives the name, the
+// parameters (a default needs a std::optional<T> or `passed` C++ parameter),
+// the calling convention, and with the C++ types the typed line that leads
+// __doc__ and that scripts/stubgen.py writes into the stubs. The contract
+// (callables, conversions, guarantees, caveats) is docs/design.md, "The
+// binding pattern" and "Typed signatures and generated stubs".
 #pragma once
 
 #include <nanobind/nanobind.h>
@@ -130,6 +84,7 @@ template <std::size_t N>
 struct static_text {
   std::array<char, N + 1> chars{};
   constexpr const char* c_str() const noexcept { return chars.data(); }
+  constexpr std::string_view view() const noexcept { return {chars.data(), N}; }
 };
 
 namespace detail {
@@ -149,7 +104,18 @@ struct signature {
   std::size_t positional_only = 0;  // parameters before '/'
   std::size_t max_positional = 0;   // parameters before '*' (or count)
   std::size_t required = 0;         // parameters without a default
+  bool slash = false, star = false;
   std::array<param_info, max_params> params{};
+};
+
+/// The annotations and defaults as written ("" if none): compile time only
+/// (a method keeps the smaller `signature` for keyword binding).
+struct param_text {
+  std::string_view annotation, default_text;
+};
+struct typed_signature : signature {
+  std::string_view returns;
+  std::array<param_text, max_params> text{};
 };
 
 constexpr bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\n'; }
@@ -162,11 +128,16 @@ constexpr std::string_view trim(std::string_view s) noexcept {
 
 // A malformed signature fails to compile at the `throw`, which names the
 // problem in the compiler's "not a constant expression" diagnostic.
-constexpr signature parse_signature(std::string_view text) {
-  signature sig;
+constexpr typed_signature parse_signature(std::string_view text) {
+  typed_signature sig;
   const std::size_t open = text.find('(');
+  const std::size_t arrow = text.rfind(") -> ");
+  if (arrow != std::string_view::npos) {
+    sig.returns = trim(text.substr(arrow + 5));
+    text = text.substr(0, arrow + 1);
+  }
   if (open == std::string_view::npos || open == 0 || text.back() != ')')
-    throw "text signature must look like \"name($self, ...)\"";
+    throw "text signature must look like \"name($self, ...)\" (optionally \" -> T\")";
   sig.name = text.substr(0, open);
   for (char c : sig.name)
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -196,11 +167,11 @@ constexpr signature parse_signature(std::string_view text) {
       seen_self = true;
     } else if (tok == "/") {
       if (seen_slash || seen_star) throw "misplaced '/'";
-      seen_slash = true;
+      seen_slash = sig.slash = true;
       sig.positional_only = sig.count;
     } else if (tok == "*") {
       if (seen_star) throw "duplicate '*'";
-      seen_star = true;
+      seen_star = sig.star = true;
       sig.max_positional = sig.count;
     } else if (tok.empty()) {
       if (i != inner.size()) throw "empty parameter";
@@ -211,6 +182,8 @@ constexpr signature parse_signature(std::string_view text) {
       const std::size_t eq = tok.find('=');
       const std::size_t colon = tok.find(':');
       const std::size_t end = eq < colon ? eq : colon;
+      if (colon < eq) sig.text[sig.count].annotation = trim(tok.substr(colon + 1, eq - colon - 1));
+      if (eq != std::string_view::npos) sig.text[sig.count].default_text = trim(tok.substr(eq + 1));
       param_info& p = sig.params[sig.count++];
       p.name = trim(tok.substr(0, end));
       p.has_default = eq != std::string_view::npos;
@@ -268,6 +241,90 @@ constexpr static_text<N> make_text(std::initializer_list<std::string_view> parts
   return out;
 }
 
+// ============================================================ typed signatures
+
+/// The Python type a C++ parameter (Result = false) or result type stands for
+/// in the typed signature; an annotation in the text signature wins.
+template <class T, bool Result>
+constexpr std::string_view py_type_name() noexcept;
+
+template <class T, bool Result>
+inline constexpr auto optional_name = make_text<py_type_name<T, Result>().size() + 7>(
+    {py_type_name<T, Result>(), " | None"});
+
+template <class T, bool Result>
+constexpr std::string_view py_type_name() noexcept {
+  using U = std::remove_cvref_t<T>;
+  if constexpr (std::is_void_v<U>) return "None";
+  else if constexpr (std::is_same_v<U, bool>) return "bool";
+  else if constexpr (std::is_integral_v<U>) return Result ? "int" : "typing.SupportsIndex";
+  else if constexpr (std::is_floating_point_v<U>) return "float";
+  else if constexpr (std::is_same_v<U, std::string_view> || std::is_same_v<U, std::string>)
+    return "str";
+  else if constexpr (requires { typename U::value_type; U(std::nullopt); })
+    return optional_name<typename U::value_type, Result>.view();
+  else return Result ? "typing.Any" : "object";  // PyObject*, nb::object, passed, bound types
+}
+
+template <class Args, class R>
+struct py_types;
+template <class... A, class R>
+struct py_types<std::tuple<A...>, R> {
+  static constexpr std::array<std::string_view, sizeof...(A) + 1> value{
+      py_type_name<A, false>()..., py_type_name<R, true>()};
+};
+
+struct text_sink {
+  char* out = nullptr;
+  std::size_t n = 0;
+  constexpr void put(std::string_view s) {
+    for (char c : s) out ? void(out[n++] = c) : void(++n);
+  }
+};
+
+/// Without `types`: the text signature CPython parses (__text_signature__,
+/// no annotations). With one type per parameter and the result: the typed
+/// line "name(self, a: int, /) -> int" stub generators read.
+constexpr void emit_signature(text_sink& o, const typed_signature& s,
+                              const std::string_view* types) {
+  o.put(s.name);
+  o.put(types ? "(self" : "($self");
+  for (std::size_t i = 0; i <= s.count; ++i) {
+    if (s.slash && i == s.positional_only) o.put(", /");
+    if (s.star && i == s.max_positional) o.put(", *");
+    if (i == s.count) break;
+    const param_info& p = s.params[i];
+    o.put(", ");
+    o.put(p.name);
+    const param_text& t = s.text[i];
+    if (types) o.put(": "), o.put(t.annotation.empty() ? types[i] : t.annotation);
+    if (p.has_default) o.put(types ? " = " : "="), o.put(t.default_text);
+  }
+  o.put(")");
+  if (types) o.put(" -> "), o.put(s.returns.empty() ? types[s.count] : s.returns);
+}
+
+constexpr std::size_t emitted_size(const typed_signature& s, const std::string_view* types) {
+  text_sink o;
+  return emit_signature(o, s, types), o.n;
+}
+
+/// "<text signature>\n--\n\n<typed line>\n<doc>": CPython keeps the part before
+/// "--" as __text_signature__; __doc__ starts with the typed line.
+template <fixed_string Sig, fixed_string Doc, class Args, class R>
+constexpr auto make_doc() {
+  constexpr typed_signature s = parse_signature(Sig.view());
+  constexpr const std::string_view* types = py_types<Args, R>::value.data();
+  constexpr std::size_t doc = Doc.view().empty() ? 0 : Doc.view().size() + 1;
+  static_text<emitted_size(s, nullptr) + 5 + emitted_size(s, types) + doc> t;
+  text_sink o{t.chars.data()};
+  emit_signature(o, s, nullptr);
+  o.put("\n--\n\n");
+  emit_signature(o, s, types);
+  if (doc) o.put("\n"), o.put(Doc.view());
+  return t;
+}
+
 // ============================================================ callables
 
 template <class F>
@@ -277,6 +334,7 @@ struct fn_traits;
   template <class C, class R, class... A>                                 \
   struct fn_traits<R (C::*)(A...) CV noexcept(NOEXCEPT)> {                \
     using cls = C;                                                        \
+    using ret = R;                                                        \
     using self_ref = CV C&;                                               \
     using args = std::tuple<A...>;                                        \
     static constexpr bool is_noexcept = NOEXCEPT;                         \
@@ -290,6 +348,7 @@ IL_PY_MEMFN_TRAITS(const, true)
 template <class S, class R, class... A, bool NX>
 struct fn_traits<R (*)(S&, A...) noexcept(NX)> {
   using cls = std::remove_const_t<S>;
+  using ret = R;
   using self_ref = S&;
   using args = std::tuple<A...>;
   static constexpr bool is_noexcept = NX;
@@ -299,6 +358,7 @@ struct fn_traits<R (*)(S&, A...) noexcept(NX)> {
 template <class S, class R, class... A, bool NX>
 struct fn_traits<R (*)(PyObject*, S&, A...) noexcept(NX)> {
   using cls = std::remove_const_t<S>;
+  using ret = R;
   using self_ref = S&;
   using args = std::tuple<A...>;
   static constexpr bool is_noexcept = NX;
@@ -642,8 +702,7 @@ struct method_impl {
   static constexpr call_kind kind = Kind == call_kind::automatic ? kind_of(sig) : Kind;
 
   static constexpr auto name = make_text<sig.name.size()>({sig.name});
-  static constexpr auto doc =
-      make_text<Sig.view().size() + 5 + Doc.view().size()>({Sig.view(), "\n--\n\n", Doc.view()});
+  static constexpr auto doc = make_doc<Sig, Doc, args, typename traits::ret>();
 
   template <std::size_t... I>
   static constexpr bool check_defaults(std::index_sequence<I...>) {

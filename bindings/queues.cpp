@@ -308,11 +308,13 @@ PyObject* q_aio_join(PyObject* self, C& c, PyObject* loop, PyObject* future, PyO
 
 // queue.Queue's methods, shared by Queue and StdConcurrentQueue.
 #define IL_STD_QUEUE_METHODS(C)                                                                  \
-  ilpy::method<&q_put<C>, "put($self, /, item, block=True, timeout=None)", IL_QUEUE_DOC_PUT>(),  \
-      ilpy::method<&q_get<C>, "get($self, /, block=True, timeout=None)", IL_QUEUE_DOC_GET>(),    \
-      ilpy::method<&q_put_nowait<C>, "put_nowait($self, item, /)",                              \
+  ilpy::method<&q_put<C>, "put($self, /, item: T, block=True, timeout=None)",                 \
+                   IL_QUEUE_DOC_PUT>(),                                                         \
+      ilpy::method<&q_get<C>, "get($self, /, block=True, timeout=None) -> T",                     \
+                   IL_QUEUE_DOC_GET>(),                                                         \
+      ilpy::method<&q_put_nowait<C>, "put_nowait($self, item: T, /)",                           \
                    "Put item without waiting: put(item, block=False).">(),                      \
-      ilpy::method<&q_get_nowait<C>, "get_nowait($self, /)",                                    \
+      ilpy::method<&q_get_nowait<C>, "get_nowait($self, /) -> T",                               \
                    "Remove and return an item without waiting: get(block=False).">(),           \
       ilpy::method<&q_qsize<C>, "qsize($self, /)",                                              \
                    "Return the number of items in the queue (a snapshot).">(),                  \

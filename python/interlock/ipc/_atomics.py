@@ -15,7 +15,7 @@ import abc
 import enum
 import threading
 import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import _interlock
 
@@ -64,7 +64,7 @@ class MemoryOrder(enum.IntEnum):
         """Whether this order may be given to load() (and bit_test())."""
         return _order_valid(1, self)  # OpType.LOAD
 
-    def is_valid_fail_order(self, succ: MemoryOrder = SEQ_CST) -> bool:  # type: ignore[assignment]
+    def is_valid_fail_order(self, succ: MemoryOrder | int = SEQ_CST) -> bool:
         """Whether this order may be the failure order of a cmpxchg whose
         success order is succ (default SEQ_CST): a load order no stronger
         than succ."""
@@ -74,11 +74,20 @@ class MemoryOrder(enum.IntEnum):
 # The operations an atomic object may support: declared once, in the core
 # (buffer_atomic.hpp's op, the atomics library's enum.auto() numbering);
 # BIT_TEST_COMP is the atomics package's spelling of BIT_TEST_COMPL.
-OpType = enum.IntEnum(  # type: ignore[misc]
-    "OpType",
-    [(name, value) for value, name in enumerate(_op_names(), 1)] + [("BIT_TEST_COMP", 7)],
-    module=__name__, qualname="OpType")
-OpType.__doc__ = "The operations an atomic object may support (see ``ops_supported``)."
+if TYPE_CHECKING:  # the members as type checkers see them; stubtest checks them (issue 19)
+    class OpType(enum.IntEnum):
+        LOAD = 1; STORE = 2; EXCHANGE = 3; CMPXCHG_WEAK = 4; CMPXCHG_STRONG = 5  # noqa: E702
+        BIT_TEST = 6; BIT_TEST_COMPL = 7; BIT_TEST_SET = 8; BIT_TEST_RESET = 9  # noqa: E702
+        OR = 10; XOR = 11; AND = 12; NOT = 13; FETCH_OR = 14; FETCH_XOR = 15  # noqa: E702
+        FETCH_AND = 16; FETCH_NOT = 17; ADD = 18; SUB = 19; INC = 20; DEC = 21  # noqa: E702
+        NEG = 22; FETCH_ADD = 23; FETCH_SUB = 24; FETCH_INC = 25; FETCH_DEC = 26  # noqa: E702
+        FETCH_NEG = 27; BIT_TEST_COMP = 7  # noqa: E702
+else:
+    OpType = enum.IntEnum(
+        "OpType",
+        [(name, value) for value, name in enumerate(_op_names(), 1)] + [("BIT_TEST_COMP", 7)],
+        module=__name__, qualname="OpType")
+    OpType.__doc__ = "The operations an atomic object may support (see ``ops_supported``)."
 
 
 # ------------------------------------------------------------------ exceptions
