@@ -120,7 +120,7 @@ PyObject* aw_set_wake(PyObject*, PyObject* fn) {
 }
 
 PyMethodDef aw_methods[] = {
-    method<&AsyncWaitObject::cancel, "cancel($self, /)",
+    method<&AsyncWaitObject::cancel, "cancel($self, /) -> None",
            "Withdraw the wait, giving back whatever a release handed over.">(),
     {"_set_wake", aw_set_wake, METH_O | METH_STATIC,
      "_set_wake(fn, /)\n--\n\nInstall the callback that completes a waiter's future."},

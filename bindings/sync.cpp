@@ -337,14 +337,13 @@ PyMethodDef once_methods[] = {
 
 namespace interlock::py {
 
-/// A class of interlock.locks (defined in interlock._interlock.locks), with
-/// the threading-style repr of its state() unless it inherits one.
+/// A class of interlock._interlock.locks, with the threading-style repr of its
+/// state() unless it inherits one.
 template <class C, class... Base>
 nb::class_<C, Base...> add(nb::module_& m, const char* name, nb::type_slots slots,
                            const char* doc) {
   nb::class_<C, Base...> cls(m, name, slots, nb::is_weak_referenceable(), doc);
   if constexpr (sizeof...(Base) == 0) cls.def("__repr__", &repr<C>);
-  set_module(cls, "interlock.locks");
   return cls;
 }
 
@@ -392,6 +391,10 @@ void init_sync(nb::module_& m) {
       .def("__init__", &construct<PyLatch>, "count"_a.none())
       .def_prop_ro("count", [](const PyLatch& l) { return l.count(); },
                    "The current count (a snapshot).");
+  // Re-exported by interlock.locks; set once every method is defined (the
+  // stub generator takes a method's __module__ from its class's at def time).
+  for (const char* name : {"Semaphore", "BoundedSemaphore", "Event", "Once", "CountDownLatch"})
+    set_module(m.attr(name), "interlock.locks");
 }
 
 }  // namespace interlock::py
