@@ -90,10 +90,10 @@ std::array<PyMethodDef, 9> scalar_methods() noexcept {
           method<&ops<C>::template update<false>, "fetch_update($self, fn, /)",
                  "Like update(fn), but return the prior value.">(),
           reduce_def<C>(),
-          {"__copy__", reinterpret_cast<PyCFunction>(&copy_method<C>), METH_NOARGS,
-           "__copy__($self, /)\n--\n\nA new object holding the current value."},
-          {"__deepcopy__", reinterpret_cast<PyCFunction>(&copy_method<C>), METH_O,
-           "__deepcopy__($self, memo, /)\n--\n\nA new object holding the current value."}};
+          method<&copy_value<C>, "__copy__($self, /)", "A new object holding the current value.",
+                 call_kind::noargs>(),
+          method<&copy_value<C, PyObject*>, "__deepcopy__($self, memo, /)",
+                 "A new object holding the current value.">()};
 }
 
 // ------------------------------------------------------------ AtomicInt
@@ -129,25 +129,9 @@ auto int_methods = table(
     method<&I::fetch_n<op::sub, true, 1>, "dec($self, /)",
            "Subtract one; return the new value (like --x; same as dec_fetch()).">());
 
-PyType_Slot int_slots[] = {
-    {Py_tp_methods, int_methods.data()},
-    {Py_tp_repr, reinterpret_cast<void*>(&repr_slot<AtomicInt>)},
-    {Py_nb_int, reinterpret_cast<void*>(&value_slot<AtomicInt, &PyLong_FromLongLong, "__int__">)},
-    {Py_nb_index, reinterpret_cast<void*>(&value_slot<AtomicInt, &PyLong_FromLongLong, "__int__">)},
-    {Py_nb_float, reinterpret_cast<void*>(&value_slot<AtomicInt, &PyFloat_FromDouble, "__float__">)},
-    {Py_nb_bool, reinterpret_cast<void*>(&truth_slot<AtomicInt>)},
-    {Py_nb_inplace_add, reinterpret_cast<void*>(&inplace<AtomicInt, op::add>)},
-    {Py_nb_inplace_subtract, reinterpret_cast<void*>(&inplace<AtomicInt, op::sub>)},
-    {Py_nb_inplace_multiply, reinterpret_cast<void*>(&inplace<AtomicInt, op::mul>)},
-    {Py_nb_inplace_floor_divide, reinterpret_cast<void*>(&inplace<AtomicInt, op::div>)},
-    {Py_nb_inplace_remainder, reinterpret_cast<void*>(&inplace<AtomicInt, op::mod>)},
-    {Py_nb_inplace_and, reinterpret_cast<void*>(&inplace<AtomicInt, op::and_>)},
-    {Py_nb_inplace_or, reinterpret_cast<void*>(&inplace<AtomicInt, op::or_>)},
-    {Py_nb_inplace_xor, reinterpret_cast<void*>(&inplace<AtomicInt, op::xor_>)},
-    {Py_nb_inplace_lshift, reinterpret_cast<void*>(&inplace<AtomicInt, op::lshift>)},
-    {Py_nb_inplace_rshift, reinterpret_cast<void*>(&inplace<AtomicInt, op::rshift>)},
-    {0, nullptr},
-};
+auto int_slots = slot_table<AtomicInt, Slots<Py_tp_repr, Py_nb_int, Py_nb_index, Py_nb_float, Py_nb_bool>,
+                       Inplace<op::add, op::sub, op::mul, op::div, op::mod, op::and_, op::or_,
+                               op::xor_, op::lshift, op::rshift>>(int_methods);
 
 // ------------------------------------------------------------ AtomicBool
 
@@ -164,14 +148,7 @@ auto bool_methods = table(
     method<&B::fetch_n<op::xor_, true, true>, "flip_fetch($self, /)",
            "Negate the value; return the new value.">());
 
-PyType_Slot bool_slots[] = {
-    {Py_tp_methods, bool_methods.data()},
-    {Py_tp_repr, reinterpret_cast<void*>(&repr_slot<AtomicBool>)},
-    {Py_nb_bool, reinterpret_cast<void*>(&truth_slot<AtomicBool>)},
-    {Py_nb_int, reinterpret_cast<void*>(&value_slot<AtomicBool, &PyLong_FromLong, "__int__">)},
-    {Py_nb_index, reinterpret_cast<void*>(&value_slot<AtomicBool, &PyLong_FromLong, "__int__">)},
-    {0, nullptr},
-};
+auto bool_slots = slot_table<AtomicBool, Slots<Py_tp_repr, Py_nb_bool, Py_nb_int, Py_nb_index>>(bool_methods);
 
 // ------------------------------------------------------------ AtomicFloat
 
@@ -193,18 +170,8 @@ auto float_methods = table(
                "Set the value to the smaller of value and n (a NaN operand is ignored:\n"
                "IEEE 754 minimumNumber, like C's fmin; -0.0 counts as smaller than +0.0)">());
 
-PyType_Slot float_slots[] = {
-    {Py_tp_methods, float_methods.data()},
-    {Py_tp_repr, reinterpret_cast<void*>(&repr_slot<AtomicFloat>)},
-    {Py_nb_float, reinterpret_cast<void*>(&value_slot<AtomicFloat, &PyFloat_FromDouble, "__float__">)},
-    {Py_nb_int, reinterpret_cast<void*>(&value_slot<AtomicFloat, &PyLong_FromDouble, "__int__">)},
-    {Py_nb_bool, reinterpret_cast<void*>(&truth_slot<AtomicFloat>)},
-    {Py_nb_inplace_add, reinterpret_cast<void*>(&inplace<AtomicFloat, op::add>)},
-    {Py_nb_inplace_subtract, reinterpret_cast<void*>(&inplace<AtomicFloat, op::sub>)},
-    {Py_nb_inplace_multiply, reinterpret_cast<void*>(&inplace<AtomicFloat, op::mul>)},
-    {Py_nb_inplace_true_divide, reinterpret_cast<void*>(&inplace<AtomicFloat, op::div>)},
-    {0, nullptr},
-};
+auto float_slots = slot_table<AtomicFloat, Slots<Py_tp_repr, Py_nb_float, Py_nb_int, Py_nb_bool>,
+                         Inplace<op::add, op::sub, op::mul, op::div>>(float_methods);
 
 // ------------------------------------------------------------ AtomicReference
 
@@ -226,29 +193,13 @@ PyObject* ref_repr(PyObject* self) noexcept {
 /// __deepcopy__(memo): a new reference to a deep copy of the object
 /// (registered in memo first, so a reference that reaches itself is copied
 /// into a reference that reaches the copy).
-PyObject* ref_deepcopy(PyObject* self, PyObject* memo) noexcept {
-  AtomicReference* c = ready<AtomicReference>(self, "__deepcopy__");
-  if (!c) return nullptr;
-  PyObject* result = PyObject_CallNoArgs(reinterpret_cast<PyObject*>(Py_TYPE(self)));
-  AtomicReference* rc = result ? ready<AtomicReference>(result, "__deepcopy__") : nullptr;
-  if (rc && PyDict_Check(memo)) {
-    PyObject* key = PyLong_FromVoidPtr(self);
-    if (!key || PyDict_SetItem(memo, key, result) < 0) rc = nullptr;
-    Py_XDECREF(key);
-  }
-  PyObject* copy_mod = rc ? PyImport_ImportModule("copy") : nullptr;
-  PyObject* deepcopy = copy_mod ? PyObject_GetAttrString(copy_mod, "deepcopy") : nullptr;
-  Py_XDECREF(copy_mod);
-  PyObject* o = c->load();
-  PyObject* copied = deepcopy ? PyObject_CallFunctionObjArgs(deepcopy, o, memo, nullptr) : nullptr;
-  Py_XDECREF(deepcopy);
-  Py_DECREF(o);
-  if (!copied) {
-    Py_XDECREF(result);
-    return nullptr;
-  }
-  rc->store(copied);
-  Py_DECREF(copied);
+nb::object ref_deepcopy(PyObject* self, AtomicReference& c, nb::handle memo) {
+  nb::object result = nb::handle(reinterpret_cast<PyObject*>(Py_TYPE(self)))();
+  AtomicReference* rc = ready<AtomicReference>(result.ptr(), "__deepcopy__");
+  if (!rc) throw nb::python_error();
+  if (PyDict_Check(memo.ptr())) nb::borrow<nb::dict>(memo)[nb::steal(PyLong_FromVoidPtr(self))] = result;
+  nb::object deepcopy = nb::module_::import_("copy").attr("deepcopy");
+  rc->store(deepcopy(nb::steal(c.load()), memo).ptr());
   return result;
 }
 
@@ -271,22 +222,14 @@ auto ref_methods = table(
     method<&R::update<false>, "fetch_update($self, fn: typing.Callable[[T], T], /) -> T",
            "Like update(fn), but return the prior object.">(),
     reduce_def<AtomicReference>(),
-    PyMethodDef{"__copy__", reinterpret_cast<PyCFunction>(&copy_method<AtomicReference>),
-                METH_NOARGS, "__copy__($self, /)\n--\n\nA new AtomicReference to the same object."},
-    PyMethodDef{"__deepcopy__", reinterpret_cast<PyCFunction>(&ref_deepcopy), METH_O,
-                "__deepcopy__($self, memo, /)\n--\n\nA new AtomicReference to a deep copy of the "
-                "object."},
-    PyMethodDef{"__class_getitem__", reinterpret_cast<PyCFunction>(&Py_GenericAlias),
-                METH_O | METH_CLASS,
-                "__class_getitem__($cls, item, /)\n--\n\nAtomicReference[T]: a types.GenericAlias."});
+    method<&copy_value<AtomicReference>, "__copy__($self, /)",
+           "A new AtomicReference to the same object.", call_kind::noargs>(),
+    method<&ref_deepcopy, "__deepcopy__($self, memo, /)",
+           "A new AtomicReference to a deep copy of the object.">(),
+    class_getitem);
 
-PyType_Slot ref_slots[] = {
-    {Py_tp_methods, ref_methods.data()},
-    {Py_tp_repr, reinterpret_cast<void*>(&ref_repr)},
-    {Py_tp_traverse, reinterpret_cast<void*>(&traverse_slot<AtomicReference>)},
-    {Py_tp_clear, reinterpret_cast<void*>(&clear_slot<AtomicReference>)},
-    {0, nullptr},
-};
+auto ref_slots =
+    slot_table<AtomicReference, Fixed<Py_tp_repr, &ref_repr>, Slots<Py_tp_traverse, Py_tp_clear>>(ref_methods);
 
 }  // namespace
 }  // namespace interlock::py::atomics
@@ -298,7 +241,7 @@ void init_atomic(nb::module_& m) {
   constexpr const char* kModule = "interlock.atomic";
 
   add_type<AtomicInt, "AtomicInt">(
-      m, kModule, int_slots,
+      m, kModule, int_slots.data(),
       "AtomicInt(value=0)\n\n"
       "A signed 64-bit integer that any number of threads may update at once.\n\n"
       "fetch_<op>(n) returns the value before the operation, <op>_fetch(n) the\n"
@@ -311,14 +254,14 @@ void init_atomic(nb::module_& m) {
       "mutable, so value-based hashing would break dicts and sets.",
       "value"_a = 0, "def __init__(self, value: typing.SupportsIndex = 0) -> None");
   add_type<AtomicBool, "AtomicBool">(
-      m, kModule, bool_slots,
+      m, kModule, bool_slots.data(),
       "AtomicBool(value=False)\n\n"
       "A boolean that any number of threads may update at once. Arguments are\n"
       "taken by truth value, like bool(x). fetch_<op> returns the prior value,\n"
       "<op>_fetch the new one.",
       "value"_a = false, "def __init__(self, value: object = False) -> None");
   add_type<AtomicFloat, "AtomicFloat">(
-      m, kModule, float_slots,
+      m, kModule, float_slots.data(),
       "AtomicFloat(value=0.0)\n\n"
       "A 64-bit float that any number of threads may update at once (arithmetic\n"
       "is a compare-exchange loop). Arguments: anything float() accepts through\n"
@@ -326,7 +269,7 @@ void init_atomic(nb::module_& m) {
       "value"_a = 0.0,
       "def __init__(self, value: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None");
   add_type<AtomicReference, "AtomicReference">(
-      m, kModule, ref_slots,
+      m, kModule, ref_slots.data(),
       "AtomicReference(obj=None)\n\n"
       "A reference to any object that any number of threads may read and replace\n"
       "at once (also on free-threaded builds: a reader never sees a freed\n"

@@ -114,17 +114,8 @@ auto sx_int_methods = table(
     method<&sx_int_idiv, "__idiv__($self, value)",
            "In-place division (as div(), returning None); also the //= operator.">());
 
-PyType_Slot sx_int_slots[] = {
-    {Py_tp_methods, sx_int_methods.data()},
-    {Py_tp_repr, reinterpret_cast<void*>(&repr_slot<SxInt>)},
-    {Py_tp_str, reinterpret_cast<void*>(&value_slot<SxInt, &Sx::display<std::int64_t>, "__str__">)},
-    {Py_nb_int, reinterpret_cast<void*>(&value_slot<SxInt, &PyLong_FromLongLong, "__int__">)},
-    {Py_nb_inplace_add, reinterpret_cast<void*>(&inplace<SxInt, op::add>)},
-    {Py_nb_inplace_subtract, reinterpret_cast<void*>(&inplace<SxInt, op::sub>)},
-    {Py_nb_inplace_multiply, reinterpret_cast<void*>(&inplace<SxInt, op::mul>)},
-    {Py_nb_inplace_floor_divide, reinterpret_cast<void*>(&inplace<SxInt, op::rust_div>)},
-    {0, nullptr},
-};
+auto sx_int_slots = slot_table<SxInt, Slots<Py_tp_repr, Py_tp_str, Py_nb_int>,
+                          Inplace<op::add, op::sub, op::mul, op::rust_div>>(sx_int_methods);
 
 /// Op(c, value) with value taken strictly as a bool (PyO3 converts a bool
 /// only from True / False); Name names the method in the TypeError.
@@ -150,15 +141,9 @@ auto sx_bool_methods = table(
     method<&sx_strict<&SxB::fetch<op::xor_, false>, "fetch_xor">, "fetch_xor($self, value)",
            "Logical XOR; return the prior value.">());
 
-PyType_Slot sx_bool_slots[] = {
-    {Py_tp_methods, sx_bool_methods.data()},
-    {Py_tp_repr, reinterpret_cast<void*>(&repr_slot<SxBool>)},
-    {Py_tp_str, reinterpret_cast<void*>(&value_slot<SxBool, &Sx::display<bool>, "__str__">)},
-    {Py_nb_bool, reinterpret_cast<void*>(&truth_slot<SxBool>)},
-    {Py_nb_int, reinterpret_cast<void*>(&value_slot<SxBool, &PyLong_FromLong, "__int__">)},
-    {Py_nb_invert, reinterpret_cast<void*>(&value_slot<SxBool, &negation, "__invert__">)},
-    {0, nullptr},
-};
+auto sx_bool_slots =
+    slot_table<SxBool, Slots<Py_tp_repr, Py_tp_str, Py_nb_bool, Py_nb_int>,
+          Fixed<Py_nb_invert, &value_slot<SxBool, &negation, "__invert__">>>(sx_bool_methods);
 
 auto sx_float_methods = table(
     sx_common<SxFloat, &SxF::store, &SxF::exchange, &SxF::compare_exchange>(),
@@ -172,15 +157,8 @@ auto sx_float_methods = table(
     sx_prior<SxFloat, op::keep_le, "fetch_min",
              "Keep the value if it is <= value, else store value">());
 
-PyType_Slot sx_float_slots[] = {
-    {Py_tp_methods, sx_float_methods.data()},
-    {Py_tp_repr, reinterpret_cast<void*>(&repr_slot<SxFloat>)},
-    {Py_tp_str, reinterpret_cast<void*>(&value_slot<SxFloat, &Sx::display<double>, "__str__">)},
-    {Py_nb_float, reinterpret_cast<void*>(&value_slot<SxFloat, &PyFloat_FromDouble, "__float__">)},
-    {Py_nb_inplace_add, reinterpret_cast<void*>(&inplace<SxFloat, op::add>)},
-    {Py_nb_inplace_subtract, reinterpret_cast<void*>(&inplace<SxFloat, op::sub>)},
-    {0, nullptr},
-};
+auto sx_float_slots =
+    slot_table<SxFloat, Slots<Py_tp_repr, Py_tp_str, Py_nb_float>, Inplace<op::add, op::sub>>(sx_float_methods);
 
 /// True when the current object is `expected` or == to it (it is then
 /// replaced by `obj`), False otherwise; __eq__ runs with no lock held (the
@@ -203,12 +181,7 @@ auto sx_ref_methods = table(
            "If the current object is expected, or equal to it (==), replace it by\n"
            "obj; return whether it did. __eq__ runs with no lock held.">());
 
-PyType_Slot sx_ref_slots[] = {
-    {Py_tp_methods, sx_ref_methods.data()},
-    {Py_tp_traverse, reinterpret_cast<void*>(&traverse_slot<SxRef>)},
-    {Py_tp_clear, reinterpret_cast<void*>(&clear_slot<SxRef>)},
-    {0, nullptr},
-};
+auto sx_ref_slots = slot_table<SxRef, Slots<Py_tp_traverse, Py_tp_clear>>(sx_ref_methods);
 
 // ============================================================ ft_utils
 
@@ -242,10 +215,8 @@ using FtR = ops<FtRef>;
 /// reference; an exact int as is, so it never wraps), or nullptr: with an
 /// error set on failure, else an unsupported type.
 PyObject* ft_operand_long(PyObject* o) noexcept {
-  if (PyLong_CheckExact(o)) return Py_NewRef(o);
-  if (!g_ft_int64_type || !PyObject_TypeCheck(o, g_ft_int64_type)) return nullptr;
-  FtInt64* c = ready<FtInt64>(o, "operator");
-  return c ? PyLong_FromLongLong(c->load()) : nullptr;
+  std::int64_t n = 0;
+  return PyLong_CheckExact(o) ? Py_NewRef(o) : Ft::operand(o, n) > 0 ? PyLong_FromLongLong(n) : nullptr;
 }
 
 /// Python's a // b, with ft_utils' ZeroDivisionError message.
@@ -256,14 +227,16 @@ PyObject* ft_floordiv(PyObject* a, PyObject* b) noexcept {
                      : nullptr;
 }
 
-/// a <op> b where either side is an AtomicInt64: a plain (exact) Python int,
-/// computed on Python ints so it never wraps. NotImplemented for operand
-/// types ft_utils does not take (Python then raises TypeError).
-template <PyObject* (*Fn)(PyObject*, PyObject*)>
+/// a <Op> b where either side is an AtomicInt64: a plain (exact) Python int,
+/// computed on Python ints so it never wraps (// with ft_floordiv).
+/// NotImplemented for operand types ft_utils does not take (Python then
+/// raises TypeError).
+template <class Op>
 PyObject* ft_binary(PyObject* a, PyObject* b) noexcept {
+  constexpr binaryfunc fn = std::is_same_v<Op, op::div> ? &ft_floordiv : py_op<Op, std::int64_t>::number;
   PyObject* la = ft_operand_long(a);
   PyObject* lb = la ? ft_operand_long(b) : nullptr;
-  PyObject* r = lb ? Fn(la, lb) : PyErr_Occurred() ? nullptr : Py_NewRef(Py_NotImplemented);
+  PyObject* r = lb ? fn(la, lb) : PyErr_Occurred() ? nullptr : Py_NewRef(Py_NotImplemented);
   Py_XDECREF(la);
   Py_XDECREF(lb);
   return r;
@@ -319,31 +292,26 @@ auto ft_int_methods = table(
            "return the new value.">(),
     method<&ft_int_format, "__format__($self, format_spec, /)", "Format the value like an int.">());
 
-PyType_Slot ft_int_slots[] = {
-    {Py_tp_methods, ft_int_methods.data()},
-    {Py_tp_richcompare, reinterpret_cast<void*>(&ft_richcompare)},
-    {Py_nb_add, reinterpret_cast<void*>(&ft_binary<&PyNumber_Add>)},
-    {Py_nb_subtract, reinterpret_cast<void*>(&ft_binary<&PyNumber_Subtract>)},
-    {Py_nb_multiply, reinterpret_cast<void*>(&ft_binary<&PyNumber_Multiply>)},
-    {Py_nb_floor_divide, reinterpret_cast<void*>(&ft_binary<&ft_floordiv>)},
-    {Py_nb_or, reinterpret_cast<void*>(&ft_binary<&PyNumber_Or>)},
-    {Py_nb_xor, reinterpret_cast<void*>(&ft_binary<&PyNumber_Xor>)},
-    {Py_nb_and, reinterpret_cast<void*>(&ft_binary<&PyNumber_And>)},
-    {Py_nb_negative, reinterpret_cast<void*>(&value_slot<FtInt64, &on_int<&PyNumber_Negative>, "__neg__">)},
-    {Py_nb_positive, reinterpret_cast<void*>(&value_slot<FtInt64, &PyLong_FromLongLong, "__pos__">)},
-    {Py_nb_absolute, reinterpret_cast<void*>(&value_slot<FtInt64, &on_int<&PyNumber_Absolute>, "__abs__">)},
-    {Py_nb_invert, reinterpret_cast<void*>(&value_slot<FtInt64, &on_int<&PyNumber_Invert>, "__invert__">)},
-    {Py_nb_int, reinterpret_cast<void*>(&value_slot<FtInt64, &PyLong_FromLongLong, "__int__">)},
-    {Py_nb_bool, reinterpret_cast<void*>(&truth_slot<FtInt64>)},
-    {Py_nb_inplace_add, reinterpret_cast<void*>(&inplace<FtInt64, op::add>)},
-    {Py_nb_inplace_subtract, reinterpret_cast<void*>(&inplace<FtInt64, op::sub>)},
-    {Py_nb_inplace_multiply, reinterpret_cast<void*>(&inplace<FtInt64, op::mul>)},
-    {Py_nb_inplace_floor_divide, reinterpret_cast<void*>(&inplace<FtInt64, op::div>)},
-    {Py_nb_inplace_or, reinterpret_cast<void*>(&inplace<FtInt64, op::or_>)},
-    {Py_nb_inplace_xor, reinterpret_cast<void*>(&inplace<FtInt64, op::xor_>)},
-    {Py_nb_inplace_and, reinterpret_cast<void*>(&inplace<FtInt64, op::and_>)},
-    {0, nullptr},
+/// AtomicInt64's arithmetic and bitwise operators, binary (ft_binary) and
+/// in-place, and its unary ones (Fn on the value as an int).
+template <class... Op>
+struct FtArith {
+  template <class C> static auto of() noexcept {
+    return std::array{at(py_op<Op, std::int64_t>::binary, &ft_binary<Op>)...,
+                      at(py_op<Op, std::int64_t>::inplace, &inplace<C, Op>)...};
+  }
 };
+template <int Id, auto Fn, fixed_string What>
+using FtUnary = Fixed<Id, &value_slot<FtInt64, &on_int<Fn>, What>>;
+
+auto ft_int_slots =
+    slot_table<FtInt64, Fixed<Py_tp_richcompare, &ft_richcompare>,
+          FtArith<op::add, op::sub, op::mul, op::div, op::or_, op::xor_, op::and_>,
+          FtUnary<Py_nb_negative, &PyNumber_Negative, "__neg__">,
+          Fixed<Py_nb_positive, &value_slot<FtInt64, &PyLong_FromLongLong, "__pos__">>,
+          FtUnary<Py_nb_absolute, &PyNumber_Absolute, "__abs__">,
+          FtUnary<Py_nb_invert, &PyNumber_Invert, "__invert__">,
+          Slots<Py_nb_int, Py_nb_bool>>(ft_int_methods);
 
 auto ft_ref_methods = table(
     method<&FtR::store, "set($self, obj, /)", "Replace the object.">(),
@@ -352,25 +320,14 @@ auto ft_ref_methods = table(
     method<&FtR::compare_exchange_bool, "compare_exchange($self, expected, obj, /)",
            "If the current object IS expected (identity), replace it by obj;\n"
            "return whether it did.">(),
-    PyMethodDef{"__class_getitem__", reinterpret_cast<PyCFunction>(&Py_GenericAlias),
-                METH_O | METH_CLASS,
-                "__class_getitem__($cls, item, /)\n--\n\nAtomicReference[T]: a types.GenericAlias."});
+    class_getitem);
 
-PyType_Slot ft_ref_slots[] = {
-    {Py_tp_methods, ft_ref_methods.data()},
-    {Py_tp_traverse, reinterpret_cast<void*>(&traverse_slot<FtRef>)},
-    {Py_tp_clear, reinterpret_cast<void*>(&clear_slot<FtRef>)},
-    {0, nullptr},
-};
+auto ft_ref_slots = slot_table<FtRef, Slots<Py_tp_traverse, Py_tp_clear>>(ft_ref_methods);
 
 auto ft_flag_methods = table(
     method<&ops<FtFlag>::store, "set($self, value)", "Set the flag to bool(value).">());
 
-PyType_Slot ft_flag_slots[] = {
-    {Py_tp_methods, ft_flag_methods.data()},
-    {Py_nb_bool, reinterpret_cast<void*>(&truth_slot<FtFlag>)},
-    {0, nullptr},
-};
+auto ft_flag_slots = slot_table<FtFlag, Slots<Py_nb_bool>>(ft_flag_methods);
 
 /// ft_utils' AtomicReference(): zero or one positional argument; the keyword
 /// forms `value` (its stubs) and `obj` (its documentation) are accepted too.
@@ -396,19 +353,19 @@ void init_atomic_syncx(nb::module_& parent) {
   nb::module_ m = parent.def_submodule(
       "_syncx", "Native types of interlock.compat.syncx.atomic (use that module).");
 
-  add_type<SxInt, "AtomicInt">(m, kModule, sx_int_slots,
+  add_type<SxInt, "AtomicInt">(m, kModule, sx_int_slots.data(),
                                "Atomic 64-bit integer (syncx API): add/sub/mul/div/inc/dec\n"
                                "return the PRIOR value, update() the new one.",
                                "value"_a = 0, "def __init__(self, value: int = 0) -> None",
                                nb::is_final());
-  add_type<SxBool, "AtomicBool">(m, kModule, sx_bool_slots, "Atomic boolean (syncx API).",
+  add_type<SxBool, "AtomicBool">(m, kModule, sx_bool_slots.data(), "Atomic boolean (syncx API).",
                                  "value"_a = false,
                                  "def __init__(self, value: bool = False) -> None", nb::is_final());
-  add_type<SxFloat, "AtomicFloat">(m, kModule, sx_float_slots, "Atomic 64-bit float (syncx API).",
+  add_type<SxFloat, "AtomicFloat">(m, kModule, sx_float_slots.data(), "Atomic 64-bit float (syncx API).",
                                    "value"_a = 0.0,
                                    "def __init__(self, value: float = 0.0) -> None", nb::is_final());
   add_type<SxRef, "AtomicReference">(
-      m, kModule, sx_ref_slots,
+      m, kModule, sx_ref_slots.data(),
       "Thread-safe reference slot for any Python object (syncx API);\n"
       "compare_exchange matches by identity or equality.",
       "obj"_a = nb::none(), "def __init__(self, obj: object | None = None) -> None",
@@ -420,20 +377,20 @@ void init_atomic_ft_utils(nb::module_& parent) {
   nb::module_ m = parent.def_submodule(
       "_ft_utils", "Native types of interlock.compat.ft_utils.concurrency (use that module).");
 
-  add_type<FtInt64, "AtomicInt64">(m, kModule, ft_int_slots,
+  add_type<FtInt64, "AtomicInt64">(m, kModule, ft_int_slots.data(),
                                    "A 64-bit integer that can be updated atomically (ft_utils\n"
                                    "API), with the numeric protocol.",
                                    "value"_a = 0, "def __init__(self, value: int = 0) -> None",
                                    nb::is_weak_referenceable());
   g_ft_int64_type = reinterpret_cast<PyTypeObject*>(m.attr("AtomicInt64").ptr());
-  auto ref_cls = nb::class_<FtRef>(m, "AtomicReference", nb::type_slots(ft_ref_slots),
+  auto ref_cls = nb::class_<FtRef>(m, "AtomicReference", nb::type_slots(ft_ref_slots.data()),
                                    nb::is_final(), nb::is_weak_referenceable(),
                                    "A reference that can be updated atomically (ft_utils API).");
   use_trashcan(ref_cls);
   ref_cls.def("__init__", &ft_ref_init,
               nb::sig("def __init__(self, value: object | None = None, /) -> None"));
   set_module(ref_cls, kModule);
-  add_type<FtFlag, "AtomicFlag">(m, kModule, ft_flag_slots,
+  add_type<FtFlag, "AtomicFlag">(m, kModule, ft_flag_slots.data(),
                                  "A boolean flag that can be updated atomically (ft_utils\nAPI).",
                                  "value"_a, "def __init__(self, value: object) -> None");
 }

@@ -251,25 +251,22 @@ constexpr auto cat() noexcept {
   return fixed_string<n>(buf);
 }
 
-template <class P>
+/// A static table of E (PyMethodDef, PyType_Slot) from entries and arrays of
+/// entries, ending with E{} (methods_end, {0, nullptr}).
+template <class E, class P>
 constexpr std::size_t entries() noexcept {
-  if constexpr (std::is_same_v<P, PyMethodDef>) return 1;
+  if constexpr (std::is_same_v<P, E>) return 1;
   else return std::tuple_size_v<P>;
 }
-
-/// A method table (static storage, ending with methods_end) from entries and
-/// arrays of entries.
-template <class... P>
+template <class E = PyMethodDef, class... P>
 auto table(const P&... parts) noexcept {
-  constexpr std::size_t n = (entries<P>() + ... + 1);
-  std::array<PyMethodDef, n> out{};
+  std::array<E, (entries<E, P>() + ... + 1)> out{};
   std::size_t k = 0;
   auto put = [&](const auto& p) {
-    if constexpr (std::is_same_v<std::decay_t<decltype(p)>, PyMethodDef>) out[k++] = p;
-    else for (const PyMethodDef& d : p) out[k++] = d;
+    if constexpr (std::is_same_v<std::decay_t<decltype(p)>, E>) out[k++] = p;
+    else for (const E& d : p) out[k++] = d;
   };
   (put(parts), ...);
-  out[k] = methods_end;
   return out;
 }
 
@@ -318,6 +315,18 @@ PyObject* value_slot(PyObject* self) noexcept {
   return c ? Fn(c->load()) : nullptr;
 }
 
+/// The value as a Python int / float (int(), float() of a cell).
+template <class T>
+PyObject* int_of(T x) noexcept {
+  if constexpr (std::is_same_v<T, double>) return PyLong_FromDouble(x);
+  else if constexpr (std::is_same_v<T, bool>) return PyLong_FromLong(x);
+  else return PyLong_FromLongLong(x);
+}
+template <class T>
+PyObject* float_of(T x) noexcept {
+  return PyFloat_FromDouble(static_cast<double>(x));
+}
+
 /// nb_bool: whether the value is nonzero.
 template <class C>
 int truth_slot(PyObject* self) noexcept {
@@ -340,28 +349,99 @@ PyObject* repr_slot(PyObject* self) noexcept {
 /// __reduce__: (type(self), (value,)), so pickle (any protocol) and copy
 /// rebuild the object through its constructor, subclasses included.
 template <class C>
-PyObject* reduce_method(PyObject* self, PyObject*) noexcept {
-  C* c = ready<C>(self, "__reduce__");
-  PyObject* v = c ? ops<C>::value(*c) : nullptr;
+PyObject* pickle_reduce(PyObject* self, C& c) noexcept {
+  PyObject* v = ops<C>::value(c);
   return v ? Py_BuildValue("(O(N))", reinterpret_cast<PyObject*>(Py_TYPE(self)), v) : nullptr;
 }
-
-/// __copy__ (and a scalar's __deepcopy__: the value is immutable): a new
-/// object of the same type holding the current value.
 template <class C>
-PyObject* copy_method(PyObject* self, PyObject*) noexcept {
-  C* c = ready<C>(self, "__copy__");
-  PyObject* v = c ? ops<C>::value(*c) : nullptr;
-  if (!v) return nullptr;
-  PyObject* r = PyObject_CallOneArg(reinterpret_cast<PyObject*>(Py_TYPE(self)), v);
-  Py_DECREF(v);
+PyMethodDef reduce_def() noexcept {
+  return method<&pickle_reduce<C>, "__reduce__($self, /)", "Pickle support: (type(self), (value,)).",
+                call_kind::noargs>();
+}
+
+/// __copy__ (and a scalar's __deepcopy__(memo): the value is immutable): a
+/// new object of the same type holding the current value.
+template <class C, class... Memo>
+PyObject* copy_value(PyObject* self, C& c, Memo...) noexcept {
+  PyObject* v = ops<C>::value(c);
+  PyObject* r = v ? PyObject_CallOneArg(reinterpret_cast<PyObject*>(Py_TYPE(self)), v) : nullptr;
+  Py_XDECREF(v);
   return r;
 }
 
-template <class C>
-PyMethodDef reduce_def() noexcept {
-  return {"__reduce__", reinterpret_cast<PyCFunction>(&reduce_method<C>), METH_NOARGS,
-          "__reduce__($self, /)\n--\n\nPickle support: (type(self), (value,))."};
+/// AtomicReference[T]: a types.GenericAlias.
+inline PyMethodDef class_getitem{"__class_getitem__", reinterpret_cast<PyCFunction>(&Py_GenericAlias),
+                                 METH_O | METH_CLASS,
+                                 "__class_getitem__($cls, item, /)\n--\n\nAtomicReference[T]: a types.GenericAlias."};
+
+// ============================================================ type slots
+
+/// A type slot (PyType_Spec takes its function as a void*).
+template <class Fn>
+PyType_Slot at(int id, Fn* fn) noexcept {
+  return {id, reinterpret_cast<void*>(fn)};
+}
+
+/// Python's slots for an operation Op on a T: its in-place operator, its
+/// binary operator and the PyNumber function computing that on Python numbers.
+template <int Inplace, int Binary = 0, binaryfunc Number = nullptr>
+struct py_slots {
+  static constexpr int inplace = Inplace, binary = Binary;
+  static constexpr binaryfunc number = Number;
+};
+template <class Op, class T> struct py_op;
+template <class T> struct py_op<op::add, T> : py_slots<Py_nb_inplace_add, Py_nb_add, &PyNumber_Add> {};
+template <class T>
+struct py_op<op::sub, T> : py_slots<Py_nb_inplace_subtract, Py_nb_subtract, &PyNumber_Subtract> {};
+template <class T>
+struct py_op<op::mul, T> : py_slots<Py_nb_inplace_multiply, Py_nb_multiply, &PyNumber_Multiply> {};
+template <class T> struct py_op<op::and_, T> : py_slots<Py_nb_inplace_and, Py_nb_and, &PyNumber_And> {};
+template <class T> struct py_op<op::or_, T> : py_slots<Py_nb_inplace_or, Py_nb_or, &PyNumber_Or> {};
+template <class T> struct py_op<op::xor_, T> : py_slots<Py_nb_inplace_xor, Py_nb_xor, &PyNumber_Xor> {};
+template <class T>
+struct py_op<op::div, T> : py_slots<Py_nb_inplace_floor_divide, Py_nb_floor_divide, &PyNumber_FloorDivide> {};
+template <> struct py_op<op::div, double> : py_slots<Py_nb_inplace_true_divide> {};
+template <class T> struct py_op<op::rust_div, T> : py_slots<Py_nb_inplace_floor_divide> {};
+template <class T> struct py_op<op::mod, T> : py_slots<Py_nb_inplace_remainder> {};
+template <class T> struct py_op<op::lshift, T> : py_slots<Py_nb_inplace_lshift> {};
+template <class T> struct py_op<op::rshift, T> : py_slots<Py_nb_inplace_rshift> {};
+
+/// Groups of type slots of a cell type C, listed in slot_table<C, G...>(methods):
+/// G::of<C>() is an array of slots. Fixed<Id, Fn> is one slot not depending
+/// on C; Slots<Id...> are C's own slots: Py_tp_repr and Py_tp_str through
+/// F::display, Py_nb_int / Py_nb_index / Py_nb_float / Py_nb_bool as int(),
+/// float() and bool() do, Py_tp_traverse / Py_tp_clear of a reference;
+/// Inplace<Op...> are in-place operators.
+template <int Id, auto Fn>
+struct Fixed {
+  template <class C> static auto of() noexcept { return std::array{at(Id, Fn)}; }
+};
+template <int... Id>
+struct Slots {
+  template <class C, int I, class T = typename C::value_type>
+  static PyType_Slot one() noexcept {
+    if constexpr (I == Py_tp_repr) return at(I, &repr_slot<C>);
+    else if constexpr (I == Py_tp_traverse) return at(I, &traverse_slot<C>);
+    else if constexpr (I == Py_tp_clear) return at(I, &clear_slot<C>);
+    else if constexpr (I == Py_nb_bool) return at(I, &truth_slot<C>);
+    else if constexpr (I == Py_tp_str) return at(I, &value_slot<C, &C::facade::template display<T>, "__str__">);
+    else if constexpr (I == Py_nb_float) return at(I, &value_slot<C, &float_of<T>, "__float__">);
+    else if constexpr (I == Py_nb_int || I == Py_nb_index) return at(I, &value_slot<C, &int_of<T>, "__int__">);
+    else static_assert(I == Py_nb_int, "Slots<Id...>: a slot without a generic implementation");
+  }
+  template <class C> static auto of() noexcept { return std::array{one<C, Id>()...}; }
+};
+template <class... Op>
+struct Inplace {
+  template <class C> static auto of() noexcept {
+    return std::array{at(py_op<Op, typename C::value_type>::inplace, &inplace<C, Op>)...};
+  }
+};
+
+/// C's type slots: its methods (a table()), then the groups G.
+template <class C, class... G, std::size_t N>
+auto slot_table(std::array<PyMethodDef, N>& methods) noexcept {
+  return table<PyType_Slot>(PyType_Slot{Py_tp_methods, methods.data()}, G::template of<C>()...);
 }
 
 /// Registers C as `Name` in `scope`, public as `module`.Name (set_module),

@@ -108,8 +108,6 @@ struct MapObject {
 using DictObject = MapObject<DictMap>;
 using SetObject = MapObject<SetMap>;
 
-PyTypeObject* g_iter_type = nullptr;  // set once at module init
-
 template <class Map>
 inline Map& map_of(PyObject* self) noexcept {
   return reinterpret_cast<MapObject<Map>*>(self)->map;
@@ -199,10 +197,7 @@ PyObject* alloc_map(PyTypeObject* type, std::size_t shards) noexcept {
 /// Python subclass's __init__); everything else is the subclass's business.
 template <class Map>
 PyObject* map_new(PyTypeObject* type, PyObject*, PyObject* kwds) {
-  PyObject* scaling = nullptr;
-  if (kwds) {
-    scaling = PyDict_GetItemString(kwds, "scaling");  // borrowed
-  }
+  PyObject* scaling = kwds ? PyDict_GetItemString(kwds, "scaling") : nullptr;  // borrowed
   std::size_t shards = parse_scaling(scaling);
   if (!shards) return nullptr;
   return alloc_map<Map>(type, shards);
@@ -276,105 +271,94 @@ PyObject* map_clear(PyObject* self, PyObject*) {
 
 // ------------------------------------------------------------------ iterator
 // The core's SnapshotIterator (one shard's snapshot at a time), shared by
-// whichever threads call __next__; `owner` keeps the map alive.
+// whichever threads call __next__; `owner` keeps the map alive. One type per
+// map, both named ConcurrentIterator (a set's yields keys only).
 enum class IterKind : std::uint8_t { keys, values, items };
 
+template <class Map>
 struct IterObject {
   PyObject_HEAD
   PyObject* owner;  // the map object (strong)
   IterKind kind;
-  bool is_set;
-  union {
-    DictMap::SnapshotIterator dict_it;
-    SetMap::SnapshotIterator set_it;
-  };
+  typename Map::SnapshotIterator it;
 };
 
-PyObject* make_iter(PyObject* owner, IterKind kind, bool is_set) noexcept {
-  auto* it = PyObject_GC_New(IterObject, g_iter_type);
+template <class Map>
+PyTypeObject* g_iter_type = nullptr;  // set once at module init
+
+template <class Map, IterKind kind = IterKind::keys>
+PyObject* make_iter(PyObject* owner) noexcept {
+  auto* it = PyObject_GC_New(IterObject<Map>, g_iter_type<Map>);
   if (!it) return nullptr;
   it->owner = Py_NewRef(owner);
   it->kind = kind;
-  it->is_set = is_set;
-  if (is_set)
-    new (&it->set_it) SetMap::SnapshotIterator(true, false);
-  else
-    new (&it->dict_it) DictMap::SnapshotIterator(kind != IterKind::values, kind != IterKind::keys);
+  new (&it->it) typename Map::SnapshotIterator(kind != IterKind::values, kind != IterKind::keys);
   PyObject_GC_Track(it);
   return reinterpret_cast<PyObject*>(it);
 }
 
+template <class Map>
 PyObject* iter_next(PyObject* self) {
-  auto* it = reinterpret_cast<IterObject*>(self);
+  auto* it = reinterpret_cast<IterObject<Map>*>(self);
   PyObject* k = nullptr;
-  PyObject* v = nullptr;
-  NoValue none;
-  auto step = it->is_set ? it->set_it.next(map_of<SetMap>(it->owner), &k, &none)
-                         : it->dict_it.next(map_of<DictMap>(it->owner), &k, &v);
+  typename Map::V v{};
+  auto step = it->it.next(map_of<Map>(it->owner), &k, &v);
   if (step == SnapshotStep::no_memory) return PyErr_NoMemory();
   if (step == SnapshotStep::end) return nullptr;  // StopIteration
-  if (it->kind == IterKind::keys) return k;
-  if (it->kind == IterKind::values) return v;
-  return pair(k, v);
+  if constexpr (std::is_empty_v<typename Map::V>) return k;
+  else return it->kind == IterKind::keys ? k : it->kind == IterKind::values ? v : pair(k, v);
 }
 
-void iter_close(IterObject* it) noexcept {
-  if (it->is_set)
-    it->set_it.close();
-  else
-    it->dict_it.close();
-}
-
+template <class Map>
 int iter_traverse(PyObject* self, visitproc visit, void* arg) {
-  auto* it = reinterpret_cast<IterObject*>(self);
+  auto* it = reinterpret_cast<IterObject<Map>*>(self);
   Py_VISIT(Py_TYPE(self));
   Py_VISIT(it->owner);
-  auto v = [&](PyObject* o) -> int {
-    Py_VISIT(o);
+  auto v = [&](auto o) -> int {
+    if constexpr (std::is_same_v<decltype(o), PyObject*>) Py_VISIT(o);
     return 0;
   };
-  return it->is_set ? it->set_it.for_each_held(v, [](NoValue) { return 0; })
-                    : it->dict_it.for_each_held(v, v);
+  return it->it.for_each_held(v, v);
 }
 
+template <class Map>
 int iter_clear(PyObject* self) {
-  iter_close(reinterpret_cast<IterObject*>(self));
+  reinterpret_cast<IterObject<Map>*>(self)->it.close();
   return 0;
 }
 
+template <class Map>
 void iter_dealloc(PyObject* self) {
-  auto* it = reinterpret_cast<IterObject*>(self);
+  auto* it = reinterpret_cast<IterObject<Map>*>(self);
   PyTypeObject* tp = Py_TYPE(self);
   PyObject_GC_UnTrack(self);
-  Py_TRASHCAN_BEGIN(self, iter_dealloc)
-  iter_close(it);
-  if (it->is_set)
-    it->set_it.~SnapshotIterator();
-  else
-    it->dict_it.~SnapshotIterator();
+  Py_TRASHCAN_BEGIN(self, iter_dealloc<Map>)
+  it->it.~SnapshotIterator();  // releases what it still holds (close)
   Py_CLEAR(it->owner);
   PyObject_GC_Del(self);
   Py_DECREF(tp);
   Py_TRASHCAN_END
 }
 
+template <class Map>
 PyType_Slot iter_slots[] = {
     {Py_tp_iter, reinterpret_cast<void*>(PyObject_SelfIter)},
-    {Py_tp_iternext, reinterpret_cast<void*>(iter_next)},
-    {Py_tp_traverse, reinterpret_cast<void*>(iter_traverse)},
-    {Py_tp_clear, reinterpret_cast<void*>(iter_clear)},
-    {Py_tp_dealloc, reinterpret_cast<void*>(iter_dealloc)},
+    {Py_tp_iternext, reinterpret_cast<void*>(iter_next<Map>)},
+    {Py_tp_traverse, reinterpret_cast<void*>(iter_traverse<Map>)},
+    {Py_tp_clear, reinterpret_cast<void*>(iter_clear<Map>)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(iter_dealloc<Map>)},
     {Py_tp_doc, const_cast<char*>("An iterator over a ConcurrentDict or ConcurrentSet, taking a "
                                   "snapshot of one shard at a time.")},
     {0, nullptr},
 };
 
+template <class Map>
 PyType_Spec iter_spec = {
     "interlock.collections.ConcurrentIterator",
-    static_cast<int>(sizeof(IterObject)),
+    static_cast<int>(sizeof(IterObject<Map>)),
     0,
     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    iter_slots,
+    iter_slots<Map>,
 };
 
 // ------------------------------------------------------------------ dict slots
@@ -405,13 +389,9 @@ int dict_ass_subscript(PyObject* self, PyObject* key, PyObject* value) {
   return -1;
 }
 
-template <IterKind Kind, bool Set>
-PyObject* iter_slot(PyObject* self) {
-  return make_iter(self, Kind, Set);
-}
 template <IterKind Kind>
 PyObject* iter_method(PyObject* self, PyObject*) {
-  return make_iter(self, Kind, false);
+  return make_iter<DictMap, Kind>(self);
 }
 
 // ------------------------------------------------------------------ dict methods
@@ -496,25 +476,15 @@ PyObject* dict_as_dict(PyObject* self, PyObject*) {
 }
 
 /// A new map of the same type and scaling with a snapshot of the entries
-/// (hashes reused: no key's __hash__ runs again).
+/// (ShardedMap::assign_all: hashes reused, no key's __hash__ runs again).
 template <class Map>
 PyObject* map_copy(PyObject* self, PyObject*) {
-  Map& m = map_of<Map>(self);
-  PyObject* out = alloc_map<Map>(Py_TYPE(self), m.shard_count());
-  bool oom = false;
-  if (out && !m.for_each_snapshot(
-                 [&](PyObject* k, typename Map::V v) {
-                   std::size_t h;
-                   if (!hash_of(k, &h)) return false;  // cached for str; cheap for the usual keys
-                   MapStatus st = map_of<Map>(out).assign(k, h, v);
-                   return st == MapStatus::inserted || st == MapStatus::found ||
-                          (status_error(st), false);
-                 },
-                 &oom)) {
-    Py_CLEAR(out);
-    if (oom) PyErr_NoMemory();
-  }
-  return out;
+  PyObject* out = alloc_map<Map>(Py_TYPE(self), map_of<Map>(self).shard_count());
+  if (!out) return nullptr;
+  MapStatus st = map_of<Map>(out).assign_all(map_of<Map>(self));
+  if (st == MapStatus::inserted) return out;
+  Py_DECREF(out);
+  return status_error(st);
 }
 
 #define IL_FAST(f) reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f))
@@ -561,14 +531,14 @@ PyMemberDef map_members[] = {
     {nullptr, 0, 0, 0, nullptr},
 };
 #define IL_SLOT(id, fn) {id, reinterpret_cast<void*>(fn)}
-#define IL_MAP_SLOTS(Map, Set)                                                                     \
+#define IL_MAP_SLOTS(Map)                                                                          \
   IL_SLOT(Py_tp_new, map_new<Map>), IL_SLOT(Py_tp_dealloc, map_dealloc<Map>),                      \
       IL_SLOT(Py_tp_traverse, map_traverse<Map>), IL_SLOT(Py_tp_clear, map_clear_slot<Map>),       \
-      IL_SLOT(Py_sq_contains, map_contains<Map>), IL_SLOT(Py_tp_iter, (iter_slot<IterKind::keys, Set>)), \
+      IL_SLOT(Py_sq_contains, map_contains<Map>), IL_SLOT(Py_tp_iter, (make_iter<Map>)), \
       {Py_tp_getset, map_getset<Map>}, {Py_tp_members, map_members}
 
 PyType_Slot dict_slots[] = {
-    IL_MAP_SLOTS(DictMap, false),
+    IL_MAP_SLOTS(DictMap),
     IL_SLOT(Py_mp_length, map_length<DictMap>),
     IL_SLOT(Py_mp_subscript, dict_subscript),
     IL_SLOT(Py_mp_ass_subscript, dict_ass_subscript),
@@ -628,7 +598,7 @@ PyMethodDef set_methods[] = {
 };
 
 PyType_Slot set_slots[] = {
-    IL_MAP_SLOTS(SetMap, true),
+    IL_MAP_SLOTS(SetMap),
     IL_SLOT(Py_sq_length, map_length<SetMap>),
     {Py_tp_methods, set_methods},
     {Py_tp_doc, const_cast<char*>("The native base of interlock.collections.ConcurrentSet.")},
@@ -655,13 +625,15 @@ std::size_t parse_scaling(PyObject* scaling) noexcept {
 }
 
 void init_concurrent_dict(nb::module_& m) {
-  for (auto [name, spec] : {std::pair{"ConcurrentIterator", &iter_spec},
+  for (auto [name, spec] : {std::pair{"ConcurrentIterator", &iter_spec<DictMap>},
+                            std::pair{"", &iter_spec<SetMap>},  // not exported, never freed
                             std::pair{"ConcurrentDictBase", &dict_spec},
                             std::pair{"ConcurrentSetBase", &set_spec}}) {
     PyObject* t = PyType_FromSpec(spec);
     if (!t) throw nb::python_error();
-    if (spec == &iter_spec) g_iter_type = reinterpret_cast<PyTypeObject*>(t);
-    m.attr(name) = nb::steal(t);
+    if (spec == &iter_spec<DictMap>) g_iter_type<DictMap> = reinterpret_cast<PyTypeObject*>(t);
+    if (spec == &iter_spec<SetMap>) g_iter_type<SetMap> = reinterpret_cast<PyTypeObject*>(t);
+    if (*name) m.attr(name) = nb::steal(t);
   }
 }
 

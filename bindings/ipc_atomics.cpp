@@ -11,7 +11,9 @@
 // One C++ struct, Cell, holds every kind; each Python class is a distinct
 // empty struct deriving from it (nanobind registers one type per C++ type),
 // and the hot methods are fast methods (fast_methods.hpp) on Cell& shared by
-// the owned (Atomic*) and view (Atomic*View) classes of a kind.
+// the owned (Atomic*) and view (Atomic*View) classes of a kind. Every method
+// is one template instantiated per op (the core's apply<op> / bit<op>) and per
+// value kind (IntVal / BytesVal); the tables below only name them.
 //
 // Threading: width/readonly/signed are fixed at construction. `addr` is the
 // only mutable field: a view's release() exchanges it with null (exactly one
@@ -21,6 +23,7 @@
 // (the seed's contract: the buffer must stay valid until release()); on
 // GIL builds it cannot happen, since an operation never releases the GIL.
 #include <nanobind/nanobind.h>
+#include <structmember.h>  // T_BOOL, T_OBJECT, READONLY (PyMemberDef)
 
 #include <atomic>
 #include <cstdint>
@@ -62,52 +65,52 @@ IL_PY_COLD PyObject* raise_not_setup() {
   return nullptr;
 }
 
-/// exc_type(*args, **kwargs) raised; returns nullptr.
-IL_PY_COLD PyObject* raise_call(PyObject* type, PyObject* args, PyObject* kwargs) {
-  if (!type) return raise_not_setup();
-  PyObject* exc = args ? PyObject_Call(type, args, kwargs) : nullptr;
-  Py_XDECREF(args);
-  Py_XDECREF(kwargs);
-  if (exc) {
-    PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc)), exc);
-    Py_DECREF(exc);
+/// Raises type(*args, **{kw: flag}) (args: a new tuple, or null with an
+/// error set); returns nullptr.
+IL_PY_COLD PyObject* raise_call(PyObject* type, PyObject* args, const char* kw, bool flag) {
+  if (!type || !args) {
+    Py_XDECREF(args);
+    return type ? nullptr : raise_not_setup();
   }
+  PyObject* kwargs = Py_BuildValue("{s:O}", kw, flag ? Py_True : Py_False);
+  PyObject* exc = kwargs ? PyObject_Call(type, args, kwargs) : nullptr;
+  Py_DECREF(args);
+  Py_XDECREF(kwargs);
+  if (exc) PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc)), exc);
+  Py_XDECREF(exc);
   return nullptr;
 }
 
+/// type(v): an OpType / MemoryOrder member (a new reference; null with an error set).
 IL_PY_COLD PyObject* enum_of(PyObject* type, int v) {
   if (!type) return raise_not_setup();
   return PyObject_CallFunction(type, "i", v);
 }
 
+// Py_BuildValue's "N" steals its object and fails (freeing the others) on null.
 IL_PY_COLD PyObject* raise_unsupported_op(Op op, std::size_t width, bool readonly) {
-  PyObject* ot = enum_of(g_types.op_type, static_cast<int>(op));
-  if (!ot) return nullptr;
-  return raise_call(g_types.unsupported_op, Py_BuildValue("(Nn)", ot, (Py_ssize_t)width),
-                    Py_BuildValue("{s:O}", "readonly", readonly ? Py_True : Py_False));
+  return raise_call(g_types.unsupported_op,
+                    Py_BuildValue("(Nn)", enum_of(g_types.op_type, static_cast<int>(op)),
+                                  (Py_ssize_t)width),
+                    "readonly", readonly);
 }
 
 IL_PY_COLD PyObject* raise_unsupported_width(std::size_t width, bool readonly) {
   return raise_call(g_types.unsupported_width, Py_BuildValue("(n)", (Py_ssize_t)width),
-                    Py_BuildValue("{s:O}", "readonly", readonly ? Py_True : Py_False));
+                    "readonly", readonly);
 }
 
 IL_PY_COLD PyObject* raise_alignment(std::size_t width, std::uintptr_t address) {
   return raise_call(g_types.alignment_error,
                     Py_BuildValue("(nK)", (Py_ssize_t)width, (unsigned long long)address),
-                    Py_BuildValue("{s:O}", "using_recommended", Py_True));
+                    "using_recommended", true);
 }
 
 IL_PY_COLD PyObject* raise_memory_order(Op op, int order, bool is_fail) {
-  PyObject* ot = enum_of(g_types.op_type, static_cast<int>(op));
-  if (!ot) return nullptr;
-  PyObject* mo = enum_of(g_types.memory_order, order);
-  if (!mo) {
-    Py_DECREF(ot);
-    return nullptr;
-  }
-  return raise_call(g_types.memory_order_error, Py_BuildValue("(NN)", ot, mo),
-                    Py_BuildValue("{s:O}", "is_fail", is_fail ? Py_True : Py_False));
+  return raise_call(g_types.memory_order_error,
+                    Py_BuildValue("(NN)", enum_of(g_types.op_type, static_cast<int>(op)),
+                                  enum_of(g_types.memory_order, order)),
+                    "is_fail", is_fail);
 }
 
 IL_PY_COLD PyObject* raise_released() {
@@ -139,6 +142,15 @@ struct Cell {
     if (p && has_buffer) PyBuffer_Release(&buffer);
   }
 
+  /// Sets the fixed fields, then publishes the address.
+  void init(std::size_t w, Kind k, bool ro, bool sign, unsigned char* p) noexcept {
+    width = static_cast<std::uint8_t>(w);
+    kind = k;
+    readonly = ro;
+    is_signed = sign;
+    addr.store(p, std::memory_order_release);
+  }
+
   /// Whether the op is available on this object (kind, read-only).
   bool supports(Op op) const noexcept { return ba::supports(kind, readonly, op); }
 };
@@ -155,38 +167,28 @@ struct IntegralV : AnyV {};
 struct IntV : IntegralV {};
 struct UintV : IntegralV {};
 
-/// Sets up an owned cell (storage inside the object). False with an error set.
-bool init_owned(Cell& c, Py_ssize_t width, Kind kind, bool is_signed) {
-  if (width < 0 || !ba::width_supported(static_cast<std::size_t>(width))) {
-    raise_unsupported_width(static_cast<std::size_t>(width < 0 ? 0 : width), false);
-    return false;
-  }
-  c.width = static_cast<std::uint8_t>(width);
-  c.kind = kind;
-  c.is_signed = is_signed;
-  c.readonly = false;
-  c.addr.store(c.storage, std::memory_order_release);
-  return true;
-}
-
 // ============================================================ argument conversion
 
-/// The memory order argument (omitted: SEQ_CST). -1 with an error set.
-IL_PY_INLINE int order_arg(ilpy::passed o) {
-  if (!o.given()) return static_cast<int>(ba::order::seq_cst);
-  PyObject* obj = o.obj;
-  if (IL_PY_UNLIKELY(!PyLong_Check(obj))) {
+/// The memory order argument (omitted: SEQ_CST) into *out; false with an
+/// error set.
+IL_PY_INLINE bool order_arg(ilpy::passed o, ba::order* out) {
+  if (!o.given()) {
+    *out = ba::order::seq_cst;
+    return true;
+  }
+  if (IL_PY_UNLIKELY(!PyLong_Check(o.obj))) {
     PyErr_Format(PyExc_TypeError, "memory order must be a MemoryOrder, not %s",
-                 IL_TP_NAME(obj));
-    return -1;
+                 IL_TP_NAME(o.obj));
+    return false;
   }
-  const long v = PyLong_AsLong(obj);
+  const long v = PyLong_AsLong(o.obj);
   if (IL_PY_UNLIKELY(!ba::is_order_value(v))) {
-    if (v == -1 && PyErr_Occurred()) return -1;
-    PyErr_Format(PyExc_ValueError, "%ld is not a valid MemoryOrder", v);
-    return -1;
+    if (!(v == -1 && PyErr_Occurred()))
+      PyErr_Format(PyExc_ValueError, "%ld is not a valid MemoryOrder", v);
+    return false;
   }
-  return static_cast<int>(v);
+  *out = static_cast<ba::order>(v);
+  return true;
 }
 
 IL_PY_COLD bool int_range_error(const Cell& c, const char* what) {
@@ -195,138 +197,123 @@ IL_PY_COLD bool int_range_error(const Cell& c, const char* what) {
   return false;
 }
 
-/// A Python int (or __index__) as the W-byte bits of a signed / unsigned
-/// integer; out of range: OverflowError (as int.to_bytes).
-template <std::size_t W>
-bool int_in(const Cell& c, PyObject* o, const char* what, ba::bits_t<W>& out) {
-  nb::object owned;
-  if (IL_PY_UNLIKELY(!PyLong_Check(o))) {
-    PyObject* idx = PyNumber_Index(o);
-    if (!idx) {
-      PyErr_Clear();
-      PyErr_Format(PyExc_TypeError, "'%s' must be an int, not %s", what, IL_TP_NAME(o));
-      return false;
-    }
-    owned = nb::steal(idx);
-    o = idx;
-  }
-  if constexpr (W <= 8) {
-    if (c.is_signed) {
-      int overflow = 0;
-      const long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
-      if (overflow || !ba::fits_signed(v, W)) return int_range_error(c, what);
-      if (v == -1 && PyErr_Occurred()) return false;
-      out = static_cast<ba::bits_t<W>>(static_cast<unsigned long long>(v));
-    } else {
-      const unsigned long long v = PyLong_AsUnsignedLongLong(o);
-      if (v == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
-        PyErr_Clear();
-        return int_range_error(c, what);
-      }
-      if (!ba::fits_unsigned(v, W)) return int_range_error(c, what);
-      out = static_cast<ba::bits_t<W>>(v);
-    }
-    return true;
-  } else {
-    // 16 bytes: through int.to_bytes (little-endian, then the native order).
-    nb::object b;
-    try {
-      b = nb::handle(o).attr("to_bytes")(W, "little", "signed"_a = c.is_signed);
-    } catch (nb::python_error& e) {
-      if (e.matches(PyExc_OverflowError)) return int_range_error(c, what);
-      e.restore();
-      return false;
-    }
-    const auto* s = reinterpret_cast<const unsigned char*>(PyBytes_AS_STRING(b.ptr()));
-    ba::bits_t<W> v = 0;
-    for (std::size_t i = W; i-- > 0;) v = (v << 8) | s[i];
-    out = v;
-    return true;
-  }
-}
-
-template <std::size_t W>
-PyObject* int_out(const Cell& c, ba::bits_t<W> v) {
-  if constexpr (W <= 8) {
-    if (c.is_signed) return PyLong_FromLongLong(ba::to_signed<long long>(v));
-    return PyLong_FromUnsignedLongLong(static_cast<unsigned long long>(v));
-  } else {
-    unsigned char s[W];
-    for (std::size_t i = 0; i < W; ++i) s[i] = static_cast<unsigned char>(v >> (8 * i));
-    try {
-      nb::bytes b(reinterpret_cast<const char*>(s), W);
-      return nb::handle(reinterpret_cast<PyObject*>(&PyLong_Type))
-          .attr("from_bytes")(b, "little", "signed"_a = c.is_signed)
-          .release()
-          .ptr();
-    } catch (...) {
-      return ilpy::detail::translate_current_exception();
-    }
-  }
-}
-
-/// A buffer of exactly W bytes, as bits in native order.
-template <std::size_t W>
-bool bytes_in(const Cell&, PyObject* o, const char* what, ba::bits_t<W>& out) {
-  if (PyBytes_CheckExact(o)) {
-    if (IL_PY_UNLIKELY(PyBytes_GET_SIZE(o) != static_cast<Py_ssize_t>(W))) {
-      PyErr_Format(PyExc_ValueError, "'%s' length %zd does not match width %d", what,
-                   PyBytes_GET_SIZE(o), static_cast<int>(W));
-      return false;
-    }
-    out = ba::bits_from<W>(PyBytes_AS_STRING(o));
-    return true;
-  }
-  Py_buffer view;
-  if (PyObject_GetBuffer(o, &view, PyBUF_C_CONTIGUOUS) != 0) {
-    PyErr_Clear();
-    PyErr_Format(PyExc_TypeError, "'%s' must be a bytes-like object of width %d, not %s", what,
-                 static_cast<int>(W), IL_TP_NAME(o));
-    return false;
-  }
-  const bool ok = view.len == static_cast<Py_ssize_t>(W);
-  if (ok) out = ba::bits_from<W>(view.buf);
-  else
-    PyErr_Format(PyExc_ValueError, "'%s' length %zd does not match width %d", what, view.len,
-                 static_cast<int>(W));
-  PyBuffer_Release(&view);
-  return ok;
-}
-
-template <std::size_t W>
-PyObject* bytes_out(const Cell&, ba::bits_t<W> v) {
-  char s[W];
-  ba::bits_to<W>(s, v);
-  return PyBytes_FromStringAndSize(s, W);
-}
-
-/// How a kind converts its values.
+/// How integral objects convert values: a Python int (or __index__) as the
+/// W-byte bits of a signed / unsigned integer; out of range: OverflowError
+/// (as int.to_bytes).
 struct IntVal {
   template <std::size_t W>
   static bool in(const Cell& c, PyObject* o, const char* what, ba::bits_t<W>& out) {
-    return int_in<W>(c, o, what, out);
+    nb::object owned;
+    if (IL_PY_UNLIKELY(!PyLong_Check(o))) {
+      PyObject* idx = PyNumber_Index(o);
+      if (!idx) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_TypeError, "'%s' must be an int, not %s", what, IL_TP_NAME(o));
+        return false;
+      }
+      owned = nb::steal(idx);
+      o = idx;
+    }
+    if constexpr (W <= 8) {
+      if (c.is_signed) {
+        int overflow = 0;
+        const long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+        if (overflow || !ba::fits_signed(v, W)) return int_range_error(c, what);
+        if (v == -1 && PyErr_Occurred()) return false;
+        out = static_cast<ba::bits_t<W>>(static_cast<unsigned long long>(v));
+      } else {
+        const unsigned long long v = PyLong_AsUnsignedLongLong(o);
+        if (v == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
+          PyErr_Clear();
+          return int_range_error(c, what);
+        }
+        if (!ba::fits_unsigned(v, W)) return int_range_error(c, what);
+        out = static_cast<ba::bits_t<W>>(v);
+      }
+      return true;
+    } else {
+      // 16 bytes: through int.to_bytes (little-endian, then the native order).
+      nb::object b;
+      try {
+        b = nb::handle(o).attr("to_bytes")(W, "little", "signed"_a = c.is_signed);
+      } catch (nb::python_error& e) {
+        if (e.matches(PyExc_OverflowError)) return int_range_error(c, what);
+        e.restore();
+        return false;
+      }
+      const auto* s = reinterpret_cast<const unsigned char*>(PyBytes_AS_STRING(b.ptr()));
+      ba::bits_t<W> v = 0;
+      for (std::size_t i = W; i-- > 0;) v = (v << 8) | s[i];
+      out = v;
+      return true;
+    }
   }
+
   template <std::size_t W>
   static PyObject* out(const Cell& c, ba::bits_t<W> v) {
-    return int_out<W>(c, v);
+    if constexpr (W <= 8) {
+      if (c.is_signed) return PyLong_FromLongLong(ba::to_signed<long long>(v));
+      return PyLong_FromUnsignedLongLong(static_cast<unsigned long long>(v));
+    } else {
+      unsigned char s[W];
+      for (std::size_t i = 0; i < W; ++i) s[i] = static_cast<unsigned char>(v >> (8 * i));
+      try {
+        nb::bytes b(reinterpret_cast<const char*>(s), W);
+        return nb::handle(reinterpret_cast<PyObject*>(&PyLong_Type))
+            .attr("from_bytes")(b, "little", "signed"_a = c.is_signed)
+            .release()
+            .ptr();
+      } catch (...) {
+        return ilpy::detail::translate_current_exception();
+      }
+    }
   }
 };
+
+/// How byte-string objects convert values: a buffer of exactly W bytes, as
+/// bits in native order.
 struct BytesVal {
   template <std::size_t W>
-  static bool in(const Cell& c, PyObject* o, const char* what, ba::bits_t<W>& out) {
-    return bytes_in<W>(c, o, what, out);
+  static bool in(const Cell&, PyObject* o, const char* what, ba::bits_t<W>& out) {
+    if (PyBytes_CheckExact(o)) {
+      if (IL_PY_UNLIKELY(PyBytes_GET_SIZE(o) != static_cast<Py_ssize_t>(W))) {
+        PyErr_Format(PyExc_ValueError, "'%s' length %zd does not match width %d", what,
+                     PyBytes_GET_SIZE(o), static_cast<int>(W));
+        return false;
+      }
+      out = ba::bits_from<W>(PyBytes_AS_STRING(o));
+      return true;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(o, &view, PyBUF_C_CONTIGUOUS) != 0) {
+      PyErr_Clear();
+      PyErr_Format(PyExc_TypeError, "'%s' must be a bytes-like object of width %d, not %s",
+                   what, static_cast<int>(W), IL_TP_NAME(o));
+      return false;
+    }
+    const bool ok = view.len == static_cast<Py_ssize_t>(W);
+    if (ok) out = ba::bits_from<W>(view.buf);
+    else
+      PyErr_Format(PyExc_ValueError, "'%s' length %zd does not match width %d", what, view.len,
+                   static_cast<int>(W));
+    PyBuffer_Release(&view);
+    return ok;
   }
+
   template <std::size_t W>
-  static PyObject* out(const Cell& c, ba::bits_t<W> v) {
-    return bytes_out<W>(c, v);
+  static PyObject* out(const Cell&, ba::bits_t<W> v) {
+    char s[W];
+    ba::bits_to<W>(s, v);
+    return PyBytes_FromStringAndSize(s, W);
   }
 };
 
 // ============================================================ operations
 
-/// The address for `op`, or null with the error set (released view, op not
-/// supported on this object).
-IL_PY_INLINE unsigned char* target(Cell& c, Op op) {
+/// The bytes `op` works on and its memory order, checked (a live object that
+/// supports op, a MemoryOrder valid for op); nullptr with an exception set
+/// otherwise.
+IL_PY_INLINE unsigned char* prepare(Cell& c, Op op, ilpy::passed order, ba::order* out) {
   unsigned char* p = c.addr.load(std::memory_order_acquire);
   if (IL_PY_UNLIKELY(!p)) {
     raise_released();
@@ -336,57 +323,12 @@ IL_PY_INLINE unsigned char* target(Cell& c, Op op) {
     raise_unsupported_op(op, c.width, c.readonly);
     return nullptr;
   }
-  return p;
-}
-
-/// The bytes `op` works on and its memory order, checked (supported here,
-/// a MemoryOrder valid for op); nullptr with an exception set otherwise.
-IL_PY_INLINE unsigned char* prepare(Cell& c, Op op, ilpy::passed order, ba::order* out) {
-  unsigned char* p = target(c, op);
-  if (!p) return nullptr;
-  const int o = order_arg(order);
-  if (o < 0) return nullptr;
-  if (IL_PY_UNLIKELY(!ba::is_valid_order(op, static_cast<ba::order>(o)))) {
-    raise_memory_order(op, o, false);
+  if (!order_arg(order, out)) return nullptr;
+  if (IL_PY_UNLIKELY(!ba::is_valid_order(op, *out))) {
+    raise_memory_order(op, static_cast<int>(*out), false);
     return nullptr;
   }
-  *out = static_cast<ba::order>(o);
   return p;
-}
-
-template <class V>
-PyObject* op_load(Cell& c, ilpy::passed order) {
-  ba::order mo;
-  unsigned char* p = prepare(c, Op::load, order, &mo);
-  if (!p) return nullptr;
-  return ba::with_width(c.width, [&](auto W) -> PyObject* {
-    return V::template out<W>(c, ba::ops<ba::bits_t<W>>::load(p, mo));
-  });
-}
-
-template <class V>
-PyObject* op_store(Cell& c, PyObject* desired, ilpy::passed order) {
-  ba::order mo;
-  unsigned char* p = prepare(c, Op::store, order, &mo);
-  if (!p) return nullptr;
-  return ba::with_width(c.width, [&](auto W) -> PyObject* {
-    ba::bits_t<W> v;
-    if (!V::template in<W>(c, desired, "desired", v)) return nullptr;
-    ba::ops<ba::bits_t<W>>::store(p, v, mo);
-    Py_RETURN_NONE;
-  });
-}
-
-template <class V>
-PyObject* op_exchange(Cell& c, PyObject* desired, ilpy::passed order) {
-  ba::order mo;
-  unsigned char* p = prepare(c, Op::exchange, order, &mo);
-  if (!p) return nullptr;
-  return ba::with_width(c.width, [&](auto W) -> PyObject* {
-    ba::bits_t<W> v;
-    if (!V::template in<W>(c, desired, "desired", v)) return nullptr;
-    return V::template out<W>(c, ba::ops<ba::bits_t<W>>::exchange(p, v, mo));
-  });
 }
 
 PyObject* make_cmpxchg_result(bool ok, PyObject* expected);
@@ -395,20 +337,15 @@ template <class V, bool Weak>
 PyObject* op_cmpxchg(Cell& c, PyObject* expected, PyObject* desired, ilpy::passed succ,
                      ilpy::passed fail) {
   constexpr Op op = Weak ? Op::cmpxchg_weak : Op::cmpxchg_strong;
-  unsigned char* p = target(c, op);
-  if (!p) return nullptr;
-  const int s = order_arg(succ);
-  if (s < 0) return nullptr;
-  const int f = order_arg(fail);
-  if (f < 0) return nullptr;
-  if (!ba::is_valid_fail_order(static_cast<ba::order>(f), static_cast<ba::order>(s)))
-    return raise_memory_order(op, f, true);
+  ba::order s, f;
+  unsigned char* p = prepare(c, op, succ, &s);
+  if (!p || !order_arg(fail, &f)) return nullptr;
+  if (!ba::is_valid_fail_order(f, s)) return raise_memory_order(op, static_cast<int>(f), true);
   return ba::with_width(c.width, [&](auto W) -> PyObject* {
     ba::bits_t<W> e, d;
     if (!V::template in<W>(c, expected, "expected", e)) return nullptr;
     if (!V::template in<W>(c, desired, "desired", d)) return nullptr;
-    const bool ok = ba::ops<ba::bits_t<W>>::cmpxchg(p, e, d, Weak, static_cast<ba::order>(s),
-                                                    static_cast<ba::order>(f));
+    const bool ok = ba::ops<ba::bits_t<W>>::cmpxchg(p, e, d, Weak, s, f);
     // On success the value found is `expected` (as this object's type).
     PyObject* found = V::template out<W>(c, e);
     if (!found) return nullptr;
@@ -416,16 +353,11 @@ PyObject* op_cmpxchg(Cell& c, PyObject* expected, PyObject* desired, ilpy::passe
   });
 }
 
-enum class BitOp { test, set, reset, compl_ };
-
-template <BitOp B>
+/// Bit op O (bit_test, bit_test_set, ...) on bit `index`: its previous state.
+template <Op O>
 PyObject* op_bit(Cell& c, PyObject* index, ilpy::passed order) {
-  constexpr Op op = B == BitOp::test    ? Op::bit_test
-                    : B == BitOp::set   ? Op::bit_test_set
-                    : B == BitOp::reset ? Op::bit_test_reset
-                                        : Op::bit_test_compl;
   ba::order mo;
-  unsigned char* p = prepare(c, op, order, &mo);
+  unsigned char* p = prepare(c, O, order, &mo);
   if (!p) return nullptr;
   if (!PyLong_Check(index)) {
     PyErr_Format(PyExc_TypeError, "'index' must be an int, not %s", IL_TP_NAME(index));
@@ -434,73 +366,38 @@ PyObject* op_bit(Cell& c, PyObject* index, ilpy::passed order) {
   int overflow = 0;
   const long long i = PyLong_AsLongLongAndOverflow(index, &overflow);
   if (i == -1 && PyErr_Occurred()) return nullptr;
-  if (overflow || i < 0 || i >= static_cast<long long>(c.width) * 8) {
+  if (overflow || !ba::is_bit_index(i, c.width)) {
     PyErr_SetString(PyExc_ValueError, "'index' value out of range");
     return nullptr;
   }
-  const auto idx = static_cast<unsigned>(i);
-  const bool r = ba::with_width(c.width, [&](auto W) -> bool {
-    using O = ba::ops<ba::bits_t<W>>;
-    if constexpr (B == BitOp::test) return O::bit_test(p, idx, mo);
-    else if constexpr (B == BitOp::set) return O::bit_test_set(p, idx, mo);
-    else if constexpr (B == BitOp::reset) return O::bit_test_reset(p, idx, mo);
-    else return O::bit_test_compl(p, idx, mo);
-  });
-  return PyBool_FromLong(r);
+  return PyBool_FromLong(ba::with_width(c.width, [&](auto W) {
+    return ba::bit<O, ba::bits_t<W>>(p, static_cast<unsigned>(i), mo);
+  }));
 }
 
-enum class Rmw { or_, xor_, and_, add, sub };
-
-/// A binary read-modify-write; Fetch: return the previous value, else None.
-template <class V, Rmw R, bool Fetch>
-PyObject* op_rmw(Cell& c, PyObject* value, ilpy::passed order) {
-  constexpr Op base = R == Rmw::or_ ? Op::or_ : R == Rmw::xor_ ? Op::xor_
-                      : R == Rmw::and_ ? Op::and_ : R == Rmw::add ? Op::add : Op::sub;
+/// Value op O (load, store, exchange, a read-modify-write) with operand
+/// `value` (null when O takes none): the value found for load, exchange and
+/// the fetch_ ops, else None.
+template <class V, Op O>
+PyObject* op_value(Cell& c, PyObject* value, ilpy::passed order) {
   ba::order mo;
-  unsigned char* p = prepare(c, Fetch ? ba::fetching(base) : base, order, &mo);
+  unsigned char* p = prepare(c, O, order, &mo);
   if (!p) return nullptr;
   return ba::with_width(c.width, [&](auto W) -> PyObject* {
     using U = ba::bits_t<W>;
-    using O = ba::ops<U>;
-    U v;
-    if (!V::template in<W>(c, value, "value", v)) return nullptr;
-    U prev;
-    if constexpr (R == Rmw::or_) prev = O::fetch_or(p, v, mo);
-    else if constexpr (R == Rmw::xor_) prev = O::fetch_xor(p, v, mo);
-    else if constexpr (R == Rmw::and_) prev = O::fetch_and(p, v, mo);
-    else if constexpr (R == Rmw::add) prev = O::fetch_add(p, v, mo);
-    else prev = O::fetch_sub(p, v, mo);
-    if constexpr (Fetch) return V::template out<W>(c, prev);
-    else {
-      (void)prev;
-      Py_RETURN_NONE;
-    }
+    U v{};
+    if constexpr (ba::takes_operand(O))
+      if (!V::template in<W>(c, value, O <= Op::exchange ? "desired" : "value", v)) return nullptr;
+    const U found = ba::apply<O, U>(p, v, mo);
+    if constexpr (ba::returns_value(O)) return V::template out<W>(c, found);
+    (void)found;
+    Py_RETURN_NONE;
   });
 }
 
-enum class Unary { not_, inc, dec, neg };
-
-template <class V, Unary U1, bool Fetch>
+template <class V, Op O>
 PyObject* op_unary(Cell& c, ilpy::passed order) {
-  constexpr Op base = U1 == Unary::not_ ? Op::not_ : U1 == Unary::inc ? Op::inc
-                      : U1 == Unary::dec ? Op::dec : Op::neg;
-  ba::order mo;
-  unsigned char* p = prepare(c, Fetch ? ba::fetching(base) : base, order, &mo);
-  if (!p) return nullptr;
-  return ba::with_width(c.width, [&](auto W) -> PyObject* {
-    using U = ba::bits_t<W>;
-    using O = ba::ops<U>;
-    U prev;
-    if constexpr (U1 == Unary::not_) prev = O::fetch_not(p, mo);
-    else if constexpr (U1 == Unary::inc) prev = O::fetch_add(p, U{1}, mo);
-    else if constexpr (U1 == Unary::dec) prev = O::fetch_sub(p, U{1}, mo);
-    else prev = O::fetch_neg(p, mo);
-    if constexpr (Fetch) return V::template out<W>(c, prev);
-    else {
-      (void)prev;
-      Py_RETURN_NONE;
-    }
-  });
+  return op_value<V, O>(c, nullptr, order);
 }
 
 // ============================================================ properties, repr
@@ -534,7 +431,7 @@ PyObject* cell_repr(PyObject* self) {
   const char* ro = c.readonly ? "True" : "False";
   if (c.kind == Kind::any)
     return PyUnicode_FromFormat("%s(width=%d, readonly=%s)", name, (int)c.width, ro);
-  PyObject* v = c.kind == Kind::bytes ? op_load<BytesVal>(c, {}) : op_load<IntVal>(c, {});
+  PyObject* v = c.kind == Kind::bytes ? op_unary<BytesVal, Op::load>(c, {}) : op_unary<IntVal, Op::load>(c, {});
   if (!v) return nullptr;
   PyObject* r;
   if (c.kind == Kind::bytes)
@@ -548,10 +445,10 @@ PyObject* cell_repr(PyObject* self) {
 
 PyObject* cell_int(PyObject* self) {
   if (!nb::inst_ready(self)) return ilpy::detail::raise_not_ready(self, "__int__");
-  return op_load<IntVal>(*nb::inst_ptr<Cell>(self), {});
+  return op_unary<IntVal, Op::load>(*nb::inst_ptr<Cell>(self), {});
 }
 
-PyObject* bytes_dunder(Cell& c) { return op_load<BytesVal>(c, {}); }
+PyObject* bytes_dunder(Cell& c) { return op_unary<BytesVal, Op::load>(c, {}); }
 
 // ============================================================ CmpxchgResult
 
@@ -632,18 +529,12 @@ PyObject* result_repr(PyObject* self) {
                               r->success ? "True" : "False", r->expected ? r->expected : Py_None);
 }
 
-PyObject* result_success(PyObject* self, void*) {
-  return PyBool_FromLong(reinterpret_cast<ResultObject*>(self)->success);
-}
-PyObject* result_expected(PyObject* self, void*) {
-  PyObject* e = reinterpret_cast<ResultObject*>(self)->expected;
-  return Py_NewRef(e ? e : Py_None);
-}
-
-PyGetSetDef result_getset[] = {
-    {"success", &result_success, nullptr, "Whether the exchange took place.", nullptr},
-    {"expected", &result_expected, nullptr, "The value found (the original value).", nullptr},
-    {nullptr, nullptr, nullptr, nullptr, nullptr},
+PyMemberDef result_members[] = {
+    {"success", T_BOOL, offsetof(ResultObject, success), READONLY,
+     "Whether the exchange took place."},
+    {"expected", T_OBJECT, offsetof(ResultObject, expected), READONLY,
+     "The value found (the original value)."},
+    {nullptr, 0, 0, 0, nullptr},
 };
 
 PyType_Slot result_slots[] = {
@@ -654,7 +545,7 @@ PyType_Slot result_slots[] = {
     {Py_tp_repr, reinterpret_cast<void*>(&result_repr)},
     {Py_tp_iter, reinterpret_cast<void*>(&result_iter)},
     {Py_nb_bool, reinterpret_cast<void*>(&result_bool)},
-    {Py_tp_getset, result_getset},
+    {Py_tp_members, result_members},
     {Py_tp_doc, const_cast<char*>(
                     "CmpxchgResult(success, expected)\n--\n\n"
                     "The result of cmpxchg_weak/cmpxchg_strong: success (whether the\n"
@@ -670,95 +561,54 @@ PyType_Spec result_spec = {
 
 // ============================================================ method tables
 
-#define IL_COMMON_METHODS(V, SUCC, FAIL)                                                          \
-  ilpy::method<&op_load<V>, "load($self, order=MemoryOrder.SEQ_CST)",                             \
-               "Atomically read the value.">(),                                                  \
-      ilpy::method<&op_store<V>, "store($self, desired, order=MemoryOrder.SEQ_CST)",              \
-                   "Atomically write desired.">(),                                               \
-      ilpy::method<&op_exchange<V>, "exchange($self, desired, order=MemoryOrder.SEQ_CST)",        \
-                   "Atomically write desired; return the previous value.">(),                    \
-      ilpy::method<&op_cmpxchg<V, true>,                                                         \
-                   "cmpxchg_weak($self, expected, desired, " SUCC "=MemoryOrder.SEQ_CST, " FAIL   \
-                   "=MemoryOrder.SEQ_CST)",                                                      \
-                   "If the value is expected, replace it by desired (may fail spuriously);\n"    \
-                   "return CmpxchgResult(success, value found).">(),                             \
-      ilpy::method<&op_cmpxchg<V, false>,                                                        \
-                   "cmpxchg_strong($self, expected, desired, " SUCC "=MemoryOrder.SEQ_CST, " FAIL \
-                   "=MemoryOrder.SEQ_CST)",                                                      \
-                   "If the value is expected, replace it by desired; return\n"                   \
-                   "CmpxchgResult(success, value found).">(),                                    \
-      ilpy::method<&op_bit<BitOp::test>, "bit_test($self, index, order=MemoryOrder.SEQ_CST)",     \
-                   "Return bit index (0 = least significant) of the value.">(),                  \
-      ilpy::method<&op_bit<BitOp::compl_>, "bit_compl($self, index, order=MemoryOrder.SEQ_CST)",  \
-                   "Flip bit index; return its previous state.">(),                              \
-      ilpy::method<&op_bit<BitOp::set>, "bit_set($self, index, order=MemoryOrder.SEQ_CST)",       \
-                   "Set bit index; return its previous state.">(),                               \
-      ilpy::method<&op_bit<BitOp::reset>, "bit_reset($self, index, order=MemoryOrder.SEQ_CST)",   \
-                   "Clear bit index; return its previous state.">(),                             \
-      ilpy::method<&op_bit<BitOp::compl_>,                                                       \
-                   "bit_test_compl($self, index, order=MemoryOrder.SEQ_CST)",                    \
-                   "The atomics package's name of bit_compl.">(),                                \
-      ilpy::method<&op_bit<BitOp::set>, "bit_test_set($self, index, order=MemoryOrder.SEQ_CST)",  \
-                   "The atomics package's name of bit_set.">(),                                  \
-      ilpy::method<&op_bit<BitOp::reset>,                                                        \
-                   "bit_test_reset($self, index, order=MemoryOrder.SEQ_CST)",                    \
-                   "The atomics package's name of bit_reset.">(),                                \
-      ilpy::method<&op_rmw<V, Rmw::or_, false>, "bin_or($self, value, order=MemoryOrder.SEQ_CST)", \
-                   "value |= operand, atomically.">(),                                           \
-      ilpy::method<&op_rmw<V, Rmw::xor_, false>,                                                 \
-                   "bin_xor($self, value, order=MemoryOrder.SEQ_CST)",                           \
-                   "value ^= operand, atomically.">(),                                           \
-      ilpy::method<&op_rmw<V, Rmw::and_, false>,                                                 \
-                   "bin_and($self, value, order=MemoryOrder.SEQ_CST)",                           \
-                   "value &= operand, atomically.">(),                                           \
-      ilpy::method<&op_unary<V, Unary::not_, false>, "bin_not($self, order=MemoryOrder.SEQ_CST)", \
-                   "Invert every bit, atomically.">(),                                           \
-      ilpy::method<&op_rmw<V, Rmw::or_, true>,                                                   \
-                   "bin_fetch_or($self, value, order=MemoryOrder.SEQ_CST)",                      \
-                   "value |= operand; return the previous value.">(),                            \
-      ilpy::method<&op_rmw<V, Rmw::xor_, true>,                                                  \
-                   "bin_fetch_xor($self, value, order=MemoryOrder.SEQ_CST)",                     \
-                   "value ^= operand; return the previous value.">(),                            \
-      ilpy::method<&op_rmw<V, Rmw::and_, true>,                                                  \
-                   "bin_fetch_and($self, value, order=MemoryOrder.SEQ_CST)",                     \
-                   "value &= operand; return the previous value.">(),                            \
-      ilpy::method<&op_unary<V, Unary::not_, true>,                                              \
-                   "bin_fetch_not($self, order=MemoryOrder.SEQ_CST)",                            \
-                   "Invert every bit; return the previous value.">()
+// One entry per method, named in the text signature; IL_RMW2 also declares
+// the op's fetch_ twin (same arguments, returns the previous value) and
+// IL_BIT2 the atomics package's second name of a bit op.
+#define IL_ORDER "order=MemoryOrder.SEQ_CST)"
+#define IL_M(F, SIG, DOC) ilpy::method<&F, SIG, DOC>()
+#define IL_RMW(V, F, O, NAME, ARG, DOC) IL_M((F<V, O>), NAME "($self, " ARG IL_ORDER, DOC)
+#define IL_RMW2(V, F, O, NAME, FNAME, ARG, DOC)           \
+  IL_RMW(V, F, Op::O, NAME, ARG, DOC ", atomically."),    \
+      IL_RMW(V, F, ba::fetching(Op::O), FNAME, ARG, DOC "; return the previous value.")
+#define IL_BIT(O, NAME, DOC) IL_M(op_bit<Op::O>, NAME "($self, index, " IL_ORDER, DOC)
+#define IL_BIT2(O, NAME, ALIAS, DOC) \
+  IL_BIT(O, NAME, DOC), IL_BIT(O, ALIAS, "The atomics package's name of " NAME ".")
+#define IL_CMPXCHG(V, WEAK, NAME, SUCC, FAIL, DOC)                                      \
+  IL_M((op_cmpxchg<V, WEAK>),                                                           \
+       NAME "($self, expected, desired, " SUCC "=MemoryOrder.SEQ_CST, " FAIL "=MemoryOrder.SEQ_CST)", \
+       "If the value is expected, replace it by desired" DOC)
+
+#define IL_COMMON_METHODS(V, SUCC, FAIL)                                                        \
+  IL_RMW(V, op_unary, Op::load, "load", "", "Atomically read the value."),                     \
+      IL_RMW(V, op_value, Op::store, "store", "desired, ", "Atomically write desired."),       \
+      IL_RMW(V, op_value, Op::exchange, "exchange", "desired, ",                               \
+             "Atomically write desired; return the previous value."),                          \
+      IL_CMPXCHG(V, true, "cmpxchg_weak", SUCC, FAIL,                                          \
+                 " (may fail spuriously);\nreturn CmpxchgResult(success, value found)."),      \
+      IL_CMPXCHG(V, false, "cmpxchg_strong", SUCC, FAIL,                                       \
+                 "; return\nCmpxchgResult(success, value found)."),                            \
+      IL_BIT(bit_test, "bit_test", "Return bit index (0 = least significant) of the value."), \
+      IL_BIT2(bit_test_compl, "bit_compl", "bit_test_compl", "Flip bit index; return its previous state."), \
+      IL_BIT2(bit_test_set, "bit_set", "bit_test_set", "Set bit index; return its previous state."),      \
+      IL_BIT2(bit_test_reset, "bit_reset", "bit_test_reset", "Clear bit index; return its previous state."), \
+      IL_RMW2(V, op_value, or_, "bin_or", "bin_fetch_or", "value, ", "value |= operand"),        \
+      IL_RMW2(V, op_value, xor_, "bin_xor", "bin_fetch_xor", "value, ", "value ^= operand"),     \
+      IL_RMW2(V, op_value, and_, "bin_and", "bin_fetch_and", "value, ", "value &= operand"),     \
+      IL_RMW2(V, op_unary, not_, "bin_not", "bin_fetch_not", "", "Invert every bit")
 
 PyMethodDef bytes_methods[] = {
     IL_COMMON_METHODS(BytesVal, "succ", "fail"),
-    ilpy::method<&bytes_dunder, "__bytes__($self, /)", "The value (load()).">(),
+    IL_M(bytes_dunder, "__bytes__($self, /)", "The value (load())."),
     ilpy::methods_end,
 };
 
 PyMethodDef int_methods[] = {
     IL_COMMON_METHODS(IntVal, "success", "failure"),
-    ilpy::method<&op_rmw<IntVal, Rmw::add, false>, "add($self, value, order=MemoryOrder.SEQ_CST)",
-                 "Add value (wrapping around), atomically.">(),
-    ilpy::method<&op_rmw<IntVal, Rmw::sub, false>, "sub($self, value, order=MemoryOrder.SEQ_CST)",
-                 "Subtract value (wrapping around), atomically.">(),
-    ilpy::method<&op_unary<IntVal, Unary::inc, false>, "inc($self, order=MemoryOrder.SEQ_CST)",
-                 "Add one (wrapping around), atomically.">(),
-    ilpy::method<&op_unary<IntVal, Unary::dec, false>, "dec($self, order=MemoryOrder.SEQ_CST)",
-                 "Subtract one (wrapping around), atomically.">(),
-    ilpy::method<&op_unary<IntVal, Unary::neg, false>, "neg($self, order=MemoryOrder.SEQ_CST)",
-                 "Negate (wrapping around), atomically.">(),
-    ilpy::method<&op_rmw<IntVal, Rmw::add, true>,
-                 "fetch_add($self, value, order=MemoryOrder.SEQ_CST)",
-                 "Add value; return the previous value.">(),
-    ilpy::method<&op_rmw<IntVal, Rmw::sub, true>,
-                 "fetch_sub($self, value, order=MemoryOrder.SEQ_CST)",
-                 "Subtract value; return the previous value.">(),
-    ilpy::method<&op_unary<IntVal, Unary::inc, true>,
-                 "fetch_inc($self, order=MemoryOrder.SEQ_CST)",
-                 "Add one; return the previous value.">(),
-    ilpy::method<&op_unary<IntVal, Unary::dec, true>,
-                 "fetch_dec($self, order=MemoryOrder.SEQ_CST)",
-                 "Subtract one; return the previous value.">(),
-    ilpy::method<&op_unary<IntVal, Unary::neg, true>,
-                 "fetch_neg($self, order=MemoryOrder.SEQ_CST)",
-                 "Negate; return the previous value.">(),
+    IL_RMW2(IntVal, op_value, add, "add", "fetch_add", "value, ", "Add value (wrapping around)"),
+    IL_RMW2(IntVal, op_value, sub, "sub", "fetch_sub", "value, ", "Subtract value (wrapping around)"),
+    IL_RMW2(IntVal, op_unary, inc, "inc", "fetch_inc", "", "Add one (wrapping around)"),
+    IL_RMW2(IntVal, op_unary, dec, "dec", "fetch_dec", "", "Subtract one (wrapping around)"),
+    IL_RMW2(IntVal, op_unary, neg, "neg", "fetch_neg", "", "Negate (wrapping around)"),
     ilpy::methods_end,
 };
 
@@ -780,6 +630,26 @@ PyType_Slot int_slots[] = {
 
 // ============================================================ construction
 
+/// Exports `obj` writable if it can be, else read-only (returned).
+/// TypeError / BufferError if it exports no contiguous buffer.
+bool export_any(PyObject* obj, Py_buffer* view) {
+  if (PyObject_GetBuffer(obj, view, PyBUF_ANY_CONTIGUOUS | PyBUF_WRITABLE) == 0) return false;
+  PyErr_Clear();
+  if (PyObject_GetBuffer(obj, view, PyBUF_ANY_CONTIGUOUS) != 0) throw nb::python_error();
+  return true;
+}
+
+/// An owned cell (storage inside the object, initially zero).
+template <class T>
+void owned_init(T* self, Py_ssize_t width, Kind kind, bool is_signed) {
+  if (width < 0 || !ba::width_supported(static_cast<std::size_t>(width))) {
+    raise_unsupported_width(static_cast<std::size_t>(width < 0 ? 0 : width), false);
+    throw nb::python_error();
+  }
+  new (self) T();
+  self->init(static_cast<std::size_t>(width), kind, false, is_signed, self->storage);
+}
+
 /// A view of `buffer`: exports it (writable if it can be, else read-only),
 /// checks width and alignment. Raises TypeError / BufferError,
 /// UnsupportedWidthException, AlignmentError.
@@ -791,16 +661,9 @@ nb::object make_view(nb::handle cls, PyObject* buffer, Kind kind, bool is_signed
     throw nb::python_error();
   }
   Py_buffer view;
-  bool readonly = false;
-  if (PyObject_GetBuffer(buffer, &view, PyBUF_ANY_CONTIGUOUS | PyBUF_WRITABLE) != 0) {
-    PyErr_Clear();
-    if (PyObject_GetBuffer(buffer, &view, PyBUF_ANY_CONTIGUOUS) != 0) throw nb::python_error();
-    readonly = true;
-  }
+  const bool readonly = export_any(buffer, &view);
   const auto width = static_cast<std::size_t>(view.len);
-  const bool width_ok =
-      readonly ? ba::width_supported_readonly(width) : ba::width_supported(width);
-  if (!width_ok) {
+  if (!(readonly ? ba::width_supported_readonly(width) : ba::width_supported(width))) {
     PyBuffer_Release(&view);
     raise_unsupported_width(width, readonly);
     throw nb::python_error();
@@ -819,13 +682,9 @@ nb::object make_view(nb::handle cls, PyObject* buffer, Kind kind, bool is_signed
     throw;
   }
   T* c = new (nb::inst_ptr<T>(obj)) T();
-  c->width = static_cast<std::uint8_t>(width);
-  c->kind = kind;
-  c->readonly = readonly;
-  c->is_signed = is_signed;
   c->buffer = view;
   c->has_buffer = true;
-  c->addr.store(static_cast<unsigned char*>(view.buf), std::memory_order_release);
+  c->init(width, kind, readonly, is_signed, static_cast<unsigned char*>(view.buf));
   nb::inst_mark_ready(obj);
   return obj;
 }
@@ -845,12 +704,7 @@ nb::object new_view(int which, nb::handle buffer, bool is_signed) {
 
 nb::tuple buffer_info(nb::handle obj) {
   Py_buffer view;
-  bool readonly = false;
-  if (PyObject_GetBuffer(obj.ptr(), &view, PyBUF_ANY_CONTIGUOUS | PyBUF_WRITABLE) != 0) {
-    PyErr_Clear();
-    if (PyObject_GetBuffer(obj.ptr(), &view, PyBUF_ANY_CONTIGUOUS) != 0) throw nb::python_error();
-    readonly = true;
-  }
+  const bool readonly = export_any(obj.ptr(), &view);
   nb::tuple t = nb::make_tuple(reinterpret_cast<std::uintptr_t>(view.buf),
                                static_cast<Py_ssize_t>(view.len), readonly);
   PyBuffer_Release(&view);
@@ -872,18 +726,36 @@ void setup(nb::handle alignment_error, nb::handle memory_order_error,
   }
 }
 
-template <class C>
-void add_props(C& cls, bool integral) {
-  using T = typename C::Type;
-  cls.def_prop_ro("width", [](T& c) { live(c); return static_cast<int>(c.width); },
-                  "Width in bytes of the object.");
-  cls.def_prop_ro("readonly", [](T& c) { live(c); return c.readonly; },
-                  "Whether only loads are allowed (a read-only buffer).");
-  cls.def_prop_ro("ops_supported", [](T& c) { return ops_supported(c); },
-                  "The sorted list of OpType values this object supports.");
-  if (integral)
-    cls.def_prop_ro("signed", [](T& c) { live(c); return c.is_signed; },
-                    "Whether values (and arithmetic) are signed.");
+PyType_Slot no_slots[] = {{0, nullptr}};
+
+/// A class of kind K: owned ones (HasInit) get __init__(*, width) (Sign 0 /
+/// 1) or __init__(*, width, is_signed) (Sign -1); the roots of a family
+/// (Props) get the properties.
+template <class T, class Base, Kind K, int Sign, bool HasInit, bool Props>
+nb::handle def_class(nb::module_& m, const char* name, PyType_Slot* slots, const char* doc) {
+  auto cls = [&] {
+    if constexpr (std::is_void_v<Base>) return nb::class_<T>(m, name, nb::type_slots(slots), doc);
+    else return nb::class_<T, Base>(m, name, nb::type_slots(slots), doc);
+  }();
+  if constexpr (HasInit && Sign < 0)
+    cls.def("__init__", [](T* self, Py_ssize_t width, bool is_signed) {
+      owned_init(self, width, K, is_signed);
+    }, nb::kw_only(), "width"_a, "is_signed"_a);
+  else if constexpr (HasInit)
+    cls.def("__init__", [](T* self, Py_ssize_t width) { owned_init(self, width, K, Sign > 0); },
+            nb::kw_only(), "width"_a);
+  if constexpr (Props) {
+    cls.def_prop_ro("width", [](T& c) { live(c); return static_cast<int>(c.width); },
+                    "Width in bytes of the object.");
+    cls.def_prop_ro("readonly", [](T& c) { live(c); return c.readonly; },
+                    "Whether only loads are allowed (a read-only buffer).");
+    cls.def_prop_ro("ops_supported", [](T& c) { return ops_supported(c); },
+                    "The sorted list of OpType values this object supports.");
+    if constexpr (K == Kind::integral)
+      cls.def_prop_ro("signed", [](T& c) { live(c); return c.is_signed; },
+                      "Whether values (and arithmetic) are signed.");
+  }
+  return cls;
 }
 
 }  // namespace
@@ -891,76 +763,41 @@ void add_props(C& cls, bool integral) {
 namespace interlock::py {
 
 void init_ipc_atomics(nb::module_& m) {
-  constexpr const char* kModule = "interlock.ipc";
-
-  // ---- owned
-  auto any_a = nb::class_<AnyA>(m, "Atomic", nb::type_slots(any_slots),
-                                "Atomic(*, width)\n\nAn atomic object of width bytes with its own "
-                                "storage (ANY: properties only, no operations).");
-  any_a.def("__init__", [](AnyA* self, Py_ssize_t width) {
-    new (self) AnyA();
-    if (!init_owned(*self, width, Kind::any, false)) throw nb::python_error();
-  }, nb::kw_only(), "width"_a);
-  add_props(any_a, false);
-
-  auto bytes_a = nb::class_<BytesA, AnyA>(m, "AtomicBytes", nb::type_slots(bytes_slots),
-                                          "AtomicBytes(*, width)\n\nAtomic byte string of width "
-                                          "bytes with its own storage, initially zero.");
-  bytes_a.def("__init__", [](BytesA* self, Py_ssize_t width) {
-    new (self) BytesA();
-    if (!init_owned(*self, width, Kind::bytes, false)) throw nb::python_error();
-  }, nb::kw_only(), "width"_a);
-
-  auto integral_a = nb::class_<IntegralA, AnyA>(
-      m, "AtomicIntegral", nb::type_slots(int_slots),
-      "AtomicIntegral(*, width, is_signed)\n\nAtomic integer of width bytes with its own "
-      "storage, initially zero; arithmetic wraps around.");
-  integral_a.def("__init__", [](IntegralA* self, Py_ssize_t width, bool is_signed) {
-    new (self) IntegralA();
-    if (!init_owned(*self, width, Kind::integral, is_signed)) throw nb::python_error();
-  }, nb::kw_only(), "width"_a, "is_signed"_a);
-  add_props(integral_a, true);
-
-  auto int_a = nb::class_<IntA, IntegralA>(m, "AtomicInt",
-                                           "AtomicInt(*, width)\n\nSigned atomic integer of "
-                                           "width bytes with its own storage.");
-  int_a.def("__init__", [](IntA* self, Py_ssize_t width) {
-    new (self) IntA();
-    if (!init_owned(*self, width, Kind::integral, true)) throw nb::python_error();
-  }, nb::kw_only(), "width"_a);
-  auto uint_a = nb::class_<UintA, IntegralA>(m, "AtomicUint",
-                                             "AtomicUint(*, width)\n\nUnsigned atomic integer of "
-                                             "width bytes with its own storage.");
-  uint_a.def("__init__", [](UintA* self, Py_ssize_t width) {
-    new (self) UintA();
-    if (!init_owned(*self, width, Kind::integral, false)) throw nb::python_error();
-  }, nb::kw_only(), "width"_a);
-
-  // ---- views (made by new_view(): no constructor)
-  auto any_v = nb::class_<AnyV>(m, "AtomicView", nb::type_slots(any_slots),
-                                "An atomic view of a buffer (ANY: properties only). Obtained "
-                                "from AtomicViewContext.__enter__().");
-  add_props(any_v, false);
-  auto bytes_v = nb::class_<BytesV, AnyV>(m, "AtomicBytesView", nb::type_slots(bytes_slots),
-                                          "An atomic byte-string view of a buffer.");
-  auto integral_v = nb::class_<IntegralV, AnyV>(m, "AtomicIntegralView", nb::type_slots(int_slots),
-                                                "An atomic integer view of a buffer.");
-  add_props(integral_v, true);
-  auto int_v = nb::class_<IntV, IntegralV>(m, "AtomicIntView",
-                                           "A signed atomic integer view of a buffer.");
-  auto uint_v = nb::class_<UintV, IntegralV>(m, "AtomicUintView",
-                                             "An unsigned atomic integer view of a buffer.");
-  g_view_types[0] = any_v;
-  g_view_types[1] = bytes_v;
-  g_view_types[2] = integral_v;
-  g_view_types[3] = int_v;
-  g_view_types[4] = uint_v;
-
-  for (nb::handle cls : {nb::handle(any_a), nb::handle(bytes_a), nb::handle(integral_a),
-                         nb::handle(int_a), nb::handle(uint_a), nb::handle(any_v),
-                         nb::handle(bytes_v), nb::handle(integral_v), nb::handle(int_v),
-                         nb::handle(uint_v)})
-    set_module(cls, kModule);
+  nb::handle classes[] = {
+      // ---- owned
+      def_class<AnyA, void, Kind::any, 0, true, true>(
+          m, "Atomic", any_slots,
+          "Atomic(*, width)\n\nAn atomic object of width bytes with its own storage (ANY: "
+          "properties only, no operations)."),
+      def_class<BytesA, AnyA, Kind::bytes, 0, true, false>(
+          m, "AtomicBytes", bytes_slots,
+          "AtomicBytes(*, width)\n\nAtomic byte string of width bytes with its own storage, "
+          "initially zero."),
+      def_class<IntegralA, AnyA, Kind::integral, -1, true, true>(
+          m, "AtomicIntegral", int_slots,
+          "AtomicIntegral(*, width, is_signed)\n\nAtomic integer of width bytes with its own "
+          "storage, initially zero; arithmetic wraps around."),
+      def_class<IntA, IntegralA, Kind::integral, 1, true, false>(
+          m, "AtomicInt", no_slots,
+          "AtomicInt(*, width)\n\nSigned atomic integer of width bytes with its own storage."),
+      def_class<UintA, IntegralA, Kind::integral, 0, true, false>(
+          m, "AtomicUint", no_slots,
+          "AtomicUint(*, width)\n\nUnsigned atomic integer of width bytes with its own storage."),
+      // ---- views (made by new_view(): no constructor)
+      g_view_types[0] = def_class<AnyV, void, Kind::any, 0, false, true>(
+          m, "AtomicView", any_slots,
+          "An atomic view of a buffer (ANY: properties only). Obtained from "
+          "AtomicViewContext.__enter__()."),
+      g_view_types[1] = def_class<BytesV, AnyV, Kind::bytes, 0, false, false>(
+          m, "AtomicBytesView", bytes_slots, "An atomic byte-string view of a buffer."),
+      g_view_types[2] = def_class<IntegralV, AnyV, Kind::integral, 0, false, true>(
+          m, "AtomicIntegralView", int_slots, "An atomic integer view of a buffer."),
+      g_view_types[3] = def_class<IntV, IntegralV, Kind::integral, 0, false, false>(
+          m, "AtomicIntView", no_slots, "A signed atomic integer view of a buffer."),
+      g_view_types[4] = def_class<UintV, IntegralV, Kind::integral, 0, false, false>(
+          m, "AtomicUintView", no_slots, "An unsigned atomic integer view of a buffer."),
+  };
+  for (nb::handle cls : classes) set_module(cls, "interlock.ipc");
 
   PyObject* res = PyType_FromSpec(&result_spec);
   if (!res) throw nb::python_error();

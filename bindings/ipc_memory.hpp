@@ -2,12 +2,14 @@
 // export or a named /dev/shm region), shared by the futex primitives
 // (ipc_futex.cpp) and the shared-memory queue (ipc_queue.cpp): acquiring and
 // validating buffers, opening named regions, and the named objects' common
-// members (name, created, closed, pid_dir, shm_path, close()).
+// members (name, closed, pid_dir, shm_path, close()).
 //
 // Memory lifetime: a buffer-backed object keeps a buffer export (Py_buffer)
 // of its buffer for its whole life, so the memory cannot be freed, resized or
 // unmapped under it. A named object keeps its mapping until it is
 // deallocated; close() only unregisters it (later calls raise ValueError).
+// A forked child adopts every inherited region (NamedRegion::adopt_all_after_
+// fork, registered by init_ipc_futex).
 #pragma once
 
 #include <nanobind/nanobind.h>
@@ -83,13 +85,17 @@ inline void export_buffer(ShmBase& b, nb::handle buffer, std::size_t offset, std
   b.source = nb::borrow(buffer);
 }
 
-/// Maps a NamedRegionError to OSError(errno, message) (its errno subclass).
-[[noreturn]] inline void raise_region_error(const interlock::NamedRegionError& e) {
+/// Maps a NamedRegionError to OSError(errno, message) (its errno subclass):
+/// set_region_error sets it, raise_region_error throws it.
+inline void set_region_error(const interlock::NamedRegionError& e) noexcept {
   PyObject* args = Py_BuildValue("(is)", e.error_code(), e.what());
   if (args) {
     PyErr_SetObject(PyExc_OSError, args);
     Py_DECREF(args);
   }
+}
+[[noreturn]] inline void raise_region_error(const interlock::NamedRegionError& e) {
+  set_region_error(e);
   throw nb::python_error();
 }
 
@@ -128,15 +134,16 @@ inline NamedArgs named_args(nb::handle name, nb::handle mode, nb::handle pid_dir
 }
 
 /// Opens the named region `interlock.<kind>.<name>` (with the GIL released:
-/// the attach may wait for another process's flock). size 0 with
-/// create == false maps the whole existing object.
+/// the attach may wait for another process's flock). `whole`: an existing
+/// object is mapped at its own size (NamedRegion::Options::whole).
 inline void open_region(ShmBase& b, const char* kind, const NamedArgs& a, std::size_t size,
-                        bool create = true) {
+                        bool create = true, bool whole = false) {
   NamedRegion::Options o;
   o.prefix = std::string("interlock.") + kind;
   o.pid_dir = a.pid_dir;
   o.mode = static_cast<mode_t>(a.mode);
   o.create = create;
+  o.whole = whole;
   try {
     nb::gil_scoped_release nogil;
     b.region = std::make_unique<NamedRegion>(a.name, size, o);
@@ -155,48 +162,47 @@ IL_PY_COLD inline PyObject* raise_closed() noexcept {
   if (IL_PY_UNLIKELY((b).closed.load(std::memory_order_relaxed))) return raise_closed()
 
 
+/// close(): unregisters this process from the region (if any); idempotent.
 template <class C>
 void named_close(C& s) {
-  if (s.closed.exchange(true)) return;
+  if (s.closed.exchange(true) || !s.region) return;
   nb::gil_scoped_release nogil;
   s.region->close();
 }
 
-template <class C>
-void named_adopt(C& s) {
-  if (s.closed.load()) return;
-  try {
-    nb::gil_scoped_release nogil;
-    s.region->adopt_after_fork();
-  } catch (const interlock::NamedRegionError& e) {
-    raise_region_error(e);
-  }
-}
-
+/// The members of an object that may live in a named region: name, pid_dir,
+/// shm_path (None for one on a buffer), closed, close(), _process_count().
 template <class Cls>
 void add_named_members(Cls& cls) {
   using C = typename Cls::Type;
-  cls.def_prop_ro("name", [](const C& s) { return s.region->name(); }, "The object's name.")
-      .def_prop_ro("created", [](const C& s) { return s.region->created(); },
-                   "Whether this process created the object (rather than attached to it).")
-      .def_prop_ro("closed", [](const C& s) { return s.closed.load() || s.region->closed(); },
-                   "Whether close() ran.")
-      .def_prop_ro("pid_dir", [](const C& s) { return s.region->pid_dir(); },
-                   "The PID-tracking directory.")
-      .def_prop_ro("shm_path", [](const C& s) { return "/dev/shm/" + s.region->shm_name(); },
-                   "The object's file under /dev/shm.")
+  auto opt = [](const C& s, auto f) -> nb::object {
+    return s.region ? nb::cast(f(*s.region)) : nb::none();
+  };
+  cls.def_prop_ro("name", [opt](const C& s) { return opt(s, [](auto& r) { return r.name(); }); },
+                  "The object's name (None for one on a buffer).")
+      .def_prop_ro("pid_dir",
+                   [opt](const C& s) { return opt(s, [](auto& r) { return r.pid_dir(); }); },
+                   "The PID-tracking directory (None for an object on a buffer).")
+      .def_prop_ro("shm_path",
+                   [opt](const C& s) {
+                     return opt(s, [](auto& r) { return "/dev/shm/" + r.shm_name(); });
+                   },
+                   "The object's file under /dev/shm (None for one on a buffer).")
+      // Not the region's own flag: close_all() at interpreter exit must not
+      // stop a daemon thread (a queue's feeder) still using the object.
+      .def_prop_ro("closed", [](const C& s) { return s.closed.load(); }, "Whether close() ran.")
       .def("close", &named_close<C>,
-           "Stop using the object: unregister this process; the last process to close\n"
-           "it (or exit) removes it from /dev/shm. Idempotent; later operations raise\n"
-           "ValueError.")
-      .def("_adopt_after_fork", &named_adopt<C>,
-           "Register a forked child as a user (called by an os.register_at_fork hook).")
+           "Stop using the object: later operations raise ValueError. For a named\n"
+           "object, unregister this process; the last process to close it (or exit)\n"
+           "removes it from /dev/shm. Other processes are unaffected (a queue's\n"
+           "shutdown() stops it for all). Idempotent.")
       .def("_process_count",
-           [](const C& s) {
+           [](const C& s) -> std::size_t {
+             if (!s.region) return 0;
              nb::gil_scoped_release nogil;
              return s.region->process_count();
            },
-           "Live processes registered as users.");
+           "Live processes registered as users (0 for an object on a buffer).");
 }
 
 using interlock::py::set_module;  // bindings/module.hpp

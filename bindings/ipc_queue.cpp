@@ -88,18 +88,16 @@ void open_ring(IpcShmQueue& self, std::size_t size, bool init, std::size_t cap, 
   self.q = ShmQueue::open(self.mem, size, init ? cap : 0, msg, wait, &self.created);
 }
 
-/// An attached queue must be the one asked for (when something was asked).
-void check_params(const IpcShmQueue& self, std::size_t cap, std::size_t msg, const char* what) {
-  if (self.created) return;
-  const std::size_t want_cap = cap ? ShmQueue::capacity_for(cap) : self.q.capacity();
-  const std::size_t want_msg = msg ? msg : self.q.max_message();
-  if (self.q.capacity() != want_cap || self.q.max_message() != want_msg) {
-    PyErr_Format(PyExc_ValueError,
-                 "%s: the existing queue has capacity %u and max_message %u, not the "
-                 "capacity %zu and max_message %zu asked for (omit them to attach to it)",
-                 what, self.q.capacity(), self.q.max_message(), want_cap, want_msg);
-    throw nb::python_error();
-  }
+/// An attached queue must be the one asked for (the core's rule, matches()).
+void check_params(const IpcShmQueue& self, std::size_t cap, std::size_t msg) {
+  if (self.created || self.q.matches(cap, msg)) return;
+  PyErr_Format(PyExc_ValueError,
+               "ShmQueue: the existing queue has capacity %u and max_message %u, not the "
+               "capacity %zu and max_message %zu asked for (omit them to attach to it)",
+               self.q.capacity(), self.q.max_message(),
+               cap ? ShmQueue::capacity_for(cap) : std::size_t{self.q.capacity()},
+               msg ? msg : std::size_t{self.q.max_message()});
+  throw nb::python_error();
 }
 
 std::string anonymous_name() {
@@ -124,28 +122,19 @@ void queue_init(IpcShmQueue* self, nb::handle name, nb::handle capacity, nb::han
       const std::size_t avail = static_cast<std::size_t>(self->view.len) - offset;
       open_ring(*self, avail, create, init_cap, init_msg,
                 create ? Deadline::after(kInitWait) : Deadline::immediate());
-      check_params(*self, cap, msg, "ShmQueue");
+      check_params(*self, cap, msg);
       return;
     }
     nb::object name_obj = name.is_none() ? nb::str(anonymous_name().c_str()) : nb::borrow(name);
     if (name.is_none() && !create)
       throw nb::value_error("ShmQueue: create=False needs the name (or buffer) of a queue");
     const NamedArgs a = named_args(name_obj, mode, pid_dir);
-    // Attach to an existing queue first (its own size, whatever it was created
-    // with); create only if there is none.
-    bool attached = false;
-    if (!name.is_none()) {
-      try {
-        open_region(*self, "queue", a, 0, /*create=*/false);
-        attached = true;
-      } catch (nb::python_error& e) {
-        if (!create || !e.matches(PyExc_FileNotFoundError)) throw;
-      }
-    }
-    if (!attached) open_region(*self, "queue", a, ShmQueue::required_size(init_cap, init_msg));
+    // An existing queue is attached at its own size, whatever it was created
+    // with (the core's `whole` rule); a new one sized for (init_cap, init_msg).
+    open_region(*self, "queue", a, ShmQueue::required_size(init_cap, init_msg), create, true);
     open_ring(*self, self->region->size(), self->region->created(), init_cap, init_msg,
               Deadline::after(kInitWait));
-    check_params(*self, cap, msg, "ShmQueue");
+    check_params(*self, cap, msg);
     if (name.is_none())  // no shared memory outlives its processes (ipc/_reaper.py)
       nb::module_::import_("interlock.ipc._reaper")
           .attr("track")(name_obj, nb::str(self->region->pid_dir().c_str()));
@@ -221,12 +210,15 @@ inline PyObject* get_until(IpcShmQueue& s, Deadline d) noexcept {
   return ilpy::raise_interrupted();
 }
 
-PyObject* sq_put(IpcShmQueue& s, PyObject* data, ilpy::passed block, ilpy::passed timeout) noexcept {
+/// queue.Queue's (block, timeout) as a deadline; false with an error set.
+inline bool queue_args(ilpy::passed block, ilpy::passed timeout, Deadline* d) noexcept {
   const int blk = ilpy::block_arg(block.obj);
-  if (blk < 0) return nullptr;
+  return blk >= 0 && ilpy::queue_deadline(blk != 0, timeout.obj, d);
+}
+
+PyObject* sq_put(IpcShmQueue& s, PyObject* data, ilpy::passed block, ilpy::passed timeout) noexcept {
   Deadline d;
-  if (!ilpy::queue_deadline(blk != 0, timeout.obj, &d)) return nullptr;
-  return put_until(s, data, d);
+  return queue_args(block, timeout, &d) ? put_until(s, data, d) : nullptr;
 }
 
 PyObject* sq_put_nowait(IpcShmQueue& s, PyObject* data) noexcept {
@@ -234,11 +226,8 @@ PyObject* sq_put_nowait(IpcShmQueue& s, PyObject* data) noexcept {
 }
 
 PyObject* sq_get(IpcShmQueue& s, ilpy::passed block, ilpy::passed timeout) noexcept {
-  const int blk = ilpy::block_arg(block.obj);
-  if (blk < 0) return nullptr;
   Deadline d;
-  if (!ilpy::queue_deadline(blk != 0, timeout.obj, &d)) return nullptr;
-  return get_until(s, d);
+  return queue_args(block, timeout, &d) ? get_until(s, d) : nullptr;
 }
 
 PyObject* sq_get_nowait(IpcShmQueue& s) noexcept { return get_until(s, Deadline::immediate()); }
@@ -314,16 +303,6 @@ PyMethodDef queue_methods[] = {
     ilpy::methods_end,
 };
 
-// ------------------------------------------------------------ cold members
-
-void sq_close(IpcShmQueue& s) {
-  if (s.closed.exchange(true)) return;
-  if (s.region) {
-    nb::gil_scoped_release nogil;
-    s.region->close();
-  }
-}
-
 }  // namespace
 
 namespace interlock::py {
@@ -367,46 +346,13 @@ void init_ipc_queue(nb::module_& m) {
                    "Whether shutdown() was called (by any process).")
       .def_prop_ro("created", [](const IpcShmQueue& s) { return s.created; },
                    "Whether this object initialised the queue (rather than attached to it).")
-      .def_prop_ro("closed", [](const IpcShmQueue& s) { return s.closed.load(); },
-                   "Whether close() ran.")
-      .def_prop_ro("name",
-                   [](const IpcShmQueue& s) -> nb::object {
-                     if (!s.region) return nb::none();
-                     return nb::str(s.region->name().c_str());
-                   },
-                   "The queue's name (None for one on a buffer).")
-      .def_prop_ro("pid_dir",
-                   [](const IpcShmQueue& s) -> nb::object {
-                     if (!s.region) return nb::none();
-                     return nb::str(s.region->pid_dir().c_str());
-                   },
-                   "The PID-tracking directory of a named queue (None for one on a buffer).")
-      .def_prop_ro("shm_path",
-                   [](const IpcShmQueue& s) -> nb::object {
-                     if (!s.region) return nb::none();
-                     return nb::str(("/dev/shm/" + s.region->shm_name()).c_str());
-                   },
-                   "The named queue's file under /dev/shm (None for one on a buffer).")
-      .def("close", &sq_close,
-           "Stop using the queue in this object: later calls raise ValueError. For a\n"
-           "named queue, unregister this process; the last process to close it (or\n"
-           "exit) removes it from /dev/shm. Other processes' queue is unaffected (use\n"
-           "shutdown() to stop them). Idempotent.")
       .def("__enter__", [](nb::handle self) { return nb::borrow(self); })
-      .def(
-          "__exit__",
-          [](IpcShmQueue& s, nb::handle, nb::handle, nb::handle) { sq_close(s); },
-          "exc_type"_a.none(), "exc"_a.none(), "tb"_a.none(),
-          "close() on leaving a with block.")
-      .def("_process_count",
-           [](const IpcShmQueue& s) -> std::size_t {
-             if (!s.region) return 0;
-             nb::gil_scoped_release nogil;
-             return s.region->process_count();
-           },
-           "Live processes registered as users of a named queue.")
+      .def("__exit__",
+           [](IpcShmQueue& s, nb::handle, nb::handle, nb::handle) { named_close(s); },
+           "exc_type"_a.none(), "exc"_a.none(), "tb"_a.none(), "close() on leaving a with block.")
       .def_prop_ro("_source", [](const IpcShmQueue& s) { return source_of(s); })
       .def_prop_ro("_offset", [](const IpcShmQueue& s) { return s.offset; });
+  add_named_members(cls);
   cls.attr("alignment") = ShmQueue::kAlign;
   cls.attr("default_capacity") = kDefaultCapacity;
   cls.attr("default_max_message") = kDefaultMaxMessage;

@@ -78,18 +78,14 @@ PyObject* inplace_result(PyObject* self, PyObject* result) noexcept {
 }
 
 // ------------------------------------------------------------------ lifetime
-PyObject* lw_new(PyTypeObject* type, PyObject* args, PyObject* kwds) {
+PyObject* lw_new(PyTypeObject*, PyObject* args, PyObject* kwds) {
   PyObject* obj = nullptr;
   if (kwds && PyDict_GET_SIZE(kwds) != 0) {
     PyErr_SetString(PyExc_TypeError, "LocalWrapper() takes no keyword arguments");
     return nullptr;
   }
   if (!PyArg_ParseTuple(args, "O:LocalWrapper", &obj)) return nullptr;
-  auto* self = reinterpret_cast<LocalWrapperObject*>(IL_TP_ALLOC(type)(type, 0));
-  if (!self) return nullptr;
-  self->wrapped = Py_NewRef(obj);
-  self->weakreflist = nullptr;
-  return reinterpret_cast<PyObject*>(self);
+  return make_wrapper(obj);  // `type` is LocalWrapper: the type is final
 }
 
 int lw_traverse(PyObject* self, visitproc visit, void* arg) {
@@ -194,11 +190,7 @@ int lw_setitem(PyObject* self, PyObject* key, PyObject* value) {
 }
 PyObject* lw_enter(PyObject* self, PyObject*) {
   IL_LW_TARGET(nullptr);
-  PyObject* enter = PyObject_GetAttrString(w, "__enter__");
-  if (!enter) return nullptr;
-  PyObject* r = PyObject_CallNoArgs(enter);
-  Py_DECREF(enter);
-  return r;
+  return PyObject_CallMethod(w, "__enter__", nullptr);
 }
 PyObject* lw_exit(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
   IL_LW_TARGET(nullptr);

@@ -341,10 +341,6 @@ PyType_Slot gc_slots[] = {
 
 // ============================================================ Queue
 
-PyObject* queue_class_getitem(PyObject* cls, PyObject* item) noexcept {
-  return Py_GenericAlias(cls, item);
-}
-
 PyMethodDef queue_methods[] = {
     IL_STD_QUEUE_METHODS(PyQueue),
     ilpy::method<&q_empty<PyQueue>, "empty($self, /)",
@@ -354,7 +350,7 @@ PyMethodDef queue_methods[] = {
                  "ShutDown from now on, get() once the queue is empty; blocked callers wake\n"
                  "up and raise ShutDown. With immediate=True the queued items are removed\n"
                  "(each counting as done for join()) and get() raises ShutDown at once.">(),
-    {"__class_getitem__", reinterpret_cast<PyCFunction>(&queue_class_getitem),
+    {"__class_getitem__", &Py_GenericAlias,
      METH_O | METH_CLASS, "__class_getitem__($cls, item, /)\n--\n\nQueue[T]: a types.GenericAlias."},
     ilpy::method<&q_aio_get<PyQueue>, "_aio_get($self, loop, future, prev, /)",
                  "For interlock's asyncio support: an item, or a queued AsyncWait.">(),
@@ -370,6 +366,7 @@ PyMethodDef queue_methods[] = {
 
 /// ft_utils' pop timeout: None waits forever; zero or negative does not wait
 /// (queue.Empty at once, as its Condition.wait would); NaN -> ValueError.
+/// (To move beside the other timeout conventions in bindings/timeouts.hpp.)
 bool cq_deadline(PyObject* timeout, Deadline* out) noexcept {
   if (!timeout || timeout == Py_None) {
     *out = Deadline::never();
@@ -389,16 +386,6 @@ PyObject* cq_push(PyConcurrentQueue& c, PyObject* value) noexcept {
   return push_until(c, value, Deadline::never());
 }
 
-PyObject* cq_pop_impl(PyConcurrentQueue& c, PyObject* timeout) noexcept {
-  if (IL_PY_UNLIKELY(c.failed.load(std::memory_order_acquire))) {
-    PyErr_SetString(PyExc_RuntimeError, "Queue failed");
-    return nullptr;
-  }
-  Deadline d;
-  if (!cq_deadline(timeout, &d)) return nullptr;
-  return pop_until(c, d);
-}
-
 /// A LocalWrapper of v (stolen); null stays null.
 PyObject* wrap_local(PyObject* v) noexcept {
   if (!v) return nullptr;
@@ -410,7 +397,13 @@ PyObject* wrap_local(PyObject* v) noexcept {
 /// pop(timeout) / pop_local(timeout).
 template <bool Local>
 PyObject* cq_pop(PyConcurrentQueue& c, std::optional<PyObject*> timeout) noexcept {
-  PyObject* v = cq_pop_impl(c, timeout ? *timeout : nullptr);
+  if (IL_PY_UNLIKELY(c.failed.load(std::memory_order_acquire))) {
+    PyErr_SetString(PyExc_RuntimeError, "Queue failed");
+    return nullptr;
+  }
+  Deadline d;
+  if (!cq_deadline(timeout ? *timeout : nullptr, &d)) return nullptr;
+  PyObject* v = pop_until(c, d);
   return Local ? wrap_local(v) : v;
 }
 
@@ -463,24 +456,17 @@ PyObject* gi_insert(PyGathering& g, PyObject* key, PyObject* value) noexcept {
   Py_RETURN_NONE;
 }
 
-/// The iterator that iterator()/iterator_local() return: yields the values of
-/// keys 0..max_key in order, waiting for each.
+/// The iterator that iterator()/iterator_local() return: the core's Reader
+/// (keys 0..max_key in order, waiting for each) over the gatherer it keeps.
 struct PyGatherIter {
   nb::object owner;  // the ConcurrentGatheringIterator (kept until the iterator dies)
-  std::atomic<bool> running{false};  // a __next__ is in progress (like a generator's)
-  std::int64_t next = 0;             // read and written only by the running __next__
-  std::int64_t max_key = -1;
-  bool clear = true;
-  bool local = false;
+  interlock::GatheringMap<PyObject*>::Reader reader;
+  bool local;
   int traverse(visitproc visit, void* arg) noexcept {
     Py_VISIT(owner.ptr());
     return 0;
   }
-  void clear_refs() noexcept { owner.reset(); }
-  PyGatherIter() = default;
-  PyGatherIter(PyGatherIter&& o) noexcept
-      : owner(std::move(o.owner)), next(o.next), max_key(o.max_key), clear(o.clear),
-        local(o.local) {}
+  void clear() noexcept { owner.reset(); }
 };
 
 PyObject* git_next(PyObject* self) noexcept {
@@ -489,65 +475,36 @@ PyObject* git_next(PyObject* self) noexcept {
     return nullptr;
   }
   PyGatherIter& it = *nb::inst_ptr<PyGatherIter>(self);
-  if (it.running.exchange(true, std::memory_order_acquire)) {
-    PyErr_SetString(PyExc_ValueError, "iterator already executing");
-    return nullptr;
-  }
-  struct Done {
-    PyGatherIter& it;
-    ~Done() { it.running.store(false, std::memory_order_release); }
-  } done{it};
-  if (it.next > it.max_key || !it.owner.is_valid()) return nullptr;  // StopIteration
-  PyGathering& g = *nb::inst_ptr<PyGathering>(it.owner);
+  if (!it.owner.is_valid()) return nullptr;  // StopIteration (cleared by the collector)
   PyObject* v = nullptr;
-  const bool erase = it.clear;
-  auto on_found = [erase](PyObject* o) {
-    if (!erase) Py_INCREF(o);  // the entry keeps its own reference
-  };
-  GatherStatus st = g.core.wait_for(it.next, erase, &v, Deadline::immediate(), on_found);
-  if (st == GatherStatus::timed_out)
-    st = ilpy::blocking([&] { return g.core.wait_for(it.next, erase, &v, Deadline::never(), on_found); });
-  switch (st) {
-    case GatherStatus::ok: break;
+  auto incref = [](PyObject* o) { Py_INCREF(o); };  // when not erased: the entry keeps its own
+  auto block = [](auto wait) { return ilpy::blocking(wait); };
+  switch (it.reader.next(nb::inst_ptr<PyGathering>(it.owner)->core, &v, incref, block)) {
+    case GatherStatus::ok: return it.local ? wrap_local(v) : v;
+    case GatherStatus::end: return nullptr;  // StopIteration
+    case GatherStatus::busy:
+      PyErr_SetString(PyExc_ValueError, "iterator already executing");
+      return nullptr;
     case GatherStatus::failed:
       PyErr_SetString(PyExc_RuntimeError, "Iterator insertion failed");
       return nullptr;
     case GatherStatus::interrupted: return ilpy::raise_interrupted();
     default: return PyErr_NoMemory();
   }
-  ++it.next;
-  return it.local ? wrap_local(v) : v;
-}
-
-PyObject* git_iter(PyObject* self) noexcept { return Py_NewRef(self); }
-
-int git_traverse(PyObject* self, visitproc visit, void* arg) noexcept {
-  Py_VISIT(Py_TYPE(self));
-  if (!nb::inst_ready(self)) return 0;
-  return nb::inst_ptr<PyGatherIter>(self)->traverse(visit, arg);
-}
-int git_clear(PyObject* self) noexcept {
-  if (nb::inst_ready(self)) nb::inst_ptr<PyGatherIter>(self)->clear_refs();
-  return 0;
 }
 
 PyType_Slot git_slots[] = {
-    {Py_tp_iter, reinterpret_cast<void*>(&git_iter)},
+    {Py_tp_iter, reinterpret_cast<void*>(&PyObject_SelfIter)},
     {Py_tp_iternext, reinterpret_cast<void*>(&git_next)},
-    {Py_tp_traverse, reinterpret_cast<void*>(&git_traverse)},
-    {Py_tp_clear, reinterpret_cast<void*>(&git_clear)},
+    {Py_tp_traverse, reinterpret_cast<void*>(&ilpy::traverse_slot<PyGatherIter>)},
+    {Py_tp_clear, reinterpret_cast<void*>(&ilpy::clear_slot<PyGatherIter>)},
     {0, nullptr},
 };
 
 template <bool Local>
 nb::object make_gather_iter(nb::pointer_and_handle<PyGathering> self, nb::handle max_key,
                             bool clear) {
-  PyGatherIter it;
-  it.owner = nb::borrow(self.h);
-  it.max_key = index_arg(max_key);
-  it.clear = clear;
-  it.local = Local;
-  return nb::cast(std::move(it));
+  return nb::cast(PyGatherIter{nb::borrow(self.h), {index_arg(max_key), clear}, Local});
 }
 
 PyMethodDef gi_methods[] = {

@@ -8,7 +8,8 @@
 # code is never committed), copies their tests into a scratch directory, rewrites
 # `ft_utils.X` / `fastipc` imports to `interlock.compat.*` with sed, and runs
 # pytest with each interpreter (interlock must be installed in it; pytest and
-# pytest-timeout too). Prints pytest's summary line per suite and interpreter.
+# pytest-timeout too; pytest-benchmark, numpy and optree for all of fastipc's
+# tests). Prints pytest's summary line per suite and interpreter.
 # Extra pytest arguments: PEER_PYTEST_ARGS; per-test timeout: PEER_TIMEOUT (30 s: the
 # private-attribute tests that cannot pass would otherwise wait long).
 set -u

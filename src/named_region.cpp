@@ -339,7 +339,7 @@ NamedRegion::NamedRegion(std::string_view name, std::size_t size, const Options&
       if (!shm_type_ok(st)) fail(EINVAL, "'/dev/shm" + shm_path + "' is not a regular file");
       if (st.st_uid != ::geteuid() && (o.mode & 077) == 0)
         fail(EPERM, "'/dev/shm" + shm_path + "' belongs to another user");
-      if (size == 0) {  // attach-only: map the whole existing object
+      if (size == 0 || o.whole) {  // map the whole existing object
         size = static_cast<std::size_t>(st.st_size);
         if (size == 0) fail(EINVAL, "'/dev/shm" + shm_path + "' is empty");
       }

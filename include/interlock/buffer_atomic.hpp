@@ -23,8 +23,10 @@
 //    and map store/load/fail orders conservatively if given an invalid one.
 //  - The operations (`op`, the atomics library's OpType numbering), which
 //    kinds of object support which (`supports`) and which orders each takes
-//    (`is_valid_order`) are declared here once; the binding and the Python
-//    enums (interlock.ipc.OpType, MemoryOrder.is_valid_*) use them.
+//    (`is_valid_order`) are declared here once, and so is what each op does
+//    (`apply<op>`, `bit<op>`): the binding generates one method per op from
+//    them, and the Python enums (interlock.ipc.OpType, MemoryOrder.is_valid_*)
+//    use them.
 //  - 1..8 bytes: std::atomic_ref<uintN_t>, always lock-free on x86-64 and
 //    AArch64 (static_assert). 16 bytes: x86-64 `lock cmpxchg16b`, with every
 //    operation (including loads) a compare-exchange loop, so a 16-byte object
@@ -100,6 +102,43 @@ constexpr op fetching(op o) noexcept {
   if (o >= op::or_ && o <= op::not_) return static_cast<op>(static_cast<int>(o) + 4);
   if (o >= op::add && o <= op::neg) return static_cast<op>(static_cast<int>(o) + 5);
   return o;
+}
+
+/// The non-fetching twin of a fetch_ op (fetch_or -> or_, fetch_add -> add);
+/// `o` itself otherwise.
+constexpr op base_of(op o) noexcept {
+  if (o >= op::fetch_or && o <= op::fetch_not) return static_cast<op>(static_cast<int>(o) - 4);
+  if (o >= op::fetch_add) return static_cast<op>(static_cast<int>(o) - 5);
+  return o;
+}
+
+/// Whether `o` is a read-modify-write (or_ .. fetch_neg): the bitwise and
+/// arithmetic ops and their fetch_ twins.
+constexpr bool is_rmw(op o) noexcept { return o >= op::or_; }
+constexpr bool is_fetching(op o) noexcept { return base_of(o) != o; }
+
+/// Whether `o` takes a value operand (store, exchange, and the binary
+/// read-modify-writes; not_, inc, dec, neg do not).
+constexpr bool takes_operand(op o) noexcept {
+  const op b = base_of(o);
+  return b == op::store || b == op::exchange || b == op::or_ || b == op::xor_ ||
+         b == op::and_ || b == op::add || b == op::sub;
+}
+
+/// Whether `o` returns a value of the object: load its value; exchange and
+/// the fetch_ ops the previous one (store and the plain read-modify-writes
+/// return nothing).
+constexpr bool returns_value(op o) noexcept {
+  return o == op::load || o == op::exchange || is_fetching(o);
+}
+
+/// Whether `o` is one of the bit ops (bit_test .. bit_test_reset), which
+/// take a bit index (is_bit_index) and return a bit.
+constexpr bool is_bit_op(op o) noexcept { return o >= op::bit_test && o <= op::bit_test_reset; }
+
+/// Whether `index` names a bit of a `width`-byte object (0 = least significant).
+constexpr bool is_bit_index(long long index, std::size_t width) noexcept {
+  return index >= 0 && index < static_cast<long long>(width) * 8;
 }
 
 /// What an object's values are: ANY (properties only, no operation), BYTES
@@ -370,6 +409,42 @@ inline decltype(auto) with_width(std::size_t width, F&& f) {
 #endif
     default: return f(std::integral_constant<std::size_t, 8>{});
   }
+}
+
+/// Value op `O` (load, store, exchange or a read-modify-write) on the object
+/// at p, with operand v (ignored unless takes_operand(O)): returns the value
+/// found (load: the value; store: 0; the others the previous value, for the
+/// plain read-modify-writes as for their fetch_ twins). inc / dec add /
+/// subtract one; arithmetic wraps around.
+template <op O, class U>
+inline U apply(void* p, U v, order mo) noexcept {
+  using X = ops<U>;
+  constexpr op B = base_of(O);
+  static_assert(B == op::load || B == op::store || B == op::exchange || is_rmw(B));
+  if constexpr (B == op::load) return X::load(p, mo);
+  else if constexpr (B == op::store) return X::store(p, v, mo), U{0};
+  else if constexpr (B == op::exchange) return X::exchange(p, v, mo);
+  else if constexpr (B == op::or_) return X::fetch_or(p, v, mo);
+  else if constexpr (B == op::xor_) return X::fetch_xor(p, v, mo);
+  else if constexpr (B == op::and_) return X::fetch_and(p, v, mo);
+  else if constexpr (B == op::not_) return X::fetch_not(p, mo);
+  else if constexpr (B == op::add) return X::fetch_add(p, v, mo);
+  else if constexpr (B == op::sub) return X::fetch_sub(p, v, mo);
+  else if constexpr (B == op::inc) return X::fetch_add(p, U{1}, mo);
+  else if constexpr (B == op::dec) return X::fetch_sub(p, U{1}, mo);
+  else return X::fetch_neg(p, mo);
+}
+
+/// Bit op `O` (is_bit_op) on bit `index` of the object at p: returns the
+/// bit's previous state (bit_test only reads; the others set / clear / flip).
+template <op O, class U>
+inline bool bit(void* p, unsigned index, order mo) noexcept {
+  static_assert(is_bit_op(O));
+  using X = ops<U>;
+  if constexpr (O == op::bit_test) return X::bit_test(p, index, mo);
+  else if constexpr (O == op::bit_test_set) return X::bit_test_set(p, index, mo);
+  else if constexpr (O == op::bit_test_reset) return X::bit_test_reset(p, index, mo);
+  else return X::bit_test_compl(p, index, mo);
 }
 
 /// Whether 16-byte objects are compiled in (x86-64 with GCC/Clang).

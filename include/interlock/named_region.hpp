@@ -72,12 +72,18 @@ class INTERLOCK_API NamedRegion {
     std::string pid_dir_env = "INTERLOCK_PID_DIR";
     mode_t mode = 0600;
     bool create = true;  ///< false: attach only (ENOENT if missing)
+    /// An existing object is mapped whole, at its own size (whatever it was
+    /// created with), rather than checked to hold `size` bytes; `size` is
+    /// then only the size of one this call creates (e.g. a queue whose
+    /// layout records its own parameters).
+    bool whole = false;
   };
 
   static constexpr std::size_t kMaxName = 200;
 
   /// Creates or attaches `name`, mapping `size` bytes. With options.create ==
-  /// false, size 0 maps the whole existing object (its size is then size()).
+  /// false, size 0 maps the whole existing object (its size is then size()),
+  /// as options.whole does for any size.
   NamedRegion(std::string_view name, std::size_t size, const Options& options);
   ~NamedRegion();
   NamedRegion(const NamedRegion&) = delete;

@@ -350,6 +350,31 @@ class ShardedMap {
     return go;
   }
 
+  /// Assign a snapshot of `src`'s entries (shard by shard, as
+  /// for_each_snapshot) into this map with their stored hashes: no key is
+  /// hashed again (a copy). inserted, or the first failure (no_memory, error).
+  MapStatus assign_all(ShardedMap& src) {
+    constexpr bool kValues = !std::is_empty_v<V>;
+    std::vector<K> ks;
+    std::vector<V> vs;
+    std::vector<std::size_t> hs;
+    MapStatus st = MapStatus::inserted;
+    for (std::size_t s = 0; st == MapStatus::inserted && s < src.nshards_; ++s) {
+      ks.clear();
+      vs.clear();
+      hs.clear();
+      if (!src.snapshot(s, &ks, kValues ? &vs : nullptr, &hs)) return MapStatus::no_memory;
+      for (std::size_t i = 0; i < ks.size(); ++i) {
+        V v = kValues ? vs[i] : V{};
+        if (st == MapStatus::inserted && (st = assign(ks[i], hs[i], v)) == MapStatus::found)
+          st = MapStatus::inserted;
+        Policy::release_key(ks[i]);
+        if constexpr (kValues) Policy::release_value(vs[i]);
+      }
+    }
+    return st;
+  }
+
   /// An iterator over shard snapshots, which any thread may advance: on
   /// reaching a shard it copies that shard's live entries (retained) under
   /// the shard's lock, then hands them out one by one. An entry is seen at
@@ -482,15 +507,18 @@ class ShardedMap {
   }
 
   /// Append shard `i`'s live entries, retained, in insertion order. Either
-  /// output may be null (then that half is not copied or retained).
-  /// Returns false if memory ran out (nothing appended then).
-  bool snapshot(std::size_t i, std::vector<K>* keys, std::vector<V>* values) {
+  /// output may be null (then that half is not copied or retained); `hashes`
+  /// (optional) gets the entries' hashes. Returns false if memory ran out
+  /// (nothing appended then).
+  bool snapshot(std::size_t i, std::vector<K>* keys, std::vector<V>* values,
+                std::vector<std::size_t>* hashes = nullptr) {
     Shard& s = shards_[i];
     s.mu.lock();
     std::size_t n = s.used();
     try {
       if (keys) keys->reserve(keys->size() + n);
       if (values) values->reserve(values->size() + n);
+      if (hashes) hashes->reserve(hashes->size() + n);
     } catch (const std::bad_alloc&) {
       s.mu.unlock();
       return false;
@@ -498,6 +526,7 @@ class ShardedMap {
     for (std::uint32_t j = 0; j < s.nentries; ++j) {
       Entry& e = s.entries[j];
       if (e.key == K{}) continue;
+      if (hashes) hashes->push_back(e.hash);
       if (keys) {
         Policy::retain_key(e.key);
         keys->push_back(e.key);

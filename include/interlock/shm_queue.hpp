@@ -156,8 +156,8 @@ class INTERLOCK_API ShmQueue {
   /// caller (CAS of the ready word 0 -> 2, then 1 when done, with a futex
   /// wake); the others wait for the ready word (up to `init_wait`) and attach.
   /// capacity == 0: attach only (fresh memory is an error). `*created` says
-  /// whether this call initialised the queue. The caller compares capacity /
-  /// max_message of an attached queue with what it asked for.
+  /// whether this call initialised the queue. The caller checks that an
+  /// attached queue is the one it asked for (matches()).
   static ShmQueue open(void* memory, std::size_t size, std::size_t capacity,
                        std::size_t max_message, Deadline init_wait, bool* created);
 
@@ -165,6 +165,13 @@ class INTERLOCK_API ShmQueue {
 
   std::uint32_t capacity() const noexcept { return capacity_; }
   std::uint32_t max_message() const noexcept { return max_message_; }
+  /// Whether this queue is the one asked for (open()'s caller checks an
+  /// attached queue): `capacity` rounded by capacity_for(), `max_message`
+  /// exactly; 0 asks for nothing.
+  bool matches(std::size_t capacity, std::size_t max_message) const noexcept {
+    return (capacity == 0 || capacity_ == capacity_for(capacity)) &&
+           (max_message == 0 || max_message_ == max_message);
+  }
   std::size_t total_size() const noexcept { return hdr_->total_size; }
 
   /// Non-blocking put: ok, timed_out (full), shut_down or too_large.

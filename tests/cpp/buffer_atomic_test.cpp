@@ -140,6 +140,73 @@ TYPED_TEST(BufferAtomicOps, EveryOperation) {
   for (std::size_t i = sizeof(U); i < sizeof(raw); ++i) EXPECT_EQ(raw[i], 0) << i;
 }
 
+TEST(BufferAtomicOps, Classification) {
+  using ba::op;
+  EXPECT_EQ(ba::base_of(op::fetch_or), op::or_);
+  EXPECT_EQ(ba::base_of(op::fetch_not), op::not_);
+  EXPECT_EQ(ba::base_of(op::fetch_add), op::add);
+  EXPECT_EQ(ba::base_of(op::fetch_neg), op::neg);
+  EXPECT_EQ(ba::base_of(op::neg), op::neg);
+  EXPECT_EQ(ba::base_of(op::exchange), op::exchange);
+  for (int i = static_cast<int>(ba::kFirstOp); i <= static_cast<int>(ba::kLastOp); ++i) {
+    const op o = static_cast<op>(i);
+    EXPECT_EQ(ba::base_of(ba::fetching(o)), ba::base_of(o)) << ba::op_name(o);
+    EXPECT_EQ(ba::is_fetching(o), ba::fetching(ba::base_of(o)) == o && ba::base_of(o) != o);
+  }
+  EXPECT_TRUE(ba::is_rmw(op::or_));
+  EXPECT_TRUE(ba::is_rmw(op::fetch_neg));
+  EXPECT_FALSE(ba::is_rmw(op::bit_test_reset));
+  EXPECT_TRUE(ba::is_fetching(op::fetch_xor));
+  EXPECT_FALSE(ba::is_fetching(op::xor_));
+  EXPECT_TRUE(ba::takes_operand(op::store));
+  EXPECT_TRUE(ba::takes_operand(op::exchange));
+  EXPECT_FALSE(ba::takes_operand(op::load));
+  EXPECT_TRUE(ba::returns_value(op::load));
+  EXPECT_TRUE(ba::returns_value(op::exchange));
+  EXPECT_FALSE(ba::returns_value(op::store));
+  EXPECT_FALSE(ba::returns_value(op::add));
+  EXPECT_TRUE(ba::returns_value(op::fetch_add));
+  EXPECT_TRUE(ba::takes_operand(op::fetch_sub));
+  EXPECT_FALSE(ba::takes_operand(op::fetch_inc));
+  EXPECT_FALSE(ba::takes_operand(op::not_));
+  EXPECT_TRUE(ba::is_bit_op(op::bit_test));
+  EXPECT_TRUE(ba::is_bit_op(op::bit_test_reset));
+  EXPECT_FALSE(ba::is_bit_op(op::or_));
+  EXPECT_TRUE(ba::is_bit_index(0, 1));
+  EXPECT_TRUE(ba::is_bit_index(7, 1));
+  EXPECT_FALSE(ba::is_bit_index(8, 1));
+  EXPECT_FALSE(ba::is_bit_index(-1, 8));
+  EXPECT_TRUE(ba::is_bit_index(127, 16));
+}
+
+TEST(BufferAtomicOps, DispatchByOp) {
+  using ba::op;
+  alignas(8) unsigned char raw[8] = {};
+  void* p = raw;
+  using U = std::uint32_t;
+  const auto mo = order::seq_cst;
+  EXPECT_EQ((ba::apply<op::store, U>(p, 7, mo)), 0u);
+  EXPECT_EQ((ba::apply<op::load, U>(p, 99, mo)), 7u);
+  EXPECT_EQ((ba::apply<op::exchange, U>(p, 0, mo)), 7u);
+  EXPECT_EQ((ba::apply<op::add, U>(p, 5, mo)), 0u);
+  EXPECT_EQ((ba::apply<op::fetch_inc, U>(p, 99, mo)), 5u);  // the operand is ignored
+  EXPECT_EQ((ba::apply<op::dec, U>(p, 99, mo)), 6u);
+  EXPECT_EQ((ba::apply<op::fetch_sub, U>(p, 2, mo)), 5u);
+  EXPECT_EQ((ba::apply<op::neg, U>(p, 0, mo)), 3u);
+  EXPECT_EQ((ba::apply<op::fetch_neg, U>(p, 0, mo)), static_cast<U>(-3));
+  EXPECT_EQ((ba::apply<op::or_, U>(p, 0xc, mo)), 3u);
+  EXPECT_EQ((ba::apply<op::fetch_and, U>(p, 0x5, mo)), 0xfu);
+  EXPECT_EQ((ba::apply<op::xor_, U>(p, 0x1, mo)), 0x5u);
+  EXPECT_EQ((ba::apply<op::fetch_not, U>(p, 0, mo)), 0x4u);
+  EXPECT_EQ(ba::ops<U>::load(p, mo), static_cast<U>(~U{4}));
+  ba::ops<U>::store(p, 0, mo);
+  EXPECT_FALSE((ba::bit<op::bit_test_set, U>(p, 31, mo)));
+  EXPECT_TRUE((ba::bit<op::bit_test, U>(p, 31, mo)));
+  EXPECT_TRUE((ba::bit<op::bit_test_compl, U>(p, 31, mo)));
+  EXPECT_FALSE((ba::bit<op::bit_test_reset, U>(p, 31, mo)));
+  EXPECT_EQ(ba::ops<U>::load(p, mo), 0u);
+}
+
 TEST(BufferAtomicConversions, SignedRanges) {
   EXPECT_TRUE(ba::fits_signed(127, 1));
   EXPECT_FALSE(ba::fits_signed(128, 1));

@@ -99,3 +99,61 @@ TEST(GatheringMap, ManyInsertersOneReader) {
   for (auto& t : ts) t.join();
   EXPECT_EQ(m.size(), 0u);
 }
+
+namespace {
+auto run = [](auto wait) { return wait(); };
+}
+
+TEST(GatheringMapReader, ReadsKeysInOrderThenEnds) {
+  M m;
+  std::uintptr_t old = 0;
+  bool had = false;
+  for (std::int64_t k : {1, 0, 2}) m.insert(k, static_cast<std::uintptr_t>(k + 10), &old, &had);
+  int retained = 0;
+  auto retain = [&](std::uintptr_t&) { ++retained; };
+  M::Reader keep(1, false);
+  std::uintptr_t v = 0;
+  ASSERT_EQ(keep.next(m, &v, retain, run), GatherStatus::ok);
+  EXPECT_EQ(v, 10u);
+  ASSERT_EQ(keep.next(m, &v, retain, run), GatherStatus::ok);
+  EXPECT_EQ(v, 11u);
+  EXPECT_EQ(keep.next(m, &v, retain, run), GatherStatus::end);
+  EXPECT_EQ(retained, 2);
+  EXPECT_EQ(m.size(), 3u);
+  M::Reader take(2, true);
+  for (std::uintptr_t want : {10u, 11u, 12u}) {
+    ASSERT_EQ(take.next(m, &v, retain, run), GatherStatus::ok);
+    EXPECT_EQ(v, want);
+  }
+  EXPECT_EQ(take.next(m, &v, retain, run), GatherStatus::end);
+  EXPECT_EQ(retained, 2);
+  EXPECT_EQ(m.size(), 0u);
+}
+
+TEST(GatheringMapReader, WaitsThroughBlockAndReportsFailureAndBusy) {
+  M m;
+  M::Reader r(0, true);
+  std::uintptr_t v = 0;
+  int blocked = 0;
+  auto block = [&](auto wait) {
+    ++blocked;
+    // A concurrent next() on the same reader is refused while this one runs.
+    std::uintptr_t w = 0;
+    EXPECT_EQ(r.next(m, &w, [](std::uintptr_t&) {}, run), GatherStatus::busy);
+    std::thread t([&] {
+      std::uintptr_t o = 0;
+      bool had = false;
+      m.insert(0, 7, &o, &had);
+    });
+    GatherStatus st = wait();
+    t.join();
+    return st;
+  };
+  ASSERT_EQ(r.next(m, &v, [](std::uintptr_t&) {}, block), GatherStatus::ok);
+  EXPECT_EQ(v, 7u);
+  EXPECT_EQ(blocked, 1);
+  M::Reader f(0, true);
+  m.fail();
+  EXPECT_EQ(f.next(m, &v, [](std::uintptr_t&) {}, block), GatherStatus::failed);
+  EXPECT_EQ(blocked, 1);  // failed before any wait
+}

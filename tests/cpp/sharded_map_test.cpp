@@ -621,6 +621,29 @@ TEST(ShardedMap, ForEachSnapshotVisitsEveryEntryAndReleasesIt) {
   EXPECT_EQ(g_value_refs.load(), 0);
 }
 
+TEST(ShardedMap, AssignAllCopiesWithTheStoredHashes) {
+  Keys ks;
+  {
+    Map src(5);
+    for (long i = 0; i < 300; ++i) ASSERT_EQ(src.assign(ks.make(i, i % 3 != 0), hash_of(i), i * 2), MapStatus::inserted);
+    Map dst(7);
+    g_slow_calls = 0;
+    ASSERT_EQ(dst.assign_all(src), MapStatus::inserted);
+    EXPECT_EQ(g_slow_calls.load(), 0);  // distinct hashes: nothing to compare
+    EXPECT_EQ(dst.size(), 300u);
+    for (long i = 0; i < 300; ++i) {
+      long v = -1;
+      TKey probe{i, true};
+      ASSERT_EQ(dst.find(&probe, hash_of(i), &v), MapStatus::found);
+      EXPECT_EQ(v, i * 2);
+      Policy::release_value(v);  // find hands out a retained value
+    }
+    EXPECT_EQ(src.size(), 300u);
+  }
+  ks.expect_balanced();
+  EXPECT_EQ(g_value_refs.load(), 0);
+}
+
 TEST(ShardedMap, SharedSnapshotIteratorHandsOutEachEntryOnce) {
   // Threads share one iterator while writers churn other keys: every stable
   // key comes out exactly once over all threads; close() releases the rest.

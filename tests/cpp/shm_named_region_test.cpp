@@ -170,6 +170,25 @@ TEST(NamedRegion, AttachOnlyAndSizeChecks) {
   EXPECT_THROW(NamedRegion(unique("none0"), 0, o), NamedRegionError);
 }
 
+TEST(NamedRegion, WholeMapsAnExistingObjectAtItsOwnSize) {
+  TempPidDir dir;
+  auto o = dir.opts();
+  o.whole = true;
+  const std::string name = unique("whole");
+  NamedRegion a(name, 256, o);  // none yet: created at the size asked for
+  EXPECT_TRUE(a.created());
+  EXPECT_EQ(a.size(), 256u);
+  NamedRegion b(name, 64, o);  // smaller: the whole object all the same
+  EXPECT_FALSE(b.created());
+  EXPECT_EQ(b.size(), 256u);
+  NamedRegion c(name, 4096, o);  // larger: no size error
+  EXPECT_EQ(c.size(), 256u);
+  o.create = false;
+  NamedRegion d(name, 64, o);
+  EXPECT_EQ(d.size(), 256u);
+  EXPECT_THROW(NamedRegion(unique("none"), 64, o), NamedRegionError);
+}
+
 TEST(NamedRegion, AttachOnlyToALeftoverRemovesIt) {
   TempPidDir dir;
   const std::string name = unique("leftover");

@@ -61,6 +61,18 @@ TEST(ShmQueue, FifoSingleThread) {
   EXPECT_EQ(get_u64(q, v, Deadline::immediate()), ShmQueueStatus::timed_out);  // empty
 }
 
+TEST(ShmQueue, MatchesWhatWasAskedFor) {
+  Shared m(ShmQueue::required_size(5, 32));
+  ShmQueue q = ShmQueue::create(m.p, m.n, 5, 32);  // capacity 5 -> 8
+  EXPECT_TRUE(q.matches(0, 0));                    // nothing asked
+  EXPECT_TRUE(q.matches(5, 32));
+  EXPECT_TRUE(q.matches(8, 0));
+  EXPECT_TRUE(q.matches(7, 0));  // rounded as capacity_for() rounds
+  EXPECT_FALSE(q.matches(9, 0));
+  EXPECT_FALSE(q.matches(0, 31));
+  EXPECT_FALSE(q.matches(8, 64));
+}
+
 TEST(ShmQueue, VariableLengthAndTooLarge) {
   Shared m(ShmQueue::required_size(8, 100));
   ShmQueue q = ShmQueue::create(m.p, m.n, 8, 100);

@@ -8,6 +8,7 @@ import os
 import struct
 import time
 
+import _ipc_pids  # noqa: F401 (records this process: see _ipc_pids)
 from interlock import ipc
 
 # Layout of the test segments (offsets in a SharedMemory): primitives at
@@ -172,3 +173,19 @@ def joinable_worker(q, n):
     for _ in range(n):
         q.get(timeout=60)
         q.task_done()
+
+
+def report_pid(conn):
+    """Send this process's pid (importing this module recorded it: _ipc_pids)."""
+    conn.send(os.getpid())
+
+
+def joinable_take_and_hang(q, conn, hold_count_lock):
+    """Get one item from JoinableQueue q (or take its count's mutex), report,
+    then block until killed: never task_done()."""
+    if hold_count_lock:
+        q._jmutex.acquire()
+        conn.send("locked")
+    else:
+        conn.send(q.get(timeout=60))
+    conn.recv()  # the parent never sends: it kills this process

@@ -1,6 +1,7 @@
 """What the ipc test modules share: a private PID directory with a check that
-no /dev/shm entry of interlock's outlives the module, unique names, and
-starting/reaping child processes. (Fixtures: import them into the module.)"""
+no /dev/shm entry made by the module's processes outlives the module, unique
+names, and starting/reaping child processes. (Fixtures: import them into the
+module.)"""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from multiprocessing import shared_memory
 
 import pytest
 
+import _ipc_pids
+
 
 def shm_entries() -> set[str]:
     return {n for n in os.listdir("/dev/shm") if n.startswith("interlock.")}
@@ -22,19 +25,24 @@ def shm_entries() -> set[str]:
 @pytest.fixture(scope="module", autouse=True)
 def no_leftovers(tmp_path_factory):
     """Every test of the module runs with a private PID directory; no /dev/shm
-    entry of interlock's survives the module."""
-    pid_dir = tmp_path_factory.mktemp("pids") / "d"
-    old = os.environ.get("INTERLOCK_PID_DIR")
+    entry made by a process of this module (this one and every child: see
+    _ipc_pids) survives the module. Entries of other test runs sharing the
+    machine are not looked at."""
+    d = tmp_path_factory.mktemp("pids")
+    pid_dir, pids_file = d / "d", d / "run-pids"
+    saved = {k: os.environ.get(k) for k in ("INTERLOCK_PID_DIR", _ipc_pids.ENV)}
     os.environ["INTERLOCK_PID_DIR"] = str(pid_dir)
-    before = shm_entries()
+    os.environ[_ipc_pids.ENV] = str(pids_file)
+    before = set(os.listdir("/dev/shm"))
     yield
     gc.collect()
-    after = shm_entries()
-    if old is None:
-        del os.environ["INTERLOCK_PID_DIR"]
-    else:
-        os.environ["INTERLOCK_PID_DIR"] = old
-    assert after - before == set(), f"left in /dev/shm: {sorted(after - before)}"
+    left = _ipc_pids.made_by(set(os.listdir("/dev/shm")) - before, _ipc_pids.recorded(pids_file))
+    for k, v in saved.items():
+        if v is None:
+            del os.environ[k]
+        else:
+            os.environ[k] = v
+    assert left == set(), f"left in /dev/shm: {sorted(left)}"
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from multiprocessing import shared_memory
 
 import pytest
 
+import _ipc_pids
 import interlock.compat.fastipc as fastipc
 from interlock.compat.fastipc import (
     AtomicU32, AtomicU64, FutexWord, Mutex, NamedEvent, NamedMutex, NamedSemaphore, Semaphore,
@@ -21,15 +22,20 @@ from interlock.compat.fastipc import (
 
 @pytest.fixture(autouse=True)
 def pid_dir(tmp_path, monkeypatch):
+    """A private FASTIPC_PID_DIR; no /dev/shm entry made by this test's
+    processes (any prefix: GuardedSharedMemory's are fastipc's bare names)
+    survives it. Other runs' entries are not looked at (_ipc_pids)."""
     d = tmp_path / "fastipc-pids"
+    pids_file = tmp_path / "run-pids"
     monkeypatch.setenv("FASTIPC_PID_DIR", str(d))
-    before = {n for n in os.listdir("/dev/shm") if n.startswith("interlock.")}
+    monkeypatch.setenv(_ipc_pids.ENV, str(pids_file))
+    before = set(os.listdir("/dev/shm"))
     yield d
     import gc
 
     gc.collect()
-    after = {n for n in os.listdir("/dev/shm") if n.startswith("interlock.")}
-    assert after - before == set()
+    left = _ipc_pids.made_by(set(os.listdir("/dev/shm")) - before, _ipc_pids.recorded(pids_file))
+    assert left == set(), f"left in /dev/shm: {sorted(left)}"
 
 
 @pytest.fixture

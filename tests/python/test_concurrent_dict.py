@@ -621,6 +621,24 @@ def test_pickle_and_copy():
     assert dc == d and dc["a"] is not d["a"]
 
 
+def test_copy_reuses_the_stored_hashes():
+    calls = []
+
+    class Counted(Key):
+        def __hash__(self):
+            calls.append(self.v)
+            return self.h
+
+    d = ConcurrentDict({Counted(i): i for i in range(50)}, scaling=3)
+    s = ConcurrentSet(Counted(i) for i in range(50))
+    calls.clear()
+    c, t = d.copy(), s.copy()
+    assert calls == []
+    assert type(c) is ConcurrentDict and c.scaling == 3 and c == d
+    assert type(t) is ConcurrentSet and t == s
+    assert sorted(k.v for k in iter(t)) == list(range(50))
+
+
 def test_cycles_are_collected():
     d = ConcurrentDict()
     d["me"] = d

@@ -10,6 +10,7 @@ import queue
 import pytest
 
 import _ipc_children as kids
+import _ipc_pids
 from _ipc_support import no_leftovers, run_procs, shm_entries  # noqa: F401 (fixtures)
 from interlock import ipc
 
@@ -172,6 +173,7 @@ def _start(code):
 
     p = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE)
+    _ipc_pids.record(p.pid)  # its anonymous queue is this run's (no_leftovers)
     path, reaper = p.stdout.readline().decode().split()
     return p, path, int(reaper)
 
@@ -221,8 +223,13 @@ def test_anonymous_queue_lives_while_a_late_attacher_does():
     p.wait(60)
     assert q.get(timeout=10) == b"x"  # still there for the attacher
     # this test process is the attacher: its close (or exit) removes the queue
-    # (the reaper, waiting for this process's exit, then finds nothing to do)
+    # (the reaper, waiting for this process's exit, then finds nothing to do).
+    # Unless the reaper's own attach (after the creator's death) overlaps this
+    # close: then the reaper is the last user, and its close removes the queue
+    # before it exits (PID registry: one of two overlapping closes is last).
     q.close()
+    if os.path.exists(path):
+        _wait_exit(reaper)
     assert not os.path.exists(path)
 
 
@@ -278,4 +285,59 @@ def test_joinable_failed_put_is_not_counted():
     q.get()
     q.task_done()
     q.join()  # the refused put left no unfinished task
+    q.close()
+
+
+@pytest.mark.parametrize("ctx", ["fork", "spawn"])
+def test_joinable_consumer_killed_before_task_done(ctx):
+    # multiprocessing's contract: the dead consumer's item stays unfinished
+    # (it was never processed); join(timeout) lets a supervisor see that
+    # instead of hanging, and task_done() from any process settles it.
+    import signal
+
+    q = ipc.JoinableQueue()
+    for i in range(3):
+        q.put(i)
+    c = mp.get_context(ctx)
+    here, there = c.Pipe()
+    p = c.Process(target=kids.joinable_take_and_hang, args=(q, there, False))
+    p.start()
+    assert here.poll(60) and here.recv() == 0  # the child holds item 0
+    p.kill()
+    p.join(60)
+    assert p.exitcode == -signal.SIGKILL
+    assert q.unfinished_tasks == 3
+    assert q.join(timeout=0.05) is False and q.join(0) is False
+    for i in (1, 2):
+        assert q.get(timeout=10) == i
+        q.task_done()
+    assert q.unfinished_tasks == 1 and q.join(timeout=0) is False
+    q.task_done()  # the supervisor settles the abandoned item
+    assert q.join(timeout=30) is True and q.join() is True and q.unfinished_tasks == 0
+    with pytest.raises(ValueError, match="too many times"):
+        q.task_done()
+    q.close()
+
+
+def test_joinable_count_survives_a_kill_inside_its_mutex():
+    # a process killed while holding the count's robust mutex: the next
+    # put / task_done recovers it, and the count and join stay right
+    import signal
+
+    q = ipc.JoinableQueue()
+    q.put("a")
+    c = mp.get_context("fork")
+    here, there = c.Pipe()
+    p = c.Process(target=kids.joinable_take_and_hang, args=(q, there, True))
+    p.start()
+    assert here.poll(60) and here.recv() == "locked"
+    p.kill()
+    p.join(60)
+    assert p.exitcode == -signal.SIGKILL
+    q.put("b")  # takes over the dead holder's mutex
+    assert q.unfinished_tasks == 2 and q.join(0) is False
+    for item in ("a", "b"):
+        assert q.get(timeout=10) == item
+        q.task_done()
+    assert q.join(timeout=30) is True
     q.close()

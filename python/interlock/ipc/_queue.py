@@ -434,10 +434,17 @@ class JoinableQueue(ObjectQueue):
     zero) and a robust ``NamedMutex`` that orders their updates, named after
     the queue. ``put`` counts the item before it is visible (and takes it back
     if the put fails); ``task_done`` raises ``ValueError`` when called more
-    times than items were put; ``join`` waits until the count is zero. A
-    consumer killed between ``get`` and ``task_done`` leaves its item counted,
-    as in multiprocessing: ``join`` then waits until someone calls
-    ``task_done`` for it. Works on named (including the default anonymous)
+    times than items were put; ``join`` waits until the count is zero;
+    ``unfinished_tasks`` reads it (queue.Queue's attribute, read-only here).
+
+    A consumer killed between ``get`` and ``task_done`` leaves its item
+    counted, as in multiprocessing (the item was never processed, so ``join``
+    must not report it done): ``join()`` then waits until some process calls
+    ``task_done`` for it. ``join(timeout)`` (seconds, as
+    ``threading.Event.wait``: returns False if tasks are still unfinished when
+    it expires) lets a supervisor notice instead of hanging; it can then check
+    its workers (``Process.exitcode``) and call ``task_done()`` for the items
+    it knows were abandoned. Works on named (including the default anonymous)
     queues, not on a caller's buffer.
     """
 
@@ -499,11 +506,20 @@ class JoinableQueue(ObjectQueue):
         if not self._count(-1):
             raise ValueError("task_done() called too many times")
 
-    def join(self):
+    def join(self, timeout=None):
         """Wait until every item put (by any process) has been marked
-        task_done(). Releases the GIL; interruptible by signals."""
+        task_done() and return True; with a timeout (seconds; None waits
+        forever) return False if tasks are still unfinished when it expires
+        (multiprocessing's join() takes no timeout: join() is that call).
+        Releases the GIL; interruptible by signals."""
         self._check_open()
-        self._idle.wait()
+        return self._idle.wait(timeout)
+
+    @property
+    def unfinished_tasks(self):
+        """Items put and not yet marked task_done(), by every process."""
+        self._check_open()
+        return self._unfinished.value
 
     def _check_open(self):
         if self.closed:

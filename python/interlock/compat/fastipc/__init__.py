@@ -20,6 +20,8 @@ try_cleanup_on_exit=True)`` (``buf``, ``size``, ``name``, ``created``,
 ``get_num_procs()``, ``close()``, ``unlink()``, ``detach()``, ``with``),
 ``NoShmFoundError`` and ``align_to_cacheline_size(size)`` keep fastipc's
 on-disk layout so they interoperate with fastipc processes (``_guarded``).
+``interlock.compat.fastipc.nptree.schema`` is ``fastipc.nptree.schema`` (NumPy
+trees in one flat buffer; needs numpy and optree: the ``nptree`` extra).
 """
 
 from __future__ import annotations
