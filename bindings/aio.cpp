@@ -5,7 +5,9 @@
 
 #include <atomic>
 #include <new>
+#include <type_traits>
 
+#include "fast_methods.hpp"
 #include "module.hpp"
 
 namespace nb = nanobind;
@@ -15,15 +17,29 @@ namespace {
 
 using Kind = AsyncWait::Kind;
 
-/// The Python half of a wait: the core's AsyncWait (the node and its rules,
-/// include/interlock/async_wait.hpp) plus what its notify needs.
+/// The Python half of a wait (a nanobind instance): the core's AsyncWait
+/// (the node and its rules, include/interlock/async_wait.hpp) plus what its
+/// notify needs. No tp_clear: a queued waiter must keep its references until
+/// notify, and a cycle through one is broken when its future completes.
 struct AsyncWaitObject {
-  PyObject_HEAD
   AsyncWait wait;
-  PyObject* owner;  // the primitive's Python object (keeps the primitive alive)
-  PyObject* loop;
-  PyObject* future;
-  unsigned long loop_thread;
+  nb::object owner;  // the primitive's Python object (keeps the primitive alive)
+  nb::object loop;
+  nb::object future;
+  unsigned long loop_thread = PyThread_get_thread_ident();
+
+  int traverse(visitproc visit, void* arg) const noexcept {
+    Py_VISIT(owner.ptr());
+    Py_VISIT(loop.ptr());
+    Py_VISIT(future.ptr());
+    return 0;
+  }
+  /// cancel(): withdraw a waiter whose coroutine gives up (cancelled, timed
+  /// out). Leaves the primitive as if it had never waited (AsyncWait::cancel).
+  static PyObject* cancel(PyObject* self, AsyncWaitObject& w) noexcept {
+    if (w.wait.cancel()) Py_DECREF(self);  // the queue's (the caller holds another)
+    Py_RETURN_NONE;
+  }
 };
 
 PyTypeObject* g_type = nullptr;
@@ -31,11 +47,12 @@ PyObject* g_wake = nullptr;            // _aio._wake(future): set_result(None) u
 PyObject* g_call_soon = nullptr;       // interned method names
 PyObject* g_call_soon_threadsafe = nullptr;
 
-inline AsyncWaitObject* aw(PyObject* o) noexcept { return reinterpret_cast<AsyncWaitObject*>(o); }
+inline AsyncWaitObject* aw(PyObject* o) noexcept { return nb::inst_ptr<AsyncWaitObject>(o); }
 
 /// Schedules the future's completion on its loop; drops the queue's reference.
 /// Called with the GIL held / thread state attached, under no internal lock.
-void deliver(AsyncWaitObject* w) noexcept {
+void deliver(PyObject* self) noexcept {
+  AsyncWaitObject* w = aw(self);
 #if PY_VERSION_HEX >= 0x030C0000
   PyObject* exc = PyErr_GetRaisedException();
 #else
@@ -44,7 +61,7 @@ void deliver(AsyncWaitObject* w) noexcept {
 #endif
   PyObject* method = PyThread_get_thread_ident() == w->loop_thread ? g_call_soon
                                                                    : g_call_soon_threadsafe;
-  PyObject* r = PyObject_CallMethodObjArgs(w->loop, method, g_wake, w->future, nullptr);
+  PyObject* r = PyObject_CallMethodObjArgs(w->loop.ptr(), method, g_wake, w->future.ptr(), nullptr);
   if (r) {
     Py_DECREF(r);
   } else {
@@ -56,26 +73,26 @@ void deliver(AsyncWaitObject* w) noexcept {
 #else
   PyErr_Restore(exc_type, exc, exc_tb);
 #endif
-  Py_DECREF(reinterpret_cast<PyObject*>(w));  // the queue's reference
+  Py_DECREF(self);  // the queue's reference
 }
 
 void notify(void* ctx) noexcept {
-  auto* w = static_cast<AsyncWaitObject*>(ctx);
   PyGILState_STATE g = PyGILState_Ensure();
-  deliver(w);
+  deliver(static_cast<PyObject*>(ctx));
   PyGILState_Release(g);
 }
 
 PyObject* make(Kind kind, PyObject* owner, void* prim, const CustomOps* ops, PyObject* loop,
                PyObject* future) noexcept {
-  auto* w = reinterpret_cast<AsyncWaitObject*>(PyType_GenericAlloc(g_type, 0));
-  if (!w) return nullptr;
-  new (&w->wait) AsyncWait(kind, prim, ops, &notify, w);
-  w->owner = Py_NewRef(owner);
-  w->loop = Py_NewRef(loop);
-  w->future = Py_NewRef(future);
-  w->loop_thread = PyThread_get_thread_ident();
-  return reinterpret_cast<PyObject*>(w);
+  try {
+    nb::object o = nb::inst_alloc(reinterpret_cast<PyObject*>(g_type));
+    new (aw(o.ptr())) AsyncWaitObject{AsyncWait(kind, prim, ops, &notify, o.ptr()),
+                                      nb::borrow(owner), nb::borrow(loop), nb::borrow(future)};
+    nb::inst_mark_ready(o);
+    return o.release().ptr();
+  } catch (...) {
+    return detail::translate_current_exception();
+  }
 }
 
 // The queue's reference is taken before the core can hand the node to a
@@ -87,40 +104,6 @@ PyObject* enqueue(PyObject* obj) noexcept {
   Py_DECREF(obj);  // the queue's reference, never used
   Py_DECREF(obj);
   Py_RETURN_NONE;
-}
-
-// ------------------------------------------------------------------ methods
-/// cancel(): withdraw a waiter whose coroutine gives up (cancelled, timed
-/// out). Leaves the primitive as if it had never waited (AsyncWait::cancel).
-PyObject* aw_cancel(PyObject* self, PyObject*) {
-  if (aw(self)->wait.cancel()) Py_DECREF(self);  // the queue's (the caller holds another)
-  Py_RETURN_NONE;
-}
-
-/// handed_off: whether the release that woke this waiter handed it the lock
-/// or permit (it owns it now). Reading it consumes the outcome.
-PyObject* aw_handed_off(PyObject* self, void*) {
-  return PyBool_FromLong(aw(self)->wait.consume());
-}
-
-int aw_traverse(PyObject* self, visitproc visit, void* arg) {
-  Py_VISIT(Py_TYPE(self));
-  Py_VISIT(aw(self)->owner);
-  Py_VISIT(aw(self)->loop);
-  Py_VISIT(aw(self)->future);
-  return 0;
-}
-
-void aw_dealloc(PyObject* self) {
-  PyTypeObject* tp = Py_TYPE(self);
-  PyObject_GC_UnTrack(self);
-  AsyncWaitObject* w = aw(self);
-  // Never queued here: the queue holds a reference while it is.
-  Py_CLEAR(w->owner);
-  Py_CLEAR(w->loop);
-  Py_CLEAR(w->future);
-  IL_TP_FREE(tp)(self);
-  Py_DECREF(tp);
 }
 
 /// AsyncWait._set_wake(fn): installs the callback that completes a waiter's
@@ -137,47 +120,32 @@ PyObject* aw_set_wake(PyObject*, PyObject* fn) {
 }
 
 PyMethodDef aw_methods[] = {
-    {"cancel", aw_cancel, METH_NOARGS,
-     "cancel($self, /)\n--\n\nWithdraw the wait, giving back whatever a release handed over."},
+    method<&AsyncWaitObject::cancel, "cancel($self, /) -> None",
+           "Withdraw the wait, giving back whatever a release handed over.">(),
     {"_set_wake", aw_set_wake, METH_O | METH_STATIC,
      "_set_wake(fn, /)\n--\n\nInstall the callback that completes a waiter's future."},
-    {nullptr, nullptr, 0, nullptr},
-};
-PyGetSetDef aw_getset[] = {
-    {"handed_off", aw_handed_off, nullptr,
-     "Whether the waking release handed this waiter the lock / permit.", nullptr},
-    {nullptr, nullptr, nullptr, nullptr, nullptr},
+    methods_end,
 };
 PyType_Slot aw_slots[] = {
-    {Py_tp_doc, const_cast<char*>("An event-loop waiter queued on a primitive (internal).")},
-    {Py_tp_dealloc, reinterpret_cast<void*>(aw_dealloc)},
-    {Py_tp_traverse, reinterpret_cast<void*>(aw_traverse)},
     {Py_tp_methods, aw_methods},
-    {Py_tp_getset, aw_getset},
+    {Py_tp_traverse, reinterpret_cast<void*>(&traverse_slot<AsyncWaitObject>)},
     {0, nullptr},
 };
-// No tp_clear: a queued waiter must keep its references until notify, and a
-// cycle through one is broken when its future completes.
-PyType_Spec aw_spec = {"interlock._interlock.aio.AsyncWait",
-                       static_cast<int>(sizeof(AsyncWaitObject)), 0,
-                       Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC, aw_slots};
 
 }  // namespace
 
-PyObject* enqueue_mutex(PyObject* owner, Mutex& m, PyObject* loop, PyObject* future) noexcept {
-  return enqueue(make(Kind::mutex, owner, &m, nullptr, loop, future));
+template <class P>
+PyObject* enqueue(PyObject* owner, P& prim, PyObject* loop, PyObject* future) noexcept {
+  constexpr Kind kind = std::is_same_v<P, Mutex>       ? Kind::mutex
+                        : std::is_same_v<P, Semaphore> ? Kind::semaphore
+                        : std::is_same_v<P, Latch>     ? Kind::latch
+                                                       : Kind::event;
+  return enqueue(make(kind, owner, &prim, nullptr, loop, future));
 }
-PyObject* enqueue_semaphore(PyObject* owner, Semaphore& s, PyObject* loop,
-                            PyObject* future) noexcept {
-  return enqueue(make(Kind::semaphore, owner, &s, nullptr, loop, future));
-}
-PyObject* enqueue_event(PyObject* owner, ResettableEvent& e, PyObject* loop,
-                        PyObject* future) noexcept {
-  return enqueue(make(Kind::event, owner, &e, nullptr, loop, future));
-}
-PyObject* enqueue_latch(PyObject* owner, Latch& l, PyObject* loop, PyObject* future) noexcept {
-  return enqueue(make(Kind::latch, owner, &l, nullptr, loop, future));
-}
+template PyObject* enqueue(PyObject*, Mutex&, PyObject*, PyObject*) noexcept;
+template PyObject* enqueue(PyObject*, Semaphore&, PyObject*, PyObject*) noexcept;
+template PyObject* enqueue(PyObject*, ResettableEvent&, PyObject*, PyObject*) noexcept;
+template PyObject* enqueue(PyObject*, Latch&, PyObject*, PyObject*) noexcept;
 
 PyObject* make_custom(PyObject* owner, void* prim, const CustomOps* ops, PyObject* loop,
                       PyObject* future) noexcept {
@@ -211,10 +179,14 @@ namespace interlock::py {
 
 void init_aio(nb::module_& m) {
   using namespace interlock::py::aio;
-  PyObject* type = PyType_FromSpec(&aw_spec);
-  if (!type) throw nb::python_error();
-  g_type = reinterpret_cast<PyTypeObject*>(type);
-  m.attr("AsyncWait") = nb::steal(type);
+  nb::class_<AsyncWaitObject> cls(m, "AsyncWait", nb::type_slots(aw_slots), nb::is_final(),
+                                  "An event-loop waiter queued on a primitive (internal).");
+  // handed_off: whether the release that woke this waiter handed it the lock
+  // or permit (it owns it now). Reading it consumes the outcome.
+  cls.def_prop_ro("handed_off", [](AsyncWaitObject& w) { return w.wait.consume(); },
+                  "Whether the waking release handed this waiter the lock / permit.");
+  set_module(cls, "interlock._interlock.aio");
+  g_type = reinterpret_cast<PyTypeObject*>(cls.ptr());
   g_call_soon = PyUnicode_InternFromString("call_soon");
   g_call_soon_threadsafe = PyUnicode_InternFromString("call_soon_threadsafe");
   if (!g_call_soon || !g_call_soon_threadsafe) throw nb::python_error();

@@ -30,17 +30,14 @@
 
 namespace interlock::py::aio {
 
-/// Each returns Py_None (new reference) if the primitive was ready at once (the
-/// lock or permit is now the caller's; the event is set; the latch is open), a
-/// new AsyncWait object if it was enqueued, or null with an error set.
-/// A lock handed to a waiter that went away is given back through the core's
-/// checked unlock (Mutex::try_unlock: any thread may release a Python Lock).
-PyObject* enqueue_mutex(PyObject* owner, Mutex& m, PyObject* loop, PyObject* future) noexcept;
-PyObject* enqueue_semaphore(PyObject* owner, Semaphore& s, PyObject* loop,
-                            PyObject* future) noexcept;
-PyObject* enqueue_event(PyObject* owner, ResettableEvent& e, PyObject* loop,
-                        PyObject* future) noexcept;
-PyObject* enqueue_latch(PyObject* owner, Latch& l, PyObject* loop, PyObject* future) noexcept;
+/// _aio_enqueue(loop, future) of a primitive P (Mutex, Semaphore,
+/// ResettableEvent, Latch): Py_None (new reference) if it was ready at once
+/// (the lock or permit is now the caller's; the event is set; the latch is
+/// open), a new AsyncWait object if it was enqueued, or null with an error
+/// set. A lock handed to a waiter that went away is given back through the
+/// core's checked unlock (Mutex::try_unlock: any thread may release a Lock).
+template <class P>
+PyObject* enqueue(PyObject* owner, P& prim, PyObject* loop, PyObject* future) noexcept;
 
 /// Waiters of other primitives (the queues), whose wake-ups hand nothing over:
 /// the coroutine calls the primitive again, passing the woken waiter back.

@@ -29,6 +29,7 @@
 #include <nanobind/nanobind.h>
 
 #include <atomic>
+#include <functional>
 #include <cstddef>
 #include <new>
 #include <optional>
@@ -40,12 +41,17 @@
 #include "interlock/mutex.hpp"
 #include "interlock/recursive_mutex.hpp"
 #include "interlock/rw_mutex.hpp"
+#include "method_table.hpp"
 #include "module.hpp"
 #include "py_wait.hpp"
 
 namespace nb = nanobind;
 namespace ilpy = interlock::py;
+using ilpy::alias;
+using ilpy::cat;
 using ilpy::fixed_string;
+using ilpy::only;
+using ilpy::table;
 using interlock::Deadline;
 using interlock::WaitStatus;
 
@@ -56,33 +62,6 @@ namespace {
 IL_PY_COLD PyObject* raise_runtime(const char* msg) noexcept {
   PyErr_SetString(PyExc_RuntimeError, msg);
   return nullptr;
-}
-
-/// A + B at compile time (docstrings: a kind's text + a flavour's rules).
-template <fixed_string A, fixed_string B>
-constexpr auto cat() {
-  struct Buf {
-    char c[sizeof(A.chars) + sizeof(B.chars) - 1]{};
-  } b;
-  std::size_t k = 0;
-  for (char ch : A.view()) b.c[k++] = ch;
-  for (char ch : B.view()) b.c[k++] = ch;
-  return fixed_string(b.c);
-}
-
-/// A method table built once per type T from `entries`, dropping the holes
-/// (only<false>: a method the flavour does not have).
-template <class T, std::size_t N>
-PyMethodDef* table(const PyMethodDef (&entries)[N]) noexcept {
-  static PyMethodDef out[N + 1]{};
-  std::size_t k = 0;
-  for (const PyMethodDef& d : entries)
-    if (d.ml_name) out[k++] = d;
-  return out;
-}
-template <bool On>
-PyMethodDef only(PyMethodDef d) noexcept {
-  return On ? d : PyMethodDef{nullptr, nullptr, 0, nullptr};
 }
 
 /// "<locked interlock.locks.Lock object at 0x...>", threading's format.
@@ -107,7 +86,8 @@ struct Threading {
   static bool deadline(ilpy::passed blocking, ilpy::passed timeout, Deadline* out) noexcept {
     return ilpy::passed_threading_deadline(blocking, timeout, out);
   }
-  static PyObject* entered(PyObject*) noexcept { return Py_NewRef(Py_True); }
+  template <class C>
+  static PyObject* entered(PyObject*, C&) noexcept { return Py_NewRef(Py_True); }
   template <auto Release, class C>
   static PyObject* exit(C& self, std::optional<PyObject*>, std::optional<PyObject*>,
                         std::optional<PyObject*>) noexcept {
@@ -131,10 +111,11 @@ struct Syncx {
   static bool deadline(ilpy::passed blocking, ilpy::passed timeout, Deadline* out) noexcept {
     return ilpy::passed_syncx_deadline(blocking, timeout, out);
   }
-  static PyObject* entered(PyObject* self) noexcept { return Py_NewRef(self); }
+  template <class C>
+  static PyObject* entered(PyObject* self, C&) noexcept { return Py_NewRef(self); }
   template <auto Release, class C>
   static PyObject* exit(C& self, PyObject*, PyObject*, PyObject*) noexcept {
-    PyObject* r = Release(self);
+    PyObject* r = std::invoke(Release, self);
     if (IL_PY_UNLIKELY(!r)) return nullptr;
     Py_DECREF(r);
     return Py_NewRef(Py_False);
@@ -286,18 +267,6 @@ PyObject* new_guard(typename H::Core* core, nb::handle owner) noexcept {
   }
 }
 
-template <class H>
-PyObject* guard_enter(PyObject* self, Guard<H>&) noexcept {
-  return Py_NewRef(self);
-}
-template <class H>
-PyObject* guard_exit(Guard<H>& g, PyObject*, PyObject*, PyObject*) noexcept {
-  PyObject* r = g.release();
-  if (!r) return nullptr;
-  Py_DECREF(r);
-  return Py_NewRef(Py_False);
-}
-
 bool release_fair(interlock::CheckedRWMutex& c) noexcept { return c.try_unlock(true); }
 PyObject* write_guard_release_fair(Guard<WriteHold>& g) noexcept {
   return g.release_with<&release_fair>();
@@ -331,7 +300,7 @@ template <class F, class H, class C>
 PyObject* enter(PyObject* self, C& c) noexcept {
   if (IL_PY_UNLIKELY(acquire_until<H>(c, Deadline::never()) != WaitStatus::ok))
     return ilpy::raise_interrupted();
-  return F::entered(self);
+  return F::entered(self, c);
 }
 
 template <class F, class H, class C>
@@ -412,6 +381,7 @@ constexpr fixed_string kWaitDoc =
 constexpr fixed_string kGuardDoc =
     "acquire(blocking, timeout), returning a guard that releases that hold once\n"
     "(or None if nothing was acquired).";
+constexpr fixed_string kWaitArgs = ", blocking=True, timeout=None";
 constexpr fixed_string kForkDoc = "Make this a fresh, unlocked lock (for a forked child).";
 
 /// Lock and RLock: one table over the flavour F and the hold H.
@@ -420,9 +390,8 @@ PyMethodDef* mutex_methods() {
   using M = typename H::Core;
   constexpr bool rlock = std::is_same_v<H, RLockHold>;
   return table<C>({
-      ilpy::method<&acquire<F, H>, F::kAcquire, cat<cat<H::kAcquireDoc, kWaitDoc>(), F::kTimeouts>()>(),
-      only<F::kSyncx>(ilpy::method<&acquire<F, H>, "lock($self, blocking=True, timeout=None)",
-                                   "Same as acquire().">()),
+      ilpy::method<&acquire<F, H>, F::kAcquire, cat<H::kAcquireDoc, kWaitDoc, F::kTimeouts>()>(),
+      only<F::kSyncx>(alias<&acquire<F, H>, "lock", "acquire", kWaitArgs>()),
       ilpy::method<&release<H, C>, "release($self, /)", H::kReleaseDoc>(),
       ilpy::method<&enter<F, H, C>, "__enter__($self, /)", F::kEnterDoc>(),
       ilpy::method<exit_of<F, H, C>, F::kExit, F::kExitDoc>(),
@@ -430,16 +399,13 @@ PyMethodDef* mutex_methods() {
       ilpy::method<&M::try_lock, "try_acquire($self, /)",
                    "Acquire the lock if it is free (RLock: or already ours); return whether it "
                    "was.">(),
-      ilpy::method<&M::try_lock, "try_lock($self, /)", "Same as try_acquire().">(),
+      alias<&M::try_lock, "try_lock", "try_acquire">(),
       ilpy::method<&M::is_locked, "locked($self, /)",
                    "Whether some thread holds the lock (a snapshot).">(),
-      ilpy::method<&M::is_locked, "is_locked($self, /)", "Same as locked().">(),
+      alias<&M::is_locked, "is_locked", "locked">(),
       ilpy::method<&H::reinit, "_at_fork_reinit($self, /)", kForkDoc>(),
-      only<!rlock && !F::kSyncx>(ilpy::method<&ilpy::aio::enqueue_mutex,
-                                              "_aio_enqueue($self, loop, future, /)",
-                                              "For interlock's asyncio support: take the lock "
-                                              "(None) or queue a waiter\nthat completes `future` "
-                                              "on `loop` (an AsyncWait).">()),
+      only<!rlock && !F::kSyncx>(
+          ilpy::aio_method<&ilpy::aio::enqueue<interlock::Mutex>, "take the lock (None) or">()),
       only<rlock>(ilpy::method<&interlock::RecursiveMutex::is_locked_by_current_thread,
                                "_is_owned($self, /)",
                                "Whether the calling thread holds the lock.">()),
@@ -463,27 +429,21 @@ PyMethodDef* rwlock_methods() {
   constexpr bool sx = F::kSyncx;
   return table<C>({
       ilpy::method<&acquire<F, ReadHold>, "acquire_read($self, blocking=True, timeout=None)",
-                   cat<cat<"Take a read hold", kWaitDoc>(), F::kTimeouts>()>(),
-      only<sx>(ilpy::method<&acquire<F, ReadHold>,
-                            "read_lock($self, blocking=True, timeout=None)",
-                            "Same as acquire_read().">()),
+                   cat<"Take a read hold", kWaitDoc, F::kTimeouts>()>(),
+      only<sx>(alias<&acquire<F, ReadHold>, "read_lock", "acquire_read", kWaitArgs>()),
       ilpy::method<&acquire<F, WriteHold>, "acquire_write($self, blocking=True, timeout=None)",
-                   cat<cat<"Take the write hold", kWaitDoc>(), F::kTimeouts>()>(),
-      only<sx>(ilpy::method<&acquire<F, WriteHold>,
-                            "write_lock($self, blocking=True, timeout=None)",
-                            "Same as acquire_write().">()),
+                   cat<"Take the write hold", kWaitDoc, F::kTimeouts>()>(),
+      only<sx>(alias<&acquire<F, WriteHold>, "write_lock", "acquire_write", kWaitArgs>()),
       ilpy::method<&guard<F, ReadHold, C>, "read_guard($self, blocking=True, timeout=None)",
                    "acquire_read(blocking, timeout), returning a ReadGuard (or None).">(),
       ilpy::method<&guard<F, WriteHold, C>, "write_guard($self, blocking=True, timeout=None)",
                    "acquire_write(blocking, timeout), returning a WriteGuard (or None).">(),
       ilpy::method<&M::try_lock_shared, "try_acquire_read($self, /)",
                    "Take a read hold if one is available now; return whether it was.">(),
-      only<sx>(ilpy::method<&M::try_lock_shared, "try_read_lock($self, /)",
-                            "Same as try_acquire_read().">()),
+      only<sx>(alias<&M::try_lock_shared, "try_read_lock", "try_acquire_read">()),
       ilpy::method<&M::try_lock, "try_acquire_write($self, /)",
                    "Take the write hold if it is available now; return whether it was.">(),
-      only<sx>(ilpy::method<&M::try_lock, "try_write_lock($self, /)",
-                            "Same as try_acquire_write().">()),
+      only<sx>(alias<&M::try_lock, "try_write_lock", "try_acquire_write">()),
       ilpy::method<&release<ReadHold, C>, "read_release($self, /)",
                    "Release a read hold (any thread may). RuntimeError if none is held.">(),
       ilpy::method<&release<WriteHold, C>, "write_release($self, /)",
@@ -513,15 +473,15 @@ PyMethodDef* guard_methods() {
                    "Release the hold, once (later calls do nothing). RuntimeError if it was\n"
                    "released some other way meanwhile (RLock: from a thread that does not own "
                    "it).">(),
-      ilpy::method<&G::release, "unlock($self, /)", "Same as release().">(),
-      ilpy::method<&guard_enter<H>, "__enter__($self, /)", "Return the guard.">(),
-      ilpy::method<&guard_exit<H>, "__exit__($self, exc_type, exc_value, traceback, /)",
+      alias<&G::release, "unlock", "release">(),
+      ilpy::method<&Syncx::entered<G>, "__enter__($self, /)", "Return the guard.">(),
+      ilpy::method<&Syncx::exit<&G::release, G>,
+                   "__exit__($self, exc_type, exc_value, traceback, /)",
                    "release(); return False.">(),
       only<write>(ilpy::method<&write_guard_release_fair,
                                "release_fair($self, /)",
                                "release(), handing the lock to a waiting thread if any.">()),
-      only<write>(ilpy::method<&write_guard_release_fair,
-                               "unlock_fair($self, /)", "Same as release_fair().">()),
+      only<write>(alias<&write_guard_release_fair, "unlock_fair", "release_fair">()),
       only<write>(ilpy::method<&write_guard_downgrade, "downgrade($self, /)",
                                "Turn the write hold into a read hold, atomically; return its "
                                "ReadGuard\n(this guard then holds nothing), or None if this "
@@ -538,15 +498,6 @@ nb::type_slots slots(PyMethodDef* methods, reprfunc repr = nullptr) noexcept {
                             {0, nullptr}};
   return nb::type_slots(s);
 }
-template <class G>
-nb::type_slots guard_slots(PyMethodDef* methods) noexcept {
-  static PyType_Slot s[] = {{Py_tp_methods, methods},
-                            {Py_tp_traverse, reinterpret_cast<void*>(&ilpy::traverse_slot<G>)},
-                            {Py_tp_clear, reinterpret_cast<void*>(&ilpy::clear_slot<G>)},
-                            {0, nullptr}};
-  return nb::type_slots(s);
-}
-
 template <class C>
 void add_lock(nb::module_& m, const char* name, PyMethodDef* methods, const char* mod,
               const char* doc) {
@@ -558,8 +509,8 @@ void add_lock(nb::module_& m, const char* name, PyMethodDef* methods, const char
 template <class H>
 void add_guard(nb::module_& m, const char* name, const char* doc) {
   using G = Guard<H>;
-  nb::class_<G> cls(m, name, guard_slots<G>(guard_methods<H>()), nb::is_final(), nb::pooled(),
-                    doc);
+  nb::class_<G> cls(m, name, ilpy::gc_slots<G>(guard_methods<H>()), nb::is_final(),
+                    nb::pooled(), doc);
   ilpy::set_module(cls, "interlock.locks");
   G::type = cls.ptr();
 }

@@ -33,6 +33,7 @@
 #include "interlock/once.hpp"
 #include "interlock/resettable_event.hpp"
 #include "interlock/semaphore.hpp"
+#include "method_table.hpp"
 #include "module.hpp"
 #include "py_wait.hpp"
 
@@ -66,56 +67,72 @@ bool read_count(PyObject* o, std::uint64_t min, const char* msg, std::uint64_t* 
   return true;
 }
 
-/// "<module.QualName at 0x...: " for threading-style reprs; module and
-/// qualname are those of type(self), so subclasses show their own names.
-nb::str type_prefix(nb::handle self) {
+/// threading-style repr, "<module.QualName at 0x...: STATE>", with the module
+/// and qualname of type(self) (subclasses show their own) and C::state().
+template <class C>
+nb::str repr(nb::handle self) {
   nb::handle tp = reinterpret_cast<PyObject*>(Py_TYPE(self.ptr()));
-  return nb::str("<{}.{} at {}: ")
+  return nb::str("<{}.{} at {}: {}>")
       .format(tp.attr("__module__"), tp.attr("__qualname__"),
-              nb::str(PyUnicode_FromFormat("%p", self.ptr()), nb::detail::steal_t{}));
+              nb::str(PyUnicode_FromFormat("%p", self.ptr()), nb::detail::steal_t{}),
+              nb::inst_ptr<C>(self)->state());
+}
+
+/// __init__(count) of a counted primitive C: an integer in [0, C::max_count]
+/// (ValueError C::kNegative below, OverflowError C::kTooMany above).
+template <class C>
+void construct(C* self, nb::handle value) {
+  std::uint64_t v = 0;
+  if (!read_count(value.ptr(), 0, C::kNegative, &v)) throw nb::python_error();
+  if (v > C::max_count) {
+    PyErr_SetString(PyExc_OverflowError, C::kTooMany);
+    throw nb::python_error();
+  }
+  new (self) C(v);
+}
+
+/// Every wait here: True at once if (p.*Ready)(), False if the deadline is
+/// immediate, else the result of the blocking (p.*Wait)(d).
+template <auto Ready, auto Wait, class P>
+PyObject* try_wait(P& p, Deadline d) noexcept {
+  if (INTERLOCK_LIKELY((p.*Ready)())) Py_RETURN_TRUE;
+  if (d.is_immediate()) Py_RETURN_FALSE;
+  return ilpy::wait_result(ilpy::blocking([&] { return (p.*Wait)(d); }));
 }
 
 /// wait(timeout=None) of a one-shot primitive P (Event, CountDownLatch): True
-/// at once if (p.*Open)(), else threading's wait convention (wait_deadline).
+/// at once if open (the timeout unread), else threading's wait convention.
 template <auto Open, auto Wait, class P>
 PyObject* wait_open(P& p, std::optional<PyObject*> timeout) noexcept {
   if (INTERLOCK_LIKELY((p.*Open)())) Py_RETURN_TRUE;
   Deadline d;
   if (!wait_deadline(timeout ? *timeout : nullptr, &d)) return nullptr;
-  if (d.is_immediate()) Py_RETURN_FALSE;
-  return ilpy::wait_result(ilpy::blocking([&] { return (p.*Wait)(d); }));
+  return try_wait<Open, Wait>(p, d);
 }
 
 // ============================================================ Semaphore
 
 struct PySemaphore : interlock::Semaphore {
+  static constexpr const char* kNegative = "semaphore initial value must be >= 0";
+  static constexpr const char* kTooMany = "semaphore initial value must be < 2**62";
   std::uint64_t bound;  // release() fails past this count
   bool bounded;         // BoundedSemaphore: ValueError past bound; else OverflowError
 
-  PySemaphore(std::uint64_t value, bool is_bounded) noexcept
+  explicit PySemaphore(std::uint64_t value, bool is_bounded = false) noexcept
       : Semaphore(value), bound(is_bounded ? value : max_count), bounded(is_bounded) {}
+  nb::str state() const {
+    return bounded ? nb::str("value={}/{}").format(value(), bound)
+                   : nb::str("value={}").format(value());
+  }
 };
 
 struct PyBoundedSemaphore : PySemaphore {
-  using PySemaphore::PySemaphore;
+  explicit PyBoundedSemaphore(std::uint64_t value) noexcept : PySemaphore(value, true) {}
 };
 
-std::uint64_t semaphore_initial(nb::handle value) {
-  std::uint64_t v = 0;
-  if (!read_count(value.ptr(), 0, "semaphore initial value must be >= 0", &v))
-    throw nb::python_error();
-  if (v > interlock::Semaphore::max_count) {
-    PyErr_SetString(PyExc_OverflowError, "semaphore initial value must be < 2**62");
-    throw nb::python_error();
-  }
-  return v;
-}
-
-PyObject* semaphore_wait(PySemaphore& s, Deadline d) noexcept {
-  if (INTERLOCK_LIKELY(s.try_acquire())) Py_RETURN_TRUE;
-  if (d.is_immediate()) Py_RETURN_FALSE;
-  return ilpy::wait_result(ilpy::blocking([&] { return s.acquire_until(d); }));
-}
+using interlock::Semaphore;
+constexpr auto semaphore_wait =
+    &try_wait<&Semaphore::try_acquire, &Semaphore::acquire_until, PySemaphore>;
 
 // acquire() without arguments, and __enter__: wait for a permit, trying first.
 PyObject* semaphore_enter(PySemaphore& s) noexcept { return semaphore_wait(s, Deadline::never()); }
@@ -163,24 +180,16 @@ PyMethodDef semaphore_methods[] = {
                  "acquire(); return True. Waiting releases the GIL and is interruptible.">(),
     ilpy::method<&semaphore_exit, "__exit__($self, exc_type, exc_value, traceback, /)",
                  "release().">(),
-    ilpy::method<&ilpy::aio::enqueue_semaphore, "_aio_enqueue($self, loop, future, /)",
-                 "For interlock's asyncio support: take a permit (None) or queue a waiter\n"
-                 "that completes `future` on `loop` (an AsyncWait).">(),
+    ilpy::aio_method<&ilpy::aio::enqueue<interlock::Semaphore>, "take a permit (None) or">(),
     ilpy::methods_end,
 };
-
-nb::str semaphore_repr(nb::handle self) {
-  const PySemaphore& s = *nb::inst_ptr<PySemaphore>(self);
-  nb::str head = type_prefix(self);
-  if (s.bounded)
-    return nb::str("{}value={}/{}>").format(head, s.value(), s.bound);
-  return nb::str("{}value={}>").format(head, s.value());
-}
 
 // ============================================================ Event
 
 using interlock::ResettableEvent;
-struct PyEvent final : ResettableEvent {};
+struct PyEvent final : ResettableEvent {
+  nb::str state() const { return nb::str(is_set() ? "set" : "unset"); }
+};
 
 PyObject* event_is_set_deprecated(ResettableEvent& e) noexcept {
   if (PyErr_WarnEx(PyExc_DeprecationWarning, "isSet() is deprecated, use is_set() instead", 1) < 0)
@@ -201,22 +210,18 @@ PyMethodDef event_methods[] = {
                  "zero or negative: do not wait). Return True if the flag was set (a thread\n"
                  "woken by set() returns True even if clear() followed), False on timeout.\n"
                  "Waiting releases the GIL and is interruptible.">(),
-    ilpy::method<&ilpy::aio::enqueue_event, "_aio_enqueue($self, loop, future, /)",
-                 "For interlock's asyncio support: None if set, else queue a waiter that\n"
-                 "completes `future` on `loop` (an AsyncWait).">(),
+    ilpy::aio_method<&ilpy::aio::enqueue<ResettableEvent>, "None if set, else">(),
     ilpy::methods_end,
 };
-
-nb::str event_repr(nb::handle self) {
-  const PyEvent& e = *nb::inst_ptr<PyEvent>(self);
-  return nb::str("{}{}>").format(type_prefix(self), e.is_set() ? "set" : "unset");
-}
 
 // ============================================================ CountDownLatch
 
 using interlock::Latch;
 struct PyLatch final : Latch {
+  static constexpr const char* kNegative = "count must be >= 0";
+  static constexpr const char* kTooMany = "count must be < 2**62";
   using Latch::Latch;
+  nb::str state() const { return nb::str("count={}").format(count()); }
 };
 
 // count_down(n=1)
@@ -234,9 +239,7 @@ PyMethodDef latch_methods[] = {
                  "Wait until the count is zero, for at most timeout seconds (None: forever;\n"
                  "zero or negative: do not wait). Return True once it is zero, False on\n"
                  "timeout. Waiting releases the GIL and is interruptible.">(),
-    ilpy::method<&ilpy::aio::enqueue_latch, "_aio_enqueue($self, loop, future, /)",
-                 "For interlock's asyncio support: None if open, else queue a waiter that\n"
-                 "completes `future` on `loop` (an AsyncWait).">(),
+    ilpy::aio_method<&ilpy::aio::enqueue<Latch>, "None if open, else">(),
     ilpy::methods_end,
 };
 
@@ -258,6 +261,7 @@ struct PyOnce {
     return 0;
   }
   void clear() noexcept { Py_XDECREF(result.exchange(nullptr, std::memory_order_relaxed)); }
+  nb::str state() const { return nb::str(once.flag.is_done() ? "done" : "not done"); }
 };
 
 IL_PY_COLD PyObject* once_call_slow(PyOnce& o, PyObject* const* argv, Py_ssize_t nargs,
@@ -329,114 +333,68 @@ PyMethodDef once_methods[] = {
     ilpy::methods_end,
 };
 
-PyType_Slot once_slots[] = {
-    {Py_tp_methods, static_cast<void*>(once_methods)},
-    {Py_tp_traverse, reinterpret_cast<void*>(&ilpy::traverse_slot<PyOnce>)},
-    {Py_tp_clear, reinterpret_cast<void*>(&ilpy::clear_slot<PyOnce>)},
-    {0, nullptr},
-};
-
-
 }  // namespace
 
 namespace interlock::py {
 
+/// A class of interlock._interlock.locks, with the threading-style repr of its
+/// state() unless it inherits one.
+template <class C, class... Base>
+nb::class_<C, Base...> add(nb::module_& m, const char* name, nb::type_slots slots,
+                           const char* doc) {
+  nb::class_<C, Base...> cls(m, name, slots, nb::is_weak_referenceable(), doc);
+  if constexpr (sizeof...(Base) == 0) cls.def("__repr__", &repr<C>);
+  return cls;
+}
+
 void init_sync(nb::module_& m) {
-  // Defined in interlock._interlock.locks, re-exported by interlock.locks.
-  constexpr const char* kPublicModule = "interlock.locks";
-  auto sem =
-      nb::class_<PySemaphore>(
-          m, "Semaphore", ilpy::method_slots<semaphore_methods>(), nb::is_weak_referenceable(),
-          "Semaphore(value=1)\n\n"
-          "A counting semaphore (threading.Semaphore's contract): acquire() takes a\n"
-          "permit, waiting while there is none; release(n) returns n. Waiting threads\n"
-          "are served in FIFO order, release the GIL while they wait and are\n"
-          "interruptible by signals. value (read-only) is the current count.")
-          .def(
-              "__init__",
-              [](PySemaphore* self, nb::handle value) {
-                new (self) PySemaphore(semaphore_initial(value), false);
-              },
-              "value"_a.none() = 1)
-          .def_prop_ro(
-              "value", [](const PySemaphore& s) { return s.value(); },
-              "The number of permits available right now (a snapshot).")
-          .def("__repr__", &semaphore_repr);
-  set_module(sem, kPublicModule);
-
-  auto bsem =
-      // The same method table again: CPython's specialised calls of a method
-      // descriptor require type(self) to be exactly the descriptor's class, so
-      // inherited descriptors would take the generic call path here.
-      nb::class_<PyBoundedSemaphore, PySemaphore>(
-          m, "BoundedSemaphore", ilpy::method_slots<semaphore_methods>(),
-          nb::is_weak_referenceable(),
-          "BoundedSemaphore(value=1)\n\n"
-          "A Semaphore whose release() raises ValueError if the value would exceed\n"
-          "the initial value (threading.BoundedSemaphore's contract).")
-          .def(
-              "__init__",
-              [](PyBoundedSemaphore* self, nb::handle value) {
-                new (self) PyBoundedSemaphore(semaphore_initial(value), true);
-              },
-              "value"_a.none() = 1)
-          .def_prop_ro(
-              "initial_value", [](const PyBoundedSemaphore& s) { return s.bound; },
-              "The initial value: the most permits there can be.");
-  set_module(bsem, kPublicModule);
-
-  auto ev = nb::class_<PyEvent>(m, "Event", ilpy::method_slots<event_methods>(),
-                                nb::is_weak_referenceable(),
-                                "Event()\n\n"
-                                "A flag threads can wait for (threading.Event's contract): set(),\n"
-                                "clear(), is_set(), wait(timeout=None). Waiting releases the GIL\n"
-                                "and is interruptible by signals.")
-                .def(nb::init<>())
-                .def("__repr__", &event_repr);
-  set_module(ev, kPublicModule);
-
-  auto once =
-      nb::class_<PyOnce>(m, "Once", nb::type_slots(once_slots), nb::is_weak_referenceable(),
-                         "Once()\n\n"
-                         "Runs a function exactly once across all threads: once.call(fn, *args,\n"
-                         "**kwargs) runs fn the first time, caches its result and returns it to\n"
-                         "every caller, now and later. If fn raises, the exception propagates\n"
-                         "and a later call tries again.")
-          .def(nb::init<>())
-          .def_prop_ro("done", &once_is_done, "Whether a call has completed.")
-          .def("__repr__", [](nb::handle self) {
-            const bool done = nb::inst_ptr<PyOnce>(self)->once.flag.is_done();
-            return nb::str("{}{}>").format(type_prefix(self), done ? "done" : "not done");
-          });
+  add<PySemaphore>(m, "Semaphore", ilpy::method_slots<semaphore_methods>(),
+                   "Semaphore(value=1)\n\n"
+                   "A counting semaphore (threading.Semaphore's contract): acquire() takes a\n"
+                   "permit, waiting while there is none; release(n) returns n. Waiting threads\n"
+                   "are served in FIFO order, release the GIL while they wait and are\n"
+                   "interruptible by signals. value (read-only) is the current count.")
+      .def("__init__", &construct<PySemaphore>, "value"_a.none() = 1)
+      .def_prop_ro("value", [](const PySemaphore& s) { return s.value(); },
+                   "The number of permits available right now (a snapshot).");
+  // The same method table again: CPython's specialised calls of a method
+  // descriptor require type(self) to be exactly the descriptor's class, so
+  // inherited descriptors would take the generic call path here.
+  add<PyBoundedSemaphore, PySemaphore>(
+      m, "BoundedSemaphore", ilpy::method_slots<semaphore_methods>(),
+      "BoundedSemaphore(value=1)\n\n"
+      "A Semaphore whose release() raises ValueError if the value would exceed\n"
+      "the initial value (threading.BoundedSemaphore's contract).")
+      .def("__init__", &construct<PyBoundedSemaphore>, "value"_a.none() = 1)
+      .def_prop_ro("initial_value", [](const PyBoundedSemaphore& s) { return s.bound; },
+                   "The initial value: the most permits there can be.");
+  add<PyEvent>(m, "Event", ilpy::method_slots<event_methods>(),
+               "Event()\n\n"
+               "A flag threads can wait for (threading.Event's contract): set(),\n"
+               "clear(), is_set(), wait(timeout=None). Waiting releases the GIL\n"
+               "and is interruptible by signals.")
+      .def(nb::init<>());
+  auto once = add<PyOnce>(m, "Once", ilpy::gc_slots<PyOnce>(once_methods),
+                          "Once()\n\n"
+                          "Runs a function exactly once across all threads: once.call(fn, *args,\n"
+                          "**kwargs) runs fn the first time, caches its result and returns it to\n"
+                          "every caller, now and later. If fn raises, the exception propagates\n"
+                          "and a later call tries again.");
+  once.def(nb::init<>()).def_prop_ro("done", &once_is_done, "Whether a call has completed.");
   ilpy::use_trashcan(once);
-  set_module(once, kPublicModule);
-
-  auto latch =
-      nb::class_<PyLatch>(m, "CountDownLatch", ilpy::method_slots<latch_methods>(),
-                          nb::is_weak_referenceable(),
-                          "CountDownLatch(count)\n\n"
-                          "A one-shot gate (Java's CountDownLatch, C++'s std::latch): wait()\n"
-                          "blocks until count_down() has been called count times in all; from\n"
-                          "then on the latch stays open. Waiting releases the GIL and is\n"
-                          "interruptible by signals.")
-          .def(
-              "__init__",
-              [](PyLatch* self, nb::handle count) {
-                std::uint64_t c = 0;
-                if (!read_count(count.ptr(), 0, "count must be >= 0", &c)) throw nb::python_error();
-                if (c > interlock::Latch::max_count) {
-                  PyErr_SetString(PyExc_OverflowError, "count must be < 2**62");
-                  throw nb::python_error();
-                }
-                new (self) PyLatch(c);
-              },
-              "count"_a.none())
-          .def_prop_ro("count", [](const PyLatch& l) { return l.count(); }, "The current count (a snapshot).")
-          .def("__repr__", [](nb::handle self) {
-            return nb::str("{}count={}>").format(type_prefix(self),
-                                                 nb::inst_ptr<PyLatch>(self)->count());
-          });
-  set_module(latch, kPublicModule);
+  add<PyLatch>(m, "CountDownLatch", ilpy::method_slots<latch_methods>(),
+               "CountDownLatch(count)\n\n"
+               "A one-shot gate (Java's CountDownLatch, C++'s std::latch): wait()\n"
+               "blocks until count_down() has been called count times in all; from\n"
+               "then on the latch stays open. Waiting releases the GIL and is\n"
+               "interruptible by signals.")
+      .def("__init__", &construct<PyLatch>, "count"_a.none())
+      .def_prop_ro("count", [](const PyLatch& l) { return l.count(); },
+                   "The current count (a snapshot).");
+  // Re-exported by interlock.locks; set once every method is defined (the
+  // stub generator takes a method's __module__ from its class's at def time).
+  for (const char* name : {"Semaphore", "BoundedSemaphore", "Event", "Once", "CountDownLatch"})
+    set_module(m.attr(name), "interlock.locks");
 }
 
 }  // namespace interlock::py

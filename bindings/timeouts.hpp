@@ -13,6 +13,8 @@
 //                        negative tries once
 //   fastipc_ns_deadline  interlock.compat.fastipc: int nanoseconds, negative
 //                        forever
+// The passed_* forms take fast-method arguments (ilpy::passed): blocking by
+// truth value, True when omitted (threading's blocking=None is False).
 // (interlock.collections' ConcurrentQueue keeps its own in bindings/queues.cpp;
 // Condition.wait in python/interlock/_sync.py is a Semaphore.acquire, so it
 // has no convention of its own.)
@@ -31,174 +33,127 @@ namespace interlock::py {
 /// Largest timeout threading accepts (threading.TIMEOUT_MAX on 64-bit Linux).
 inline constexpr double kTimeoutMax = 9223372036.0;
 
-/// threading-style (blocking, timeout) -> Deadline. timeout < 0 (i.e. -1)
-/// means forever. Returns false with a Python exception set on bad input,
-/// with the messages of CPython's lock.acquire():
-///   non-blocking with a timeout            -> ValueError
-///   negative other than -1, or NaN         -> ValueError
-///   larger than threading.TIMEOUT_MAX      -> OverflowError
-///   not a number                           -> TypeError
+namespace detail {
+inline bool fail(PyObject* type, const char* msg) noexcept {
+  PyErr_SetString(type, msg);
+  return false;
+}
+/// threading's reading of a timeout (CPython's lock.acquire messages): a
+/// number (TypeError "timeout must be a number, not X"), not NaN (ValueError).
+inline bool seconds(PyObject* timeout, double* t) noexcept {
+  *t = PyFloat_CheckExact(timeout) ? PyFloat_AS_DOUBLE(timeout) : PyFloat_AsDouble(timeout);
+  if (*t == -1.0 && PyErr_Occurred()) {  // int, __float__, __index__ failed
+    if (PyErr_ExceptionMatches(PyExc_TypeError))
+      PyErr_Format(PyExc_TypeError, "timeout must be a number, not %.200s", IL_TP_NAME(timeout));
+    return false;
+  }
+  return !std::isnan(*t) || fail(PyExc_ValueError, "Invalid value NaN (not a number)");
+}
+/// Larger than threading.TIMEOUT_MAX -> OverflowError, as lock.acquire.
+inline bool in_range(double t) noexcept {
+  return t <= kTimeoutMax || fail(PyExc_OverflowError, "timeout value is too large");
+}
+/// A fast-method `blocking` argument by truth value (true when omitted).
+inline bool truth(passed blocking, int* b) noexcept {
+  *b = blocking.given() ? PyObject_IsTrue(blocking.obj) : 1;
+  return *b >= 0;
+}
+}  // namespace detail
+
+/// threading-style (blocking, timeout) -> Deadline; timeout -1 (or None)
+/// means forever. Errors, with the messages of CPython's lock.acquire():
+/// non-blocking with a timeout, a negative other than -1, or NaN ->
+/// ValueError; past threading.TIMEOUT_MAX -> OverflowError; not a number ->
+/// TypeError.
 inline bool threading_deadline(bool blocking_, PyObject* timeout, Deadline* out) {
   double t = -1.0;
   if (timeout && timeout != Py_None) {
-    t = PyFloat_AsDouble(timeout);
-    if (t == -1.0 && PyErr_Occurred()) {
-      if (PyErr_ExceptionMatches(PyExc_TypeError)) {
-        PyErr_Format(PyExc_TypeError, "timeout must be a number, not %.200s",
-                     IL_TP_NAME(timeout));
-      }
-      return false;
-    }
-    if (std::isnan(t)) {
-      PyErr_SetString(PyExc_ValueError, "Invalid value NaN (not a number)");
-      return false;
-    }
-    if (!blocking_ && t != -1.0) {
-      PyErr_SetString(PyExc_ValueError, "can't specify a timeout for a non-blocking call");
-      return false;
-    }
-    if (t < 0 && t != -1.0) {
-      PyErr_SetString(PyExc_ValueError, "timeout value must be a non-negative number");
-      return false;
-    }
-    if (t > kTimeoutMax) {
-      PyErr_SetString(PyExc_OverflowError, "timeout value is too large");
-      return false;
-    }
+    if (!detail::seconds(timeout, &t)) return false;
+    if (!blocking_ && t != -1.0)
+      return detail::fail(PyExc_ValueError, "can't specify a timeout for a non-blocking call");
+    if (t < 0 && t != -1.0)
+      return detail::fail(PyExc_ValueError, "timeout value must be a non-negative number");
+    if (!detail::in_range(t)) return false;
   }
-  if (!blocking_) *out = Deadline::immediate();
-  else if (t < 0) *out = Deadline::never();
-  else *out = Deadline::after_seconds(t);
+  *out = !blocking_ ? Deadline::immediate()
+         : t < 0    ? Deadline::never()
+                    : Deadline::after_seconds(t);
   return true;
 }
+inline bool passed_threading_deadline(passed blocking, passed timeout, Deadline* out) noexcept {
+  int b;
+  return detail::truth(blocking, &b) && threading_deadline(b != 0, timeout.obj, out);
+}
 
-/// queue-style (block, timeout): None = forever; negative -> ValueError
-/// ("'timeout' must be a non-negative number"), as queue.Queue does.
+/// queue-style (block, timeout): None = forever; negative or NaN ->
+/// ValueError ("'timeout' must be a non-negative number"), as queue.Queue.
 inline bool queue_deadline(bool block, PyObject* timeout, Deadline* out) {
-  if (!block) {
-    *out = Deadline::immediate();
-    return true;
-  }
-  if (!timeout || timeout == Py_None) {
-    *out = Deadline::never();
-    return true;
-  }
-  double t = PyFloat_AsDouble(timeout);
-  if (t == -1.0 && PyErr_Occurred()) return false;
-  if (std::isnan(t) || t < 0) {
-    PyErr_SetString(PyExc_ValueError, "'timeout' must be a non-negative number");
-    return false;
-  }
-  *out = Deadline::after_seconds(t);
-  return true;
-}
-
-/// The timeout convention of threading's wait() calls (Event.wait,
-/// Condition.wait, Semaphore.acquire(timeout=...)): None (or omitted) waits
-/// forever; zero or negative does not wait. Errors: NaN -> ValueError (the
-/// stdlib either returns at once or spins forever on NaN, depending on the
-/// call); larger than threading.TIMEOUT_MAX -> OverflowError (as the stdlib's
-/// lock acquire, which those calls end in, raises); not a number -> TypeError.
-inline bool wait_deadline(PyObject* timeout, Deadline* out) noexcept {
-  if (!timeout || timeout == Py_None) {
-    *out = Deadline::never();
-    return true;
-  }
-  double t;
-  if (PyFloat_CheckExact(timeout)) {
-    t = PyFloat_AS_DOUBLE(timeout);
-  } else {
-    t = PyFloat_AsDouble(timeout);  // int, __float__, __index__
-    if (t == -1.0 && PyErr_Occurred()) {
-      if (PyErr_ExceptionMatches(PyExc_TypeError)) {
-        PyErr_Clear();
-        PyErr_Format(PyExc_TypeError, "timeout must be a number, not %.200s",
-                     IL_TP_NAME(timeout));
-      }
-      return false;
-    }
-  }
-  if (std::isnan(t)) {
-    PyErr_SetString(PyExc_ValueError, "Invalid value NaN (not a number)");
-    return false;
-  }
-  if (t > kTimeoutMax) {
-    PyErr_SetString(PyExc_OverflowError, "timeout value is too large");
-    return false;
-  }
-  *out = t > 0 ? Deadline::after_seconds(t) : Deadline::immediate();
-  return true;
-}
-
-/// threading.Semaphore.acquire(blocking, timeout) from fast-method
-/// arguments: blocking by truth value; a timeout (not None) with
-/// blocking=False is ValueError; else wait_deadline's rule.
-inline bool passed_semaphore_deadline(passed blocking, passed timeout, Deadline* out) noexcept {
-  int b = 1;
-  if (blocking.given() && (b = PyObject_IsTrue(blocking.obj)) < 0) return false;
-  const bool has_timeout = timeout.given() && timeout.obj != Py_None;
-  if (!b && has_timeout) {
-    PyErr_SetString(PyExc_ValueError, "can't specify timeout for non-blocking acquire");
-    return false;
-  }
-  if (!b) {
-    *out = Deadline::immediate();
-    return true;
-  }
-  return wait_deadline(timeout.obj, out);
-}
-
-/// syncx's (blocking=True, timeout=None) conventions, as its Rust original
-/// implemented them: the timeout must be a real number or None (TypeError
-/// otherwise, checked first); blocking=False tries once and ignores the
-/// timeout; None, +inf and NaN wait forever; a negative timeout (even -0.0)
-/// tries once; anything else waits that many seconds.
-inline bool syncx_deadline(bool blocking_, PyObject* timeout, Deadline* out) {
-  const bool has_timeout = timeout && timeout != Py_None;
   double t = 0.0;
-  if (has_timeout) {
+  if (block && timeout && timeout != Py_None) {
     t = PyFloat_AsDouble(timeout);
     if (t == -1.0 && PyErr_Occurred()) return false;
+    if (std::isnan(t) || t < 0)
+      return detail::fail(PyExc_ValueError, "'timeout' must be a non-negative number");
   }
-  if (!blocking_) *out = Deadline::immediate();
-  else if (!has_timeout) *out = Deadline::never();
-  else if (std::signbit(t)) *out = Deadline::immediate();
-  else if (!std::isfinite(t)) *out = Deadline::never();
-  else *out = Deadline::after_seconds(t);  // saturates: past ~95 years is never()
+  *out = !block ? Deadline::immediate()
+                : (!timeout || timeout == Py_None) ? Deadline::never() : Deadline::after_seconds(t);
   return true;
 }
 
-/// syncx's, from fast-method arguments: blocking by truth value (True when
-/// omitted), then syncx_deadline.
+/// threading's wait() calls (Event.wait, Condition.wait,
+/// Semaphore.acquire(timeout=...)): None (or omitted) waits forever; zero or
+/// negative does not wait. NaN is ValueError (the stdlib either returns at
+/// once or spins forever on NaN, depending on the call); past TIMEOUT_MAX
+/// OverflowError (as the lock acquire those calls end in); not a number
+/// TypeError.
+inline bool wait_deadline(PyObject* timeout, Deadline* out) noexcept {
+  double t = 1.0;
+  if (timeout && timeout != Py_None && !(detail::seconds(timeout, &t) && detail::in_range(t)))
+    return false;
+  *out = (!timeout || timeout == Py_None) ? Deadline::never()
+         : t > 0                          ? Deadline::after_seconds(t)
+                                          : Deadline::immediate();
+  return true;
+}
+
+/// threading.Semaphore.acquire(blocking, timeout): a timeout (not None) with
+/// blocking=False is ValueError; else wait_deadline's rule.
+inline bool passed_semaphore_deadline(passed blocking, passed timeout, Deadline* out) noexcept {
+  int b;
+  if (!detail::truth(blocking, &b)) return false;
+  if (!b && timeout.given() && timeout.obj != Py_None)
+    return detail::fail(PyExc_ValueError, "can't specify timeout for non-blocking acquire");
+  if (b) return wait_deadline(timeout.obj, out);
+  *out = Deadline::immediate();
+  return true;
+}
+
+/// syncx's (blocking=True, timeout=None), as its Rust original: the timeout
+/// must be a real number or None (TypeError otherwise, checked first);
+/// blocking=False tries once and ignores the timeout; None, +inf and NaN wait
+/// forever; a negative timeout (even -0.0) tries once; else that many seconds
+/// (saturating: past ~95 years is never()).
+inline bool syncx_deadline(bool blocking_, PyObject* timeout, Deadline* out) {
+  const bool has_timeout = timeout && timeout != Py_None;
+  const double t = has_timeout ? PyFloat_AsDouble(timeout) : 0.0;
+  if (t == -1.0 && PyErr_Occurred()) return false;
+  *out = !blocking_ || std::signbit(t)     ? Deadline::immediate()
+         : !has_timeout || !std::isfinite(t) ? Deadline::never()
+                                             : Deadline::after_seconds(t);
+  return true;
+}
 inline bool passed_syncx_deadline(passed blocking, passed timeout, Deadline* out) {
-  int b = 1;
-  if (blocking.given()) {
-    b = PyObject_IsTrue(blocking.obj);
-    if (b < 0) return false;
-  }
-  return syncx_deadline(b != 0, timeout.obj, out);
+  int b;
+  return detail::truth(blocking, &b) && syncx_deadline(b != 0, timeout.obj, out);
 }
 
-/// fastipc's convention: an int of nanoseconds; negative (documented: -1)
-/// waits forever, as fastipc's C code does for any negative value.
+/// fastipc's: an int of nanoseconds; negative (documented: -1) waits forever,
+/// as fastipc's C code does for any negative value.
 inline bool fastipc_ns_deadline(long long ns, Deadline* out) noexcept {
-  if (ns < 0) {
-    *out = Deadline::never();
-    return true;
-  }
-  *out = ns == 0 ? Deadline::immediate() : Deadline::after(std::chrono::nanoseconds(ns));
+  *out = ns < 0    ? Deadline::never()
+         : ns == 0 ? Deadline::immediate()
+                   : Deadline::after(std::chrono::nanoseconds(ns));
   return true;
-}
-
-/// threading's (blocking, timeout) from fast-method arguments: blocking by
-/// truth value (True when omitted; None is False), then threading_deadline.
-inline bool passed_threading_deadline(passed blocking, passed timeout, Deadline* out) noexcept {
-  int b = 1;
-  if (blocking.given()) {
-    b = PyObject_IsTrue(blocking.obj);
-    if (b < 0) return false;
-  }
-  return threading_deadline(b != 0, timeout.obj, out);
 }
 
 }  // namespace interlock::py
