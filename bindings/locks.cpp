@@ -93,7 +93,7 @@ struct Threading {
                         std::optional<PyObject*>) noexcept {
     return Release(self);
   }
-  static constexpr fixed_string kAcquire = "acquire($self, blocking=True, timeout=-1)";
+  static constexpr fixed_string kAcquire = "acquire($self, blocking=True, timeout=-1) -> bool";
   static constexpr fixed_string kTimeouts =
       "\n\nthreading's timeout rules: -1 or None waits forever; other negatives and NaN\n"
       "are ValueError; blocking=False with a timeout is ValueError.";
@@ -120,7 +120,7 @@ struct Syncx {
     Py_DECREF(r);
     return Py_NewRef(Py_False);
   }
-  static constexpr fixed_string kAcquire = "acquire($self, blocking=True, timeout=None)";
+  static constexpr fixed_string kAcquire = "acquire($self, blocking=True, timeout=None) -> bool";
   static constexpr fixed_string kTimeouts =
       "\n\nsyncx's timeout rules: None waits forever, a negative timeout tries once.";
   static constexpr fixed_string kEnterDoc = "acquire(); return the lock.";
@@ -392,7 +392,7 @@ PyMethodDef* mutex_methods() {
   return table<C>({
       ilpy::method<&acquire<F, H>, F::kAcquire, cat<H::kAcquireDoc, kWaitDoc, F::kTimeouts>()>(),
       only<F::kSyncx>(alias<&acquire<F, H>, "lock", "acquire", kWaitArgs>()),
-      ilpy::method<&release<H, C>, "release($self, /)", H::kReleaseDoc>(),
+      ilpy::method<&release<H, C>, "release($self, /) -> None", H::kReleaseDoc>(),
       ilpy::method<&enter<F, H, C>, "__enter__($self, /)", F::kEnterDoc>(),
       ilpy::method<exit_of<F, H, C>, F::kExit, F::kExitDoc>(),
       ilpy::method<&guard<F, H, C>, "guard($self, blocking=True, timeout=None)", kGuardDoc>(),
@@ -428,10 +428,10 @@ PyMethodDef* rwlock_methods() {
   using M = interlock::CheckedRWMutex;
   constexpr bool sx = F::kSyncx;
   return table<C>({
-      ilpy::method<&acquire<F, ReadHold>, "acquire_read($self, blocking=True, timeout=None)",
+      ilpy::method<&acquire<F, ReadHold>, "acquire_read($self, blocking=True, timeout=None) -> bool",
                    cat<"Take a read hold", kWaitDoc, F::kTimeouts>()>(),
       only<sx>(alias<&acquire<F, ReadHold>, "read_lock", "acquire_read", kWaitArgs>()),
-      ilpy::method<&acquire<F, WriteHold>, "acquire_write($self, blocking=True, timeout=None)",
+      ilpy::method<&acquire<F, WriteHold>, "acquire_write($self, blocking=True, timeout=None) -> bool",
                    cat<"Take the write hold", kWaitDoc, F::kTimeouts>()>(),
       only<sx>(alias<&acquire<F, WriteHold>, "write_lock", "acquire_write", kWaitArgs>()),
       ilpy::method<&guard<F, ReadHold, C>, "read_guard($self, blocking=True, timeout=None)",
@@ -444,9 +444,9 @@ PyMethodDef* rwlock_methods() {
       ilpy::method<&M::try_lock, "try_acquire_write($self, /)",
                    "Take the write hold if it is available now; return whether it was.">(),
       only<sx>(alias<&M::try_lock, "try_write_lock", "try_acquire_write">()),
-      ilpy::method<&release<ReadHold, C>, "read_release($self, /)",
+      ilpy::method<&release<ReadHold, C>, "read_release($self, /) -> None",
                    "Release a read hold (any thread may). RuntimeError if none is held.">(),
-      ilpy::method<&release<WriteHold, C>, "write_release($self, /)",
+      ilpy::method<&release<WriteHold, C>, "write_release($self, /) -> None",
                    "Release the write hold. RuntimeError if it is not held.">(),
       ilpy::method<&checked<&release_fair, WriteHold::kNotHeld, C>, "write_release_fair($self, /)",
                    "Release the write hold, handing the lock to a waiting thread if any.">(),

@@ -168,15 +168,15 @@ PyObject* semaphore_exit(PySemaphore& s, PyObject*, PyObject*, PyObject*) noexce
 }
 
 PyMethodDef semaphore_methods[] = {
-    ilpy::method<&semaphore_acquire, "acquire($self, /, blocking=True, timeout=None)",
+    ilpy::method<&semaphore_acquire, "acquire($self, /, blocking=True, timeout=None) -> bool",
                  "Take a permit, waiting for one while blocking is true: for at most timeout\n"
                  "seconds (None: forever; zero or negative: do not wait). Return whether a\n"
                  "permit was taken. Waiting releases the GIL and is interruptible (an\n"
                  "interrupted call takes no permit).">(),
-    ilpy::method<&semaphore_release, "release($self, /, n=1)",
+    ilpy::method<&semaphore_release, "release($self, /, n=1) -> None",
                  "Return n permits (n >= 1), waking up to n waiting threads in FIFO order.\n"
                  "BoundedSemaphore: ValueError if the value would exceed the initial one.">(),
-    ilpy::method<&semaphore_enter, "__enter__($self, /)",
+    ilpy::method<&semaphore_enter, "__enter__($self, /) -> bool",
                  "acquire(); return True. Waiting releases the GIL and is interruptible.">(),
     ilpy::method<&semaphore_exit, "__exit__($self, exc_type, exc_value, traceback, /)",
                  "release().">(),
@@ -205,7 +205,7 @@ PyMethodDef event_methods[] = {
                  "Set the flag and wake every waiting thread.">(),
     ilpy::method<&ResettableEvent::clear, "clear($self, /)", "Clear the flag.">(),
     ilpy::method<&wait_open<&ResettableEvent::is_set, &ResettableEvent::wait_until, ResettableEvent>,
-                 "wait($self, /, timeout=None)",
+                 "wait($self, /, timeout=None) -> bool",
                  "Wait until the flag is set, for at most timeout seconds (None: forever;\n"
                  "zero or negative: do not wait). Return True if the flag was set (a thread\n"
                  "woken by set() returns True even if clear() followed), False on timeout.\n"
@@ -235,7 +235,7 @@ PyMethodDef latch_methods[] = {
     ilpy::method<&latch_count_down, "count_down($self, /, n=1)",
                  "Lower the count by n (n >= 1; it stops at zero) and return the count after;\n"
                  "the call that reaches zero releases every waiting thread.">(),
-    ilpy::method<&wait_open<&Latch::try_wait, &Latch::wait_until, Latch>, "wait($self, /, timeout=None)",
+    ilpy::method<&wait_open<&Latch::try_wait, &Latch::wait_until, Latch>, "wait($self, /, timeout=None) -> bool",
                  "Wait until the count is zero, for at most timeout seconds (None: forever;\n"
                  "zero or negative: do not wait). Return True once it is zero, False on\n"
                  "timeout. Waiting releases the GIL and is interruptible.">(),
