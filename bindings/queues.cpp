@@ -24,6 +24,7 @@
 
 #include "aio.hpp"
 #include "fast_methods.hpp"
+#include "method_table.hpp"
 #include "interlock/blocking_queue.hpp"
 #include "interlock/deadline.hpp"
 #include "interlock/gathering_map.hpp"
@@ -330,15 +331,6 @@ PyObject* q_aio_join(PyObject* self, C& c, PyObject* loop, PyObject* future, PyO
   "fetch a task is followed by one task_done(). When every put item was marked\n"               \
   "done, join() returns. ValueError if called more times than items were put."
 
-/// Py_tp_methods + the GC slots of a queue-like class.
-template <class C, PyMethodDef* Methods>
-PyType_Slot gc_slots[] = {
-    {Py_tp_methods, Methods},
-    {Py_tp_traverse, reinterpret_cast<void*>(&ilpy::traverse_slot<C>)},
-    {Py_tp_clear, reinterpret_cast<void*>(&ilpy::clear_slot<C>)},
-    {0, nullptr},
-};
-
 // ============================================================ Queue
 
 PyMethodDef queue_methods[] = {
@@ -364,24 +356,6 @@ PyMethodDef queue_methods[] = {
 
 // ============================================================ ConcurrentQueue
 
-/// ft_utils' pop timeout: None waits forever; zero or negative does not wait
-/// (queue.Empty at once, as its Condition.wait would); NaN -> ValueError.
-/// (To move beside the other timeout conventions in bindings/timeouts.hpp.)
-bool cq_deadline(PyObject* timeout, Deadline* out) noexcept {
-  if (!timeout || timeout == Py_None) {
-    *out = Deadline::never();
-    return true;
-  }
-  const double t = PyFloat_AsDouble(timeout);
-  if (t == -1.0 && PyErr_Occurred()) return false;
-  if (std::isnan(t)) {
-    PyErr_SetString(PyExc_ValueError, "Invalid value NaN (not a number)");
-    return false;
-  }
-  *out = Deadline::after_seconds(t);
-  return true;
-}
-
 PyObject* cq_push(PyConcurrentQueue& c, PyObject* value) noexcept {
   return push_until(c, value, Deadline::never());
 }
@@ -402,7 +376,7 @@ PyObject* cq_pop(PyConcurrentQueue& c, std::optional<PyObject*> timeout) noexcep
     return nullptr;
   }
   Deadline d;
-  if (!cq_deadline(timeout ? *timeout : nullptr, &d)) return nullptr;
+  if (!ilpy::ft_pop_deadline(timeout ? *timeout : nullptr, &d)) return nullptr;
   PyObject* v = pop_until(c, d);
   return Local ? wrap_local(v) : v;
 }
@@ -564,7 +538,7 @@ void init_queues(nb::module_& m) {
   m.attr("ShutDown") = nb::borrow(g_shutdown);
 
   def_std_queue<PyQueue>(nb::class_<PyQueue>(
-      m, "Queue", nb::type_slots(gc_slots<PyQueue, queue_methods>), nb::is_weak_referenceable(),
+      m, "Queue", ilpy::gc_slots<PyQueue>(queue_methods), nb::is_weak_referenceable(),
       "Queue(maxsize=0)\n\n"
       "A FIFO queue with queue.Queue's contract (maxsize <= 0: unbounded),\n"
       "raising queue.Empty, queue.Full and queue.ShutDown. Any number of\n"
@@ -575,7 +549,7 @@ void init_queues(nb::module_& m) {
                    "Items put and not yet marked done with task_done().");
 
   auto cq = nb::class_<PyConcurrentQueue>(
-      m, "ConcurrentQueue", nb::type_slots(gc_slots<PyConcurrentQueue, cq_methods>), nb::is_weak_referenceable(),
+      m, "ConcurrentQueue", ilpy::gc_slots<PyConcurrentQueue>(cq_methods), nb::is_weak_referenceable(),
       "ConcurrentQueue(scaling=None, lock_free=False)\n\n"
       "ft_utils' unbounded FIFO queue: push / pop(timeout) / pop_local / shutdown /\n"
       "size / empty. lock_free=True keeps the semantics and changes how a pop waits\n"
@@ -593,7 +567,7 @@ void init_queues(nb::module_& m) {
       nb::sig("def __init__(self, scaling: int | None = None, lock_free: bool = False) -> None"));
 
   def_std_queue<PyStdConcurrentQueue>(nb::class_<PyStdConcurrentQueue, PyConcurrentQueue>(
-      m, "StdConcurrentQueue", nb::type_slots(gc_slots<PyStdConcurrentQueue, scq_methods>),
+      m, "StdConcurrentQueue", ilpy::gc_slots<PyStdConcurrentQueue>(scq_methods),
       "StdConcurrentQueue(maxsize=0)\n\n"
       "queue.Queue's API over ConcurrentQueue (lock-free waiting), as ft_utils:\n"
       "put/get with block and timeout, *_nowait, qsize/full, task_done/join, plus\n"
@@ -603,7 +577,7 @@ void init_queues(nb::module_& m) {
                            "The iterator of ConcurrentGatheringIterator.iterator()."));
 
   auto gi = nb::class_<PyGathering>(
-      m, "ConcurrentGatheringIterator", nb::type_slots(gc_slots<PyGathering, gi_methods>), nb::is_weak_referenceable(),
+      m, "ConcurrentGatheringIterator", ilpy::gc_slots<PyGathering>(gi_methods), nb::is_weak_referenceable(),
       "ConcurrentGatheringIterator(scaling=None)\n\n"
       "Gathers values inserted under integer keys by any number of threads;\n"
       "iterator(max_key) yields the values of keys 0..max_key in key order,\n"

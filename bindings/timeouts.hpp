@@ -13,10 +13,11 @@
 //                        negative tries once
 //   fastipc_ns_deadline  interlock.compat.fastipc: int nanoseconds, negative
 //                        forever
+//   ft_pop_deadline      ft_utils' ConcurrentQueue.pop: None forever, <= 0 no
+//                        wait, NaN ValueError
 // The passed_* forms take fast-method arguments (ilpy::passed): blocking by
 // truth value, True when omitted (threading's blocking=None is False).
-// (interlock.collections' ConcurrentQueue keeps its own in bindings/queues.cpp;
-// Condition.wait in python/interlock/_sync.py is a Semaphore.acquire, so it
+// (Condition.wait in python/interlock/_sync.py is a Semaphore.acquire, so it
 // has no convention of its own.)
 #pragma once
 
@@ -153,6 +154,21 @@ inline bool fastipc_ns_deadline(long long ns, Deadline* out) noexcept {
   *out = ns < 0    ? Deadline::never()
          : ns == 0 ? Deadline::immediate()
                    : Deadline::after(std::chrono::nanoseconds(ns));
+  return true;
+}
+
+/// ft_utils' ConcurrentQueue.pop(timeout): None waits forever; zero or
+/// negative does not wait (queue.Empty at once, as its Condition.wait would);
+/// NaN -> ValueError.
+inline bool ft_pop_deadline(PyObject* timeout, Deadline* out) noexcept {
+  if (!timeout || timeout == Py_None) {
+    *out = Deadline::never();
+    return true;
+  }
+  const double t = PyFloat_AsDouble(timeout);
+  if (t == -1.0 && PyErr_Occurred()) return false;
+  if (std::isnan(t)) return detail::fail(PyExc_ValueError, "Invalid value NaN (not a number)");
+  *out = Deadline::after_seconds(t);
   return true;
 }
 
