@@ -24,11 +24,11 @@ inline void set_module(nanobind::handle cls, const char* module) {
 void init_locks(nanobind::module_& m);
 
 /// interlock._interlock.locks (shared with the locks): Semaphore,
-/// BoundedSemaphore, Event, Once, CountDownLatch (bindings/sync.cpp).
+/// BoundedSemaphore, Event, Once, CountDownLatch (bindings/locks.cpp).
 void init_sync(nanobind::module_& m);
 
 /// Child side of fork(): resets the Once objects whose function was running
-/// in a thread that does not exist in the child (bindings/sync.cpp).
+/// in a thread that does not exist in the child (bindings/locks.cpp).
 void sync_after_fork_in_child() noexcept;
 
 /// interlock._interlock.atomic: AtomicInt, AtomicBool, AtomicFloat, AtomicReference;
