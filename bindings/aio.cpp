@@ -3,9 +3,7 @@
 
 #include <nanobind/nanobind.h>
 
-#include <atomic>
 #include <new>
-#include <type_traits>
 
 #include "fast_methods.hpp"
 #include "module.hpp"
@@ -49,9 +47,11 @@ PyObject* g_call_soon_threadsafe = nullptr;
 
 inline AsyncWaitObject* aw(PyObject* o) noexcept { return nb::inst_ptr<AsyncWaitObject>(o); }
 
-/// Schedules the future's completion on its loop; drops the queue's reference.
-/// Called with the GIL held / thread state attached, under no internal lock.
-void deliver(PyObject* self) noexcept {
+/// The core's notify (on the releasing thread, under no internal lock):
+/// schedules the future's completion on its loop; drops the queue's reference.
+void notify(void* ctx) noexcept {
+  PyGILState_STATE g = PyGILState_Ensure();
+  PyObject* self = static_cast<PyObject*>(ctx);
   AsyncWaitObject* w = aw(self);
 #if PY_VERSION_HEX >= 0x030C0000
   PyObject* exc = PyErr_GetRaisedException();
@@ -74,11 +74,6 @@ void deliver(PyObject* self) noexcept {
   PyErr_Restore(exc_type, exc, exc_tb);
 #endif
   Py_DECREF(self);  // the queue's reference
-}
-
-void notify(void* ctx) noexcept {
-  PyGILState_STATE g = PyGILState_Ensure();
-  deliver(static_cast<PyObject*>(ctx));
   PyGILState_Release(g);
 }
 
@@ -93,17 +88,6 @@ PyObject* make(Kind kind, PyObject* owner, void* prim, const CustomOps* ops, PyO
   } catch (...) {
     return detail::translate_current_exception();
   }
-}
-
-// The queue's reference is taken before the core can hand the node to a
-// notify (which may run on another thread at once).
-PyObject* enqueue(PyObject* obj) noexcept {
-  if (!obj) return nullptr;
-  queue_ref(obj);
-  if (!aw(obj)->wait.enqueue()) return obj;  // queued
-  Py_DECREF(obj);  // the queue's reference, never used
-  Py_DECREF(obj);
-  Py_RETURN_NONE;
 }
 
 /// AsyncWait._set_wake(fn): installs the callback that completes a waiter's
@@ -136,11 +120,13 @@ PyType_Slot aw_slots[] = {
 
 template <class P>
 PyObject* enqueue(PyObject* owner, P& prim, PyObject* loop, PyObject* future) noexcept {
-  constexpr Kind kind = std::is_same_v<P, Mutex>       ? Kind::mutex
-                        : std::is_same_v<P, Semaphore> ? Kind::semaphore
-                        : std::is_same_v<P, Latch>     ? Kind::latch
-                                                       : Kind::event;
-  return enqueue(make(kind, owner, &prim, nullptr, loop, future));
+  PyObject* w = make(AsyncWait::kind_of<P>, owner, &prim, nullptr, loop, future);
+  if (!w) return nullptr;
+  Py_INCREF(w);  // the queue's, before the core can hand the node to a notify
+  if (!aw(w)->wait.enqueue()) return w;  // queued
+  Py_DECREF(w);  // the queue's reference, never used
+  Py_DECREF(w);
+  Py_RETURN_NONE;
 }
 template PyObject* enqueue(PyObject*, Mutex&, PyObject*, PyObject*) noexcept;
 template PyObject* enqueue(PyObject*, Semaphore&, PyObject*, PyObject*) noexcept;

@@ -55,9 +55,7 @@ IL_PY_COLD PyObject* raise_runtime(const char* msg) noexcept {
 /// forever); __enter__ returns True; __exit__ takes 0-3 arguments, returns None.
 struct Threading {
   static constexpr bool kSyncx = false;
-  static bool deadline(ilpy::passed blocking, ilpy::passed timeout, Deadline* out) noexcept {
-    return ilpy::passed_threading_deadline(blocking, timeout, out);
-  }
+  static constexpr auto deadline = &ilpy::passed_threading_deadline;
   template <class C>
   static PyObject* entered(PyObject*, C&) noexcept { return Py_NewRef(Py_True); }
   template <auto Release, class C>
@@ -80,9 +78,7 @@ struct Threading {
 /// lock() / read_lock() / ... aliases.
 struct Syncx {
   static constexpr bool kSyncx = true;
-  static bool deadline(ilpy::passed blocking, ilpy::passed timeout, Deadline* out) noexcept {
-    return ilpy::passed_syncx_deadline(blocking, timeout, out);
-  }
+  static constexpr auto deadline = &ilpy::passed_syncx_deadline;
   template <class C>
   static PyObject* entered(PyObject* self, C&) noexcept { return Py_NewRef(self); }
   template <auto Release, class C>
@@ -102,9 +98,7 @@ struct Syncx {
 
 /// threading.Semaphore's: Threading's, with the wait() timeout convention.
 struct SemaphoreRules : Threading {
-  static bool deadline(ilpy::passed blocking, ilpy::passed timeout, Deadline* out) noexcept {
-    return ilpy::passed_semaphore_deadline(blocking, timeout, out);
-  }
+  static constexpr auto deadline = &ilpy::passed_semaphore_deadline;
 };
 
 // ============================================================ holds
@@ -314,12 +308,7 @@ PyObject* rlock_release_save(interlock::RecursiveMutex& m) noexcept {
 PyObject* rlock_acquire_restore(interlock::RecursiveMutex& m, PyObject* state) noexcept {
   Py_ssize_t depth = 0;
   unsigned long owner = 0;
-  if (!PyTuple_Check(state)) {
-    PyErr_Format(PyExc_TypeError, "_acquire_restore() argument must be a tuple, not %.200s",
-                 IL_TP_NAME(state));
-    return nullptr;
-  }
-  if (!PyArg_ParseTuple(state, "nk:_acquire_restore", &depth, &owner)) return nullptr;
+  if (!PyArg_Parse(state, "(nk):_acquire_restore", &depth, &owner)) return nullptr;
   if (depth < 1) {
     PyErr_SetString(PyExc_ValueError, "_acquire_restore(): the recursion count must be >= 1");
     return nullptr;

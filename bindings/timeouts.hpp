@@ -1,24 +1,12 @@
 // bindings/timeouts.hpp — every timeout convention of the Python API, in one
-// place (one fact, one home). Each turns a call's (blocking, timeout)
-// arguments into a core Deadline, or returns false with a Python exception
-// set on bad input. The conventions, by caller:
-//   threading_deadline   threading.Lock/RLock.acquire: -1 (or None) waits
-//                        forever; other negatives and NaN are ValueError
-//   wait_deadline        threading's wait() calls (Event.wait, Condition.wait):
-//                        None forever, <= 0 no wait
-//   semaphore_deadline   threading.Semaphore.acquire: wait_deadline's rule, and
-//                        a timeout with blocking=False is ValueError
-//   queue_deadline       queue.Queue.get/put: None forever, negative ValueError
-//   syncx_deadline       interlock.compat.syncx: None/inf/NaN forever,
-//                        negative tries once
-//   fastipc_ns_deadline  interlock.compat.fastipc: int nanoseconds, negative
-//                        forever
-//   ft_pop_deadline      ft_utils' ConcurrentQueue.pop: None forever, <= 0 no
-//                        wait, NaN ValueError
-// The passed_* forms take fast-method arguments (ilpy::passed): blocking by
-// truth value, True when omitted (threading's blocking=None is False).
-// (Condition.wait in python/interlock/_sync.py is a Semaphore.acquire, so it
-// has no convention of its own.)
+// place (one fact, one home): one function per convention, documented with
+// the call it serves (threading's lock acquire, wait() calls and
+// Semaphore.acquire; queue's; syncx's; fastipc's; ft_utils' pop). Each turns
+// the call's (blocking, timeout) into a core Deadline, or returns false with
+// a Python exception set. The passed_* forms take fast-method arguments
+// (ilpy::passed): blocking by truth value, true when omitted (threading's
+// blocking=None is False). Condition.wait (python/interlock/_sync.py) is a
+// Semaphore.acquire, so it has no convention of its own.
 #pragma once
 
 #include <Python.h>
@@ -61,29 +49,24 @@ inline bool truth(passed blocking, int* b) noexcept {
 }
 }  // namespace detail
 
-/// threading-style (blocking, timeout) -> Deadline; timeout -1 (or None)
-/// means forever. Errors, with the messages of CPython's lock.acquire():
-/// non-blocking with a timeout, a negative other than -1, or NaN ->
-/// ValueError; past threading.TIMEOUT_MAX -> OverflowError; not a number ->
-/// TypeError.
-inline bool threading_deadline(bool blocking_, PyObject* timeout, Deadline* out) {
+/// threading.Lock.acquire(blocking, timeout): -1 (or None) means forever.
+/// Errors, with the messages of CPython's lock.acquire(): non-blocking with
+/// a timeout, a negative other than -1, or NaN -> ValueError; past
+/// threading.TIMEOUT_MAX -> OverflowError; not a number -> TypeError.
+inline bool passed_threading_deadline(passed blocking, passed timeout, Deadline* out) noexcept {
+  int b;
   double t = -1.0;
-  if (timeout && timeout != Py_None) {
-    if (!detail::seconds(timeout, &t)) return false;
-    if (!blocking_ && t != -1.0)
+  if (!detail::truth(blocking, &b)) return false;
+  if (timeout.given() && timeout.obj != Py_None) {
+    if (!detail::seconds(timeout.obj, &t)) return false;
+    if (!b && t != -1.0)
       return detail::fail(PyExc_ValueError, "can't specify a timeout for a non-blocking call");
     if (t < 0 && t != -1.0)
       return detail::fail(PyExc_ValueError, "timeout value must be a non-negative number");
     if (!detail::in_range(t)) return false;
   }
-  *out = !blocking_ ? Deadline::immediate()
-         : t < 0    ? Deadline::never()
-                    : Deadline::after_seconds(t);
+  *out = !b ? Deadline::immediate() : t < 0 ? Deadline::never() : Deadline::after_seconds(t);
   return true;
-}
-inline bool passed_threading_deadline(passed blocking, passed timeout, Deadline* out) noexcept {
-  int b;
-  return detail::truth(blocking, &b) && threading_deadline(b != 0, timeout.obj, out);
 }
 
 /// queue-style (block, timeout): None = forever; negative or NaN ->
@@ -134,18 +117,16 @@ inline bool passed_semaphore_deadline(passed blocking, passed timeout, Deadline*
 /// blocking=False tries once and ignores the timeout; None, +inf and NaN wait
 /// forever; a negative timeout (even -0.0) tries once; else that many seconds
 /// (saturating: past ~95 years is never()).
-inline bool syncx_deadline(bool blocking_, PyObject* timeout, Deadline* out) {
-  const bool has_timeout = timeout && timeout != Py_None;
-  const double t = has_timeout ? PyFloat_AsDouble(timeout) : 0.0;
+inline bool passed_syncx_deadline(passed blocking, passed timeout, Deadline* out) noexcept {
+  int b;
+  if (!detail::truth(blocking, &b)) return false;
+  const bool has_timeout = timeout.given() && timeout.obj != Py_None;
+  const double t = has_timeout ? PyFloat_AsDouble(timeout.obj) : 0.0;
   if (t == -1.0 && PyErr_Occurred()) return false;
-  *out = !blocking_ || std::signbit(t)     ? Deadline::immediate()
+  *out = !b || std::signbit(t)               ? Deadline::immediate()
          : !has_timeout || !std::isfinite(t) ? Deadline::never()
                                              : Deadline::after_seconds(t);
   return true;
-}
-inline bool passed_syncx_deadline(passed blocking, passed timeout, Deadline* out) {
-  int b;
-  return detail::truth(blocking, &b) && syncx_deadline(b != 0, timeout.obj, out);
 }
 
 /// fastipc's: an int of nanoseconds; negative (documented: -1) waits forever,
