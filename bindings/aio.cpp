@@ -52,27 +52,20 @@ inline AsyncWaitObject* aw(PyObject* o) noexcept { return nb::inst_ptr<AsyncWait
 void notify(void* ctx) noexcept {
   PyGILState_STATE g = PyGILState_Ensure();
   PyObject* self = static_cast<PyObject*>(ctx);
-  AsyncWaitObject* w = aw(self);
-#if PY_VERSION_HEX >= 0x030C0000
-  PyObject* exc = PyErr_GetRaisedException();
-#else
-  PyObject *exc_type, *exc, *exc_tb;
-  PyErr_Fetch(&exc_type, &exc, &exc_tb);
-#endif
-  PyObject* method = PyThread_get_thread_ident() == w->loop_thread ? g_call_soon
-                                                                   : g_call_soon_threadsafe;
-  PyObject* r = PyObject_CallMethodObjArgs(w->loop.ptr(), method, g_wake, w->future.ptr(), nullptr);
-  if (r) {
-    Py_DECREF(r);
-  } else {
-    PyErr_Clear();  // the loop is closed: nobody will resume the waiter
-    w->wait.abandon();
+  {
+    nb::error_scope keep;  // an exception pending on the releasing thread
+    AsyncWaitObject* w = aw(self);
+    PyObject* method = PyThread_get_thread_ident() == w->loop_thread ? g_call_soon
+                                                                     : g_call_soon_threadsafe;
+    PyObject* r =
+        PyObject_CallMethodObjArgs(w->loop.ptr(), method, g_wake, w->future.ptr(), nullptr);
+    if (r) {
+      Py_DECREF(r);
+    } else {
+      PyErr_Clear();  // the loop is closed: nobody will resume the waiter
+      w->wait.abandon();
+    }
   }
-#if PY_VERSION_HEX >= 0x030C0000
-  PyErr_SetRaisedException(exc);
-#else
-  PyErr_Restore(exc_type, exc, exc_tb);
-#endif
   Py_DECREF(self);  // the queue's reference
   PyGILState_Release(g);
 }
@@ -167,10 +160,9 @@ void init_aio(nb::module_& m) {
   using namespace interlock::py::aio;
   nb::class_<AsyncWaitObject> cls(m, "AsyncWait", nb::type_slots(aw_slots), nb::is_final(),
                                   "An event-loop waiter queued on a primitive (internal).");
-  // handed_off: whether the release that woke this waiter handed it the lock
-  // or permit (it owns it now). Reading it consumes the outcome.
   cls.def_prop_ro("handed_off", [](AsyncWaitObject& w) { return w.wait.consume(); },
-                  "Whether the waking release handed this waiter the lock / permit.");
+                  "Whether the waking release handed this waiter the lock / permit\n"
+                  "(it owns it now). Reading it consumes the outcome.");
   set_module(cls, "interlock._interlock.aio");
   g_type = reinterpret_cast<PyTypeObject*>(cls.ptr());
   g_call_soon = PyUnicode_InternFromString("call_soon");

@@ -14,9 +14,7 @@ namespace interlock::py::aio {
 /// _aio_enqueue(loop, future) of a primitive P (Mutex, Semaphore,
 /// ResettableEvent, Latch): Py_None (new reference) if it was ready at once
 /// (the lock or permit is now the caller's; the event is set; the latch is
-/// open), a new AsyncWait object if it was enqueued, or null with an error
-/// set. A lock handed to a waiter that went away is given back through the
-/// core's checked unlock (Mutex::try_unlock: any thread may release a Lock).
+/// open), a new AsyncWait object if it was enqueued, or null with an error.
 template <class P>
 PyObject* enqueue(PyObject* owner, P& prim, PyObject* loop, PyObject* future) noexcept;
 

@@ -191,9 +191,7 @@ class Guard {
  public:
   using Core = typename H::Core;
   Guard(Core* core, nb::object owner) noexcept : owner_(std::move(owner)), core_(core) {}
-  Guard(const Guard&) = delete;
-  Guard& operator=(const Guard&) = delete;
-  ~Guard() { drop(); }
+  ~Guard() { drop(); }  // (not copyable: held_ is atomic)
 
   int traverse(visitproc visit, void* arg) const noexcept {
     Py_VISIT(owner_.ptr());

@@ -63,12 +63,4 @@ inline PyObject* wait_result(WaitStatus s) noexcept {
   return Py_NewRef(s == WaitStatus::ok ? Py_True : Py_False);
 }
 
-/// queue.Queue's `block` argument (null: omitted, i.e. true): 1, 0, or -1
-/// with an exception set (its __bool__ failed).
-inline int block_arg(PyObject* block) noexcept {
-  if (!block || block == Py_True) return 1;
-  if (block == Py_False) return 0;
-  return PyObject_IsTrue(block);
-}
-
 }  // namespace interlock::py
