@@ -731,7 +731,6 @@ void init_locks(nb::module_& m) {
 void init_sync(nb::module_& m) {
   using namespace nb::literals;
   add<PySemaphore>(m, "Semaphore", ilpy::method_slots<semaphore_methods>(),
-                   "Semaphore(value=1)\n\n"
                    "A counting semaphore (threading.Semaphore's contract): acquire() takes a\n"
                    "permit, waiting while there is none; release(n) returns n. Waiting threads\n"
                    "are served in FIFO order, release the GIL while they wait and are\n"
@@ -744,20 +743,17 @@ void init_sync(nb::module_& m) {
   // inherited descriptors would take the generic call path here.
   add<PyBoundedSemaphore, PySemaphore>(
       m, "BoundedSemaphore", ilpy::method_slots<semaphore_methods>(),
-      "BoundedSemaphore(value=1)\n\n"
       "A Semaphore whose release() raises ValueError if the value would exceed\n"
       "the initial value (threading.BoundedSemaphore's contract).")
       .def("__init__", &construct<PyBoundedSemaphore>, "value"_a.none() = 1)
       .def_prop_ro("initial_value", [](const PyBoundedSemaphore& s) { return s.bound; },
                    "The initial value: the most permits there can be.");
   add<PyEvent>(m, "Event", ilpy::method_slots<event_methods>(),
-               "Event()\n\n"
                "A flag threads can wait for (threading.Event's contract): set(),\n"
                "clear(), is_set(), wait(timeout=None). Waiting releases the GIL\n"
                "and is interruptible by signals.")
       .def(nb::init<>());
   auto once = add<PyOnce>(m, "Once", ilpy::gc_slots<PyOnce>(once_methods),
-                          "Once()\n\n"
                           "Runs a function exactly once across all threads: once.call(fn, *args,\n"
                           "**kwargs) runs fn the first time, caches its result and returns it to\n"
                           "every caller, now and later. If fn raises, the exception propagates\n"
@@ -765,7 +761,6 @@ void init_sync(nb::module_& m) {
   once.def(nb::init<>()).def_prop_ro("done", &once_is_done, "Whether a call has completed.");
   ilpy::use_trashcan(once);
   add<PyLatch>(m, "CountDownLatch", ilpy::method_slots<latch_methods>(),
-               "CountDownLatch(count)\n\n"
                "A one-shot gate (Java's CountDownLatch, C++'s std::latch): wait()\n"
                "blocks until count_down() has been called count times in all; from\n"
                "then on the latch stays open. Waiting releases the GIL and is\n"
