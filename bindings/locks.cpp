@@ -57,7 +57,7 @@ struct Threading {
   static constexpr bool kSyncx = false;
   static constexpr auto deadline = &ilpy::passed_threading_deadline;
   template <class C>
-  static PyObject* entered(PyObject*, C&) noexcept { return Py_NewRef(Py_True); }
+  static PyObject* entered(PyObject*, C&) noexcept { Py_RETURN_TRUE; }
   template <auto Release, class C>
   static PyObject* exit(C& self, std::optional<PyObject*>, std::optional<PyObject*>,
                         std::optional<PyObject*>) noexcept {
@@ -86,7 +86,7 @@ struct Syncx {
     PyObject* r = std::invoke(Release, self);
     if (IL_PY_UNLIKELY(!r)) return nullptr;
     Py_DECREF(r);
-    return Py_NewRef(Py_False);
+    Py_RETURN_FALSE;
   }
   static constexpr fixed_string kAcquire = "acquire($self, blocking=True, timeout=None) -> bool";
   static constexpr fixed_string kTimeouts =
@@ -209,12 +209,12 @@ class Guard {
   /// Claims the hold and releases it with Release; None, or RuntimeError.
   template <auto Release>
   PyObject* release_with() noexcept {
-    if (!take()) return Py_NewRef(Py_None);
+    if (!take()) Py_RETURN_NONE;
     if (IL_PY_UNLIKELY(!Release(*core_))) {
       if constexpr (H::kKeepOnFailure) held_.store(true, std::memory_order_release);
       return raise_runtime(H::kNotHeld);
     }
-    return Py_NewRef(Py_None);
+    Py_RETURN_NONE;
   }
   /// Claims the hold (true once): the caller then releases or converts it.
   bool take() noexcept { return held_.exchange(false, std::memory_order_acq_rel); }
@@ -263,7 +263,7 @@ PyObject* write_guard_downgrade(Guard<WriteHold>& g) noexcept {
 /// Op(self) as None, or RuntimeError(Msg) when it reports false.
 template <auto Op, const char* Msg, class C>
 PyObject* checked(C& self) noexcept {
-  if (INTERLOCK_LIKELY(Op(self))) return Py_NewRef(Py_None);
+  if (INTERLOCK_LIKELY(Op(self))) Py_RETURN_NONE;
   return raise_runtime(Msg);
 }
 template <class H, class C>
@@ -505,7 +505,7 @@ struct PyBoundedSemaphore : PySemaphore {
 };
 
 PyObject* semaphore_release_n(PySemaphore& s, std::uint64_t n) noexcept {
-  if (INTERLOCK_LIKELY(s.release_bounded(n, s.bound))) return Py_NewRef(Py_None);
+  if (INTERLOCK_LIKELY(s.release_bounded(n, s.bound))) Py_RETURN_NONE;
   if (s.bounded) PyErr_SetString(PyExc_ValueError, "Semaphore released too many times");
   else PyErr_SetString(PyExc_OverflowError, "semaphore value would exceed 2**62-1");
   return nullptr;

@@ -59,8 +59,9 @@ inline auto blocking(F&& f) {
 /// A wait's result as Python: ok -> True, timed_out -> False, interrupted ->
 /// NULL with the signal handler's exception.
 inline PyObject* wait_result(WaitStatus s) noexcept {
-  if (IL_PY_UNLIKELY(s == WaitStatus::interrupted)) return raise_interrupted();
-  return Py_NewRef(s == WaitStatus::ok ? Py_True : Py_False);
+  if (INTERLOCK_LIKELY(s == WaitStatus::ok)) Py_RETURN_TRUE;  // (no incref of an immortal)
+  if (s == WaitStatus::timed_out) Py_RETURN_FALSE;
+  return raise_interrupted();
 }
 
 }  // namespace interlock::py

@@ -69,7 +69,6 @@ from ._aio import (  # also adds the .aio views and async with (see _aio.py)
 )
 
 
-
 def _name(self: object) -> str:
     t = type(self)
     return f"{t.__module__}.{t.__qualname__}"
@@ -115,6 +114,7 @@ for _cls, _method in (
     (Once, _state_repr(lambda o: "done" if o.done else "not done")),
 ):
     setattr(_cls, "__repr__", _method)
+del _cls, _method
 _isSet.__name__ = "isSet"
 setattr(Event, "isSet", _isSet)
 
