@@ -5,7 +5,7 @@
 
 #include <new>
 
-#include "fast_methods.hpp"
+#include "method_table.hpp"
 #include "module.hpp"
 
 namespace nb = nanobind;
@@ -17,8 +17,8 @@ using Kind = AsyncWait::Kind;
 
 /// The Python half of a wait (a nanobind instance): the core's AsyncWait
 /// (the node and its rules, include/interlock/async_wait.hpp) plus what its
-/// notify needs. No tp_clear: a queued waiter must keep its references until
-/// notify, and a cycle through one is broken when its future completes.
+/// notify needs. clear() drops nothing: a queued waiter must keep its references
+/// until notify, and a cycle through one is broken when its future completes.
 struct AsyncWaitObject {
   AsyncWait wait;
   nb::object owner;  // the primitive's Python object (keeps the primitive alive)
@@ -32,6 +32,7 @@ struct AsyncWaitObject {
     Py_VISIT(future.ptr());
     return 0;
   }
+  void clear() noexcept {}
   /// cancel(): withdraw a waiter whose coroutine gives up (cancelled, timed
   /// out). Leaves the primitive as if it had never waited (AsyncWait::cancel).
   static PyObject* cancel(PyObject* self, AsyncWaitObject& w) noexcept {
@@ -41,9 +42,10 @@ struct AsyncWaitObject {
 };
 
 PyTypeObject* g_type = nullptr;
-PyObject* g_wake = nullptr;            // _aio._wake(future): set_result(None) unless done
-PyObject* g_call_soon = nullptr;       // interned method names
+PyObject* g_module = nullptr;  // interlock._interlock._aio, where _aio.py puts _wake
+PyObject* g_call_soon = nullptr;  // interned names
 PyObject* g_call_soon_threadsafe = nullptr;
+PyObject* g_wake = nullptr;
 
 inline AsyncWaitObject* aw(PyObject* o) noexcept { return nb::inst_ptr<AsyncWaitObject>(o); }
 
@@ -57,8 +59,11 @@ void notify(void* ctx) noexcept {
     AsyncWaitObject* w = aw(self);
     PyObject* method = PyThread_get_thread_ident() == w->loop_thread ? g_call_soon
                                                                      : g_call_soon_threadsafe;
-    PyObject* r =
-        PyObject_CallMethodObjArgs(w->loop.ptr(), method, g_wake, w->future.ptr(), nullptr);
+    PyObject* wake = PyObject_GetAttr(g_module, g_wake);  // _wake(future): set unless done
+    PyObject* r = wake ? PyObject_CallMethodObjArgs(w->loop.ptr(), method, wake,
+                                                    w->future.ptr(), nullptr)
+                       : nullptr;
+    Py_XDECREF(wake);
     if (r) {
       Py_DECREF(r);
     } else {
@@ -83,30 +88,10 @@ PyObject* make(Kind kind, PyObject* owner, void* prim, const CustomOps* ops, PyO
   }
 }
 
-/// AsyncWait._set_wake(fn): installs the callback that completes a waiter's
-/// future on its loop (python/interlock/_aio.py's _wake), once at import.
-PyObject* aw_set_wake(PyObject*, PyObject* fn) {
-  if (!PyCallable_Check(fn)) {
-    PyErr_SetString(PyExc_TypeError, "_set_wake() needs a callable");
-    return nullptr;
-  }
-  PyObject* old = g_wake;
-  g_wake = Py_NewRef(fn);
-  Py_XDECREF(old);
-  Py_RETURN_NONE;
-}
-
 PyMethodDef aw_methods[] = {
     method<&AsyncWaitObject::cancel, "cancel($self, /) -> None",
            "Withdraw the wait, giving back whatever a release handed over.">(),
-    {"_set_wake", aw_set_wake, METH_O | METH_STATIC,
-     "_set_wake(fn, /)\n--\n\nInstall the callback that completes a waiter's future."},
     methods_end,
-};
-PyType_Slot aw_slots[] = {
-    {Py_tp_methods, aw_methods},
-    {Py_tp_traverse, reinterpret_cast<void*>(&traverse_slot<AsyncWaitObject>)},
-    {0, nullptr},
 };
 
 }  // namespace
@@ -158,16 +143,19 @@ namespace interlock::py {
 
 void init_aio(nb::module_& m) {
   using namespace interlock::py::aio;
-  nb::class_<AsyncWaitObject> cls(m, "AsyncWait", nb::type_slots(aw_slots), nb::is_final(),
+  nb::class_<AsyncWaitObject> cls(m, "AsyncWait", gc_slots<AsyncWaitObject>(aw_methods),
+                                  nb::is_final(),
                                   "An event-loop waiter queued on a primitive (internal).");
   cls.def_prop_ro("handed_off", [](AsyncWaitObject& w) { return w.wait.consume(); },
                   "Whether the waking release handed this waiter the lock / permit\n"
                   "(it owns it now). Reading it consumes the outcome.");
   set_module(cls, "interlock._interlock.aio");
   g_type = reinterpret_cast<PyTypeObject*>(cls.ptr());
+  g_module = m.ptr();  // kept alive by interlock._interlock
   g_call_soon = PyUnicode_InternFromString("call_soon");
   g_call_soon_threadsafe = PyUnicode_InternFromString("call_soon_threadsafe");
-  if (!g_call_soon || !g_call_soon_threadsafe) throw nb::python_error();
+  g_wake = PyUnicode_InternFromString("_wake");
+  if (!g_call_soon || !g_call_soon_threadsafe || !g_wake) throw nb::python_error();
 }
 
 }  // namespace interlock::py
