@@ -103,13 +103,10 @@ struct SemaphoreRules : Threading {
 
 // ============================================================ holds
 
-/// What a hold is on and how the core takes, waits for and releases it:
-///   Core                   the core primitive (the Python class derives from it)
-///   try_acquire / wait     take it now / by a deadline (GIL handling is ours)
-///   release                the core's checked release (false: not held)
-///   kNotHeld               the RuntimeError's message when release fails
-///   kKeepOnFailure         a guard whose release failed still holds (RLock:
-///                          released from a thread that does not own it)
+/// What a hold is on (Core) and how the core takes, waits for and releases it
+/// (release: the checked one; kNotHeld: its RuntimeError), docs/design.md
+/// "Locks, lock_api style". kKeepOnFailure: a guard whose release failed
+/// still holds (an RLock released from a thread that does not own it).
 struct LockHold {
   using Core = interlock::Mutex;
   static bool try_acquire(Core& c) noexcept { return c.try_lock(); }
@@ -539,7 +536,6 @@ PyMethodDef semaphore_methods[] = {
 };
 
 using interlock::ResettableEvent;
-struct PyEvent final : ResettableEvent {};
 
 PyMethodDef event_methods[] = {
     ilpy::method<&ResettableEvent::is_set, "is_set($self, /)", "Return whether the flag is set.">(),
@@ -748,7 +744,7 @@ void init_sync(nb::module_& m) {
       .def("__init__", &construct<PyBoundedSemaphore>, "value"_a.none() = 1)
       .def_prop_ro("initial_value", [](const PyBoundedSemaphore& s) { return s.bound; },
                    "The initial value: the most permits there can be.");
-  add<PyEvent>(m, "Event", ilpy::method_slots<event_methods>(),
+  add<ResettableEvent>(m, "Event", ilpy::method_slots<event_methods>(),
                "A flag threads can wait for (threading.Event's contract): set(),\n"
                "clear(), is_set(), wait(timeout=None). Waiting releases the GIL\n"
                "and is interruptible by signals.")
