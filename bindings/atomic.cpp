@@ -1,11 +1,7 @@
 // bindings/atomic.cpp — interlock._interlock.atomic: AtomicInt, AtomicBool,
-// AtomicFloat, AtomicReference (public as interlock.atomic). The compatibility
-// façades' types (syncx, ft_utils) are in atomic_compat.cpp and registered
-// from init_atomic too; both adapt the core's cells (atomic_core.hpp).
-//
-// Naming rule (GCC's __atomic builtins): fetch_<op> returns the value before
-// the operation, <op>_fetch the value after it. Every hot method is a fast
-// method (fast_methods.hpp); the numeric protocol is type slots.
+// AtomicFloat, AtomicReference (public as interlock.atomic, whose docstring
+// gives the naming rule); init_atomic also registers the façades' types
+// (atomic_compat.cpp). Shared code: atomic_core.hpp.
 #include <nanobind/nanobind.h>
 
 #include <cstdint>
@@ -32,13 +28,8 @@ struct Std {
   }
   static int operand(PyObject* o, double& n) noexcept {
     // A real number: what float() takes through __float__ or __index__.
-    const bool real = PyFloat_Check(o) || PyLong_Check(o) ||
-#ifndef Py_LIMITED_API
-                      (Py_TYPE(o)->tp_as_number && (Py_TYPE(o)->tp_as_number->nb_float ||
-                                                    Py_TYPE(o)->tp_as_number->nb_index));
-#else
-                      PyType_GetSlot(Py_TYPE(o), Py_nb_float) || PyType_GetSlot(Py_TYPE(o), Py_nb_index);
-#endif
+    const bool real = PyFloat_Check(o) || PyLong_Check(o) || PyType_GetSlot(Py_TYPE(o), Py_nb_float) ||
+                      PyType_GetSlot(Py_TYPE(o), Py_nb_index);
     if (!real) return 0;
     n = PyFloat_AsDouble(o);
     return n == -1.0 && PyErr_Occurred() ? -1 : 1;
@@ -54,7 +45,7 @@ struct Std {
   }
   template <class T>
   static PyObject* display(T x) noexcept {
-    PyObject* v = to_py(x);
+    PyObject* v = detail::to_python(x);
     PyObject* r = v ? PyObject_Repr(v) : nullptr;
     Py_XDECREF(v);
     return r;

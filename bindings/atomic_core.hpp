@@ -1,16 +1,9 @@
-// bindings/atomic_core.hpp — what the bindings of interlock.atomic and of its
-// compatibility façades (syncx, ft_utils) share. The cells and every value
-// rule are in the core (interlock/atomic_cell.hpp); this file only adapts
-// Python objects to them.
-//
-// Every Python type is a distinct C++ struct, Atomic<T, F> (a core Cell<T>)
-// or Ref<F> (a core RefSlot), so that nanobind registers one Python type per
-// C++ type. F is the façade's rules struct (Std for interlock.atomic, Sx,
-// Ft): which operands its in-place operators take, its exceptions for a
-// refused operand, its display of a value, whether update() takes any truth
-// value. The methods are ops<C>'s templates instantiated for that type, so
-// interlock.atomic.AtomicInt and syncx's AtomicInt run the same code with
-// different names and return conventions. Nothing relies on the GIL.
+// bindings/atomic_core.hpp — what the bindings of interlock.atomic and its
+// façades (syncx, ft_utils) share; design: docs/design.md, "The C++ core"
+// (the atomic_cell row). Each Python type is a distinct C++ struct,
+// Atomic<T, F> (a core Cell<T>) or Ref<F> (a core RefSlot), because nanobind
+// registers one Python type per C++ type; F is the façade's rules struct
+// (Std, Sx, Ft) and the methods are ops<C>'s templates. Nothing relies on the GIL.
 #pragma once
 
 #include <nanobind/nanobind.h>
@@ -25,6 +18,7 @@
 
 #include "fast_methods.hpp"
 #include "interlock/atomic_cell.hpp"
+#include "method_table.hpp"
 #include "module.hpp"
 
 namespace interlock::py::atomics {
@@ -75,12 +69,6 @@ struct Ref : ac::RefSlot<PyObject, PyRefs> {
 };
 
 // ============================================================ conversions
-
-/// A value as a new Python object (a reference cell's load() is one already).
-inline PyObject* to_py(std::int64_t x) noexcept { return PyLong_FromLongLong(x); }
-inline PyObject* to_py(bool x) noexcept { return Py_NewRef(x ? Py_True : Py_False); }
-inline PyObject* to_py(double x) noexcept { return PyFloat_FromDouble(x); }
-inline PyObject* to_py(PyObject* owned) noexcept { return owned; }
 
 /// Only True or False (syncx's bool arguments): TypeError for anything else.
 inline bool to_strict_bool(PyObject* o, const char* what) {
@@ -181,7 +169,7 @@ struct ops {
   /// (succeeded, prior); on failure the prior value is the current one.
   static PyObject* compare_exchange(C& c, T expected, T desired) noexcept {
     const auto [ok, prior] = c.compare_exchange(expected, desired);
-    return pair_result(ok, to_py(prior));
+    return pair_result(ok, detail::to_python(prior));
   }
   /// Only whether it succeeded (ft_utils' AtomicReference).
   static bool compare_exchange_bool(C& c, T expected, T desired) noexcept {
@@ -231,7 +219,7 @@ struct ops {
       return New ? r->second : r->first;
     } else {
       const auto r = c.try_rmw([fn](T cur) noexcept -> std::optional<T> {
-        PyObject* arg = to_py(cur);
+        PyObject* arg = detail::to_python(cur);
         if (!arg) return std::nullopt;
         PyObject* res = PyObject_CallOneArg(fn, arg);
         Py_DECREF(arg);
@@ -240,26 +228,13 @@ struct ops {
         Py_DECREF(res);
         return next;
       });
-      return r ? to_py(New ? r->second : r->first) : nullptr;
+      return r ? detail::to_python(New ? r->second : r->first) : nullptr;
     }
   }
 
   /// The value as a new Python object.
-  static PyObject* value(C& c) noexcept { return to_py(c.load()); }
+  static PyObject* value(C& c) noexcept { return detail::to_python(c.load()); }
 };
-
-/// The concatenation of fixed strings, as one (method names, signatures and
-/// docstrings generated at compile time).
-template <fixed_string... S>
-constexpr auto cat() noexcept {
-  constexpr std::size_t n = ((sizeof(S.chars) - 1) + ... + 1);
-  char buf[n]{};
-  std::size_t k = 0;
-  ((void)[&] {
-    for (std::size_t i = 0; i + 1 < sizeof(S.chars); ++i) buf[k++] = S.chars[i];
-  }(), ...);
-  return fixed_string<n>(buf);
-}
 
 /// A static table of E (PyMethodDef, PyType_Slot) from entries and arrays of
 /// entries, ending with E{} (methods_end, {0, nullptr}).
