@@ -371,13 +371,10 @@ void init_atomic_ft_utils(nb::module_& parent) {
                                    "API), with the numeric protocol.",
                                    "value"_a = 0, "def __init__(self, value: int = 0) -> None",
                                    nb::is_weak_referenceable());
-  auto ref_cls = nb::class_<FtRef>(m, "AtomicReference", nb::type_slots(ft_ref_slots.data()),
-                                   nb::is_final(), nb::is_weak_referenceable(),
-                                   "A reference that can be updated atomically (ft_utils API).");
-  use_trashcan(ref_cls);
-  ref_cls.def("__init__", &ft_ref_init,
-              nb::sig("def __init__(self, value: object | None = None, /) -> None"));
-  set_module(ref_cls, kModule);
+  add_type<FtRef, "AtomicReference">(m, kModule, ft_ref_slots.data(),
+                                     "A reference that can be updated atomically (ft_utils API).",
+                                     &ft_ref_init, "def __init__(self, value: object | None = None, /) -> None",
+                                     nb::is_final(), nb::is_weak_referenceable());
   add_type<FtFlag, "AtomicFlag">(m, kModule, ft_flag_slots.data(),
                                  "A boolean flag that can be updated atomically (ft_utils\nAPI).",
                                  "value"_a, "def __init__(self, value: object) -> None");

@@ -77,33 +77,17 @@ inline bool to_strict_bool(PyObject* o, const char* what) {
   throw nb::python_error();
 }
 
-/// update(fn): fn's result as a T, or nothing with an error set. An int needs
-/// __index__; a bool is any truth value, or (Strict, syncx) True / False only.
+/// update(fn): fn's result as a T. An int needs __index__; a bool is any
+/// truth value, or (Strict, syncx) True / False only.
 template <class T, bool Strict>
-std::optional<T> from_result(PyObject* r) noexcept {
-  if constexpr (std::is_same_v<T, std::int64_t>) {
-    if (!PyIndex_Check(r)) {
-      PyErr_Format(PyExc_TypeError, "update(): the function must return an int, not '%s'",
-                   IL_TP_NAME(r));
-      return std::nullopt;
-    }
-    const long long x = PyLong_AsLongLong(r);
-    if (x == -1 && PyErr_Occurred()) return std::nullopt;
-    return x;
-  } else if constexpr (std::is_same_v<T, double>) {
-    const double x = PyFloat_AsDouble(r);
-    if (x == -1.0 && PyErr_Occurred()) return std::nullopt;
-    return x;
-  } else if constexpr (Strict) {
-    if (r == Py_True || r == Py_False) return r == Py_True;
-    PyErr_Format(PyExc_TypeError, "update(): the function must return a bool, not '%s'",
-                 IL_TP_NAME(r));
-    return std::nullopt;
-  } else {
-    const int t = PyObject_IsTrue(r);
-    if (t < 0) return std::nullopt;
-    return t != 0;
+T from_result(PyObject* r) {
+  if ((std::is_same_v<T, std::int64_t> && !PyIndex_Check(r)) ||
+      (std::is_same_v<T, bool> && Strict && r != Py_True && r != Py_False)) {
+    PyErr_Format(PyExc_TypeError, "update(): the function must return %s, not '%s'",
+                 std::is_same_v<T, bool> ? "a bool" : "an int", IL_TP_NAME(r));
+    throw nb::python_error();
   }
+  return detail::load<T>(r, "update", 0);
 }
 
 /// (ok, value) as a tuple; steals `value` (which may be null: error).
@@ -211,24 +195,15 @@ struct ops {
   /// new value (New) or the prior one; an exception from fn leaves the value
   /// unchanged.
   template <bool New>
-  static PyObject* update(C& c, PyObject* fn) noexcept {
+  static PyObject* update(C& c, nb::handle fn) {
     if constexpr (std::is_same_v<T, PyObject*>) {
-      const auto r = c.try_rmw([fn](PyObject* cur) noexcept { return PyObject_CallOneArg(fn, cur); });
+      const auto r = c.try_rmw([fn](PyObject* cur) noexcept { return PyObject_CallOneArg(fn.ptr(), cur); });
       if (!r) return nullptr;
       Py_DECREF(New ? r->first : r->second);
       return New ? r->second : r->first;
-    } else {
-      const auto r = c.try_rmw([fn](T cur) noexcept -> std::optional<T> {
-        PyObject* arg = detail::to_python(cur);
-        if (!arg) return std::nullopt;
-        PyObject* res = PyObject_CallOneArg(fn, arg);
-        Py_DECREF(arg);
-        if (!res) return std::nullopt;
-        const std::optional<T> next = from_result<T, F::kStrictBool>(res);
-        Py_DECREF(res);
-        return next;
-      });
-      return r ? detail::to_python(New ? r->second : r->first) : nullptr;
+    } else {  // a Python error in fn or in its result throws out of the loop
+      const auto r = c.try_rmw([fn](T cur) -> std::optional<T> { return from_result<T, F::kStrictBool>(fn(cur).ptr()); });
+      return detail::to_python(New ? r->second : r->first);
     }
   }
 
@@ -431,7 +406,8 @@ auto slot_table(std::array<PyMethodDef, N>& methods) noexcept {
 
 /// Registers C as `Name` in `scope`, public as `module`.Name (set_module),
 /// with its type slots, docstring, nanobind class annotations (`extra`) and
-/// `__init__(self, <arg>)`: the object itself for a reference; a bool
+/// `arg`: an __init__ function of its own, or the argument of
+/// `__init__(self, <arg>)`, taking the object itself for a reference; a bool
 /// strictly True / False for a façade with kStrictBool, else its truth value;
 /// an int64 from any __index__ (OverflowError past 64 bits); a double from
 /// anything float() accepts. Name names the call in conversion errors.
@@ -441,15 +417,19 @@ void add_type(nb::handle scope, const char* module, PyType_Slot* slots, const ch
   using T = typename C::value_type;
   nb::class_<C> cls(scope, Name.chars, nb::type_slots(slots), extra..., doc);
   if constexpr (std::is_same_v<T, PyObject*>) use_trashcan(cls);
-  cls.def(
-      "__init__",
-      [](C* self, nb::handle v) {
-        if constexpr (std::is_same_v<T, PyObject*>) new (self) C(v.ptr());
-        else if constexpr (std::is_same_v<T, bool> && C::facade::kStrictBool)
-          new (self) C(to_strict_bool(v.ptr(), Name.chars));
-        else new (self) C(detail::load<T>(v.ptr(), Name.chars, 0));
-      },
-      arg, nb::sig(sig));
+  if constexpr (std::is_pointer_v<Arg>) {  // an __init__ of its own
+    cls.def("__init__", arg, nb::sig(sig));
+  } else {
+    cls.def(
+        "__init__",
+        [](C* self, nb::handle v) {
+          if constexpr (std::is_same_v<T, PyObject*>) new (self) C(v.ptr());
+          else if constexpr (std::is_same_v<T, bool> && C::facade::kStrictBool)
+            new (self) C(to_strict_bool(v.ptr(), Name.chars));
+          else new (self) C(detail::load<T>(v.ptr(), Name.chars, 0));
+        },
+        arg, nb::sig(sig));
+  }
   set_module(cls, module);
 }
 
