@@ -206,9 +206,6 @@ struct ops {
       return detail::to_python(New ? r->second : r->first);
     }
   }
-
-  /// The value as a new Python object.
-  static PyObject* value(C& c) noexcept { return detail::to_python(c.load()); }
 };
 
 /// A static table of E (PyMethodDef, PyType_Slot) from entries and arrays of
@@ -256,13 +253,10 @@ PyObject* inplace(PyObject* self, PyObject* other) noexcept {
     if (got < 0) return nullptr;
     Py_RETURN_NOTIMPLEMENTED;
   }
-  bool ok = ac::in_domain<Op>(n);
-  if (ok) {
-    if constexpr (!refuses<Op, T>) c->template fetch<Op>(n);
-    else ok = c->template fetch<Op>(n).has_value();
-  }
-  if (!ok) {
-    C::facade::template refuse<Op, T>();
+  try {
+    ops<C>::template fetch<Op, false>(*c, n);
+  } catch (nb::python_error& e) {  // a refused operand (the value unchanged)
+    e.restore();
     return nullptr;
   }
   return Py_NewRef(self);
@@ -310,7 +304,7 @@ PyObject* repr_slot(PyObject* self) noexcept {
 /// rebuild the object through its constructor, subclasses included.
 template <class C>
 PyObject* pickle_reduce(PyObject* self, C& c) noexcept {
-  PyObject* v = ops<C>::value(c);
+  PyObject* v = detail::to_python(c.load());
   return v ? Py_BuildValue("(O(N))", reinterpret_cast<PyObject*>(Py_TYPE(self)), v) : nullptr;
 }
 template <class C>
@@ -323,7 +317,7 @@ PyMethodDef reduce_def() noexcept {
 /// new object of the same type holding the current value.
 template <class C, class... Memo>
 PyObject* copy_value(PyObject* self, C& c, Memo...) noexcept {
-  PyObject* v = ops<C>::value(c);
+  PyObject* v = detail::to_python(c.load());
   PyObject* r = v ? PyObject_CallOneArg(reinterpret_cast<PyObject*>(Py_TYPE(self)), v) : nullptr;
   Py_XDECREF(v);
   return r;
