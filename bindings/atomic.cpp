@@ -169,21 +169,6 @@ auto float_slots = slot_table<AtomicFloat, Slots<Py_tp_repr, Py_nb_float, Py_nb_
 
 // ------------------------------------------------------------ AtomicReference
 
-/// "AtomicReference(<repr of the object>)"; "AtomicReference(...)" when the
-/// object's repr reaches this reference again.
-PyObject* ref_repr(PyObject* self) noexcept {
-  AtomicReference* c = ready<AtomicReference>(self, "__repr__");
-  if (!c) return nullptr;
-  PyObject* o = c->load();
-  const int rc = Py_ReprEnter(self);
-  PyObject* r = rc == 0   ? PyUnicode_FromFormat("%s(%R)", detail::short_type_name(self), o)
-                : rc > 0 ? PyUnicode_FromFormat("%s(...)", detail::short_type_name(self))
-                         : nullptr;
-  if (rc == 0) Py_ReprLeave(self);
-  Py_DECREF(o);
-  return r;
-}
-
 /// __deepcopy__(memo): a new reference to a deep copy of the object
 /// (registered in memo first, so a reference that reaches itself is copied
 /// into a reference that reaches the copy).
@@ -223,7 +208,7 @@ auto ref_methods = table(
     class_getitem);
 
 auto ref_slots =
-    slot_table<AtomicReference, Fixed<Py_tp_repr, &ref_repr>, Slots<Py_tp_traverse, Py_tp_clear>>(ref_methods);
+    slot_table<AtomicReference, Slots<Py_tp_repr, Py_tp_traverse, Py_tp_clear>>(ref_methods);
 
 }  // namespace
 }  // namespace interlock::py::atomics

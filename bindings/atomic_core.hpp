@@ -288,12 +288,15 @@ int truth_slot(PyObject* self) noexcept {
   return c ? (c->load() != 0 ? 1 : 0) : -1;
 }
 
-/// "AtomicInt(<F::display(value)>)" with the type's name (a subclass's too).
+/// "AtomicInt(<F::display(value)>)" with the type's name (a subclass's too);
+/// "AtomicReference(...)" when a reference's object reaches it again.
 template <class C>
 PyObject* repr_slot(PyObject* self) noexcept {
   C* c = ready<C>(self, "__repr__");
-  if (!c) return nullptr;
+  const int rc = c ? Py_ReprEnter(self) : -1;
+  if (rc != 0) return rc > 0 ? PyUnicode_FromFormat("%s(...)", detail::short_type_name(self)) : nullptr;
   PyObject* s = C::facade::display(c->load());
+  Py_ReprLeave(self);
   if (!s) return nullptr;
   PyObject* r = PyUnicode_FromFormat("%s(%U)", detail::short_type_name(self), s);
   Py_DECREF(s);
