@@ -202,7 +202,8 @@ struct ops {
       Py_DECREF(New ? r->first : r->second);
       return New ? r->second : r->first;
     } else {  // a Python error in fn or in its result throws out of the loop
-      const auto r = c.try_rmw([fn](T cur) -> std::optional<T> { return from_result<T, F::kStrictBool>(fn(cur).ptr()); });
+      const auto r = c.try_rmw(
+          [fn](T cur) -> std::optional<T> { return from_result<T, F::kStrictBool>(fn(cur).ptr()); });
       return detail::to_python(New ? r->second : r->first);
     }
   }
