@@ -58,7 +58,6 @@ using AtomicFloat = Atomic<double, Std>;
 using AtomicReference = Ref<Std>;
 using I = ops<AtomicInt>;
 using B = ops<AtomicBool>;
-using F = ops<AtomicFloat>;
 using R = ops<AtomicReference>;
 
 /// The methods every scalar type has: load / store / exchange /
