@@ -70,19 +70,15 @@ struct Cell {
   Kind kind = Kind::any;
   bool readonly = false;
   bool is_signed = false;
-  bool has_buffer = false;
-  Py_buffer buffer{};
+  Py_buffer buffer{};  // a view's export (buffer.obj null for an owned cell)
   alignas(16) unsigned char storage[16] = {};
 
-  Cell() = default;
-  Cell(const Cell&) = delete;
-  Cell& operator=(const Cell&) = delete;
   ~Cell() { release(); }
 
   /// Drops the buffer export (once); later operations raise ValueError.
   void release() noexcept {
     unsigned char* p = addr.exchange(nullptr, std::memory_order_acq_rel);
-    if (p && has_buffer) PyBuffer_Release(&buffer);
+    if (p && buffer.obj) PyBuffer_Release(&buffer);
   }
 
   /// Sets the fixed fields, then publishes the address.
@@ -212,17 +208,12 @@ struct IntVal {
 struct BytesVal {
   template <std::size_t W>
   static bool in(const Cell&, PyObject* o, const char* what, ba::bits_t<W>& out) {
-    if (PyBytes_CheckExact(o)) {
-      if (IL_PY_UNLIKELY(PyBytes_GET_SIZE(o) != static_cast<Py_ssize_t>(W))) {
-        PyErr_Format(PyExc_ValueError, "'%s' length %zd does not match width %d", what,
-                     PyBytes_GET_SIZE(o), static_cast<int>(W));
-        return false;
-      }
-      out = ba::bits_from<W>(PyBytes_AS_STRING(o));
-      return true;
-    }
-    Py_buffer view;
-    if (PyObject_GetBuffer(o, &view, PyBUF_C_CONTIGUOUS) != 0) {
+    Py_buffer view;  // bytes (the common case) is read in place
+    const bool exact = PyBytes_CheckExact(o);
+    if (exact) {
+      view.buf = PyBytes_AS_STRING(o);
+      view.len = PyBytes_GET_SIZE(o);
+    } else if (PyObject_GetBuffer(o, &view, PyBUF_C_CONTIGUOUS) != 0) {
       PyErr_Clear();
       PyErr_Format(PyExc_TypeError, "'%s' must be a bytes-like object of width %d, not %s",
                    what, static_cast<int>(W), IL_TP_NAME(o));
@@ -233,7 +224,7 @@ struct BytesVal {
     else
       PyErr_Format(PyExc_ValueError, "'%s' length %zd does not match width %d", what, view.len,
                    static_cast<int>(W));
-    PyBuffer_Release(&view);
+    if (!exact) PyBuffer_Release(&view);
     return ok;
   }
 
@@ -249,7 +240,8 @@ struct BytesVal {
 
 // A plain C-API heap type (not nanobind's: a nanobind instance is entered
 // into nanobind's pointer-to-instance map on creation, which cost a cmpxchg
-// call on 3.13t a third of its time). Immutable: both fields are set at creation.
+// call on 3.13t a third of its time). Immutable, so (as a tuple) it needs no
+// tp_clear: a cycle through it always passes a mutable object the GC clears.
 struct ResultObject {
   PyObject_HEAD
   PyObject* expected;
@@ -283,16 +275,11 @@ int result_traverse(PyObject* self, visitproc visit, void* arg) {
   return 0;
 }
 
-int result_clear(PyObject* self) {
-  Py_CLEAR(reinterpret_cast<ResultObject*>(self)->expected);
-  return 0;
-}
-
 void result_dealloc(PyObject* self) {
   PyTypeObject* type = Py_TYPE(self);
   PyObject_GC_UnTrack(self);
   Py_TRASHCAN_BEGIN(self, result_dealloc)
-  result_clear(self);
+  Py_XDECREF(reinterpret_cast<ResultObject*>(self)->expected);
   IL_TP_FREE(type)(self);
   Py_DECREF(type);
   Py_TRASHCAN_END
@@ -325,7 +312,6 @@ PyType_Slot result_slots[] = {
     {Py_tp_new, reinterpret_cast<void*>(&result_new)},
     {Py_tp_dealloc, reinterpret_cast<void*>(&result_dealloc)},
     {Py_tp_traverse, reinterpret_cast<void*>(&result_traverse)},
-    {Py_tp_clear, reinterpret_cast<void*>(&result_clear)},
     {Py_tp_repr, reinterpret_cast<void*>(&result_repr)},
     {Py_tp_iter, reinterpret_cast<void*>(&result_iter)},
     {Py_nb_bool, reinterpret_cast<void*>(&result_bool)},
@@ -595,7 +581,6 @@ nb::object make_view(nb::handle buffer, bool is_signed) {
   }
   T* c = new (nb::inst_ptr<T>(obj)) T();
   c->buffer = view;
-  c->has_buffer = true;
   c->init(static_cast<std::size_t>(view.len), K, readonly, Sign < 0 ? is_signed : Sign > 0,
           static_cast<unsigned char*>(view.buf));
   nb::inst_mark_ready(obj);
@@ -655,6 +640,8 @@ nb::handle def_class(nb::module_& m, const char* name, PyType_Slot* slots, const
     cls.def_prop_ro("ops_supported", [](T& c) { return ops_supported(c); },
                     "The sorted list of OpType values this object supports.");
   }
+  if constexpr (std::is_same_v<T, AnyV>)
+    cls.def("_release", [](T& c) { c.release(); }, "Release the buffer export (idempotent).");
   if constexpr (K == Kind::integral && Sign < 0)
     cls.def_prop_ro("signed", [](T& c) { live(c); return c.is_signed; },
                     "Whether values (and arithmetic) are signed.");
@@ -717,11 +704,6 @@ void init_ipc_atomics(nb::module_& m) {
     return make[which](buffer, is_signed);
   }, "which"_a, "buffer"_a, "is_signed"_a = false,
         "An atomic view of buffer (0 ANY, 1 BYTES, 2 INTEGRAL, 3 INT, 4 UINT).");
-  m.def("_release_view", [](nb::handle v) {
-    if (!nb::inst_ready(v) || !nb::isinstance<AnyV>(v))
-      throw nb::type_error("_release_view() takes an atomic view");
-    nb::inst_ptr<AnyV>(v)->release();
-  }, "view"_a, "Release a view's buffer export (idempotent).");
   m.def("_buffer_info", &buffer_info, "obj"_a, "(address, nbytes, readonly) of a buffer.");
   m.def("_tables", &tables, "The core's tables (OpType names, valid orders, widths).");
 }

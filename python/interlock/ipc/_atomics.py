@@ -33,7 +33,6 @@ AtomicIntView = _ipc.AtomicIntView
 AtomicUintView = _ipc.AtomicUintView
 CmpxchgResult = _ipc.CmpxchgResult
 _new_view = _ipc._new_view
-_release_view = _ipc._release_view
 _buffer_info = _ipc._buffer_info
 # The core's rules (buffer_atomic.hpp): the OpType names, which orders each
 # operation and cmpxchg's failure order take, the widths this CPU offers.
@@ -302,7 +301,7 @@ class AtomicViewContext:
         self._lock = threading.Lock()
         self._entered = False
         self._released = False
-        self._view = _new_view(self._which, buffer, is_signed)
+        self._view: Any = _new_view(self._which, buffer, is_signed)
 
     def __enter__(self) -> Any:
         with self._lock:
@@ -322,7 +321,7 @@ class AtomicViewContext:
             if self._entered and not self._released:
                 raise ValueError("Cannot call 'release' while context is open.")
             self._released = True
-        _release_view(self._view)
+        self._view._release()
 
     def _force_release(self) -> None:
         view = getattr(self, "_view", None)
@@ -331,7 +330,7 @@ class AtomicViewContext:
             return  # __init__ failed
         with lock:
             self._released = True
-        _release_view(view)
+        view._release()
 
     def __del__(self) -> None:
         self._force_release()
