@@ -430,24 +430,20 @@ unsigned char* live(Cell& c) {
   return p;
 }
 
+/// py_attr() for nanobind code (throws).
+nb::object py(const char* name) {
+  PyObject* r = py_attr(name);
+  if (!r) throw nb::python_error();
+  return nb::steal(r);
+}
+
 nb::object ops_supported(Cell& c) {
   live(c);
-  nb::object op_type = nb::steal(py_attr("OpType"));
-  if (!op_type) throw nb::python_error();
+  nb::object op_type = py("OpType");
   nb::list out;
   for (int op = static_cast<int>(ba::kFirstOp); op <= static_cast<int>(ba::kLastOp); ++op)
     if (c.supports(static_cast<Op>(op))) out.append(op_type(op));
   return out;
-}
-
-/// The seed's repr, written by _atomics._repr.
-PyObject* cell_repr(PyObject* self) {
-  if (!nb::inst_ready(self))
-    return PyUnicode_FromFormat("<%s (uninitialised)>", ilpy::detail::short_type_name(self));
-  PyObject* f = py_attr("_repr");
-  PyObject* r = f ? PyObject_CallOneArg(f, self) : nullptr;
-  Py_XDECREF(f);
-  return r;
 }
 
 PyObject* cell_int(PyObject* self) {
@@ -510,18 +506,10 @@ PyMethodDef int_methods[] = {
     ilpy::methods_end,
 };
 
-PyType_Slot any_slots[] = {
-    {Py_tp_repr, reinterpret_cast<void*>(&cell_repr)},
-    {0, nullptr},
-};
-PyType_Slot bytes_slots[] = {
-    {Py_tp_methods, bytes_methods},
-    {Py_tp_repr, reinterpret_cast<void*>(&cell_repr)},
-    {0, nullptr},
-};
+PyType_Slot no_slots[] = {{0, nullptr}};
+PyType_Slot bytes_slots[] = {{Py_tp_methods, bytes_methods}, {0, nullptr}};
 PyType_Slot int_slots[] = {
     {Py_tp_methods, int_methods},
-    {Py_tp_repr, reinterpret_cast<void*>(&cell_repr)},
     {Py_nb_int, reinterpret_cast<void*>(&cell_int)},
     {0, nullptr},
 };
@@ -568,22 +556,17 @@ nb::object make_view(nb::handle buffer, bool is_signed) {
                  IL_TP_NAME(buffer.ptr()));
     throw nb::python_error();
   }
-  Py_buffer view;
-  const bool readonly = export_any(buffer.ptr(), &view);
-  nb::object obj;
-  try {
-    if (!can_make(static_cast<std::size_t>(view.len), readonly, view.buf))
-      throw nb::python_error();
-    obj = nb::inst_alloc(nb::type<T>());
-  } catch (...) {
-    PyBuffer_Release(&view);
-    throw;
-  }
+  nb::object obj = nb::inst_alloc(nb::type<T>());
   T* c = new (nb::inst_ptr<T>(obj)) T();
-  c->buffer = view;
-  c->init(static_cast<std::size_t>(view.len), K, readonly, Sign < 0 ? is_signed : Sign > 0,
-          static_cast<unsigned char*>(view.buf));
-  nb::inst_mark_ready(obj);
+  nb::inst_mark_ready(obj);  // an error below drops obj (~T: no export to release)
+  const bool readonly = export_any(buffer.ptr(), &c->buffer);
+  const auto width = static_cast<std::size_t>(c->buffer.len);
+  if (!can_make(width, readonly, c->buffer.buf)) {
+    PyBuffer_Release(&c->buffer);
+    throw nb::python_error();
+  }
+  c->init(width, K, readonly, Sign < 0 ? is_signed : Sign > 0,
+          static_cast<unsigned char*>(c->buffer.buf));
   return obj;
 }
 
@@ -602,27 +585,22 @@ nb::tuple tables() {
   nb::list names, orders, fail_orders, widths;
   for (int op = static_cast<int>(ba::kFirstOp); op <= static_cast<int>(ba::kLastOp); ++op) {
     names.append(ba::op_name(static_cast<Op>(op)));
-    for (int o = 0; o <= 5; ++o)
-      if (ba::is_order_value(o) && ba::is_valid_order(static_cast<Op>(op), ba::order(o)))
-        orders.append(nb::make_tuple(op, o));
+    for (ba::order o : ba::kOrders)
+      if (ba::is_valid_order(static_cast<Op>(op), o)) orders.append(nb::make_tuple(op, int(o)));
   }
-  for (int f = 0; f <= 5; ++f)
-    for (int o = 0; o <= 5; ++o)
-      if (ba::is_order_value(f) && ba::is_order_value(o) &&
-          ba::is_valid_fail_order(ba::order(f), ba::order(o)))
-        fail_orders.append(nb::make_tuple(f, o));
+  for (ba::order f : ba::kOrders)
+    for (ba::order o : ba::kOrders)
+      if (ba::is_valid_fail_order(f, o)) fail_orders.append(nb::make_tuple(int(f), int(o)));
   for (std::size_t w = 1; w <= 16; w *= 2)
     if (ba::width_supported(w)) widths.append(w);
   return nb::make_tuple(nb::tuple(names), orders, fail_orders, nb::tuple(widths));
 }
 
-PyType_Slot no_slots[] = {{0, nullptr}};
-
 /// Python class T (under Base) of kind K. Owned classes get __init__(*,
 /// width), plus is_signed if Sign < 0 (else signed iff Sign > 0: views take
 /// it the same way); the roots get the properties, the integral ones signed.
 template <class T, class Base, Kind K, int Sign = 0>
-nb::handle def_class(nb::module_& m, const char* name, PyType_Slot* slots, const char* doc) {
+void def_class(nb::module_& m, const char* name, PyType_Slot* slots, const char* doc) {
   auto cls = [&] {
     if constexpr (std::is_void_v<Base>) return nb::class_<T>(m, name, nb::type_slots(slots), doc);
     else return nb::class_<T, Base>(m, name, nb::type_slots(slots), doc);
@@ -633,6 +611,9 @@ nb::handle def_class(nb::module_& m, const char* name, PyType_Slot* slots, const
     cls.def("__init__", [](T* self, Py_ssize_t width) { owned_init<T, K, Sign>(self, width, false); },
             nb::kw_only(), "width"_a);
   if constexpr (std::is_void_v<Base>) {
+    cls.def("__repr__", [](nb::handle self) {
+      return nb::str(py("_repr")(self, nb::inst_ready(self)));
+    });
     cls.def_prop_ro("width", [](T& c) { live(c); return static_cast<int>(c.width); },
                     "Width in bytes of the object.");
     cls.def_prop_ro("readonly", [](T& c) { live(c); return c.readonly; },
@@ -645,7 +626,7 @@ nb::handle def_class(nb::module_& m, const char* name, PyType_Slot* slots, const
   if constexpr (K == Kind::integral && Sign < 0)
     cls.def_prop_ro("signed", [](T& c) { live(c); return c.is_signed; },
                     "Whether values (and arithmetic) are signed.");
-  return cls;
+  ilpy::set_module(cls, "interlock.ipc");  // last: methods keep the extension's module
 }
 
 }  // namespace
@@ -653,41 +634,38 @@ nb::handle def_class(nb::module_& m, const char* name, PyType_Slot* slots, const
 namespace interlock::py {
 
 void init_ipc_atomics(nb::module_& m) {
-  nb::handle classes[] = {
-      // ---- owned
-      def_class<AnyA, void, Kind::any>(
-          m, "Atomic", any_slots,
-          "Atomic(*, width)\n\nAn atomic object of width bytes with its own storage (ANY: "
-          "properties only, no operations)."),
-      def_class<BytesA, AnyA, Kind::bytes>(
-          m, "AtomicBytes", bytes_slots,
-          "AtomicBytes(*, width)\n\nAtomic byte string of width bytes with its own storage, "
-          "initially zero."),
-      def_class<IntegralA, AnyA, Kind::integral, -1>(
-          m, "AtomicIntegral", int_slots,
-          "AtomicIntegral(*, width, is_signed)\n\nAtomic integer of width bytes with its own "
-          "storage, initially zero; arithmetic wraps around."),
-      def_class<IntA, IntegralA, Kind::integral, 1>(
-          m, "AtomicInt", no_slots,
-          "AtomicInt(*, width)\n\nSigned atomic integer of width bytes with its own storage."),
-      def_class<UintA, IntegralA, Kind::integral>(
-          m, "AtomicUint", no_slots,
-          "AtomicUint(*, width)\n\nUnsigned atomic integer of width bytes with its own storage."),
-      // ---- views (made by _new_view(): no constructor)
-      def_class<AnyV, void, Kind::any>(
-          m, "AtomicView", any_slots,
-          "An atomic view of a buffer (ANY: properties only). Obtained from "
-          "AtomicViewContext.__enter__()."),
-      def_class<BytesV, AnyV, Kind::bytes>(
-          m, "AtomicBytesView", bytes_slots, "An atomic byte-string view of a buffer."),
-      def_class<IntegralV, AnyV, Kind::integral, -1>(
-          m, "AtomicIntegralView", int_slots, "An atomic integer view of a buffer."),
-      def_class<IntV, IntegralV, Kind::integral, 1>(
-          m, "AtomicIntView", no_slots, "A signed atomic integer view of a buffer."),
-      def_class<UintV, IntegralV, Kind::integral>(
-          m, "AtomicUintView", no_slots, "An unsigned atomic integer view of a buffer."),
-  };
-  for (nb::handle cls : classes) set_module(cls, "interlock.ipc");
+  // ---- owned
+  def_class<AnyA, void, Kind::any>(
+      m, "Atomic", no_slots,
+      "Atomic(*, width)\n\nAn atomic object of width bytes with its own storage (ANY: "
+      "properties only, no operations).");
+  def_class<BytesA, AnyA, Kind::bytes>(
+      m, "AtomicBytes", bytes_slots,
+      "AtomicBytes(*, width)\n\nAtomic byte string of width bytes with its own storage, "
+      "initially zero.");
+  def_class<IntegralA, AnyA, Kind::integral, -1>(
+      m, "AtomicIntegral", int_slots,
+      "AtomicIntegral(*, width, is_signed)\n\nAtomic integer of width bytes with its own "
+      "storage, initially zero; arithmetic wraps around.");
+  def_class<IntA, IntegralA, Kind::integral, 1>(
+      m, "AtomicInt", no_slots,
+      "AtomicInt(*, width)\n\nSigned atomic integer of width bytes with its own storage.");
+  def_class<UintA, IntegralA, Kind::integral>(
+      m, "AtomicUint", no_slots,
+      "AtomicUint(*, width)\n\nUnsigned atomic integer of width bytes with its own storage.");
+  // ---- views (made by _new_view(): no constructor)
+  def_class<AnyV, void, Kind::any>(
+      m, "AtomicView", no_slots,
+      "An atomic view of a buffer (ANY: properties only). Obtained from "
+      "AtomicViewContext.__enter__().");
+  def_class<BytesV, AnyV, Kind::bytes>(m, "AtomicBytesView", bytes_slots,
+                                       "An atomic byte-string view of a buffer.");
+  def_class<IntegralV, AnyV, Kind::integral, -1>(m, "AtomicIntegralView", int_slots,
+                                                 "An atomic integer view of a buffer.");
+  def_class<IntV, IntegralV, Kind::integral, 1>(m, "AtomicIntView", no_slots,
+                                                "A signed atomic integer view of a buffer.");
+  def_class<UintV, IntegralV, Kind::integral>(m, "AtomicUintView", no_slots,
+                                              "An unsigned atomic integer view of a buffer.");
 
   PyObject* res = PyType_FromSpec(&result_spec);
   if (!res) throw nb::python_error();

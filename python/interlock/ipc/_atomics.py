@@ -182,9 +182,11 @@ def _error(kind: str, a: int, b: int, flag: bool) -> ValueError | TypeError:
     return MemoryOrderError(OpType(a), MemoryOrder(b), is_fail=flag)
 
 
-def _repr(obj: Any) -> str:
+def _repr(obj: Any, ready: bool) -> str:
     """The extension's classes' repr (the seed's)."""
     name = type(obj).__name__
+    if not ready:
+        return f"<{name} (uninitialised)>"
     try:
         fields = f"width={obj.width}, readonly={obj.readonly}"
         if isinstance(obj, (AtomicIntegral, AtomicIntegralView)):
