@@ -35,32 +35,26 @@ using Kind = ba::kind;
 
 // ============================================================ Python side (cold)
 
-/// interlock.ipc._atomics.<name>: a new reference, null with an error set.
-IL_PY_COLD PyObject* py_attr(const char* name) {
-  PyObject* mod = PyImport_ImportModule("interlock.ipc._atomics");
-  PyObject* r = mod ? PyObject_GetAttrString(mod, name) : nullptr;
-  Py_XDECREF(mod);
-  return r;
+/// interlock.ipc._atomics.<name>.
+nb::object py(const char* name) {
+  return nb::module_::import_("interlock.ipc._atomics").attr(name);
 }
 
 /// Raises _atomics._error(kind, a, b, flag): the seed's exception for a failed
 /// check ("op", "width", "alignment" or "order"); returns nullptr.
 IL_PY_COLD PyObject* raise_seed(const char* kind, long long a, unsigned long long b = 0,
                                 bool flag = false) {
-  PyObject* f = py_attr("_error");
-  PyObject* e = f ? PyObject_CallFunction(f, "sLKO", kind, a, b, flag ? Py_True : Py_False)
-                  : nullptr;
-  if (e) PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(e)), e);
-  Py_XDECREF(f);
-  Py_XDECREF(e);
+  try {
+    nb::object e = py("_error")(kind, a, b, flag);
+    PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(e.ptr())), e.ptr());
+  } catch (nb::python_error& e) {
+    e.restore();
+  }
   return nullptr;
 }
 
-IL_PY_COLD PyObject* raise_released() {
-  PyErr_SetString(PyExc_ValueError,
-                  "this atomic view was released (its context was exited or released)");
-  return nullptr;
-}
+constexpr const char* kReleased =
+    "this atomic view was released (its context was exited or released)";
 
 // ============================================================ the cell
 
@@ -250,12 +244,13 @@ struct ResultObject {
 
 PyTypeObject* g_result_type = nullptr;
 
-/// A new CmpxchgResult of `type` (steals `expected`).
-PyObject* make_cmpxchg_result(bool ok, PyObject* expected, PyTypeObject* type = g_result_type) {
-  auto* r = reinterpret_cast<ResultObject*>(IL_TP_ALLOC(type)(type, 0));
+/// A new CmpxchgResult (steals `expected`): the cmpxchg methods' result.
+PyObject* make_cmpxchg_result(bool ok, PyObject* expected) {
+  auto* r = PyObject_GC_New(ResultObject, g_result_type);
   if (!r) return Py_DECREF(expected), nullptr;
   r->expected = expected;
   r->success = ok ? 1 : 0;
+  PyObject_GC_Track(r);
   return reinterpret_cast<PyObject*>(r);
 }
 
@@ -266,7 +261,11 @@ PyObject* result_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
   if (!PyArg_ParseTupleAndKeywords(args, kwargs, "pO:CmpxchgResult", const_cast<char**>(names),
                                    &ok, &expected))
     return nullptr;
-  return make_cmpxchg_result(ok, Py_NewRef(expected), type);
+  auto* r = reinterpret_cast<ResultObject*>(IL_TP_ALLOC(type)(type, 0));
+  if (!r) return nullptr;
+  r->expected = Py_NewRef(expected);
+  r->success = static_cast<char>(ok);
+  return reinterpret_cast<PyObject*>(r);
 }
 
 int result_traverse(PyObject* self, visitproc visit, void* arg) {
@@ -337,7 +336,7 @@ PyType_Spec result_spec = {
 IL_PY_INLINE unsigned char* prepare(Cell& c, Op op, ilpy::passed order, ba::order* out) {
   unsigned char* p = c.addr.load(std::memory_order_acquire);
   if (IL_PY_UNLIKELY(!p)) {
-    raise_released();
+    PyErr_SetString(PyExc_ValueError, kReleased);
     return nullptr;
   }
   if (IL_PY_UNLIKELY(!c.supports(op))) {
@@ -423,18 +422,8 @@ PyObject* op_unary(Cell& c, ilpy::passed order) {
 
 unsigned char* live(Cell& c) {
   unsigned char* p = c.addr.load(std::memory_order_acquire);
-  if (!p) {
-    raise_released();
-    throw nb::python_error();
-  }
+  if (!p) throw nb::value_error(kReleased);
   return p;
-}
-
-/// py_attr() for nanobind code (throws).
-nb::object py(const char* name) {
-  PyObject* r = py_attr(name);
-  if (!r) throw nb::python_error();
-  return nb::steal(r);
 }
 
 nb::object ops_supported(Cell& c) {
