@@ -6,10 +6,8 @@
 // The seed's exceptions, enums and reprs are Python (ipc/_atomics.py), called
 // on cold paths only.
 //
-// Threading: width/readonly/signed are fixed at construction. `addr` is the
-// only mutable field: a view's release() exchanges it with null (exactly one
-// caller then releases the buffer export); every operation loads it once and
-// raises ValueError when it is null. Nothing relies on the GIL.
+// Threading: `addr` is a cell's only mutable field (design.md, "Lifetime");
+// every operation loads it once. Nothing relies on the GIL.
 #include <nanobind/nanobind.h>
 #include <structmember.h>  // T_BOOL, T_OBJECT, READONLY (PyMemberDef)
 
