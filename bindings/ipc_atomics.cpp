@@ -134,16 +134,15 @@ IL_PY_COLD bool int_range_error(const Cell& c, const char* what) {
 struct IntVal {
   template <std::size_t W>
   static bool in(const Cell& c, PyObject* o, const char* what, ba::bits_t<W>& out) {
-    nb::object owned;
+    nb::object index;  // o.__index__() when o is not an int
     if (IL_PY_UNLIKELY(!PyLong_Check(o))) {
-      PyObject* idx = PyNumber_Index(o);
-      if (!idx) {
+      index = nb::steal(PyNumber_Index(o));
+      if (!index) {
         PyErr_Clear();
         PyErr_Format(PyExc_TypeError, "'%s' must be an int, not %s", what, IL_TP_NAME(o));
         return false;
       }
-      owned = nb::steal(idx);
-      o = idx;
+      o = index.ptr();
     }
     if constexpr (W <= 8) {
       if (c.is_signed) {
@@ -232,8 +231,9 @@ struct BytesVal {
 
 // A plain C-API heap type (not nanobind's: a nanobind instance is entered
 // into nanobind's pointer-to-instance map on creation, which cost a cmpxchg
-// call on 3.13t a third of its time). Immutable, so (as a tuple) it needs no
-// tp_clear: a cycle through it always passes a mutable object the GC clears.
+// call on 3.13t a third of its time). Immutable (`expected` is set at creation
+// and never null), so, as a tuple, it needs no tp_clear: a cycle through it
+// always passes a mutable object the GC clears.
 struct ResultObject {
   PyObject_HEAD
   PyObject* expected;
@@ -276,7 +276,7 @@ void result_dealloc(PyObject* self) {
   PyTypeObject* type = Py_TYPE(self);
   PyObject_GC_UnTrack(self);
   Py_TRASHCAN_BEGIN(self, result_dealloc)
-  Py_XDECREF(reinterpret_cast<ResultObject*>(self)->expected);
+  Py_DECREF(reinterpret_cast<ResultObject*>(self)->expected);
   IL_TP_FREE(type)(self);
   Py_DECREF(type);
   Py_TRASHCAN_END
@@ -286,15 +286,14 @@ int result_bool(PyObject* self) { return reinterpret_cast<ResultObject*>(self)->
 
 PyObject* result_iter(PyObject* self) {
   auto* r = reinterpret_cast<ResultObject*>(self);
-  nb::object t = nb::steal(PyTuple_Pack(2, r->success ? Py_True : Py_False,
-                                        r->expected ? r->expected : Py_None));
+  nb::object t = nb::steal(PyTuple_Pack(2, r->success ? Py_True : Py_False, r->expected));
   return t ? PyObject_GetIter(t.ptr()) : nullptr;
 }
 
 PyObject* result_repr(PyObject* self) {
   auto* r = reinterpret_cast<ResultObject*>(self);
   return PyUnicode_FromFormat("%s(success=%s, expected=%R)", ilpy::detail::short_type_name(self),
-                              r->success ? "True" : "False", r->expected ? r->expected : Py_None);
+                              r->success ? "True" : "False", r->expected);
 }
 
 PyMemberDef result_members[] = {
