@@ -13,7 +13,6 @@
 
 #include <cstdint>
 #include <optional>
-#include <string>
 
 #include "atomic_core.hpp"
 
@@ -318,21 +317,11 @@ auto ft_flag_methods = table(
 
 auto ft_flag_slots = slot_table<FtFlag, Slots<Py_nb_bool>>(ft_flag_methods);
 
-/// ft_utils' AtomicReference(): zero or one positional argument; the keyword
-/// forms `value` (its stubs) and `obj` (its documentation) are accepted too.
+/// ft_utils' AtomicReference(...): its argument rule is the façade's
+/// (concurrency._reference_arg; a cold path).
 void ft_ref_init(FtRef* self, nb::args args, nb::kwargs kwargs) {
-  nb::handle obj = Py_None;
-  std::size_t given = args.size();
-  if (given == 1) obj = args[0];
-  for (auto [key, value] : kwargs) {
-    const std::string k = nb::str(key).c_str();
-    if (k != "value" && k != "obj")
-      throw nb::type_error(("AtomicReference() got an unexpected keyword argument '" + k + "'").c_str());
-    obj = value;
-    ++given;
-  }
-  if (given > 1) throw nb::type_error("AtomicReference() takes zero or one argument");
-  new (self) FtRef(obj.ptr());
+  nb::object arg = nb::module_::import_("interlock.compat.ft_utils.concurrency").attr("_reference_arg");
+  new (self) FtRef(arg(*args, **kwargs).ptr());
 }
 
 }  // namespace
