@@ -320,9 +320,12 @@ auto ft_flag_slots = slot_table<FtFlag, Slots<Py_nb_bool>>(ft_flag_methods);
 /// ft_utils' AtomicReference(...): its argument rule is the façade's
 /// (concurrency._reference_arg), asked unless there is at most one positional.
 void ft_ref_init(FtRef* self, nb::args args, nb::kwargs kwargs) {
-  if (args.size() <= 1 && kwargs.size() == 0) return (void)new (self) FtRef(args.size() ? args[0].ptr() : Py_None);
-  nb::object arg = nb::module_::import_("interlock.compat.ft_utils.concurrency").attr("_reference_arg");
-  new (self) FtRef(arg(*args, **kwargs).ptr());
+  if (args.size() <= 1 && kwargs.size() == 0) {
+    new (self) FtRef(args.size() ? args[0].ptr() : Py_None);
+  } else {
+    nb::object arg = nb::module_::import_("interlock.compat.ft_utils.concurrency").attr("_reference_arg");
+    new (self) FtRef(arg(*args, **kwargs).ptr());
+  }
 }
 
 }  // namespace
