@@ -168,17 +168,9 @@ auto float_slots = slot_table<AtomicFloat, Slots<Py_tp_repr, Py_nb_float, Py_nb_
 
 // ------------------------------------------------------------ AtomicReference
 
-/// __deepcopy__(memo): a new reference to a deep copy of the object
-/// (registered in memo first, so a reference that reaches itself is copied
-/// into a reference that reaches the copy).
-nb::object ref_deepcopy(PyObject* self, AtomicReference& c, nb::handle memo) {
-  nb::object result = nb::handle(reinterpret_cast<PyObject*>(Py_TYPE(self)))();
-  AtomicReference* rc = ready<AtomicReference>(result.ptr(), "__deepcopy__");
-  if (!rc) throw nb::python_error();
-  if (PyDict_Check(memo.ptr())) nb::borrow<nb::dict>(memo)[nb::steal(PyLong_FromVoidPtr(self))] = result;
-  nb::object deepcopy = nb::module_::import_("copy").attr("deepcopy");
-  rc->store(deepcopy(nb::steal(c.load()), memo).ptr());
-  return result;
+/// __deepcopy__(memo): interlock.atomic._deepcopy_reference (a cold path).
+nb::object ref_deepcopy(PyObject* self, AtomicReference&, nb::handle memo) {
+  return nb::module_::import_("interlock.atomic").attr("_deepcopy_reference")(nb::handle(self), memo);
 }
 
 auto ref_methods = table(
