@@ -484,19 +484,16 @@ PyMethodDef barrier_methods[] = {
 
 // ============================================================ classes
 
-/// A class of module (interlock.ipc or the façade's) with the method table M.
 template <class T, PyMethodDef* M>
-nb::class_<T> native_class(nb::handle m, const char* module, const char* name, const char* doc) {
-  nb::class_<T> c(m, name, ilpy::method_slots<M>(), nb::is_weak_referenceable(), doc);
-  set_module(c, module);
-  return c;
+nb::class_<T> native_class(nb::handle m, const char* name, const char* doc) {
+  return nb::class_<T>(m, name, ilpy::method_slots<M>(), nb::is_weak_referenceable(), doc);
 }
 
 /// An interlock.ipc class on a buffer: size / alignment, shared (unless a
 /// bare atomic), _source / _offset (for pickling, ipc/_futex.py).
 template <class T, PyMethodDef* M>
 nb::class_<T> buffer_class(nb::handle m, const char* name, const char* doc, bool shared = true) {
-  auto c = native_class<T, M>(m, "interlock.ipc", name, doc);
+  auto c = native_class<T, M>(m, name, doc);
   c.def_prop_ro("_source", [](const T& s) { return source_of(s); })
       .def_prop_ro("_offset", [](const T& s) { return s.offset; });
   if (shared) c.def_prop_ro("shared", [](const T& s) { return s.shared; });
@@ -530,7 +527,6 @@ void named_class(nb::handle m, const char* name, const char* kind, const char* d
     c.def("__init__", [init](Named<P>* self, nb::handle n, nb::handle mode, nb::handle pid_dir) {
       init(self, n, nb::none(), mode, pid_dir);
     }, "name"_a, nb::kw_only(), "mode"_a = 0600, "pid_dir"_a.none() = nb::none());
-  set_module(c, "interlock.ipc");
 }
 
 constexpr auto plain_attach = [](auto& p) { return p.attach(); };
@@ -668,22 +664,21 @@ void init_ipc_futex(nb::module_& m) {
 
   // ---------------------------------------------------------- fastipc
   nb::module_ fx = m.def_submodule("_fastipc", "Native classes of interlock.compat.fastipc.");
-  constexpr const char* fxm = "interlock.compat.fastipc";
   native_class<FxFutexWord, fx_futex_methods>(
-      fx, fxm, "FutexWord",
+      fx, "FutexWord",
       "FutexWord(buffer, shared=True)\n\nfastipc's buffer-backed futex word (4 bytes, 4-byte "
       "aligned).")
       .def("__init__", [](FxFutexWord* self, nb::handle buffer, bool shared) {
         buffer_init(self, buffer, 0, shared, "FutexWord");
       }, "buffer"_a, "shared"_a = true);
   native_class<Fast<shm::ShmMutex>, fx_mutex_methods>(
-      fx, fxm, "Mutex",
+      fx, "Mutex",
       "Mutex(buffer, shared=True)\n\nfastipc's buffer-backed mutex (64 bytes, 4-byte aligned).")
       .def("__init__", [](Fast<shm::ShmMutex>* self, nb::handle buffer, bool shared) {
         buffer_init(self, buffer, 0, shared, "Mutex", plain_attach);
       }, "buffer"_a, "shared"_a = true);
   native_class<Fast<shm::ShmSemaphore>, fx_sem_methods>(
-      fx, fxm, "Semaphore",
+      fx, "Semaphore",
       "Semaphore(buffer, initial=None, shared=True)\n\n"
       "fastipc's buffer-backed semaphore (64 bytes, 4-byte aligned). initial, if\n"
       "given, sets the count; None attaches without changing it.")
@@ -696,6 +691,13 @@ void init_ipc_futex(nb::module_& m) {
           return r;
         });
       }, "buffer"_a, "initial"_a.none() = nb::none(), "shared"_a = true);
+
+  // Last: nanobind's stub generator places an __init__ by its class's module.
+  for (const char* c : {"FutexWord", "AtomicU32", "AtomicU64", "Mutex", "NamedMutex", "Semaphore",
+                        "NamedSemaphore", "Event", "NamedEvent", "Barrier"})
+    set_module(m.attr(c), "interlock.ipc");
+  for (const char* c : {"FutexWord", "Mutex", "Semaphore"})
+    set_module(fx.attr(c), "interlock.compat.fastipc");
 }
 
 }  // namespace interlock::py

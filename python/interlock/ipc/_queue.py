@@ -1,9 +1,9 @@
 """The shared-memory queue: :class:`ShmQueue` (byte messages) and
 :class:`ObjectQueue` (pickled objects, ``multiprocessing.Queue``'s API).
 
-``ShmQueue`` is native (``interlock._interlock.ipc``, over the core's
-``interlock::ShmQueue`` ring); this module adds what belongs to Python: the
-pickling layer and pickling of the queues themselves, so a queue can be handed
+``ShmQueue``'s methods are native (``interlock._interlock.ipc``, over the
+core's ``interlock::ShmQueue`` ring); this module adds what belongs to Python:
+its constructor's argument rules, the pickling layer and pickling of the queues themselves, so a queue can be handed
 to a ``multiprocessing`` child started by *spawn* or *forkserver* (a
 ``Process`` argument, a ``Pool`` initializer argument):
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 import copyreg
 import os as _os
 import pickle
+import secrets as _secrets
 import threading as _threading
 import weakref as _weakref
 from queue import Empty as _Empty
@@ -32,8 +33,59 @@ from .._interlock.collections import ShutDown as _ShutDown
 from .._interlock import ipc as _ipc
 from ._futex import NamedEvent, NamedMutex, NamedSemaphore, _attach_shared_memory
 
-ShmQueue = _ipc.ShmQueue
 
+
+def _size_arg(value, what: str, high: int) -> int:
+    """None (0: as found, or the default) or an int within [1, high]."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int or None, not {type(value).__name__}")
+    if not 1 <= value <= high:
+        raise ValueError(f"{what} must be between 1 and {high}")
+    return value
+
+
+class ShmQueue(_ipc.ShmQueue):
+    """ShmQueue(name=None, capacity=None, max_message=None, *, buffer=None, offset=0,
+             create=True, mode=0o600, pid_dir=None)
+
+    A bounded multi-producer multi-consumer queue of byte messages in shared
+    memory, usable by threads of any number of processes at once, with
+    queue.Queue's put/get/qsize/empty/full/shutdown.
+
+    Named (name=...): created or attached under /dev/shm with PID tracking (the
+    last process to close it, or exit, removes it). No name and no buffer: a new
+    queue with a unique name, removed once every process using it has exited,
+    killed ones included (a reaper process). buffer=...: in a caller-supplied
+    writable buffer (e.g. a multiprocessing.shared_memory.SharedMemory; 64-byte
+    aligned at offset): zero-filled memory is initialised, an existing queue attached.
+    capacity (default 1024, rounded up to a power of two >= 2) and max_message
+    (bytes, default 8192) apply when this call creates the queue; given when
+    attaching, they must match. create=False only attaches.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, name=None, capacity=None, max_message=None, *, buffer=None, offset=0,
+                 create=True, mode=0o600, pid_dir=None):
+        cap = _size_arg(capacity, "capacity", self._max_capacity)
+        msg = _size_arg(max_message, "max_message", 1 << 30)
+        anonymous = name is None and buffer is None
+        if buffer is not None and name is not None:
+            raise ValueError("ShmQueue: give a name or a buffer, not both")
+        if anonymous:
+            if not create:
+                raise ValueError("ShmQueue: create=False needs the name (or buffer) of a queue")
+            name = f"anon-{_os.getpid()}-{_secrets.token_hex(8)}"
+        super().__init__(name, cap, msg, buffer, offset, create, mode, pid_dir)
+        if anonymous:  # no shared memory outlives its processes (_reaper.py)
+            from . import _reaper
+
+            _reaper.track(name, self.pid_dir)
+
+
+ShmQueue.__module__ = "interlock.ipc"
 __all__ = ["ShmQueue", "ObjectQueue", "SimpleQueue", "JoinableQueue", "ShmQueueAio"]
 
 _dumps = pickle.dumps
