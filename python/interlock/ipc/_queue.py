@@ -84,6 +84,11 @@ class ShmQueue(_ipc.ShmQueue):
 
             _reaper.track(name, self.pid_dir)
 
+    @property
+    def aio(self) -> ShmQueueAio:
+        """asyncio.Queue's API on this queue (ShmQueueAio)."""
+        return ShmQueueAio(self)
+
 
 ShmQueue.__module__ = "interlock.ipc"
 __all__ = ["ShmQueue", "ObjectQueue", "SimpleQueue", "JoinableQueue", "ShmQueueAio"]
@@ -777,7 +782,6 @@ class ShmQueueAio(_QueueView):
             raise _shutdown_error(e) from None
 
 
-ShmQueue.aio = property(ShmQueueAio, doc="asyncio.Queue's API on this queue (ShmQueueAio).")
 ShmQueueAio.__module__ = "interlock.ipc"
 
 
