@@ -86,19 +86,6 @@ using FxFutexWord = Word<std::uint32_t, Fx>;
 
 // ============================================================ construction
 
-/// Constructs T in place, then runs attach(obj); if that throws, T is
-/// destroyed again so that nanobind sees an uninitialised instance.
-template <class T, class F>
-void construct(T* self, F&& attach) {
-  new (self) T();
-  try {
-    attach(*self);
-  } catch (...) {
-    self->~T();
-    throw;
-  }
-}
-
 void check_attach(shm::AttachResult r, const char* what) {
   if (r == shm::AttachResult::created || r == shm::AttachResult::attached) return;
   PyErr_Format(PyExc_ValueError, "%s: cannot attach: %s", what, shm::describe(r));

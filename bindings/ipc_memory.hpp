@@ -1,15 +1,9 @@
 // bindings/ipc_memory.hpp — what backs an interlock.ipc object (a buffer
 // export or a named /dev/shm region), shared by the futex primitives
-// (ipc_futex.cpp) and the shared-memory queue (ipc_queue.cpp): acquiring and
-// validating buffers, opening named regions, and the named objects' common
-// members (name, closed, pid_dir, shm_path, close()).
-//
-// Memory lifetime: a buffer-backed object keeps a buffer export (Py_buffer)
-// of its buffer for its whole life, so the memory cannot be freed, resized or
-// unmapped under it. A named object keeps its mapping until it is
-// deallocated; close() only unregisters it (later calls raise ValueError).
-// A forked child adopts every inherited region (NamedRegion::adopt_all_after_
-// fork, registered by init_ipc_futex).
+// (ipc_futex.cpp) and the shared-memory queue (ipc_queue.cpp). Lifetimes:
+// docs/design.md "Futex primitives and named objects" (a buffer export is held
+// for the object's whole life; a named object keeps its mapping until it is
+// deallocated, close() only unregisters it).
 #pragma once
 
 #include <nanobind/nanobind.h>
@@ -85,8 +79,7 @@ inline void export_buffer(ShmBase& b, nb::handle buffer, std::size_t offset, std
   b.source = nb::borrow(buffer);
 }
 
-/// Maps a NamedRegionError to OSError(errno, message) (its errno subclass):
-/// set_region_error sets it, raise_region_error throws it.
+/// Sets OSError(errno, message) (its errno subclass) for a NamedRegionError.
 inline void set_region_error(const interlock::NamedRegionError& e) noexcept {
   PyObject* args = Py_BuildValue("(is)", e.error_code(), e.what());
   if (args) {
@@ -94,9 +87,18 @@ inline void set_region_error(const interlock::NamedRegionError& e) noexcept {
     Py_DECREF(args);
   }
 }
-[[noreturn]] inline void raise_region_error(const interlock::NamedRegionError& e) {
-  set_region_error(e);
-  throw nb::python_error();
+
+/// Constructs T in place, then runs attach(obj); if that throws, T is
+/// destroyed again so that nanobind sees an uninitialised instance.
+template <class T, class F>
+void construct(T* self, F&& attach) {
+  new (self) T();
+  try {
+    attach(*self);
+  } catch (...) {
+    self->~T();
+    throw;
+  }
 }
 
 struct NamedArgs {
@@ -148,7 +150,8 @@ inline void open_region(ShmBase& b, const char* kind, const NamedArgs& a, std::s
     nb::gil_scoped_release nogil;
     b.region = std::make_unique<NamedRegion>(a.name, size, o);
   } catch (const interlock::NamedRegionError& e) {
-    raise_region_error(e);
+    set_region_error(e);
+    throw nb::python_error();
   }
   b.mem = b.region->data();
   b.source = nb::none();
@@ -204,8 +207,6 @@ void add_named_members(Cls& cls) {
            },
            "Live processes registered as users (0 for an object on a buffer).");
 }
-
-using interlock::py::set_module;  // bindings/module.hpp
 
 template <class C>
 nb::object source_of(const C& s) {

@@ -1,19 +1,12 @@
-// bindings/ipc_queue.cpp — interlock.ipc.ShmQueue: the shared-memory queue of
-// byte messages (interlock/shm_queue.hpp) on a caller-supplied buffer or a
-// named /dev/shm region.
+// bindings/ipc_queue.cpp — the native base of interlock.ipc.ShmQueue: the
+// shared-memory queue of byte messages (interlock/shm_queue.hpp) on a
+// caller-supplied buffer or a named /dev/shm region (ipc_memory.hpp).
 //
-// Thin: the ring, its blocking and shutdown are the core's. This file picks
-// the memory (ipc_memory.hpp), applies queue.Queue's (block, timeout)
-// convention, runs waits through interlock::py::blocking() (GIL released /
-// thread detached, signal handlers run, an interrupted call has claimed
-// nothing), and copies messages in and out.
-//
-// A get copies the message into a new bytes object while its slot is claimed
-// (the core's sink). That is a Python allocation but runs no Python code
-// (bytes objects are not tracked by the garbage collector, so no collection
-// and no __del__ can start there) and claims no lock anybody else waits for:
-// other slots stay usable. If the allocation fails, the message is dropped
-// and the get raises MemoryError.
+// Thin: the ring, its blocking, shutdown and attach rules are the core's. This
+// file applies queue.Queue's (block, timeout) convention, runs waits through
+// interlock::py::blocking() (an interrupted call has claimed nothing), and
+// copies messages in and out (a get's copy under the claim: docs/design.md,
+// "The Python API: ShmQueue and ObjectQueue").
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/string.h>
 
@@ -66,46 +59,30 @@ void open_ring(IpcShmQueue& self, std::size_t size, bool init, std::size_t cap, 
   self.q = ShmQueue::open(self.mem, size, init ? cap : 0, msg, wait, &self.created);
 }
 
-/// An attached queue must be the one asked for (the core's rule, matches()).
-void check_params(const IpcShmQueue& self, std::size_t cap, std::size_t msg) {
-  if (self.created || self.q.matches(cap, msg)) return;
-  PyErr_Format(PyExc_ValueError,
-               "ShmQueue: the existing queue has capacity %u and max_message %u, not the "
-               "capacity %zu and max_message %zu asked for (omit them to attach to it)",
-               self.q.capacity(), self.q.max_message(),
-               cap ? ShmQueue::capacity_for(cap) : std::size_t{self.q.capacity()},
-               msg ? msg : std::size_t{self.q.max_message()});
-  throw nb::python_error();
-}
-
 /// The native __init__, given ShmQueue.__init__'s checked arguments
 /// (ipc/_queue.py): the queue in buffer at offset, else the one named name;
 /// cap / msg 0: as found (attaching) or the default (creating).
 void queue_init(IpcShmQueue* self, nb::handle name, std::size_t cap, std::size_t msg,
                 nb::handle buffer, std::size_t offset, bool create, nb::handle mode,
                 nb::handle pid_dir) {
-  new (self) IpcShmQueue();
-  try {
+  construct(self, [&](IpcShmQueue& q) {
     const std::size_t init_cap = cap ? cap : kDefaultCapacity;
     const std::size_t init_msg = msg ? msg : kDefaultMaxMessage;
     if (!buffer.is_none()) {
-      export_buffer(*self, buffer, offset, ShmQueue::kHeaderSize, ShmQueue::kAlign, "ShmQueue");
-      const std::size_t avail = static_cast<std::size_t>(self->view.len) - offset;
-      open_ring(*self, avail, create, init_cap, init_msg,
+      export_buffer(q, buffer, offset, ShmQueue::kHeaderSize, ShmQueue::kAlign, "ShmQueue");
+      const std::size_t avail = static_cast<std::size_t>(q.view.len) - offset;
+      open_ring(q, avail, create, init_cap, init_msg,
                 create ? Deadline::after(kInitWait) : Deadline::immediate());
     } else {
       // An existing queue is attached at its own size, whatever it was created
       // with (the core's `whole` rule); a new one sized for (init_cap, init_msg).
-      open_region(*self, "queue", named_args(name, mode, pid_dir),
+      open_region(q, "queue", named_args(name, mode, pid_dir),
                   ShmQueue::required_size(init_cap, init_msg), create, true);
-      open_ring(*self, self->region->size(), self->region->created(), init_cap, init_msg,
+      open_ring(q, q.region->size(), q.region->created(), init_cap, init_msg,
                 Deadline::after(kInitWait));
     }
-    check_params(*self, cap, msg);
-  } catch (...) {
-    self->~IpcShmQueue();
-    throw;
-  }
+    if (!q.created) q.q.check_matches(cap, msg);  // ShmQueueError -> ValueError
+  });
 }
 
 // ------------------------------------------------------------ hot methods
