@@ -137,12 +137,34 @@ std::uint32_t initial_value(nb::handle value) {
                  PyExc_OverflowError, "semaphore initial value must be < 2**32");
 }
 
-// ============================================================ FutexWord
+// ============================================================ AtomicU32 / AtomicU64, FutexWord
 
-template <class W> std::uint32_t futex_load(W& f) noexcept { return f.a->load(std::memory_order_acquire); }
-template <class W> void futex_store(W& f, std::uint32_t v) noexcept {
-  f.a->store(v, std::memory_order_release);
-}
+/// The ops of a word W (also FutexWord's load / store).
+template <class W, class T = typename std::remove_pointer_t<decltype(W::a)>::value_type>
+struct AtomicTable {
+  static T load(W& x) noexcept { return x.a->load(std::memory_order_acquire); }
+  static void store(W& x, T v) noexcept { x.a->store(v, std::memory_order_release); }
+  static bool cas(W& x, T expected, T desired) noexcept {
+    return x.a->compare_exchange_strong(expected, desired, std::memory_order_acq_rel,
+                                        std::memory_order_acquire);
+  }
+  static T exchange(W& x, T v) noexcept { return x.a->exchange(v, std::memory_order_acq_rel); }
+  static T fetch_add(W& x, T v) noexcept { return x.a->fetch_add(v, std::memory_order_acq_rel); }
+
+  static inline PyMethodDef methods[] = {
+      ilpy::method<&load, "load($self, /)", "The value (acquire load).">(),
+      ilpy::method<&store, "store($self, v, /)", "Store v (release).">(),
+      ilpy::method<&cas, "cas($self, /, expected, new)",
+                   "If the value is expected, replace it with new (acq_rel); return whether it\n"
+                   "did (strong compare-and-swap).">(),
+      ilpy::method<&exchange, "exchange($self, v, /)",
+                   "Store v and return the previous value (acq_rel).">(),
+      ilpy::method<&fetch_add, "fetch_add($self, v, /)",
+                   "Add v (wrapping around) and return the previous value (acq_rel).">(),
+      ilpy::methods_end,
+  };
+};
+
 template <class W> int futex_wake(W& f, std::optional<int> n) noexcept {
   const int count = n.value_or(1);
   return shm::futex_wake(f.a, count < 0 ? INT_MAX : count, f.shared);
@@ -162,8 +184,8 @@ PyObject* futex_wait(Word<std::uint32_t, F>& f, std::uint32_t expected,
 }
 
 PyMethodDef futex_methods[] = {
-    ilpy::method<&futex_load<IpcFutexWord>, "load($self, /)", "The word's value (acquire load).">(),
-    ilpy::method<&futex_store<IpcFutexWord>, "store($self, value, /)",
+    ilpy::method<&AtomicTable<IpcFutexWord>::load, "load($self, /)", "The word's value (acquire load).">(),
+    ilpy::method<&AtomicTable<IpcFutexWord>::store, "store($self, value, /)",
                  "Store value (0 <= value < 2**32) with release order; wakes nobody.">(),
     ilpy::method<&futex_wait<Ipc>, "wait($self, expected, timeout=None, /) -> bool",
                  "Sleep while the word equals expected, until a wake(), for at most timeout\n"
@@ -176,9 +198,9 @@ PyMethodDef futex_methods[] = {
 };
 
 PyMethodDef fx_futex_methods[] = {
-    ilpy::method<&futex_load<FxFutexWord>, "load_acquire($self, /)",
+    ilpy::method<&AtomicTable<FxFutexWord>::load, "load_acquire($self, /)",
                  "The word's value (acquire load).">(),
-    ilpy::method<&futex_store<FxFutexWord>, "store_release($self, v, /)",
+    ilpy::method<&AtomicTable<FxFutexWord>::store, "store_release($self, v, /)",
                  "Store v with release order.">(),
     ilpy::method<&futex_wait<Fx>, "wait($self, /, expected, timeout_ns=-1) -> bool",
                  "Sleep while the word equals expected (timeout_ns: nanoseconds, -1 =\n"
@@ -187,33 +209,6 @@ PyMethodDef fx_futex_methods[] = {
     ilpy::method<&futex_wake<FxFutexWord>, "wake($self, /, n=1)",
                  "Wake up to n waiters; return how many woke.">(),
     ilpy::methods_end,
-};
-
-// ============================================================ AtomicU32 / AtomicU64
-
-template <class T>
-struct AtomicTable {
-  static T load(Word<T>& x) noexcept { return x.a->load(std::memory_order_acquire); }
-  static void store(Word<T>& x, T v) noexcept { x.a->store(v, std::memory_order_release); }
-  static bool cas(Word<T>& x, T expected, T desired) noexcept {
-    return x.a->compare_exchange_strong(expected, desired, std::memory_order_acq_rel,
-                                        std::memory_order_acquire);
-  }
-  static T exchange(Word<T>& x, T v) noexcept { return x.a->exchange(v, std::memory_order_acq_rel); }
-  static T fetch_add(Word<T>& x, T v) noexcept { return x.a->fetch_add(v, std::memory_order_acq_rel); }
-
-  static inline PyMethodDef methods[] = {
-      ilpy::method<&load, "load($self, /)", "The value (acquire load).">(),
-      ilpy::method<&store, "store($self, v, /)", "Store v (release).">(),
-      ilpy::method<&cas, "cas($self, /, expected, new)",
-                   "If the value is expected, replace it with new (acq_rel); return whether it\n"
-                   "did (strong compare-and-swap).">(),
-      ilpy::method<&exchange, "exchange($self, v, /)",
-                   "Store v and return the previous value (acq_rel).">(),
-      ilpy::method<&fetch_add, "fetch_add($self, v, /)",
-                   "Add v (wrapping around) and return the previous value (acq_rel).">(),
-      ilpy::methods_end,
-  };
 };
 
 // ============================================================ Mutex
@@ -545,7 +540,6 @@ void init_ipc_futex(nb::module_& m) {
   // ---------------------------------------------------------- FutexWord, atomics
   buffer_class<IpcFutexWord, futex_methods>(
       m, "FutexWord",
-      "FutexWord(buffer, offset=0, shared=True)\n\n"
       "A 32-bit futex word in a caller-supplied writable buffer (4 bytes, 4-byte\n"
       "aligned, at offset): wait(expected, timeout) / wake(n), acquire load()\n"
       "and release store(). shared=False uses process-private futexes (threads\n"
@@ -553,17 +547,15 @@ void init_ipc_futex(nb::module_& m) {
       .def("__init__", [](IpcFutexWord* self, nb::handle buffer, std::size_t offset, bool shared) {
         buffer_init(self, buffer, offset, shared, "FutexWord");
       }, "buffer"_a, "offset"_a = 0, "shared"_a = true);
-  buffer_class<Word<std::uint32_t>, AtomicTable<std::uint32_t>::methods>(
+  buffer_class<Word<std::uint32_t>, AtomicTable<Word<std::uint32_t>>::methods>(
       m, "AtomicU32",
-      "AtomicU32(buffer, offset=0)\n\n"
       "An unsigned 32-bit atomic in a caller-supplied writable buffer (4 bytes,\n"
       "4-byte aligned): load/store/cas/exchange/fetch_add.", false)
       .def("__init__", [](Word<std::uint32_t>* self, nb::handle buffer, std::size_t offset) {
         buffer_init(self, buffer, offset, true, "AtomicU32");
       }, "buffer"_a, "offset"_a = 0);
-  buffer_class<Word<std::uint64_t>, AtomicTable<std::uint64_t>::methods>(
+  buffer_class<Word<std::uint64_t>, AtomicTable<Word<std::uint64_t>>::methods>(
       m, "AtomicU64",
-      "AtomicU64(buffer, offset=0)\n\n"
       "An unsigned 64-bit atomic in a caller-supplied writable buffer (8 bytes,\n"
       "8-byte aligned): load/store/cas/exchange/fetch_add.", false)
       .def("__init__", [](Word<std::uint64_t>* self, nb::handle buffer, std::size_t offset) {
@@ -573,7 +565,6 @@ void init_ipc_futex(nb::module_& m) {
   // ---------------------------------------------------------- Mutex
   buffer_class<IpcMutex, mutex_methods>(
       m, "Mutex",
-      "Mutex(buffer, offset=0, shared=True)\n\n"
       "A lock in a caller-supplied writable buffer (64 bytes, 4-byte aligned, at\n"
       "offset; zero-filled memory is initialised, an existing Mutex is attached,\n"
       "anything else is refused), usable by threads of any process mapping it.\n"
@@ -591,13 +582,11 @@ void init_ipc_futex(nb::module_& m) {
                    "How many times the lock was taken over from a dead owner.");
   named_class<shm::ShmMutex>(
       m, "NamedMutex", "mutex",
-      "NamedMutex(name, *, mode=0o600, pid_dir=None)\n\n"
       "A Mutex created or attached by name under /dev/shm, with PID tracking.");
 
   // ---------------------------------------------------------- Semaphore
   buffer_class<IpcSemaphore, sem_methods>(
       m, "Semaphore",
-      "Semaphore(buffer, value=0, offset=0, shared=True)\n\n"
       "A counting semaphore in a caller-supplied writable buffer (64 bytes,\n"
       "4-byte aligned). value initialises fresh (zero-filled) memory; attaching to\n"
       "an existing Semaphore keeps its count. post(n) / wait(timeout), and\n"
@@ -611,14 +600,12 @@ void init_ipc_futex(nb::module_& m) {
                    "The tokens available now (a snapshot).");
   named_class<shm::ShmSemaphore>(
       m, "NamedSemaphore", "semaphore",
-      "NamedSemaphore(name, value=0, *, mode=0o600, pid_dir=None)\n\n"
       "A Semaphore created or attached by name under /dev/shm, with PID tracking;\n"
       "value applies when this call creates it.");
 
   // ---------------------------------------------------------- Event
   buffer_class<IpcEvent, event_methods>(
       m, "Event",
-      "Event(buffer, offset=0, shared=True)\n\n"
       "A flag in a caller-supplied writable buffer (64 bytes, 4-byte aligned)\n"
       "that threads of any process can wait for: threading.Event's API.")
       .def("__init__", [](IpcEvent* self, nb::handle buffer, std::size_t offset, bool shared) {
@@ -626,13 +613,11 @@ void init_ipc_futex(nb::module_& m) {
       }, "buffer"_a, "offset"_a = 0, "shared"_a = true);
   named_class<shm::ShmEvent>(
       m, "NamedEvent", "event",
-      "NamedEvent(name, *, mode=0o600, pid_dir=None)\n\n"
       "An Event created or attached by name under /dev/shm, with PID tracking.");
 
   // ---------------------------------------------------------- Barrier
   buffer_class<IpcBarrier, barrier_methods>(
       m, "Barrier",
-      "Barrier(buffer, parties=None, offset=0, shared=True)\n\n"
       "A cyclic barrier for parties threads of any processes, in a caller-supplied\n"
       "writable buffer (64 bytes, 4-byte aligned): threading.Barrier's wait /\n"
       "abort / reset / parties / n_waiting / broken. parties is required for fresh\n"
@@ -653,20 +638,18 @@ void init_ipc_futex(nb::module_& m) {
   nb::module_ fx = m.def_submodule("_fastipc", "Native classes of interlock.compat.fastipc.");
   native_class<FxFutexWord, fx_futex_methods>(
       fx, "FutexWord",
-      "FutexWord(buffer, shared=True)\n\nfastipc's buffer-backed futex word (4 bytes, 4-byte "
-      "aligned).")
+      "fastipc's buffer-backed futex word (4 bytes, 4-byte aligned).")
       .def("__init__", [](FxFutexWord* self, nb::handle buffer, bool shared) {
         buffer_init(self, buffer, 0, shared, "FutexWord");
       }, "buffer"_a, "shared"_a = true);
   native_class<Fast<shm::ShmMutex>, fx_mutex_methods>(
       fx, "Mutex",
-      "Mutex(buffer, shared=True)\n\nfastipc's buffer-backed mutex (64 bytes, 4-byte aligned).")
+      "fastipc's buffer-backed mutex (64 bytes, 4-byte aligned).")
       .def("__init__", [](Fast<shm::ShmMutex>* self, nb::handle buffer, bool shared) {
         buffer_init(self, buffer, 0, shared, "Mutex", plain_attach);
       }, "buffer"_a, "shared"_a = true);
   native_class<Fast<shm::ShmSemaphore>, fx_sem_methods>(
       fx, "Semaphore",
-      "Semaphore(buffer, initial=None, shared=True)\n\n"
       "fastipc's buffer-backed semaphore (64 bytes, 4-byte aligned). initial, if\n"
       "given, sets the count; None attaches without changing it.")
       .def("__init__", [](Fast<shm::ShmSemaphore>* self, nb::handle buffer, nb::handle initial,
