@@ -518,13 +518,6 @@ constexpr auto plain_attach = [](auto& p) { return p.attach(); };
 namespace interlock::py {
 
 void init_ipc_futex(nb::module_& m) {
-  nb::register_exception_translator([](const std::exception_ptr& p, void*) {
-    try {
-      std::rethrow_exception(p);
-    } catch (const interlock::NamedRegionError& e) {
-      set_region_error(e);
-    }
-  });
   g_broken_barrier =
       nb::object(nb::module_::import_("threading").attr("BrokenBarrierError")).release().ptr();
 

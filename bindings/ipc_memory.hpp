@@ -79,15 +79,6 @@ inline void export_buffer(ShmBase& b, nb::handle buffer, std::size_t offset, std
   b.source = nb::borrow(buffer);
 }
 
-/// Sets OSError(errno, message) (its errno subclass) for a NamedRegionError.
-inline void set_region_error(const interlock::NamedRegionError& e) noexcept {
-  PyObject* args = Py_BuildValue("(is)", e.error_code(), e.what());
-  if (args) {
-    PyErr_SetObject(PyExc_OSError, args);
-    Py_DECREF(args);
-  }
-}
-
 /// Constructs T in place, then runs attach(obj); if that throws, T is
 /// destroyed again so that nanobind sees an uninitialised instance.
 template <class T, class F>
@@ -146,12 +137,9 @@ inline void open_region(ShmBase& b, const char* kind, const NamedArgs& a, std::s
   o.mode = static_cast<mode_t>(a.mode);
   o.create = create;
   o.whole = whole;
-  try {
-    nb::gil_scoped_release nogil;
+  {
+    nb::gil_scoped_release nogil;  // a NamedRegionError is OSError (init_ipc_queue)
     b.region = std::make_unique<NamedRegion>(a.name, size, o);
-  } catch (const interlock::NamedRegionError& e) {
-    set_region_error(e);
-    throw nb::python_error();
   }
   b.mem = b.region->data();
   b.source = nb::none();

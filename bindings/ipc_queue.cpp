@@ -249,11 +249,17 @@ PyMethodDef queue_methods[] = {
 namespace interlock::py {
 
 void init_ipc_queue(nb::module_& m) {
+  // interlock.ipc's core errors (the futex primitives' too).
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {
       std::rethrow_exception(p);
     } catch (const ShmQueueError& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const interlock::NamedRegionError& e) {  // OSError(errno, message): its subclass
+      if (PyObject* args = Py_BuildValue("(is)", e.error_code(), e.what())) {
+        PyErr_SetObject(PyExc_OSError, args);
+        Py_DECREF(args);
+      }
     }
   });
   auto cls = nb::class_<IpcShmQueue>(
