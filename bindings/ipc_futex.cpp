@@ -65,6 +65,7 @@ struct Fx {
 
 template <class P>
 struct Prim : ShmBase {
+  using value_type = void;
   static constexpr std::size_t size = P::size, alignment = P::alignment;
   P p{nullptr};
 };
@@ -78,6 +79,7 @@ using IpcBarrier = Prim<shm::ShmBarrier>;
 /// A bare word of T; F: FutexWord's flavour (void: AtomicU32 / U64).
 template <class T, class F = void>
 struct Word : ShmBase {
+  using value_type = T;
   static constexpr std::size_t size = sizeof(T), alignment = sizeof(T);
   std::atomic<T>* a = nullptr;
 };
@@ -92,14 +94,17 @@ void check_attach(shm::AttachResult r, const char* what) {
   throw nb::python_error();
 }
 
-/// T in buffer at offset; attach(P&) -> AttachResult (none: a bare word).
-template <class T, class A = std::nullptr_t>
+constexpr auto plain_attach = [](auto& p) { return p.attach(); };
+
+/// T in buffer at offset; attach(P&) -> AttachResult is the core's rule (a
+/// bare word has none).
+template <class T, class A = decltype(plain_attach)>
 void buffer_init(T* self, nb::handle buffer, std::size_t offset, bool shared, const char* what,
-                 A attach = nullptr) {
+                 A attach = plain_attach) {
   construct(self, [&](T& o) {
     export_buffer(o, buffer, offset, T::size, T::alignment, what);
     o.shared = shared;
-    if constexpr (std::is_null_pointer_v<A>) {
+    if constexpr (requires { o.a; }) {
       o.a = static_cast<decltype(o.a)>(o.mem);
     } else {
       o.p = decltype(o.p)(o.mem, shared);
@@ -471,16 +476,27 @@ nb::class_<T> native_class(nb::handle m, const char* name, const char* doc) {
   return nb::class_<T>(m, name, ilpy::method_slots<M>(), nb::is_weak_referenceable(), doc);
 }
 
-/// An interlock.ipc class on a buffer: size / alignment, shared (unless a
-/// bare atomic), _source / _offset (for pickling, ipc/_futex.py).
-template <class T, PyMethodDef* M>
-nb::class_<T> buffer_class(nb::handle m, const char* name, const char* doc, bool shared = true) {
+/// An interlock.ipc class on a buffer: size / alignment, _source / _offset
+/// (for pickling, ipc/_futex.py), shared, and unless Custom the __init__ of
+/// one that attaches without arguments. A bare atomic has no `shared`.
+template <class T, PyMethodDef* M, bool Custom = false>
+nb::class_<T> buffer_class(nb::handle m, const char* name, const char* doc) {
   auto c = native_class<T, M>(m, name, doc);
   c.def_prop_ro("_source", [](const T& s) { return source_of(s); })
       .def_prop_ro("_offset", [](const T& s) { return s.offset; });
-  if (shared) c.def_prop_ro("shared", [](const T& s) { return s.shared; });
   c.attr("size") = T::size;
   c.attr("alignment") = T::alignment;
+  if constexpr (std::is_same_v<T, Word<typename T::value_type>>) {
+    c.def("__init__", [name](T* self, nb::handle buffer, std::size_t offset) {
+      buffer_init(self, buffer, offset, true, name);
+    }, "buffer"_a, "offset"_a = 0);
+  } else {
+    c.def_prop_ro("shared", [](const T& s) { return s.shared; });
+    if constexpr (!Custom)
+      c.def("__init__", [name](T* self, nb::handle buffer, std::size_t offset, bool shared) {
+        buffer_init(self, buffer, offset, shared, name);
+      }, "buffer"_a, "offset"_a = 0, "shared"_a = true);
+  }
   return c;
 }
 
@@ -511,8 +527,6 @@ void named_class(nb::handle m, const char* name, const char* kind, const char* d
     }, "name"_a, nb::kw_only(), "mode"_a = 0600, "pid_dir"_a.none() = nb::none());
 }
 
-constexpr auto plain_attach = [](auto& p) { return p.attach(); };
-
 }  // namespace
 
 namespace interlock::py {
@@ -536,24 +550,15 @@ void init_ipc_futex(nb::module_& m) {
       "A 32-bit futex word in a caller-supplied writable buffer (4 bytes, 4-byte\n"
       "aligned, at offset): wait(expected, timeout) / wake(n), acquire load()\n"
       "and release store(). shared=False uses process-private futexes (threads\n"
-      "of one process only; every user of the word must agree).")
-      .def("__init__", [](IpcFutexWord* self, nb::handle buffer, std::size_t offset, bool shared) {
-        buffer_init(self, buffer, offset, shared, "FutexWord");
-      }, "buffer"_a, "offset"_a = 0, "shared"_a = true);
+      "of one process only; every user of the word must agree).");
   buffer_class<Word<std::uint32_t>, AtomicTable<Word<std::uint32_t>>::methods>(
       m, "AtomicU32",
       "An unsigned 32-bit atomic in a caller-supplied writable buffer (4 bytes,\n"
-      "4-byte aligned): load/store/cas/exchange/fetch_add.", false)
-      .def("__init__", [](Word<std::uint32_t>* self, nb::handle buffer, std::size_t offset) {
-        buffer_init(self, buffer, offset, true, "AtomicU32");
-      }, "buffer"_a, "offset"_a = 0);
+      "4-byte aligned): load/store/cas/exchange/fetch_add.");
   buffer_class<Word<std::uint64_t>, AtomicTable<Word<std::uint64_t>>::methods>(
       m, "AtomicU64",
       "An unsigned 64-bit atomic in a caller-supplied writable buffer (8 bytes,\n"
-      "8-byte aligned): load/store/cas/exchange/fetch_add.", false)
-      .def("__init__", [](Word<std::uint64_t>* self, nb::handle buffer, std::size_t offset) {
-        buffer_init(self, buffer, offset, true, "AtomicU64");
-      }, "buffer"_a, "offset"_a = 0);
+      "8-byte aligned): load/store/cas/exchange/fetch_add.");
 
   // ---------------------------------------------------------- Mutex
   buffer_class<IpcMutex, mutex_methods>(
@@ -563,9 +568,6 @@ void init_ipc_futex(nb::module_& m) {
       "anything else is refused), usable by threads of any process mapping it.\n"
       "threading.Lock's API. If a process dies holding it, the next acquirer gets\n"
       "it within about a second and owner_died is True while it holds it.")
-      .def("__init__", [](IpcMutex* self, nb::handle buffer, std::size_t offset, bool shared) {
-        buffer_init(self, buffer, offset, shared, "Mutex", plain_attach);
-      }, "buffer"_a, "offset"_a = 0, "shared"_a = true)
       .def_prop_ro("owner_pid", [](const IpcMutex& s) { return s.p.owner_pid(); },
                    "PID of the process holding the lock (0: unlocked).")
       .def_prop_ro("owner_died", [](const IpcMutex& s) { return s.p.owner_died(); },
@@ -578,7 +580,7 @@ void init_ipc_futex(nb::module_& m) {
       "A Mutex created or attached by name under /dev/shm, with PID tracking.");
 
   // ---------------------------------------------------------- Semaphore
-  buffer_class<IpcSemaphore, sem_methods>(
+  buffer_class<IpcSemaphore, sem_methods, true>(
       m, "Semaphore",
       "A counting semaphore in a caller-supplied writable buffer (64 bytes,\n"
       "4-byte aligned). value initialises fresh (zero-filled) memory; attaching to\n"
@@ -600,16 +602,13 @@ void init_ipc_futex(nb::module_& m) {
   buffer_class<IpcEvent, event_methods>(
       m, "Event",
       "A flag in a caller-supplied writable buffer (64 bytes, 4-byte aligned)\n"
-      "that threads of any process can wait for: threading.Event's API.")
-      .def("__init__", [](IpcEvent* self, nb::handle buffer, std::size_t offset, bool shared) {
-        buffer_init(self, buffer, offset, shared, "Event", plain_attach);
-      }, "buffer"_a, "offset"_a = 0, "shared"_a = true);
+      "that threads of any process can wait for: threading.Event's API.");
   named_class<shm::ShmEvent>(
       m, "NamedEvent", "event",
       "An Event created or attached by name under /dev/shm, with PID tracking.");
 
   // ---------------------------------------------------------- Barrier
-  buffer_class<IpcBarrier, barrier_methods>(
+  buffer_class<IpcBarrier, barrier_methods, true>(
       m, "Barrier",
       "A cyclic barrier for parties threads of any processes, in a caller-supplied\n"
       "writable buffer (64 bytes, 4-byte aligned): threading.Barrier's wait /\n"
@@ -639,7 +638,7 @@ void init_ipc_futex(nb::module_& m) {
       fx, "Mutex",
       "fastipc's buffer-backed mutex (64 bytes, 4-byte aligned).")
       .def("__init__", [](Fast<shm::ShmMutex>* self, nb::handle buffer, bool shared) {
-        buffer_init(self, buffer, 0, shared, "Mutex", plain_attach);
+        buffer_init(self, buffer, 0, shared, "Mutex");
       }, "buffer"_a, "shared"_a = true);
   native_class<Fast<shm::ShmSemaphore>, fx_sem_methods>(
       fx, "Semaphore",
