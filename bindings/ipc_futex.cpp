@@ -65,7 +65,6 @@ struct Fx {
 
 template <class P>
 struct Prim : ShmBase {
-  using value_type = void;
   static constexpr std::size_t size = P::size, alignment = P::alignment;
   P p{nullptr};
 };
@@ -79,7 +78,6 @@ using IpcBarrier = Prim<shm::ShmBarrier>;
 /// A bare word of T; F: FutexWord's flavour (void: AtomicU32 / U64).
 template <class T, class F = void>
 struct Word : ShmBase {
-  using value_type = T;
   static constexpr std::size_t size = sizeof(T), alignment = sizeof(T);
   std::atomic<T>* a = nullptr;
 };
@@ -486,7 +484,7 @@ nb::class_<T> buffer_class(nb::handle m, const char* name, const char* doc) {
       .def_prop_ro("_offset", [](const T& s) { return s.offset; });
   c.attr("size") = T::size;
   c.attr("alignment") = T::alignment;
-  if constexpr (std::is_same_v<T, Word<typename T::value_type>>) {
+  if constexpr (std::is_same_v<T, Word<std::uint32_t>> || std::is_same_v<T, Word<std::uint64_t>>) {
     c.def("__init__", [name](T* self, nb::handle buffer, std::size_t offset) {
       buffer_init(self, buffer, offset, true, name);
     }, "buffer"_a, "offset"_a = 0);
