@@ -1,16 +1,15 @@
 // bindings/ipc_futex.cpp — interlock.ipc's futex primitives on caller-supplied
 // buffers (FutexWord, AtomicU32, AtomicU64, Mutex, Semaphore, Event, Barrier),
-// the named ones (NamedMutex, NamedSemaphore, NamedEvent), and the native
-// classes of the fastipc façade (submodule _fastipc). Layers, rules and
-// lifetimes: docs/design.md "Futex primitives and named objects"; memory:
-// ipc_memory.hpp.
+// the named regions they also live on (_NamedRegion: NamedMutex & co. are
+// ipc/_futex.py's), and the native classes of the fastipc façade (submodule
+// _fastipc). Layers, rules and lifetimes: docs/design.md "Futex primitives and
+// named objects"; memory: ipc_memory.hpp.
 //
 // Thin: the algorithms, layouts and attach rules are the core's. Every wait
 // runs through interlock::py::blocking() (a signal handler's exception ends it
 // with the primitive unchanged). One C++ type per Python class: Prim<P> (the
-// core object P in a buffer or named region), Named<P> (inherits Prim<P>'s
-// methods) and Fast<P> (the façade's own table); a flavour struct (Ipc, Fx)
-// holds what the two APIs' shared methods differ in.
+// core object P in a buffer) and Fast<P> (the façade's own table); a flavour
+// struct (Ipc, Fx) holds what the two APIs' shared methods differ in.
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/optional.h>
@@ -68,7 +67,6 @@ struct Prim : ShmBase {
   static constexpr std::size_t size = P::size, alignment = P::alignment;
   P p{nullptr};
 };
-template <class P> struct Named : Prim<P> {};
 template <class P> struct Fast : Prim<P> {};
 using IpcMutex = Prim<shm::ShmMutex>;
 using IpcSemaphore = Prim<shm::ShmSemaphore>;
@@ -92,10 +90,11 @@ void check_attach(shm::AttachResult r, const char* what) {
   throw nb::python_error();
 }
 
-constexpr auto plain_attach = [](auto& p) { return p.attach(); };
+constexpr auto plain_attach = [](auto& p, bool named) { return p.attach(named); };
 
-/// T in buffer at offset; attach(P&) -> AttachResult is the core's rule (a
-/// bare word has none).
+/// T in buffer at offset; attach(P&, named) -> AttachResult is the core's rule
+/// (named: on a _NamedRegion, whose flock makes a stalled initialiser a dead
+/// one); a bare word has none.
 template <class T, class A = decltype(plain_attach)>
 void buffer_init(T* self, nb::handle buffer, std::size_t offset, bool shared, const char* what,
                  A attach = plain_attach) {
@@ -106,7 +105,7 @@ void buffer_init(T* self, nb::handle buffer, std::size_t offset, bool shared, co
       o.a = static_cast<decltype(o.a)>(o.mem);
     } else {
       o.p = decltype(o.p)(o.mem, shared);
-      check_attach(attach(o.p), what);
+      check_attach(attach(o.p, o.region != nullptr), what);
     }
   });
 }
@@ -475,8 +474,9 @@ nb::class_<T> native_class(nb::handle m, const char* name, const char* doc) {
 }
 
 /// An interlock.ipc class on a buffer: size / alignment, _source / _offset
-/// (for pickling, ipc/_futex.py), shared, and unless Custom the __init__ of
-/// one that attaches without arguments. A bare atomic has no `shared`.
+/// (for pickling, ipc/_futex.py), shared and the named objects' members, and
+/// unless Custom the __init__ of one that attaches without arguments. A bare
+/// word has neither `shared` nor named members.
 template <class T, PyMethodDef* M, bool Custom = false>
 nb::class_<T> buffer_class(nb::handle m, const char* name, const char* doc) {
   auto c = native_class<T, M>(m, name, doc);
@@ -490,6 +490,7 @@ nb::class_<T> buffer_class(nb::handle m, const char* name, const char* doc) {
     }, "buffer"_a, "offset"_a = 0);
   } else {
     c.def_prop_ro("shared", [](const T& s) { return s.shared; });
+    add_named_members(c);
     if constexpr (!Custom)
       c.def("__init__", [name](T* self, nb::handle buffer, std::size_t offset, bool shared) {
         buffer_init(self, buffer, offset, shared, name);
@@ -498,32 +499,16 @@ nb::class_<T> buffer_class(nb::handle m, const char* name, const char* doc) {
   return c;
 }
 
-/// Named<P> (`name`), the core object in the region interlock.<kind>.<name>
-/// (Semaphore: created with `value`), inheriting Prim<P>'s methods.
-template <class P>
-void named_class(nb::handle m, const char* name, const char* kind, const char* doc) {
-  nb::class_<Named<P>, Prim<P>> c(m, name, nb::is_weak_referenceable(), doc);
-  add_named_members(c);
-  c.def_prop_ro("created", [](const Named<P>& s) { return s.region->created(); },
-                "Whether this process created the object (rather than attached to it).");
-  auto init = [name, kind](Named<P>* self, nb::handle n, nb::handle value, nb::handle mode,
-                           nb::handle pid_dir) {
-    const std::uint32_t v = initial_value(value);
-    construct(self, [&](Named<P>& o) {
-      open_region(o, kind, named_args(n, mode, pid_dir), shm::kLayoutSize);
-      o.p = P(o.mem, true);
-      if constexpr (std::is_same_v<P, shm::ShmSemaphore>) check_attach(o.p.attach(v, true), name);
-      else check_attach(o.p.attach(true), name);
-    });
-  };
-  if constexpr (std::is_same_v<P, shm::ShmSemaphore>)
-    c.def("__init__", init, "name"_a, "value"_a.none() = 0, nb::kw_only(), "mode"_a = 0600,
-          "pid_dir"_a.none() = nb::none());
-  else
-    c.def("__init__", [init](Named<P>* self, nb::handle n, nb::handle mode, nb::handle pid_dir) {
-      init(self, n, nb::none(), mode, pid_dir);
-    }, "name"_a, nb::kw_only(), "mode"_a = 0600, "pid_dir"_a.none() = nb::none());
+int region_getbuffer(PyObject* self, Py_buffer* view, int flags) noexcept {
+  if (!nb::inst_ready(self)) {
+    PyErr_SetString(PyExc_ValueError, "uninitialised _NamedRegion");
+    return -1;
+  }
+  NamedRegion& r = *nb::inst_ptr<Region>(self)->r;
+  return PyBuffer_FillInfo(view, self, r.data(), static_cast<Py_ssize_t>(r.size()), 0, flags);
 }
+PyType_Slot region_slots[] = {{Py_bf_getbuffer, reinterpret_cast<void*>(&region_getbuffer)},
+                              {0, nullptr}};
 
 }  // namespace
 
@@ -541,6 +526,23 @@ void init_ipc_futex(nb::module_& m) {
     nb::gil_scoped_release nogil;
     NamedRegion::close_all();
   }));
+  nb::class_<Region>(m, "_NamedRegion", nb::type_slots(region_slots),
+                     "The region interlock.<kind>.<name> as a buffer (ipc/_futex.py).")
+      .def("__init__", [](Region* self, const std::string& kind, const std::string& name,
+                          std::size_t size, unsigned mode, const std::string& pid_dir,
+                          bool create, bool whole) {
+        NamedRegion::Options o;
+        o.prefix = "interlock." + kind;
+        o.pid_dir = pid_dir;
+        o.mode = static_cast<mode_t>(mode);
+        o.create = create;
+        o.whole = whole;
+        construct(self, [&](Region& g) {
+          nb::gil_scoped_release nogil;  // the attach may wait for another process's flock
+          g.r = std::make_unique<NamedRegion>(name, size, o);
+        });
+      })
+      .def_prop_ro("created", [](const Region& g) { return g.r->created(); });
 
   // ---------------------------------------------------------- FutexWord, atomics
   buffer_class<IpcFutexWord, futex_methods>(
@@ -573,9 +575,6 @@ void init_ipc_futex(nb::module_& m) {
                    "holding the lock: the data it protects may need repair.")
       .def_prop_ro("recoveries", [](const IpcMutex& s) { return s.p.recoveries(); },
                    "How many times the lock was taken over from a dead owner.");
-  named_class<shm::ShmMutex>(
-      m, "NamedMutex", "mutex",
-      "A Mutex created or attached by name under /dev/shm, with PID tracking.");
 
   // ---------------------------------------------------------- Semaphore
   buffer_class<IpcSemaphore, sem_methods, true>(
@@ -587,23 +586,17 @@ void init_ipc_futex(nb::module_& m) {
       .def("__init__", [](IpcSemaphore* self, nb::handle buffer, nb::handle value,
                           std::size_t offset, bool shared) {
         const std::uint32_t v = initial_value(value);
-        buffer_init(self, buffer, offset, shared, "Semaphore", [v](auto& p) { return p.attach(v); });
+        buffer_init(self, buffer, offset, shared, "Semaphore",
+                    [v](auto& p, bool named) { return p.attach(v, named); });
       }, "buffer"_a, "value"_a.none() = 0, "offset"_a = 0, "shared"_a = true)
       .def_prop_ro("value", [](const IpcSemaphore& s) { return s.p.value(); },
                    "The tokens available now (a snapshot).");
-  named_class<shm::ShmSemaphore>(
-      m, "NamedSemaphore", "semaphore",
-      "A Semaphore created or attached by name under /dev/shm, with PID tracking;\n"
-      "value applies when this call creates it.");
 
   // ---------------------------------------------------------- Event
   buffer_class<IpcEvent, event_methods>(
       m, "Event",
       "A flag in a caller-supplied writable buffer (64 bytes, 4-byte aligned)\n"
       "that threads of any process can wait for: threading.Event's API.");
-  named_class<shm::ShmEvent>(
-      m, "NamedEvent", "event",
-      "An Event created or attached by name under /dev/shm, with PID tracking.");
 
   // ---------------------------------------------------------- Barrier
   buffer_class<IpcBarrier, barrier_methods, true>(
@@ -618,7 +611,7 @@ void init_ipc_futex(nb::module_& m) {
         const char* range = "parties must be between 1 and 2**30";
         const std::uint32_t n =
             parties.is_none() ? 0 : u32_arg(parties.ptr(), 1, kMax, range, PyExc_ValueError, range);
-        buffer_init(self, buffer, offset, shared, "Barrier", [n](auto& p) { return barrier_open(p, n); });
+        buffer_init(self, buffer, offset, shared, "Barrier", [n](auto& p, bool) { return barrier_open(p, n); });
       }, "buffer"_a, "parties"_a.none() = nb::none(), "offset"_a = 0, "shared"_a = true)
       .def_prop_ro("parties", [](const IpcBarrier& b) { return b.p.parties(); })
       .def_prop_ro("n_waiting", [](const IpcBarrier& b) { return b.p.n_waiting(); })
@@ -645,7 +638,7 @@ void init_ipc_futex(nb::module_& m) {
       .def("__init__", [](Fast<shm::ShmSemaphore>* self, nb::handle buffer, nb::handle initial,
                           bool shared) {
         const std::uint32_t v = initial_value(initial);
-        buffer_init(self, buffer, 0, shared, "Semaphore", [&](auto& p) {
+        buffer_init(self, buffer, 0, shared, "Semaphore", [&](auto& p, bool) {
           const auto r = p.attach(0);
           if (!initial.is_none()) p.store_value(v);
           return r;
@@ -653,8 +646,8 @@ void init_ipc_futex(nb::module_& m) {
       }, "buffer"_a, "initial"_a.none() = nb::none(), "shared"_a = true);
 
   // Last: nanobind's stub generator places an __init__ by its class's module.
-  for (const char* c : {"FutexWord", "AtomicU32", "AtomicU64", "Mutex", "NamedMutex", "Semaphore",
-                        "NamedSemaphore", "Event", "NamedEvent", "Barrier"})
+  for (const char* c : {"FutexWord", "AtomicU32", "AtomicU64", "Mutex", "Semaphore", "Event",
+                        "Barrier"})
     set_module(m.attr(c), "interlock.ipc");
   for (const char* c : {"FutexWord", "Mutex", "Semaphore"})
     set_module(fx.attr(c), "interlock.compat.fastipc");

@@ -25,11 +25,18 @@ namespace nb = nanobind;
 using interlock::NamedRegion;
 
 
-/// What backs a primitive: a buffer export, or a named region.
+/// A named /dev/shm region as a writable buffer (interlock.ipc's _NamedRegion;
+/// ipc/_futex.py's _named_region opens it with checked arguments): an object
+/// on it is the named object.
+struct Region {
+  std::unique_ptr<NamedRegion> r;
+};
+
+/// What backs an object: a buffer export (of a Region: a named object).
 struct ShmBase {
   Py_buffer view{};
   bool has_view = false;
-  std::unique_ptr<NamedRegion> region;
+  NamedRegion* region = nullptr;  // the exported Region's, for a named object
   nb::object source;  // the object given as buffer (SharedMemory: for pickling)
   std::size_t offset = 0;
   void* mem = nullptr;
@@ -77,6 +84,7 @@ inline void export_buffer(ShmBase& b, nb::handle buffer, std::size_t offset, std
   b.mem = p;
   b.offset = offset;
   b.source = nb::borrow(buffer);
+  if (nb::isinstance<Region>(buffer)) b.region = nb::inst_ptr<Region>(buffer)->r.get();
 }
 
 /// Constructs T in place, then runs attach(obj); if that throws, T is
@@ -92,61 +100,8 @@ void construct(T* self, F&& attach) {
   }
 }
 
-struct NamedArgs {
-  std::string name;
-  int mode = 0600;
-  std::string pid_dir;
-};
-
-inline NamedArgs named_args(nb::handle name, nb::handle mode, nb::handle pid_dir) {
-  NamedArgs a;
-  if (!PyUnicode_Check(name.ptr())) {
-    PyErr_Format(PyExc_TypeError, "name must be str, not %.200s", IL_TP_NAME(name.ptr()));
-    throw nb::python_error();
-  }
-  Py_ssize_t n = 0;
-  const char* s = PyUnicode_AsUTF8AndSize(name.ptr(), &n);
-  if (!s) throw nb::python_error();
-  a.name.assign(s, static_cast<std::size_t>(n));
-  const long m = PyLong_AsLong(mode.ptr());
-  if (m == -1 && PyErr_Occurred()) throw nb::python_error();
-  if (m < 0 || m > 0777) {
-    PyErr_SetString(PyExc_ValueError, "mode must be within 0o000..0o777");
-    throw nb::python_error();
-  }
-  a.mode = static_cast<int>(m);
-  if (!pid_dir.is_none()) {
-    nb::object fs = nb::module_::import_("os").attr("fsdecode")(pid_dir);
-    a.pid_dir = nb::cast<std::string>(fs);
-    if (a.pid_dir.empty()) {
-      PyErr_SetString(PyExc_ValueError, "pid_dir must not be empty");
-      throw nb::python_error();
-    }
-  }
-  return a;
-}
-
-/// Opens the named region `interlock.<kind>.<name>` (with the GIL released:
-/// the attach may wait for another process's flock). `whole`: an existing
-/// object is mapped at its own size (NamedRegion::Options::whole).
-inline void open_region(ShmBase& b, const char* kind, const NamedArgs& a, std::size_t size,
-                        bool create = true, bool whole = false) {
-  NamedRegion::Options o;
-  o.prefix = std::string("interlock.") + kind;
-  o.pid_dir = a.pid_dir;
-  o.mode = static_cast<mode_t>(a.mode);
-  o.create = create;
-  o.whole = whole;
-  {
-    nb::gil_scoped_release nogil;  // a NamedRegionError is OSError (init_ipc_queue)
-    b.region = std::make_unique<NamedRegion>(a.name, size, o);
-  }
-  b.mem = b.region->data();
-  b.source = nb::none();
-}
-
 IL_PY_COLD inline PyObject* raise_closed() noexcept {
-  PyErr_SetString(PyExc_ValueError, "operation on a closed named object");
+  PyErr_SetString(PyExc_ValueError, "operation on a closed object");
   return nullptr;
 }
 #define IL_CHECK_OPEN(b) \

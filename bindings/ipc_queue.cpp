@@ -60,27 +60,16 @@ void open_ring(IpcShmQueue& self, std::size_t size, bool init, std::size_t cap, 
 }
 
 /// The native __init__, given ShmQueue.__init__'s checked arguments
-/// (ipc/_queue.py): the queue in buffer at offset, else the one named name;
-/// cap / msg 0: as found (attaching) or the default (creating).
-void queue_init(IpcShmQueue* self, nb::handle name, std::size_t cap, std::size_t msg,
-                nb::handle buffer, std::size_t offset, bool create, nb::handle mode,
-                nb::handle pid_dir) {
+/// (ipc/_queue.py): the queue in buffer (a named one: a _NamedRegion) at
+/// offset, initialised if `init` and fresh, else attached (waiting for an
+/// initialiser if `wait`); cap / msg 0: as found or the default.
+void queue_init(IpcShmQueue* self, nb::handle buffer, std::size_t offset, std::size_t cap,
+                std::size_t msg, bool init, bool wait) {
   construct(self, [&](IpcShmQueue& q) {
-    const std::size_t init_cap = cap ? cap : kDefaultCapacity;
-    const std::size_t init_msg = msg ? msg : kDefaultMaxMessage;
-    if (!buffer.is_none()) {
-      export_buffer(q, buffer, offset, ShmQueue::kHeaderSize, ShmQueue::kAlign, "ShmQueue");
-      const std::size_t avail = static_cast<std::size_t>(q.view.len) - offset;
-      open_ring(q, avail, create, init_cap, init_msg,
-                create ? Deadline::after(kInitWait) : Deadline::immediate());
-    } else {
-      // An existing queue is attached at its own size, whatever it was created
-      // with (the core's `whole` rule); a new one sized for (init_cap, init_msg).
-      open_region(q, "queue", named_args(name, mode, pid_dir),
-                  ShmQueue::required_size(init_cap, init_msg), create, true);
-      open_ring(q, q.region->size(), q.region->created(), init_cap, init_msg,
-                Deadline::after(kInitWait));
-    }
+    export_buffer(q, buffer, offset, ShmQueue::kHeaderSize, ShmQueue::kAlign, "ShmQueue");
+    open_ring(q, static_cast<std::size_t>(q.view.len) - offset, init,
+              cap ? cap : kDefaultCapacity, msg ? msg : kDefaultMaxMessage,
+              wait ? Deadline::after(kInitWait) : Deadline::immediate());
     if (!q.created) q.q.check_matches(cap, msg);  // ShmQueueError -> ValueError
   });
 }
@@ -265,8 +254,8 @@ void init_ipc_queue(nb::module_& m) {
   auto cls = nb::class_<IpcShmQueue>(
       m, "ShmQueue", ilpy::method_slots<queue_methods>(), nb::is_weak_referenceable(),
       "The native base of interlock.ipc.ShmQueue (ipc/_queue.py).");
-  cls.def("__init__", &queue_init, "name"_a.none(), "capacity"_a, "max_message"_a,
-          "buffer"_a.none(), "offset"_a, "create"_a, "mode"_a, "pid_dir"_a.none())
+  cls.def("__init__", &queue_init, "buffer"_a, "offset"_a, "capacity"_a, "max_message"_a,
+          "init"_a, "wait"_a)
       .def_prop_ro("capacity", [](const IpcShmQueue& s) { return s.q.capacity(); },
                    "How many messages fit (a power of two).")
       .def_prop_ro("maxsize", [](const IpcShmQueue& s) { return s.q.capacity(); },

@@ -31,7 +31,7 @@ from queue import Full as _Full
 from .._aio import _QueueView, _running_loop, _shutdown_error, _wake
 from .._interlock.collections import ShutDown as _ShutDown
 from .._interlock import ipc as _ipc
-from ._futex import NamedEvent, NamedMutex, NamedSemaphore, _attach_shared_memory
+from ._futex import NamedEvent, NamedMutex, NamedSemaphore, _attach_shared_memory, _named_region
 
 
 
@@ -71,14 +71,21 @@ class ShmQueue(_ipc.ShmQueue):
                  create=True, mode=0o600, pid_dir=None):
         cap = _size_arg(capacity, "capacity", self._max_capacity)
         msg = _size_arg(max_message, "max_message", 1 << 30)
-        anonymous = name is None and buffer is None
-        if buffer is not None and name is not None:
-            raise ValueError("ShmQueue: give a name or a buffer, not both")
+        if buffer is not None:
+            if name is not None:
+                raise ValueError("ShmQueue: give a name or a buffer, not both")
+            super().__init__(buffer, offset, cap, msg, create, create)
+            return
+        anonymous = name is None
         if anonymous:
             if not create:
                 raise ValueError("ShmQueue: create=False needs the name (or buffer) of a queue")
             name = f"anon-{_os.getpid()}-{_secrets.token_hex(8)}"
-        super().__init__(name, cap, msg, buffer, offset, create, mode, pid_dir)
+        # An existing queue is attached at its own size, whatever it was created
+        # with (the region's `whole` rule); a new one is sized for cap / msg.
+        size = self.required_size(cap or self.default_capacity, msg or self.default_max_message)
+        region = _named_region("queue", name, size, mode, pid_dir, create, True)
+        super().__init__(region, 0, cap, msg, region.created, True)
         if anonymous:  # no shared memory outlives its processes (_reaper.py)
             from . import _reaper
 
