@@ -258,8 +258,6 @@ void init_ipc_queue(nb::module_& m) {
           "init"_a, "wait"_a)
       .def_prop_ro("capacity", [](const IpcShmQueue& s) { return s.q.capacity(); },
                    "How many messages fit (a power of two).")
-      .def_prop_ro("maxsize", [](const IpcShmQueue& s) { return s.q.capacity(); },
-                   "queue.Queue's name for capacity.")
       .def_prop_ro("max_message", [](const IpcShmQueue& s) { return s.q.max_message(); },
                    "The longest message, in bytes.")
       .def_prop_ro("nbytes", [](const IpcShmQueue& s) { return s.q.total_size(); },
@@ -268,10 +266,6 @@ void init_ipc_queue(nb::module_& m) {
                    "Whether shutdown() was called (by any process).")
       .def_prop_ro("created", [](const IpcShmQueue& s) { return s.created; },
                    "Whether this object initialised the queue (rather than attached to it).")
-      .def("__enter__", [](nb::handle self) { return nb::borrow(self); })
-      .def("__exit__",
-           [](IpcShmQueue& s, nb::handle, nb::handle, nb::handle) { named_close(s); },
-           "exc_type"_a.none(), "exc"_a.none(), "tb"_a.none(), "close() on leaving a with block.")
       .def_prop_ro("_source", [](const IpcShmQueue& s) { return source_of(s); })
       .def_prop_ro("_offset", [](const IpcShmQueue& s) { return s.offset; });
   add_named_members(cls);

@@ -92,6 +92,18 @@ class ShmQueue(_ipc.ShmQueue):
             _reaper.track(name, self.pid_dir)
 
     @property
+    def maxsize(self) -> int:
+        """queue.Queue's name for capacity."""
+        return self.capacity
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        """close() on leaving a with block."""
+        _ipc.ShmQueue.close(self)
+
+    @property
     def aio(self) -> ShmQueueAio:
         """asyncio.Queue's API on this queue (ShmQueueAio)."""
         return ShmQueueAio(self)
