@@ -480,7 +480,7 @@ nb::class_<T> native_class(nb::handle m, const char* name, const char* doc) {
 template <class T, PyMethodDef* M, bool Custom = false>
 nb::class_<T> buffer_class(nb::handle m, const char* name, const char* doc) {
   auto c = native_class<T, M>(m, name, doc);
-  c.def_prop_ro("_source", [](const T& s) { return source_of(s); })
+  c.def_prop_ro("_source", [](const T& s) { return s.source; })
       .def_prop_ro("_offset", [](const T& s) { return s.offset; });
   c.attr("size") = T::size;
   c.attr("alignment") = T::alignment;

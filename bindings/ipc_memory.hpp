@@ -43,8 +43,6 @@ struct ShmBase {
   bool shared = true;
   std::atomic<bool> closed{false};
 
-  ShmBase() = default;
-  ShmBase(const ShmBase&) = delete;
   ~ShmBase() {
     if (has_view) PyBuffer_Release(&view);
   }
@@ -149,11 +147,6 @@ void add_named_members(Cls& cls) {
              return s.region->process_count();
            },
            "Live processes registered as users (0 for an object on a buffer).");
-}
-
-template <class C>
-nb::object source_of(const C& s) {
-  return s.source.is_valid() ? s.source : nb::none();
 }
 
 }  // namespace interlock::py::ipcmem

@@ -266,7 +266,7 @@ void init_ipc_queue(nb::module_& m) {
                    "Whether shutdown() was called (by any process).")
       .def_prop_ro("created", [](const IpcShmQueue& s) { return s.created; },
                    "Whether this object initialised the queue (rather than attached to it).")
-      .def_prop_ro("_source", [](const IpcShmQueue& s) { return source_of(s); })
+      .def_prop_ro("_source", [](const IpcShmQueue& s) { return s.source; })
       .def_prop_ro("_offset", [](const IpcShmQueue& s) { return s.offset; });
   add_named_members(cls);
   cls.attr("alignment") = ShmQueue::kAlign;
