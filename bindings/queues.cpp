@@ -94,19 +94,21 @@ bool index_arg(PyObject* o, long long* out) noexcept {
   return !(*out == -1 && PyErr_Occurred());
 }
 
-/// Maps a failed push to its exception (item: the reference to give back).
+/// The exception of a failed push or pop (timed_out: `timed_out`, queue.Full
+/// or Empty); only a push can run out of memory, which marks the queue failed.
+PyObject* queue_error(QueueBase& b, QueueStatus st, PyObject* timed_out) noexcept {
+  switch (st) {
+    case QueueStatus::timed_out: PyErr_SetNone(timed_out); return nullptr;
+    case QueueStatus::shut_down: PyErr_SetNone(g_shutdown); return nullptr;
+    case QueueStatus::interrupted: return ilpy::raise_interrupted();
+    default: b.failed.store(true, std::memory_order_release); return PyErr_NoMemory();
+  }
+}
+
+/// A failed push's exception (item: the reference to give back).
 PyObject* push_failed(QueueBase& b, QueueStatus st, PyObject* item) noexcept {
   Py_DECREF(item);
-  switch (st) {
-    case QueueStatus::timed_out: PyErr_SetNone(g_full); return nullptr;
-    case QueueStatus::shut_down: PyErr_SetNone(g_shutdown); return nullptr;
-    case QueueStatus::no_memory:
-      b.failed.store(true, std::memory_order_release);
-      return PyErr_NoMemory();
-    case QueueStatus::interrupted: return ilpy::raise_interrupted();
-    case QueueStatus::ok: break;
-  }
-  Py_RETURN_NONE;
+  return queue_error(b, st, g_full);
 }
 
 /// Pushes `item` (a new reference is taken) waiting until `d`.
@@ -120,21 +122,14 @@ inline PyObject* push_until(QueueBase& b, PyObject* item, Deadline d) noexcept {
   return push_failed(b, st, item);
 }
 
-/// Pops (waiting until `d`): the value, or null with `on_empty` (or ShutDown) raised.
+/// Pops (waiting until `d`): the value, or null with queue.Empty (or ShutDown) raised.
 inline PyObject* pop_until(QueueBase& b, Deadline d) noexcept {
   PyObject* out = nullptr;
   QueueStatus st = b.core.pop(&out, Deadline::immediate());
   if (INTERLOCK_LIKELY(st == QueueStatus::ok)) return out;
   if (st == QueueStatus::timed_out && !d.is_immediate())
     st = ilpy::blocking([&] { return b.core.pop(&out, d); });
-  switch (st) {
-    case QueueStatus::ok: return out;
-    case QueueStatus::timed_out: PyErr_SetNone(g_empty); return nullptr;
-    case QueueStatus::shut_down: PyErr_SetNone(g_shutdown); return nullptr;
-    case QueueStatus::interrupted: return ilpy::raise_interrupted();
-    case QueueStatus::no_memory: break;
-  }
-  return PyErr_NoMemory();
+  return st == QueueStatus::ok ? out : queue_error(b, st, g_empty);
 }
 
 // ============================================================ queue.Queue API
@@ -207,22 +202,18 @@ PyObject* q_shutdown(C& c, ilpy::passed immediate) noexcept {
 // wake-up led to this retry (None the first time): its registration among
 // the queue's waiters is given up in the same critical section.
 
-template <PyQueueCore::AsyncSide Side>
-struct QueueAsyncOps {
-  static bool cancel_queued(void* prim, interlock::parking_lot::AsyncNode& n) noexcept {
-    return static_cast<PyQueueCore*>(prim)->cancel_async(n, Side);
-  }
-  static void pass_on(void* prim) noexcept { static_cast<PyQueueCore*>(prim)->abandon_async(Side); }
-  static constexpr interlock::py::aio::CustomOps ops{&cancel_queued, &pass_on};
-};
-
 template <PyQueueCore::AsyncSide Side, class Core>
 PyObject* queue_async(PyObject* self, QueueBase& b, PyObject* loop, PyObject* future,
                       PyObject* prev, Core&& core) noexcept {
   namespace aio = interlock::py::aio;
   const int registered = aio::claim_registration(prev, &b.core);
   if (registered < 0) return nullptr;
-  PyObject* w = aio::make_custom(self, &b.core, &QueueAsyncOps<Side>::ops, loop, future);
+  static constexpr aio::CustomOps ops{
+      [](void* q, interlock::parking_lot::AsyncNode& n) noexcept {
+        return static_cast<PyQueueCore*>(q)->cancel_async(n, Side);
+      },
+      [](void* q) noexcept { static_cast<PyQueueCore*>(q)->abandon_async(Side); }};
+  PyObject* w = aio::make_custom(self, &b.core, &ops, loop, future);
   if (!w) {
     if (registered) b.core.abandon_async(Side);
     return nullptr;
