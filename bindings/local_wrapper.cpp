@@ -232,8 +232,8 @@ PyType_Slot lw_slots[] = {
     IL_SLOT(Py_nb_inplace_power, fwd<PyNumber_InPlacePower>::inplace),
     IL_SLOT(Py_nb_divmod, fwd<PyNumber_Divmod>::unwrapped),
 // w OP x and w OP= x
-#define IL_NB(op, Fn) \
-  IL_SLOT(Py_nb_##op, fwd<PyNumber_##Fn>::unwrapped),                               \
+#define IL_NB(op, Fn)                                  \
+  IL_SLOT(Py_nb_##op, fwd<PyNumber_##Fn>::unwrapped), \
       IL_SLOT(Py_nb_inplace_##op, fwd<PyNumber_InPlace##Fn>::inplace)
     IL_NB(add, Add), IL_NB(subtract, Subtract), IL_NB(multiply, Multiply),
     IL_NB(remainder, Remainder), IL_NB(lshift, Lshift), IL_NB(rshift, Rshift),

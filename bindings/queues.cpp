@@ -11,9 +11,7 @@
 #include <nanobind/nanobind.h>
 
 #include <atomic>
-#include <cmath>
 #include <cstdint>
-#include <limits>
 #include <new>
 #include <optional>
 
