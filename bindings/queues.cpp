@@ -83,15 +83,6 @@ using PyStdConcurrentQueue = StdQueue<PyConcurrentQueue, PyQueueCore::Wait::spin
 
 // ============================================================ shared pieces
 
-/// The integer value of `o` (via __index__, like range()); false: error set.
-bool index_arg(PyObject* o, long long* out) noexcept {
-  PyObject* idx = PyNumber_Index(o);
-  if (!idx) return false;
-  *out = PyLong_AsLongLong(idx);
-  Py_DECREF(idx);
-  return !(*out == -1 && PyErr_Occurred());
-}
-
 /// The exception of a failed push or pop (timed_out: `timed_out`, queue.Full
 /// or Empty); only a push can run out of memory, which marks the queue failed.
 PyObject* queue_error(QueueBase& b, QueueStatus st, PyObject* timed_out) noexcept {
@@ -379,8 +370,8 @@ struct PyGathering : Owning<interlock::GatheringMap<PyObject*>> {};
 // failure marks the gatherer failed (its iterators then raise RuntimeError
 // when they have to wait), and the exception propagates, as in ft_utils.
 PyObject* gi_insert(PyGathering& g, PyObject* key, PyObject* value) noexcept {
-  long long k = 0;
-  if (!index_arg(key, &k)) {
+  const long long k = PyLong_AsLongLong(key);  // via __index__
+  if (k == -1 && PyErr_Occurred()) {
     g.core.fail();
     return nullptr;
   }
@@ -426,10 +417,9 @@ PyMethodDef gi_methods[] = {
 };
 
 Py_ssize_t read_maxsize(nb::handle maxsize) {
-  long long v;
-  if (!index_arg(maxsize.ptr(), &v)) throw nb::python_error();
-  if (v > PY_SSIZE_T_MAX || v < PY_SSIZE_T_MIN) throw nb::value_error("maxsize out of range");
-  return static_cast<Py_ssize_t>(v);
+  const Py_ssize_t v = PyNumber_AsSsize_t(maxsize.ptr(), PyExc_OverflowError);  // via __index__
+  if (v == -1 && PyErr_Occurred()) throw nb::python_error();
+  return v;
 }
 
 /// StdQueue's __init__(maxsize=0) and maxsize property.
