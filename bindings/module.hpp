@@ -62,10 +62,6 @@ PyObject* queue_shutdown_type() noexcept;
 /// messages (bindings/ipc_queue.cpp). After init_queues.
 void init_ipc_queue(nanobind::module_& m);
 
-/// A new LocalWrapper around `obj` (a new reference; null with an error set on
-/// failure), for the collections' pop_local / iterator_local.
-PyObject* local_wrap(PyObject* obj) noexcept;
-
 /// The collections' `scaling` argument (ft_utils' shard count; null or None:
 /// the default 17; clamped to 4096): 0 with ValueError/TypeError set if it is
 /// not a positive integer (bindings/concurrent_dict.cpp).
