@@ -439,6 +439,11 @@ shm::AttachResult barrier_open(shm::ShmBarrier& b, std::uint32_t parties) {
   return attached;
 }
 
+/// interlock.ipc's attach rules (arg: Semaphore's value, Barrier's parties).
+template <class P> shm::AttachResult ipc_attach(P& p, bool named, std::uint32_t) { return p.attach(named); }
+shm::AttachResult ipc_attach(shm::ShmSemaphore& p, bool named, std::uint32_t v) { return p.attach(v, named); }
+shm::AttachResult ipc_attach(shm::ShmBarrier& p, bool, std::uint32_t n) { return barrier_open(p, n); }
+
 PyObject* barrier_wait(IpcBarrier& b, Ipc::Timeout timeout) noexcept {
   Deadline d;
   if (!Ipc::deadline(timeout, &d)) return nullptr;
@@ -473,28 +478,50 @@ nb::class_<T> native_class(nb::handle m, const char* name, const char* doc) {
   return nb::class_<T>(m, name, ilpy::method_slots<M>(), nb::is_weak_referenceable(), doc);
 }
 
-/// An interlock.ipc class on a buffer: size / alignment, _source / _offset
-/// (for pickling, ipc/_futex.py), shared and the named objects' members, and
-/// unless Custom the __init__ of one that attaches without arguments. A bare
-/// word has neither `shared` nor named members.
-template <class T, PyMethodDef* M, bool Custom = false>
-nb::class_<T> buffer_class(nb::handle m, const char* name, const char* doc) {
-  auto c = native_class<T, M>(m, name, doc);
+template <class T> const char* g_name = nullptr;  // T's Python name, for errors
+
+/// tp_init of an interlock.ipc buffer class: (buffer, offset, shared, arg),
+/// checked by its Python constructor (ipc/_futex.py sets it as __init__:
+/// hence a slot, not nanobind's type call, which would bypass it); arg:
+/// Semaphore's value, Barrier's parties; a bare word ignores shared.
+template <class T>
+int native_init(PyObject* self, PyObject* args, PyObject* kwargs) noexcept {
+  PyObject* buffer;
+  Py_ssize_t offset;
+  int shared;
+  unsigned int arg;
+  if (nb::inst_ready(self) || kwargs) {
+    PyErr_SetString(PyExc_TypeError, "__init__: an initialised object, or keyword arguments");
+    return -1;
+  }
+  if (!PyArg_ParseTuple(args, "OnpI:__init__", &buffer, &offset, &shared, &arg)) return -1;
+  try {
+    buffer_init(nb::inst_ptr<T>(self), buffer, static_cast<std::size_t>(offset), shared != 0,
+                g_name<T>, [arg](auto& p, bool named) { return ipc_attach(p, named, arg); });
+  } catch (...) {
+    return ilpy::detail::translate_current_exception(), -1;
+  }
+  nb::inst_mark_ready(self);
+  return 0;
+}
+
+/// The native base of an interlock.ipc class on a buffer (its constructor
+/// and documentation: ipc/_futex.py): size / alignment, _source / _offset
+/// (pickling), and but for a bare word shared and the named objects' members.
+template <class T, PyMethodDef* M>
+nb::class_<T> buffer_class(nb::handle m, const char* name) {
+  g_name<T> = name;
+  static PyType_Slot slots[] = {{Py_tp_methods, static_cast<void*>(M)},
+                                {Py_tp_init, reinterpret_cast<void*>(&native_init<T>)},
+                                {0, nullptr}};
+  nb::class_<T> c(m, name, nb::type_slots(slots), nb::is_weak_referenceable());
   c.def_prop_ro("_source", [](const T& s) { return s.source; })
       .def_prop_ro("_offset", [](const T& s) { return s.offset; });
   c.attr("size") = T::size;
   c.attr("alignment") = T::alignment;
-  if constexpr (std::is_same_v<T, Word<std::uint32_t>> || std::is_same_v<T, Word<std::uint64_t>>) {
-    c.def("__init__", [name](T* self, nb::handle buffer, std::size_t offset) {
-      buffer_init(self, buffer, offset, true, name);
-    }, "buffer"_a, "offset"_a = 0);
-  } else {
+  if constexpr (!std::is_same_v<T, Word<std::uint32_t>> && !std::is_same_v<T, Word<std::uint64_t>>) {
     c.def_prop_ro("shared", [](const T& s) { return s.shared; });
     add_named_members(c);
-    if constexpr (!Custom)
-      c.def("__init__", [name](T* self, nb::handle buffer, std::size_t offset, bool shared) {
-        buffer_init(self, buffer, offset, shared, name);
-      }, "buffer"_a, "offset"_a = 0, "shared"_a = true);
   }
   return c;
 }
@@ -544,30 +571,11 @@ void init_ipc_futex(nb::module_& m) {
       })
       .def_prop_ro("created", [](const Region& g) { return g.r->created(); });
 
-  // ---------------------------------------------------------- FutexWord, atomics
-  buffer_class<IpcFutexWord, futex_methods>(
-      m, "FutexWord",
-      "A 32-bit futex word in a caller-supplied writable buffer (4 bytes, 4-byte\n"
-      "aligned, at offset): wait(expected, timeout) / wake(n), acquire load()\n"
-      "and release store(). shared=False uses process-private futexes (threads\n"
-      "of one process only; every user of the word must agree).");
-  buffer_class<Word<std::uint32_t>, AtomicTable<Word<std::uint32_t>>::methods>(
-      m, "AtomicU32",
-      "An unsigned 32-bit atomic in a caller-supplied writable buffer (4 bytes,\n"
-      "4-byte aligned): load/store/cas/exchange/fetch_add.");
-  buffer_class<Word<std::uint64_t>, AtomicTable<Word<std::uint64_t>>::methods>(
-      m, "AtomicU64",
-      "An unsigned 64-bit atomic in a caller-supplied writable buffer (8 bytes,\n"
-      "8-byte aligned): load/store/cas/exchange/fetch_add.");
-
-  // ---------------------------------------------------------- Mutex
-  buffer_class<IpcMutex, mutex_methods>(
-      m, "Mutex",
-      "A lock in a caller-supplied writable buffer (64 bytes, 4-byte aligned, at\n"
-      "offset; zero-filled memory is initialised, an existing Mutex is attached,\n"
-      "anything else is refused), usable by threads of any process mapping it.\n"
-      "threading.Lock's API. If a process dies holding it, the next acquirer gets\n"
-      "it within about a second and owner_died is True while it holds it.")
+  // The public classes and their documentation: ipc/_futex.py.
+  buffer_class<IpcFutexWord, futex_methods>(m, "FutexWord");
+  buffer_class<Word<std::uint32_t>, AtomicTable<Word<std::uint32_t>>::methods>(m, "AtomicU32");
+  buffer_class<Word<std::uint64_t>, AtomicTable<Word<std::uint64_t>>::methods>(m, "AtomicU64");
+  buffer_class<IpcMutex, mutex_methods>(m, "Mutex")
       .def_prop_ro("owner_pid", [](const IpcMutex& s) { return s.p.owner_pid(); },
                    "PID of the process holding the lock (0: unlocked).")
       .def_prop_ro("owner_died", [](const IpcMutex& s) { return s.p.owner_died(); },
@@ -575,44 +583,11 @@ void init_ipc_futex(nb::module_& m) {
                    "holding the lock: the data it protects may need repair.")
       .def_prop_ro("recoveries", [](const IpcMutex& s) { return s.p.recoveries(); },
                    "How many times the lock was taken over from a dead owner.");
-
-  // ---------------------------------------------------------- Semaphore
-  buffer_class<IpcSemaphore, sem_methods, true>(
-      m, "Semaphore",
-      "A counting semaphore in a caller-supplied writable buffer (64 bytes,\n"
-      "4-byte aligned). value initialises fresh (zero-filled) memory; attaching to\n"
-      "an existing Semaphore keeps its count. post(n) / wait(timeout), and\n"
-      "threading.Semaphore's acquire/release/with.")
-      .def("__init__", [](IpcSemaphore* self, nb::handle buffer, nb::handle value,
-                          std::size_t offset, bool shared) {
-        const std::uint32_t v = initial_value(value);
-        buffer_init(self, buffer, offset, shared, "Semaphore",
-                    [v](auto& p, bool named) { return p.attach(v, named); });
-      }, "buffer"_a, "value"_a.none() = 0, "offset"_a = 0, "shared"_a = true)
+  buffer_class<IpcSemaphore, sem_methods>(m, "Semaphore")
       .def_prop_ro("value", [](const IpcSemaphore& s) { return s.p.value(); },
                    "The tokens available now (a snapshot).");
-
-  // ---------------------------------------------------------- Event
-  buffer_class<IpcEvent, event_methods>(
-      m, "Event",
-      "A flag in a caller-supplied writable buffer (64 bytes, 4-byte aligned)\n"
-      "that threads of any process can wait for: threading.Event's API.");
-
-  // ---------------------------------------------------------- Barrier
-  buffer_class<IpcBarrier, barrier_methods, true>(
-      m, "Barrier",
-      "A cyclic barrier for parties threads of any processes, in a caller-supplied\n"
-      "writable buffer (64 bytes, 4-byte aligned): threading.Barrier's wait /\n"
-      "abort / reset / parties / n_waiting / broken. parties is required for fresh\n"
-      "memory and, if given, must match an existing barrier.")
-      .def("__init__", [](IpcBarrier* self, nb::handle buffer, nb::handle parties,
-                          std::size_t offset, bool shared) {
-        constexpr long long kMax = shm::ShmBarrier::kMaxParties;
-        const char* range = "parties must be between 1 and 2**30";
-        const std::uint32_t n =
-            parties.is_none() ? 0 : u32_arg(parties.ptr(), 1, kMax, range, PyExc_ValueError, range);
-        buffer_init(self, buffer, offset, shared, "Barrier", [n](auto& p, bool) { return barrier_open(p, n); });
-      }, "buffer"_a, "parties"_a.none() = nb::none(), "offset"_a = 0, "shared"_a = true)
+  buffer_class<IpcEvent, event_methods>(m, "Event");
+  buffer_class<IpcBarrier, barrier_methods>(m, "Barrier")
       .def_prop_ro("parties", [](const IpcBarrier& b) { return b.p.parties(); })
       .def_prop_ro("n_waiting", [](const IpcBarrier& b) { return b.p.n_waiting(); })
       .def_prop_ro("broken", [](const IpcBarrier& b) { return b.p.broken(); });
