@@ -133,12 +133,6 @@ std::uint32_t u32_arg(PyObject* v, long long lo, long long hi, const char* low,
 
 constexpr long long kU32Max = UINT32_MAX;
 
-std::uint32_t initial_value(nb::handle value) {
-  if (value.is_none()) return 0;
-  return u32_arg(value.ptr(), 0, kU32Max, "semaphore initial value must be >= 0",
-                 PyExc_OverflowError, "semaphore initial value must be < 2**32");
-}
-
 // ============================================================ AtomicU32 / AtomicU64, FutexWord
 
 /// The ops of a word W (also FutexWord's load / store).
@@ -612,7 +606,9 @@ void init_ipc_futex(nb::module_& m) {
       "given, sets the count; None attaches without changing it.")
       .def("__init__", [](Fast<shm::ShmSemaphore>* self, nb::handle buffer, nb::handle initial,
                           bool shared) {
-        const std::uint32_t v = initial_value(initial);
+        const std::uint32_t v = initial.is_none() ? 0 : u32_arg(initial.ptr(), 0, kU32Max,
+            "semaphore initial value must be >= 0", PyExc_OverflowError,
+            "semaphore initial value must be < 2**32");
         buffer_init(self, buffer, 0, shared, "Semaphore", [&](auto& p, bool) {
           const auto r = p.attach(0);
           if (!initial.is_none()) p.store_value(v);
