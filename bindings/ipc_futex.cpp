@@ -489,6 +489,7 @@ int native_init(PyObject* self, PyObject* args, PyObject* kwargs) noexcept {
     return -1;
   }
   if (!PyArg_ParseTuple(args, "OnpI:__init__", &buffer, &offset, &shared, &arg)) return -1;
+  if (offset < 0) return PyErr_SetString(PyExc_ValueError, "offset must be >= 0"), -1;
   try {
     buffer_init(nb::inst_ptr<T>(self), buffer, static_cast<std::size_t>(offset), shared != 0,
                 g_name<T>, [arg](auto& p, bool named) { return ipc_attach(p, named, arg); });
