@@ -1,10 +1,11 @@
 """Futex primitives on caller-supplied (shared) memory, and named ones.
 
 The buffer classes are native (``interlock._interlock.ipc``); this module adds
-what belongs to Python: the named classes (a buffer class on a
-``_NamedRegion``, opened here with checked arguments), pickling (so a
-primitive can be handed to a ``multiprocessing`` child started by *spawn* or
-*forkserver*, e.g. as a ``Pool`` initializer argument), and the documentation.
+what belongs to Python: their constructors (argument checks) and
+documentation, the named classes (a buffer class on a ``_NamedRegion``,
+opened here with checked arguments), and pickling (so a primitive can be
+handed to a ``multiprocessing`` child started by *spawn* or *forkserver*,
+e.g. as a ``Pool`` initializer argument).
 
 Pickling:
 
