@@ -360,6 +360,8 @@ PyMethodDef sem_methods[] = {
 };
 
 PyMethodDef fx_sem_methods[] = {
+    ilpy::method<+[](IpcSemaphore& s, std::uint32_t v) noexcept { s.p.store_value(v); },
+                 "_store_value($self, v, /)", "Set the count (the constructor's initial).">(),
     ilpy::method<+[](IpcSemaphore& s, std::optional<std::uint32_t> n) noexcept {
                    return n == 0u ? Py_NewRef(Py_None) : sem_post_n(s, n.value_or(1));
                  },
@@ -467,15 +469,10 @@ PyMethodDef barrier_methods[] = {
 
 // ============================================================ classes
 
-template <class T, PyMethodDef* M>
-nb::class_<T> native_class(nb::handle m, const char* name, const char* doc) {
-  return nb::class_<T>(m, name, ilpy::method_slots<M>(), nb::is_weak_referenceable(), doc);
-}
-
 template <class T> const char* g_name = nullptr;  // T's Python name, for errors
 
-/// tp_init of an interlock.ipc buffer class: (buffer, offset, shared, arg),
-/// checked by its Python constructor (ipc/_futex.py sets it as __init__:
+/// tp_init of a buffer class (interlock.ipc's, fastipc's): (buffer, offset,
+/// shared, arg), checked by its Python constructor (ipc/_futex.py sets it as __init__:
 /// hence a slot, not nanobind's type call, which would bypass it); arg:
 /// Semaphore's value, Barrier's parties; a bare word ignores shared.
 template <class T>
@@ -500,16 +497,23 @@ int native_init(PyObject* self, PyObject* args, PyObject* kwargs) noexcept {
   return 0;
 }
 
-/// The native base of an interlock.ipc class on a buffer (its constructor
-/// and documentation: ipc/_futex.py): size / alignment, _source / _offset
-/// (pickling), and but for a bare word shared and the named objects' members.
+/// A class with the methods M and the constructor native_init (the
+/// documentation and the Python constructor: ipc/_futex.py).
 template <class T, PyMethodDef* M>
-nb::class_<T> buffer_class(nb::handle m, const char* name) {
+nb::class_<T> native_class(nb::handle m, const char* name) {
   g_name<T> = name;
   static PyType_Slot slots[] = {{Py_tp_methods, static_cast<void*>(M)},
                                 {Py_tp_init, reinterpret_cast<void*>(&native_init<T>)},
                                 {0, nullptr}};
-  nb::class_<T> c(m, name, nb::type_slots(slots), nb::is_weak_referenceable());
+  return nb::class_<T>(m, name, nb::type_slots(slots), nb::is_weak_referenceable());
+}
+
+/// The native base of an interlock.ipc class on a buffer: size / alignment,
+/// _source / _offset (pickling), and but for a bare word shared and the named
+/// objects' members.
+template <class T, PyMethodDef* M>
+nb::class_<T> buffer_class(nb::handle m, const char* name) {
+  auto c = native_class<T, M>(m, name);
   c.def_prop_ro("_source", [](const T& s) { return s.source; })
       .def_prop_ro("_offset", [](const T& s) { return s.offset; });
   c.attr("size") = T::size;
@@ -589,33 +593,9 @@ void init_ipc_futex(nb::module_& m) {
 
   // ---------------------------------------------------------- fastipc
   nb::module_ fx = m.def_submodule("_fastipc", "Native classes of interlock.compat.fastipc.");
-  native_class<FxFutexWord, fx_futex_methods>(
-      fx, "FutexWord",
-      "fastipc's buffer-backed futex word (4 bytes, 4-byte aligned).")
-      .def("__init__", [](FxFutexWord* self, nb::handle buffer, bool shared) {
-        buffer_init(self, buffer, 0, shared, "FutexWord");
-      }, "buffer"_a, "shared"_a = true);
-  native_class<Fast<shm::ShmMutex>, fx_mutex_methods>(
-      fx, "Mutex",
-      "fastipc's buffer-backed mutex (64 bytes, 4-byte aligned).")
-      .def("__init__", [](Fast<shm::ShmMutex>* self, nb::handle buffer, bool shared) {
-        buffer_init(self, buffer, 0, shared, "Mutex");
-      }, "buffer"_a, "shared"_a = true);
-  native_class<Fast<shm::ShmSemaphore>, fx_sem_methods>(
-      fx, "Semaphore",
-      "fastipc's buffer-backed semaphore (64 bytes, 4-byte aligned). initial, if\n"
-      "given, sets the count; None attaches without changing it.")
-      .def("__init__", [](Fast<shm::ShmSemaphore>* self, nb::handle buffer, nb::handle initial,
-                          bool shared) {
-        const std::uint32_t v = initial.is_none() ? 0 : u32_arg(initial.ptr(), 0, kU32Max,
-            "semaphore initial value must be >= 0", PyExc_OverflowError,
-            "semaphore initial value must be < 2**32");
-        buffer_init(self, buffer, 0, shared, "Semaphore", [&](auto& p, bool) {
-          const auto r = p.attach(0);
-          if (!initial.is_none()) p.store_value(v);
-          return r;
-        });
-      }, "buffer"_a, "initial"_a.none() = nb::none(), "shared"_a = true);
+  native_class<FxFutexWord, fx_futex_methods>(fx, "FutexWord");
+  native_class<Fast<shm::ShmMutex>, fx_mutex_methods>(fx, "Mutex");
+  native_class<Fast<shm::ShmSemaphore>, fx_sem_methods>(fx, "Semaphore");
 
   // Last: nanobind's stub generator places an __init__ by its class's module.
   for (const char* c : {"FutexWord", "AtomicU32", "AtomicU64", "Mutex", "Semaphore", "Event",

@@ -109,6 +109,33 @@ abort / reset / parties / n_waiting / broken. parties is required for fresh
 memory and, if given, must match an existing barrier.""", _barrier)
 
 
+# The fastipc façade's classes (interlock.compat.fastipc): set here too, so
+# that the generated stubs see them.
+def _fastipc(native):
+    def __init__(self, buffer, shared: bool = True) -> None:
+        native(self, buffer, 0, shared, 0)
+    return __init__
+
+
+def _fastipc_semaphore(native):
+    def __init__(self, buffer, initial: int | None = None, shared: bool = True) -> None:
+        value = None if initial is None else _u32(
+            initial, 0, 2**32 - 1, "semaphore initial value must be >= 0", OverflowError,
+            "semaphore initial value must be < 2**32")
+        native(self, buffer, 0, shared, 0)  # attaches (fresh memory: 0)
+        if value is not None:
+            self._store_value(value)
+    return __init__
+
+
+_public(_ipc._fastipc.FutexWord,
+        "fastipc's buffer-backed futex word (4 bytes, 4-byte aligned).", _fastipc)
+_public(_ipc._fastipc.Mutex, "fastipc's buffer-backed mutex (64 bytes, 4-byte aligned).",
+        _fastipc)
+_public(_ipc._fastipc.Semaphore, """fastipc's buffer-backed semaphore (64 bytes, 4-byte aligned). initial, if
+given, sets the count; None attaches without changing it.""", _fastipc_semaphore)
+
+
 def _named_region(kind: str, name: str, size: int, mode: int = 0o600, pid_dir=None,
                   create: bool = True, whole: bool = False) -> _ipc._NamedRegion:
     """The region /dev/shm/interlock.<kind>.<name> (the name's own rules are
