@@ -82,57 +82,6 @@ struct Word : ShmBase {
 using IpcFutexWord = Word<std::uint32_t, Ipc>;
 using FxFutexWord = Word<std::uint32_t, Fx>;
 
-// ============================================================ construction
-
-void check_attach(shm::AttachResult r, const char* what) {
-  if (r == shm::AttachResult::created || r == shm::AttachResult::attached) return;
-  PyErr_Format(PyExc_ValueError, "%s: cannot attach: %s", what, shm::describe(r));
-  throw nb::python_error();
-}
-
-constexpr auto plain_attach = [](auto& p, bool named) { return p.attach(named); };
-
-/// T in buffer at offset; attach(P&, named) -> AttachResult is the core's rule
-/// (named: on a _NamedRegion, whose flock makes a stalled initialiser a dead
-/// one); a bare word has none.
-template <class T, class A = decltype(plain_attach)>
-void buffer_init(T* self, nb::handle buffer, std::size_t offset, bool shared, const char* what,
-                 A attach = plain_attach) {
-  construct(self, [&](T& o) {
-    export_buffer(o, buffer, offset, T::size, T::alignment, what);
-    o.shared = shared;
-    if constexpr (requires { o.a; }) {
-      o.a = static_cast<decltype(o.a)>(o.mem);
-    } else {
-      o.p = decltype(o.p)(o.mem, shared);
-      check_attach(attach(o.p, o.region != nullptr), what);
-    }
-  });
-}
-
-/// An integer argument (through __index__) within [lo, hi]: ValueError
-/// `low` below, `high_type`(`high`) above.
-std::uint32_t u32_arg(PyObject* v, long long lo, long long hi, const char* low,
-                      PyObject* high_type, const char* high) {
-  PyObject* idx = PyNumber_Index(v);
-  if (!idx) throw nb::python_error();
-  int overflow = 0;
-  const long long n = PyLong_AsLongLongAndOverflow(idx, &overflow);
-  Py_DECREF(idx);
-  if (n == -1 && !overflow && PyErr_Occurred()) throw nb::python_error();
-  if (overflow < 0 || (!overflow && n < lo)) {
-    PyErr_SetString(PyExc_ValueError, low);
-    throw nb::python_error();
-  }
-  if (overflow > 0 || n > hi) {
-    PyErr_SetString(high_type, high);
-    throw nb::python_error();
-  }
-  return static_cast<std::uint32_t>(n);
-}
-
-constexpr long long kU32Max = UINT32_MAX;
-
 // ============================================================ AtomicU32 / AtomicU64, FutexWord
 
 /// The ops of a word W (also FutexWord's load / store).
@@ -330,11 +279,25 @@ PyObject* sem_post_n(IpcSemaphore& s, std::uint32_t n) noexcept {
   Py_RETURN_NONE;
 }
 
-PyObject* sem_post(IpcSemaphore& s, ilpy::passed n) {
+/// post(n): n through __index__, from 1 (ValueError) to 2**32-1 (OverflowError).
+PyObject* sem_post(IpcSemaphore& s, ilpy::passed n) noexcept {
   IL_CHECK_OPEN(s);
   if (!n.given()) return sem_post_n(s, 1);
-  return sem_post_n(s, u32_arg(n.obj, 1, kU32Max, "n must be one or more", PyExc_OverflowError,
-                               "semaphore value would exceed 2**32-1"));
+  PyObject* idx = PyNumber_Index(n.obj);
+  if (!idx) return nullptr;
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(idx, &overflow);
+  Py_DECREF(idx);
+  if (v == -1 && !overflow && PyErr_Occurred()) return nullptr;
+  if (overflow < 0 || (!overflow && v < 1)) {
+    PyErr_SetString(PyExc_ValueError, "n must be one or more");
+    return nullptr;
+  }
+  if (overflow > 0 || v > UINT32_MAX) {
+    PyErr_SetString(PyExc_OverflowError, "semaphore value would exceed 2**32-1");
+    return nullptr;
+  }
+  return sem_post_n(s, static_cast<std::uint32_t>(v));
 }
 
 PyMethodDef sem_methods[] = {
@@ -488,8 +451,19 @@ int native_init(PyObject* self, PyObject* args, PyObject* kwargs) noexcept {
   if (!PyArg_ParseTuple(args, "OnpI:__init__", &buffer, &offset, &shared, &arg)) return -1;
   if (offset < 0) return PyErr_SetString(PyExc_ValueError, "offset must be >= 0"), -1;
   try {
-    buffer_init(nb::inst_ptr<T>(self), buffer, static_cast<std::size_t>(offset), shared != 0,
-                g_name<T>, [arg](auto& p, bool named) { return ipc_attach(p, named, arg); });
+    construct(nb::inst_ptr<T>(self), [&](T& o) {
+      export_buffer(o, buffer, static_cast<std::size_t>(offset), T::size, T::alignment, g_name<T>);
+      o.shared = shared != 0;
+      if constexpr (requires { o.a; }) {
+        o.a = static_cast<decltype(o.a)>(o.mem);
+      } else {  // named: on a _NamedRegion, whose flock makes a stalled initialiser a dead one
+        o.p = decltype(o.p)(o.mem, o.shared);
+        const shm::AttachResult r = ipc_attach(o.p, o.region != nullptr, arg);
+        if (r == shm::AttachResult::created || r == shm::AttachResult::attached) return;
+        PyErr_Format(PyExc_ValueError, "%s: cannot attach: %s", g_name<T>, shm::describe(r));
+        throw nb::python_error();
+      }
+    });
   } catch (...) {
     return ilpy::detail::translate_current_exception(), -1;
   }
