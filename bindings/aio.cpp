@@ -111,31 +111,31 @@ template PyObject* enqueue(PyObject*, Semaphore&, PyObject*, PyObject*) noexcept
 template PyObject* enqueue(PyObject*, ResettableEvent&, PyObject*, PyObject*) noexcept;
 template PyObject* enqueue(PyObject*, Latch&, PyObject*, PyObject*) noexcept;
 
-PyObject* make_custom(PyObject* owner, void* prim, const CustomOps* ops, PyObject* loop,
-                      PyObject* future) noexcept {
-  return make(Kind::custom, owner, prim, ops, loop, future);
-}
-
-parking_lot::AsyncNode& custom_node(PyObject* wait) noexcept { return aw(wait)->wait.custom_node(); }
-
-void queue_ref(PyObject* wait) noexcept { Py_INCREF(wait); }
-
-void unqueued(PyObject* wait) noexcept {
-  aw(wait)->wait.unqueued();
-  Py_DECREF(wait);  // the queue's reference, never used
-}
-
-int claim_registration(PyObject* prev, void* prim) noexcept {
-  if (prev == Py_None) return 0;
-  if (Py_TYPE(prev) != g_type || aw(prev)->wait.kind() != Kind::custom ||
-      aw(prev)->wait.prim() != prim) {
-    PyErr_SetString(PyExc_TypeError, "expected None or this queue's waiter");
-    return -1;
+PyObject* custom(PyObject* owner, void* prim, const CustomOps& ops, PyObject* loop,
+                 PyObject* future, PyObject* prev, Step step, void* ctx) noexcept {
+  bool registered = false;
+  if (prev != Py_None) {
+    if (Py_TYPE(prev) != g_type || aw(prev)->wait.kind() != Kind::custom ||
+        aw(prev)->wait.prim() != prim) {
+      PyErr_SetString(PyExc_TypeError, "expected None or this queue's waiter");
+      return nullptr;
+    }
+    registered = aw(prev)->wait.claim_registration();
   }
-  return aw(prev)->wait.claim_registration() ? 1 : 0;
+  PyObject* w = make(Kind::custom, owner, prim, &ops, loop, future);
+  if (!w) {
+    if (registered) ops.pass_on(prim);
+    return nullptr;
+  }
+  Py_INCREF(w);  // the queue's, before the core can hand the node to a notify
+  bool queued = false;
+  PyObject* r = step(ctx, aw(w)->wait.custom_node(), registered, &queued);
+  if (queued) return w;  // (r is unset)
+  aw(w)->wait.unqueued();
+  Py_DECREF(w);  // the queue's reference, never used
+  Py_DECREF(w);
+  return r;
 }
-
-PyTypeObject* wait_type() noexcept { return g_type; }
 
 }  // namespace interlock::py::aio
 

@@ -191,29 +191,15 @@ PyObject* q_shutdown(C& c, ilpy::passed immediate) noexcept {
 // wake-up led to this retry (None the first time): its registration among
 // the queue's waiters is given up in the same critical section.
 
-template <PyQueueCore::AsyncSide Side, class Core>
+using interlock::parking_lot::AsyncNode;
+
+template <PyQueueCore::AsyncSide Side, class Step>
 PyObject* queue_async(PyObject* self, QueueBase& b, PyObject* loop, PyObject* future,
-                      PyObject* prev, Core&& core) noexcept {
-  namespace aio = interlock::py::aio;
-  const int registered = aio::claim_registration(prev, &b.core);
-  if (registered < 0) return nullptr;
-  static constexpr aio::CustomOps ops{
-      [](void* q, interlock::parking_lot::AsyncNode& n) noexcept {
-        return static_cast<PyQueueCore*>(q)->cancel_async(n, Side);
-      },
+                      PyObject* prev, Step&& step) noexcept {
+  static constexpr interlock::py::aio::CustomOps ops{
+      [](void* q, AsyncNode& n) noexcept { return static_cast<PyQueueCore*>(q)->cancel_async(n, Side); },
       [](void* q) noexcept { static_cast<PyQueueCore*>(q)->abandon_async(Side); }};
-  PyObject* w = aio::make_custom(self, &b.core, &ops, loop, future);
-  if (!w) {
-    if (registered) b.core.abandon_async(Side);
-    return nullptr;
-  }
-  aio::queue_ref(w);
-  bool queued = false;
-  PyObject* r = core(aio::custom_node(w), registered != 0, &queued);
-  if (queued) return w;  // (r is unset)
-  aio::unqueued(w);
-  Py_DECREF(w);
-  return r;
+  return interlock::py::aio::custom(self, &b.core, ops, loop, future, prev, step);
 }
 
 template <class C>
@@ -221,14 +207,10 @@ PyObject* q_aio_get(PyObject* self, C& c, PyObject* loop, PyObject* future, PyOb
   PyObject* out = nullptr;  // fast path first: no waiter object at all
   if (prev == Py_None && c.core.pop(&out, Deadline::immediate()) == QueueStatus::ok) return out;
   return queue_async<PyQueueCore::AsyncSide::getter>(
-      self, c, loop, future, prev,
-      [&](interlock::parking_lot::AsyncNode& n, bool reg, bool* queued) -> PyObject* {
-        PyObject* v = nullptr;
-        switch (c.core.pop_async(&v, n, reg, queued)) {
-          case QueueStatus::ok: return v;
-          case QueueStatus::shut_down: PyErr_SetNone(g_shutdown); return nullptr;
-          default: return nullptr;  // queued
-        }
+      self, c, loop, future, prev, [&](AsyncNode& n, bool reg, bool* queued) noexcept {
+        const QueueStatus st = c.core.pop_async(&out, n, reg, queued);
+        if (st == QueueStatus::shut_down) PyErr_SetNone(g_shutdown);
+        return st == QueueStatus::ok ? out : nullptr;  // else queued, or ShutDown
       });
 }
 
@@ -237,27 +219,24 @@ PyObject* q_aio_put(PyObject* self, C& c, PyObject* item, PyObject* loop, PyObje
                     PyObject* prev) noexcept {
   Py_INCREF(item);  // the queue's reference, if it takes it
   if (prev == Py_None && c.core.push(item, Deadline::immediate()) == QueueStatus::ok) Py_RETURN_NONE;
-  PyObject* r = queue_async<PyQueueCore::AsyncSide::putter>(
-      self, c, loop, future, prev,
-      [&](interlock::parking_lot::AsyncNode& n, bool reg, bool* queued) -> PyObject* {
-        const QueueStatus st = c.core.push_async(item, n, reg, queued);
+  Py_DECREF(item);  // (the caller holds another)
+  return queue_async<PyQueueCore::AsyncSide::putter>(
+      self, c, loop, future, prev, [&](AsyncNode& n, bool reg, bool* queued) noexcept {
+        const QueueStatus st = c.core.push_async(Py_NewRef(item), n, reg, queued);
         if (st == QueueStatus::ok) Py_RETURN_NONE;
-        if (*queued) return nullptr;
-        return push_failed(c, st, Py_NewRef(item));
+        if (!*queued) return push_failed(c, st, item);
+        Py_DECREF(item);
+        return static_cast<PyObject*>(nullptr);
       });
-  if (!r || Py_TYPE(r) == interlock::py::aio::wait_type()) Py_DECREF(item);  // not queued
-  return r;
 }
 
 template <class C>
 PyObject* q_aio_join(PyObject* self, C& c, PyObject* loop, PyObject* future, PyObject* prev) noexcept {
   if (prev == Py_None && c.core.unfinished_tasks() == 0) Py_RETURN_NONE;
   return queue_async<PyQueueCore::AsyncSide::joiner>(
-      self, c, loop, future, prev,
-      [&](interlock::parking_lot::AsyncNode& n, bool reg, bool* queued) -> PyObject* {
+      self, c, loop, future, prev, [&](AsyncNode& n, bool reg, bool* queued) noexcept {
         *queued = !c.core.join_async(n, reg);
-        if (*queued) return nullptr;
-        Py_RETURN_NONE;
+        return *queued ? nullptr : Py_NewRef(Py_None);
       });
 }
 
