@@ -13,16 +13,20 @@
 
 namespace interlock::py::aio {
 
-/// _aio_enqueue(loop, future) of a primitive P (Mutex, Semaphore,
-/// ResettableEvent, Latch): Py_None (new reference) if it was ready at once
-/// (the lock or permit is now the caller's; the event is set; the latch is
-/// open), a new AsyncWait object if it was enqueued, or null with an error.
+// Every `_aio_*(..., loop, future, prev)` call either finishes (its result) or
+// queues a waiter and returns it (a new AsyncWait); after the wake-up the
+// coroutine calls again with that waiter as `prev` (None the first time).
+
+/// _aio_enqueue of a primitive P (Mutex, Semaphore, ResettableEvent, Latch):
+/// Py_None (new reference) once the lock or permit is the caller's (taken at
+/// once, or handed to `prev`), the event set or the latch open; else a queued
+/// AsyncWait, or null with an error.
 template <class P>
-PyObject* enqueue(PyObject* owner, P& prim, PyObject* loop, PyObject* future) noexcept;
+PyObject* enqueue(PyObject* owner, P& prim, PyObject* loop, PyObject* future,
+                  PyObject* prev) noexcept;
 
 /// Waiters of other primitives (the queues), whose wake-ups hand nothing over:
-/// the coroutine calls the primitive again, passing the woken waiter back
-/// (`prev`, None the first time), whose registration the retry gives up.
+/// the retry gives up the registration among the primitive's waiters.
 using CustomOps = AsyncWait::CustomOps;
 /// step(node, registered, &queued): the primitive's attempt, which either
 /// finishes (a new reference, or null with an error) or queues `node`.

@@ -264,7 +264,7 @@ def test_waiter_on_a_closed_loop_does_not_keep_the_lock():
     lock.acquire()
     loop = asyncio.new_event_loop()
     fut = loop.create_future()
-    waiter = lock._aio_enqueue(loop, fut)
+    waiter = lock._aio_enqueue(loop, fut, None)
     assert waiter is not None
     loop.close()
     lock.release()
