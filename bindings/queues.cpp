@@ -185,11 +185,8 @@ PyObject* q_shutdown(C& c, ilpy::passed immediate) noexcept {
 }
 
 // ============================================================ asyncio (bindings/aio.hpp)
-// _aio_get(loop, future, prev) / _aio_put(item, loop, future, prev) /
-// _aio_join(loop, future, prev): do it now (the item / None), or queue an
-// event-loop waiter and return it (an AsyncWait). `prev` is the waiter whose
-// wake-up led to this retry (None the first time): its registration among
-// the queue's waiters is given up in the same critical section.
+// _aio_get / _aio_put / _aio_join: aio.hpp's protocol; the fast path first
+// (no waiter object at all), then aio::custom over BlockingQueue's *_async.
 
 using interlock::parking_lot::AsyncNode;
 
@@ -204,7 +201,7 @@ PyObject* queue_async(PyObject* self, QueueBase& b, PyObject* loop, PyObject* fu
 
 template <class C>
 PyObject* q_aio_get(PyObject* self, C& c, PyObject* loop, PyObject* future, PyObject* prev) noexcept {
-  PyObject* out = nullptr;  // fast path first: no waiter object at all
+  PyObject* out = nullptr;
   if (prev == Py_None && c.core.pop(&out, Deadline::immediate()) == QueueStatus::ok) return out;
   return queue_async<PyQueueCore::AsyncSide::getter>(
       self, c, loop, future, prev, [&](AsyncNode& n, bool reg, bool* queued) noexcept {
