@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <new>
 #include <optional>
+#include <type_traits>
 
 #include "aio.hpp"
 #include "fast_methods.hpp"
@@ -237,67 +238,62 @@ PyObject* q_aio_join(PyObject* self, C& c, PyObject* loop, PyObject* future, PyO
       });
 }
 
-#define IL_QUEUE_DOC_PUT                                                                        \
-  "Put item into the queue. If block is true and timeout is None (the default),\n"              \
-  "wait until a free slot is available; with a non-negative timeout wait at most\n"             \
-  "that many seconds and raise queue.Full if no slot became free. Otherwise\n"                  \
-  "(block false) put the item if a slot is free at once, else raise queue.Full\n"               \
-  "(timeout is then ignored). Raises ShutDown once shutdown() was called.\n"                    \
-  "Waiting releases the GIL and is interruptible (an interrupted put puts nothing)."
-#define IL_QUEUE_DOC_GET                                                                        \
-  "Remove and return the oldest item. If block is true and timeout is None (the\n"              \
-  "default), wait until an item is available; with a non-negative timeout wait at\n"            \
-  "most that many seconds and raise queue.Empty if none arrived. Otherwise (block\n"            \
-  "false) return an item if one is available at once, else raise queue.Empty.\n"               \
-  "After shutdown(), raises ShutDown once the queue is empty (at once after\n"                  \
-  "shutdown(immediate=True)). Waiting releases the GIL and is interruptible."
-
-// queue.Queue's methods, shared by Queue and StdConcurrentQueue.
-#define IL_STD_QUEUE_METHODS(C)                                                                  \
-  ilpy::method<&q_put<C>, "put($self, /, item: T, block=True, timeout=None)",                 \
-                   IL_QUEUE_DOC_PUT>(),                                                         \
-      ilpy::method<&q_get<C>, "get($self, /, block=True, timeout=None) -> T",                     \
-                   IL_QUEUE_DOC_GET>(),                                                         \
-      ilpy::method<&q_put_nowait<C>, "put_nowait($self, item: T, /)",                           \
-                   "Put item without waiting: put(item, block=False).">(),                      \
-      ilpy::method<&q_get_nowait<C>, "get_nowait($self, /) -> T",                               \
-                   "Remove and return an item without waiting: get(block=False).">(),           \
-      ilpy::method<&q_qsize<C>, "qsize($self, /)",                                              \
-                   "Return the number of items in the queue (a snapshot).">(),                  \
-      ilpy::method<&q_full<C>, "full($self, /)",                                                \
-                   "Return True if the queue holds maxsize items (never for an unbounded "      \
-                   "queue).">(),                                                                \
-      ilpy::method<&q_task_done<C>, "task_done($self, /)", IL_QUEUE_DOC_TASK_DONE>(),           \
-      ilpy::method<&q_join<C>, "join($self, /)",                                                \
-                   "Block until every item put into the queue was taken and marked done with\n" \
-                   "task_done(). Waiting releases the GIL and is interruptible.">()
-#define IL_QUEUE_DOC_TASK_DONE                                                                  \
-  "Tell the queue that a task taken from it is complete: each get() used to\n"                  \
-  "fetch a task is followed by one task_done(). When every put item was marked\n"               \
-  "done, join() returns. ValueError if called more times than items were put."
-
-// ============================================================ Queue
-
-PyMethodDef queue_methods[] = {
-    IL_STD_QUEUE_METHODS(PyQueue),
-    ilpy::method<&q_empty<PyQueue>, "empty($self, /)",
-                 "Return True if the queue is empty (a snapshot).">(),
-    ilpy::method<&q_shutdown<PyQueue>, "shutdown($self, /, immediate=False)",
-                 "Shut the queue down (Python 3.13's queue.Queue.shutdown): put() raises\n"
-                 "ShutDown from now on, get() once the queue is empty; blocked callers wake\n"
-                 "up and raise ShutDown. With immediate=True the queued items are removed\n"
-                 "(each counting as done for join()) and get() raises ShutDown at once.">(),
-    {"__class_getitem__", &Py_GenericAlias,
-     METH_O | METH_CLASS, "__class_getitem__($cls, item, /)\n--\n\nQueue[T]: a types.GenericAlias."},
-    ilpy::method<&q_aio_get<PyQueue>, "_aio_get($self, loop, future, prev, /)",
-                 "For interlock's asyncio support: an item, or a queued AsyncWait.">(),
-    ilpy::method<&q_aio_put<PyQueue>, "_aio_put($self, item, loop, future, prev, /)",
-                 "For interlock's asyncio support: None once put, or a queued AsyncWait.">(),
-    ilpy::method<&q_aio_join<PyQueue>, "_aio_join($self, loop, future, prev, /)",
-                 "For interlock's asyncio support: None if no task is unfinished, or a\n"
-                 "queued AsyncWait.">(),
-    ilpy::methods_end,
-};
+/// queue.Queue's methods, of Queue and StdConcurrentQueue (Queue also has
+/// empty / shutdown here, StdConcurrentQueue ConcurrentQueue's; asyncio: Queue).
+template <class C>
+PyMethodDef* std_queue_methods() {
+  constexpr bool q = std::is_same_v<C, PyQueue>;
+  return ilpy::table<C>({
+      ilpy::method<&q_put<C>, "put($self, /, item: T, block=True, timeout=None)",
+                   "Put item into the queue. If block is true and timeout is None (the default),\n"
+                   "wait until a free slot is available; with a non-negative timeout wait at most\n"
+                   "that many seconds and raise queue.Full if no slot became free. Otherwise\n"
+                   "(block false) put the item if a slot is free at once, else raise queue.Full\n"
+                   "(timeout is then ignored). Raises ShutDown once shutdown() was called.\n"
+                   "Waiting releases the GIL and is interruptible (an interrupted put puts "
+                   "nothing).">(),
+      ilpy::method<&q_get<C>, "get($self, /, block=True, timeout=None) -> T",
+                   "Remove and return the oldest item. If block is true and timeout is None (the\n"
+                   "default), wait until an item is available; with a non-negative timeout wait at\n"
+                   "most that many seconds and raise queue.Empty if none arrived. Otherwise (block\n"
+                   "false) return an item if one is available at once, else raise queue.Empty.\n"
+                   "After shutdown(), raises ShutDown once the queue is empty (at once after\n"
+                   "shutdown(immediate=True)). Waiting releases the GIL and is interruptible.">(),
+      ilpy::method<&q_put_nowait<C>, "put_nowait($self, item: T, /)",
+                   "Put item without waiting: put(item, block=False).">(),
+      ilpy::method<&q_get_nowait<C>, "get_nowait($self, /) -> T",
+                   "Remove and return an item without waiting: get(block=False).">(),
+      ilpy::method<&q_qsize<C>, "qsize($self, /)",
+                   "Return the number of items in the queue (a snapshot).">(),
+      ilpy::method<&q_full<C>, "full($self, /)",
+                   "Return True if the queue holds maxsize items (never for an unbounded queue).">(),
+      ilpy::method<&q_task_done<C>, "task_done($self, /)",
+                   "Tell the queue that a task taken from it is complete: each get() used to\n"
+                   "fetch a task is followed by one task_done(). When every put item was marked\n"
+                   "done, join() returns. ValueError if called more times than items were put.">(),
+      ilpy::method<&q_join<C>, "join($self, /)",
+                   "Block until every item put into the queue was taken and marked done with\n"
+                   "task_done(). Waiting releases the GIL and is interruptible.">(),
+      ilpy::only<q>(ilpy::method<&q_empty<C>, "empty($self, /)",
+                                 "Return True if the queue is empty (a snapshot).">()),
+      ilpy::only<q>(ilpy::method<
+                    &q_shutdown<C>, "shutdown($self, /, immediate=False)",
+                    "Shut the queue down (Python 3.13's queue.Queue.shutdown): put() raises\n"
+                    "ShutDown from now on, get() once the queue is empty; blocked callers wake\n"
+                    "up and raise ShutDown. With immediate=True the queued items are removed\n"
+                    "(each counting as done for join()) and get() raises ShutDown at once.">()),
+      ilpy::only<q>({"__class_getitem__", &Py_GenericAlias, METH_O | METH_CLASS,
+                     "__class_getitem__($cls, item, /)\n--\n\nQueue[T]: a types.GenericAlias."}),
+      ilpy::only<q>(ilpy::method<&q_aio_get<C>, "_aio_get($self, loop, future, prev, /)",
+                                 "For interlock's asyncio support: an item, or a queued AsyncWait.">()),
+      ilpy::only<q>(ilpy::method<&q_aio_put<C>, "_aio_put($self, item, loop, future, prev, /)",
+                                 "For interlock's asyncio support: None once put, or a queued "
+                                 "AsyncWait.">()),
+      ilpy::only<q>(ilpy::method<&q_aio_join<C>, "_aio_join($self, loop, future, prev, /)",
+                                 "For interlock's asyncio support: None if no task is unfinished, or a\n"
+                                 "queued AsyncWait.">()),
+  });
+}
 
 // ============================================================ ConcurrentQueue
 
@@ -333,10 +329,6 @@ PyMethodDef cq_methods[] = {
     ilpy::method<&q_empty<PyConcurrentQueue>, "empty($self, /)", "Return True if the queue is empty (a snapshot).">(),
     ilpy::methods_end,
 };
-
-// ============================================================ StdConcurrentQueue
-
-PyMethodDef scq_methods[] = {IL_STD_QUEUE_METHODS(PyStdConcurrentQueue), ilpy::methods_end};
 
 // ============================================================ ConcurrentGatheringIterator
 
@@ -441,7 +433,7 @@ void init_queues(nb::module_& m) {
   m.attr("ShutDown") = nb::borrow(g_shutdown);
 
   def_std_queue<PyQueue>(nb::class_<PyQueue>(
-      m, "Queue", ilpy::gc_slots<PyQueue>(queue_methods), nb::is_weak_referenceable(),
+      m, "Queue", ilpy::gc_slots<PyQueue>(std_queue_methods<PyQueue>()), nb::is_weak_referenceable(),
       "Queue(maxsize=0)\n\n"
       "A FIFO queue with queue.Queue's contract (maxsize <= 0: unbounded),\n"
       "raising queue.Empty, queue.Full and queue.ShutDown. Any number of\n"
@@ -470,7 +462,7 @@ void init_queues(nb::module_& m) {
       nb::sig("def __init__(self, scaling: int | None = None, lock_free: bool = False) -> None"));
 
   def_std_queue<PyStdConcurrentQueue>(nb::class_<PyStdConcurrentQueue, PyConcurrentQueue>(
-      m, "StdConcurrentQueue", ilpy::gc_slots<PyStdConcurrentQueue>(scq_methods),
+      m, "StdConcurrentQueue", ilpy::gc_slots<PyStdConcurrentQueue>(std_queue_methods<PyStdConcurrentQueue>()),
       "StdConcurrentQueue(maxsize=0)\n\n"
       "queue.Queue's API over ConcurrentQueue (lock-free waiting), as ft_utils:\n"
       "put/get with block and timeout, *_nowait, qsize/full, task_done/join, plus\n"

@@ -325,30 +325,25 @@ def _install() -> None:
         if not self.try_acquire():
             await _acquire(self)
 
-    async def lock_aexit(self: Lock, *exc_info: object) -> None:
-        self.release()
-
     async def sem_aenter(self: Semaphore) -> None:
         if not self.acquire(False):
             await _acquire(self)
 
-    async def sem_aexit(self: Semaphore, *exc_info: object) -> None:
+    async def aexit(self: Lock | Semaphore, *exc_info: object) -> None:
         self.release()
 
     Lock.aio = property(LockAio, doc="asyncio.Lock's API on this lock (LockAio).")
     Lock.__aenter__ = lock_aenter
-    Lock.__aexit__ = lock_aexit
+    Lock.__aexit__ = aexit
     for sem in (Semaphore, BoundedSemaphore):
         sem.aio = property(SemaphoreAio, doc="asyncio.Semaphore's API on this semaphore (SemaphoreAio).")
         sem.__aenter__ = sem_aenter
-        sem.__aexit__ = sem_aexit
+        sem.__aexit__ = aexit
     Queue.aio = property(QueueAio, doc="asyncio.Queue's API on this queue (QueueAio).")
     Event.aio = property(EventAio, doc="asyncio.Event's API on this event (EventAio).")
     CountDownLatch.aio = property(CountDownLatchAio, doc="Await this latch (CountDownLatchAio).")
-    for fn in (lock_aenter, sem_aenter):
-        fn.__name__ = "__aenter__"
-    for fn in (lock_aexit, sem_aexit):
-        fn.__name__ = "__aexit__"
+    lock_aenter.__name__ = sem_aenter.__name__ = "__aenter__"
+    aexit.__name__ = "__aexit__"
     for cls in (LockAio, SemaphoreAio, EventAio, CountDownLatchAio):
         cls.__module__ = "interlock.locks"  # their public home
     QueueAio.__module__ = "interlock.collections"
