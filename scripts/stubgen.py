@@ -44,7 +44,8 @@ GENERIC = {
     "interlock._interlock.collections.ConcurrentDictBase": "typing.Generic[_K, _V]",
 }
 NATIVE: set[int] = set()  # the extension's classes (ids), before the Python side loads
-PATCHERS = ("interlock.locks", "interlock.collections", "interlock.ipc")
+PATCHERS = ("interlock.locks", "interlock.collections", "interlock.ipc",
+            "interlock.compat.ft_utils.concurrency")
 # Type parameters: T, K, V in signature strings (nb::sig, fast methods'
 # annotations) become the stub's private TypeVars _T, _K, _V.
 TYPEVARS = ("_T", "_K", "_V")
