@@ -50,6 +50,7 @@ ft_utils's names, signatures and return values:
 """
 
 import operator as _operator
+from types import GenericAlias as _GenericAlias
 
 from interlock import collections as _collections
 from interlock.collections import ConcurrentGatheringIterator, ConcurrentQueue, Empty, Full, ShutDown
@@ -110,6 +111,7 @@ setattr(AtomicInt64, "__format__", _on_value(format))
 setattr(AtomicInt64, "__hash__", None)  # it defines comparisons, like ft_utils'
 
 AtomicReference = _native.AtomicReference
+setattr(AtomicReference, "__class_getitem__", classmethod(_GenericAlias))  # AtomicReference[T]
 AtomicFlag = _native.AtomicFlag
 
 
