@@ -57,7 +57,7 @@ using SxF = ops<SxFloat>;
 using SxR = ops<SxRef>;
 
 /// load / store / swap / compare_exchange / update and the pickle state of a
-/// syncx scalar (its __reduce__: compat/syncx/atomic.py); Store and Swap take
+/// syncx scalar (its __reduce__: python/interlock/atomic.py); Store and Swap take
 /// the argument (strictly, for a bool).
 template <class C, auto Store, auto Swap, auto Cas>
 std::array<PyMethodDef, 7> sx_common() noexcept {
