@@ -4,8 +4,8 @@
 //
 //   _syncx     -> interlock.compat.syncx.atomic: AtomicInt, AtomicBool,
 //                 AtomicFloat, AtomicReference
-//   _ft_utils  -> interlock.compat.ft_utils.concurrency: AtomicInt64 (the
-//                 base of that module's class), AtomicReference, AtomicFlag
+//   _ft_utils  -> interlock.compat.ft_utils.concurrency: AtomicInt64 (with
+//                 the numeric protocol), AtomicReference, AtomicFlag
 //
 // Their value rules are in the core (interlock/atomic_cell.hpp); this file
 // says which operands a façade takes, its names and its exceptions.
@@ -175,11 +175,9 @@ auto sx_ref_slots = slot_table<SxRef, Slots<Py_tp_traverse, Py_tp_clear>>(sx_ref
 
 // ============================================================ ft_utils
 
-/// ft_utils' rules (PyO3): AtomicInt64's operands (of its methods and in-place
-/// operators) are exact ints and AtomicInt64s only, anything else a TypeError
-/// (never NotImplemented: a Python subclass's += would then return it, through
-/// CPython's sq_inplace_concat fallback); a refused operand raises
-/// ZeroDivisionError("division by zero").
+/// ft_utils' rules (PyO3): AtomicInt64's operands are exact ints and
+/// AtomicInt64s only (anything else: NotImplemented, or a TypeError naming
+/// the method); a refused operand raises ZeroDivisionError("division by zero").
 struct Ft : PyO3Errors {
   static constexpr bool kStrictBool = false;
   static int operand(PyObject* o, std::int64_t& n) noexcept {
@@ -187,11 +185,7 @@ struct Ft : PyO3Errors {
       n = PyLong_AsLongLong(o);
       return n == -1 && PyErr_Occurred() ? -1 : 1;
     }
-    if (!nb::isinstance<Atomic<std::int64_t, Ft>>(o)) {
-      PyErr_Format(PyExc_TypeError, "unsupported operand type(s): AtomicInt64 takes an int or an "
-                   "AtomicInt64, not '%s'", IL_TP_NAME(o));
-      return -1;
-    }
+    if (!nb::isinstance<Atomic<std::int64_t, Ft>>(o)) return 0;
     auto* c = ready<Atomic<std::int64_t, Ft>>(o, "operator");
     if (!c) return -1;
     n = c->load();
@@ -205,29 +199,107 @@ using FtRef = Ref<Ft>;
 using FtI = ops<FtInt64>;
 using FtR = ops<FtRef>;
 
-/// Op(c, value) with value under ft_utils' operand rule.
-template <auto Op>
+/// An operand of AtomicInt64's binary arithmetic as a Python int (new
+/// reference; an exact int as is, so it never wraps), or nullptr: with an
+/// error set on failure, else an unsupported type.
+PyObject* ft_operand_long(PyObject* o) noexcept {
+  std::int64_t n = 0;
+  return PyLong_CheckExact(o) ? Py_NewRef(o) : Ft::operand(o, n) > 0 ? PyLong_FromLongLong(n) : nullptr;
+}
+
+/// Python's a // b, with ft_utils' ZeroDivisionError message.
+PyObject* ft_floordiv(PyObject* a, PyObject* b) noexcept {
+  const int zero = PyObject_Not(b);
+  return zero == 1   ? (PyErr_SetString(PyExc_ZeroDivisionError, "division by zero"), nullptr)
+         : zero == 0 ? PyNumber_FloorDivide(a, b)
+                     : nullptr;
+}
+
+/// a <Op> b where either side is an AtomicInt64: a plain (exact) Python int,
+/// computed on Python ints so it never wraps (// with ft_floordiv).
+/// NotImplemented for operand types ft_utils does not take (Python then
+/// raises TypeError).
+template <class Op>
+PyObject* ft_binary(PyObject* a, PyObject* b) noexcept {
+  constexpr binaryfunc fn = std::is_same_v<Op, op::div> ? &ft_floordiv : py_op<Op, std::int64_t>::number;
+  PyObject* la = ft_operand_long(a);
+  PyObject* lb = la ? ft_operand_long(b) : nullptr;
+  PyObject* r = lb ? fn(la, lb) : PyErr_Occurred() ? nullptr : Py_NewRef(Py_NotImplemented);
+  Py_XDECREF(la);
+  Py_XDECREF(lb);
+  return r;
+}
+
+/// Fn(int(value), a...): -x, abs(x), ~x, format(x, spec) on the value as a
+/// Python int.
+template <auto Fn, class... A>
+PyObject* on_int(std::int64_t x, A... a) noexcept {
+  PyObject* v = PyLong_FromLongLong(x);
+  PyObject* r = v ? Fn(v, a...) : nullptr;
+  Py_XDECREF(v);
+  return r;
+}
+
+/// Comparisons of the value (as an int) with anything an int compares with.
+PyObject* ft_richcompare(PyObject* self, PyObject* other, int op) noexcept {
+  FtInt64* c = ready<FtInt64>(self, "comparison");
+  PyObject* v = c ? PyLong_FromLongLong(c->load()) : nullptr;
+  if (!v) return nullptr;
+  const int r = PyObject_RichCompareBool(v, other, op);
+  Py_DECREF(v);
+  return r < 0 ? nullptr : detail::to_python(r != 0);
+}
+
+/// Op(c, value) with value under ft_utils' operand rule; a TypeError naming
+/// the method for other types.
+template <auto Op, fixed_string Name>
 auto ft_checked(FtInt64& c, PyObject* value) {
   std::int64_t n = 0;
-  if (Ft::operand(value, n) < 0) throw nb::python_error();
+  const int got = Ft::operand(value, n);
+  if (got == 0)
+    PyErr_Format(PyExc_TypeError,
+                 "unsupported operand type(s): AtomicInt64.%s() takes an int or an "
+                 "AtomicInt64, not '%s'",
+                 Name.chars, IL_TP_NAME(value));
+  if (got <= 0) throw nb::python_error();
   return Op(c, n);
 }
 
+PyObject* ft_int_format(FtInt64& c, PyObject* spec) noexcept {
+  return on_int<&PyObject_Format>(c.load(), spec);
+}
+
 auto ft_int_methods = table(
-    method<&ft_checked<&FtI::store>, "set($self, value, /)",
+    method<&ft_checked<&FtI::store, "set">, "set($self, value, /)",
            "Atomically set the value (an int or an AtomicInt64).">(),
     method<&FtI::load, "get($self, /)", "Atomically get the value.">(),
     method<&FtI::fetch_n<op::add, true, 1>, "incr($self, /)", "Atomically ++ and return the new value.">(),
     method<&FtI::fetch_n<op::sub, true, 1>, "decr($self, /)", "Atomically -- and return the new value.">(),
-    method<&ft_checked<&FtI::fetch<op::add, true>>, "add($self, value, /)",
+    method<&ft_checked<&FtI::fetch<op::add, true>, "add">, "add($self, value, /)",
            "Atomically add value (as in the ft_utils documentation's example);\n"
-           "return the new value.">());
+           "return the new value.">(),
+    method<&ft_int_format, "__format__($self, format_spec, /)", "Format the value like an int.">());
 
-/// The in-place operators (binary and unary ones, comparisons and __format__
-/// are the Python subclass's: compat/ft_utils/concurrency.py).
-auto ft_int_slots = slot_table<FtInt64, Slots<Py_nb_int, Py_nb_bool>,
-                               Inplace<op::add, op::sub, op::mul, op::div, op::or_, op::xor_, op::and_>>(
-    ft_int_methods);
+/// AtomicInt64's arithmetic and bitwise operators, binary (ft_binary) and
+/// in-place, and its unary ones (Fn on the value as an int).
+template <class... Op>
+struct FtArith {
+  template <class C> static auto of() noexcept {
+    return std::array{at(py_op<Op, std::int64_t>::binary, &ft_binary<Op>)...,
+                      at(py_op<Op, std::int64_t>::inplace, &inplace<C, Op>)...};
+  }
+};
+template <int Id, auto Fn, fixed_string What>
+using FtUnary = Fixed<Id, &value_slot<FtInt64, &on_int<Fn>, What>>;
+
+auto ft_int_slots =
+    slot_table<FtInt64, Fixed<Py_tp_richcompare, &ft_richcompare>,
+          FtArith<op::add, op::sub, op::mul, op::div, op::or_, op::xor_, op::and_>,
+          FtUnary<Py_nb_negative, &PyNumber_Negative, "__neg__">,
+          Fixed<Py_nb_positive, &value_slot<FtInt64, &PyLong_FromLongLong, "__pos__">>,
+          FtUnary<Py_nb_absolute, &PyNumber_Absolute, "__abs__">,
+          FtUnary<Py_nb_invert, &PyNumber_Invert, "__invert__">,
+          Slots<Py_nb_int, Py_nb_bool>>(ft_int_methods);
 
 auto ft_ref_methods = table(
     method<&FtR::store, "set($self, obj, /)", "Replace the object.">(),
@@ -288,7 +360,7 @@ void init_atomic_ft_utils(nb::module_& parent) {
 
   add_type<FtInt64, "AtomicInt64">(m, kModule, ft_int_slots.data(),
                                    "A 64-bit integer that can be updated atomically (ft_utils\n"
-                                   "API): the native base of its AtomicInt64.",
+                                   "API), with the numeric protocol.",
                                    "value"_a = 0, "def __init__(self, value: int = 0) -> None",
                                    nb::is_weak_referenceable());
   add_type<FtRef, "AtomicReference">(m, kModule, ft_ref_slots.data(),

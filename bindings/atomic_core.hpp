@@ -312,20 +312,29 @@ PyType_Slot at(int id, Fn* fn) noexcept {
   return {id, reinterpret_cast<void*>(fn)};
 }
 
-/// The in-place operator slot of an operation Op on a T.
-template <class Op, class T> inline constexpr int py_inplace = Op::has_no_inplace_operator;
-template <class T> inline constexpr int py_inplace<op::add, T> = Py_nb_inplace_add;
-template <class T> inline constexpr int py_inplace<op::sub, T> = Py_nb_inplace_subtract;
-template <class T> inline constexpr int py_inplace<op::mul, T> = Py_nb_inplace_multiply;
-template <class T> inline constexpr int py_inplace<op::and_, T> = Py_nb_inplace_and;
-template <class T> inline constexpr int py_inplace<op::or_, T> = Py_nb_inplace_or;
-template <class T> inline constexpr int py_inplace<op::xor_, T> = Py_nb_inplace_xor;
-template <class T> inline constexpr int py_inplace<op::div, T> = Py_nb_inplace_floor_divide;
-template <> inline constexpr int py_inplace<op::div, double> = Py_nb_inplace_true_divide;
-template <class T> inline constexpr int py_inplace<op::rust_div, T> = Py_nb_inplace_floor_divide;
-template <class T> inline constexpr int py_inplace<op::mod, T> = Py_nb_inplace_remainder;
-template <class T> inline constexpr int py_inplace<op::lshift, T> = Py_nb_inplace_lshift;
-template <class T> inline constexpr int py_inplace<op::rshift, T> = Py_nb_inplace_rshift;
+/// Python's slots for an operation Op on a T: its in-place operator, its
+/// binary operator and the PyNumber function computing that on Python numbers.
+template <int Inplace, int Binary = 0, binaryfunc Number = nullptr>
+struct py_slots {
+  static constexpr int inplace = Inplace, binary = Binary;
+  static constexpr binaryfunc number = Number;
+};
+template <class Op, class T> struct py_op;
+template <class T> struct py_op<op::add, T> : py_slots<Py_nb_inplace_add, Py_nb_add, &PyNumber_Add> {};
+template <class T>
+struct py_op<op::sub, T> : py_slots<Py_nb_inplace_subtract, Py_nb_subtract, &PyNumber_Subtract> {};
+template <class T>
+struct py_op<op::mul, T> : py_slots<Py_nb_inplace_multiply, Py_nb_multiply, &PyNumber_Multiply> {};
+template <class T> struct py_op<op::and_, T> : py_slots<Py_nb_inplace_and, Py_nb_and, &PyNumber_And> {};
+template <class T> struct py_op<op::or_, T> : py_slots<Py_nb_inplace_or, Py_nb_or, &PyNumber_Or> {};
+template <class T> struct py_op<op::xor_, T> : py_slots<Py_nb_inplace_xor, Py_nb_xor, &PyNumber_Xor> {};
+template <class T>
+struct py_op<op::div, T> : py_slots<Py_nb_inplace_floor_divide, Py_nb_floor_divide, &PyNumber_FloorDivide> {};
+template <> struct py_op<op::div, double> : py_slots<Py_nb_inplace_true_divide> {};
+template <class T> struct py_op<op::rust_div, T> : py_slots<Py_nb_inplace_floor_divide> {};
+template <class T> struct py_op<op::mod, T> : py_slots<Py_nb_inplace_remainder> {};
+template <class T> struct py_op<op::lshift, T> : py_slots<Py_nb_inplace_lshift> {};
+template <class T> struct py_op<op::rshift, T> : py_slots<Py_nb_inplace_rshift> {};
 
 /// Groups of type slots of a cell type C, listed in slot_table<C, G...>(methods):
 /// G::of<C>() is an array of slots. Fixed<Id, Fn> is one slot not depending
@@ -355,7 +364,7 @@ struct Slots {
 template <class... Op>
 struct Inplace {
   template <class C> static auto of() noexcept {
-    return std::array{at(py_inplace<Op, typename C::value_type>, &inplace<C, Op>)...};
+    return std::array{at(py_op<Op, typename C::value_type>::inplace, &inplace<C, Op>)...};
   }
 };
 

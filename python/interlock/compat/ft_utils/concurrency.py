@@ -1,8 +1,7 @@
 """``ft_utils.concurrency`` on interlock: ``AtomicInt64``, ``AtomicReference``,
 ``AtomicFlag``.
 
-The classes are native (``interlock._interlock.atomic._ft_utils``; the
-operators of AtomicInt64 that return plain ints are installed below), with
+The classes are native (``interlock._interlock.atomic._ft_utils``), with
 ft_utils's names, signatures and return values:
 
 * ``AtomicInt64(value=0)``: ``get()``, ``set(value)``, ``incr()`` / ``decr()``
@@ -49,7 +48,6 @@ ft_utils's names, signatures and return values:
   ``Empty`` (``queue.Empty``) and ``Full`` (``queue.Full``).
 """
 
-import operator as _operator
 from types import GenericAlias as _GenericAlias
 
 from interlock import collections as _collections
@@ -58,58 +56,7 @@ from interlock.collections import StdConcurrentQueue
 from interlock._interlock.atomic import _ft_utils as _native
 from interlock.locks import LoopSemaphore, LoopSemaphoreAio
 
-
-def _int(x):
-    """An operand of AtomicInt64's binary operators as an int: an exact int or
-    an AtomicInt64's value; None for anything else (the native Ft::operand's
-    rule, bindings/atomic_compat.cpp)."""
-    return x if type(x) is int else x.get() if isinstance(x, _native.AtomicInt64) else None
-
-
-def _floordiv(a, b):
-    if b == 0:
-        raise ZeroDivisionError("division by zero")  # ft_utils' message
-    return a // b
-
-
-def _binary(fn):
-    """__op__ and __rop__ of AtomicInt64: fn on the values as Python ints (an
-    int result, never wrapped); NotImplemented for other operand types."""
-    def forward(self, other):
-        y = _int(other)
-        return NotImplemented if y is None else fn(self.get(), y)
-
-    def reflected(self, other):
-        y = _int(other)
-        return NotImplemented if y is None else fn(y, self.get())
-    return forward, reflected
-
-
-def _on_value(fn):
-    """A method computing fn(value, *args) on AtomicInt64's value as an int."""
-    def method(self, *args):
-        return fn(self.get(), *args)
-    return method
-
-
-# AtomicInt64's methods and in-place operators are native; its binary and unary
-# operators, comparisons and __format__ compute on the value as a Python int
-# (cold paths), installed into the native class itself so that the hot calls
-# stay what they are on a native instance (a Python subclass costs each call).
 AtomicInt64 = _native.AtomicInt64
-for _name, _fn in [("add", _operator.add), ("sub", _operator.sub), ("mul", _operator.mul),
-                   ("floordiv", _floordiv), ("and", _operator.and_), ("or", _operator.or_),
-                   ("xor", _operator.xor)]:
-    _forward, _reflected = _binary(_fn)
-    setattr(AtomicInt64, f"__{_name}__", _forward)
-    setattr(AtomicInt64, f"__r{_name}__", _reflected)
-for _name in ("eq", "ne", "lt", "le", "gt", "ge"):
-    setattr(AtomicInt64, f"__{_name}__", _on_value(lambda a, b, _cmp=getattr(_operator, _name): bool(_cmp(a, b))))
-for _name in ("neg", "pos", "abs", "invert"):
-    setattr(AtomicInt64, f"__{_name}__", _on_value(getattr(_operator, _name)))
-setattr(AtomicInt64, "__format__", _on_value(format))
-setattr(AtomicInt64, "__hash__", None)  # it defines comparisons, like ft_utils'
-
 AtomicReference = _native.AtomicReference
 setattr(AtomicReference, "__class_getitem__", classmethod(_GenericAlias))  # AtomicReference[T]
 AtomicFlag = _native.AtomicFlag
