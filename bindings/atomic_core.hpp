@@ -304,34 +304,6 @@ PyObject* repr_slot(PyObject* self) noexcept {
   return r;
 }
 
-/// __reduce__: (type(self), (value,)), so pickle (any protocol) and copy
-/// rebuild the object through its constructor, subclasses included.
-template <class C>
-PyObject* pickle_reduce(PyObject* self, C& c) noexcept {
-  PyObject* v = detail::to_python(c.load());
-  return v ? Py_BuildValue("(O(N))", reinterpret_cast<PyObject*>(Py_TYPE(self)), v) : nullptr;
-}
-template <class C>
-PyMethodDef reduce_def() noexcept {
-  return method<&pickle_reduce<C>, "__reduce__($self, /)", "Pickle support: (type(self), (value,)).",
-                call_kind::noargs>();
-}
-
-/// __copy__ (and a scalar's __deepcopy__(memo): the value is immutable): a
-/// new object of the same type holding the current value.
-template <class C, class... Memo>
-PyObject* copy_value(PyObject* self, C& c, Memo...) noexcept {
-  PyObject* v = detail::to_python(c.load());
-  PyObject* r = v ? PyObject_CallOneArg(reinterpret_cast<PyObject*>(Py_TYPE(self)), v) : nullptr;
-  Py_XDECREF(v);
-  return r;
-}
-
-/// AtomicReference[T]: a types.GenericAlias.
-inline PyMethodDef class_getitem{"__class_getitem__", reinterpret_cast<PyCFunction>(&Py_GenericAlias),
-                                 METH_O | METH_CLASS,
-                                 "__class_getitem__($cls, item, /)\n--\n\nAtomicReference[T]: a types.GenericAlias."};
-
 // ============================================================ type slots
 
 /// A type slot (PyType_Spec takes its function as a void*).
