@@ -252,6 +252,11 @@ PyObject* inplace(PyObject* self, PyObject* other) noexcept {
   const int got = C::facade::operand(other, n);
   if (got <= 0) {
     if (got < 0) return nullptr;
+    // A Python subclass also gets __iadd__ as sq_inplace_concat, which CPython
+    // calls after a NotImplemented and returns as the result: refuse here.
+    if (std::is_same_v<Op, op::add> && PyType_GetSlot(Py_TYPE(self), Py_sq_inplace_concat))
+      return PyErr_Format(PyExc_TypeError, "unsupported operand type(s) for +=: '%s' and '%s'",
+                          IL_TP_NAME(self), IL_TP_NAME(other));
     Py_RETURN_NOTIMPLEMENTED;
   }
   try {
