@@ -282,18 +282,9 @@ PyObject* sem_post_n(IpcSemaphore& s, std::uint32_t n) noexcept {
 /// post(n): n through __index__, from 1 (ValueError) to 2**32-1 (OverflowError).
 PyObject* sem_post(IpcSemaphore& s, ilpy::passed n) noexcept {
   IL_CHECK_OPEN(s);
-  if (!n.given()) return sem_post_n(s, 1);
-  PyObject* idx = PyNumber_Index(n.obj);
-  if (!idx) return nullptr;
-  int overflow = 0;
-  const long long v = PyLong_AsLongLongAndOverflow(idx, &overflow);
-  Py_DECREF(idx);
-  if (v == -1 && !overflow && PyErr_Occurred()) return nullptr;
-  if (overflow < 0 || (!overflow && v < 1)) {
-    PyErr_SetString(PyExc_ValueError, "n must be one or more");
-    return nullptr;
-  }
-  if (overflow > 0 || v > UINT32_MAX) {
+  std::uint64_t v = 1;
+  if (n.given() && !ilpy::read_count(n.obj, 1, "n must be one or more", &v)) return nullptr;
+  if (v > UINT32_MAX) {
     PyErr_SetString(PyExc_OverflowError, "semaphore value would exceed 2**32-1");
     return nullptr;
   }

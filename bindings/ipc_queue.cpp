@@ -132,27 +132,7 @@ inline PyObject* get_until(IpcShmQueue& s, Deadline d) noexcept {
   return ilpy::raise_interrupted();
 }
 
-/// queue.Queue's (block, timeout) as a deadline; false with an error set.
-inline bool queue_args(ilpy::passed block, ilpy::passed timeout, Deadline* d) noexcept {
-  const int blk = ilpy::block_arg(block.obj);
-  return blk >= 0 && ilpy::queue_deadline(blk != 0, timeout.obj, d);
-}
-
-PyObject* sq_put(IpcShmQueue& s, PyObject* data, ilpy::passed block, ilpy::passed timeout) noexcept {
-  Deadline d;
-  return queue_args(block, timeout, &d) ? put_until(s, data, d) : nullptr;
-}
-
-PyObject* sq_put_nowait(IpcShmQueue& s, PyObject* data) noexcept {
-  return put_until(s, data, Deadline::immediate());
-}
-
-PyObject* sq_get(IpcShmQueue& s, ilpy::passed block, ilpy::passed timeout) noexcept {
-  Deadline d;
-  return queue_args(block, timeout, &d) ? get_until(s, d) : nullptr;
-}
-
-PyObject* sq_get_nowait(IpcShmQueue& s) noexcept { return get_until(s, Deadline::immediate()); }
+using qapi = ilpy::queue_api<IpcShmQueue, &put_until, &get_until>;
 
 std::size_t sq_qsize(const IpcShmQueue& s) noexcept { return s.q.size(); }
 bool sq_empty(const IpcShmQueue& s) noexcept { return s.q.size() == 0; }
@@ -187,22 +167,22 @@ void sq_aio_kick(IpcShmQueue& s, bool space) noexcept {
 }
 
 PyMethodDef queue_methods[] = {
-    ilpy::method<&sq_put, "put($self, /, data, block=True, timeout=None)",
+    ilpy::method<&qapi::put, "put($self, /, data, block=True, timeout=None)",
                  "Append the message data (a bytes-like object of at most max_message\n"
                  "bytes; ValueError if longer). If block is true and timeout is None, wait\n"
                  "for a free slot; with a timeout (seconds) raise queue.Full if none became\n"
                  "free in time; with block false raise queue.Full at once. Raises ShutDown\n"
                  "after shutdown(). Releases the GIL while it waits; interruptible by\n"
                  "signals (nothing is queued then).">(),
-    ilpy::method<&sq_put_nowait, "put_nowait($self, data, /)", "put(data, block=False).">(),
-    ilpy::method<&sq_get, "get($self, /, block=True, timeout=None)",
+    ilpy::method<&qapi::put_nowait, "put_nowait($self, data, /)", "put(data, block=False).">(),
+    ilpy::method<&qapi::get, "get($self, /, block=True, timeout=None)",
                  "Remove and return the oldest message (bytes). If block is true and\n"
                  "timeout is None, wait for one; with a timeout (seconds) raise queue.Empty\n"
                  "if none arrived in time; with block false raise queue.Empty at once. After\n"
                  "shutdown() the queued messages are still handed out, then ShutDown is\n"
                  "raised. Releases the GIL while it waits; interruptible by signals\n"
                  "(nothing is taken then).">(),
-    ilpy::method<&sq_get_nowait, "get_nowait($self, /)", "get(block=False).">(),
+    ilpy::method<&qapi::get_nowait, "get_nowait($self, /)", "get(block=False).">(),
     ilpy::method<&sq_qsize, "qsize($self, /)",
                  "Approximate number of messages (exact when nobody is mid-operation).">(),
     ilpy::method<&sq_empty, "empty($self, /)", "qsize() == 0 (a snapshot).">(),

@@ -11,7 +11,6 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
-#include <limits>
 #include <new>
 #include <optional>
 #include <type_traits>
@@ -443,31 +442,12 @@ PyMethodDef* guard_methods() {
 
 // ============================================================ Semaphore, Event, CountDownLatch, Once
 
-/// Reads a count argument: an integer (TypeError otherwise, via __index__)
-/// that must be >= `min` (ValueError `msg` otherwise). Values past uint64 come
-/// back as UINT64_MAX (too many for any count: constructors and release()
-/// reject it, count_down() clamps at zero as for any n >= count).
-bool read_count(PyObject* o, std::uint64_t min, const char* msg, std::uint64_t* out) noexcept {
-  PyObject* idx = PyNumber_Index(o);
-  if (!idx) return false;
-  int overflow = 0;
-  const long long v = PyLong_AsLongLongAndOverflow(idx, &overflow);
-  Py_DECREF(idx);
-  if (v == -1 && !overflow && PyErr_Occurred()) return false;
-  if (overflow < 0 || (!overflow && v < static_cast<long long>(min))) {
-    PyErr_SetString(PyExc_ValueError, msg);
-    return false;
-  }
-  *out = overflow > 0 ? std::numeric_limits<std::uint64_t>::max() : static_cast<std::uint64_t>(v);
-  return true;
-}
-
 /// __init__(count) of a counted primitive C: an integer in [0, C::max_count]
 /// (ValueError C::kNegative below, OverflowError C::kTooMany above).
 template <class C>
 void construct(C* self, nb::handle value) {
   std::uint64_t v = 0;
-  if (!read_count(value.ptr(), 0, C::kNegative, &v)) throw nb::python_error();
+  if (!ilpy::read_count(value.ptr(), 0, C::kNegative, &v)) throw nb::python_error();
   if (v > C::max_count) {
     PyErr_SetString(PyExc_OverflowError, C::kTooMany);
     throw nb::python_error();
@@ -508,7 +488,7 @@ PyObject* semaphore_release_n(PySemaphore& s, std::uint64_t n) noexcept {
 // release(n=1); None is a TypeError, as in threading.
 PyObject* semaphore_release(PySemaphore& s, ilpy::passed n_arg) noexcept {
   std::uint64_t n = 1;
-  if (n_arg.given() && !read_count(n_arg.obj, 1, "n must be one or more", &n)) return nullptr;
+  if (n_arg.given() && !ilpy::read_count(n_arg.obj, 1, "n must be one or more", &n)) return nullptr;
   return semaphore_release_n(s, n);
 }
 PyObject* semaphore_exit(PySemaphore& s, PyObject*, PyObject*, PyObject*) noexcept {
@@ -560,7 +540,7 @@ struct PyLatch final : Latch {
 // count_down(n=1)
 PyObject* latch_count_down(Latch& l, ilpy::passed n_arg) noexcept {
   std::uint64_t n = 1;
-  if (n_arg.given() && !read_count(n_arg.obj, 1, "n must be one or more", &n)) return nullptr;
+  if (n_arg.given() && !ilpy::read_count(n_arg.obj, 1, "n must be one or more", &n)) return nullptr;
   return PyLong_FromUnsignedLongLong(l.count_down(n));
 }
 

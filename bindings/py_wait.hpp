@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 
 #include "fast_methods.hpp"
 #include "interlock/deadline.hpp"
@@ -141,16 +143,37 @@ inline bool passed_threading_deadline(passed blocking, passed timeout, Deadline*
 }
 
 /// queue-style (block, timeout): None = forever; negative or NaN ->
-/// ValueError ("'timeout' must be a non-negative number"), as queue.Queue.
-inline bool queue_deadline(bool block, PyObject* timeout, Deadline* out) {
+/// ValueError ("'timeout' must be a non-negative number"), as queue.Queue;
+/// block false ignores the timeout.
+INTERLOCK_ALWAYS_INLINE bool passed_queue_deadline(passed block, passed timeout, Deadline* out) noexcept {
+  int b;
+  if (!detail::truth(block, &b)) return false;
   double t = detail::kForever;
-  if (block && detail::given(timeout)) {
-    if (!detail::real(timeout, &t)) return false;
+  if (b && detail::given(timeout.obj)) {
+    if (!detail::real(timeout.obj, &t)) return false;
     if (!(t >= 0)) return detail::fail(PyExc_ValueError, "'timeout' must be a non-negative number");
   }
-  *out = block ? Deadline::after_seconds(t) : Deadline::immediate();
+  *out = b ? Deadline::after_seconds(t) : Deadline::immediate();
   return true;
 }
+
+/// queue.Queue's put / put_nowait / get / get_nowait (the methods of
+/// bindings/queues.cpp's queues and of ShmQueue) for a queue type S, over its
+/// Push(s, item, Deadline) and Pop(s, Deadline): the value, None, or null
+/// with queue.Full / Empty / ShutDown (or the wait's exception) raised.
+template <class S, auto Push, auto Pop>
+struct queue_api {
+  static PyObject* put(S& s, PyObject* item, passed block, passed timeout) noexcept {
+    Deadline d;
+    return passed_queue_deadline(block, timeout, &d) ? Push(s, item, d) : nullptr;
+  }
+  static PyObject* put_nowait(S& s, PyObject* item) noexcept { return Push(s, item, Deadline::immediate()); }
+  static PyObject* get(S& s, passed block, passed timeout) noexcept {
+    Deadline d;
+    return passed_queue_deadline(block, timeout, &d) ? Pop(s, d) : nullptr;
+  }
+  static PyObject* get_nowait(S& s) noexcept { return Pop(s, Deadline::immediate()); }
+};
 
 /// threading's wait() calls (Event.wait, Condition.wait,
 /// Semaphore.acquire(timeout=...)): None (or omitted) waits forever; zero or
@@ -211,6 +234,27 @@ inline bool ft_pop_deadline(PyObject* timeout, Deadline* out) noexcept {
   if (detail::given(timeout) && !detail::real(timeout, &t)) return false;
   if (std::isnan(t)) return detail::fail(PyExc_ValueError, detail::kNaN);
   *out = Deadline::after_seconds(t);
+  return true;
+}
+
+// ============================================================ Counts
+
+/// Reads a count argument: an integer (TypeError otherwise, via __index__)
+/// that must be >= `min` (ValueError `msg` otherwise). Values past uint64 come
+/// back as UINT64_MAX (too many for any count: constructors and release()
+/// reject it, count_down() clamps at zero as for any n >= count).
+inline bool read_count(PyObject* o, std::uint64_t min, const char* msg, std::uint64_t* out) noexcept {
+  PyObject* idx = PyNumber_Index(o);
+  if (!idx) return false;
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(idx, &overflow);
+  Py_DECREF(idx);
+  if (v == -1 && !overflow && PyErr_Occurred()) return false;
+  if (overflow < 0 || (!overflow && v < static_cast<long long>(min))) {
+    PyErr_SetString(PyExc_ValueError, msg);
+    return false;
+  }
+  *out = overflow > 0 ? std::numeric_limits<std::uint64_t>::max() : static_cast<std::uint64_t>(v);
   return true;
 }
 

@@ -124,30 +124,6 @@ inline PyObject* pop_until(QueueBase& b, Deadline d) noexcept {
 
 // ============================================================ queue.Queue API
 
-/// put's / get's block=True, timeout=None.
-INTERLOCK_ALWAYS_INLINE bool block_deadline(ilpy::passed block, ilpy::passed timeout, Deadline* d) noexcept {
-  const int blk = ilpy::block_arg(block.obj);
-  return blk >= 0 && ilpy::queue_deadline(blk != 0, timeout.obj, d);
-}
-
-PyObject* q_put(QueueBase& c, PyObject* item, ilpy::passed block, ilpy::passed timeout) noexcept {
-  Deadline d;
-  return block_deadline(block, timeout, &d) ? push_until(c, item, d) : nullptr;
-}
-
-PyObject* q_put_nowait(QueueBase& c, PyObject* item) noexcept {
-  return push_until(c, item, Deadline::immediate());
-}
-
-PyObject* q_get(QueueBase& c, ilpy::passed block, ilpy::passed timeout) noexcept {
-  Deadline d;
-  return block_deadline(block, timeout, &d) ? pop_until(c, d) : nullptr;
-}
-
-PyObject* q_get_nowait(QueueBase& c) noexcept {
-  return pop_until(c, Deadline::immediate());
-}
-
 std::size_t q_qsize(const QueueBase& c) noexcept { return c.core.size(); }
 bool q_empty(const QueueBase& c) noexcept { return c.core.empty(); }
 bool q_full(const QueueBase& c) noexcept { return c.core.full(); }
@@ -232,8 +208,9 @@ PyObject* q_aio_join(PyObject* self, QueueBase& c, PyObject* loop, PyObject* fut
 template <class C>
 PyMethodDef* std_queue_methods() {
   constexpr bool q = std::is_same_v<C, PyQueue>;
+  using qapi = ilpy::queue_api<C, &push_until, &pop_until>;  // (C: else GCC 12 never defines it)
   return ilpy::table<C>({
-      ilpy::method<&q_put, "put($self, /, item: T, block=True, timeout=None)",
+      ilpy::method<&qapi::put, "put($self, /, item: T, block=True, timeout=None)",
                    "Put item into the queue. If block is true and timeout is None (the default),\n"
                    "wait until a free slot is available; with a non-negative timeout wait at most\n"
                    "that many seconds and raise queue.Full if no slot became free. Otherwise\n"
@@ -241,16 +218,16 @@ PyMethodDef* std_queue_methods() {
                    "(timeout is then ignored). Raises ShutDown once shutdown() was called.\n"
                    "Waiting releases the GIL and is interruptible (an interrupted put puts "
                    "nothing).">(),
-      ilpy::method<&q_get, "get($self, /, block=True, timeout=None) -> T",
+      ilpy::method<&qapi::get, "get($self, /, block=True, timeout=None) -> T",
                    "Remove and return the oldest item. If block is true and timeout is None (the\n"
                    "default), wait until an item is available; with a non-negative timeout wait at\n"
                    "most that many seconds and raise queue.Empty if none arrived. Otherwise (block\n"
                    "false) return an item if one is available at once, else raise queue.Empty.\n"
                    "After shutdown(), raises ShutDown once the queue is empty (at once after\n"
                    "shutdown(immediate=True)). Waiting releases the GIL and is interruptible.">(),
-      ilpy::method<&q_put_nowait, "put_nowait($self, item: T, /)",
+      ilpy::method<&qapi::put_nowait, "put_nowait($self, item: T, /)",
                    "Put item without waiting: put(item, block=False).">(),
-      ilpy::method<&q_get_nowait, "get_nowait($self, /) -> T",
+      ilpy::method<&qapi::get_nowait, "get_nowait($self, /) -> T",
                    "Remove and return an item without waiting: get(block=False).">(),
       ilpy::method<&q_qsize, "qsize($self, /)",
                    "Return the number of items in the queue (a snapshot).">(),
