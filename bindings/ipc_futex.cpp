@@ -271,8 +271,8 @@ PyObject* sem_acquire(IpcSemaphore& s, ilpy::passed blocking, ilpy::passed timeo
   return sem_take(s, d);
 }
 
-PyObject* sem_post_n(IpcSemaphore& s, std::uint32_t n) noexcept {
-  if (IL_PY_UNLIKELY(!s.p.post(n))) {
+PyObject* sem_post_n(IpcSemaphore& s, std::uint64_t n) noexcept {
+  if (IL_PY_UNLIKELY(n > UINT32_MAX || !s.p.post(static_cast<std::uint32_t>(n)))) {
     PyErr_SetString(PyExc_OverflowError, "semaphore value would exceed 2**32-1");
     return nullptr;
   }
@@ -284,11 +284,7 @@ PyObject* sem_post(IpcSemaphore& s, ilpy::passed n) noexcept {
   IL_CHECK_OPEN(s);
   std::uint64_t v = 1;
   if (n.given() && !ilpy::read_count(n.obj, 1, "n must be one or more", &v)) return nullptr;
-  if (v > UINT32_MAX) {
-    PyErr_SetString(PyExc_OverflowError, "semaphore value would exceed 2**32-1");
-    return nullptr;
-  }
-  return sem_post_n(s, static_cast<std::uint32_t>(v));
+  return sem_post_n(s, v);
 }
 
 PyMethodDef sem_methods[] = {
