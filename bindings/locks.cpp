@@ -106,11 +106,14 @@ struct SemaphoreRules : Threading {
 /// (release: the checked one; kNotHeld: its RuntimeError), docs/design.md
 /// "Locks, lock_api style". kKeepOnFailure: a guard whose release failed
 /// still holds (an RLock released from a thread that does not own it).
-struct LockHold {
-  using Core = interlock::Mutex;
+template <class C>
+struct ExclusiveHold {  // the exclusive lock of a Mutex, RecursiveMutex or CheckedRWMutex
+  using Core = C;
   static bool try_acquire(Core& c) noexcept { return c.try_lock(); }
   static WaitStatus wait(Core& c, Deadline d) noexcept { return c.lock_until(d); }
   static bool release(Core& c) noexcept { return c.try_unlock(); }
+};
+struct LockHold : ExclusiveHold<interlock::Mutex> {
   static void reinit(Core& c) noexcept { c.reset_after_fork(); }
   static constexpr char kNotHeld[] = "release unlocked lock";
   static constexpr bool kKeepOnFailure = false;
@@ -118,11 +121,7 @@ struct LockHold {
   static constexpr fixed_string kReleaseDoc =
       "Release the lock (any thread may). RuntimeError if it is not locked.";
 };
-struct RLockHold {
-  using Core = interlock::RecursiveMutex;
-  static bool try_acquire(Core& c) noexcept { return c.try_lock(); }
-  static WaitStatus wait(Core& c, Deadline d) noexcept { return c.lock_until(d); }
-  static bool release(Core& c) noexcept { return c.try_unlock(); }
+struct RLockHold : ExclusiveHold<interlock::RecursiveMutex> {
   static void reinit(Core& c) noexcept { c.reset(); }
   static constexpr char kNotHeld[] = "cannot release un-acquired lock";
   static constexpr bool kKeepOnFailure = true;
@@ -139,11 +138,7 @@ struct ReadHold {
   static constexpr char kNotHeld[] = "cannot release un-acquired read lock";
   static constexpr bool kKeepOnFailure = false;
 };
-struct WriteHold {
-  using Core = interlock::CheckedRWMutex;
-  static bool try_acquire(Core& c) noexcept { return c.try_lock(); }
-  static WaitStatus wait(Core& c, Deadline d) noexcept { return c.lock_until(d); }
-  static bool release(Core& c) noexcept { return c.try_unlock(); }
+struct WriteHold : ExclusiveHold<interlock::CheckedRWMutex> {
   static constexpr char kNotHeld[] = "cannot release un-acquired write lock";
   static constexpr bool kKeepOnFailure = false;
 };
