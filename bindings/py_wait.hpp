@@ -143,18 +143,20 @@ inline bool passed_threading_deadline(passed blocking, passed timeout, Deadline*
 }
 
 /// queue-style (block, timeout): None = forever; negative or NaN ->
-/// ValueError ("'timeout' must be a non-negative number"), as queue.Queue;
-/// block false ignores the timeout.
-INTERLOCK_ALWAYS_INLINE bool passed_queue_deadline(passed block, passed timeout, Deadline* out) noexcept {
-  int b;
-  if (!detail::truth(block, &b)) return false;
+/// ValueError ("'timeout' must be a non-negative number"), as queue.Queue.
+inline bool queue_deadline(bool block, PyObject* timeout, Deadline* out) {
   double t = detail::kForever;
-  if (b && detail::given(timeout.obj)) {
-    if (!detail::real(timeout.obj, &t)) return false;
+  if (block && detail::given(timeout)) {
+    if (!detail::real(timeout, &t)) return false;
     if (!(t >= 0)) return detail::fail(PyExc_ValueError, "'timeout' must be a non-negative number");
   }
-  *out = b ? Deadline::after_seconds(t) : Deadline::immediate();
+  *out = block ? Deadline::after_seconds(t) : Deadline::immediate();
   return true;
+}
+/// The same from fast-method arguments (the timeout parse stays off the inlined path).
+INTERLOCK_ALWAYS_INLINE bool passed_queue_deadline(passed block, passed timeout, Deadline* out) noexcept {
+  int b;
+  return detail::truth(block, &b) && queue_deadline(b != 0, timeout.obj, out);
 }
 
 /// queue.Queue's put / put_nowait / get / get_nowait (the methods of
