@@ -472,7 +472,7 @@ void add_type(nb::handle scope, const char* module, PyType_Slot* slots, const ch
         if constexpr (std::is_same_v<T, PyObject*>) new (self) C(v.ptr());
         else if constexpr (std::is_same_v<T, bool> && C::facade::kStrictBool)
           new (self) C(to_strict_bool(v.ptr(), Name.chars));
-        else new (self) C(detail::load<T>(v.ptr(), Name.chars, 0));
+        else new (self) C(detail::load<T>(v.ptr()));
       },
       arg, nb::sig(sig));
   set_module(cls, module);
