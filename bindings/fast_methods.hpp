@@ -489,25 +489,24 @@ inline const char* short_type_name(PyObject* self) noexcept {
   return dot ? dot + 1 : full;
 }
 
+// The raise_* helpers set a TypeError and return nullptr.
 IL_PY_COLD inline PyObject* raise_not_ready(PyObject* self, const char* method) noexcept {
-  PyErr_Format(PyExc_TypeError, "%s.%s(): the instance is not initialized (did __init__ run?)",
-               short_type_name(self), method);
-  return nullptr;
+  return PyErr_Format(PyExc_TypeError,
+                      "%s.%s(): the instance is not initialized (did __init__ run?)",
+                      short_type_name(self), method);
 }
 
 IL_PY_COLD inline PyObject* raise_arg_count(PyObject* self, const char* method, std::size_t lo,
                                             std::size_t hi, Py_ssize_t given) noexcept {
-  if (hi == 0) {
-    PyErr_Format(PyExc_TypeError, "%s.%s() takes no arguments (%zd given)",
-                 short_type_name(self), method, given);
-    return nullptr;
-  }
-  const char* how = lo == hi ? "exactly" : static_cast<std::size_t>(given) < lo ? "at least"
-                                                                                 : "at most";
-  const std::size_t n = static_cast<std::size_t>(given) < lo ? lo : hi;
-  PyErr_Format(PyExc_TypeError, "%s.%s() takes %s %zu positional argument%s (%zd given)",
-               short_type_name(self), method, how, n, n == 1 ? "" : "s", given);
-  return nullptr;
+  const char* type = short_type_name(self);
+  if (hi == 0)
+    return PyErr_Format(PyExc_TypeError, "%s.%s() takes no arguments (%zd given)", type, method,
+                        given);
+  const bool few = static_cast<std::size_t>(given) < lo;
+  const std::size_t n = few ? lo : hi;
+  return PyErr_Format(PyExc_TypeError, "%s.%s() takes %s %zu positional argument%s (%zd given)",
+                      type, method, lo == hi ? "exactly" : few ? "at least" : "at most", n,
+                      n == 1 ? "" : "s", given);
 }
 
 /// Sorts keyword arguments (kwnames may be null) into `slots`, which already
@@ -649,18 +648,14 @@ struct method_impl {
   }
 
   static PyMethodDef def() noexcept {
-    if constexpr (kind == call_kind::noargs) {
-      return {name.c_str(), &noargs, METH_NOARGS, doc.c_str()};
-    } else if constexpr (kind == call_kind::o) {
-      return {name.c_str(), &one, METH_O, doc.c_str()};
-    } else if constexpr (kind == call_kind::fastcall) {
-      return {name.c_str(), reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&fastcall)),
-              METH_FASTCALL, doc.c_str()};
-    } else {
-      return {name.c_str(),
-              reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&fastcall_keywords)),
-              METH_FASTCALL | METH_KEYWORDS, doc.c_str()};
-    }
+    auto entry = [](auto* fn, int flags) {
+      auto* f = reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(fn));
+      return PyMethodDef{name.c_str(), f, flags, doc.c_str()};
+    };
+    if constexpr (kind == call_kind::noargs) return entry(&noargs, METH_NOARGS);
+    else if constexpr (kind == call_kind::o) return entry(&one, METH_O);
+    else if constexpr (kind == call_kind::fastcall) return entry(&fastcall, METH_FASTCALL);
+    else return entry(&fastcall_keywords, METH_FASTCALL | METH_KEYWORDS);
   }
 };
 
@@ -670,8 +665,6 @@ struct method_impl {
 
 /// One entry of a PyMethodDef table: `F` bound as a CPython method whose
 /// text signature is `Sig` (e.g. "add($self, n, /)") and docstring `Doc`.
-/// `Kind` forces a calling convention; the default picks the fastest one the
-/// signature allows (see detail::kind_of).
 template <auto F, fixed_string Sig, fixed_string Doc = "", call_kind Kind = call_kind::automatic>
 inline PyMethodDef method() noexcept {
   return detail::method_impl<F, Sig, Doc, Kind>::def();
@@ -705,13 +698,9 @@ int clear_slot(PyObject* self) noexcept {
   return 0;
 }
 
-/// Deallocation safe at any depth (issue 15): freeing a chain such as
-/// AtomicReference(AtomicReference(...)) recurses once per link through the
-/// C++ destructors, so an instance that holds Python references is freed
-/// inside CPython's trashcan (as list and dict are), which defers links past
-/// a fixed depth. use_trashcan(cls) wraps the class's nanobind tp_dealloc;
-/// a native type with its own tp_dealloc brackets it with Py_TRASHCAN_BEGIN/END.
-/// (On the abi3 wheel both are ours: bindings/py_compat.hpp.)
+/// Deallocation at any depth (docs/design.md; issue 15): use_trashcan(cls)
+/// wraps a nanobind class's tp_dealloc in CPython's trashcan (py_compat.hpp's
+/// on the abi3 wheel); a native type's tp_dealloc brackets itself.
 namespace detail {
 inline destructor nb_inst_dealloc = nullptr;
 inline void trashcan_dealloc(PyObject* self) {
