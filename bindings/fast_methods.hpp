@@ -131,7 +131,7 @@ constexpr typed_signature parse_signature(std::string_view text) {
       throw "method name must be an identifier";
 
   const std::string_view inner = text.substr(open + 1, text.size() - open - 2);
-  bool seen_self = false, seen_slash = false, seen_star = false, seen_default = false;
+  bool seen_self = false, seen_default = false;
   std::size_t start = 0;
   int depth = 0;
   char quote = 0;
@@ -152,12 +152,12 @@ constexpr typed_signature parse_signature(std::string_view text) {
       if (tok != "$self") throw "the first parameter must be $self";
       seen_self = true;
     } else if (tok == "/") {
-      if (seen_slash || seen_star) throw "misplaced '/'";
-      seen_slash = sig.slash = true;
+      if (sig.slash || sig.star) throw "misplaced '/'";
+      sig.slash = true;
       sig.positional_only = sig.count;
     } else if (tok == "*") {
-      if (seen_star) throw "duplicate '*'";
-      seen_star = sig.star = true;
+      if (sig.star) throw "duplicate '*'";
+      sig.star = true;
       sig.max_positional = sig.count;
     } else if (tok.empty()) {
       if (i != inner.size()) throw "empty parameter";
@@ -176,7 +176,7 @@ constexpr typed_signature parse_signature(std::string_view text) {
       if (p.has_default) {
         seen_default = true;
       } else {
-        if (seen_default && !seen_star)
+        if (seen_default && !sig.star)
           throw "a parameter without default follows one with a default";
         ++sig.required;
       }
@@ -184,7 +184,7 @@ constexpr typed_signature parse_signature(std::string_view text) {
   }
   if (!seen_self) throw "the first parameter must be $self";
   if (depth != 0 || quote != 0) throw "unbalanced brackets or quotes";
-  if (!seen_star) sig.max_positional = sig.count;
+  if (!sig.star) sig.max_positional = sig.count;
   return sig;
 }
 
