@@ -1,11 +1,7 @@
 // bindings/atomic.cpp — interlock._interlock.atomic: AtomicInt, AtomicBool,
-// AtomicFloat, AtomicReference (public as interlock.atomic). The compatibility
-// façades' types (syncx, ft_utils) are in atomic_compat.cpp and registered
-// from init_atomic too; both adapt the core's cells (atomic_core.hpp).
-//
-// Naming rule (GCC's __atomic builtins): fetch_<op> returns the value before
-// the operation, <op>_fetch the value after it. Every hot method is a fast
-// method (fast_methods.hpp); the numeric protocol is type slots.
+// AtomicFloat, AtomicReference (public as interlock.atomic, whose docstring
+// gives the naming rule); init_atomic also registers the façades' types
+// (atomic_compat.cpp). Shared code: atomic_core.hpp.
 #include <nanobind/nanobind.h>
 
 #include <cstdint>
@@ -32,13 +28,8 @@ struct Std {
   }
   static int operand(PyObject* o, double& n) noexcept {
     // A real number: what float() takes through __float__ or __index__.
-    const bool real = PyFloat_Check(o) || PyLong_Check(o) ||
-#ifndef Py_LIMITED_API
-                      (Py_TYPE(o)->tp_as_number && (Py_TYPE(o)->tp_as_number->nb_float ||
-                                                    Py_TYPE(o)->tp_as_number->nb_index));
-#else
-                      PyType_GetSlot(Py_TYPE(o), Py_nb_float) || PyType_GetSlot(Py_TYPE(o), Py_nb_index);
-#endif
+    const bool real = PyFloat_Check(o) || PyLong_Check(o) || PyType_GetSlot(Py_TYPE(o), Py_nb_float) ||
+                      PyType_GetSlot(Py_TYPE(o), Py_nb_index);
     if (!real) return 0;
     n = PyFloat_AsDouble(o);
     return n == -1.0 && PyErr_Occurred() ? -1 : 1;
@@ -54,7 +45,7 @@ struct Std {
   }
   template <class T>
   static PyObject* display(T x) noexcept {
-    PyObject* v = to_py(x);
+    PyObject* v = detail::to_python(x);
     PyObject* r = v ? PyObject_Repr(v) : nullptr;
     Py_XDECREF(v);
     return r;
@@ -67,7 +58,6 @@ using AtomicFloat = Atomic<double, Std>;
 using AtomicReference = Ref<Std>;
 using I = ops<AtomicInt>;
 using B = ops<AtomicBool>;
-using F = ops<AtomicFloat>;
 using R = ops<AtomicReference>;
 
 /// The methods every scalar type has: load / store / exchange /
@@ -178,32 +168,9 @@ auto float_slots = slot_table<AtomicFloat, Slots<Py_tp_repr, Py_nb_float, Py_nb_
 
 // ------------------------------------------------------------ AtomicReference
 
-/// "AtomicReference(<repr of the object>)"; "AtomicReference(...)" when the
-/// object's repr reaches this reference again.
-PyObject* ref_repr(PyObject* self) noexcept {
-  AtomicReference* c = ready<AtomicReference>(self, "__repr__");
-  if (!c) return nullptr;
-  PyObject* o = c->load();
-  const int rc = Py_ReprEnter(self);
-  PyObject* r = rc == 0   ? PyUnicode_FromFormat("%s(%R)", detail::short_type_name(self), o)
-                : rc > 0 ? PyUnicode_FromFormat("%s(...)", detail::short_type_name(self))
-                         : nullptr;
-  if (rc == 0) Py_ReprLeave(self);
-  Py_DECREF(o);
-  return r;
-}
-
-/// __deepcopy__(memo): a new reference to a deep copy of the object
-/// (registered in memo first, so a reference that reaches itself is copied
-/// into a reference that reaches the copy).
-nb::object ref_deepcopy(PyObject* self, AtomicReference& c, nb::handle memo) {
-  nb::object result = nb::handle(reinterpret_cast<PyObject*>(Py_TYPE(self)))();
-  AtomicReference* rc = ready<AtomicReference>(result.ptr(), "__deepcopy__");
-  if (!rc) throw nb::python_error();
-  if (PyDict_Check(memo.ptr())) nb::borrow<nb::dict>(memo)[nb::steal(PyLong_FromVoidPtr(self))] = result;
-  nb::object deepcopy = nb::module_::import_("copy").attr("deepcopy");
-  rc->store(deepcopy(nb::steal(c.load()), memo).ptr());
-  return result;
+/// __deepcopy__(memo): interlock.atomic._deepcopy_reference (a cold path).
+nb::object ref_deepcopy(PyObject* self, AtomicReference&, nb::handle memo) {
+  return nb::module_::import_("interlock.atomic").attr("_deepcopy_reference")(nb::handle(self), memo);
 }
 
 auto ref_methods = table(
@@ -232,7 +199,7 @@ auto ref_methods = table(
     class_getitem);
 
 auto ref_slots =
-    slot_table<AtomicReference, Fixed<Py_tp_repr, &ref_repr>, Slots<Py_tp_traverse, Py_tp_clear>>(ref_methods);
+    slot_table<AtomicReference, Slots<Py_tp_repr, Py_tp_traverse, Py_tp_clear>>(ref_methods);
 
 }  // namespace
 }  // namespace interlock::py::atomics

@@ -3,23 +3,16 @@
 // named after their public homes (__module__):
 //
 //   _syncx     -> interlock.compat.syncx.atomic: AtomicInt, AtomicBool,
-//                 AtomicFloat, AtomicReference (syncx's names and return
-//                 conventions: add/sub/mul/div/inc/dec return the PRIOR value,
-//                 update() the new one, div truncates)
+//                 AtomicFloat, AtomicReference
 //   _ft_utils  -> interlock.compat.ft_utils.concurrency: AtomicInt64 (with
 //                 the numeric protocol), AtomicReference, AtomicFlag
 //
-// Same cells and methods as interlock.atomic (atomic_core.hpp) over each
-// façade's rules struct (Sx, Ft). The façades' value rules (Rust's
-// checked_div, syncx's float max/min, Rust's Display of a double, the
-// equality-or-identity replace) live in the core, interlock/atomic_cell.hpp;
-// this file only says which operands a façade takes, its names and its
-// exceptions.
+// Their value rules are in the core (interlock/atomic_cell.hpp); this file
+// says which operands a façade takes, its names and its exceptions.
 #include <nanobind/nanobind.h>
 
 #include <cstdint>
 #include <optional>
-#include <string>
 
 #include "atomic_core.hpp"
 
@@ -47,15 +40,10 @@ struct Sx : PyO3Errors {
     return n == -1.0 && PyErr_Occurred() ? (PyErr_Clear(), 0) : 1;
   }
   template <class T>
-  static PyObject* display(T x) noexcept {
-    if constexpr (std::is_same_v<T, bool>) return PyUnicode_FromString(x ? "true" : "false");
-    else if constexpr (std::is_same_v<T, std::int64_t>) return PyUnicode_FromFormat("%lld", static_cast<long long>(x));
-    else try {
-      const std::string s = ac::rust_display(x);
-      return PyUnicode_FromStringAndSize(s.data(), static_cast<Py_ssize_t>(s.size()));
-    } catch (...) {
-      return PyErr_NoMemory();
-    }
+  static PyObject* display(T x) noexcept try {
+    return detail::to_python(ac::rust_display(x));
+  } catch (...) {
+    return PyErr_NoMemory();
   }
 };
 
@@ -129,7 +117,7 @@ PyObject* sx_bool_cas(SxBool& c, PyObject* current, PyObject* new_) {
   const bool e = to_strict_bool(current, "compare_exchange");
   return SxB::compare_exchange(c, e, to_strict_bool(new_, "compare_exchange"));
 }
-PyObject* negation(bool x) noexcept { return to_py(!x); }
+PyObject* negation(bool x) noexcept { return detail::to_python(!x); }
 
 auto sx_bool_methods = table(
     sx_common<SxBool, &sx_strict<&SxB::store, "store">, &sx_strict<&SxB::exchange, "swap">,
@@ -187,8 +175,6 @@ auto sx_ref_slots = slot_table<SxRef, Slots<Py_tp_traverse, Py_tp_clear>>(sx_ref
 
 // ============================================================ ft_utils
 
-PyTypeObject* g_ft_int64_type = nullptr;
-
 /// ft_utils' rules (PyO3): AtomicInt64's operands are exact ints and
 /// AtomicInt64s only (anything else: NotImplemented, or a TypeError naming
 /// the method); a refused operand raises ZeroDivisionError("division by zero").
@@ -199,7 +185,7 @@ struct Ft : PyO3Errors {
       n = PyLong_AsLongLong(o);
       return n == -1 && PyErr_Occurred() ? -1 : 1;
     }
-    if (!g_ft_int64_type || !PyObject_TypeCheck(o, g_ft_int64_type)) return 0;
+    if (!nb::isinstance<Atomic<std::int64_t, Ft>>(o)) return 0;
     auto* c = ready<Atomic<std::int64_t, Ft>>(o, "operator");
     if (!c) return -1;
     n = c->load();
@@ -261,7 +247,7 @@ PyObject* ft_richcompare(PyObject* self, PyObject* other, int op) noexcept {
   if (!v) return nullptr;
   const int r = PyObject_RichCompareBool(v, other, op);
   Py_DECREF(v);
-  return r < 0 ? nullptr : to_py(r != 0);
+  return r < 0 ? nullptr : detail::to_python(r != 0);
 }
 
 /// Op(c, value) with value under ft_utils' operand rule; a TypeError naming
@@ -331,21 +317,15 @@ auto ft_flag_methods = table(
 
 auto ft_flag_slots = slot_table<FtFlag, Slots<Py_nb_bool>>(ft_flag_methods);
 
-/// ft_utils' AtomicReference(): zero or one positional argument; the keyword
-/// forms `value` (its stubs) and `obj` (its documentation) are accepted too.
+/// ft_utils' AtomicReference(...): its argument rule is the façade's
+/// (concurrency._reference_arg), asked unless there is at most one positional.
 void ft_ref_init(FtRef* self, nb::args args, nb::kwargs kwargs) {
-  nb::handle obj = Py_None;
-  std::size_t given = args.size();
-  if (given == 1) obj = args[0];
-  for (auto [key, value] : kwargs) {
-    const std::string k = nb::str(key).c_str();
-    if (k != "value" && k != "obj")
-      throw nb::type_error(("AtomicReference() got an unexpected keyword argument '" + k + "'").c_str());
-    obj = value;
-    ++given;
+  if (args.size() <= 1 && kwargs.size() == 0) {
+    new (self) FtRef(args.size() ? args[0].ptr() : Py_None);
+  } else {
+    nb::object arg = nb::module_::import_("interlock.compat.ft_utils.concurrency").attr("_reference_arg");
+    new (self) FtRef(arg(*args, **kwargs).ptr());
   }
-  if (given > 1) throw nb::type_error("AtomicReference() takes zero or one argument");
-  new (self) FtRef(obj.ptr());
 }
 
 }  // namespace
@@ -384,14 +364,10 @@ void init_atomic_ft_utils(nb::module_& parent) {
                                    "API), with the numeric protocol.",
                                    "value"_a = 0, "def __init__(self, value: int = 0) -> None",
                                    nb::is_weak_referenceable());
-  g_ft_int64_type = reinterpret_cast<PyTypeObject*>(m.attr("AtomicInt64").ptr());
-  auto ref_cls = nb::class_<FtRef>(m, "AtomicReference", nb::type_slots(ft_ref_slots.data()),
-                                   nb::is_final(), nb::is_weak_referenceable(),
-                                   "A reference that can be updated atomically (ft_utils API).");
-  use_trashcan(ref_cls);
-  ref_cls.def("__init__", &ft_ref_init,
-              nb::sig("def __init__(self, value: object | None = None, /) -> None"));
-  set_module(ref_cls, kModule);
+  add_type<FtRef, "AtomicReference">(m, kModule, ft_ref_slots.data(),
+                                     "A reference that can be updated atomically (ft_utils API).",
+                                     &ft_ref_init, "def __init__(self, value: object | None = None, /) -> None",
+                                     nb::is_final(), nb::is_weak_referenceable());
   add_type<FtFlag, "AtomicFlag">(m, kModule, ft_flag_slots.data(),
                                  "A boolean flag that can be updated atomically (ft_utils\nAPI).",
                                  "value"_a, "def __init__(self, value: object) -> None");

@@ -1,16 +1,9 @@
-// bindings/atomic_core.hpp — what the bindings of interlock.atomic and of its
-// compatibility façades (syncx, ft_utils) share. The cells and every value
-// rule are in the core (interlock/atomic_cell.hpp); this file only adapts
-// Python objects to them.
-//
-// Every Python type is a distinct C++ struct, Atomic<T, F> (a core Cell<T>)
-// or Ref<F> (a core RefSlot), so that nanobind registers one Python type per
-// C++ type. F is the façade's rules struct (Std for interlock.atomic, Sx,
-// Ft): which operands its in-place operators take, its exceptions for a
-// refused operand, its display of a value, whether update() takes any truth
-// value. The methods are ops<C>'s templates instantiated for that type, so
-// interlock.atomic.AtomicInt and syncx's AtomicInt run the same code with
-// different names and return conventions. Nothing relies on the GIL.
+// bindings/atomic_core.hpp — what the bindings of interlock.atomic and its
+// façades (syncx, ft_utils) share; design: docs/design.md, "The C++ core"
+// (the atomic_cell row). Each Python type is a distinct C++ struct,
+// Atomic<T, F> (a core Cell<T>) or Ref<F> (a core RefSlot), because nanobind
+// registers one Python type per C++ type; F is the façade's rules struct
+// (Std, Sx, Ft) and the methods are ops<C>'s templates. Nothing relies on the GIL.
 #pragma once
 
 #include <nanobind/nanobind.h>
@@ -25,6 +18,7 @@
 
 #include "fast_methods.hpp"
 #include "interlock/atomic_cell.hpp"
+#include "method_table.hpp"
 #include "module.hpp"
 
 namespace interlock::py::atomics {
@@ -76,12 +70,6 @@ struct Ref : ac::RefSlot<PyObject, PyRefs> {
 
 // ============================================================ conversions
 
-/// A value as a new Python object (a reference cell's load() is one already).
-inline PyObject* to_py(std::int64_t x) noexcept { return PyLong_FromLongLong(x); }
-inline PyObject* to_py(bool x) noexcept { return Py_NewRef(x ? Py_True : Py_False); }
-inline PyObject* to_py(double x) noexcept { return PyFloat_FromDouble(x); }
-inline PyObject* to_py(PyObject* owned) noexcept { return owned; }
-
 /// Only True or False (syncx's bool arguments): TypeError for anything else.
 inline bool to_strict_bool(PyObject* o, const char* what) {
   if (o == Py_True || o == Py_False) return o == Py_True;
@@ -89,33 +77,17 @@ inline bool to_strict_bool(PyObject* o, const char* what) {
   throw nb::python_error();
 }
 
-/// update(fn): fn's result as a T, or nothing with an error set. An int needs
-/// __index__; a bool is any truth value, or (Strict, syncx) True / False only.
+/// update(fn): fn's result as a T. An int needs __index__; a bool is any
+/// truth value, or (Strict, syncx) True / False only.
 template <class T, bool Strict>
-std::optional<T> from_result(PyObject* r) noexcept {
-  if constexpr (std::is_same_v<T, std::int64_t>) {
-    if (!PyIndex_Check(r)) {
-      PyErr_Format(PyExc_TypeError, "update(): the function must return an int, not '%s'",
-                   IL_TP_NAME(r));
-      return std::nullopt;
-    }
-    const long long x = PyLong_AsLongLong(r);
-    if (x == -1 && PyErr_Occurred()) return std::nullopt;
-    return x;
-  } else if constexpr (std::is_same_v<T, double>) {
-    const double x = PyFloat_AsDouble(r);
-    if (x == -1.0 && PyErr_Occurred()) return std::nullopt;
-    return x;
-  } else if constexpr (Strict) {
-    if (r == Py_True || r == Py_False) return r == Py_True;
-    PyErr_Format(PyExc_TypeError, "update(): the function must return a bool, not '%s'",
-                 IL_TP_NAME(r));
-    return std::nullopt;
-  } else {
-    const int t = PyObject_IsTrue(r);
-    if (t < 0) return std::nullopt;
-    return t != 0;
+T from_result(PyObject* r) {
+  if ((std::is_same_v<T, std::int64_t> && !PyIndex_Check(r)) ||
+      (std::is_same_v<T, bool> && Strict && r != Py_True && r != Py_False)) {
+    PyErr_Format(PyExc_TypeError, "update(): the function must return %s, not '%s'",
+                 std::is_same_v<T, bool> ? "a bool" : "an int", IL_TP_NAME(r));
+    throw nb::python_error();
   }
+  return detail::load<T>(r);
 }
 
 /// (ok, value) as a tuple; steals `value` (which may be null: error).
@@ -181,7 +153,7 @@ struct ops {
   /// (succeeded, prior); on failure the prior value is the current one.
   static PyObject* compare_exchange(C& c, T expected, T desired) noexcept {
     const auto [ok, prior] = c.compare_exchange(expected, desired);
-    return pair_result(ok, to_py(prior));
+    return pair_result(ok, detail::to_python(prior));
   }
   /// Only whether it succeeded (ft_utils' AtomicReference).
   static bool compare_exchange_bool(C& c, T expected, T desired) noexcept {
@@ -223,43 +195,19 @@ struct ops {
   /// new value (New) or the prior one; an exception from fn leaves the value
   /// unchanged.
   template <bool New>
-  static PyObject* update(C& c, PyObject* fn) noexcept {
+  static PyObject* update(C& c, nb::handle fn) {
     if constexpr (std::is_same_v<T, PyObject*>) {
-      const auto r = c.try_rmw([fn](PyObject* cur) noexcept { return PyObject_CallOneArg(fn, cur); });
+      const auto r = c.try_rmw([fn](PyObject* cur) noexcept { return PyObject_CallOneArg(fn.ptr(), cur); });
       if (!r) return nullptr;
       Py_DECREF(New ? r->first : r->second);
       return New ? r->second : r->first;
-    } else {
-      const auto r = c.try_rmw([fn](T cur) noexcept -> std::optional<T> {
-        PyObject* arg = to_py(cur);
-        if (!arg) return std::nullopt;
-        PyObject* res = PyObject_CallOneArg(fn, arg);
-        Py_DECREF(arg);
-        if (!res) return std::nullopt;
-        const std::optional<T> next = from_result<T, F::kStrictBool>(res);
-        Py_DECREF(res);
-        return next;
-      });
-      return r ? to_py(New ? r->second : r->first) : nullptr;
+    } else {  // a Python error in fn or in its result throws out of the loop
+      const auto r = c.try_rmw(
+          [fn](T cur) -> std::optional<T> { return from_result<T, F::kStrictBool>(fn(cur).ptr()); });
+      return detail::to_python(New ? r->second : r->first);
     }
   }
-
-  /// The value as a new Python object.
-  static PyObject* value(C& c) noexcept { return to_py(c.load()); }
 };
-
-/// The concatenation of fixed strings, as one (method names, signatures and
-/// docstrings generated at compile time).
-template <fixed_string... S>
-constexpr auto cat() noexcept {
-  constexpr std::size_t n = ((sizeof(S.chars) - 1) + ... + 1);
-  char buf[n]{};
-  std::size_t k = 0;
-  ((void)[&] {
-    for (std::size_t i = 0; i + 1 < sizeof(S.chars); ++i) buf[k++] = S.chars[i];
-  }(), ...);
-  return fixed_string<n>(buf);
-}
 
 /// A static table of E (PyMethodDef, PyType_Slot) from entries and arrays of
 /// entries, ending with E{} (methods_end, {0, nullptr}).
@@ -306,13 +254,10 @@ PyObject* inplace(PyObject* self, PyObject* other) noexcept {
     if (got < 0) return nullptr;
     Py_RETURN_NOTIMPLEMENTED;
   }
-  bool ok = ac::in_domain<Op>(n);
-  if (ok) {
-    if constexpr (!refuses<Op, T>) c->template fetch<Op>(n);
-    else ok = c->template fetch<Op>(n).has_value();
-  }
-  if (!ok) {
-    C::facade::template refuse<Op, T>();
+  try {
+    ops<C>::template fetch<Op, false>(*c, n);
+  } catch (nb::python_error& e) {  // a refused operand (the value unchanged)
+    e.restore();
     return nullptr;
   }
   return Py_NewRef(self);
@@ -344,12 +289,15 @@ int truth_slot(PyObject* self) noexcept {
   return c ? (c->load() != 0 ? 1 : 0) : -1;
 }
 
-/// "AtomicInt(<F::display(value)>)" with the type's name (a subclass's too).
+/// "AtomicInt(<F::display(value)>)" with the type's name (a subclass's too);
+/// "AtomicReference(...)" when a reference's object reaches it again.
 template <class C>
 PyObject* repr_slot(PyObject* self) noexcept {
   C* c = ready<C>(self, "__repr__");
-  if (!c) return nullptr;
+  const int rc = c ? Py_ReprEnter(self) : -1;
+  if (rc != 0) return rc > 0 ? PyUnicode_FromFormat("%s(...)", detail::short_type_name(self)) : nullptr;
   PyObject* s = C::facade::display(c->load());
+  Py_ReprLeave(self);
   if (!s) return nullptr;
   PyObject* r = PyUnicode_FromFormat("%s(%U)", detail::short_type_name(self), s);
   Py_DECREF(s);
@@ -360,7 +308,7 @@ PyObject* repr_slot(PyObject* self) noexcept {
 /// rebuild the object through its constructor, subclasses included.
 template <class C>
 PyObject* pickle_reduce(PyObject* self, C& c) noexcept {
-  PyObject* v = ops<C>::value(c);
+  PyObject* v = detail::to_python(c.load());
   return v ? Py_BuildValue("(O(N))", reinterpret_cast<PyObject*>(Py_TYPE(self)), v) : nullptr;
 }
 template <class C>
@@ -373,7 +321,7 @@ PyMethodDef reduce_def() noexcept {
 /// new object of the same type holding the current value.
 template <class C, class... Memo>
 PyObject* copy_value(PyObject* self, C& c, Memo...) noexcept {
-  PyObject* v = ops<C>::value(c);
+  PyObject* v = detail::to_python(c.load());
   PyObject* r = v ? PyObject_CallOneArg(reinterpret_cast<PyObject*>(Py_TYPE(self)), v) : nullptr;
   Py_XDECREF(v);
   return r;
@@ -456,7 +404,8 @@ auto slot_table(std::array<PyMethodDef, N>& methods) noexcept {
 
 /// Registers C as `Name` in `scope`, public as `module`.Name (set_module),
 /// with its type slots, docstring, nanobind class annotations (`extra`) and
-/// `__init__(self, <arg>)`: the object itself for a reference; a bool
+/// `arg`: an __init__ function of its own, or the argument of
+/// `__init__(self, <arg>)`, taking the object itself for a reference; a bool
 /// strictly True / False for a façade with kStrictBool, else its truth value;
 /// an int64 from any __index__ (OverflowError past 64 bits); a double from
 /// anything float() accepts. Name names the call in conversion errors.
@@ -466,15 +415,19 @@ void add_type(nb::handle scope, const char* module, PyType_Slot* slots, const ch
   using T = typename C::value_type;
   nb::class_<C> cls(scope, Name.chars, nb::type_slots(slots), extra..., doc);
   if constexpr (std::is_same_v<T, PyObject*>) use_trashcan(cls);
-  cls.def(
-      "__init__",
-      [](C* self, nb::handle v) {
-        if constexpr (std::is_same_v<T, PyObject*>) new (self) C(v.ptr());
-        else if constexpr (std::is_same_v<T, bool> && C::facade::kStrictBool)
-          new (self) C(to_strict_bool(v.ptr(), Name.chars));
-        else new (self) C(detail::load<T>(v.ptr()));
-      },
-      arg, nb::sig(sig));
+  if constexpr (std::is_pointer_v<Arg>) {  // an __init__ of its own
+    cls.def("__init__", arg, nb::sig(sig));
+  } else {
+    cls.def(
+        "__init__",
+        [](C* self, nb::handle v) {
+          if constexpr (std::is_same_v<T, PyObject*>) new (self) C(v.ptr());
+          else if constexpr (std::is_same_v<T, bool> && C::facade::kStrictBool)
+            new (self) C(to_strict_bool(v.ptr(), Name.chars));
+          else new (self) C(detail::load<T>(v.ptr()));
+        },
+        arg, nb::sig(sig));
+  }
   set_module(cls, module);
 }
 

@@ -230,6 +230,7 @@ constexpr std::string_view py_type_name() noexcept {
   else if constexpr (std::is_same_v<U, bool>) return "bool";
   else if constexpr (std::is_integral_v<U>) return Result ? "int" : "typing.SupportsIndex";
   else if constexpr (std::is_floating_point_v<U>) return "float";
+  else if constexpr (std::is_same_v<U, std::string>) return "str";
   else if constexpr (requires { typename U::value_type; U(std::nullopt); })
     return optional_name<typename U::value_type, Result>.view();
   else return Result ? "typing.Any" : "object";  // PyObject*, nb::object, passed, bound types
@@ -441,10 +442,12 @@ IL_PY_INLINE PyObject* to_python(R&& r) noexcept {
     return PyFloat_FromDouble(static_cast<double>(r));
   } else if constexpr (std::is_same_v<T, PyObject*>) {
     return r;  // a new reference, by contract
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return PyUnicode_FromStringAndSize(r.data(), static_cast<Py_ssize_t>(r.size()));
   } else {
     static_assert(std::is_base_of_v<nb::object, T>,
-                  "fast-method results: void, bool, integers, floating point, PyObject* (a new "
-                  "reference), nb::object (docs/design.md)");
+                  "fast-method results: void, bool, integers, floating point, std::string, "
+                  "PyObject* (a new reference), nb::object (docs/design.md)");
     return T(std::forward<R>(r)).release().ptr();
   }
 }

@@ -1,15 +1,9 @@
 // bindings/ipc_memory.hpp — what backs an interlock.ipc object (a buffer
 // export or a named /dev/shm region), shared by the futex primitives
-// (ipc_futex.cpp) and the shared-memory queue (ipc_queue.cpp): acquiring and
-// validating buffers, opening named regions, and the named objects' common
-// members (name, closed, pid_dir, shm_path, close()).
-//
-// Memory lifetime: a buffer-backed object keeps a buffer export (Py_buffer)
-// of its buffer for its whole life, so the memory cannot be freed, resized or
-// unmapped under it. A named object keeps its mapping until it is
-// deallocated; close() only unregisters it (later calls raise ValueError).
-// A forked child adopts every inherited region (NamedRegion::adopt_all_after_
-// fork, registered by init_ipc_futex).
+// (ipc_futex.cpp) and the shared-memory queue (ipc_queue.cpp). Lifetimes:
+// docs/design.md "Futex primitives and named objects" (a buffer export is held
+// for the object's whole life; a named object keeps its mapping until it is
+// deallocated, close() only unregisters it).
 #pragma once
 
 #include <nanobind/nanobind.h>
@@ -31,19 +25,24 @@ namespace nb = nanobind;
 using interlock::NamedRegion;
 
 
-/// What backs a primitive: a buffer export, or a named region.
+/// A named /dev/shm region as a writable buffer (interlock.ipc's _NamedRegion;
+/// ipc/_futex.py's _named_region opens it with checked arguments): an object
+/// on it is the named object.
+struct Region {
+  std::unique_ptr<NamedRegion> r;
+};
+
+/// What backs an object: a buffer export (of a Region: a named object).
 struct ShmBase {
   Py_buffer view{};
   bool has_view = false;
-  std::unique_ptr<NamedRegion> region;
+  NamedRegion* region = nullptr;  // the exported Region's, for a named object
   nb::object source;  // the object given as buffer (SharedMemory: for pickling)
   std::size_t offset = 0;
   void* mem = nullptr;
   bool shared = true;
   std::atomic<bool> closed{false};
 
-  ShmBase() = default;
-  ShmBase(const ShmBase&) = delete;
   ~ShmBase() {
     if (has_view) PyBuffer_Release(&view);
   }
@@ -83,79 +82,24 @@ inline void export_buffer(ShmBase& b, nb::handle buffer, std::size_t offset, std
   b.mem = p;
   b.offset = offset;
   b.source = nb::borrow(buffer);
+  if (nb::isinstance<Region>(buffer)) b.region = nb::inst_ptr<Region>(buffer)->r.get();
 }
 
-/// Maps a NamedRegionError to OSError(errno, message) (its errno subclass):
-/// set_region_error sets it, raise_region_error throws it.
-inline void set_region_error(const interlock::NamedRegionError& e) noexcept {
-  PyObject* args = Py_BuildValue("(is)", e.error_code(), e.what());
-  if (args) {
-    PyErr_SetObject(PyExc_OSError, args);
-    Py_DECREF(args);
-  }
-}
-[[noreturn]] inline void raise_region_error(const interlock::NamedRegionError& e) {
-  set_region_error(e);
-  throw nb::python_error();
-}
-
-struct NamedArgs {
-  std::string name;
-  int mode = 0600;
-  std::string pid_dir;
-};
-
-inline NamedArgs named_args(nb::handle name, nb::handle mode, nb::handle pid_dir) {
-  NamedArgs a;
-  if (!PyUnicode_Check(name.ptr())) {
-    PyErr_Format(PyExc_TypeError, "name must be str, not %.200s", IL_TP_NAME(name.ptr()));
-    throw nb::python_error();
-  }
-  Py_ssize_t n = 0;
-  const char* s = PyUnicode_AsUTF8AndSize(name.ptr(), &n);
-  if (!s) throw nb::python_error();
-  a.name.assign(s, static_cast<std::size_t>(n));
-  const long m = PyLong_AsLong(mode.ptr());
-  if (m == -1 && PyErr_Occurred()) throw nb::python_error();
-  if (m < 0 || m > 0777) {
-    PyErr_SetString(PyExc_ValueError, "mode must be within 0o000..0o777");
-    throw nb::python_error();
-  }
-  a.mode = static_cast<int>(m);
-  if (!pid_dir.is_none()) {
-    nb::object fs = nb::module_::import_("os").attr("fsdecode")(pid_dir);
-    a.pid_dir = nb::cast<std::string>(fs);
-    if (a.pid_dir.empty()) {
-      PyErr_SetString(PyExc_ValueError, "pid_dir must not be empty");
-      throw nb::python_error();
-    }
-  }
-  return a;
-}
-
-/// Opens the named region `interlock.<kind>.<name>` (with the GIL released:
-/// the attach may wait for another process's flock). `whole`: an existing
-/// object is mapped at its own size (NamedRegion::Options::whole).
-inline void open_region(ShmBase& b, const char* kind, const NamedArgs& a, std::size_t size,
-                        bool create = true, bool whole = false) {
-  NamedRegion::Options o;
-  o.prefix = std::string("interlock.") + kind;
-  o.pid_dir = a.pid_dir;
-  o.mode = static_cast<mode_t>(a.mode);
-  o.create = create;
-  o.whole = whole;
+/// Constructs T in place, then runs attach(obj); if that throws, T is
+/// destroyed again so that nanobind sees an uninitialised instance.
+template <class T, class F>
+void construct(T* self, F&& attach) {
+  new (self) T();
   try {
-    nb::gil_scoped_release nogil;
-    b.region = std::make_unique<NamedRegion>(a.name, size, o);
-  } catch (const interlock::NamedRegionError& e) {
-    raise_region_error(e);
+    attach(*self);
+  } catch (...) {
+    self->~T();
+    throw;
   }
-  b.mem = b.region->data();
-  b.source = nb::none();
 }
 
 IL_PY_COLD inline PyObject* raise_closed() noexcept {
-  PyErr_SetString(PyExc_ValueError, "operation on a closed named object");
+  PyErr_SetString(PyExc_ValueError, "operation on a closed object");
   return nullptr;
 }
 #define IL_CHECK_OPEN(b) \
@@ -203,13 +147,6 @@ void add_named_members(Cls& cls) {
              return s.region->process_count();
            },
            "Live processes registered as users (0 for an object on a buffer).");
-}
-
-using interlock::py::set_module;  // bindings/module.hpp
-
-template <class C>
-nb::object source_of(const C& s) {
-  return s.source.is_valid() ? s.source : nb::none();
 }
 
 }  // namespace interlock::py::ipcmem

@@ -1,31 +1,20 @@
-// bindings/ipc_queue.cpp — interlock.ipc.ShmQueue: the shared-memory queue of
-// byte messages (interlock/shm_queue.hpp) on a caller-supplied buffer or a
-// named /dev/shm region.
+// bindings/ipc_queue.cpp — the native base of interlock.ipc.ShmQueue: the
+// shared-memory queue of byte messages (interlock/shm_queue.hpp) on a
+// caller-supplied buffer or a named /dev/shm region (ipc_memory.hpp).
 //
-// Thin: the ring, its blocking and shutdown are the core's. This file picks
-// the memory (ipc_memory.hpp), applies queue.Queue's (block, timeout)
-// convention, runs waits through interlock::py::blocking() (GIL released /
-// thread detached, signal handlers run, an interrupted call has claimed
-// nothing), and copies messages in and out.
-//
-// A get copies the message into a new bytes object while its slot is claimed
-// (the core's sink). That is a Python allocation but runs no Python code
-// (bytes objects are not tracked by the garbage collector, so no collection
-// and no __del__ can start there) and claims no lock anybody else waits for:
-// other slots stay usable. If the allocation fails, the message is dropped
-// and the get raises MemoryError.
+// Thin: the ring, its blocking, shutdown and attach rules are the core's. This
+// file applies queue.Queue's (block, timeout) convention, runs waits through
+// interlock::py::blocking() (an interrupted call has claimed nothing), and
+// copies messages in and out (a get's copy under the claim: docs/design.md,
+// "The Python API: ShmQueue and ObjectQueue").
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/string.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <memory>
-#include <random>
 #include <string>
-
-#include <unistd.h>
 
 #include "fast_methods.hpp"
 #include "interlock/deadline.hpp"
@@ -60,24 +49,6 @@ struct IpcShmQueue : ShmBase {
 
 // ------------------------------------------------------------ construction
 
-/// None or an int within [lo, hi] (ValueError / TypeError otherwise); 0 = None.
-std::size_t size_arg(nb::handle v, const char* what, std::size_t lo, std::size_t hi) {
-  if (v.is_none()) return 0;
-  if (PyBool_Check(v.ptr()) || !PyLong_Check(v.ptr())) {
-    PyErr_Format(PyExc_TypeError, "%s must be an int or None, not %.200s", what,
-                 IL_TP_NAME(v.ptr()));
-    throw nb::python_error();
-  }
-  int overflow = 0;
-  const long long n = PyLong_AsLongLongAndOverflow(v.ptr(), &overflow);
-  if (n == -1 && !overflow && PyErr_Occurred()) throw nb::python_error();
-  if (overflow || n < static_cast<long long>(lo) || n > static_cast<long long>(hi)) {
-    PyErr_Format(PyExc_ValueError, "%s must be between %zu and %zu", what, lo, hi);
-    throw nb::python_error();
-  }
-  return static_cast<std::size_t>(n);
-}
-
 /// Opens the ring in self->mem (size bytes), creating it with (cap, msg)
 /// when `init` and the memory is fresh, else attaching (waiting `wait` for a
 /// creator that is still initialising). ShmQueueError -> ValueError (the
@@ -88,60 +59,19 @@ void open_ring(IpcShmQueue& self, std::size_t size, bool init, std::size_t cap, 
   self.q = ShmQueue::open(self.mem, size, init ? cap : 0, msg, wait, &self.created);
 }
 
-/// An attached queue must be the one asked for (the core's rule, matches()).
-void check_params(const IpcShmQueue& self, std::size_t cap, std::size_t msg) {
-  if (self.created || self.q.matches(cap, msg)) return;
-  PyErr_Format(PyExc_ValueError,
-               "ShmQueue: the existing queue has capacity %u and max_message %u, not the "
-               "capacity %zu and max_message %zu asked for (omit them to attach to it)",
-               self.q.capacity(), self.q.max_message(),
-               cap ? ShmQueue::capacity_for(cap) : std::size_t{self.q.capacity()},
-               msg ? msg : std::size_t{self.q.max_message()});
-  throw nb::python_error();
-}
-
-std::string anonymous_name() {
-  std::random_device rd;
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "anon-%ld-%08x%08x", static_cast<long>(::getpid()), rd(), rd());
-  return buf;
-}
-
-void queue_init(IpcShmQueue* self, nb::handle name, nb::handle capacity, nb::handle max_message,
-                nb::handle buffer, std::size_t offset, bool create, nb::handle mode,
-                nb::handle pid_dir) {
-  new (self) IpcShmQueue();
-  try {
-    const std::size_t cap = size_arg(capacity, "capacity", 1, ShmQueue::kMaxCapacity);
-    const std::size_t msg = size_arg(max_message, "max_message", 1, std::size_t(1) << 30);
-    const std::size_t init_cap = cap ? cap : kDefaultCapacity;
-    const std::size_t init_msg = msg ? msg : kDefaultMaxMessage;
-    if (!buffer.is_none()) {
-      if (!name.is_none()) throw nb::value_error("ShmQueue: give a name or a buffer, not both");
-      export_buffer(*self, buffer, offset, ShmQueue::kHeaderSize, ShmQueue::kAlign, "ShmQueue");
-      const std::size_t avail = static_cast<std::size_t>(self->view.len) - offset;
-      open_ring(*self, avail, create, init_cap, init_msg,
-                create ? Deadline::after(kInitWait) : Deadline::immediate());
-      check_params(*self, cap, msg);
-      return;
-    }
-    nb::object name_obj = name.is_none() ? nb::str(anonymous_name().c_str()) : nb::borrow(name);
-    if (name.is_none() && !create)
-      throw nb::value_error("ShmQueue: create=False needs the name (or buffer) of a queue");
-    const NamedArgs a = named_args(name_obj, mode, pid_dir);
-    // An existing queue is attached at its own size, whatever it was created
-    // with (the core's `whole` rule); a new one sized for (init_cap, init_msg).
-    open_region(*self, "queue", a, ShmQueue::required_size(init_cap, init_msg), create, true);
-    open_ring(*self, self->region->size(), self->region->created(), init_cap, init_msg,
-              Deadline::after(kInitWait));
-    check_params(*self, cap, msg);
-    if (name.is_none())  // no shared memory outlives its processes (ipc/_reaper.py)
-      nb::module_::import_("interlock.ipc._reaper")
-          .attr("track")(name_obj, nb::str(self->region->pid_dir().c_str()));
-  } catch (...) {
-    self->~IpcShmQueue();
-    throw;
-  }
+/// The native __init__, given ShmQueue.__init__'s checked arguments
+/// (ipc/_queue.py): the queue in buffer (a named one: a _NamedRegion) at
+/// offset, initialised if `init` and fresh, else attached (waiting for an
+/// initialiser if `wait`); cap / msg 0: as found or the default.
+void queue_init(IpcShmQueue* self, nb::handle buffer, std::size_t offset, std::size_t cap,
+                std::size_t msg, bool init, bool wait) {
+  construct(self, [&](IpcShmQueue& q) {
+    export_buffer(q, buffer, offset, ShmQueue::kHeaderSize, ShmQueue::kAlign, "ShmQueue");
+    open_ring(q, static_cast<std::size_t>(q.view.len) - offset, init,
+              cap ? cap : kDefaultCapacity, msg ? msg : kDefaultMaxMessage,
+              wait ? Deadline::after(kInitWait) : Deadline::immediate());
+    if (!q.created) q.q.check_matches(cap, msg);  // ShmQueueError -> ValueError
+  });
 }
 
 // ------------------------------------------------------------ hot methods
@@ -308,36 +238,26 @@ PyMethodDef queue_methods[] = {
 namespace interlock::py {
 
 void init_ipc_queue(nb::module_& m) {
+  // interlock.ipc's core errors (the futex primitives' too).
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {
       std::rethrow_exception(p);
     } catch (const ShmQueueError& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const interlock::NamedRegionError& e) {  // OSError(errno, message): its subclass
+      if (PyObject* args = Py_BuildValue("(is)", e.error_code(), e.what())) {
+        PyErr_SetObject(PyExc_OSError, args);
+        Py_DECREF(args);
+      }
     }
   });
   auto cls = nb::class_<IpcShmQueue>(
       m, "ShmQueue", ilpy::method_slots<queue_methods>(), nb::is_weak_referenceable(),
-      "ShmQueue(name=None, capacity=None, max_message=None, *, buffer=None, offset=0,\n"
-      "         create=True, mode=0o600, pid_dir=None)\n\n"
-      "A bounded multi-producer multi-consumer queue of byte messages in shared\n"
-      "memory, usable by threads of any number of processes at once, with\n"
-      "queue.Queue's put/get/qsize/empty/full/shutdown.\n\n"
-      "Named (name=...): created or attached under /dev/shm with PID tracking (the\n"
-      "last process to close it, or exit, removes it). No name and no buffer: a new\n"
-      "queue with a unique name, removed once every process using it has exited,\n"
-      "killed ones included (a reaper process). buffer=...: in a caller-supplied\n"
-      "writable buffer (e.g. a multiprocessing.shared_memory.SharedMemory; 64-byte\n"
-      "aligned at offset): zero-filled memory is initialised, an existing queue attached.\n"
-      "capacity (default 1024, rounded up to a power of two >= 2) and max_message\n"
-      "(bytes, default 8192) apply when this call creates the queue; given when\n"
-      "attaching, they must match. create=False only attaches.");
-  cls.def("__init__", &queue_init, "name"_a.none() = nb::none(), "capacity"_a.none() = nb::none(),
-          "max_message"_a.none() = nb::none(), nb::kw_only(), "buffer"_a.none() = nb::none(),
-          "offset"_a = 0, "create"_a = true, "mode"_a = 0600, "pid_dir"_a.none() = nb::none())
+      "The native base of interlock.ipc.ShmQueue (ipc/_queue.py).");
+  cls.def("__init__", &queue_init, "buffer"_a, "offset"_a, "capacity"_a, "max_message"_a,
+          "init"_a, "wait"_a)
       .def_prop_ro("capacity", [](const IpcShmQueue& s) { return s.q.capacity(); },
                    "How many messages fit (a power of two).")
-      .def_prop_ro("maxsize", [](const IpcShmQueue& s) { return s.q.capacity(); },
-                   "queue.Queue's name for capacity.")
       .def_prop_ro("max_message", [](const IpcShmQueue& s) { return s.q.max_message(); },
                    "The longest message, in bytes.")
       .def_prop_ro("nbytes", [](const IpcShmQueue& s) { return s.q.total_size(); },
@@ -346,14 +266,11 @@ void init_ipc_queue(nb::module_& m) {
                    "Whether shutdown() was called (by any process).")
       .def_prop_ro("created", [](const IpcShmQueue& s) { return s.created; },
                    "Whether this object initialised the queue (rather than attached to it).")
-      .def("__enter__", [](nb::handle self) { return nb::borrow(self); })
-      .def("__exit__",
-           [](IpcShmQueue& s, nb::handle, nb::handle, nb::handle) { named_close(s); },
-           "exc_type"_a.none(), "exc"_a.none(), "tb"_a.none(), "close() on leaving a with block.")
-      .def_prop_ro("_source", [](const IpcShmQueue& s) { return source_of(s); })
+      .def_prop_ro("_source", [](const IpcShmQueue& s) { return s.source; })
       .def_prop_ro("_offset", [](const IpcShmQueue& s) { return s.offset; });
   add_named_members(cls);
   cls.attr("alignment") = ShmQueue::kAlign;
+  cls.attr("_max_capacity") = ShmQueue::kMaxCapacity;
   cls.attr("default_capacity") = kDefaultCapacity;
   cls.attr("default_max_message") = kDefaultMaxMessage;
   cls.def_static(

@@ -99,6 +99,16 @@ ShmQueue ShmQueue::create(void* memory, std::size_t size, std::size_t capacity,
   return ShmQueue(h);
 }
 
+void ShmQueue::check_matches(std::size_t capacity, std::size_t max_message) const {
+  if (matches(capacity, max_message)) return;
+  throw ShmQueueError(
+      "shared-memory queue: the existing queue has capacity " + std::to_string(capacity_) +
+      " and max_message " + std::to_string(max_message_) + ", not the capacity " +
+      std::to_string(capacity ? capacity_for(capacity) : capacity_) + " and max_message " +
+      std::to_string(max_message ? max_message : max_message_) +
+      " asked for (omit them to attach to it)");
+}
+
 ShmQueue ShmQueue::open(void* memory, std::size_t size, std::size_t capacity,
                         std::size_t max_message, Deadline init_wait, bool* created) {
   *created = false;

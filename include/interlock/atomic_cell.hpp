@@ -120,7 +120,12 @@ inline double min_number(double cur, double x) noexcept {
 constexpr double keep_ge(double cur, double x) noexcept { return cur >= x ? cur : x; }
 constexpr double keep_le(double cur, double x) noexcept { return cur <= x ? cur : x; }
 
-/// A double as Rust's Display writes it (syncx's repr / str): shortest
+/// A value as Rust's Display writes it (syncx's repr / str): a bool as "true"
+/// / "false", an int64 in decimal, a double as below.
+inline std::string rust_display(bool x) { return x ? "true" : "false"; }
+inline std::string rust_display(std::int64_t x) { return std::to_string(x); }
+
+/// A double as Rust's Display writes it: shortest
 /// round-trip digits, never an exponent, no ".0" on integral values ("1",
 /// "3.14", "0.00000015", "100000000000000000000"), "NaN", "inf", "-inf",
 /// "-0". Cold path.

@@ -59,6 +59,9 @@ enum class order : int { relaxed = 0, acquire = 2, release = 3, acq_rel = 4, seq
 constexpr bool is_order_value(long long v) noexcept {
   return v == 0 || v == 2 || v == 3 || v == 4 || v == 5;
 }
+/// Every order, in value order.
+inline constexpr order kOrders[] = {order::relaxed, order::acquire, order::release,
+                                    order::acq_rel, order::seq_cst};
 constexpr bool is_valid_store_order(order o) noexcept {
   return o != order::acquire && o != order::acq_rel;
 }

@@ -157,7 +157,7 @@ class INTERLOCK_API ShmQueue {
   /// wake); the others wait for the ready word (up to `init_wait`) and attach.
   /// capacity == 0: attach only (fresh memory is an error). `*created` says
   /// whether this call initialised the queue. The caller checks that an
-  /// attached queue is the one it asked for (matches()).
+  /// attached queue is the one it asked for (matches(), check_matches()).
   static ShmQueue open(void* memory, std::size_t size, std::size_t capacity,
                        std::size_t max_message, Deadline init_wait, bool* created);
 
@@ -172,6 +172,8 @@ class INTERLOCK_API ShmQueue {
     return (capacity == 0 || capacity_ == capacity_for(capacity)) &&
            (max_message == 0 || max_message_ == max_message);
   }
+  /// Throws ShmQueueError, naming both sides, unless matches().
+  void check_matches(std::size_t capacity, std::size_t max_message) const;
   std::size_t total_size() const noexcept { return hdr_->total_size; }
 
   /// Non-blocking put: ok, timed_out (full), shut_down or too_large.

@@ -22,11 +22,24 @@ identity. Equality and hashing of the atomics are by identity (their values
 are mutable).
 """
 
+import copy as _copy
+
 from ._interlock import atomic as _native
 
 AtomicInt = _native.AtomicInt
 AtomicBool = _native.AtomicBool
 AtomicFloat = _native.AtomicFloat
 AtomicReference = _native.AtomicReference
+
+
+def _deepcopy_reference(ref, memo):
+    """``AtomicReference.__deepcopy__``: a new reference to a deep copy of the
+    object, registered in ``memo`` first, so that a reference that reaches
+    itself is copied into one that reaches the copy."""
+    new = type(ref)()
+    if isinstance(memo, dict):
+        memo[id(ref)] = new
+    new.store(_copy.deepcopy(ref.load(), memo))
+    return new
 
 __all__ = ["AtomicInt", "AtomicBool", "AtomicFloat", "AtomicReference"]

@@ -245,6 +245,10 @@ TEST(AtomicCellFacadeRules, SyncxFloatMaxMinTakeANaNArgument) {
 }
 
 TEST(AtomicCellFacadeRules, RustDisplayHasNoExponent) {
+  EXPECT_EQ(ac::rust_display(true), "true");
+  EXPECT_EQ(ac::rust_display(false), "false");
+  EXPECT_EQ(ac::rust_display(std::int64_t{-42}), "-42");
+  EXPECT_EQ(ac::rust_display(ac::kI64Min), "-9223372036854775808");
   EXPECT_EQ(ac::rust_display(1.0), "1");
   EXPECT_EQ(ac::rust_display(3.14), "3.14");
   EXPECT_EQ(ac::rust_display(1.5e-7), "0.00000015");

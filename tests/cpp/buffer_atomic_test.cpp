@@ -36,6 +36,8 @@ TEST(BufferAtomicOrders, Validity) {
   EXPECT_TRUE(ba::is_order_value(0));
   EXPECT_FALSE(ba::is_order_value(1));  // CONSUME is not offered
   EXPECT_FALSE(ba::is_order_value(6));
+  for (order o : ba::kOrders) EXPECT_TRUE(ba::is_order_value(static_cast<int>(o)));
+  EXPECT_EQ(std::size(ba::kOrders), 5u);
 }
 
 TEST(BufferAtomicOps, NumberingSupportAndOrders) {

@@ -71,6 +71,16 @@ TEST(ShmQueue, MatchesWhatWasAskedFor) {
   EXPECT_FALSE(q.matches(9, 0));
   EXPECT_FALSE(q.matches(0, 31));
   EXPECT_FALSE(q.matches(8, 64));
+  q.check_matches(7, 0);
+  try {
+    q.check_matches(9, 31);
+    FAIL() << "check_matches(9, 31) did not throw";
+  } catch (const ShmQueueError& e) {
+    EXPECT_NE(std::string(e.what()).find("capacity 8 and max_message 32, not the capacity 16 "
+                                          "and max_message 31"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(ShmQueue, VariableLengthAndTooLarge) {

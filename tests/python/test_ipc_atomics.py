@@ -4,6 +4,7 @@ processes (fork and spawn)."""
 
 from __future__ import annotations
 
+import gc
 import mmap
 import multiprocessing as mp
 import sys
@@ -168,8 +169,29 @@ def test_repr_and_dunders():
         [0][a]  # no __index__
     assert int(a) == 0
     assert repr(ipc.atomic(width=2, atype=ipc.ANY)) == "Atomic(width=2, readonly=False)"
+    assert repr(ipc.AtomicUintView.__new__(ipc.AtomicUintView)) == "<AtomicUintView (uninitialised)>"
     assert isinstance(a, INT) and isinstance(a, INTEGRAL) and isinstance(a, ipc.ANY)
     assert not isinstance(a, UINT) and not isinstance(a, BYTES)
+
+
+def test_cmpxchg_result_cycles_are_collected():
+    # CmpxchgResult is immutable, so it has no tp_clear: a cycle through it is
+    # broken at the mutable object in it (a list, a subclass instance's dict).
+    class Sub(ipc.CmpxchgResult):
+        pass
+
+    def count() -> int:
+        gc.collect()
+        return sum(isinstance(o, ipc.CmpxchgResult) for o in gc.get_objects())
+
+    before = count()
+    lst: list[object] = []
+    lst.append(ipc.CmpxchgResult(True, lst))
+    sub = Sub(False, 0)
+    sub.me = sub
+    assert sub.expected == 0 and not sub and repr(sub) == "Sub(success=False, expected=0)"
+    del lst, sub
+    assert count() == before
 
 
 def test_ops_supported():

@@ -32,14 +32,18 @@ AtomicIntegralView = _ipc.AtomicIntegralView
 AtomicIntView = _ipc.AtomicIntView
 AtomicUintView = _ipc.AtomicUintView
 CmpxchgResult = _ipc.CmpxchgResult
-supported_widths = _ipc.supported_widths
 _new_view = _ipc._new_view
-_release_view = _ipc._release_view
 _buffer_info = _ipc._buffer_info
-_setup = _ipc._setup
-_op_names = _ipc._op_names
-_order_valid = _ipc._order_valid
-_fail_order_valid = _ipc._fail_order_valid
+# The core's rules (buffer_atomic.hpp): the OpType names, which orders each
+# operation and cmpxchg's failure order take, the widths this CPU offers.
+_OP_NAMES, _ORDERS, _FAIL_ORDERS, _WIDTHS = _ipc._tables()
+_ORDERS, _FAIL_ORDERS = frozenset(_ORDERS), frozenset(_FAIL_ORDERS)
+
+
+def supported_widths() -> tuple[int, ...]:
+    """The widths (bytes) of the lock-free buffer atomics on this CPU: 1, 2, 4, 8,
+    and 16 where the CPU has cmpxchg16b (16-byte objects need writable memory)."""
+    return _WIDTHS
 
 # CmpxchgResult[int] / [bytes] for annotations evaluated at run time.
 CmpxchgResult.__class_getitem__ = classmethod(types.GenericAlias)  # type: ignore[attr-defined]
@@ -54,21 +58,19 @@ class MemoryOrder(enum.IntEnum):
     ACQ_REL = 4
     SEQ_CST = 5
 
-    # Which order each operation takes is a rule of the core
-    # (buffer_atomic.hpp: is_valid_order / is_valid_fail_order).
     def is_valid_store_order(self) -> bool:
         """Whether this order may be given to store()."""
-        return _order_valid(2, self)  # OpType.STORE
+        return (2, self) in _ORDERS  # OpType.STORE
 
     def is_valid_load_order(self) -> bool:
         """Whether this order may be given to load() (and bit_test())."""
-        return _order_valid(1, self)  # OpType.LOAD
+        return (1, self) in _ORDERS  # OpType.LOAD
 
     def is_valid_fail_order(self, succ: MemoryOrder | int = SEQ_CST) -> bool:
         """Whether this order may be the failure order of a cmpxchg whose
         success order is succ (default SEQ_CST): a load order no stronger
         than succ."""
-        return _fail_order_valid(self, MemoryOrder(succ))
+        return (self, MemoryOrder(succ)) in _FAIL_ORDERS
 
 
 # The operations an atomic object may support: declared once, in the core
@@ -85,7 +87,7 @@ if TYPE_CHECKING:  # the members as type checkers see them; stubtest checks them
 else:
     OpType = enum.IntEnum(
         "OpType",
-        [(name, value) for value, name in enumerate(_op_names(), 1)] + [("BIT_TEST_COMP", 7)],
+        [(name, value) for value, name in enumerate(_OP_NAMES, 1)] + [("BIT_TEST_COMP", 7)],
         module=__name__, qualname="OpType")
     OpType.__doc__ = "The operations an atomic object may support (see ``ops_supported``)."
 
@@ -168,8 +170,32 @@ class UnsupportedOperationException(TypeError):
                 f"width={self.width}, readonly={self.readonly})")
 
 
-_setup(AlignmentError, MemoryOrderError, UnsupportedWidthException,
-            UnsupportedOperationException, OpType, MemoryOrder)
+def _error(kind: str, a: int, b: int, flag: bool) -> ValueError | TypeError:
+    """The exception the extension raises when one of the core's checks fails
+    (called on error paths only)."""
+    if kind == "op":
+        return UnsupportedOperationException(OpType(a), b, readonly=flag)
+    if kind == "width":
+        return UnsupportedWidthException(a, readonly=flag)
+    if kind == "alignment":
+        return AlignmentError(a, b, using_recommended=flag)
+    return MemoryOrderError(OpType(a), MemoryOrder(b), is_fail=flag)
+
+
+def _repr(obj: Any, ready: bool) -> str:
+    """The extension's classes' repr (the seed's)."""
+    name = type(obj).__name__
+    if not ready:
+        return f"<{name} (uninitialised)>"
+    try:
+        fields = f"width={obj.width}, readonly={obj.readonly}"
+        if isinstance(obj, (AtomicIntegral, AtomicIntegralView)):
+            return f"{name}(value={obj.load()!r}, {fields}, signed={obj.signed})"
+        if isinstance(obj, (AtomicBytes, AtomicBytesView)):
+            return f"{name}(value={obj.load()!r}, {fields})"
+    except ValueError:  # a released view
+        return f"<{name} (released)>"
+    return f"{name}({fields})"
 
 
 # ------------------------------------------------------------------ type markers
@@ -277,7 +303,7 @@ class AtomicViewContext:
         self._lock = threading.Lock()
         self._entered = False
         self._released = False
-        self._view = _new_view(self._which, buffer, is_signed)
+        self._view: Any = _new_view(self._which, buffer, is_signed)
 
     def __enter__(self) -> Any:
         with self._lock:
@@ -297,7 +323,7 @@ class AtomicViewContext:
             if self._entered and not self._released:
                 raise ValueError("Cannot call 'release' while context is open.")
             self._released = True
-        _release_view(self._view)
+        self._view._release()
 
     def _force_release(self) -> None:
         view = getattr(self, "_view", None)
@@ -306,7 +332,7 @@ class AtomicViewContext:
             return  # __init__ failed
         with lock:
             self._released = True
-        _release_view(view)
+        view._release()
 
     def __del__(self) -> None:
         self._force_release()

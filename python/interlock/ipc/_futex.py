@@ -1,9 +1,10 @@
 """Futex primitives on caller-supplied (shared) memory, and named ones.
 
-The classes are native (``interlock._interlock.ipc``); this module adds what
-belongs to Python: pickling (so a primitive can be handed to a
-``multiprocessing`` child started by *spawn* or *forkserver*, e.g. as a
-``Pool`` initializer argument), and the documentation.
+The buffer classes are native (``interlock._interlock.ipc``); this module adds
+what belongs to Python: the named classes (a buffer class on a
+``_NamedRegion``, opened here with checked arguments), pickling (so a
+primitive can be handed to a ``multiprocessing`` child started by *spawn* or
+*forkserver*, e.g. as a ``Pool`` initializer argument), and the documentation.
 
 Pickling:
 
@@ -20,7 +21,10 @@ Pickling:
 from __future__ import annotations
 
 import copyreg
+import operator
+import os
 import sys
+from typing import cast
 
 from .._interlock import ipc as _ipc
 
@@ -31,9 +35,70 @@ Mutex = _ipc.Mutex
 Semaphore = _ipc.Semaphore
 Event = _ipc.Event
 Barrier = _ipc.Barrier
-NamedMutex = _ipc.NamedMutex
-NamedSemaphore = _ipc.NamedSemaphore
-NamedEvent = _ipc.NamedEvent
+
+
+def _named_region(kind: str, name: str, size: int, mode: int = 0o600, pid_dir=None,
+                  create: bool = True, whole: bool = False) -> _ipc._NamedRegion:
+    """The region /dev/shm/interlock.<kind>.<name> (the name's own rules are
+    the core's: ValueError)."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be str, not {type(name).__name__}")
+    mode = operator.index(mode)
+    if not 0 <= mode <= 0o777:
+        raise ValueError("mode must be within 0o000..0o777")
+    if pid_dir is not None:
+        pid_dir = os.fsdecode(pid_dir)
+        if not pid_dir:
+            raise ValueError("pid_dir must not be empty")
+    return _ipc._NamedRegion(kind, name, size, mode, pid_dir or "", create, whole)
+
+
+class NamedMutex(Mutex):
+    """NamedMutex(name, *, mode=0o600, pid_dir=None)
+
+    A Mutex created or attached by name under /dev/shm, with PID tracking."""
+
+    __slots__ = ()
+
+    def __init__(self, name: str, *, mode: int = 0o600, pid_dir: str | None = None) -> None:
+        super().__init__(_named_region("mutex", name, Mutex.size, mode, pid_dir))
+
+    @property
+    def created(self) -> bool:
+        """Whether this process created the object (rather than attached to it)."""
+        return cast(_ipc._NamedRegion, self._source).created
+
+
+class NamedSemaphore(Semaphore):
+    """NamedSemaphore(name, value=0, *, mode=0o600, pid_dir=None)
+
+    A Semaphore created or attached by name under /dev/shm, with PID tracking;
+    value applies when this call creates it."""
+
+    __slots__ = ()
+
+    def __init__(self, name: str, value: int | None = 0, *, mode: int = 0o600,
+                 pid_dir: str | None = None) -> None:
+        super().__init__(_named_region("semaphore", name, Semaphore.size, mode, pid_dir), value)
+
+    created = NamedMutex.created
+
+
+class NamedEvent(Event):
+    """NamedEvent(name, *, mode=0o600, pid_dir=None)
+
+    An Event created or attached by name under /dev/shm, with PID tracking."""
+
+    __slots__ = ()
+
+    def __init__(self, name: str, *, mode: int = 0o600, pid_dir: str | None = None) -> None:
+        super().__init__(_named_region("event", name, Event.size, mode, pid_dir))
+
+    created = NamedMutex.created
+
+
+for _cls in (NamedMutex, NamedSemaphore, NamedEvent):
+    _cls.__module__ = "interlock.ipc"
 
 __all__ = [
     "FutexWord", "AtomicU32", "AtomicU64", "Mutex", "Semaphore", "Event", "Barrier",

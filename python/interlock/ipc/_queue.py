@@ -1,9 +1,9 @@
 """The shared-memory queue: :class:`ShmQueue` (byte messages) and
 :class:`ObjectQueue` (pickled objects, ``multiprocessing.Queue``'s API).
 
-``ShmQueue`` is native (``interlock._interlock.ipc``, over the core's
-``interlock::ShmQueue`` ring); this module adds what belongs to Python: the
-pickling layer and pickling of the queues themselves, so a queue can be handed
+``ShmQueue``'s methods are native (``interlock._interlock.ipc``, over the
+core's ``interlock::ShmQueue`` ring); this module adds what belongs to Python:
+its constructor's argument rules, the pickling layer and pickling of the queues themselves, so a queue can be handed
 to a ``multiprocessing`` child started by *spawn* or *forkserver* (a
 ``Process`` argument, a ``Pool`` initializer argument):
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 import copyreg
 import os as _os
 import pickle
+import secrets as _secrets
 import threading as _threading
 import weakref as _weakref
 from queue import Empty as _Empty
@@ -30,10 +31,85 @@ from queue import Full as _Full
 from .._aio import _QueueView, _running_loop, _shutdown_error, _wake
 from .._interlock.collections import ShutDown as _ShutDown
 from .._interlock import ipc as _ipc
-from ._futex import NamedEvent, NamedMutex, NamedSemaphore, _attach_shared_memory
+from ._futex import NamedEvent, NamedMutex, NamedSemaphore, _attach_shared_memory, _named_region
 
-ShmQueue = _ipc.ShmQueue
 
+
+def _size_arg(value, what: str, high: int) -> int:
+    """None (0: as found, or the default) or an int within [1, high]."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int or None, not {type(value).__name__}")
+    if not 1 <= value <= high:
+        raise ValueError(f"{what} must be between 1 and {high}")
+    return value
+
+
+class ShmQueue(_ipc.ShmQueue):
+    """ShmQueue(name=None, capacity=None, max_message=None, *, buffer=None, offset=0,
+             create=True, mode=0o600, pid_dir=None)
+
+    A bounded multi-producer multi-consumer queue of byte messages in shared
+    memory, usable by threads of any number of processes at once, with
+    queue.Queue's put/get/qsize/empty/full/shutdown.
+
+    Named (name=...): created or attached under /dev/shm with PID tracking (the
+    last process to close it, or exit, removes it). No name and no buffer: a new
+    queue with a unique name, removed once every process using it has exited,
+    killed ones included (a reaper process). buffer=...: in a caller-supplied
+    writable buffer (e.g. a multiprocessing.shared_memory.SharedMemory; 64-byte
+    aligned at offset): zero-filled memory is initialised, an existing queue attached.
+    capacity (default 1024, rounded up to a power of two >= 2) and max_message
+    (bytes, default 8192) apply when this call creates the queue; given when
+    attaching, they must match. create=False only attaches.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, name=None, capacity=None, max_message=None, *, buffer=None, offset=0,
+                 create=True, mode=0o600, pid_dir=None):
+        cap = _size_arg(capacity, "capacity", self._max_capacity)
+        msg = _size_arg(max_message, "max_message", 1 << 30)
+        if buffer is not None:
+            if name is not None:
+                raise ValueError("ShmQueue: give a name or a buffer, not both")
+            super().__init__(buffer, offset, cap, msg, create, create)
+            return
+        anonymous = name is None
+        if anonymous:
+            if not create:
+                raise ValueError("ShmQueue: create=False needs the name (or buffer) of a queue")
+            name = f"anon-{_os.getpid()}-{_secrets.token_hex(8)}"
+        # An existing queue is attached at its own size, whatever it was created
+        # with (the region's `whole` rule); a new one is sized for cap / msg.
+        size = self.required_size(cap or self.default_capacity, msg or self.default_max_message)
+        region = _named_region("queue", name, size, mode, pid_dir, create, True)
+        super().__init__(region, 0, cap, msg, region.created, True)
+        if anonymous:  # no shared memory outlives its processes (_reaper.py)
+            from . import _reaper
+
+            _reaper.track(name, self.pid_dir)
+
+    @property
+    def maxsize(self) -> int:
+        """queue.Queue's name for capacity."""
+        return self.capacity
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        """close() on leaving a with block."""
+        _ipc.ShmQueue.close(self)
+
+    @property
+    def aio(self) -> ShmQueueAio:
+        """asyncio.Queue's API on this queue (ShmQueueAio)."""
+        return ShmQueueAio(self)
+
+
+ShmQueue.__module__ = "interlock.ipc"
 __all__ = ["ShmQueue", "ObjectQueue", "SimpleQueue", "JoinableQueue", "ShmQueueAio"]
 
 _dumps = pickle.dumps
@@ -725,7 +801,6 @@ class ShmQueueAio(_QueueView):
             raise _shutdown_error(e) from None
 
 
-ShmQueue.aio = property(ShmQueueAio, doc="asyncio.Queue's API on this queue (ShmQueueAio).")
 ShmQueueAio.__module__ = "interlock.ipc"
 
 

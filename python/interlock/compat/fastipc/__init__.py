@@ -30,7 +30,8 @@ import os
 import sys
 
 from ..._interlock import ipc as _ipc
-from ...ipc import AtomicU32, AtomicU64
+from ...ipc import AtomicU32, AtomicU64, NamedEvent as _NamedEvent, NamedMutex as _NamedMutex
+from ...ipc import NamedSemaphore as _NamedSemaphore
 from ._guarded import GuardedSharedMemory, NoShmFoundError, align_to_cacheline_size
 
 FutexWord = _ipc._fastipc.FutexWord
@@ -74,7 +75,7 @@ class NamedEvent:
 
     def __init__(self, name: str) -> None:
         self._name = name
-        self._event = _ipc.NamedEvent(_name(name), pid_dir=_pid_dir())
+        self._event = _NamedEvent(_name(name), pid_dir=_pid_dir())
 
     def set(self) -> None:
         self._event.set()
@@ -100,7 +101,7 @@ class NamedMutex:
 
     def __init__(self, name: str) -> None:
         self._name = name
-        self._mutex = _ipc.NamedMutex(_name(name), pid_dir=_pid_dir())
+        self._mutex = _NamedMutex(_name(name), pid_dir=_pid_dir())
         self.acquire = self._mutex.__enter__
 
     def acquire(self) -> bool:  # replaced per instance by the native __enter__
@@ -135,7 +136,7 @@ class NamedSemaphore:
 
     def __init__(self, name: str, initial: int | None = None) -> None:
         self._name = name
-        self._sem = _ipc.NamedSemaphore(_name(name), initial, pid_dir=_pid_dir())
+        self._sem = _NamedSemaphore(_name(name), initial, pid_dir=_pid_dir())
 
     def post(self, n: int = 1) -> None:
         if n:

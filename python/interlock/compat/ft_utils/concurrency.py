@@ -59,6 +59,18 @@ AtomicReference = _native.AtomicReference
 AtomicFlag = _native.AtomicFlag
 
 
+def _reference_arg(*args, **kwargs):
+    """The object of ft_utils's ``AtomicReference(...)`` (called by its native
+    ``__init__``): zero or one argument, positional or as ``value`` (its stubs)
+    or ``obj`` (its documentation); None when there is none."""
+    for key in kwargs:
+        if key not in ("value", "obj"):
+            raise TypeError(f"AtomicReference() got an unexpected keyword argument '{key}'")
+    given = [*args, *kwargs.values()]
+    if len(given) > 1:
+        raise TypeError("AtomicReference() takes zero or one argument")
+    return given[0] if given else None
+
 
 class ConcurrentDict(_collections.ConcurrentDict):
     """ft_utils's ``ConcurrentDict(scaling=17, dictionary=None)``."""
