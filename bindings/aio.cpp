@@ -3,11 +3,9 @@
 
 #include <nanobind/nanobind.h>
 
-#include <atomic>
 #include <new>
-#include <type_traits>
 
-#include "fast_methods.hpp"
+#include "method_table.hpp"
 #include "module.hpp"
 
 namespace nb = nanobind;
@@ -19,8 +17,8 @@ using Kind = AsyncWait::Kind;
 
 /// The Python half of a wait (a nanobind instance): the core's AsyncWait
 /// (the node and its rules, include/interlock/async_wait.hpp) plus what its
-/// notify needs. No tp_clear: a queued waiter must keep its references until
-/// notify, and a cycle through one is broken when its future completes.
+/// notify needs. clear() drops nothing: a queued waiter must keep its references
+/// until notify, and a cycle through one is broken when its future completes.
 struct AsyncWaitObject {
   AsyncWait wait;
   nb::object owner;  // the primitive's Python object (keeps the primitive alive)
@@ -34,6 +32,7 @@ struct AsyncWaitObject {
     Py_VISIT(future.ptr());
     return 0;
   }
+  void clear() noexcept {}
   /// cancel(): withdraw a waiter whose coroutine gives up (cancelled, timed
   /// out). Leaves the primitive as if it had never waited (AsyncWait::cancel).
   static PyObject* cancel(PyObject* self, AsyncWaitObject& w) noexcept {
@@ -43,42 +42,36 @@ struct AsyncWaitObject {
 };
 
 PyTypeObject* g_type = nullptr;
-PyObject* g_wake = nullptr;            // _aio._wake(future): set_result(None) unless done
-PyObject* g_call_soon = nullptr;       // interned method names
+PyObject* g_module = nullptr;  // interlock._interlock._aio, where _aio.py puts _wake
+PyObject* g_call_soon = nullptr;  // interned names
 PyObject* g_call_soon_threadsafe = nullptr;
+PyObject* g_wake = nullptr;
 
 inline AsyncWaitObject* aw(PyObject* o) noexcept { return nb::inst_ptr<AsyncWaitObject>(o); }
 
-/// Schedules the future's completion on its loop; drops the queue's reference.
-/// Called with the GIL held / thread state attached, under no internal lock.
-void deliver(PyObject* self) noexcept {
-  AsyncWaitObject* w = aw(self);
-#if PY_VERSION_HEX >= 0x030C0000
-  PyObject* exc = PyErr_GetRaisedException();
-#else
-  PyObject *exc_type, *exc, *exc_tb;
-  PyErr_Fetch(&exc_type, &exc, &exc_tb);
-#endif
-  PyObject* method = PyThread_get_thread_ident() == w->loop_thread ? g_call_soon
-                                                                   : g_call_soon_threadsafe;
-  PyObject* r = PyObject_CallMethodObjArgs(w->loop.ptr(), method, g_wake, w->future.ptr(), nullptr);
-  if (r) {
-    Py_DECREF(r);
-  } else {
-    PyErr_Clear();  // the loop is closed: nobody will resume the waiter
-    w->wait.abandon();
-  }
-#if PY_VERSION_HEX >= 0x030C0000
-  PyErr_SetRaisedException(exc);
-#else
-  PyErr_Restore(exc_type, exc, exc_tb);
-#endif
-  Py_DECREF(self);  // the queue's reference
-}
-
+/// The core's notify (on the releasing thread, under no internal lock):
+/// schedules the future's completion on its loop; drops the queue's reference.
 void notify(void* ctx) noexcept {
   PyGILState_STATE g = PyGILState_Ensure();
-  deliver(static_cast<PyObject*>(ctx));
+  PyObject* self = static_cast<PyObject*>(ctx);
+  {
+    nb::error_scope keep;  // an exception pending on the releasing thread
+    AsyncWaitObject* w = aw(self);
+    PyObject* method = PyThread_get_thread_ident() == w->loop_thread ? g_call_soon
+                                                                     : g_call_soon_threadsafe;
+    PyObject* wake = PyObject_GetAttr(g_module, g_wake);  // _wake(future): set unless done
+    PyObject* r = wake ? PyObject_CallMethodObjArgs(w->loop.ptr(), method, wake,
+                                                    w->future.ptr(), nullptr)
+                       : nullptr;
+    Py_XDECREF(wake);
+    if (r) {
+      Py_DECREF(r);
+    } else {
+      PyErr_Clear();  // the loop is closed: nobody will resume the waiter
+      w->wait.abandon();
+    }
+  }
+  Py_DECREF(self);  // the queue's reference
   PyGILState_Release(g);
 }
 
@@ -95,52 +88,23 @@ PyObject* make(Kind kind, PyObject* owner, void* prim, const CustomOps* ops, PyO
   }
 }
 
-// The queue's reference is taken before the core can hand the node to a
-// notify (which may run on another thread at once).
-PyObject* enqueue(PyObject* obj) noexcept {
-  if (!obj) return nullptr;
-  queue_ref(obj);
-  if (!aw(obj)->wait.enqueue()) return obj;  // queued
-  Py_DECREF(obj);  // the queue's reference, never used
-  Py_DECREF(obj);
-  Py_RETURN_NONE;
-}
-
-/// AsyncWait._set_wake(fn): installs the callback that completes a waiter's
-/// future on its loop (python/interlock/_aio.py's _wake), once at import.
-PyObject* aw_set_wake(PyObject*, PyObject* fn) {
-  if (!PyCallable_Check(fn)) {
-    PyErr_SetString(PyExc_TypeError, "_set_wake() needs a callable");
-    return nullptr;
-  }
-  PyObject* old = g_wake;
-  g_wake = Py_NewRef(fn);
-  Py_XDECREF(old);
-  Py_RETURN_NONE;
-}
-
 PyMethodDef aw_methods[] = {
     method<&AsyncWaitObject::cancel, "cancel($self, /) -> None",
            "Withdraw the wait, giving back whatever a release handed over.">(),
-    {"_set_wake", aw_set_wake, METH_O | METH_STATIC,
-     "_set_wake(fn, /)\n--\n\nInstall the callback that completes a waiter's future."},
     methods_end,
-};
-PyType_Slot aw_slots[] = {
-    {Py_tp_methods, aw_methods},
-    {Py_tp_traverse, reinterpret_cast<void*>(&traverse_slot<AsyncWaitObject>)},
-    {0, nullptr},
 };
 
 }  // namespace
 
 template <class P>
 PyObject* enqueue(PyObject* owner, P& prim, PyObject* loop, PyObject* future) noexcept {
-  constexpr Kind kind = std::is_same_v<P, Mutex>       ? Kind::mutex
-                        : std::is_same_v<P, Semaphore> ? Kind::semaphore
-                        : std::is_same_v<P, Latch>     ? Kind::latch
-                                                       : Kind::event;
-  return enqueue(make(kind, owner, &prim, nullptr, loop, future));
+  PyObject* w = make(AsyncWait::kind_of<P>, owner, &prim, nullptr, loop, future);
+  if (!w) return nullptr;
+  Py_INCREF(w);  // the queue's, before the core can hand the node to a notify
+  if (!aw(w)->wait.enqueue()) return w;  // queued
+  Py_DECREF(w);  // the queue's reference, never used
+  Py_DECREF(w);
+  Py_RETURN_NONE;
 }
 template PyObject* enqueue(PyObject*, Mutex&, PyObject*, PyObject*) noexcept;
 template PyObject* enqueue(PyObject*, Semaphore&, PyObject*, PyObject*) noexcept;
@@ -179,17 +143,19 @@ namespace interlock::py {
 
 void init_aio(nb::module_& m) {
   using namespace interlock::py::aio;
-  nb::class_<AsyncWaitObject> cls(m, "AsyncWait", nb::type_slots(aw_slots), nb::is_final(),
+  nb::class_<AsyncWaitObject> cls(m, "AsyncWait", gc_slots<AsyncWaitObject>(aw_methods),
+                                  nb::is_final(),
                                   "An event-loop waiter queued on a primitive (internal).");
-  // handed_off: whether the release that woke this waiter handed it the lock
-  // or permit (it owns it now). Reading it consumes the outcome.
   cls.def_prop_ro("handed_off", [](AsyncWaitObject& w) { return w.wait.consume(); },
-                  "Whether the waking release handed this waiter the lock / permit.");
+                  "Whether the waking release handed this waiter the lock / permit\n"
+                  "(it owns it now). Reading it consumes the outcome.");
   set_module(cls, "interlock._interlock.aio");
   g_type = reinterpret_cast<PyTypeObject*>(cls.ptr());
+  g_module = m.ptr();  // kept alive by interlock._interlock
   g_call_soon = PyUnicode_InternFromString("call_soon");
   g_call_soon_threadsafe = PyUnicode_InternFromString("call_soon_threadsafe");
-  if (!g_call_soon || !g_call_soon_threadsafe) throw nb::python_error();
+  g_wake = PyUnicode_InternFromString("_wake");
+  if (!g_call_soon || !g_call_soon_threadsafe || !g_wake) throw nb::python_error();
 }
 
 }  // namespace interlock::py

@@ -1,27 +1,8 @@
-// bindings/aio.hpp — asyncio waits on the core primitives.
-//
-// A coroutine that must wait creates a future on its running loop and asks
-// the primitive to enqueue an event-loop waiter (the core's *_async calls): a
-// small Python object (`AsyncWait`) holding the core's interlock::AsyncWait
-// (the node, and the rules for what a cancel or a lost notification gives
-// back: include/interlock/async_wait.hpp), the loop, the future, and a strong
-// reference to the primitive. No thread waits
-// for it. When a release (from any thread or coroutine) takes the node out of
-// the parking lot, the core calls notify on the releasing thread, after the
-// bucket lock is released; notify schedules `future.set_result(None)` on the
-// waiter's loop: `loop.call_soon` when the releaser runs on the loop's own
-// thread, `loop.call_soon_threadsafe` otherwise. The coroutine then resumes
-// and reads what the release left it (a lock or permit handed over, or a
-// plain wake-up after which it tries again). python/interlock/_aio.py writes
-// those loops; docs/design.md ("asyncio") has the whole protocol.
-//
-// Ownership: the parking lot's queue holds one reference to the AsyncWait
-// while it is enqueued; notify (or the cancel that takes it out instead) drops
-// it. So the node stays alive until its notify has returned.
-//
-// Internal locks: notify calls Python (asyncio), so no release here runs
-// under an internal lock of the bindings (checked releases are the core's:
-// Mutex::try_unlock).
+// bindings/aio.hpp — asyncio waits on the core primitives: the AsyncWait
+// object (a core interlock::AsyncWait, its loop and future, and a reference to
+// the primitive) that a coroutine queues instead of parking a thread. The
+// protocol, ownership (the queue holds one reference until notify or cancel)
+// and "no Python under an internal lock" are docs/design.md, "asyncio".
 #pragma once
 
 #include <Python.h>
@@ -33,9 +14,7 @@ namespace interlock::py::aio {
 /// _aio_enqueue(loop, future) of a primitive P (Mutex, Semaphore,
 /// ResettableEvent, Latch): Py_None (new reference) if it was ready at once
 /// (the lock or permit is now the caller's; the event is set; the latch is
-/// open), a new AsyncWait object if it was enqueued, or null with an error
-/// set. A lock handed to a waiter that went away is given back through the
-/// core's checked unlock (Mutex::try_unlock: any thread may release a Lock).
+/// open), a new AsyncWait object if it was enqueued, or null with an error.
 template <class P>
 PyObject* enqueue(PyObject* owner, P& prim, PyObject* loop, PyObject* future) noexcept;
 

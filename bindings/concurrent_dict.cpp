@@ -1,21 +1,13 @@
 // bindings/concurrent_dict.cpp — the native bases of ConcurrentDict and
 // ConcurrentSet (interlock._interlock.collections.ConcurrentDictBase /
-// ConcurrentSetBase): interlock::ShardedMap over Python objects.
-//
-// This file only adapts Python objects to the core (include/interlock/
-// sharded_map.hpp, whose header states the locking and reclamation rules):
-// the policies below say that keys and values are PyObject* handles, that a
-// reference is an incref, and how keys compare. What the core runs under a
-// shard lock or in a lock-free read section (PyKeys::match: pure C reads of
-// immutable exact str / int / bytes contents; Py_INCREF) never calls into
-// Python; the hash is computed before, and PyObject_RichCompareBool
-// (slow_equal), every Py_DECREF (release_*) and update_item's fn run with no
-// lock held. A deferred release (limbo list) happens in a later call from
-// Python on an attached thread, so its Py_DECREF is allowed.
+// ConcurrentSetBase): interlock::ShardedMap over Python objects. The policies
+// say that keys and values are PyObject* handles, that a reference is an
+// incref, and how keys compare without calling Python (PyKeys::match); the
+// core's locking and reclamation rules are docs/design.md, "ConcurrentDict and
+// ConcurrentSet". Here: hashes are computed before the core runs, and
+// update_item's fn, __eq__ (slow_equal) and every Py_DECREF run with no lock held.
 // The hot slots (mp_subscript, mp_ass_subscript, sq_contains, mp_length) are
-// the type's own C slots, so `d[k]`, `d[k] = v`, `k in d` cost a slot call.
-// The public classes (python/interlock/collections.py) subclass these bases
-// with __slots__ = () and add the views, ==, repr, update and pickling.
+// the type's own C slots; python/interlock/collections.py adds the rest.
 #include <Python.h>
 #include <nanobind/nanobind.h>
 #include <structmember.h>
@@ -26,6 +18,7 @@
 #include <type_traits>
 
 #include "interlock/sharded_map.hpp"
+#include "fast_methods.hpp"  // fixed_string
 #include "module.hpp"
 
 namespace nb = nanobind;
@@ -153,13 +146,6 @@ void set_key_error(PyObject* key) noexcept {
 PyObject* status_error(MapStatus st) noexcept {
   if (st == MapStatus::no_memory) PyErr_NoMemory();
   return nullptr;
-}
-
-/// A fast method's positional-argument count check.
-bool arity(const char* name, Py_ssize_t nargs, Py_ssize_t lo, Py_ssize_t hi) noexcept {
-  if (nargs >= lo && nargs <= hi) return true;
-  PyErr_Format(PyExc_TypeError, "%s expected %zd or %zd arguments, got %zd", name, lo, hi, nargs);
-  return false;
 }
 
 /// (k, v), stealing both references (released on failure).
@@ -395,84 +381,81 @@ PyObject* iter_method(PyObject* self, PyObject*) {
 }
 
 // ------------------------------------------------------------------ dict methods
-PyObject* dict_get(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
-  if (!arity("get", nargs, 1, 2)) return nullptr;
+/// The arguments of a keyed method: the key (args[0]), its hash, the rest.
+struct Key {
+  PyObject* const* args;
+  Py_ssize_t nargs;
   std::size_t h;
-  if (!hash_of(args[0], &h)) return nullptr;
+  PyObject* k() const noexcept { return args[0]; }
+};
+
+/// A METH_FASTCALL method F(map, key) taking a key and Lo..Hi positional arguments.
+template <PyObject* (*F)(DictMap&, Key), Py_ssize_t Lo, Py_ssize_t Hi, fixed_string Name>
+PyObject* keyed(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs < Lo || nargs > Hi) {
+    PyErr_Format(PyExc_TypeError, "%s expected %zd or %zd arguments, got %zd", Name.chars, Lo,
+                 Hi, nargs);
+    return nullptr;
+  }
+  Key key{args, nargs, 0};
+  return hash_of(args[0], &key.h) ? F(map_of<DictMap>(self), key) : nullptr;
+}
+
+PyObject* dict_get(DictMap& m, Key a) {
   PyObject* v;
-  MapStatus st = map_of<DictMap>(self).find(args[0], h, &v);
+  MapStatus st = m.find(a.k(), a.h, &v);
   if (st == MapStatus::found) return v;
-  if (st == MapStatus::absent) return Py_NewRef(nargs == 2 ? args[1] : Py_None);
+  if (st == MapStatus::absent) return Py_NewRef(a.nargs == 2 ? a.args[1] : Py_None);
   return status_error(st);
 }
 
-PyObject* dict_pop(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
-  if (!arity("pop", nargs, 1, 2)) return nullptr;
-  std::size_t h;
-  if (!hash_of(args[0], &h)) return nullptr;
+PyObject* dict_pop(DictMap& m, Key a) {
   PyObject* k;
   PyObject* v;
-  MapStatus st = map_of<DictMap>(self).erase(args[0], h, &k, &v);
+  MapStatus st = m.erase(a.k(), a.h, &k, &v);
   if (st == MapStatus::found) {
     Py_DECREF(k);
     return v;
   }
   if (st == MapStatus::absent) {
-    if (nargs == 2) return Py_NewRef(args[1]);
-    set_key_error(args[0]);
+    if (a.nargs == 2) return Py_NewRef(a.args[1]);
+    set_key_error(a.k());
   }
   return status_error(st);
 }
 
-PyObject* dict_popitem(PyObject* self, PyObject*) {
-  PyObject* k;
-  PyObject* v;
-  if (!map_of<DictMap>(self).pop_any(&k, &v)) {
-    PyErr_SetString(PyExc_KeyError, "popitem(): dictionary is empty");
-    return nullptr;
-  }
-  return pair(k, v);
-}
-
-PyObject* dict_setdefault(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
-  if (!arity("setdefault", nargs, 1, 2)) return nullptr;
-  std::size_t h;
-  if (!hash_of(args[0], &h)) return nullptr;
-  PyObject* dflt = nargs == 2 ? args[1] : Py_None;
+PyObject* dict_setdefault(DictMap& m, Key a) {
+  PyObject* dflt = a.nargs == 2 ? a.args[1] : Py_None;
   PyObject* cur;
-  MapStatus st = map_of<DictMap>(self).insert_absent(args[0], h, dflt, &cur);
+  MapStatus st = m.insert_absent(a.k(), a.h, dflt, &cur);
   if (st == MapStatus::found) return cur;
   if (st == MapStatus::inserted) return Py_NewRef(dflt);
   return status_error(st);
 }
 
-/// update_item(key, fn, default=<absent>, /): d[key] = fn(d[key]) by the
-/// core's compare-and-set loop (ShardedMap::update): fn runs unlocked, again
-/// if another thread changed the value meanwhile.
-PyObject* dict_update_item(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
-  if (!arity("update_item", nargs, 2, 3)) return nullptr;
-  std::size_t h;
-  if (!hash_of(args[0], &h)) return nullptr;
+/// d[key] = fn(d[key]) by the core's compare-and-set loop (ShardedMap::update).
+PyObject* dict_update_item(DictMap& m, Key a) {
   PyObject* out = nullptr;
-  auto call = [fn = args[1]](PyObject* cur, PyObject** next) {
+  auto call = [fn = a.args[1]](PyObject* cur, PyObject** next) {
     return (*next = PyObject_CallOneArg(fn, cur)) != nullptr;
   };
-  MapStatus st = map_of<DictMap>(self).update(args[0], h, nargs == 3 ? &args[2] : nullptr, call, &out);
+  MapStatus st = m.update(a.k(), a.h, a.nargs == 3 ? &a.args[2] : nullptr, call, &out);
   if (st == MapStatus::found || st == MapStatus::inserted) return out;
-  if (st == MapStatus::absent) set_key_error(args[0]);
+  if (st == MapStatus::absent) set_key_error(a.k());
   return status_error(st);
 }
 
-/// A snapshot-based plain dict of the contents.
-PyObject* dict_as_dict(PyObject* self, PyObject*) {
-  PyObject* out = PyDict_New();
-  bool oom = false;
-  if (out && !map_of<DictMap>(self).for_each_snapshot(
-                 [&](PyObject* k, PyObject* v) { return PyDict_SetItem(out, k, v) == 0; }, &oom)) {
-    Py_CLEAR(out);
-    if (oom) PyErr_NoMemory();
+/// popitem() / a set's pop(): some entry, removed; KeyError if empty.
+template <class Map, fixed_string Empty>
+PyObject* map_pop_any(PyObject* self, PyObject*) {
+  PyObject* k;
+  typename Map::V v;
+  if (!map_of<Map>(self).pop_any(&k, &v)) {
+    PyErr_SetString(PyExc_KeyError, Empty.chars);
+    return nullptr;
   }
-  return out;
+  if constexpr (std::is_empty_v<typename Map::V>) return k;
+  else return pair(k, v);
 }
 
 /// A new map of the same type and scaling with a snapshot of the entries
@@ -490,17 +473,19 @@ PyObject* map_copy(PyObject* self, PyObject*) {
 #define IL_FAST(f) reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f))
 
 PyMethodDef dict_methods[] = {
-    {"get", IL_FAST(dict_get), METH_FASTCALL,
+    {"get", IL_FAST((keyed<dict_get, 1, 2, "get">)), METH_FASTCALL,
      "get($self, key, default=None, /)\n--\n\nd[key] if key is present, else default."},
-    {"pop", IL_FAST(dict_pop), METH_FASTCALL,
+    {"pop", IL_FAST((keyed<dict_pop, 1, 2, "pop">)), METH_FASTCALL,
      "pop($self, key, default=<unrepresentable>, /)\n--\n\n"
      "Remove key and return its value; default (or KeyError) if absent. Atomic."},
-    {"popitem", dict_popitem, METH_NOARGS,
+    {"popitem", map_pop_any<DictMap, "popitem(): dictionary is empty">, METH_NOARGS,
      "popitem($self, /)\n--\n\nRemove and return some (key, value) pair; KeyError if empty."},
-    {"setdefault", IL_FAST(dict_setdefault), METH_FASTCALL,
+    {"setdefault", IL_FAST((keyed<dict_setdefault, 1, 2, "setdefault">)),
+     METH_FASTCALL,
      "setdefault($self, key, default=None, /)\n--\n\n"
      "d[key] if present, else insert default and return it. Atomic."},
-    {"update_item", IL_FAST(dict_update_item), METH_FASTCALL,
+    {"update_item", IL_FAST((keyed<dict_update_item, 2, 3, "update_item">)),
+     METH_FASTCALL,
      "update_item($self, key, fn, default=<unrepresentable>, /)\n--\n\n"
      "Atomically set d[key] = fn(d[key]) (fn(default) if key is absent and default\n"
      "is given, else KeyError) and return the new value. fn runs without any lock\n"
@@ -508,8 +493,6 @@ PyMethodDef dict_methods[] = {
     {"clear", map_clear<DictMap>, METH_NOARGS, "clear($self, /)\n--\n\nRemove every item."},
     {"copy", map_copy<DictMap>, METH_NOARGS,
      "copy($self, /)\n--\n\nA shallow copy (same type and scaling)."},
-    {"as_dict", dict_as_dict, METH_NOARGS,
-     "as_dict($self, /)\n--\n\nA plain dict of the items (a shard-by-shard snapshot)."},
     {"_iter_keys", iter_method<IterKind::keys>, METH_NOARGS, "_iter_keys($self, /)\n--\n\n"},
     {"_iter_values", iter_method<IterKind::values>, METH_NOARGS, "_iter_values($self, /)\n--\n\n"},
     {"_iter_items", iter_method<IterKind::items>, METH_NOARGS, "_iter_items($self, /)\n--\n\n"},
@@ -571,23 +554,13 @@ PyObject* set_erase(PyObject* self, PyObject* key) {
   return status_error(st);
 }
 
-PyObject* set_pop(PyObject* self, PyObject*) {
-  PyObject* k;
-  NoValue v;
-  if (!map_of<SetMap>(self).pop_any(&k, &v)) {
-    PyErr_SetString(PyExc_KeyError, "pop from an empty set");
-    return nullptr;
-  }
-  return k;
-}
-
 PyMethodDef set_methods[] = {
     {"add", set_add, METH_O, "add($self, value, /)\n--\n\nAdd value (no effect if present)."},
     {"discard", set_erase<false>, METH_O,
      "discard($self, value, /)\n--\n\nRemove value if present."},
     {"remove", set_erase<true>, METH_O,
      "remove($self, value, /)\n--\n\nRemove value; KeyError if absent."},
-    {"pop", set_pop, METH_NOARGS,
+    {"pop", map_pop_any<SetMap, "pop from an empty set">, METH_NOARGS,
      "pop($self, /)\n--\n\nRemove and return some element; KeyError if empty."},
     {"clear", map_clear<SetMap>, METH_NOARGS, "clear($self, /)\n--\n\nRemove every element."},
     {"copy", map_copy<SetMap>, METH_NOARGS,

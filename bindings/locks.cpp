@@ -1,36 +1,17 @@
 // bindings/locks.cpp — interlock._interlock.locks: Lock, RLock, RWLock and
-// their guards (LockGuard, RLockGuard, ReadGuard, WriteGuard), plus, in the
-// nested submodule _interlock.locks._syncx, the native classes behind
-// interlock.compat.syncx.locks (Lock, RLock, RWLock with syncx's conventions;
-// the guard types are shared).
-//
-// Shaped like Rust's lock_api: one binding per kind of lock (a method-table
-// template), generic over a small per-flavour traits struct (Threading,
-// Syncx: timeouts, what __enter__/__exit__ return, syncx's alias names), and
-// over the traits of a hold (LockHold, RLockHold, ReadHold, WriteHold: how the
-// core acquires, waits for and releases it). The rules live in the core:
-// the checked releases are Mutex::try_unlock, RecursiveMutex::try_unlock and
-// CheckedRWMutex (include/interlock/rw_mutex.hpp); the timeouts are
-// bindings/timeouts.hpp. The Python class of a flavour is a distinct C++ type
-// deriving from the core primitive, so neither flavour pays for the other.
-//
-// Rules every method here follows:
-//   * hot methods are fast methods (ilpy::method, fast_methods.hpp), taking
-//     the Python `self` where they return it or keep it alive, and
-//     ilpy::passed where an argument's None must not count as omitted
-//     (threading's blocking=None is False); acquire() without arguments parses
-//     nothing and tries the lock first;
-//   * every wait goes through ilpy::blocking(): the GIL is released (the thread
-//     state detached) while the thread sleeps, and an exception raised by a
-//     signal handler ends the wait with nothing acquired (NULL is returned
-//     with that exception set);
-//   * misuse (releasing what is not held) is a RuntimeError, never the core's
-//     fatal error.
+// their guards, Semaphore, BoundedSemaphore, Event, CountDownLatch and Once;
+// syncx's flavours of the locks in the nested submodule _syncx. The pattern
+// (lock_api style: one method-table template over a flavour and a hold) is
+// docs/design.md, "The binding pattern"; the waits, "Blocking from Python".
+// Every wait goes through ilpy::blocking() and ends with nothing taken when
+// a signal handler raises; releasing what is not held is a RuntimeError.
+// The reprs are python/interlock/locks.py's.
 #include <nanobind/nanobind.h>
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
-#include <cstddef>
+#include <limits>
 #include <new>
 #include <optional>
 #include <type_traits>
@@ -38,9 +19,13 @@
 
 #include "aio.hpp"
 #include "fast_methods.hpp"
+#include "interlock/latch.hpp"
 #include "interlock/mutex.hpp"
+#include "interlock/once.hpp"
 #include "interlock/recursive_mutex.hpp"
+#include "interlock/resettable_event.hpp"
 #include "interlock/rw_mutex.hpp"
+#include "interlock/semaphore.hpp"
 #include "method_table.hpp"
 #include "module.hpp"
 #include "py_wait.hpp"
@@ -64,30 +49,15 @@ IL_PY_COLD PyObject* raise_runtime(const char* msg) noexcept {
   return nullptr;
 }
 
-/// "<locked interlock.locks.Lock object at 0x...>", threading's format.
-PyObject* repr_with_state(PyObject* self, const char* state) noexcept {
-  PyObject* type = reinterpret_cast<PyObject*>(Py_TYPE(self));
-  PyObject* mod = PyObject_GetAttrString(type, "__module__");
-  PyObject* qualname = mod ? PyObject_GetAttrString(type, "__qualname__") : nullptr;
-  PyObject* r =
-      qualname ? PyUnicode_FromFormat("<%s %S.%S object at %p>", state, mod, qualname, self)
-               : nullptr;
-  Py_XDECREF(mod);
-  Py_XDECREF(qualname);
-  return r;
-}
-
 // ============================================================ flavours
 
 /// threading's: (blocking, timeout) as threading.Lock.acquire (-1 or None
 /// forever); __enter__ returns True; __exit__ takes 0-3 arguments, returns None.
 struct Threading {
   static constexpr bool kSyncx = false;
-  static bool deadline(ilpy::passed blocking, ilpy::passed timeout, Deadline* out) noexcept {
-    return ilpy::passed_threading_deadline(blocking, timeout, out);
-  }
+  static constexpr auto deadline = &ilpy::passed_threading_deadline;
   template <class C>
-  static PyObject* entered(PyObject*, C&) noexcept { return Py_NewRef(Py_True); }
+  static PyObject* entered(PyObject*, C&) noexcept { Py_RETURN_TRUE; }
   template <auto Release, class C>
   static PyObject* exit(C& self, std::optional<PyObject*>, std::optional<PyObject*>,
                         std::optional<PyObject*>) noexcept {
@@ -108,9 +78,7 @@ struct Threading {
 /// lock() / read_lock() / ... aliases.
 struct Syncx {
   static constexpr bool kSyncx = true;
-  static bool deadline(ilpy::passed blocking, ilpy::passed timeout, Deadline* out) noexcept {
-    return ilpy::passed_syncx_deadline(blocking, timeout, out);
-  }
+  static constexpr auto deadline = &ilpy::passed_syncx_deadline;
   template <class C>
   static PyObject* entered(PyObject* self, C&) noexcept { return Py_NewRef(self); }
   template <auto Release, class C>
@@ -118,7 +86,7 @@ struct Syncx {
     PyObject* r = std::invoke(Release, self);
     if (IL_PY_UNLIKELY(!r)) return nullptr;
     Py_DECREF(r);
-    return Py_NewRef(Py_False);
+    Py_RETURN_FALSE;
   }
   static constexpr fixed_string kAcquire = "acquire($self, blocking=True, timeout=None) -> bool";
   static constexpr fixed_string kTimeouts =
@@ -128,15 +96,17 @@ struct Syncx {
   static constexpr fixed_string kExitDoc = "release(); return False.";
 };
 
+/// threading.Semaphore's: Threading's, with the wait() timeout convention.
+struct SemaphoreRules : Threading {
+  static constexpr auto deadline = &ilpy::passed_semaphore_deadline;
+};
+
 // ============================================================ holds
 
-/// What a hold is on and how the core takes, waits for and releases it:
-///   Core                   the core primitive (the Python class derives from it)
-///   try_acquire / wait     take it now / by a deadline (GIL handling is ours)
-///   release                the core's checked release (false: not held)
-///   kNotHeld               the RuntimeError's message when release fails
-///   kKeepOnFailure         a guard whose release failed still holds (RLock:
-///                          released from a thread that does not own it)
+/// What a hold is on (Core) and how the core takes, waits for and releases it
+/// (release: the checked one; kNotHeld: its RuntimeError), docs/design.md
+/// "Locks, lock_api style". kKeepOnFailure: a guard whose release failed
+/// still holds (an RLock released from a thread that does not own it).
 struct LockHold {
   using Core = interlock::Mutex;
   static bool try_acquire(Core& c) noexcept { return c.try_lock(); }
@@ -178,6 +148,11 @@ struct WriteHold {
   static constexpr char kNotHeld[] = "cannot release un-acquired write lock";
   static constexpr bool kKeepOnFailure = false;
 };
+struct PermitHold {  // a Semaphore's permit: acquired only (no guard)
+  using Core = interlock::Semaphore;
+  static bool try_acquire(Core& c) noexcept { return c.try_acquire(); }
+  static WaitStatus wait(Core& c, Deadline d) noexcept { return c.acquire_until(d); }
+};
 
 /// The Python classes: one C++ type per (kind, flavour).
 template <class F> struct LockT final : interlock::Mutex {};
@@ -213,9 +188,7 @@ class Guard {
  public:
   using Core = typename H::Core;
   Guard(Core* core, nb::object owner) noexcept : owner_(std::move(owner)), core_(core) {}
-  Guard(const Guard&) = delete;
-  Guard& operator=(const Guard&) = delete;
-  ~Guard() { drop(); }
+  ~Guard() { drop(); }  // (not copyable: held_ is atomic)
 
   int traverse(visitproc visit, void* arg) const noexcept {
     Py_VISIT(owner_.ptr());
@@ -233,12 +206,12 @@ class Guard {
   /// Claims the hold and releases it with Release; None, or RuntimeError.
   template <auto Release>
   PyObject* release_with() noexcept {
-    if (!take()) return Py_NewRef(Py_None);
+    if (!take()) Py_RETURN_NONE;
     if (IL_PY_UNLIKELY(!Release(*core_))) {
       if constexpr (H::kKeepOnFailure) held_.store(true, std::memory_order_release);
       return raise_runtime(H::kNotHeld);
     }
-    return Py_NewRef(Py_None);
+    Py_RETURN_NONE;
   }
   /// Claims the hold (true once): the caller then releases or converts it.
   bool take() noexcept { return held_.exchange(false, std::memory_order_acq_rel); }
@@ -287,7 +260,7 @@ PyObject* write_guard_downgrade(Guard<WriteHold>& g) noexcept {
 /// Op(self) as None, or RuntimeError(Msg) when it reports false.
 template <auto Op, const char* Msg, class C>
 PyObject* checked(C& self) noexcept {
-  if (INTERLOCK_LIKELY(Op(self))) return Py_NewRef(Py_None);
+  if (INTERLOCK_LIKELY(Op(self))) Py_RETURN_NONE;
   return raise_runtime(Msg);
 }
 template <class H, class C>
@@ -316,22 +289,6 @@ PyObject* guard(PyObject* self, C& c, ilpy::passed blocking, ilpy::passed timeou
   return r == Py_True ? new_guard<H>(&c, self) : Py_NewRef(Py_None);
 }
 
-template <class C>
-PyObject* repr(PyObject* self) noexcept {
-  if (!nb::inst_ready(self)) return repr_with_state(self, "uninitialized");
-  const C& c = *nb::inst_ptr<C>(self);
-  if constexpr (std::is_base_of_v<interlock::CheckedRWMutex, C>) {
-    if (c.is_locked_exclusive()) return repr_with_state(self, "write-locked");
-    const std::size_t n = c.reader_count();
-    if (n == 0) return repr_with_state(self, "unlocked");
-    char state[64];
-    PyOS_snprintf(state, sizeof state, "read-locked (%zu reader%s)", n, n == 1 ? "" : "s");
-    return repr_with_state(self, state);
-  } else {
-    return repr_with_state(self, c.is_locked() ? "locked" : "unlocked");
-  }
-}
-
 // ---- RLock extras (threading.Condition's protocol)
 
 PyObject* rlock_release_save(interlock::RecursiveMutex& m) noexcept {
@@ -346,12 +303,7 @@ PyObject* rlock_release_save(interlock::RecursiveMutex& m) noexcept {
 PyObject* rlock_acquire_restore(interlock::RecursiveMutex& m, PyObject* state) noexcept {
   Py_ssize_t depth = 0;
   unsigned long owner = 0;
-  if (!PyTuple_Check(state)) {
-    PyErr_Format(PyExc_TypeError, "_acquire_restore() argument must be a tuple, not %.200s",
-                 IL_TP_NAME(state));
-    return nullptr;
-  }
-  if (!PyArg_ParseTuple(state, "nk:_acquire_restore", &depth, &owner)) return nullptr;
+  if (!PyArg_Parse(state, "(nk):_acquire_restore", &depth, &owner)) return nullptr;
   if (depth < 1) {
     PyErr_SetString(PyExc_ValueError, "_acquire_restore(): the recursion count must be >= 1");
     return nullptr;
@@ -460,6 +412,8 @@ PyMethodDef* rwlock_methods() {
                    "Whether any hold (read or write) exists (a snapshot).">(),
       ilpy::method<&M::is_locked_exclusive, "is_write_locked($self, /)",
                    "Whether the write hold exists (a snapshot).">(),
+      ilpy::method<&M::reader_count, "_reader_count($self, /) -> int",
+                   "The number of read holds (a snapshot, for the repr).">(),
       ilpy::method<&M::reset_after_fork, "_at_fork_reinit($self, /)", kForkDoc>(),
   });
 }
@@ -489,21 +443,233 @@ PyMethodDef* guard_methods() {
   });
 }
 
+// ============================================================ Semaphore, Event, CountDownLatch, Once
+
+/// Reads a count argument: an integer (TypeError otherwise, via __index__)
+/// that must be >= `min` (ValueError `msg` otherwise). Values past uint64 come
+/// back as UINT64_MAX (too many for any count: constructors and release()
+/// reject it, count_down() clamps at zero as for any n >= count).
+bool read_count(PyObject* o, std::uint64_t min, const char* msg, std::uint64_t* out) noexcept {
+  PyObject* idx = PyNumber_Index(o);
+  if (!idx) return false;
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(idx, &overflow);
+  Py_DECREF(idx);
+  if (v == -1 && !overflow && PyErr_Occurred()) return false;
+  if (overflow < 0 || (!overflow && v < static_cast<long long>(min))) {
+    PyErr_SetString(PyExc_ValueError, msg);
+    return false;
+  }
+  *out = overflow > 0 ? std::numeric_limits<std::uint64_t>::max() : static_cast<std::uint64_t>(v);
+  return true;
+}
+
+/// __init__(count) of a counted primitive C: an integer in [0, C::max_count]
+/// (ValueError C::kNegative below, OverflowError C::kTooMany above).
+template <class C>
+void construct(C* self, nb::handle value) {
+  std::uint64_t v = 0;
+  if (!read_count(value.ptr(), 0, C::kNegative, &v)) throw nb::python_error();
+  if (v > C::max_count) {
+    PyErr_SetString(PyExc_OverflowError, C::kTooMany);
+    throw nb::python_error();
+  }
+  new (self) C(v);
+}
+
+/// wait(timeout=None) of a one-shot primitive P (Event, CountDownLatch): True
+/// at once if open (the timeout unread), else threading's wait convention.
+template <auto Open, auto Wait, class P>
+PyObject* wait_open(P& p, std::optional<PyObject*> timeout) noexcept {
+  if (INTERLOCK_LIKELY((p.*Open)())) Py_RETURN_TRUE;
+  Deadline d;
+  if (!ilpy::wait_deadline(timeout ? *timeout : nullptr, &d)) return nullptr;
+  if (d.is_immediate()) return Py_NewRef((p.*Open)() ? Py_True : Py_False);
+  return ilpy::wait_result(ilpy::blocking([&] { return (p.*Wait)(d); }));
+}
+
+struct PySemaphore : interlock::Semaphore {
+  static constexpr const char* kNegative = "semaphore initial value must be >= 0";
+  static constexpr const char* kTooMany = "semaphore initial value must be < 2**62";
+  std::uint64_t bound;  // release() fails past this count
+  bool bounded;         // BoundedSemaphore: ValueError past bound; else OverflowError
+
+  explicit PySemaphore(std::uint64_t value, bool is_bounded = false) noexcept
+      : Semaphore(value), bound(is_bounded ? value : max_count), bounded(is_bounded) {}
+};
+struct PyBoundedSemaphore : PySemaphore {
+  explicit PyBoundedSemaphore(std::uint64_t value) noexcept : PySemaphore(value, true) {}
+};
+
+PyObject* semaphore_release_n(PySemaphore& s, std::uint64_t n) noexcept {
+  if (INTERLOCK_LIKELY(s.release_bounded(n, s.bound))) Py_RETURN_NONE;
+  if (s.bounded) PyErr_SetString(PyExc_ValueError, "Semaphore released too many times");
+  else PyErr_SetString(PyExc_OverflowError, "semaphore value would exceed 2**62-1");
+  return nullptr;
+}
+// release(n=1); None is a TypeError, as in threading.
+PyObject* semaphore_release(PySemaphore& s, ilpy::passed n_arg) noexcept {
+  std::uint64_t n = 1;
+  if (n_arg.given() && !read_count(n_arg.obj, 1, "n must be one or more", &n)) return nullptr;
+  return semaphore_release_n(s, n);
+}
+PyObject* semaphore_exit(PySemaphore& s, PyObject*, PyObject*, PyObject*) noexcept {
+  return semaphore_release_n(s, 1);
+}
+
+PyMethodDef semaphore_methods[] = {
+    ilpy::method<&acquire<SemaphoreRules, PermitHold>,
+                 "acquire($self, /, blocking=True, timeout=None) -> bool",
+                 "Take a permit, waiting for one while blocking is true: for at most timeout\n"
+                 "seconds (None: forever; zero or negative: do not wait). Return whether a\n"
+                 "permit was taken. Waiting releases the GIL and is interruptible (an\n"
+                 "interrupted call takes no permit).">(),
+    ilpy::method<&semaphore_release, "release($self, /, n=1) -> None",
+                 "Return n permits (n >= 1), waking up to n waiting threads in FIFO order.\n"
+                 "BoundedSemaphore: ValueError if the value would exceed the initial one.">(),
+    ilpy::method<&enter<SemaphoreRules, PermitHold, PySemaphore>, "__enter__($self, /) -> bool",
+                 "acquire(); return True. Waiting releases the GIL and is interruptible.">(),
+    ilpy::method<&semaphore_exit, "__exit__($self, exc_type, exc_value, traceback, /)",
+                 "release().">(),
+    ilpy::aio_method<&ilpy::aio::enqueue<interlock::Semaphore>, "take a permit (None) or">(),
+    ilpy::methods_end,
+};
+
+using interlock::ResettableEvent;
+
+PyMethodDef event_methods[] = {
+    ilpy::method<&ResettableEvent::is_set, "is_set($self, /)", "Return whether the flag is set.">(),
+    ilpy::method<&ResettableEvent::set, "set($self, /)",
+                 "Set the flag and wake every waiting thread.">(),
+    ilpy::method<&ResettableEvent::clear, "clear($self, /)", "Clear the flag.">(),
+    ilpy::method<&wait_open<&ResettableEvent::is_set, &ResettableEvent::wait_until, ResettableEvent>,
+                 "wait($self, /, timeout=None) -> bool",
+                 "Wait until the flag is set, for at most timeout seconds (None: forever;\n"
+                 "zero or negative: do not wait). Return True if the flag was set (a thread\n"
+                 "woken by set() returns True even if clear() followed), False on timeout.\n"
+                 "Waiting releases the GIL and is interruptible.">(),
+    ilpy::aio_method<&ilpy::aio::enqueue<ResettableEvent>, "None if set, else">(),
+    ilpy::methods_end,
+};
+
+using interlock::Latch;
+struct PyLatch final : Latch {
+  static constexpr const char* kNegative = "count must be >= 0";
+  static constexpr const char* kTooMany = "count must be < 2**62";
+  using Latch::Latch;
+};
+
+// count_down(n=1)
+PyObject* latch_count_down(Latch& l, ilpy::passed n_arg) noexcept {
+  std::uint64_t n = 1;
+  if (n_arg.given() && !read_count(n_arg.obj, 1, "n must be one or more", &n)) return nullptr;
+  return PyLong_FromUnsignedLongLong(l.count_down(n));
+}
+
+PyMethodDef latch_methods[] = {
+    ilpy::method<&latch_count_down, "count_down($self, /, n=1)",
+                 "Lower the count by n (n >= 1; it stops at zero) and return the count after;\n"
+                 "the call that reaches zero releases every waiting thread.">(),
+    ilpy::method<&wait_open<&Latch::try_wait, &Latch::wait_until, Latch>,
+                 "wait($self, /, timeout=None) -> bool",
+                 "Wait until the count is zero, for at most timeout seconds (None: forever;\n"
+                 "zero or negative: do not wait). Return True once it is zero, False on\n"
+                 "timeout. Waiting releases the GIL and is interruptible.">(),
+    ilpy::aio_method<&ilpy::aio::enqueue<Latch>, "None if open, else">(),
+    ilpy::methods_end,
+};
+
+struct PyOnce {
+  // The flag, and who runs fn (the core's fork-safe registry, once.hpp).
+  interlock::TrackedOnce once;
+  // Written by the runner before finish(true), whose release publishes it to
+  // every thread that then sees the flag done (acquire); immutable after.
+  std::atomic<PyObject*> result{nullptr};
+
+  ~PyOnce() { clear(); }
+  int traverse(visitproc visit, void* arg) const noexcept {
+    PyObject* r = result.load(std::memory_order_relaxed);
+    Py_VISIT(r);
+    return 0;
+  }
+  void clear() noexcept { Py_XDECREF(result.exchange(nullptr, std::memory_order_relaxed)); }
+  PyObject* cached() const noexcept {
+    PyObject* r = result.load(std::memory_order_relaxed);
+    return Py_NewRef(r ? r : Py_None);
+  }
+};
+
+IL_PY_COLD PyObject* once_call_slow(PyOnce& o, PyObject* const* argv, Py_ssize_t nargs,
+                                    PyObject* kwnames) noexcept {
+  using Call = interlock::TrackedOnce::Call;
+  PyObject* r = nullptr;
+  const Call c = o.once.call(
+      PyThread_get_thread_ident(), [](auto begin) { return ilpy::blocking(begin); },
+      [&] {
+        // No PY_VECTORCALL_ARGUMENTS_OFFSET: argv[0] is our caller's (possibly
+        // a shared tuple's item), not ours to overwrite even for a moment.
+        r = PyObject_Vectorcall(argv[0], argv + 1, static_cast<std::size_t>(nargs - 1), kwnames);
+        if (r) o.result.store(Py_NewRef(r), std::memory_order_relaxed);  // before finish(true)
+        return r != nullptr;
+      });
+  switch (c) {
+    case Call::ran:
+    case Call::failed: return r;  // failed: fn's exception; a later caller runs fn again
+    case Call::done: return o.cached();
+    case Call::interrupted: return ilpy::raise_interrupted();
+    case Call::reentrant: break;
+  }
+  PyErr_SetString(PyExc_RuntimeError,
+                  "Once.call(): called again from the function it is running (this would deadlock)");
+  return nullptr;
+}
+
+// call(fn, /, *args, **kwargs): METH_FASTCALL | METH_KEYWORDS (no fast-method form for *args).
+PyObject* once_call(PyObject* self, PyObject* const* argv, Py_ssize_t nargsf,
+                    PyObject* kwnames) noexcept {
+  if (IL_PY_UNLIKELY(!nb::inst_ready(self))) return ilpy::detail::raise_not_ready(self, "call");
+  PyOnce& o = *nb::inst_ptr<PyOnce>(self);
+  const Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+  if (IL_PY_UNLIKELY(nargs < 1)) {
+    PyErr_SetString(PyExc_TypeError, "Once.call() missing required argument 'fn' (pos 1)");
+    return nullptr;
+  }
+  if (INTERLOCK_LIKELY(o.once.flag.is_done())) return o.cached();
+  return once_call_slow(o, argv, nargs, kwnames);
+}
+
+bool once_is_done(const PyOnce& o) noexcept { return o.once.flag.is_done(); }
+
+PyMethodDef once_methods[] = {
+    {"call", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&once_call)),
+     METH_FASTCALL | METH_KEYWORDS,
+     "call($self, fn, /, *args, **kwargs)\n--\n\n"
+     "Run fn(*args, **kwargs) if no call of this Once has completed yet, and return\n"
+     "its result; once one has, return that first result (fn and the arguments are\n"
+     "then ignored). Exactly one thread runs fn at a time: others wait (GIL\n"
+     "released, interruptible) for it. If fn raises, the exception propagates to\n"
+     "its caller and the Once stays not done, so a later call runs fn again. A\n"
+     "call from inside fn on the same Once raises RuntimeError."},
+    ilpy::method<&once_is_done, "is_done($self, /)",
+                 "Return whether a call has completed (the result is cached).">(),
+    ilpy::methods_end,
+};
+
 // ============================================================ registration
 
 template <class T>
-nb::type_slots slots(PyMethodDef* methods, reprfunc repr = nullptr) noexcept {
-  static PyType_Slot s[] = {{Py_tp_methods, methods},
-                            {repr ? Py_tp_repr : 0, reinterpret_cast<void*>(repr)},
-                            {0, nullptr}};
+nb::type_slots slots(PyMethodDef* methods) noexcept {
+  static PyType_Slot s[] = {{Py_tp_methods, methods}, {0, nullptr}};
   return nb::type_slots(s);
+}
+template <class C, class... Base>
+nb::class_<C, Base...> add(nb::module_& m, const char* name, nb::type_slots s, const char* doc) {
+  return nb::class_<C, Base...>(m, name, s, nb::is_weak_referenceable(), doc);
 }
 template <class C>
 void add_lock(nb::module_& m, const char* name, PyMethodDef* methods, const char* mod,
               const char* doc) {
-  nb::class_<C> cls(m, name, slots<C>(methods, &repr<C>), nb::is_weak_referenceable(), doc);
-  cls.def(nb::init<>());
-  ilpy::set_module(cls, mod);
+  ilpy::set_module(add<C>(m, name, slots<C>(methods), doc).def(nb::init<>()), mod);
 }
 
 template <class H>
@@ -556,6 +722,56 @@ void init_locks(nb::module_& m) {
                           "syncx.locks.RLock on interlock.");
   add_lock<RWLockT<Syncx>>(sx, "RWLock", rwlock_methods<Syncx>(), sx_mod,
                            "syncx.locks.RWLock on interlock.");
+}
+
+void init_sync(nb::module_& m) {
+  using namespace nb::literals;
+  add<PySemaphore>(m, "Semaphore", ilpy::method_slots<semaphore_methods>(),
+                   "A counting semaphore (threading.Semaphore's contract): acquire() takes a\n"
+                   "permit, waiting while there is none; release(n) returns n. Waiting threads\n"
+                   "are served in FIFO order, release the GIL while they wait and are\n"
+                   "interruptible by signals. value (read-only) is the current count.")
+      .def("__init__", &construct<PySemaphore>, "value"_a.none() = 1)
+      .def_prop_ro("value", [](const PySemaphore& s) { return s.value(); },
+                   "The number of permits available right now (a snapshot).");
+  // The same method table again: CPython's specialised calls of a method
+  // descriptor require type(self) to be exactly the descriptor's class, so
+  // inherited descriptors would take the generic call path here.
+  add<PyBoundedSemaphore, PySemaphore>(
+      m, "BoundedSemaphore", ilpy::method_slots<semaphore_methods>(),
+      "A Semaphore whose release() raises ValueError if the value would exceed\n"
+      "the initial value (threading.BoundedSemaphore's contract).")
+      .def("__init__", &construct<PyBoundedSemaphore>, "value"_a.none() = 1)
+      .def_prop_ro("initial_value", [](const PyBoundedSemaphore& s) { return s.bound; },
+                   "The initial value: the most permits there can be.");
+  add<ResettableEvent>(m, "Event", ilpy::method_slots<event_methods>(),
+               "A flag threads can wait for (threading.Event's contract): set(),\n"
+               "clear(), is_set(), wait(timeout=None). Waiting releases the GIL\n"
+               "and is interruptible by signals.")
+      .def(nb::init<>());
+  auto once = add<PyOnce>(m, "Once", ilpy::gc_slots<PyOnce>(once_methods),
+                          "Runs a function exactly once across all threads: once.call(fn, *args,\n"
+                          "**kwargs) runs fn the first time, caches its result and returns it to\n"
+                          "every caller, now and later. If fn raises, the exception propagates\n"
+                          "and a later call tries again.");
+  once.def(nb::init<>()).def_prop_ro("done", &once_is_done, "Whether a call has completed.");
+  ilpy::use_trashcan(once);
+  add<PyLatch>(m, "CountDownLatch", ilpy::method_slots<latch_methods>(),
+               "A one-shot gate (Java's CountDownLatch, C++'s std::latch): wait()\n"
+               "blocks until count_down() has been called count times in all; from\n"
+               "then on the latch stays open. Waiting releases the GIL and is\n"
+               "interruptible by signals.")
+      .def("__init__", &construct<PyLatch>, "count"_a.none())
+      .def_prop_ro("count", [](const PyLatch& l) { return l.count(); },
+                   "The current count (a snapshot).");
+  // Set once every method is defined (the stub generator takes a method's
+  // __module__ from its class's at def time).
+  for (const char* name : {"Semaphore", "BoundedSemaphore", "Event", "Once", "CountDownLatch"})
+    set_module(m.attr(name), "interlock.locks");
+}
+
+void sync_after_fork_in_child() noexcept {
+  interlock::TrackedOnce::after_fork_in_child(PyThread_get_thread_ident());
 }
 
 }  // namespace interlock::py

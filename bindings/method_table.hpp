@@ -1,5 +1,5 @@
 // bindings/method_table.hpp — building the method tables of the lock and
-// sync classes (bindings/locks.cpp, bindings/sync.cpp) from templates: a
+// sync classes (bindings/locks.cpp) from templates: a
 // table per type with the entries its flavour lacks left out, and docstrings
 // put together at compile time from shared phrases.
 #pragma once

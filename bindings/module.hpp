@@ -20,7 +20,7 @@ inline void set_module(nanobind::handle cls, const char* module) {
 }
 
 void init_locks(nanobind::module_& m);            // locks.cpp (syncx's flavours in _syncx)
-void init_sync(nanobind::module_& m);             // sync.cpp, into the locks submodule
+void init_sync(nanobind::module_& m);             // locks.cpp: Semaphore, Event, Once, ...
 void init_atomic(nanobind::module_& m);           // atomic.cpp, atomic_compat.cpp
 void init_local_wrapper(nanobind::module_& m);    // local_wrapper.cpp
 void init_aio(nanobind::module_& m);              // aio.cpp
@@ -31,7 +31,7 @@ void init_ipc_queue(nanobind::module_& m);        // ipc_queue.cpp, after init_q
 void init_ipc_futex(nanobind::module_& m);        // ipc_futex.cpp
 
 /// Child side of fork(): resets the Once objects whose function was running
-/// in a thread that does not exist in the child (bindings/sync.cpp).
+/// in a thread that does not exist in the child (bindings/locks.cpp).
 void sync_after_fork_in_child() noexcept;
 
 /// The exceptions of the queues (borrowed; valid after init_queues):
@@ -39,10 +39,6 @@ void sync_after_fork_in_child() noexcept;
 PyObject* queue_empty_type() noexcept;
 PyObject* queue_full_type() noexcept;
 PyObject* queue_shutdown_type() noexcept;
-
-/// A new LocalWrapper around `obj` (a new reference; null with an error set on
-/// failure), for the collections' pop_local / iterator_local.
-PyObject* local_wrap(PyObject* obj) noexcept;
 
 /// The collections' `scaling` argument (ft_utils' shard count; null or None:
 /// the default 17; clamped to 4096): 0 with ValueError/TypeError set if it is

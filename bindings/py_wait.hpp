@@ -1,23 +1,12 @@
-// bindings/py_wait.hpp — the Python side of the core's wait hooks (the
-// timeout conventions are in bindings/timeouts.hpp, included here).
-//
-// Every blocking call of the Python API goes through `blocking(...)`: it
-// installs hooks for the duration of the call, so that whenever the core is
-// about to sleep it releases the GIL (detaches the thread state on
-// free-threaded builds), takes it back after, and runs signal handlers when a
-// sleep is cut short. On the main thread the sleep is also cut into 50 ms
-// slices, so a signal delivered to another thread (or just before the sleep)
-// is still handled promptly. An exception raised by a handler (e.g.
-// KeyboardInterrupt) makes the core abandon the wait with
-// WaitStatus::interrupted, leaving the primitive as if the call had timed out.
+// bindings/py_wait.hpp — the Python side of the core's wait hooks: every
+// blocking call runs inside blocking(...), which releases the GIL (detaches)
+// around each sleep, runs signal handlers when one is cut short and slices
+// the main thread's sleeps (docs/design.md, "Blocking from Python"). The
+// timeout conventions are bindings/timeouts.hpp, included here.
 #pragma once
 
 #include <Python.h>
-#include "py_compat.hpp"
 
-#include <cmath>
-
-#include "interlock/deadline.hpp"
 #include "interlock/wait_hooks.hpp"
 #include "timeouts.hpp"
 
@@ -30,11 +19,8 @@ inline void restore_thread(void*, void* token) noexcept {
 }
 inline bool check_signals(void*) noexcept { return PyErr_CheckSignals() != 0; }
 
-// Spinning before parking helps only when the lock holder can run meanwhile:
-// on a GIL build it cannot (we hold the GIL while spinning). On a free-threaded
-// build, yield as CPython's own locks do (SpinPolicy::yield says why;
-// docs/design.md has the figures against the pause-loop policy of plain C++
-// threads).
+// No spinning with the GIL held (the holder could not run); on free-threaded
+// builds, CPython's yield budget (docs/design.md has the figures).
 #ifdef Py_GIL_DISABLED
 inline constexpr SpinPolicy kSpin = SpinPolicy::yield;
 #else
@@ -52,16 +38,13 @@ inline unsigned long main_thread_ident = 0;
 /// thread is checked against threading.main_thread()) and in a forked child.
 inline void set_main_thread(unsigned long ident) noexcept { detail::main_thread_ident = ident; }
 
-inline const WaitHooks* hooks_for_this_thread() noexcept {
-  return PyThread_get_thread_ident() == detail::main_thread_ident ? &detail::kMainHooks
-                                                                  : &detail::kWorkerHooks;
-}
-
 /// Runs `f` (a blocking core call returning WaitStatus or similar) with the
 /// Python wait hooks installed on this thread.
 template <class F>
 inline auto blocking(F&& f) {
-  ScopedWaitHooks hooks(hooks_for_this_thread());
+  ScopedWaitHooks hooks(PyThread_get_thread_ident() == detail::main_thread_ident
+                            ? &detail::kMainHooks
+                            : &detail::kWorkerHooks);
   return f();
 }
 
@@ -76,16 +59,9 @@ inline auto blocking(F&& f) {
 /// A wait's result as Python: ok -> True, timed_out -> False, interrupted ->
 /// NULL with the signal handler's exception.
 inline PyObject* wait_result(WaitStatus s) noexcept {
-  if (IL_PY_UNLIKELY(s == WaitStatus::interrupted)) return raise_interrupted();
-  return Py_NewRef(s == WaitStatus::ok ? Py_True : Py_False);
-}
-
-/// queue.Queue's `block` argument (null: omitted, i.e. true): 1, 0, or -1
-/// with an exception set (its __bool__ failed).
-inline int block_arg(PyObject* block) noexcept {
-  if (!block || block == Py_True) return 1;
-  if (block == Py_False) return 0;
-  return PyObject_IsTrue(block);
+  if (INTERLOCK_LIKELY(s == WaitStatus::ok)) Py_RETURN_TRUE;  // (no incref of an immortal)
+  if (s == WaitStatus::timed_out) Py_RETURN_FALSE;
+  return raise_interrupted();
 }
 
 }  // namespace interlock::py

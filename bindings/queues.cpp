@@ -1,24 +1,17 @@
-// bindings/queues.cpp — interlock.collections' queues and the gathering
-// iterator: Queue (queue.Queue's contract), ConcurrentQueue and
-// StdConcurrentQueue (ft_utils), ConcurrentGatheringIterator (ft_utils), and
-// the exceptions they raise (the stdlib's queue.Empty / queue.Full, and
-// queue.ShutDown or, before Python 3.13, a fallback class).
+// bindings/queues.cpp — interlock.collections' queues and the gatherer:
+// Queue (queue.Queue's contract), ConcurrentQueue and StdConcurrentQueue
+// (ft_utils), ConcurrentGatheringIterator (ft_utils; its iterators are
+// generators in python/interlock/collections.py), and queue.Empty / Full /
+// ShutDown (or, before Python 3.13, a fallback ShutDown).
 //
-// Thin: every algorithm is in the core (interlock/blocking_queue.hpp,
-// interlock/gathering_map.hpp), over PyObject* values: a queued object holds
-// one strong reference, moved in by put/push and out by get/pop. This file
-// converts arguments, applies the stdlib's and ft_utils' conventions, and runs
-// every wait through interlock::py::blocking() (GIL released / thread state
-// detached while parked, signal handlers run; a wait cut short by an
-// exception leaves the queue exactly as a timeout would). Nothing is decref'd
-// under a core lock: the core hands drained values back after unlocking.
-// Hot methods (put/get/*_nowait/push/pop/qsize/...) are fast methods.
+// Thin: the algorithms are the core's (interlock/blocking_queue.hpp,
+// interlock/gathering_map.hpp) over PyObject* values, a queued object holding
+// one strong reference; the waits, the stdlib's and ft_utils' conventions and
+// "no decref under a core lock" are docs/design.md, "Queues".
 #include <nanobind/nanobind.h>
 
 #include <atomic>
-#include <cmath>
 #include <cstdint>
-#include <limits>
 #include <new>
 #include <optional>
 
@@ -90,34 +83,21 @@ using PyStdConcurrentQueue = StdQueue<PyConcurrentQueue, PyQueueCore::Wait::spin
 
 // ============================================================ shared pieces
 
-/// The integer value of `o` (via __index__, like range()); throws the
-/// Python error (nanobind's convention) or returns false (fast methods').
-bool index_arg(PyObject* o, long long* out) noexcept {
-  PyObject* idx = PyNumber_Index(o);
-  if (!idx) return false;
-  *out = PyLong_AsLongLong(idx);
-  Py_DECREF(idx);
-  return !(*out == -1 && PyErr_Occurred());
-}
-long long index_arg(nb::handle o) {
-  long long v;
-  if (!index_arg(o.ptr(), &v)) throw nb::python_error();
-  return v;
+/// The exception of a failed push or pop (timed_out: `timed_out`, queue.Full
+/// or Empty); only a push can run out of memory, which marks the queue failed.
+PyObject* queue_error(QueueBase& b, QueueStatus st, PyObject* timed_out) noexcept {
+  switch (st) {
+    case QueueStatus::timed_out: PyErr_SetNone(timed_out); return nullptr;
+    case QueueStatus::shut_down: PyErr_SetNone(g_shutdown); return nullptr;
+    case QueueStatus::interrupted: return ilpy::raise_interrupted();
+    default: b.failed.store(true, std::memory_order_release); return PyErr_NoMemory();
+  }
 }
 
-/// Maps a failed push to its exception (item: the reference to give back).
+/// A failed push's exception (item: the reference to give back).
 PyObject* push_failed(QueueBase& b, QueueStatus st, PyObject* item) noexcept {
   Py_DECREF(item);
-  switch (st) {
-    case QueueStatus::timed_out: PyErr_SetNone(g_full); return nullptr;
-    case QueueStatus::shut_down: PyErr_SetNone(g_shutdown); return nullptr;
-    case QueueStatus::no_memory:
-      b.failed.store(true, std::memory_order_release);
-      return PyErr_NoMemory();
-    case QueueStatus::interrupted: return ilpy::raise_interrupted();
-    case QueueStatus::ok: break;
-  }
-  Py_RETURN_NONE;
+  return queue_error(b, st, g_full);
 }
 
 /// Pushes `item` (a new reference is taken) waiting until `d`.
@@ -131,21 +111,14 @@ inline PyObject* push_until(QueueBase& b, PyObject* item, Deadline d) noexcept {
   return push_failed(b, st, item);
 }
 
-/// Pops (waiting until `d`): the value, or null with `on_empty` (or ShutDown) raised.
+/// Pops (waiting until `d`): the value, or null with queue.Empty (or ShutDown) raised.
 inline PyObject* pop_until(QueueBase& b, Deadline d) noexcept {
   PyObject* out = nullptr;
   QueueStatus st = b.core.pop(&out, Deadline::immediate());
   if (INTERLOCK_LIKELY(st == QueueStatus::ok)) return out;
   if (st == QueueStatus::timed_out && !d.is_immediate())
     st = ilpy::blocking([&] { return b.core.pop(&out, d); });
-  switch (st) {
-    case QueueStatus::ok: return out;
-    case QueueStatus::timed_out: PyErr_SetNone(g_empty); return nullptr;
-    case QueueStatus::shut_down: PyErr_SetNone(g_shutdown); return nullptr;
-    case QueueStatus::interrupted: return ilpy::raise_interrupted();
-    case QueueStatus::no_memory: break;
-  }
-  return PyErr_NoMemory();
+  return st == QueueStatus::ok ? out : queue_error(b, st, g_empty);
 }
 
 // ============================================================ queue.Queue API
@@ -218,22 +191,18 @@ PyObject* q_shutdown(C& c, ilpy::passed immediate) noexcept {
 // wake-up led to this retry (None the first time): its registration among
 // the queue's waiters is given up in the same critical section.
 
-template <PyQueueCore::AsyncSide Side>
-struct QueueAsyncOps {
-  static bool cancel_queued(void* prim, interlock::parking_lot::AsyncNode& n) noexcept {
-    return static_cast<PyQueueCore*>(prim)->cancel_async(n, Side);
-  }
-  static void pass_on(void* prim) noexcept { static_cast<PyQueueCore*>(prim)->abandon_async(Side); }
-  static constexpr interlock::py::aio::CustomOps ops{&cancel_queued, &pass_on};
-};
-
 template <PyQueueCore::AsyncSide Side, class Core>
 PyObject* queue_async(PyObject* self, QueueBase& b, PyObject* loop, PyObject* future,
                       PyObject* prev, Core&& core) noexcept {
   namespace aio = interlock::py::aio;
   const int registered = aio::claim_registration(prev, &b.core);
   if (registered < 0) return nullptr;
-  PyObject* w = aio::make_custom(self, &b.core, &QueueAsyncOps<Side>::ops, loop, future);
+  static constexpr aio::CustomOps ops{
+      [](void* q, interlock::parking_lot::AsyncNode& n) noexcept {
+        return static_cast<PyQueueCore*>(q)->cancel_async(n, Side);
+      },
+      [](void* q) noexcept { static_cast<PyQueueCore*>(q)->abandon_async(Side); }};
+  PyObject* w = aio::make_custom(self, &b.core, &ops, loop, future);
   if (!w) {
     if (registered) b.core.abandon_async(Side);
     return nullptr;
@@ -360,39 +329,26 @@ PyObject* cq_push(PyConcurrentQueue& c, PyObject* value) noexcept {
   return push_until(c, value, Deadline::never());
 }
 
-/// A LocalWrapper of v (stolen); null stays null.
-PyObject* wrap_local(PyObject* v) noexcept {
-  if (!v) return nullptr;
-  PyObject* w = ilpy::local_wrap(v);
-  Py_DECREF(v);
-  return w;
-}
-
-/// pop(timeout) / pop_local(timeout).
-template <bool Local>
+/// pop(timeout) (pop_local: python/interlock/collections.py).
 PyObject* cq_pop(PyConcurrentQueue& c, std::optional<PyObject*> timeout) noexcept {
   if (IL_PY_UNLIKELY(c.failed.load(std::memory_order_acquire))) {
     PyErr_SetString(PyExc_RuntimeError, "Queue failed");
     return nullptr;
   }
   Deadline d;
-  if (!ilpy::ft_pop_deadline(timeout ? *timeout : nullptr, &d)) return nullptr;
-  PyObject* v = pop_until(c, d);
-  return Local ? wrap_local(v) : v;
+  return ilpy::ft_pop_deadline(timeout ? *timeout : nullptr, &d) ? pop_until(c, d) : nullptr;
 }
 
 PyMethodDef cq_methods[] = {
     ilpy::method<&cq_push, "push($self, value, /)",
                  "Append value. Raises ShutDown once shutdown() was called.">(),
-    ilpy::method<&cq_pop<false>, "pop($self, /, timeout=None)",
+    ilpy::method<&cq_pop, "pop($self, /, timeout=None)",
                  "Remove and return the oldest value, waiting for one: forever when timeout\n"
                  "is None, else for at most timeout seconds (zero or negative: do not wait),\n"
                  "then raise Empty. After shutdown(), values still queued are handed out and\n"
                  "then ShutDown is raised (at once after shutdown(immediate=True)).\n"
                  "RuntimeError if an earlier push failed. Waiting releases the GIL and is\n"
                  "interruptible.">(),
-    ilpy::method<&cq_pop<true>, "pop_local($self, /, timeout=None)",
-                 "pop(timeout), the value wrapped in a LocalWrapper.">(),
     ilpy::method<&q_shutdown<PyConcurrentQueue>, "shutdown($self, /, immediate=False)",
                  "Shut the queue down: push() raises ShutDown from now on, pop() once the\n"
                  "queue is empty; waiting pops wake up. immediate=True also discards the\n"
@@ -414,8 +370,8 @@ struct PyGathering : Owning<interlock::GatheringMap<PyObject*>> {};
 // failure marks the gatherer failed (its iterators then raise RuntimeError
 // when they have to wait), and the exception propagates, as in ft_utils.
 PyObject* gi_insert(PyGathering& g, PyObject* key, PyObject* value) noexcept {
-  long long k = 0;
-  if (!index_arg(key, &k)) {
+  const long long k = PyLong_AsLongLong(key);  // via __index__
+  if (k == -1 && PyErr_Occurred()) {
     g.core.fail();
     return nullptr;
   }
@@ -430,35 +386,18 @@ PyObject* gi_insert(PyGathering& g, PyObject* key, PyObject* value) noexcept {
   Py_RETURN_NONE;
 }
 
-/// The iterator that iterator()/iterator_local() return: the core's Reader
-/// (keys 0..max_key in order, waiting for each) over the gatherer it keeps.
-struct PyGatherIter {
-  nb::object owner;  // the ConcurrentGatheringIterator (kept until the iterator dies)
-  interlock::GatheringMap<PyObject*>::Reader reader;
-  bool local;
-  int traverse(visitproc visit, void* arg) noexcept {
-    Py_VISIT(owner.ptr());
-    return 0;
-  }
-  void clear() noexcept { owner.reset(); }
-};
-
-PyObject* git_next(PyObject* self) noexcept {
-  if (!nb::inst_ready(self)) {
-    PyErr_SetString(PyExc_TypeError, "the iterator is not initialized");
-    return nullptr;
-  }
-  PyGatherIter& it = *nb::inst_ptr<PyGatherIter>(self);
-  if (!it.owner.is_valid()) return nullptr;  // StopIteration (cleared by the collector)
+/// _take(key, clear): the value under key, waiting for it (the GIL released);
+/// removed if clear, else a new reference.
+PyObject* gi_take(PyGathering& g, std::int64_t key, bool clear) noexcept {
   PyObject* v = nullptr;
-  auto incref = [](PyObject* o) { Py_INCREF(o); };  // when not erased: the entry keeps its own
-  auto block = [](auto wait) { return ilpy::blocking(wait); };
-  switch (it.reader.next(nb::inst_ptr<PyGathering>(it.owner)->core, &v, incref, block)) {
-    case GatherStatus::ok: return it.local ? wrap_local(v) : v;
-    case GatherStatus::end: return nullptr;  // StopIteration
-    case GatherStatus::busy:
-      PyErr_SetString(PyExc_ValueError, "iterator already executing");
-      return nullptr;
+  auto incref = [clear](PyObject* o) {
+    if (!clear) Py_INCREF(o);  // the entry keeps its own; under the map's lock: no code runs
+  };
+  GatherStatus st = g.core.wait_for(key, clear, &v, Deadline::immediate(), incref);
+  if (st == GatherStatus::timed_out)
+    st = ilpy::blocking([&] { return g.core.wait_for(key, clear, &v, Deadline::never(), incref); });
+  switch (st) {
+    case GatherStatus::ok: return v;
     case GatherStatus::failed:
       PyErr_SetString(PyExc_RuntimeError, "Iterator insertion failed");
       return nullptr;
@@ -467,32 +406,20 @@ PyObject* git_next(PyObject* self) noexcept {
   }
 }
 
-PyType_Slot git_slots[] = {
-    {Py_tp_iter, reinterpret_cast<void*>(&PyObject_SelfIter)},
-    {Py_tp_iternext, reinterpret_cast<void*>(&git_next)},
-    {Py_tp_traverse, reinterpret_cast<void*>(&ilpy::traverse_slot<PyGatherIter>)},
-    {Py_tp_clear, reinterpret_cast<void*>(&ilpy::clear_slot<PyGatherIter>)},
-    {0, nullptr},
-};
-
-template <bool Local>
-nb::object make_gather_iter(nb::pointer_and_handle<PyGathering> self, nb::handle max_key,
-                            bool clear) {
-  return nb::cast(PyGatherIter{nb::borrow(self.h), {index_arg(max_key), clear}, Local});
-}
-
 PyMethodDef gi_methods[] = {
     ilpy::method<&gi_insert, "insert($self, key, value, /)",
                  "Insert value under the integer key (from any thread). A failure (a key that\n"
                  "is not an int in the 64-bit range) raises, and makes the iterators raise\n"
                  "RuntimeError once they have to wait.">(),
+    ilpy::method<&gi_take, "_take($self, key, clear, /)",
+                 "For iterator(): the value of key, waiting for it; removed if clear.">(),
     ilpy::methods_end,
 };
 
 Py_ssize_t read_maxsize(nb::handle maxsize) {
-  const long long v = index_arg(maxsize);
-  if (v > PY_SSIZE_T_MAX || v < PY_SSIZE_T_MIN) throw nb::value_error("maxsize out of range");
-  return static_cast<Py_ssize_t>(v);
+  const Py_ssize_t v = PyNumber_AsSsize_t(maxsize.ptr(), PyExc_OverflowError);  // via __index__
+  if (v == -1 && PyErr_Occurred()) throw nb::python_error();
+  return v;
 }
 
 /// StdQueue's __init__(maxsize=0) and maxsize property.
@@ -573,9 +500,6 @@ void init_queues(nb::module_& m) {
       "put/get with block and timeout, *_nowait, qsize/full, task_done/join, plus\n"
       "ConcurrentQueue's push/pop/shutdown/size/empty."));
 
-  ilpy::use_trashcan(nb::class_<PyGatherIter>(m, "_GatheringIterator", nb::type_slots(git_slots),
-                           "The iterator of ConcurrentGatheringIterator.iterator()."));
-
   auto gi = nb::class_<PyGathering>(
       m, "ConcurrentGatheringIterator", ilpy::gc_slots<PyGathering>(gi_methods), nb::is_weak_referenceable(),
       "ConcurrentGatheringIterator(scaling=None)\n\n"
@@ -588,18 +512,11 @@ void init_queues(nb::module_& m) {
             check_scaling(scaling);
             new (self) PyGathering();
           },
-          "scaling"_a = nb::none(), nb::sig("def __init__(self, scaling: int | None = None) -> None"))
-      .def("iterator", &make_gather_iter<false>, "max_key"_a, "clear"_a = true,
-          "Return an iterator over the values of keys 0..max_key, in order, waiting\n"
-          "for each key (the wait releases the GIL and is interruptible). clear=True\n"
-          "removes each entry as it is read. RuntimeError if an insertion failed and\n"
-          "the next key is missing.")
-      .def("iterator_local", &make_gather_iter<true>, "max_key"_a, "clear"_a = true,
-          "iterator(max_key, clear), each value wrapped in a LocalWrapper.");
+          "scaling"_a = nb::none(), nb::sig("def __init__(self, scaling: int | None = None) -> None"));
   ilpy::use_trashcan(gi);
 
   for (const char* name : {"Queue", "ConcurrentQueue", "StdConcurrentQueue",
-                           "ConcurrentGatheringIterator", "_GatheringIterator"})
+                           "ConcurrentGatheringIterator"})
     nb::setattr(m.attr(name), "__module__", nb::str("interlock.collections"));
 }
 

@@ -1,24 +1,12 @@
 // bindings/timeouts.hpp — every timeout convention of the Python API, in one
-// place (one fact, one home). Each turns a call's (blocking, timeout)
-// arguments into a core Deadline, or returns false with a Python exception
-// set on bad input. The conventions, by caller:
-//   threading_deadline   threading.Lock/RLock.acquire: -1 (or None) waits
-//                        forever; other negatives and NaN are ValueError
-//   wait_deadline        threading's wait() calls (Event.wait, Condition.wait):
-//                        None forever, <= 0 no wait
-//   semaphore_deadline   threading.Semaphore.acquire: wait_deadline's rule, and
-//                        a timeout with blocking=False is ValueError
-//   queue_deadline       queue.Queue.get/put: None forever, negative ValueError
-//   syncx_deadline       interlock.compat.syncx: None/inf/NaN forever,
-//                        negative tries once
-//   fastipc_ns_deadline  interlock.compat.fastipc: int nanoseconds, negative
-//                        forever
-//   ft_pop_deadline      ft_utils' ConcurrentQueue.pop: None forever, <= 0 no
-//                        wait, NaN ValueError
-// The passed_* forms take fast-method arguments (ilpy::passed): blocking by
-// truth value, True when omitted (threading's blocking=None is False).
-// (Condition.wait in python/interlock/_sync.py is a Semaphore.acquire, so it
-// has no convention of its own.)
+// place (one fact, one home): one function per convention, documented with
+// the call it serves (threading's lock acquire, wait() calls and
+// Semaphore.acquire; queue's; syncx's; fastipc's; ft_utils' pop). Each turns
+// the call's (blocking, timeout) into a core Deadline, or returns false with
+// a Python exception set. The passed_* forms take fast-method arguments
+// (ilpy::passed): blocking by truth value, true when omitted (threading's
+// blocking=None is False). Condition.wait (python/interlock/_sync.py) is a
+// Semaphore.acquire, so it has no convention of its own.
 #pragma once
 
 #include <Python.h>
@@ -34,70 +22,74 @@ namespace interlock::py {
 /// Largest timeout threading accepts (threading.TIMEOUT_MAX on 64-bit Linux).
 inline constexpr double kTimeoutMax = 9223372036.0;
 
+/// A `blocking` / `block` argument by truth value (null: omitted, i.e. true):
+/// 1, 0, or -1 with an exception set (its __bool__ failed).
+inline int block_arg(PyObject* block) noexcept {
+  if (!block || block == Py_True) return 1;
+  if (block == Py_False) return 0;
+  return PyObject_IsTrue(block);
+}
+
 namespace detail {
+inline constexpr char kNaN[] = "Invalid value NaN (not a number)";
+inline constexpr double kForever = HUGE_VAL;  // a timeout of None: after_seconds() is never()
 inline bool fail(PyObject* type, const char* msg) noexcept {
   PyErr_SetString(type, msg);
   return false;
 }
+/// A timeout other than None (or omitted)?
+inline bool given(PyObject* timeout) noexcept { return timeout && timeout != Py_None; }
+/// A timeout as a float, with float()'s errors.
+inline bool real(PyObject* timeout, double* t) noexcept {
+  *t = PyFloat_CheckExact(timeout) ? PyFloat_AS_DOUBLE(timeout) : PyFloat_AsDouble(timeout);
+  return *t != -1.0 || !PyErr_Occurred();
+}
 /// threading's reading of a timeout (CPython's lock.acquire messages): a
 /// number (TypeError "timeout must be a number, not X"), not NaN (ValueError).
 inline bool seconds(PyObject* timeout, double* t) noexcept {
-  *t = PyFloat_CheckExact(timeout) ? PyFloat_AS_DOUBLE(timeout) : PyFloat_AsDouble(timeout);
-  if (*t == -1.0 && PyErr_Occurred()) {  // int, __float__, __index__ failed
+  if (!real(timeout, t)) {
     if (PyErr_ExceptionMatches(PyExc_TypeError))
       PyErr_Format(PyExc_TypeError, "timeout must be a number, not %.200s", IL_TP_NAME(timeout));
     return false;
   }
-  return !std::isnan(*t) || fail(PyExc_ValueError, "Invalid value NaN (not a number)");
+  return !std::isnan(*t) || fail(PyExc_ValueError, kNaN);
 }
 /// Larger than threading.TIMEOUT_MAX -> OverflowError, as lock.acquire.
 inline bool in_range(double t) noexcept {
   return t <= kTimeoutMax || fail(PyExc_OverflowError, "timeout value is too large");
 }
-/// A fast-method `blocking` argument by truth value (true when omitted).
-inline bool truth(passed blocking, int* b) noexcept {
-  *b = blocking.given() ? PyObject_IsTrue(blocking.obj) : 1;
-  return *b >= 0;
-}
+inline bool truth(passed blocking, int* b) noexcept { return (*b = block_arg(blocking.obj)) >= 0; }
 }  // namespace detail
 
-/// threading-style (blocking, timeout) -> Deadline; timeout -1 (or None)
-/// means forever. Errors, with the messages of CPython's lock.acquire():
-/// non-blocking with a timeout, a negative other than -1, or NaN ->
-/// ValueError; past threading.TIMEOUT_MAX -> OverflowError; not a number ->
-/// TypeError.
-inline bool threading_deadline(bool blocking_, PyObject* timeout, Deadline* out) {
+/// threading.Lock.acquire(blocking, timeout): -1 (or None) means forever.
+/// Errors, with the messages of CPython's lock.acquire(): non-blocking with
+/// a timeout, a negative other than -1, or NaN -> ValueError; past
+/// threading.TIMEOUT_MAX -> OverflowError; not a number -> TypeError.
+inline bool passed_threading_deadline(passed blocking, passed timeout, Deadline* out) noexcept {
+  int b;
   double t = -1.0;
-  if (timeout && timeout != Py_None) {
-    if (!detail::seconds(timeout, &t)) return false;
-    if (!blocking_ && t != -1.0)
+  if (!detail::truth(blocking, &b)) return false;
+  if (detail::given(timeout.obj)) {
+    if (!detail::seconds(timeout.obj, &t)) return false;
+    if (!b && t != -1.0)
       return detail::fail(PyExc_ValueError, "can't specify a timeout for a non-blocking call");
     if (t < 0 && t != -1.0)
       return detail::fail(PyExc_ValueError, "timeout value must be a non-negative number");
     if (!detail::in_range(t)) return false;
   }
-  *out = !blocking_ ? Deadline::immediate()
-         : t < 0    ? Deadline::never()
-                    : Deadline::after_seconds(t);
+  *out = !b ? Deadline::immediate() : t < 0 ? Deadline::never() : Deadline::after_seconds(t);
   return true;
-}
-inline bool passed_threading_deadline(passed blocking, passed timeout, Deadline* out) noexcept {
-  int b;
-  return detail::truth(blocking, &b) && threading_deadline(b != 0, timeout.obj, out);
 }
 
 /// queue-style (block, timeout): None = forever; negative or NaN ->
 /// ValueError ("'timeout' must be a non-negative number"), as queue.Queue.
 inline bool queue_deadline(bool block, PyObject* timeout, Deadline* out) {
-  double t = 0.0;
-  if (block && timeout && timeout != Py_None) {
-    t = PyFloat_AsDouble(timeout);
-    if (t == -1.0 && PyErr_Occurred()) return false;
-    if (std::isnan(t) || t < 0)
-      return detail::fail(PyExc_ValueError, "'timeout' must be a non-negative number");
+  double t = detail::kForever;
+  if (block && detail::given(timeout)) {
+    if (!detail::real(timeout, &t)) return false;
+    if (!(t >= 0)) return detail::fail(PyExc_ValueError, "'timeout' must be a non-negative number");
   }
-  *out = !block ? Deadline::immediate()
-                : (!timeout || timeout == Py_None) ? Deadline::never() : Deadline::after_seconds(t);
+  *out = block ? Deadline::after_seconds(t) : Deadline::immediate();
   return true;
 }
 
@@ -108,12 +100,10 @@ inline bool queue_deadline(bool block, PyObject* timeout, Deadline* out) {
 /// OverflowError (as the lock acquire those calls end in); not a number
 /// TypeError.
 inline bool wait_deadline(PyObject* timeout, Deadline* out) noexcept {
-  double t = 1.0;
-  if (timeout && timeout != Py_None && !(detail::seconds(timeout, &t) && detail::in_range(t)))
+  double t = detail::kForever;
+  if (detail::given(timeout) && !(detail::seconds(timeout, &t) && detail::in_range(t)))
     return false;
-  *out = (!timeout || timeout == Py_None) ? Deadline::never()
-         : t > 0                          ? Deadline::after_seconds(t)
-                                          : Deadline::immediate();
+  *out = Deadline::after_seconds(t);  // zero or negative: immediate()
   return true;
 }
 
@@ -122,7 +112,7 @@ inline bool wait_deadline(PyObject* timeout, Deadline* out) noexcept {
 inline bool passed_semaphore_deadline(passed blocking, passed timeout, Deadline* out) noexcept {
   int b;
   if (!detail::truth(blocking, &b)) return false;
-  if (!b && timeout.given() && timeout.obj != Py_None)
+  if (!b && detail::given(timeout.obj))
     return detail::fail(PyExc_ValueError, "can't specify timeout for non-blocking acquire");
   if (b) return wait_deadline(timeout.obj, out);
   *out = Deadline::immediate();
@@ -134,18 +124,15 @@ inline bool passed_semaphore_deadline(passed blocking, passed timeout, Deadline*
 /// blocking=False tries once and ignores the timeout; None, +inf and NaN wait
 /// forever; a negative timeout (even -0.0) tries once; else that many seconds
 /// (saturating: past ~95 years is never()).
-inline bool syncx_deadline(bool blocking_, PyObject* timeout, Deadline* out) {
-  const bool has_timeout = timeout && timeout != Py_None;
-  const double t = has_timeout ? PyFloat_AsDouble(timeout) : 0.0;
-  if (t == -1.0 && PyErr_Occurred()) return false;
-  *out = !blocking_ || std::signbit(t)     ? Deadline::immediate()
-         : !has_timeout || !std::isfinite(t) ? Deadline::never()
-                                             : Deadline::after_seconds(t);
-  return true;
-}
-inline bool passed_syncx_deadline(passed blocking, passed timeout, Deadline* out) {
+inline bool passed_syncx_deadline(passed blocking, passed timeout, Deadline* out) noexcept {
   int b;
-  return detail::truth(blocking, &b) && syncx_deadline(b != 0, timeout.obj, out);
+  if (!detail::truth(blocking, &b)) return false;
+  double t = detail::kForever;
+  if (detail::given(timeout.obj) && !detail::real(timeout.obj, &t)) return false;
+  *out = !b || std::signbit(t) ? Deadline::immediate()
+         : std::isnan(t)       ? Deadline::never()
+                               : Deadline::after_seconds(t);
+  return true;
 }
 
 /// fastipc's: an int of nanoseconds; negative (documented: -1) waits forever,
@@ -161,13 +148,9 @@ inline bool fastipc_ns_deadline(long long ns, Deadline* out) noexcept {
 /// negative does not wait (queue.Empty at once, as its Condition.wait would);
 /// NaN -> ValueError.
 inline bool ft_pop_deadline(PyObject* timeout, Deadline* out) noexcept {
-  if (!timeout || timeout == Py_None) {
-    *out = Deadline::never();
-    return true;
-  }
-  const double t = PyFloat_AsDouble(timeout);
-  if (t == -1.0 && PyErr_Occurred()) return false;
-  if (std::isnan(t)) return detail::fail(PyExc_ValueError, "Invalid value NaN (not a number)");
+  double t = detail::kForever;
+  if (detail::given(timeout) && !detail::real(timeout, &t)) return false;
+  if (std::isnan(t)) return detail::fail(PyExc_ValueError, detail::kNaN);
   *out = Deadline::after_seconds(t);
   return true;
 }

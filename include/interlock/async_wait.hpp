@@ -25,6 +25,7 @@
 
 #include <atomic>
 #include <new>
+#include <type_traits>
 
 #include "interlock/latch.hpp"
 #include "interlock/mutex.hpp"
@@ -37,6 +38,12 @@ namespace interlock {
 class AsyncWait {
  public:
   enum class Kind : unsigned char { mutex, semaphore, event, latch, custom };
+  /// The Kind of a wait on a P (Mutex, Semaphore, ResettableEvent, Latch).
+  template <class P>
+  static constexpr Kind kind_of = std::is_same_v<P, Mutex>       ? Kind::mutex
+                                  : std::is_same_v<P, Semaphore> ? Kind::semaphore
+                                  : std::is_same_v<P, Latch>     ? Kind::latch
+                                                                 : Kind::event;
   /// A custom primitive's half of the protocol.
   struct CustomOps {
     /// Withdraws a queued node: true if it was still queued (and is now

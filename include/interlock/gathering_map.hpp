@@ -17,8 +17,8 @@
 //    wakes every parked reader (each waits for its own key).
 //  * failed_: set by fail() (an insertion failed); readers that would have to
 //    wait report `failed` instead (values already present are still handed out).
-//  * Reader (the iterator's cursor): its key is touched only by the one
-//    next() that won its `running_` flag.
+// A reader (ft_utils' iterator: a Python generator) calls wait_for(0),
+// wait_for(1), ... in turn.
 #pragma once
 
 #include <atomic>
@@ -42,8 +42,6 @@ enum class GatherStatus : unsigned char {
   timed_out,    ///< the key is still missing at the deadline
   interrupted,  ///< a signal handler asked to abandon the wait
   no_memory,    ///< insert could not allocate (the map is marked failed)
-  end,          ///< Reader: every key up to the last was read
-  busy,         ///< Reader: another next() on the same reader is running
 };
 
 template <class T>
@@ -128,43 +126,6 @@ class GatheringMap {
       }
     }
   }
-
-  /// ft_utils' gathering iterator: reads the values of keys 0..last in key
-  /// order, waiting for each. Any thread may call next(), one at a time (a
-  /// concurrent call reports busy, as a running generator does); the key
-  /// advances only when a value was read.
-  class Reader {
-   public:
-    Reader(std::int64_t last, bool erase) noexcept : last_(last), erase_(erase) {}
-    Reader(Reader&& o) noexcept : next_(o.next_), last_(o.last_), erase_(o.erase_) {}
-
-    /// ok (*out: the value; the caller's own when erasing, else `retain(T&)`
-    /// ran on it under the lock), end, busy, or what wait_for() reported. The
-    /// first look does not wait; then `block(wait)` runs the unbounded wait
-    /// (a Python layer releases the GIL there and returns wait()'s status).
-    template <class Retain, class Block>
-    GatherStatus next(GatheringMap& m, T* out, Retain&& retain, Block&& block) noexcept {
-      if (running_.exchange(true, std::memory_order_acquire)) return GatherStatus::busy;
-      GatherStatus st = GatherStatus::end;
-      if (next_ <= last_) {
-        auto on_found = [&](T& v) {
-          if (!erase_) retain(v);
-        };
-        st = m.wait_for(next_, erase_, out, Deadline::immediate(), on_found);
-        if (st == GatherStatus::timed_out)
-          st = block([&] { return m.wait_for(next_, erase_, out, Deadline::never(), on_found); });
-        if (st == GatherStatus::ok) ++next_;
-      }
-      running_.store(false, std::memory_order_release);
-      return st;
-    }
-
-   private:
-    std::atomic<bool> running_{false};  // a next() is in progress
-    std::int64_t next_ = 0;             // read and written only by the running next()
-    std::int64_t last_;
-    bool erase_;
-  };
 
   std::size_t size() const noexcept {
     mu_.lock();

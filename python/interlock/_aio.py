@@ -58,7 +58,7 @@ def _wake(future: Any) -> None:
 
 
 _AsyncWait = _native.AsyncWait
-_AsyncWait._set_wake(_wake)
+_native._wake = _wake  # what bindings/aio.cpp's notify schedules on the waiter's loop
 
 
 async def _acquire(prim: Any) -> None:

@@ -36,8 +36,12 @@
 """
 
 from collections import deque as _deque
+from collections.abc import Callable as _Callable
 from collections.abc import ItemsView, KeysView, Mapping, MutableMapping, MutableSet, ValuesView
+from collections.abc import Iterator as _Iterator
+from operator import index as _index
 from reprlib import recursive_repr
+from typing import Any as _Any
 from types import GenericAlias
 
 from ._interlock.collections import ConcurrentDictBase as _DictBase
@@ -74,6 +78,39 @@ def _queue_init_subclass(cls, **kwargs):
 
 
 Queue.__init_subclass__ = classmethod(_queue_init_subclass)
+
+
+# Python methods of the native ft_utils classes. ConcurrentGatheringIterator's
+# iterators are generators, as in ft_utils: each step waits natively (_take).
+def _gather(take: _Callable[[int, bool], _Any], last: int, clear: bool,
+            local: bool) -> _Iterator[_Any]:
+    for key in range(last + 1):
+        value = take(key, clear)
+        yield LocalWrapper(value) if local else value
+
+
+def iterator(self, max_key: int, clear: bool = True) -> _Iterator[_Any]:
+    """Return an iterator over the values of keys 0..max_key, in order, waiting
+    for each key (the wait releases the GIL and is interruptible). clear=True
+    removes each entry as it is read. RuntimeError if an insertion failed and
+    the next key is missing."""
+    return _gather(self._take, _index(max_key), clear, False)
+
+
+def iterator_local(self, max_key: int, clear: bool = True) -> _Iterator[LocalWrapper]:
+    """iterator(max_key, clear), each value wrapped in a LocalWrapper."""
+    return _gather(self._take, _index(max_key), clear, True)
+
+
+def pop_local(self, timeout: "float | None" = None) -> LocalWrapper:
+    """pop(timeout), the value wrapped in a LocalWrapper."""
+    return LocalWrapper(self.pop(timeout))
+
+
+ConcurrentGatheringIterator.iterator = iterator
+ConcurrentGatheringIterator.iterator_local = iterator_local
+ConcurrentQueue.pop_local = pop_local
+del iterator, iterator_local, pop_local
 
 __all__ = ["ConcurrentDict", "ConcurrentSet", "ConcurrentDeque", "LocalWrapper", "Queue", "ConcurrentQueue",
            "StdConcurrentQueue", "ConcurrentGatheringIterator", "Empty", "Full", "ShutDown",
@@ -134,6 +171,10 @@ class ConcurrentDict(_DictBase, MutableMapping):
 
     def items(self):
         return _ItemsView(self)
+
+    def as_dict(self):
+        """A plain dict of the items (a shard-by-shard snapshot)."""
+        return dict(self._iter_items())
 
     def update(self, other=(), /, **kwargs):
         """Set each item of ``other`` (a mapping or an iterable of pairs) and

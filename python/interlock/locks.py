@@ -39,6 +39,11 @@ builds), honours its timeout, and ends with whatever a signal handler raises
 (``KeyboardInterrupt`` on Ctrl-C), having acquired nothing.
 """
 
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable
+
 from ._interlock.locks import (
     BoundedSemaphore,
     CountDownLatch,
@@ -52,6 +57,7 @@ from ._interlock.locks import (
     RWLock,
     Semaphore,
     WriteGuard,
+    _syncx,
 )
 from ._loop_semaphore import LoopSemaphore, LoopSemaphoreAio
 from ._sync import Barrier, BarrierAio, BrokenBarrierError, Condition, ConditionAio
@@ -61,6 +67,56 @@ from ._aio import (  # also adds the .aio views and async with (see _aio.py)
     LockAio,
     SemaphoreAio,
 )
+
+
+def _name(self: object) -> str:
+    t = type(self)
+    return f"{t.__module__}.{t.__qualname__}"
+
+
+def _lock_repr(self: Any) -> str:
+    """threading's format: "<locked interlock.locks.Lock object at 0x...>"."""
+    try:
+        if not isinstance(self, (RWLock, _syncx.RWLock)):
+            state = "locked" if self.locked() else "unlocked"
+        elif self.is_write_locked():
+            state = "write-locked"
+        else:
+            n = self._reader_count()
+            state = f"read-locked ({n} reader{'s' * (n != 1)})" if n else "unlocked"
+    except TypeError:  # __init__ did not run
+        state = "uninitialized"
+    return f"<{state} {_name(self)} object at {id(self):#x}>"
+
+
+def _state_repr(state: Callable[[Any], str]) -> Callable[[Any], str]:
+    def __repr__(self: Any) -> str:
+        """threading's format: "<interlock.locks.Event at 0x...: set>"."""
+        return f"<{_name(self)} at {id(self):#x}: {state(self)}>"
+
+    return __repr__
+
+
+def _isSet(self: Event) -> bool:
+    """Deprecated alias of is_set() (DeprecationWarning)."""
+    warnings.warn("isSet() is deprecated, use is_set() instead", DeprecationWarning, stacklevel=2)
+    return self.is_set()
+
+
+# Installed with setattr: the generated stubs declare these members, so plain
+# assignments would look like method overrides to mypy.
+for _cls, _method in (
+    *((c, _lock_repr) for c in (Lock, RLock, RWLock, _syncx.Lock, _syncx.RLock, _syncx.RWLock)),
+    (Semaphore, _state_repr(lambda s: f"value={s.value}")),
+    (BoundedSemaphore, _state_repr(lambda s: f"value={s.value}/{s.initial_value}")),
+    (Event, _state_repr(lambda e: "set" if e.is_set() else "unset")),
+    (CountDownLatch, _state_repr(lambda c: f"count={c.count}")),
+    (Once, _state_repr(lambda o: "done" if o.done else "not done")),
+):
+    setattr(_cls, "__repr__", _method)
+del _cls, _method
+_isSet.__name__ = "isSet"
+setattr(Event, "isSet", _isSet)
 
 __all__ = [
     "Lock",

@@ -327,8 +327,9 @@ def test_signal_interrupts_pop_and_gathering_wait():
         signal.setitimer(signal.ITIMER_REAL, 0.05)
         with pytest.raises(Boom):
             next(gen)
+        assert next(gen, None) is None  # a generator: the exception ended it
         it.insert(0, "x")
-        assert list(it.iterator(0)) == ["x"]
+        assert list(it.iterator(0)) == ["x"]  # nothing was taken; a new iterator resumes
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)

@@ -24,6 +24,7 @@ Where syncx had undefined behaviour (releasing a lock that is not held), this
 raises RuntimeError. Waits release the GIL and are interruptible by signals.
 """
 
+import interlock.locks  # noqa: F401  (the reprs are interlock/locks.py's)
 from interlock._interlock.locks import LockGuard, ReadGuard, RLockGuard, WriteGuard
 from interlock._interlock.locks._syncx import Lock, RLock, RWLock
 
