@@ -644,7 +644,7 @@ struct method_impl {
       return raise_arg_count(self, name.c_str(), 0, sig.max_positional, nargs);
     PyObject* slots[arity > 0 ? arity : 1] = {};
     for (Py_ssize_t i = 0; i < nargs; ++i) slots[i] = argv[i];
-    if (kwnames || IL_PY_UNLIKELY(nargs < static_cast<Py_ssize_t>(sig.required))) {
+    if (IL_PY_UNLIKELY(kwnames || nargs < static_cast<Py_ssize_t>(sig.required))) {
       if (!bind_keywords(sig, self, name.c_str(), slots, argv + nargs, kwnames)) return nullptr;
     }
     return call(self, slots);
