@@ -96,8 +96,23 @@ PyMethodDef aw_methods[] = {
 
 }  // namespace
 
+/// What a retry's `prev` (None, or the woken waiter) holds: 1 if it ends the
+/// wait (AsyncWait::consume), 0 if not (or None), -1 with a TypeError if
+/// prev is not a waiter of `kind` on `prim`.
+static int consume_prev(PyObject* prev, Kind kind, void* prim) noexcept {
+  if (prev == Py_None) return 0;
+  if (Py_TYPE(prev) != g_type || aw(prev)->wait.kind() != kind || aw(prev)->wait.prim() != prim) {
+    PyErr_SetString(PyExc_TypeError, "expected None or this primitive's waiter");
+    return -1;
+  }
+  return aw(prev)->wait.consume() ? 1 : 0;
+}
+
 template <class P>
-PyObject* enqueue(PyObject* owner, P& prim, PyObject* loop, PyObject* future) noexcept {
+PyObject* enqueue(PyObject* owner, P& prim, PyObject* loop, PyObject* future,
+                  PyObject* prev) noexcept {
+  if (const int done = consume_prev(prev, AsyncWait::kind_of<P>, &prim))
+    return done < 0 ? nullptr : Py_NewRef(Py_None);  // the release handed it over
   PyObject* w = make(AsyncWait::kind_of<P>, owner, &prim, nullptr, loop, future);
   if (!w) return nullptr;
   Py_INCREF(w);  // the queue's, before the core can hand the node to a notify
@@ -106,36 +121,29 @@ PyObject* enqueue(PyObject* owner, P& prim, PyObject* loop, PyObject* future) no
   Py_DECREF(w);
   Py_RETURN_NONE;
 }
-template PyObject* enqueue(PyObject*, Mutex&, PyObject*, PyObject*) noexcept;
-template PyObject* enqueue(PyObject*, Semaphore&, PyObject*, PyObject*) noexcept;
-template PyObject* enqueue(PyObject*, ResettableEvent&, PyObject*, PyObject*) noexcept;
-template PyObject* enqueue(PyObject*, Latch&, PyObject*, PyObject*) noexcept;
+template PyObject* enqueue(PyObject*, Mutex&, PyObject*, PyObject*, PyObject*) noexcept;
+template PyObject* enqueue(PyObject*, Semaphore&, PyObject*, PyObject*, PyObject*) noexcept;
+template PyObject* enqueue(PyObject*, ResettableEvent&, PyObject*, PyObject*, PyObject*) noexcept;
+template PyObject* enqueue(PyObject*, Latch&, PyObject*, PyObject*, PyObject*) noexcept;
 
-PyObject* make_custom(PyObject* owner, void* prim, const CustomOps* ops, PyObject* loop,
-                      PyObject* future) noexcept {
-  return make(Kind::custom, owner, prim, ops, loop, future);
-}
-
-parking_lot::AsyncNode& custom_node(PyObject* wait) noexcept { return aw(wait)->wait.custom_node(); }
-
-void queue_ref(PyObject* wait) noexcept { Py_INCREF(wait); }
-
-void unqueued(PyObject* wait) noexcept {
-  aw(wait)->wait.unqueued();
-  Py_DECREF(wait);  // the queue's reference, never used
-}
-
-int claim_registration(PyObject* prev, void* prim) noexcept {
-  if (prev == Py_None) return 0;
-  if (Py_TYPE(prev) != g_type || aw(prev)->wait.kind() != Kind::custom ||
-      aw(prev)->wait.prim() != prim) {
-    PyErr_SetString(PyExc_TypeError, "expected None or this queue's waiter");
-    return -1;
+PyObject* custom(PyObject* owner, void* prim, const CustomOps& ops, PyObject* loop,
+                 PyObject* future, PyObject* prev, Step step, void* ctx) noexcept {
+  const int registered = consume_prev(prev, Kind::custom, prim);
+  if (registered < 0) return nullptr;
+  PyObject* w = make(Kind::custom, owner, prim, &ops, loop, future);
+  if (!w) {
+    if (registered) ops.pass_on(prim);
+    return nullptr;
   }
-  return aw(prev)->wait.claim_registration() ? 1 : 0;
+  Py_INCREF(w);  // the queue's, before the core can hand the node to a notify
+  bool queued = false;
+  PyObject* r = step(ctx, aw(w)->wait.custom_node(), registered != 0, &queued);
+  if (queued) return w;  // (r is unset)
+  aw(w)->wait.unqueued();
+  Py_DECREF(w);  // the queue's reference, never used
+  Py_DECREF(w);
+  return r;
 }
-
-PyTypeObject* wait_type() noexcept { return g_type; }
 
 }  // namespace interlock::py::aio
 
@@ -146,9 +154,6 @@ void init_aio(nb::module_& m) {
   nb::class_<AsyncWaitObject> cls(m, "AsyncWait", gc_slots<AsyncWaitObject>(aw_methods),
                                   nb::is_final(),
                                   "An event-loop waiter queued on a primitive (internal).");
-  cls.def_prop_ro("handed_off", [](AsyncWaitObject& w) { return w.wait.consume(); },
-                  "Whether the waking release handed this waiter the lock / permit\n"
-                  "(it owns it now). Reading it consumes the outcome.");
   set_module(cls, "interlock._interlock.aio");
   g_type = reinterpret_cast<PyTypeObject*>(cls.ptr());
   g_module = m.ptr();  // kept alive by interlock._interlock

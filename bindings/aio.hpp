@@ -7,38 +7,43 @@
 
 #include <Python.h>
 
+#include <type_traits>
+
 #include "interlock/async_wait.hpp"
 
 namespace interlock::py::aio {
 
-/// _aio_enqueue(loop, future) of a primitive P (Mutex, Semaphore,
-/// ResettableEvent, Latch): Py_None (new reference) if it was ready at once
-/// (the lock or permit is now the caller's; the event is set; the latch is
-/// open), a new AsyncWait object if it was enqueued, or null with an error.
+// Every `_aio_*(..., loop, future, prev)` call either finishes (its result) or
+// queues a waiter and returns it (a new AsyncWait); after the wake-up the
+// coroutine calls again with that waiter as `prev` (None the first time).
+
+/// _aio_enqueue of a primitive P (Mutex, Semaphore, ResettableEvent, Latch):
+/// Py_None (new reference) once the lock or permit is the caller's (taken at
+/// once, or handed to `prev`), the event set or the latch open; else a queued
+/// AsyncWait, or null with an error.
 template <class P>
-PyObject* enqueue(PyObject* owner, P& prim, PyObject* loop, PyObject* future) noexcept;
+PyObject* enqueue(PyObject* owner, P& prim, PyObject* loop, PyObject* future,
+                  PyObject* prev) noexcept;
 
 /// Waiters of other primitives (the queues), whose wake-ups hand nothing over:
-/// the coroutine calls the primitive again, passing the woken waiter back.
+/// the retry gives up the registration among the primitive's waiters.
 using CustomOps = AsyncWait::CustomOps;
+/// step(node, registered, &queued): the primitive's attempt, which either
+/// finishes (a new reference, or null with an error) or queues `node`.
+using Step = PyObject* (*)(void* ctx, parking_lot::AsyncNode& node, bool registered,
+                           bool* queued) noexcept;
 
-/// A new AsyncWait (not yet queued) for `prim` inside `owner`.
-PyObject* make_custom(PyObject* owner, void* prim, const CustomOps* ops, PyObject* loop,
-                      PyObject* future) noexcept;
-/// The node of an AsyncWait made by make_custom.
-parking_lot::AsyncNode& custom_node(PyObject* wait) noexcept;
-/// The queue's reference: take it with queue_ref() before handing
-/// custom_node(wait) to the core (a wake-up may drop it at once, on any
-/// thread); if the core did not queue the node after all, unqueued() drops it
-/// again and marks the waiter finished.
-void queue_ref(PyObject* wait) noexcept;
-void unqueued(PyObject* wait) noexcept;
-/// For the retry after a wake-up: whether `prev` (an AsyncWait of this
-/// primitive, or None) still holds its registration (claims it; false if its
-/// loop's failure already passed the wake-up on). TypeError if prev is
-/// neither None nor an AsyncWait.
-int claim_registration(PyObject* prev, void* prim) noexcept;
-/// The AsyncWait type (for Python-side `type(r) is AsyncWait` checks).
-PyTypeObject* wait_type() noexcept;
+/// A custom wait on `prim` (inside `owner`): step's result, or the queued
+/// AsyncWait. TypeError if prev is neither None nor a waiter of this prim.
+PyObject* custom(PyObject* owner, void* prim, const CustomOps& ops, PyObject* loop,
+                 PyObject* future, PyObject* prev, Step step, void* ctx) noexcept;
+template <class F>  // F: the step as a callable
+PyObject* custom(PyObject* owner, void* prim, const CustomOps& ops, PyObject* loop,
+                 PyObject* future, PyObject* prev, F&& f) noexcept {
+  return custom(owner, prim, ops, loop, future, prev,
+                [](void* c, parking_lot::AsyncNode& n, bool r, bool* q) noexcept -> PyObject* {
+                  return (*static_cast<std::remove_reference_t<F>*>(c))(n, r, q);
+                }, &f);
+}
 
 }  // namespace interlock::py::aio

@@ -63,10 +63,9 @@ using R = ops<AtomicReference>;
 /// The methods every scalar type has: load / store / exchange /
 /// compare_exchange (To says what a value argument becomes: " to
 /// bool(value)"), update / fetch_update (New is the new value:
-/// "bool(fn(value))"), __reduce__, __copy__ and __deepcopy__ (a copy: the
-/// value is immutable).
+/// "bool(fn(value))"). Pickling and copying: python/interlock/atomic.py.
 template <class C, fixed_string To, fixed_string New, fixed_string CasDoc>
-std::array<PyMethodDef, 9> scalar_methods() noexcept {
+std::array<PyMethodDef, 6> scalar_methods() noexcept {
   return {method<&ops<C>::load, "load($self, /)", "Return the current value.">(),
           method<&ops<C>::store, "store($self, value, /)", cat<"Set the value", To, ".">()>(),
           method<&ops<C>::exchange, "exchange($self, value, /)",
@@ -81,12 +80,7 @@ std::array<PyMethodDef, 9> scalar_methods() noexcept {
                      "called again with the new value (so it may run more than once and should\n"
                      "have no side effects). An exception from fn leaves the value unchanged.">()>(),
           method<&ops<C>::template update<false>, "fetch_update($self, fn, /)",
-                 "Like update(fn), but return the prior value.">(),
-          reduce_def<C>(),
-          method<&copy_value<C>, "__copy__($self, /)", "A new object holding the current value.",
-                 call_kind::noargs>(),
-          method<&copy_value<C, PyObject*>, "__deepcopy__($self, memo, /)",
-                 "A new object holding the current value.">()};
+                 "Like update(fn), but return the prior value.">()};
 }
 
 // ------------------------------------------------------------ AtomicInt
@@ -168,11 +162,6 @@ auto float_slots = slot_table<AtomicFloat, Slots<Py_tp_repr, Py_nb_float, Py_nb_
 
 // ------------------------------------------------------------ AtomicReference
 
-/// __deepcopy__(memo): interlock.atomic._deepcopy_reference (a cold path).
-nb::object ref_deepcopy(PyObject* self, AtomicReference&, nb::handle memo) {
-  return nb::module_::import_("interlock.atomic").attr("_deepcopy_reference")(nb::handle(self), memo);
-}
-
 auto ref_methods = table(
     method<&R::load, "load($self, /) -> T", "Return the current object.">(),
     method<&R::load, "get($self, /) -> T", "Return the current object (same as load()).">(),
@@ -190,13 +179,7 @@ auto ref_methods = table(
            "(identity), fn is called again with the new one. An exception from fn\n"
            "leaves the reference unchanged.">(),
     method<&R::update<false>, "fetch_update($self, fn: typing.Callable[[T], T], /) -> T",
-           "Like update(fn), but return the prior object.">(),
-    reduce_def<AtomicReference>(),
-    method<&copy_value<AtomicReference>, "__copy__($self, /)",
-           "A new AtomicReference to the same object.", call_kind::noargs>(),
-    method<&ref_deepcopy, "__deepcopy__($self, memo, /)",
-           "A new AtomicReference to a deep copy of the object.">(),
-    class_getitem);
+           "Like update(fn), but return the prior object.">());
 
 auto ref_slots =
     slot_table<AtomicReference, Slots<Py_tp_repr, Py_tp_traverse, Py_tp_clear>>(ref_methods);

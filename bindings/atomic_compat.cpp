@@ -56,10 +56,11 @@ using SxB = ops<SxBool>;
 using SxF = ops<SxFloat>;
 using SxR = ops<SxRef>;
 
-/// load / store / swap / compare_exchange / update and the pickle methods of
-/// a syncx scalar; Store and Swap take the argument (strictly, for a bool).
+/// load / store / swap / compare_exchange / update and the pickle state of a
+/// syncx scalar (its __reduce__: python/interlock/atomic.py); Store and Swap take
+/// the argument (strictly, for a bool).
 template <class C, auto Store, auto Swap, auto Cas>
-std::array<PyMethodDef, 8> sx_common() noexcept {
+std::array<PyMethodDef, 7> sx_common() noexcept {
   return {method<&ops<C>::load, "load($self)", "Return the current value.">(),
           method<Store, "store($self, value)", "Set the value.">(),
           method<Swap, "swap($self, value)", "Set the value; return the prior one.">(),
@@ -72,8 +73,7 @@ std::array<PyMethodDef, 8> sx_common() noexcept {
                  "Replace the value by func(value) in a compare-exchange retry loop;\n"
                  "return the NEW value.">(),
           method<&ops<C>::load, "__getstate__($self)", "The value (pickle support).">(),
-          method<Store, "__setstate__($self, value)", "Set the value (pickle support).">(),
-          reduce_def<C>()};
+          method<Store, "__setstate__($self, value)", "Set the value (pickle support).">()};
 }
 
 /// Name(value): value = value <Op> value, returning the PRIOR value.
@@ -307,8 +307,7 @@ auto ft_ref_methods = table(
     method<&FtR::exchange, "exchange($self, obj, /)", "Replace the object; return the prior one.">(),
     method<&FtR::compare_exchange_bool, "compare_exchange($self, expected, obj, /)",
            "If the current object IS expected (identity), replace it by obj;\n"
-           "return whether it did.">(),
-    class_getitem);
+           "return whether it did.">());
 
 auto ft_ref_slots = slot_table<FtRef, Slots<Py_tp_traverse, Py_tp_clear>>(ft_ref_methods);
 

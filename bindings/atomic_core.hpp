@@ -252,6 +252,11 @@ PyObject* inplace(PyObject* self, PyObject* other) noexcept {
   const int got = C::facade::operand(other, n);
   if (got <= 0) {
     if (got < 0) return nullptr;
+    // A Python subclass also gets __iadd__ as sq_inplace_concat, which CPython
+    // calls after a NotImplemented and returns as the result: refuse here.
+    if (std::is_same_v<Op, op::add> && PyType_GetSlot(Py_TYPE(self), Py_sq_inplace_concat))
+      return PyErr_Format(PyExc_TypeError, "unsupported operand type(s) for +=: '%s' and '%s'",
+                          IL_TP_NAME(self), IL_TP_NAME(other));
     Py_RETURN_NOTIMPLEMENTED;
   }
   try {
@@ -303,34 +308,6 @@ PyObject* repr_slot(PyObject* self) noexcept {
   Py_DECREF(s);
   return r;
 }
-
-/// __reduce__: (type(self), (value,)), so pickle (any protocol) and copy
-/// rebuild the object through its constructor, subclasses included.
-template <class C>
-PyObject* pickle_reduce(PyObject* self, C& c) noexcept {
-  PyObject* v = detail::to_python(c.load());
-  return v ? Py_BuildValue("(O(N))", reinterpret_cast<PyObject*>(Py_TYPE(self)), v) : nullptr;
-}
-template <class C>
-PyMethodDef reduce_def() noexcept {
-  return method<&pickle_reduce<C>, "__reduce__($self, /)", "Pickle support: (type(self), (value,)).",
-                call_kind::noargs>();
-}
-
-/// __copy__ (and a scalar's __deepcopy__(memo): the value is immutable): a
-/// new object of the same type holding the current value.
-template <class C, class... Memo>
-PyObject* copy_value(PyObject* self, C& c, Memo...) noexcept {
-  PyObject* v = detail::to_python(c.load());
-  PyObject* r = v ? PyObject_CallOneArg(reinterpret_cast<PyObject*>(Py_TYPE(self)), v) : nullptr;
-  Py_XDECREF(v);
-  return r;
-}
-
-/// AtomicReference[T]: a types.GenericAlias.
-inline PyMethodDef class_getitem{"__class_getitem__", reinterpret_cast<PyCFunction>(&Py_GenericAlias),
-                                 METH_O | METH_CLASS,
-                                 "__class_getitem__($cls, item, /)\n--\n\nAtomicReference[T]: a types.GenericAlias."};
 
 // ============================================================ type slots
 

@@ -82,63 +82,6 @@ struct Word : ShmBase {
 using IpcFutexWord = Word<std::uint32_t, Ipc>;
 using FxFutexWord = Word<std::uint32_t, Fx>;
 
-// ============================================================ construction
-
-void check_attach(shm::AttachResult r, const char* what) {
-  if (r == shm::AttachResult::created || r == shm::AttachResult::attached) return;
-  PyErr_Format(PyExc_ValueError, "%s: cannot attach: %s", what, shm::describe(r));
-  throw nb::python_error();
-}
-
-constexpr auto plain_attach = [](auto& p, bool named) { return p.attach(named); };
-
-/// T in buffer at offset; attach(P&, named) -> AttachResult is the core's rule
-/// (named: on a _NamedRegion, whose flock makes a stalled initialiser a dead
-/// one); a bare word has none.
-template <class T, class A = decltype(plain_attach)>
-void buffer_init(T* self, nb::handle buffer, std::size_t offset, bool shared, const char* what,
-                 A attach = plain_attach) {
-  construct(self, [&](T& o) {
-    export_buffer(o, buffer, offset, T::size, T::alignment, what);
-    o.shared = shared;
-    if constexpr (requires { o.a; }) {
-      o.a = static_cast<decltype(o.a)>(o.mem);
-    } else {
-      o.p = decltype(o.p)(o.mem, shared);
-      check_attach(attach(o.p, o.region != nullptr), what);
-    }
-  });
-}
-
-/// An integer argument (through __index__) within [lo, hi]: ValueError
-/// `low` below, `high_type`(`high`) above.
-std::uint32_t u32_arg(PyObject* v, long long lo, long long hi, const char* low,
-                      PyObject* high_type, const char* high) {
-  PyObject* idx = PyNumber_Index(v);
-  if (!idx) throw nb::python_error();
-  int overflow = 0;
-  const long long n = PyLong_AsLongLongAndOverflow(idx, &overflow);
-  Py_DECREF(idx);
-  if (n == -1 && !overflow && PyErr_Occurred()) throw nb::python_error();
-  if (overflow < 0 || (!overflow && n < lo)) {
-    PyErr_SetString(PyExc_ValueError, low);
-    throw nb::python_error();
-  }
-  if (overflow > 0 || n > hi) {
-    PyErr_SetString(high_type, high);
-    throw nb::python_error();
-  }
-  return static_cast<std::uint32_t>(n);
-}
-
-constexpr long long kU32Max = UINT32_MAX;
-
-std::uint32_t initial_value(nb::handle value) {
-  if (value.is_none()) return 0;
-  return u32_arg(value.ptr(), 0, kU32Max, "semaphore initial value must be >= 0",
-                 PyExc_OverflowError, "semaphore initial value must be < 2**32");
-}
-
 // ============================================================ AtomicU32 / AtomicU64, FutexWord
 
 /// The ops of a word W (also FutexWord's load / store).
@@ -336,11 +279,25 @@ PyObject* sem_post_n(IpcSemaphore& s, std::uint32_t n) noexcept {
   Py_RETURN_NONE;
 }
 
-PyObject* sem_post(IpcSemaphore& s, ilpy::passed n) {
+/// post(n): n through __index__, from 1 (ValueError) to 2**32-1 (OverflowError).
+PyObject* sem_post(IpcSemaphore& s, ilpy::passed n) noexcept {
   IL_CHECK_OPEN(s);
   if (!n.given()) return sem_post_n(s, 1);
-  return sem_post_n(s, u32_arg(n.obj, 1, kU32Max, "n must be one or more", PyExc_OverflowError,
-                               "semaphore value would exceed 2**32-1"));
+  PyObject* idx = PyNumber_Index(n.obj);
+  if (!idx) return nullptr;
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(idx, &overflow);
+  Py_DECREF(idx);
+  if (v == -1 && !overflow && PyErr_Occurred()) return nullptr;
+  if (overflow < 0 || (!overflow && v < 1)) {
+    PyErr_SetString(PyExc_ValueError, "n must be one or more");
+    return nullptr;
+  }
+  if (overflow > 0 || v > UINT32_MAX) {
+    PyErr_SetString(PyExc_OverflowError, "semaphore value would exceed 2**32-1");
+    return nullptr;
+  }
+  return sem_post_n(s, static_cast<std::uint32_t>(v));
 }
 
 PyMethodDef sem_methods[] = {
@@ -366,6 +323,8 @@ PyMethodDef sem_methods[] = {
 };
 
 PyMethodDef fx_sem_methods[] = {
+    ilpy::method<+[](IpcSemaphore& s, std::uint32_t v) noexcept { s.p.store_value(v); },
+                 "_store_value($self, v, /)", "Set the count (the constructor's initial).">(),
     ilpy::method<+[](IpcSemaphore& s, std::optional<std::uint32_t> n) noexcept {
                    return n == 0u ? Py_NewRef(Py_None) : sem_post_n(s, n.value_or(1));
                  },
@@ -439,6 +398,11 @@ shm::AttachResult barrier_open(shm::ShmBarrier& b, std::uint32_t parties) {
   return attached;
 }
 
+/// interlock.ipc's attach rules (arg: Semaphore's value, Barrier's parties).
+template <class P> shm::AttachResult ipc_attach(P& p, bool named, std::uint32_t) { return p.attach(named); }
+shm::AttachResult ipc_attach(shm::ShmSemaphore& p, bool named, std::uint32_t v) { return p.attach(v, named); }
+shm::AttachResult ipc_attach(shm::ShmBarrier& p, bool, std::uint32_t n) { return barrier_open(p, n); }
+
 PyObject* barrier_wait(IpcBarrier& b, Ipc::Timeout timeout) noexcept {
   Deadline d;
   if (!Ipc::deadline(timeout, &d)) return nullptr;
@@ -468,33 +432,69 @@ PyMethodDef barrier_methods[] = {
 
 // ============================================================ classes
 
-template <class T, PyMethodDef* M>
-nb::class_<T> native_class(nb::handle m, const char* name, const char* doc) {
-  return nb::class_<T>(m, name, ilpy::method_slots<M>(), nb::is_weak_referenceable(), doc);
+template <class T> const char* g_name = nullptr;  // T's Python name, for errors
+
+/// tp_init of a buffer class (interlock.ipc's, fastipc's): (buffer, offset,
+/// shared, arg), checked by its Python constructor (ipc/_futex.py sets it as __init__:
+/// hence a slot, not nanobind's type call, which would bypass it); arg:
+/// Semaphore's value, Barrier's parties; a bare word ignores shared.
+template <class T>
+int native_init(PyObject* self, PyObject* args, PyObject* kwargs) noexcept {
+  PyObject* buffer;
+  Py_ssize_t offset;
+  int shared;
+  unsigned int arg;
+  if (nb::inst_ready(self) || kwargs) {
+    PyErr_SetString(PyExc_TypeError, "__init__: an initialised object, or keyword arguments");
+    return -1;
+  }
+  if (!PyArg_ParseTuple(args, "OnpI:__init__", &buffer, &offset, &shared, &arg)) return -1;
+  if (offset < 0) return PyErr_SetString(PyExc_ValueError, "offset must be >= 0"), -1;
+  try {
+    construct(nb::inst_ptr<T>(self), [&](T& o) {
+      export_buffer(o, buffer, static_cast<std::size_t>(offset), T::size, T::alignment, g_name<T>);
+      o.shared = shared != 0;
+      if constexpr (requires { o.a; }) {
+        o.a = static_cast<decltype(o.a)>(o.mem);
+      } else {  // named: on a _NamedRegion, whose flock makes a stalled initialiser a dead one
+        o.p = decltype(o.p)(o.mem, o.shared);
+        const shm::AttachResult r = ipc_attach(o.p, o.region != nullptr, arg);
+        if (r == shm::AttachResult::created || r == shm::AttachResult::attached) return;
+        PyErr_Format(PyExc_ValueError, "%s: cannot attach: %s", g_name<T>, shm::describe(r));
+        throw nb::python_error();
+      }
+    });
+  } catch (...) {
+    return ilpy::detail::translate_current_exception(), -1;
+  }
+  nb::inst_mark_ready(self);
+  return 0;
 }
 
-/// An interlock.ipc class on a buffer: size / alignment, _source / _offset
-/// (for pickling, ipc/_futex.py), shared and the named objects' members, and
-/// unless Custom the __init__ of one that attaches without arguments. A bare
-/// word has neither `shared` nor named members.
-template <class T, PyMethodDef* M, bool Custom = false>
-nb::class_<T> buffer_class(nb::handle m, const char* name, const char* doc) {
-  auto c = native_class<T, M>(m, name, doc);
+/// A class with the methods M and the constructor native_init (the
+/// documentation and the Python constructor: ipc/_futex.py).
+template <class T, PyMethodDef* M>
+nb::class_<T> native_class(nb::handle m, const char* name) {
+  g_name<T> = name;
+  static PyType_Slot slots[] = {{Py_tp_methods, static_cast<void*>(M)},
+                                {Py_tp_init, reinterpret_cast<void*>(&native_init<T>)},
+                                {0, nullptr}};
+  return nb::class_<T>(m, name, nb::type_slots(slots), nb::is_weak_referenceable());
+}
+
+/// The native base of an interlock.ipc class on a buffer: size / alignment,
+/// _source / _offset (pickling), and but for a bare word shared and the named
+/// objects' members.
+template <class T, PyMethodDef* M>
+nb::class_<T> buffer_class(nb::handle m, const char* name) {
+  auto c = native_class<T, M>(m, name);
   c.def_prop_ro("_source", [](const T& s) { return s.source; })
       .def_prop_ro("_offset", [](const T& s) { return s.offset; });
   c.attr("size") = T::size;
   c.attr("alignment") = T::alignment;
-  if constexpr (std::is_same_v<T, Word<std::uint32_t>> || std::is_same_v<T, Word<std::uint64_t>>) {
-    c.def("__init__", [name](T* self, nb::handle buffer, std::size_t offset) {
-      buffer_init(self, buffer, offset, true, name);
-    }, "buffer"_a, "offset"_a = 0);
-  } else {
+  if constexpr (!std::is_same_v<T, Word<std::uint32_t>> && !std::is_same_v<T, Word<std::uint64_t>>) {
     c.def_prop_ro("shared", [](const T& s) { return s.shared; });
     add_named_members(c);
-    if constexpr (!Custom)
-      c.def("__init__", [name](T* self, nb::handle buffer, std::size_t offset, bool shared) {
-        buffer_init(self, buffer, offset, shared, name);
-      }, "buffer"_a, "offset"_a = 0, "shared"_a = true);
   }
   return c;
 }
@@ -544,30 +544,11 @@ void init_ipc_futex(nb::module_& m) {
       })
       .def_prop_ro("created", [](const Region& g) { return g.r->created(); });
 
-  // ---------------------------------------------------------- FutexWord, atomics
-  buffer_class<IpcFutexWord, futex_methods>(
-      m, "FutexWord",
-      "A 32-bit futex word in a caller-supplied writable buffer (4 bytes, 4-byte\n"
-      "aligned, at offset): wait(expected, timeout) / wake(n), acquire load()\n"
-      "and release store(). shared=False uses process-private futexes (threads\n"
-      "of one process only; every user of the word must agree).");
-  buffer_class<Word<std::uint32_t>, AtomicTable<Word<std::uint32_t>>::methods>(
-      m, "AtomicU32",
-      "An unsigned 32-bit atomic in a caller-supplied writable buffer (4 bytes,\n"
-      "4-byte aligned): load/store/cas/exchange/fetch_add.");
-  buffer_class<Word<std::uint64_t>, AtomicTable<Word<std::uint64_t>>::methods>(
-      m, "AtomicU64",
-      "An unsigned 64-bit atomic in a caller-supplied writable buffer (8 bytes,\n"
-      "8-byte aligned): load/store/cas/exchange/fetch_add.");
-
-  // ---------------------------------------------------------- Mutex
-  buffer_class<IpcMutex, mutex_methods>(
-      m, "Mutex",
-      "A lock in a caller-supplied writable buffer (64 bytes, 4-byte aligned, at\n"
-      "offset; zero-filled memory is initialised, an existing Mutex is attached,\n"
-      "anything else is refused), usable by threads of any process mapping it.\n"
-      "threading.Lock's API. If a process dies holding it, the next acquirer gets\n"
-      "it within about a second and owner_died is True while it holds it.")
+  // The public classes and their documentation: ipc/_futex.py.
+  buffer_class<IpcFutexWord, futex_methods>(m, "FutexWord");
+  buffer_class<Word<std::uint32_t>, AtomicTable<Word<std::uint32_t>>::methods>(m, "AtomicU32");
+  buffer_class<Word<std::uint64_t>, AtomicTable<Word<std::uint64_t>>::methods>(m, "AtomicU64");
+  buffer_class<IpcMutex, mutex_methods>(m, "Mutex")
       .def_prop_ro("owner_pid", [](const IpcMutex& s) { return s.p.owner_pid(); },
                    "PID of the process holding the lock (0: unlocked).")
       .def_prop_ro("owner_died", [](const IpcMutex& s) { return s.p.owner_died(); },
@@ -575,75 +556,20 @@ void init_ipc_futex(nb::module_& m) {
                    "holding the lock: the data it protects may need repair.")
       .def_prop_ro("recoveries", [](const IpcMutex& s) { return s.p.recoveries(); },
                    "How many times the lock was taken over from a dead owner.");
-
-  // ---------------------------------------------------------- Semaphore
-  buffer_class<IpcSemaphore, sem_methods, true>(
-      m, "Semaphore",
-      "A counting semaphore in a caller-supplied writable buffer (64 bytes,\n"
-      "4-byte aligned). value initialises fresh (zero-filled) memory; attaching to\n"
-      "an existing Semaphore keeps its count. post(n) / wait(timeout), and\n"
-      "threading.Semaphore's acquire/release/with.")
-      .def("__init__", [](IpcSemaphore* self, nb::handle buffer, nb::handle value,
-                          std::size_t offset, bool shared) {
-        const std::uint32_t v = initial_value(value);
-        buffer_init(self, buffer, offset, shared, "Semaphore",
-                    [v](auto& p, bool named) { return p.attach(v, named); });
-      }, "buffer"_a, "value"_a.none() = 0, "offset"_a = 0, "shared"_a = true)
+  buffer_class<IpcSemaphore, sem_methods>(m, "Semaphore")
       .def_prop_ro("value", [](const IpcSemaphore& s) { return s.p.value(); },
                    "The tokens available now (a snapshot).");
-
-  // ---------------------------------------------------------- Event
-  buffer_class<IpcEvent, event_methods>(
-      m, "Event",
-      "A flag in a caller-supplied writable buffer (64 bytes, 4-byte aligned)\n"
-      "that threads of any process can wait for: threading.Event's API.");
-
-  // ---------------------------------------------------------- Barrier
-  buffer_class<IpcBarrier, barrier_methods, true>(
-      m, "Barrier",
-      "A cyclic barrier for parties threads of any processes, in a caller-supplied\n"
-      "writable buffer (64 bytes, 4-byte aligned): threading.Barrier's wait /\n"
-      "abort / reset / parties / n_waiting / broken. parties is required for fresh\n"
-      "memory and, if given, must match an existing barrier.")
-      .def("__init__", [](IpcBarrier* self, nb::handle buffer, nb::handle parties,
-                          std::size_t offset, bool shared) {
-        constexpr long long kMax = shm::ShmBarrier::kMaxParties;
-        const char* range = "parties must be between 1 and 2**30";
-        const std::uint32_t n =
-            parties.is_none() ? 0 : u32_arg(parties.ptr(), 1, kMax, range, PyExc_ValueError, range);
-        buffer_init(self, buffer, offset, shared, "Barrier", [n](auto& p, bool) { return barrier_open(p, n); });
-      }, "buffer"_a, "parties"_a.none() = nb::none(), "offset"_a = 0, "shared"_a = true)
+  buffer_class<IpcEvent, event_methods>(m, "Event");
+  buffer_class<IpcBarrier, barrier_methods>(m, "Barrier")
       .def_prop_ro("parties", [](const IpcBarrier& b) { return b.p.parties(); })
       .def_prop_ro("n_waiting", [](const IpcBarrier& b) { return b.p.n_waiting(); })
       .def_prop_ro("broken", [](const IpcBarrier& b) { return b.p.broken(); });
 
   // ---------------------------------------------------------- fastipc
   nb::module_ fx = m.def_submodule("_fastipc", "Native classes of interlock.compat.fastipc.");
-  native_class<FxFutexWord, fx_futex_methods>(
-      fx, "FutexWord",
-      "fastipc's buffer-backed futex word (4 bytes, 4-byte aligned).")
-      .def("__init__", [](FxFutexWord* self, nb::handle buffer, bool shared) {
-        buffer_init(self, buffer, 0, shared, "FutexWord");
-      }, "buffer"_a, "shared"_a = true);
-  native_class<Fast<shm::ShmMutex>, fx_mutex_methods>(
-      fx, "Mutex",
-      "fastipc's buffer-backed mutex (64 bytes, 4-byte aligned).")
-      .def("__init__", [](Fast<shm::ShmMutex>* self, nb::handle buffer, bool shared) {
-        buffer_init(self, buffer, 0, shared, "Mutex");
-      }, "buffer"_a, "shared"_a = true);
-  native_class<Fast<shm::ShmSemaphore>, fx_sem_methods>(
-      fx, "Semaphore",
-      "fastipc's buffer-backed semaphore (64 bytes, 4-byte aligned). initial, if\n"
-      "given, sets the count; None attaches without changing it.")
-      .def("__init__", [](Fast<shm::ShmSemaphore>* self, nb::handle buffer, nb::handle initial,
-                          bool shared) {
-        const std::uint32_t v = initial_value(initial);
-        buffer_init(self, buffer, 0, shared, "Semaphore", [&](auto& p, bool) {
-          const auto r = p.attach(0);
-          if (!initial.is_none()) p.store_value(v);
-          return r;
-        });
-      }, "buffer"_a, "initial"_a.none() = nb::none(), "shared"_a = true);
+  native_class<FxFutexWord, fx_futex_methods>(fx, "FutexWord");
+  native_class<Fast<shm::ShmMutex>, fx_mutex_methods>(fx, "Mutex");
+  native_class<Fast<shm::ShmSemaphore>, fx_sem_methods>(fx, "Semaphore");
 
   // Last: nanobind's stub generator places an __init__ by its class's module.
   for (const char* c : {"FutexWord", "AtomicU32", "AtomicU64", "Mutex", "Semaphore", "Event",

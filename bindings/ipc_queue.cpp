@@ -49,16 +49,6 @@ struct IpcShmQueue : ShmBase {
 
 // ------------------------------------------------------------ construction
 
-/// Opens the ring in self->mem (size bytes), creating it with (cap, msg)
-/// when `init` and the memory is fresh, else attaching (waiting `wait` for a
-/// creator that is still initialising). ShmQueueError -> ValueError (the
-/// translator in init_ipc_queue).
-void open_ring(IpcShmQueue& self, std::size_t size, bool init, std::size_t cap, std::size_t msg,
-               Deadline wait) {
-  nb::gil_scoped_release nogil;
-  self.q = ShmQueue::open(self.mem, size, init ? cap : 0, msg, wait, &self.created);
-}
-
 /// The native __init__, given ShmQueue.__init__'s checked arguments
 /// (ipc/_queue.py): the queue in buffer (a named one: a _NamedRegion) at
 /// offset, initialised if `init` and fresh, else attached (waiting for an
@@ -67,9 +57,11 @@ void queue_init(IpcShmQueue* self, nb::handle buffer, std::size_t offset, std::s
                 std::size_t msg, bool init, bool wait) {
   construct(self, [&](IpcShmQueue& q) {
     export_buffer(q, buffer, offset, ShmQueue::kHeaderSize, ShmQueue::kAlign, "ShmQueue");
-    open_ring(q, static_cast<std::size_t>(q.view.len) - offset, init,
-              cap ? cap : kDefaultCapacity, msg ? msg : kDefaultMaxMessage,
-              wait ? Deadline::after(kInitWait) : Deadline::immediate());
+    const auto size = static_cast<std::size_t>(q.view.len) - offset;
+    const Deadline d = wait ? Deadline::after(kInitWait) : Deadline::immediate();
+    nb::gil_scoped_release nogil;  // ShmQueueError -> ValueError (init_ipc_queue's translator)
+    q.q = ShmQueue::open(q.mem, size, init ? (cap ? cap : kDefaultCapacity) : 0,
+                         msg ? msg : kDefaultMaxMessage, d, &q.created);
     if (!q.created) q.q.check_matches(cap, msg);  // ShmQueueError -> ValueError
   });
 }

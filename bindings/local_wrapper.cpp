@@ -169,9 +169,6 @@ PyObject* exit_of(PyObject* w, PyObject* const* args, Py_ssize_t nargs) {
   Py_DECREF(exit);
   return r;
 }
-PyObject* reduce_of(PyObject* w, PyObject*) {
-  return Py_BuildValue("(O(O))", reinterpret_cast<PyObject*>(g_type), w);
-}
 
 PyMethodDef lw_methods[] = {
     {"__enter__", fwd<enter_of>::slot, METH_NOARGS,
@@ -179,8 +176,6 @@ PyMethodDef lw_methods[] = {
     {"__exit__", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(fwd<exit_of>::slot)),
      METH_FASTCALL,
      "__exit__($self, exc_type, exc_value, traceback, /)\n--\n\nExit the wrapped object's context."},
-    {"__reduce__", fwd<reduce_of>::slot, METH_NOARGS,
-     "__reduce__($self, /)\n--\n\nPickle as LocalWrapper(wrapped)."},
     {nullptr, nullptr, 0, nullptr},
 };
 

@@ -241,9 +241,7 @@ PyObject* new_guard(typename H::Core* core, nb::handle owner) noexcept {
 }
 
 bool release_fair(interlock::CheckedRWMutex& c) noexcept { return c.try_unlock(true); }
-PyObject* write_guard_release_fair(Guard<WriteHold>& g) noexcept {
-  return g.release_with<&release_fair>();
-}
+constexpr auto write_guard_release_fair = &Guard<WriteHold>::release_with<&release_fair>;
 
 /// WriteGuard.downgrade(): a ReadGuard for the downgraded hold, or None when
 /// the guard no longer holds the lock.
@@ -432,10 +430,10 @@ PyMethodDef* guard_methods() {
       ilpy::method<&Syncx::exit<&G::release, G>,
                    "__exit__($self, exc_type, exc_value, traceback, /)",
                    "release(); return False.">(),
-      only<write>(ilpy::method<&write_guard_release_fair,
+      only<write>(ilpy::method<write_guard_release_fair,
                                "release_fair($self, /)",
                                "release(), handing the lock to a waiting thread if any.">()),
-      only<write>(alias<&write_guard_release_fair, "unlock_fair", "release_fair">()),
+      only<write>(alias<write_guard_release_fair, "unlock_fair", "release_fair">()),
       only<write>(ilpy::method<&write_guard_downgrade, "downgrade($self, /)",
                                "Turn the write hold into a read hold, atomically; return its "
                                "ReadGuard\n(this guard then holds nothing), or None if this "

@@ -63,7 +63,7 @@ PyMethodDef alias() noexcept {
 /// Ready says what a None result means.
 template <auto Enqueue, fixed_string Ready>
 PyMethodDef aio_method() noexcept {
-  return method<Enqueue, "_aio_enqueue($self, loop, future, /)",
+  return method<Enqueue, "_aio_enqueue($self, loop, future, prev, /)",
                 cat<"For interlock's asyncio support: ", Ready,
                     " queue a waiter\nthat completes `future` on `loop` (an AsyncWait).">()>();
 }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <new>
 #include <optional>
+#include <type_traits>
 
 #include "aio.hpp"
 #include "fast_methods.hpp"
@@ -129,37 +130,29 @@ INTERLOCK_ALWAYS_INLINE bool block_deadline(ilpy::passed block, ilpy::passed tim
   return blk >= 0 && ilpy::queue_deadline(blk != 0, timeout.obj, d);
 }
 
-template <class C>
-PyObject* q_put(C& c, PyObject* item, ilpy::passed block, ilpy::passed timeout) noexcept {
+PyObject* q_put(QueueBase& c, PyObject* item, ilpy::passed block, ilpy::passed timeout) noexcept {
   Deadline d;
   return block_deadline(block, timeout, &d) ? push_until(c, item, d) : nullptr;
 }
 
-template <class C>
-PyObject* q_put_nowait(C& c, PyObject* item) noexcept {
+PyObject* q_put_nowait(QueueBase& c, PyObject* item) noexcept {
   return push_until(c, item, Deadline::immediate());
 }
 
-template <class C>
-PyObject* q_get(C& c, ilpy::passed block, ilpy::passed timeout) noexcept {
+PyObject* q_get(QueueBase& c, ilpy::passed block, ilpy::passed timeout) noexcept {
   Deadline d;
   return block_deadline(block, timeout, &d) ? pop_until(c, d) : nullptr;
 }
 
-template <class C>
-PyObject* q_get_nowait(C& c) noexcept {
+PyObject* q_get_nowait(QueueBase& c) noexcept {
   return pop_until(c, Deadline::immediate());
 }
 
-template <class C>
-std::size_t q_qsize(const C& c) noexcept { return c.core.size(); }
-template <class C>
-bool q_empty(const C& c) noexcept { return c.core.empty(); }
-template <class C>
-bool q_full(const C& c) noexcept { return c.core.full(); }
+std::size_t q_qsize(const QueueBase& c) noexcept { return c.core.size(); }
+bool q_empty(const QueueBase& c) noexcept { return c.core.empty(); }
+bool q_full(const QueueBase& c) noexcept { return c.core.full(); }
 
-template <class C>
-PyObject* q_task_done(C& c) noexcept {
+PyObject* q_task_done(QueueBase& c) noexcept {
   if (!c.core.task_done()) {
     PyErr_SetString(PyExc_ValueError, "task_done() called too many times");
     return nullptr;
@@ -167,8 +160,7 @@ PyObject* q_task_done(C& c) noexcept {
   Py_RETURN_NONE;
 }
 
-template <class C>
-PyObject* q_join(C& c) noexcept {
+PyObject* q_join(QueueBase& c) noexcept {
   if (c.core.unfinished_tasks() == 0) Py_RETURN_NONE;
   const WaitStatus st = ilpy::blocking([&] { return c.core.join(Deadline::never()); });
   if (st == WaitStatus::interrupted) return ilpy::raise_interrupted();
@@ -176,8 +168,7 @@ PyObject* q_join(C& c) noexcept {
 }
 
 // shutdown(immediate=False)
-template <class C>
-PyObject* q_shutdown(C& c, ilpy::passed immediate) noexcept {
+PyObject* q_shutdown(QueueBase& c, ilpy::passed immediate) noexcept {
   int imm = 0;
   if (immediate.given() && (imm = PyObject_IsTrue(immediate.obj)) < 0) return nullptr;
   c.core.shutdown(imm != 0, decref);
@@ -185,143 +176,113 @@ PyObject* q_shutdown(C& c, ilpy::passed immediate) noexcept {
 }
 
 // ============================================================ asyncio (bindings/aio.hpp)
-// _aio_get(loop, future, prev) / _aio_put(item, loop, future, prev) /
-// _aio_join(loop, future, prev): do it now (the item / None), or queue an
-// event-loop waiter and return it (an AsyncWait). `prev` is the waiter whose
-// wake-up led to this retry (None the first time): its registration among
-// the queue's waiters is given up in the same critical section.
+// _aio_get / _aio_put / _aio_join: aio.hpp's protocol; the fast path first
+// (no waiter object at all), then aio::custom over BlockingQueue's *_async.
 
-template <PyQueueCore::AsyncSide Side, class Core>
+using interlock::parking_lot::AsyncNode;
+
+template <PyQueueCore::AsyncSide Side, class Step>
 PyObject* queue_async(PyObject* self, QueueBase& b, PyObject* loop, PyObject* future,
-                      PyObject* prev, Core&& core) noexcept {
-  namespace aio = interlock::py::aio;
-  const int registered = aio::claim_registration(prev, &b.core);
-  if (registered < 0) return nullptr;
-  static constexpr aio::CustomOps ops{
-      [](void* q, interlock::parking_lot::AsyncNode& n) noexcept {
-        return static_cast<PyQueueCore*>(q)->cancel_async(n, Side);
-      },
+                      PyObject* prev, Step&& step) noexcept {
+  static constexpr interlock::py::aio::CustomOps ops{
+      [](void* q, AsyncNode& n) noexcept { return static_cast<PyQueueCore*>(q)->cancel_async(n, Side); },
       [](void* q) noexcept { static_cast<PyQueueCore*>(q)->abandon_async(Side); }};
-  PyObject* w = aio::make_custom(self, &b.core, &ops, loop, future);
-  if (!w) {
-    if (registered) b.core.abandon_async(Side);
-    return nullptr;
-  }
-  aio::queue_ref(w);
-  bool queued = false;
-  PyObject* r = core(aio::custom_node(w), registered != 0, &queued);
-  if (queued) return w;  // (r is unset)
-  aio::unqueued(w);
-  Py_DECREF(w);
-  return r;
+  return interlock::py::aio::custom(self, &b.core, ops, loop, future, prev, step);
 }
 
-template <class C>
-PyObject* q_aio_get(PyObject* self, C& c, PyObject* loop, PyObject* future, PyObject* prev) noexcept {
-  PyObject* out = nullptr;  // fast path first: no waiter object at all
+PyObject* q_aio_get(PyObject* self, QueueBase& c, PyObject* loop, PyObject* future,
+                    PyObject* prev) noexcept {
+  PyObject* out = nullptr;
   if (prev == Py_None && c.core.pop(&out, Deadline::immediate()) == QueueStatus::ok) return out;
   return queue_async<PyQueueCore::AsyncSide::getter>(
-      self, c, loop, future, prev,
-      [&](interlock::parking_lot::AsyncNode& n, bool reg, bool* queued) -> PyObject* {
-        PyObject* v = nullptr;
-        switch (c.core.pop_async(&v, n, reg, queued)) {
-          case QueueStatus::ok: return v;
-          case QueueStatus::shut_down: PyErr_SetNone(g_shutdown); return nullptr;
-          default: return nullptr;  // queued
-        }
+      self, c, loop, future, prev, [&](AsyncNode& n, bool reg, bool* queued) noexcept {
+        const QueueStatus st = c.core.pop_async(&out, n, reg, queued);
+        if (st == QueueStatus::shut_down) PyErr_SetNone(g_shutdown);
+        return st == QueueStatus::ok ? out : nullptr;  // else queued, or ShutDown
       });
 }
 
-template <class C>
-PyObject* q_aio_put(PyObject* self, C& c, PyObject* item, PyObject* loop, PyObject* future,
+PyObject* q_aio_put(PyObject* self, QueueBase& c, PyObject* item, PyObject* loop, PyObject* future,
                     PyObject* prev) noexcept {
   Py_INCREF(item);  // the queue's reference, if it takes it
   if (prev == Py_None && c.core.push(item, Deadline::immediate()) == QueueStatus::ok) Py_RETURN_NONE;
-  PyObject* r = queue_async<PyQueueCore::AsyncSide::putter>(
-      self, c, loop, future, prev,
-      [&](interlock::parking_lot::AsyncNode& n, bool reg, bool* queued) -> PyObject* {
-        const QueueStatus st = c.core.push_async(item, n, reg, queued);
+  Py_DECREF(item);  // (the caller holds another)
+  return queue_async<PyQueueCore::AsyncSide::putter>(
+      self, c, loop, future, prev, [&](AsyncNode& n, bool reg, bool* queued) noexcept {
+        const QueueStatus st = c.core.push_async(Py_NewRef(item), n, reg, queued);
         if (st == QueueStatus::ok) Py_RETURN_NONE;
-        if (*queued) return nullptr;
-        return push_failed(c, st, Py_NewRef(item));
+        if (!*queued) return push_failed(c, st, item);
+        Py_DECREF(item);
+        return static_cast<PyObject*>(nullptr);
       });
-  if (!r || Py_TYPE(r) == interlock::py::aio::wait_type()) Py_DECREF(item);  // not queued
-  return r;
 }
 
-template <class C>
-PyObject* q_aio_join(PyObject* self, C& c, PyObject* loop, PyObject* future, PyObject* prev) noexcept {
+PyObject* q_aio_join(PyObject* self, QueueBase& c, PyObject* loop, PyObject* future,
+                     PyObject* prev) noexcept {
   if (prev == Py_None && c.core.unfinished_tasks() == 0) Py_RETURN_NONE;
   return queue_async<PyQueueCore::AsyncSide::joiner>(
-      self, c, loop, future, prev,
-      [&](interlock::parking_lot::AsyncNode& n, bool reg, bool* queued) -> PyObject* {
+      self, c, loop, future, prev, [&](AsyncNode& n, bool reg, bool* queued) noexcept {
         *queued = !c.core.join_async(n, reg);
-        if (*queued) return nullptr;
-        Py_RETURN_NONE;
+        return *queued ? nullptr : Py_NewRef(Py_None);
       });
 }
 
-#define IL_QUEUE_DOC_PUT                                                                        \
-  "Put item into the queue. If block is true and timeout is None (the default),\n"              \
-  "wait until a free slot is available; with a non-negative timeout wait at most\n"             \
-  "that many seconds and raise queue.Full if no slot became free. Otherwise\n"                  \
-  "(block false) put the item if a slot is free at once, else raise queue.Full\n"               \
-  "(timeout is then ignored). Raises ShutDown once shutdown() was called.\n"                    \
-  "Waiting releases the GIL and is interruptible (an interrupted put puts nothing)."
-#define IL_QUEUE_DOC_GET                                                                        \
-  "Remove and return the oldest item. If block is true and timeout is None (the\n"              \
-  "default), wait until an item is available; with a non-negative timeout wait at\n"            \
-  "most that many seconds and raise queue.Empty if none arrived. Otherwise (block\n"            \
-  "false) return an item if one is available at once, else raise queue.Empty.\n"               \
-  "After shutdown(), raises ShutDown once the queue is empty (at once after\n"                  \
-  "shutdown(immediate=True)). Waiting releases the GIL and is interruptible."
-
-// queue.Queue's methods, shared by Queue and StdConcurrentQueue.
-#define IL_STD_QUEUE_METHODS(C)                                                                  \
-  ilpy::method<&q_put<C>, "put($self, /, item: T, block=True, timeout=None)",                 \
-                   IL_QUEUE_DOC_PUT>(),                                                         \
-      ilpy::method<&q_get<C>, "get($self, /, block=True, timeout=None) -> T",                     \
-                   IL_QUEUE_DOC_GET>(),                                                         \
-      ilpy::method<&q_put_nowait<C>, "put_nowait($self, item: T, /)",                           \
-                   "Put item without waiting: put(item, block=False).">(),                      \
-      ilpy::method<&q_get_nowait<C>, "get_nowait($self, /) -> T",                               \
-                   "Remove and return an item without waiting: get(block=False).">(),           \
-      ilpy::method<&q_qsize<C>, "qsize($self, /)",                                              \
-                   "Return the number of items in the queue (a snapshot).">(),                  \
-      ilpy::method<&q_full<C>, "full($self, /)",                                                \
-                   "Return True if the queue holds maxsize items (never for an unbounded "      \
-                   "queue).">(),                                                                \
-      ilpy::method<&q_task_done<C>, "task_done($self, /)", IL_QUEUE_DOC_TASK_DONE>(),           \
-      ilpy::method<&q_join<C>, "join($self, /)",                                                \
-                   "Block until every item put into the queue was taken and marked done with\n" \
-                   "task_done(). Waiting releases the GIL and is interruptible.">()
-#define IL_QUEUE_DOC_TASK_DONE                                                                  \
-  "Tell the queue that a task taken from it is complete: each get() used to\n"                  \
-  "fetch a task is followed by one task_done(). When every put item was marked\n"               \
-  "done, join() returns. ValueError if called more times than items were put."
-
-// ============================================================ Queue
-
-PyMethodDef queue_methods[] = {
-    IL_STD_QUEUE_METHODS(PyQueue),
-    ilpy::method<&q_empty<PyQueue>, "empty($self, /)",
-                 "Return True if the queue is empty (a snapshot).">(),
-    ilpy::method<&q_shutdown<PyQueue>, "shutdown($self, /, immediate=False)",
-                 "Shut the queue down (Python 3.13's queue.Queue.shutdown): put() raises\n"
-                 "ShutDown from now on, get() once the queue is empty; blocked callers wake\n"
-                 "up and raise ShutDown. With immediate=True the queued items are removed\n"
-                 "(each counting as done for join()) and get() raises ShutDown at once.">(),
-    {"__class_getitem__", &Py_GenericAlias,
-     METH_O | METH_CLASS, "__class_getitem__($cls, item, /)\n--\n\nQueue[T]: a types.GenericAlias."},
-    ilpy::method<&q_aio_get<PyQueue>, "_aio_get($self, loop, future, prev, /)",
-                 "For interlock's asyncio support: an item, or a queued AsyncWait.">(),
-    ilpy::method<&q_aio_put<PyQueue>, "_aio_put($self, item, loop, future, prev, /)",
-                 "For interlock's asyncio support: None once put, or a queued AsyncWait.">(),
-    ilpy::method<&q_aio_join<PyQueue>, "_aio_join($self, loop, future, prev, /)",
-                 "For interlock's asyncio support: None if no task is unfinished, or a\n"
-                 "queued AsyncWait.">(),
-    ilpy::methods_end,
-};
+/// queue.Queue's methods, of Queue and StdConcurrentQueue (Queue also has
+/// empty / shutdown here, StdConcurrentQueue ConcurrentQueue's; asyncio: Queue).
+template <class C>
+PyMethodDef* std_queue_methods() {
+  constexpr bool q = std::is_same_v<C, PyQueue>;
+  return ilpy::table<C>({
+      ilpy::method<&q_put, "put($self, /, item: T, block=True, timeout=None)",
+                   "Put item into the queue. If block is true and timeout is None (the default),\n"
+                   "wait until a free slot is available; with a non-negative timeout wait at most\n"
+                   "that many seconds and raise queue.Full if no slot became free. Otherwise\n"
+                   "(block false) put the item if a slot is free at once, else raise queue.Full\n"
+                   "(timeout is then ignored). Raises ShutDown once shutdown() was called.\n"
+                   "Waiting releases the GIL and is interruptible (an interrupted put puts "
+                   "nothing).">(),
+      ilpy::method<&q_get, "get($self, /, block=True, timeout=None) -> T",
+                   "Remove and return the oldest item. If block is true and timeout is None (the\n"
+                   "default), wait until an item is available; with a non-negative timeout wait at\n"
+                   "most that many seconds and raise queue.Empty if none arrived. Otherwise (block\n"
+                   "false) return an item if one is available at once, else raise queue.Empty.\n"
+                   "After shutdown(), raises ShutDown once the queue is empty (at once after\n"
+                   "shutdown(immediate=True)). Waiting releases the GIL and is interruptible.">(),
+      ilpy::method<&q_put_nowait, "put_nowait($self, item: T, /)",
+                   "Put item without waiting: put(item, block=False).">(),
+      ilpy::method<&q_get_nowait, "get_nowait($self, /) -> T",
+                   "Remove and return an item without waiting: get(block=False).">(),
+      ilpy::method<&q_qsize, "qsize($self, /)",
+                   "Return the number of items in the queue (a snapshot).">(),
+      ilpy::method<&q_full, "full($self, /)",
+                   "Return True if the queue holds maxsize items (never for an unbounded queue).">(),
+      ilpy::method<&q_task_done, "task_done($self, /)",
+                   "Tell the queue that a task taken from it is complete: each get() used to\n"
+                   "fetch a task is followed by one task_done(). When every put item was marked\n"
+                   "done, join() returns. ValueError if called more times than items were put.">(),
+      ilpy::method<&q_join, "join($self, /)",
+                   "Block until every item put into the queue was taken and marked done with\n"
+                   "task_done(). Waiting releases the GIL and is interruptible.">(),
+      ilpy::only<q>(ilpy::method<&q_empty, "empty($self, /)",
+                                 "Return True if the queue is empty (a snapshot).">()),
+      ilpy::only<q>(ilpy::method<
+                    &q_shutdown, "shutdown($self, /, immediate=False)",
+                    "Shut the queue down (Python 3.13's queue.Queue.shutdown): put() raises\n"
+                    "ShutDown from now on, get() once the queue is empty; blocked callers wake\n"
+                    "up and raise ShutDown. With immediate=True the queued items are removed\n"
+                    "(each counting as done for join()) and get() raises ShutDown at once.">()),
+      ilpy::only<q>({"__class_getitem__", &Py_GenericAlias, METH_O | METH_CLASS,
+                     "__class_getitem__($cls, item, /)\n--\n\nQueue[T]: a types.GenericAlias."}),
+      ilpy::only<q>(ilpy::method<&q_aio_get, "_aio_get($self, loop, future, prev, /)",
+                                 "For interlock's asyncio support: an item, or a queued AsyncWait.">()),
+      ilpy::only<q>(ilpy::method<&q_aio_put, "_aio_put($self, item, loop, future, prev, /)",
+                                 "For interlock's asyncio support: None once put, or a queued "
+                                 "AsyncWait.">()),
+      ilpy::only<q>(ilpy::method<&q_aio_join, "_aio_join($self, loop, future, prev, /)",
+                                 "For interlock's asyncio support: None if no task is unfinished, or a\n"
+                                 "queued AsyncWait.">()),
+  });
+}
 
 // ============================================================ ConcurrentQueue
 
@@ -349,18 +310,14 @@ PyMethodDef cq_methods[] = {
                  "then ShutDown is raised (at once after shutdown(immediate=True)).\n"
                  "RuntimeError if an earlier push failed. Waiting releases the GIL and is\n"
                  "interruptible.">(),
-    ilpy::method<&q_shutdown<PyConcurrentQueue>, "shutdown($self, /, immediate=False)",
+    ilpy::method<&q_shutdown, "shutdown($self, /, immediate=False)",
                  "Shut the queue down: push() raises ShutDown from now on, pop() once the\n"
                  "queue is empty; waiting pops wake up. immediate=True also discards the\n"
                  "queued values, so pop() raises ShutDown at once.">(),
-    ilpy::method<&q_qsize<PyConcurrentQueue>, "size($self, /)", "Return the number of queued values (a snapshot).">(),
-    ilpy::method<&q_empty<PyConcurrentQueue>, "empty($self, /)", "Return True if the queue is empty (a snapshot).">(),
+    ilpy::method<&q_qsize, "size($self, /)", "Return the number of queued values (a snapshot).">(),
+    ilpy::method<&q_empty, "empty($self, /)", "Return True if the queue is empty (a snapshot).">(),
     ilpy::methods_end,
 };
-
-// ============================================================ StdConcurrentQueue
-
-PyMethodDef scq_methods[] = {IL_STD_QUEUE_METHODS(PyStdConcurrentQueue), ilpy::methods_end};
 
 // ============================================================ ConcurrentGatheringIterator
 
@@ -465,7 +422,7 @@ void init_queues(nb::module_& m) {
   m.attr("ShutDown") = nb::borrow(g_shutdown);
 
   def_std_queue<PyQueue>(nb::class_<PyQueue>(
-      m, "Queue", ilpy::gc_slots<PyQueue>(queue_methods), nb::is_weak_referenceable(),
+      m, "Queue", ilpy::gc_slots<PyQueue>(std_queue_methods<PyQueue>()), nb::is_weak_referenceable(),
       "Queue(maxsize=0)\n\n"
       "A FIFO queue with queue.Queue's contract (maxsize <= 0: unbounded),\n"
       "raising queue.Empty, queue.Full and queue.ShutDown. Any number of\n"
@@ -494,7 +451,7 @@ void init_queues(nb::module_& m) {
       nb::sig("def __init__(self, scaling: int | None = None, lock_free: bool = False) -> None"));
 
   def_std_queue<PyStdConcurrentQueue>(nb::class_<PyStdConcurrentQueue, PyConcurrentQueue>(
-      m, "StdConcurrentQueue", ilpy::gc_slots<PyStdConcurrentQueue>(scq_methods),
+      m, "StdConcurrentQueue", ilpy::gc_slots<PyStdConcurrentQueue>(std_queue_methods<PyStdConcurrentQueue>()),
       "StdConcurrentQueue(maxsize=0)\n\n"
       "queue.Queue's API over ConcurrentQueue (lock-free waiting), as ft_utils:\n"
       "put/get with block and timeout, *_nowait, qsize/full, task_done/join, plus\n"

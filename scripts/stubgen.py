@@ -34,7 +34,8 @@ from pathlib import Path
 import nanobind.stubgen as nbs
 
 # class (its extension submodule + name) -> its Generic base in the stub. The
-# runtime side is a __class_getitem__ (Py_GenericAlias) in its method table.
+# runtime side is a __class_getitem__ (types.GenericAlias), native or installed
+# by the Python side (PATCHERS).
 GENERIC = {
     "interlock._interlock.atomic.AtomicReference": "typing.Generic[_T]",
     "interlock._interlock.atomic._syncx.AtomicReference": "typing.Generic[_T]",
@@ -44,7 +45,8 @@ GENERIC = {
     "interlock._interlock.collections.ConcurrentDictBase": "typing.Generic[_K, _V]",
 }
 NATIVE: set[int] = set()  # the extension's classes (ids), before the Python side loads
-PATCHERS = ("interlock.locks", "interlock.collections", "interlock.ipc")
+PATCHERS = ("interlock.locks", "interlock.collections", "interlock.ipc", "interlock.atomic",
+            "interlock.compat.ft_utils.concurrency")
 # Type parameters: T, K, V in signature strings (nb::sig, fast methods'
 # annotations) become the stub's private TypeVars _T, _K, _V.
 TYPEVARS = ("_T", "_K", "_V")

@@ -7,7 +7,7 @@
 // custom_node() itself), and then ended by the coroutine with one of
 //   * consume(): it was woken; reads the outcome (a lock or permit handed
 //     over, the event set, the latch open; custom: a plain wake-up, call
-//     the primitive again);
+//     the primitive again, which gives up the registration consume() claims);
 //   * cancel(): it gives up (cancelled, timed out): the node is withdrawn if
 //     still queued, else what a release handed it is given back (a lock
 //     unlocked through the checked unlock, a permit returned) and a plain
@@ -19,7 +19,7 @@
 // cancel()'s give-back and abandon(), which may run on different threads (a
 // notify on a releasing thread, the coroutine on its loop's thread); only
 // that one owns what the release handed over. `finished_` is the coroutine's
-// side only (enqueue/consume/cancel/claim_registration run on one thread).
+// side only (enqueue/consume/cancel run on one thread).
 // The node must stay alive and unmoved while queued (parking_lot.hpp).
 #pragma once
 
@@ -92,9 +92,11 @@ class AsyncWait {
   void unqueued() noexcept { finished_ = true; }
 
   /// After the wake-up: whether the release handed this waiter what it
-  /// waited for (custom: true, call again). Consumes the outcome: a later
-  /// cancel() or abandon() gives nothing back (false if one already did).
+  /// waited for (custom: whether it still holds its registration, which the
+  /// retry then gives up). Consumes the outcome: false if a cancel(),
+  /// abandon() or consume() came first, and a later one gives nothing back.
   bool consume() noexcept {
+    if (finished_) return false;
     bool h = false;
     switch (kind_) {
       case Kind::mutex: h = node_.mutex.handed_off(); break;
@@ -163,15 +165,6 @@ class AsyncWait {
       case Kind::event:
       case Kind::latch: break;
     }
-  }
-
-  /// A custom wait's retry after its wake-up: whether this (woken) wait still
-  /// holds its registration (claims it; false if a cancel or a lost
-  /// notification already passed the wake-up on).
-  bool claim_registration() noexcept {
-    if (finished_) return false;
-    finished_ = true;
-    return claim();
   }
 
  private:

@@ -16,8 +16,9 @@ thread waits for it and nothing polls. The release that takes it out runs the
 waiter's notify on the releasing thread, after the parking lot's bucket lock
 is released: it schedules ``_wake(future)`` on the waiter's loop, with
 ``call_soon`` from the loop's own thread and ``call_soon_threadsafe`` from any
-other. The coroutine then reads what the release left it (``handed_off``: a
-lock or permit handed over, or a plain wake-up after which it tries again).
+other. The coroutine then calls the primitive again, passing the woken waiter
+back: the call finds what the release left it (a lock or permit handed over),
+or, after a plain wake-up, tries again.
 
 Cancellation (``task.cancel()``, ``asyncio.timeout``, ``wait_for``): the
 coroutine calls ``waiter.cancel()``, which takes the waiter out of the queue,
@@ -61,28 +62,32 @@ _AsyncWait = _native.AsyncWait
 _native._wake = _wake  # what bindings/aio.cpp's notify schedules on the waiter's loop
 
 
-async def _acquire(prim: Any) -> None:
-    """Take a lock or permit of `prim` (a Lock or Semaphore), waiting on the
-    running loop. On cancellation nothing is held when CancelledError leaves."""
+async def _until_done(call: Callable[..., Any], *args: Any) -> Any:
+    """Drive a primitive's `_aio_*` call: it does the work (and returns its
+    result), or queues a waiter (an AsyncWait) to await before calling again
+    with that waiter, which ends the wait if the release handed it what it
+    waited for (a lock, a permit) and else gives up its registration. On
+    cancellation the waiter gives back what it was handed (nothing is held
+    when CancelledError leaves) and passes a plain wake-up on."""
     loop = _running_loop()
+    prev = None
     while True:
         future = loop.create_future()
-        waiter = prim._aio_enqueue(loop, future)
-        if waiter is None:
-            return
+        r = call(*args, loop, future, prev)
+        if type(r) is not _AsyncWait:
+            return r
         try:
             await future
         except BaseException:
-            waiter.cancel()
+            r.cancel()
             raise
-        if waiter.handed_off:
-            return
-        # A plain wake-up (an unfair unlock let others compete): try again.
+        prev = r
 
 
-# An Event's / CountDownLatch's waiter reports handed_off once set() / the last
-# count_down() woke it (even if clear() followed): the same loop serves.
-_until_open = _acquire
+def _acquire(prim: Any) -> Any:
+    """Take a lock or permit of `prim` (a Lock or Semaphore), or wait until an
+    Event / CountDownLatch is open, on the running loop."""
+    return _until_done(prim._aio_enqueue)
 
 
 # ------------------------------------------------------------------ views
@@ -162,7 +167,7 @@ class EventAio:
         """Wait until the flag is set; return True."""
         ev = self._ev
         if not ev.is_set():
-            await _until_open(ev)
+            await _acquire(ev)
         return True
 
     def set(self) -> None:
@@ -193,7 +198,7 @@ class CountDownLatchAio:
         """Wait until the count is zero; return True."""
         latch = self._latch
         if latch.count:
-            await _until_open(latch)
+            await _acquire(latch)
         return True
 
     def count_down(self, n: int = 1) -> int:
@@ -207,25 +212,6 @@ class CountDownLatchAio:
 
     def __repr__(self) -> str:
         return f"<aio view of {self._latch!r}>"
-
-
-async def _until_done(call: Callable[..., Any], *args: Any) -> Any:
-    """Drive a queue's `_aio_*` call: it does the work (and returns its
-    result), or queues a waiter (an AsyncWait) to await before calling again
-    with that waiter, whose registration the retry gives up."""
-    loop = _running_loop()
-    prev = None
-    while True:
-        future = loop.create_future()
-        r = call(*args, loop, future, prev)
-        if type(r) is not _AsyncWait:
-            return r
-        try:
-            await future
-        except BaseException:
-            r.cancel()  # passes a wake-up it was given on
-            raise
-        prev = r
 
 
 # The aio views raise asyncio's queue exceptions, as asyncio.Queue does:
@@ -339,30 +325,25 @@ def _install() -> None:
         if not self.try_acquire():
             await _acquire(self)
 
-    async def lock_aexit(self: Lock, *exc_info: object) -> None:
-        self.release()
-
     async def sem_aenter(self: Semaphore) -> None:
         if not self.acquire(False):
             await _acquire(self)
 
-    async def sem_aexit(self: Semaphore, *exc_info: object) -> None:
+    async def aexit(self: Lock | Semaphore, *exc_info: object) -> None:
         self.release()
 
     Lock.aio = property(LockAio, doc="asyncio.Lock's API on this lock (LockAio).")
     Lock.__aenter__ = lock_aenter
-    Lock.__aexit__ = lock_aexit
+    Lock.__aexit__ = aexit
     for sem in (Semaphore, BoundedSemaphore):
         sem.aio = property(SemaphoreAio, doc="asyncio.Semaphore's API on this semaphore (SemaphoreAio).")
         sem.__aenter__ = sem_aenter
-        sem.__aexit__ = sem_aexit
+        sem.__aexit__ = aexit
     Queue.aio = property(QueueAio, doc="asyncio.Queue's API on this queue (QueueAio).")
     Event.aio = property(EventAio, doc="asyncio.Event's API on this event (EventAio).")
     CountDownLatch.aio = property(CountDownLatchAio, doc="Await this latch (CountDownLatchAio).")
-    for fn in (lock_aenter, sem_aenter):
-        fn.__name__ = "__aenter__"
-    for fn in (lock_aexit, sem_aexit):
-        fn.__name__ = "__aexit__"
+    lock_aenter.__name__ = sem_aenter.__name__ = "__aenter__"
+    aexit.__name__ = "__aexit__"
     for cls in (LockAio, SemaphoreAio, EventAio, CountDownLatchAio):
         cls.__module__ = "interlock.locks"  # their public home
     QueueAio.__module__ = "interlock.collections"

@@ -38,7 +38,7 @@ def _new_waiter() -> Any:
     """A waiting thread's (or coroutine's) private wake-up: a taken
     BoundedSemaphore(1). Its acquire(timeout=...) is threading's wait()
     convention (None forever, zero or negative no wait; NaN ValueError, too
-    large OverflowError, not a number TypeError: bindings/timeouts.hpp), and
+    large OverflowError, not a number TypeError: bindings/py_wait.hpp), and
     a second release() raises ValueError, which tells _notify that an
     interrupted notify() had already woken it."""
     waiter = BoundedSemaphore(1)

@@ -23,6 +23,7 @@ are mutable).
 """
 
 import copy as _copy
+from types import GenericAlias as _GenericAlias
 
 from ._interlock import atomic as _native
 
@@ -32,14 +33,41 @@ AtomicFloat = _native.AtomicFloat
 AtomicReference = _native.AtomicReference
 
 
-def _deepcopy_reference(ref, memo):
-    """``AtomicReference.__deepcopy__``: a new reference to a deep copy of the
-    object, registered in ``memo`` first, so that a reference that reaches
-    itself is copied into one that reaches the copy."""
-    new = type(ref)()
+def _reduce(self):
+    """Pickle support: (type(self), (value,))."""
+    return type(self), (self.load(),)
+
+
+def _copy_value(self):
+    """A new object holding the current value."""
+    return type(self)(self.load())
+
+
+def _deepcopy_value(self, memo, /):
+    """A new object holding the current value (which is immutable)."""
+    return type(self)(self.load())
+
+
+def _deepcopy_reference(self, memo, /):
+    """A new AtomicReference to a deep copy of the object, registered in
+    ``memo`` first, so that a reference that reaches itself is copied into one
+    that reaches the copy."""
+    new = type(self)()
     if isinstance(memo, dict):
-        memo[id(ref)] = new
-    new.store(_copy.deepcopy(ref.load(), memo))
+        memo[id(self)] = new
+    new.store(_copy.deepcopy(self.load(), memo))
     return new
+
+
+# Pickling and copying (cold paths) are Python functions installed into the
+# native classes; the hot methods are native. syncx's scalars (compat/syncx)
+# pickle the same way.
+for _sx in (_native._syncx.AtomicInt, _native._syncx.AtomicBool, _native._syncx.AtomicFloat):
+    setattr(_sx, "__reduce__", _reduce)
+for _cls in (AtomicInt, AtomicBool, AtomicFloat, AtomicReference):
+    setattr(_cls, "__reduce__", _reduce)
+    setattr(_cls, "__copy__", _copy_value)
+    setattr(_cls, "__deepcopy__", _deepcopy_reference if _cls is AtomicReference else _deepcopy_value)
+setattr(AtomicReference, "__class_getitem__", classmethod(_GenericAlias))  # AtomicReference[T]
 
 __all__ = ["AtomicInt", "AtomicBool", "AtomicFloat", "AtomicReference"]

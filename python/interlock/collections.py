@@ -122,6 +122,14 @@ def _rebuild(cls, scaling):
     return cls.__new__(cls, scaling=scaling)
 
 
+def _reduce_local_wrapper(self):
+    """Pickle as LocalWrapper(wrapped)."""
+    return LocalWrapper, (self.wrapped,)
+
+
+setattr(LocalWrapper, "__reduce__", _reduce_local_wrapper)  # a cold path: Python
+
+
 class _ValuesView(ValuesView):
     __slots__ = ()
 

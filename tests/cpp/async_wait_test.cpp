@@ -458,8 +458,8 @@ TEST(AsyncWait, CustomWaitsPassAWakeUpOnUnlessTheRetryClaimsIt) {
   EXPECT_FALSE(a.wait.cancel());
   EXPECT_EQ(passed_on, 1);
   Loop b(Kind::custom, &prim, &ops);
-  EXPECT_TRUE(b.wait.claim_registration());  // the retry keeps the registration
-  EXPECT_FALSE(b.wait.claim_registration());
+  EXPECT_TRUE(b.wait.consume());  // the retry keeps the registration
+  EXPECT_FALSE(b.wait.consume());
   b.wait.abandon();
   EXPECT_EQ(passed_on, 1);
   Loop c(Kind::custom, &prim, &ops);

@@ -264,13 +264,40 @@ def test_waiter_on_a_closed_loop_does_not_keep_the_lock():
     lock.acquire()
     loop = asyncio.new_event_loop()
     fut = loop.create_future()
-    waiter = lock._aio_enqueue(loop, fut)
+    waiter = lock._aio_enqueue(loop, fut, None)
     assert waiter is not None
     loop.close()
     lock.release()
     assert not lock.locked()
     del waiter, fut
     gc.collect()
+
+
+def test_a_retry_takes_only_its_own_primitives_waiter():
+    # prev (the _aio_* protocol's woken waiter) must be None or a waiter of
+    # the same primitive: anything else is a TypeError, nothing is queued.
+    from interlock.collections import Queue
+
+    lock, other, q = Lock(), Lock(), Queue(1)
+    lock.acquire()
+    q.put(1)
+    loop = asyncio.new_event_loop()
+    try:
+        w = lock._aio_enqueue(loop, loop.create_future(), None)
+        qw = q._aio_put(2, loop, loop.create_future(), None)
+        for prim_call, bad in ((lambda p: other._aio_enqueue(loop, loop.create_future(), p), w),
+                               (lambda p: lock._aio_enqueue(loop, loop.create_future(), p), qw),
+                               (lambda p: q._aio_get(loop, loop.create_future(), p), w),
+                               (lambda p: q._aio_get(loop, loop.create_future(), p), 3)):
+            with pytest.raises(TypeError, match="waiter"):
+                prim_call(bad)
+        w.cancel()
+        qw.cancel()
+        assert lock.locked() and q.qsize() == 1
+        lock.release()
+        assert not lock.locked()
+    finally:
+        loop.close()
 
 
 def test_uvloop_if_installed():

@@ -1011,3 +1011,32 @@ def test_ref_stress_refcounts_balance(run_threads):
     r.store(None)
     del r
     assert sys.getrefcount(o) == base
+
+
+@pytest.mark.parametrize("base, bad, good, expected", [
+    (AtomicInt, 1.5, 2, 3), (AtomicFloat, "x", 2.0, 3.0),
+])
+def test_subclass_inplace_add_refuses_bad_operand(base, bad, good, expected):
+    # A Python subclass inherits __iadd__ as sq_inplace_concat too; a refused
+    # operand must raise TypeError, never bind the name to NotImplemented.
+    class Sub(base):
+        pass
+
+    m = Sub(1)
+    with pytest.raises(TypeError, match=r"unsupported operand type\(s\) for \+="):
+        m += bad
+    assert isinstance(m, Sub) and m.load() == 1
+    m += good
+    assert isinstance(m, Sub) and m.load() == expected
+
+
+def test_ft_utils_subclass_inplace_add_refuses_bad_operand():
+    from interlock.compat.ft_utils.concurrency import AtomicInt64
+
+    class Sub(AtomicInt64):
+        pass
+
+    m = Sub(1)
+    with pytest.raises(TypeError, match=r"unsupported operand type\(s\) for \+="):
+        m += 1.5
+    assert isinstance(m, Sub) and m.get() == 1

@@ -1,10 +1,11 @@
 """Futex primitives on caller-supplied (shared) memory, and named ones.
 
 The buffer classes are native (``interlock._interlock.ipc``); this module adds
-what belongs to Python: the named classes (a buffer class on a
-``_NamedRegion``, opened here with checked arguments), pickling (so a
-primitive can be handed to a ``multiprocessing`` child started by *spawn* or
-*forkserver*, e.g. as a ``Pool`` initializer argument), and the documentation.
+what belongs to Python: their constructors (argument checks) and
+documentation, the named classes (a buffer class on a ``_NamedRegion``,
+opened here with checked arguments), and pickling (so a primitive can be
+handed to a ``multiprocessing`` child started by *spawn* or *forkserver*,
+e.g. as a ``Pool`` initializer argument).
 
 Pickling:
 
@@ -35,6 +36,104 @@ Mutex = _ipc.Mutex
 Semaphore = _ipc.Semaphore
 Event = _ipc.Event
 Barrier = _ipc.Barrier
+
+
+# The buffer classes' documentation and constructors are set here, on the
+# native classes themselves (a subclass would make method lookups slower). A
+# constructor checks its arguments and calls the native one, native(self,
+# buffer, offset, shared, arg) (arg: Semaphore's value, Barrier's parties).
+def _public(cls: type, doc: str, make=None, word: bool = False) -> None:
+    native = cls.__dict__["__init__"]  # the tp_init slot (a wrapper)
+    if make is not None:
+        __init__ = make(native)
+    elif word:
+        def __init__(self, buffer, offset: int = 0) -> None:
+            native(self, buffer, offset, True, 0)
+    else:
+        def __init__(self, buffer, offset: int = 0, shared: bool = True) -> None:  # type: ignore[misc]
+            native(self, buffer, offset, shared, 0)
+    __init__.__qualname__ = f"{cls.__name__}.__init__"
+    cls.__init__ = __init__  # type: ignore[misc]
+    cls.__doc__ = doc
+
+
+def _u32(value, lo: int, hi: int, low: str, high_type: type[Exception], high: str) -> int:
+    if value is None:
+        return 0
+    value = operator.index(value)
+    if value < lo:
+        raise ValueError(low)
+    if value > hi:
+        raise high_type(high)
+    return value
+
+
+def _semaphore(native):
+    def __init__(self, buffer, value: int | None = 0, offset: int = 0, shared: bool = True) -> None:
+        native(self, buffer, offset, shared,
+               _u32(value, 0, 2**32 - 1, "semaphore initial value must be >= 0", OverflowError,
+                    "semaphore initial value must be < 2**32"))
+    return __init__
+
+
+def _barrier(native):
+    def __init__(self, buffer, parties: int | None = None, offset: int = 0,
+                 shared: bool = True) -> None:
+        range_ = "parties must be between 1 and 2**30"
+        native(self, buffer, offset, shared, _u32(parties, 1, 2**30, range_, ValueError, range_))
+    return __init__
+
+
+_public(FutexWord, """A 32-bit futex word in a caller-supplied writable buffer (4 bytes, 4-byte
+aligned, at offset): wait(expected, timeout) / wake(n), acquire load()
+and release store(). shared=False uses process-private futexes (threads
+of one process only; every user of the word must agree).""")
+_public(AtomicU32, """An unsigned 32-bit atomic in a caller-supplied writable buffer (4 bytes,
+4-byte aligned): load/store/cas/exchange/fetch_add.""", word=True)
+_public(AtomicU64, """An unsigned 64-bit atomic in a caller-supplied writable buffer (8 bytes,
+8-byte aligned): load/store/cas/exchange/fetch_add.""", word=True)
+_public(Mutex, """A lock in a caller-supplied writable buffer (64 bytes, 4-byte aligned, at
+offset; zero-filled memory is initialised, an existing Mutex is attached,
+anything else is refused), usable by threads of any process mapping it.
+threading.Lock's API. If a process dies holding it, the next acquirer gets
+it within about a second and owner_died is True while it holds it.""")
+_public(Semaphore, """A counting semaphore in a caller-supplied writable buffer (64 bytes,
+4-byte aligned). value initialises fresh (zero-filled) memory; attaching to
+an existing Semaphore keeps its count. post(n) / wait(timeout), and
+threading.Semaphore's acquire/release/with.""", _semaphore)
+_public(Event, """A flag in a caller-supplied writable buffer (64 bytes, 4-byte aligned)
+that threads of any process can wait for: threading.Event's API.""")
+_public(Barrier, """A cyclic barrier for parties threads of any processes, in a caller-supplied
+writable buffer (64 bytes, 4-byte aligned): threading.Barrier's wait /
+abort / reset / parties / n_waiting / broken. parties is required for fresh
+memory and, if given, must match an existing barrier.""", _barrier)
+
+
+# The fastipc façade's classes (interlock.compat.fastipc): set here too, so
+# that the generated stubs see them.
+def _fastipc(native):
+    def __init__(self, buffer, shared: bool = True) -> None:
+        native(self, buffer, 0, shared, 0)
+    return __init__
+
+
+def _fastipc_semaphore(native):
+    def __init__(self, buffer, initial: int | None = None, shared: bool = True) -> None:
+        value = None if initial is None else _u32(
+            initial, 0, 2**32 - 1, "semaphore initial value must be >= 0", OverflowError,
+            "semaphore initial value must be < 2**32")
+        native(self, buffer, 0, shared, 0)  # attaches (fresh memory: 0)
+        if value is not None:
+            self._store_value(value)
+    return __init__
+
+
+_public(_ipc._fastipc.FutexWord,
+        "fastipc's buffer-backed futex word (4 bytes, 4-byte aligned).", _fastipc)
+_public(_ipc._fastipc.Mutex, "fastipc's buffer-backed mutex (64 bytes, 4-byte aligned).",
+        _fastipc)
+_public(_ipc._fastipc.Semaphore, """fastipc's buffer-backed semaphore (64 bytes, 4-byte aligned). initial, if
+given, sets the count; None attaches without changing it.""", _fastipc_semaphore)
 
 
 def _named_region(kind: str, name: str, size: int, mode: int = 0o600, pid_dir=None,
@@ -120,9 +219,7 @@ def _rebuild_buffer(cls, shm_name: str, offset: int, shared: bool):
     shm = _attach_shared_memory(shm_name)
     if cls in (AtomicU32, AtomicU64):
         return cls(shm, offset)
-    if cls is Semaphore:
-        return cls(shm, None, offset, shared)
-    if cls is Barrier:
+    if cls in (Semaphore, Barrier):
         return cls(shm, None, offset, shared)
     return cls(shm, offset, shared)
 

@@ -48,6 +48,8 @@ ft_utils's names, signatures and return values:
   ``Empty`` (``queue.Empty``) and ``Full`` (``queue.Full``).
 """
 
+from types import GenericAlias as _GenericAlias
+
 from interlock import collections as _collections
 from interlock.collections import ConcurrentGatheringIterator, ConcurrentQueue, Empty, Full, ShutDown
 from interlock.collections import StdConcurrentQueue
@@ -56,6 +58,7 @@ from interlock.locks import LoopSemaphore, LoopSemaphoreAio
 
 AtomicInt64 = _native.AtomicInt64
 AtomicReference = _native.AtomicReference
+setattr(AtomicReference, "__class_getitem__", classmethod(_GenericAlias))  # AtomicReference[T]
 AtomicFlag = _native.AtomicFlag
 
 
