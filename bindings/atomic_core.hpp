@@ -87,7 +87,7 @@ T from_result(PyObject* r) {
                  std::is_same_v<T, bool> ? "a bool" : "an int", IL_TP_NAME(r));
     throw nb::python_error();
   }
-  return detail::load<T>(r, "update", 0);
+  return detail::load<T>(r);
 }
 
 /// (ok, value) as a tuple; steals `value` (which may be null: error).
@@ -401,7 +401,7 @@ void add_type(nb::handle scope, const char* module, PyType_Slot* slots, const ch
           if constexpr (std::is_same_v<T, PyObject*>) new (self) C(v.ptr());
           else if constexpr (std::is_same_v<T, bool> && C::facade::kStrictBool)
             new (self) C(to_strict_bool(v.ptr(), Name.chars));
-          else new (self) C(detail::load<T>(v.ptr(), Name.chars, 0));
+          else new (self) C(detail::load<T>(v.ptr()));
         },
         arg, nb::sig(sig));
   }

@@ -1,21 +1,10 @@
 // bindings/fast_methods.hpp — hot methods of nanobind classes as plain CPython
 // methods (PyMethodDef), so CPython's specialised call paths for C method
-// descriptors (METH_NOARGS / METH_O / METH_FASTCALL) apply to them:
-//
-//   static PyMethodDef counter_methods[] = {
-//       ilpy::method<&Counter::add, "add($self, n, /)", "Add n; return the new value.">(),
-//       ilpy::method<&Counter::reset, "reset($self, value=0) -> int", "Set the value.">(),
-//       ilpy::methods_end,
-//   };
-//   nb::class_<Counter>(m, "Counter", ilpy::method_slots<counter_methods>());
-//
-// The signature string (CPython's __text_signature__ format, optionally with
-// annotations and "-> T") is parsed at compile time: it gives the name, the
-// parameters (a default needs a std::optional<T> or `passed` C++ parameter),
-// the calling convention, and with the C++ types the typed line that leads
-// __doc__ and that scripts/stubgen.py writes into the stubs. The contract
-// (callables, conversions, guarantees, caveats) is docs/design.md, "The
-// binding pattern" and "Typed signatures and generated stubs".
+// descriptors (METH_O / METH_FASTCALL) apply to them:
+//   ilpy::method<&Counter::add, "add($self, n, /)", "Add n; return the new value.">()
+// The contract (signature strings, calling conventions, conversions, errors,
+// the typed line and stubs) is docs/design.md, "The binding pattern" and
+// "Typed signatures and generated stubs".
 #pragma once
 
 #include <nanobind/nanobind.h>
@@ -26,19 +15,16 @@
 #endif
 
 #include <array>
+#include <atomic>
 #include <cstddef>
-#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <functional>
 #include <initializer_list>
 #include <limits>
-#include <new>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <tuple>
 #include <type_traits>
 #include <typeinfo>  // std::bad_cast
@@ -145,7 +131,7 @@ constexpr typed_signature parse_signature(std::string_view text) {
       throw "method name must be an identifier";
 
   const std::string_view inner = text.substr(open + 1, text.size() - open - 2);
-  bool seen_self = false, seen_slash = false, seen_star = false, seen_default = false;
+  bool seen_self = false, seen_default = false;
   std::size_t start = 0;
   int depth = 0;
   char quote = 0;
@@ -166,12 +152,12 @@ constexpr typed_signature parse_signature(std::string_view text) {
       if (tok != "$self") throw "the first parameter must be $self";
       seen_self = true;
     } else if (tok == "/") {
-      if (seen_slash || seen_star) throw "misplaced '/'";
-      seen_slash = sig.slash = true;
+      if (sig.slash || sig.star) throw "misplaced '/'";
+      sig.slash = true;
       sig.positional_only = sig.count;
     } else if (tok == "*") {
-      if (seen_star) throw "duplicate '*'";
-      seen_star = sig.star = true;
+      if (sig.star) throw "duplicate '*'";
+      sig.star = true;
       sig.max_positional = sig.count;
     } else if (tok.empty()) {
       if (i != inner.size()) throw "empty parameter";
@@ -190,7 +176,7 @@ constexpr typed_signature parse_signature(std::string_view text) {
       if (p.has_default) {
         seen_default = true;
       } else {
-        if (seen_default && !seen_star)
+        if (seen_default && !sig.star)
           throw "a parameter without default follows one with a default";
         ++sig.required;
       }
@@ -198,38 +184,23 @@ constexpr typed_signature parse_signature(std::string_view text) {
   }
   if (!seen_self) throw "the first parameter must be $self";
   if (depth != 0 || quote != 0) throw "unbalanced brackets or quotes";
-  if (!seen_star) sig.max_positional = sig.count;
+  if (!sig.star) sig.max_positional = sig.count;
   return sig;
 }
 
 }  // namespace detail
 
-/// CPython calling conventions a fast method can use.
+/// CPython calling conventions of a fast method; only noargs may be forced.
 enum class call_kind { automatic, noargs, o, fastcall, fastcall_keywords };
 
 namespace detail {
 
-/// The convention `automatic` picks. A method without parameters gets
-/// METH_FASTCALL rather than METH_NOARGS: called as c.inc() both are
-/// specialised alike (CALL_METHOD_DESCRIPTOR_NOARGS / _FAST), but called
-/// through a pre-bound f = c.inc, CPython 3.11-3.13 specialise only METH_O and
-/// METH_FASTCALL builtins (CALL_BUILTIN_O / _FAST); METH_NOARGS takes the
-/// generic path (see docs/design.md for the measurements).
+/// The convention `automatic` picks: METH_FASTCALL, not METH_NOARGS, without
+/// parameters (docs/design.md, "The binding pattern": pre-bound calls).
 constexpr call_kind kind_of(const signature& s) noexcept {
   if (s.count == 1 && s.positional_only == 1 && s.required == 1) return call_kind::o;
   if (s.positional_only == s.count) return call_kind::fastcall;
   return call_kind::fastcall_keywords;
-}
-
-constexpr bool kind_fits(call_kind k, const signature& s) noexcept {
-  switch (k) {
-    case call_kind::automatic: return true;
-    case call_kind::noargs: return s.count == 0;
-    case call_kind::o: return s.count == 1 && s.positional_only == 1 && s.required == 1;
-    case call_kind::fastcall: return s.positional_only == s.count;
-    case call_kind::fastcall_keywords: return true;
-  }
-  return false;
 }
 
 template <std::size_t N>
@@ -259,8 +230,7 @@ constexpr std::string_view py_type_name() noexcept {
   else if constexpr (std::is_same_v<U, bool>) return "bool";
   else if constexpr (std::is_integral_v<U>) return Result ? "int" : "typing.SupportsIndex";
   else if constexpr (std::is_floating_point_v<U>) return "float";
-  else if constexpr (std::is_same_v<U, std::string_view> || std::is_same_v<U, std::string>)
-    return "str";
+  else if constexpr (std::is_same_v<U, std::string>) return "str";
   else if constexpr (requires { typename U::value_type; U(std::nullopt); })
     return optional_name<typename U::value_type, Result>.view();
   else return Result ? "typing.Any" : "object";  // PyObject*, nb::object, passed, bound types
@@ -327,46 +297,27 @@ constexpr auto make_doc() {
 
 // ============================================================ callables
 
+/// What a callable F(S& obj, A...) -> R tells the wrapper; WantsSelf: F
+/// also takes the Python object first, F(self, obj, A...).
+template <class S, class R, bool NX, bool WantsSelf, class... A>
+struct fn_info {
+  using cls = std::remove_const_t<S>;
+  using ret = R;
+  using self_ref = S&;
+  using args = std::tuple<A...>;
+  static constexpr bool is_noexcept = NX, wants_self = WantsSelf;
+};
+
 template <class F>
 struct fn_traits;
-
-#define IL_PY_MEMFN_TRAITS(CV, NOEXCEPT)                                  \
-  template <class C, class R, class... A>                                 \
-  struct fn_traits<R (C::*)(A...) CV noexcept(NOEXCEPT)> {                \
-    using cls = C;                                                        \
-    using ret = R;                                                        \
-    using self_ref = CV C&;                                               \
-    using args = std::tuple<A...>;                                        \
-    static constexpr bool is_noexcept = NOEXCEPT;                         \
-  };
-IL_PY_MEMFN_TRAITS(, false)
-IL_PY_MEMFN_TRAITS(, true)
-IL_PY_MEMFN_TRAITS(const, false)
-IL_PY_MEMFN_TRAITS(const, true)
-#undef IL_PY_MEMFN_TRAITS
-
+template <class C, class R, class... A, bool NX>
+struct fn_traits<R (C::*)(A...) noexcept(NX)> : fn_info<C, R, NX, false, A...> {};
+template <class C, class R, class... A, bool NX>
+struct fn_traits<R (C::*)(A...) const noexcept(NX)> : fn_info<const C, R, NX, false, A...> {};
 template <class S, class R, class... A, bool NX>
-struct fn_traits<R (*)(S&, A...) noexcept(NX)> {
-  using cls = std::remove_const_t<S>;
-  using ret = R;
-  using self_ref = S&;
-  using args = std::tuple<A...>;
-  static constexpr bool is_noexcept = NX;
-};
-
-/// A free function that also receives the Python object: f(self, obj, args...).
+struct fn_traits<R (*)(S&, A...) noexcept(NX)> : fn_info<S, R, NX, false, A...> {};
 template <class S, class R, class... A, bool NX>
-struct fn_traits<R (*)(PyObject*, S&, A...) noexcept(NX)> {
-  using cls = std::remove_const_t<S>;
-  using ret = R;
-  using self_ref = S&;
-  using args = std::tuple<A...>;
-  static constexpr bool is_noexcept = NX;
-  static constexpr bool wants_self = true;
-};
-
-template <class T>
-concept takes_python_self = requires { requires T::wants_self; };
+struct fn_traits<R (*)(PyObject*, S&, A...) noexcept(NX)> : fn_info<S, R, NX, true, A...> {};
 
 // ============================================================ argument conversion
 
@@ -376,108 +327,69 @@ template <class T> struct is_optional<std::optional<T>> : std::true_type {};
 template <class T>
 using bare_t = std::remove_cvref_t<T>;
 
-/// Arguments of fast kinds convert with the CPython API alone.
-template <class T>
-inline constexpr bool is_fast_arg_v =
-    std::is_arithmetic_v<T> || std::is_same_v<T, PyObject*> || std::is_same_v<T, nb::handle> ||
-    std::is_same_v<T, nb::object> || std::is_same_v<T, std::string_view> ||
-    std::is_same_v<T, std::string>;
-
-/// How a converted argument is held until the call: references to bound C++
-/// objects stay references (they live inside their Python instance); all
-/// else is held by value.
-template <class A>
-using stored_t =
-    std::conditional_t<std::is_lvalue_reference_v<A> && !is_fast_arg_v<bare_t<A>> &&
-                           nb::detail::is_base_caster_v<nb::detail::make_caster<bare_t<A>>>,
-                       A, bare_t<A>>;
-
 /// Whether converting an A can throw (it can fail, which then throws
 /// nb::python_error; only borrowed handles cannot fail).
 template <class A>
 inline constexpr bool load_is_noexcept_v =
     std::is_same_v<bare_t<A>, PyObject*> || std::is_same_v<bare_t<A>, nb::handle> ||
-    std::is_same_v<bare_t<A>, nb::object> || std::is_same_v<bare_t<A>, passed>;
+    std::is_same_v<bare_t<A>, passed>;
 
 [[noreturn]] IL_PY_COLD inline void throw_python_error() { throw nb::python_error(); }
 
-/// "int16", "uint8", ... for error messages.
-template <class T>
-constexpr const char* int_name() noexcept {
-  constexpr std::size_t bits = sizeof(T) * 8;
-  if constexpr (std::is_signed_v<T>)
-    return bits == 8 ? "int8" : bits == 16 ? "int16" : bits == 32 ? "int32" : "int64";
-  else
-    return bits == 8 ? "uint8" : bits == 16 ? "uint16" : bits == 32 ? "uint32" : "uint64";
-}
-
-[[noreturn]] IL_PY_COLD inline void throw_out_of_range(const char* cpp_type) {
-  PyErr_Format(PyExc_OverflowError, "Python int out of range for a C++ %s", cpp_type);
+/// OverflowError "... for a C++ int16" (uint8, ...).
+[[noreturn]] IL_PY_COLD inline void throw_out_of_range(bool is_signed, std::size_t bits) {
+  PyErr_Format(PyExc_OverflowError, "Python int out of range for a C++ %sint%zu",
+               is_signed ? "" : "u", bits);
   throw nb::python_error();
 }
 
-[[noreturn]] IL_PY_COLD inline void throw_not_str(const char* method, std::size_t index,
-                                                  PyObject* arg) {
-  PyErr_Format(PyExc_TypeError, "%s(): argument %zu must be str, not %s", method, index + 1,
-               IL_TP_NAME(arg));
-  throw nb::python_error();
+template <class T, class V>
+IL_PY_INLINE T narrow(V v) {
+  if constexpr (sizeof(T) < sizeof(V)) {
+    if (IL_PY_UNLIKELY(v < std::numeric_limits<T>::min() || v > std::numeric_limits<T>::max()))
+      throw_out_of_range(std::is_signed_v<T>, sizeof(T) * 8);
+  }
+  return static_cast<T>(v);
 }
 
-[[noreturn]] IL_PY_COLD inline void throw_incompatible(const char* method, std::size_t index,
-                                                       PyObject* arg) {
-  PyErr_Format(PyExc_TypeError, "%s(): incompatible type '%s' for argument %zu", method,
-               IL_TP_NAME(arg), index + 1);
-  throw nb::python_error();
+/// Reads an exact int of at most one digit (|v| < 2**30) without a call;
+/// false for any other object (and always under the limited API).
+IL_PY_INLINE bool compact_int(PyObject* o, long long& v) noexcept {
+#if defined(Py_LIMITED_API)
+  (void)o, (void)v;
+  return false;
+#elif PY_VERSION_HEX >= 0x030C0000
+  auto* l = reinterpret_cast<PyLongObject*>(o);
+  if (!PyLong_CheckExact(o) || !PyUnstable_Long_IsCompact(l)) return false;
+  v = PyUnstable_Long_CompactValue(l);
+  return true;
+#else  // 3.10 / 3.11 (frozen layouts)
+  const Py_ssize_t size = PyLong_CheckExact(o) ? Py_SIZE(o) : 2;
+  if (size < -1 || size > 1) return false;
+  v = size * static_cast<long long>(reinterpret_cast<PyLongObject*>(o)->ob_digit[0]);
+  return true;
+#endif
 }
 
 /// Converts one positional argument (borrowed, never null here).
 template <class A>
-IL_PY_INLINE stored_t<A> load(PyObject* o, const char* method, std::size_t index) {
+IL_PY_INLINE bare_t<A> load(PyObject* o) {
   using T = bare_t<A>;
   if constexpr (std::is_same_v<T, PyObject*>) {
     return o;
   } else if constexpr (std::is_same_v<T, nb::handle>) {
     return nb::handle(o);
-  } else if constexpr (std::is_same_v<T, nb::object>) {
-    return nb::borrow(o);
   } else if constexpr (std::is_same_v<T, bool>) {
     const int r = PyObject_IsTrue(o);
     if (IL_PY_UNLIKELY(r < 0)) throw_python_error();
     return r != 0;
   } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
-#if PY_VERSION_HEX >= 0x030C0000 && !defined(Py_LIMITED_API)
-    // Exact ints of at most one digit (|v| < 2**30) without a call.
-    if (PyLong_CheckExact(o) && PyUnstable_Long_IsCompact(reinterpret_cast<PyLongObject*>(o))) {
-      const Py_ssize_t v = PyUnstable_Long_CompactValue(reinterpret_cast<PyLongObject*>(o));
-      if constexpr (sizeof(T) < sizeof(Py_ssize_t)) {
-        if (IL_PY_UNLIKELY(v < std::numeric_limits<T>::min() || v > std::numeric_limits<T>::max()))
-          throw_out_of_range(int_name<T>());
-      }
-      return static_cast<T>(v);
+    long long v;
+    if (!compact_int(o, v)) {
+      v = PyLong_AsLongLong(o);  // uses __index__
+      if (IL_PY_UNLIKELY(v == -1) && PyErr_Occurred()) throw_python_error();
     }
-#elif !defined(Py_LIMITED_API)
-    // 3.10 / 3.11 (frozen layouts): exact ints of at most one digit without a call.
-    if (PyLong_CheckExact(o)) {
-      const Py_ssize_t size = Py_SIZE(o);
-      if (size >= -1 && size <= 1) {
-        const Py_ssize_t v = size * static_cast<Py_ssize_t>(
-                                        reinterpret_cast<PyLongObject*>(o)->ob_digit[0]);
-        if constexpr (sizeof(T) < sizeof(Py_ssize_t)) {
-          if (IL_PY_UNLIKELY(v < std::numeric_limits<T>::min() ||
-                             v > std::numeric_limits<T>::max()))
-            throw_out_of_range(int_name<T>());
-        }
-        return static_cast<T>(v);
-      }
-    }
-#endif
-    const long long v = PyLong_AsLongLong(o);  // uses __index__
-    if (IL_PY_UNLIKELY(v == -1) && PyErr_Occurred()) throw_python_error();
-    if constexpr (sizeof(T) < sizeof(long long)) {
-      if (IL_PY_UNLIKELY(v < std::numeric_limits<T>::min() || v > std::numeric_limits<T>::max()))
-        throw_out_of_range(int_name<T>());
-    }
-    return static_cast<T>(v);
+    return narrow<T>(v);
   } else if constexpr (std::is_integral_v<T>) {
     unsigned long long v;
     if (IL_PY_UNLIKELY(!PyLong_Check(o))) {
@@ -490,49 +402,35 @@ IL_PY_INLINE stored_t<A> load(PyObject* o, const char* method, std::size_t index
     }
     if (IL_PY_UNLIKELY(v == static_cast<unsigned long long>(-1)) && PyErr_Occurred())
       throw_python_error();
-    if constexpr (sizeof(T) < sizeof(unsigned long long)) {
-      if (IL_PY_UNLIKELY(v > std::numeric_limits<T>::max())) throw_out_of_range(int_name<T>());
-    }
-    return static_cast<T>(v);
-  } else if constexpr (std::is_floating_point_v<T>) {
+    return narrow<T>(v);
+  } else {
+    static_assert(std::is_floating_point_v<T>,
+                  "fast-method parameters: PyObject*, nb::handle, passed, bool, integers, "
+                  "floating point, std::optional of those (docs/design.md)");
     const double v = PyFloat_AsDouble(o);
     if (IL_PY_UNLIKELY(v == -1.0) && PyErr_Occurred()) throw_python_error();
     return static_cast<T>(v);
-  } else if constexpr (std::is_same_v<T, std::string_view> || std::is_same_v<T, std::string>) {
-    if (IL_PY_UNLIKELY(!PyUnicode_Check(o))) throw_not_str(method, index, o);
-    Py_ssize_t size = 0;
-    const char* s = PyUnicode_AsUTF8AndSize(o, &size);  // valid while `o` lives
-    if (IL_PY_UNLIKELY(!s)) throw_python_error();
-    return T(s, static_cast<std::size_t>(size));
-  } else {
-    // Slow path: nanobind's own type casters (bound classes, STL, ...).
-    try {
-      return nb::cast<stored_t<A>>(nb::handle(o));
-    } catch (const nb::cast_error&) {
-      throw_incompatible(method, index, o);
-    }
   }
 }
 
 /// Converts an argument that may be missing (null) and whose C++ type may be
 /// std::optional<T> (missing or None -> nullopt).
 template <class A>
-IL_PY_INLINE stored_t<A> load_opt(PyObject* o, const char* method, std::size_t index) {
+IL_PY_INLINE bare_t<A> load_opt(PyObject* o) {
   if constexpr (std::is_same_v<bare_t<A>, passed>) {
     return passed{o};
   } else if constexpr (is_optional<bare_t<A>>::value) {
-    using T = typename bare_t<A>::value_type;
     if (o == nullptr || o == Py_None) return std::nullopt;
-    return bare_t<A>(load<T>(o, method, index));
+    return bare_t<A>(load<typename bare_t<A>::value_type>(o));
   } else {
-    return load<A>(o, method, index);
+    return load<A>(o);
   }
 }
 
 // ============================================================ result conversion
 
 template <class R>
-IL_PY_INLINE PyObject* to_python(R&& r) {
+IL_PY_INLINE PyObject* to_python(R&& r) noexcept {
   using T = bare_t<R>;
   if constexpr (std::is_same_v<T, bool>) {
     return Py_NewRef(r ? Py_True : Py_False);
@@ -544,75 +442,45 @@ IL_PY_INLINE PyObject* to_python(R&& r) {
     return PyFloat_FromDouble(static_cast<double>(r));
   } else if constexpr (std::is_same_v<T, PyObject*>) {
     return r;  // a new reference, by contract
-  } else if constexpr (std::is_same_v<T, nb::handle>) {
-    return Py_XNewRef(r.ptr());
-  } else if constexpr (std::is_base_of_v<nb::handle, T>) {
-    return T(std::forward<R>(r)).release().ptr();
-  } else if constexpr (std::is_same_v<T, std::string_view> || std::is_same_v<T, std::string>) {
+  } else if constexpr (std::is_same_v<T, std::string>) {
     return PyUnicode_FromStringAndSize(r.data(), static_cast<Py_ssize_t>(r.size()));
-  } else if constexpr (is_optional<T>::value) {
-    if (!r) return Py_NewRef(Py_None);
-    return to_python(*std::forward<R>(r));
   } else {
-    static_assert(!std::is_pointer_v<T>, "return raw pointers only as PyObject* (new reference)");
-    if constexpr (std::is_lvalue_reference_v<R>)
-      return nb::cast(std::forward<R>(r), nb::rv_policy::copy).release().ptr();
-    else
-      return nb::cast(std::forward<R>(r), nb::rv_policy::move).release().ptr();
+    static_assert(std::is_base_of_v<nb::object, T>,
+                  "fast-method results: void, bool, integers, floating point, std::string, "
+                  "PyObject* (a new reference), nb::object (docs/design.md)");
+    return T(std::forward<R>(r)).release().ptr();
   }
 }
-
-template <class R>
-inline constexpr bool result_is_noexcept_v =
-    std::is_void_v<R> || std::is_arithmetic_v<bare_t<R>> ||
-    std::is_same_v<bare_t<R>, PyObject*> || std::is_same_v<bare_t<R>, nb::handle> ||
-    std::is_base_of_v<nb::handle, bare_t<R>>;
 
 // ============================================================ errors
 
 /// Sets the Python error for the C++ exception being handled (call it only
-/// inside a catch block) and returns nullptr. The mapping is nanobind's
-/// default translator's, so fast and plain nanobind methods agree.
+/// inside a catch block) and returns nullptr. All but a pending Python error
+/// and nb::cast_error (a bad argument: TypeError) are rethrown inside a
+/// nanobind function, so nanobind's translation (builtin exceptions, the std::
+/// hierarchy, registered translators) applies as to a plain nanobind method.
 IL_PY_COLD inline PyObject* translate_current_exception() noexcept {
   try {
     throw;
   } catch (nb::python_error& e) {
     e.restore();
-  } catch (const nb::builtin_exception& e) {
-    PyObject* type = PyExc_RuntimeError;
-    switch (e.type()) {
-      case nb::exception_type::stop_iteration: type = PyExc_StopIteration; break;
-      case nb::exception_type::index_error: type = PyExc_IndexError; break;
-      case nb::exception_type::key_error: type = PyExc_KeyError; break;
-      case nb::exception_type::value_error: type = PyExc_ValueError; break;
-      case nb::exception_type::type_error: type = PyExc_TypeError; break;
-      case nb::exception_type::buffer_error: type = PyExc_BufferError; break;
-      case nb::exception_type::import_error: type = PyExc_ImportError; break;
-      case nb::exception_type::attribute_error: type = PyExc_AttributeError; break;
-      case nb::exception_type::next_overload: type = PyExc_TypeError; break;
-      default: break;
-    }
-    PyErr_SetString(type, e.what());
-  } catch (const std::bad_alloc&) {
-    PyErr_NoMemory();
   } catch (const std::bad_cast& e) {  // nb::cast_error
     PyErr_SetString(PyExc_TypeError, e.what());
-  } catch (const std::domain_error& e) {
-    PyErr_SetString(PyExc_ValueError, e.what());
-  } catch (const std::invalid_argument& e) {
-    PyErr_SetString(PyExc_ValueError, e.what());
-  } catch (const std::length_error& e) {
-    PyErr_SetString(PyExc_ValueError, e.what());
-  } catch (const std::out_of_range& e) {
-    PyErr_SetString(PyExc_IndexError, e.what());
-  } catch (const std::range_error& e) {
-    PyErr_SetString(PyExc_ValueError, e.what());
-  } catch (const std::overflow_error& e) {
-    PyErr_SetString(PyExc_OverflowError, e.what());
-  } catch (const std::exception& e) {
-    PyErr_SetString(PyExc_RuntimeError, e.what());
   } catch (...) {
-    PyErr_SetString(PyExc_SystemError, "unknown C++ exception in a fast method");
+    static thread_local std::exception_ptr pending;
+    static std::atomic<PyObject*> rethrow{nullptr};  // made once, kept for good
+    PyObject* f = rethrow.load(std::memory_order_acquire);
+    if (!f) {
+      try {
+        nb::object made =
+            nb::cpp_function([] { std::rethrow_exception(std::exchange(pending, {})); });
+        if (rethrow.compare_exchange_strong(f, made.ptr())) f = made.release().ptr();
+      } catch (...) {
+        return PyErr_NoMemory();  // the one way making it fails
+      }
+    }
+    pending = std::current_exception();
+    Py_XDECREF(PyObject_CallNoArgs(f));  // null, with the error set
   }
   return nullptr;
 }
@@ -624,25 +492,24 @@ inline const char* short_type_name(PyObject* self) noexcept {
   return dot ? dot + 1 : full;
 }
 
+// The raise_* helpers set a TypeError and return nullptr.
 IL_PY_COLD inline PyObject* raise_not_ready(PyObject* self, const char* method) noexcept {
-  PyErr_Format(PyExc_TypeError, "%s.%s(): the instance is not initialized (did __init__ run?)",
-               short_type_name(self), method);
-  return nullptr;
+  return PyErr_Format(PyExc_TypeError,
+                      "%s.%s(): the instance is not initialized (did __init__ run?)",
+                      short_type_name(self), method);
 }
 
 IL_PY_COLD inline PyObject* raise_arg_count(PyObject* self, const char* method, std::size_t lo,
                                             std::size_t hi, Py_ssize_t given) noexcept {
-  if (hi == 0) {
-    PyErr_Format(PyExc_TypeError, "%s.%s() takes no arguments (%zd given)",
-                 short_type_name(self), method, given);
-    return nullptr;
-  }
-  const char* how = lo == hi ? "exactly" : static_cast<std::size_t>(given) < lo ? "at least"
-                                                                                 : "at most";
-  const std::size_t n = static_cast<std::size_t>(given) < lo ? lo : hi;
-  PyErr_Format(PyExc_TypeError, "%s.%s() takes %s %zu positional argument%s (%zd given)",
-               short_type_name(self), method, how, n, n == 1 ? "" : "s", given);
-  return nullptr;
+  const char* type = short_type_name(self);
+  if (hi == 0)
+    return PyErr_Format(PyExc_TypeError, "%s.%s() takes no arguments (%zd given)", type, method,
+                        given);
+  const bool few = static_cast<std::size_t>(given) < lo;
+  const std::size_t n = few ? lo : hi;
+  return PyErr_Format(PyExc_TypeError, "%s.%s() takes %s %zu positional argument%s (%zd given)",
+                      type, method, lo == hi ? "exactly" : few ? "at least" : "at most", n,
+                      n == 1 ? "" : "s", given);
 }
 
 /// Sorts keyword arguments (kwnames may be null) into `slots`, which already
@@ -695,11 +562,9 @@ struct method_impl {
   static constexpr signature sig = parse_signature(Sig.view());
   static_assert(sig.count == arity,
                 "the text signature and the C++ callable have different parameter counts");
-  static_assert(kind_fits(Kind, sig),
-                "the requested calling convention does not fit the text signature (noargs: "
-                "no parameters; o: one required positional-only parameter; fastcall: only "
-                "positional-only parameters)");
-  static constexpr call_kind kind = Kind == call_kind::automatic ? kind_of(sig) : Kind;
+  static_assert(Kind == call_kind::automatic || (Kind == call_kind::noargs && sig.count == 0),
+                "only call_kind::noargs may be forced, on a method without parameters");
+  static constexpr call_kind kind = Kind == call_kind::noargs ? Kind : kind_of(sig);
 
   static constexpr auto name = make_text<sig.name.size()>({sig.name});
   static constexpr auto doc = make_doc<Sig, Doc, args, typename traits::ret>();
@@ -715,137 +580,85 @@ struct method_impl {
                 "parameters with a default in the text signature need a std::optional<T> "
                 "(or passed) C++ parameter");
 
-  /// The C++ object behind `self`, or nullptr (with the error set).
-  IL_PY_INLINE static cls* self_ptr(PyObject* self) noexcept {
-    if (IL_PY_UNLIKELY(!nb::inst_ready(self))) {
-      raise_not_ready(self, name.c_str());
-      return nullptr;
-    }
-    return nb::inst_ptr<cls>(self);
-  }
-
-  /// F(obj, a...), or F(self, obj, a...) for a function that takes the
-  /// Python object too.
-  template <class... A>
-  IL_PY_INLINE static decltype(auto) call_f(PyObject* self, cls& obj, A&&... a) {
-    auto& ref = static_cast<typename traits::self_ref>(obj);
-    if constexpr (takes_python_self<traits>) return F(self, ref, std::forward<A>(a)...);
-    else return std::invoke(F, ref, std::forward<A>(a)...);
-  }
-
-  template <class... A>
-  IL_PY_INLINE static PyObject* invoke(PyObject* self, cls& obj, A&&... a) {
-    using R = decltype(call_f(self, obj, std::forward<A>(a)...));
-    if constexpr (std::is_void_v<R>) {
-      call_f(self, obj, std::forward<A>(a)...);
-      return Py_NewRef(Py_None);
-    } else {
-      return to_python(call_f(self, obj, std::forward<A>(a)...));
-    }
-  }
-
+  /// Whether the callable or an argument conversion can throw (results
+  /// convert without): if neither can, no handler is made.
   template <std::size_t... I>
-  IL_PY_INLINE static PyObject* invoke_slots(PyObject* self, cls& obj, PyObject* const* slots,
-                                             std::index_sequence<I...>) {
+  static constexpr bool can_throw(std::index_sequence<I...>) {
+    return !(traits::is_noexcept && (load_is_noexcept_v<std::tuple_element_t<I, args>> && ...));
+  }
+
+  /// Converts slots[0, arity) (null: omitted) and calls F; its result as a
+  /// new reference.
+  template <std::size_t... I>
+  IL_PY_INLINE static PyObject* invoke(PyObject* self, cls& obj, PyObject* const* slots,
+                                       std::index_sequence<I...>) {
     // Brace initialisation converts left to right, so the first bad argument
     // is the one reported.
-    std::tuple<stored_t<std::tuple_element_t<I, args>>...> values{
-        load_opt<std::tuple_element_t<I, args>>(slots[I], name.c_str(), I)...};
-    return invoke(self, obj, std::get<I>(std::move(values))...);
+    std::tuple<bare_t<std::tuple_element_t<I, args>>...> a{
+        load_opt<std::tuple_element_t<I, args>>(slots[I])...};
+    auto& ref = static_cast<typename traits::self_ref>(obj);
+    auto f = [&]() -> decltype(auto) {
+      if constexpr (traits::wants_self) return F(self, ref, std::get<I>(std::move(a))...);
+      else return std::invoke(F, ref, std::get<I>(std::move(a))...);
+    };
+    if constexpr (std::is_void_v<decltype(f())>) return f(), Py_NewRef(Py_None);
+    else return to_python(f());
   }
 
-  template <std::size_t... I>
-  static constexpr bool loads_nothrow(std::index_sequence<I...>) {
-    return (load_is_noexcept_v<std::tuple_element_t<I, args>> && ...);
-  }
-
-  template <std::size_t... I>
-  static auto result_type(std::index_sequence<I...>)
-      -> decltype(call_f(nullptr, std::declval<cls&>(),
-                         std::declval<stored_t<std::tuple_element_t<I, args>>>()...));
-  using result_t = decltype(result_type(std::make_index_sequence<arity>{}));
-
-  /// Whether anything in a call can throw: the callable, an argument
-  /// conversion or the result conversion. If nothing can, no handler is made.
-  static constexpr bool can_throw() {
-    return !(traits::is_noexcept && result_is_noexcept_v<result_t> &&
-             loads_nothrow(std::make_index_sequence<arity>{}));
-  }
-
-  /// Runs `body` and turns any C++ exception into a Python error.
-  template <class Body>
-  IL_PY_INLINE static PyObject* guarded(Body&& body) noexcept {
-    if constexpr (can_throw()) {
+  /// The call on self's C++ object, any C++ exception turned into a Python error.
+  IL_PY_INLINE static PyObject* call(PyObject* self, PyObject* const* slots) noexcept {
+    if (IL_PY_UNLIKELY(!nb::inst_ready(self))) return raise_not_ready(self, name.c_str());
+    cls& obj = *nb::inst_ptr<cls>(self);
+    constexpr auto seq = std::make_index_sequence<arity>{};
+    if constexpr (can_throw(seq)) {
       try {
-        return body();
+        return invoke(self, obj, slots, seq);
       } catch (...) {
         return translate_current_exception();
       }
     } else {
-      return body();
+      return invoke(self, obj, slots, seq);
     }
   }
 
-  static PyObject* noargs(PyObject* self, PyObject*) noexcept {
-    cls* obj = self_ptr(self);
-    if (IL_PY_UNLIKELY(!obj)) return nullptr;
-    return guarded([&] { return invoke(self, *obj); });
-  }
-
-  static PyObject* one(PyObject* self, PyObject* arg) noexcept {
-    cls* obj = self_ptr(self);
-    if (IL_PY_UNLIKELY(!obj)) return nullptr;
-    return guarded([&] {
-      return invoke(self, *obj, load_opt<std::tuple_element_t<0, args>>(arg, name.c_str(), 0));
-    });
-  }
+  static PyObject* noargs(PyObject* self, PyObject*) noexcept { return call(self, nullptr); }
+  static PyObject* one(PyObject* self, PyObject* arg) noexcept { return call(self, &arg); }
 
   static PyObject* fastcall(PyObject* self, PyObject* const* argv, Py_ssize_t nargs) noexcept {
-    cls* obj = self_ptr(self);
-    if (IL_PY_UNLIKELY(!obj)) return nullptr;
     if (IL_PY_UNLIKELY(nargs < static_cast<Py_ssize_t>(sig.required) ||
                        nargs > static_cast<Py_ssize_t>(arity)))
       return raise_arg_count(self, name.c_str(), sig.required, arity, nargs);
-    return guarded([&] {
-      if constexpr (sig.required == arity) {
-        return invoke_slots(self, *obj, argv, std::make_index_sequence<arity>{});
-      } else {
-        PyObject* slots[arity] = {};
-        for (Py_ssize_t i = 0; i < nargs; ++i) slots[i] = argv[i];
-        return invoke_slots(self, *obj, slots, std::make_index_sequence<arity>{});
-      }
-    });
+    if constexpr (sig.required == arity) {
+      return call(self, argv);
+    } else {
+      PyObject* slots[arity] = {};
+      for (Py_ssize_t i = 0; i < nargs; ++i) slots[i] = argv[i];
+      return call(self, slots);
+    }
   }
 
   static PyObject* fastcall_keywords(PyObject* self, PyObject* const* argv, Py_ssize_t nargsf,
                                      PyObject* kwnames) noexcept {
-    cls* obj = self_ptr(self);
-    if (IL_PY_UNLIKELY(!obj)) return nullptr;
     const Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     if (IL_PY_UNLIKELY(nargs > static_cast<Py_ssize_t>(sig.max_positional)))
       return raise_arg_count(self, name.c_str(), 0, sig.max_positional, nargs);
     PyObject* slots[arity > 0 ? arity : 1] = {};
     for (Py_ssize_t i = 0; i < nargs; ++i) slots[i] = argv[i];
-    if (kwnames || IL_PY_UNLIKELY(nargs < static_cast<Py_ssize_t>(sig.required))) {
+    if (IL_PY_UNLIKELY(kwnames || nargs < static_cast<Py_ssize_t>(sig.required))) {
       if (!bind_keywords(sig, self, name.c_str(), slots, argv + nargs, kwnames)) return nullptr;
     }
-    return guarded(
-        [&] { return invoke_slots(self, *obj, slots, std::make_index_sequence<arity>{}); });
+    return call(self, slots);
   }
 
   static PyMethodDef def() noexcept {
-    if constexpr (kind == call_kind::noargs) {
-      return {name.c_str(), &noargs, METH_NOARGS, doc.c_str()};
-    } else if constexpr (kind == call_kind::o) {
-      return {name.c_str(), &one, METH_O, doc.c_str()};
-    } else if constexpr (kind == call_kind::fastcall) {
-      return {name.c_str(), reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&fastcall)),
-              METH_FASTCALL, doc.c_str()};
-    } else {
-      return {name.c_str(),
-              reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&fastcall_keywords)),
-              METH_FASTCALL | METH_KEYWORDS, doc.c_str()};
-    }
+    auto entry = [](auto* fn, int flags) {
+      auto* f = reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(fn));
+      return PyMethodDef{name.c_str(), f, flags, doc.c_str()};
+    };
+    if constexpr (kind == call_kind::noargs) return entry(&noargs, METH_NOARGS);
+    else if constexpr (kind == call_kind::o) return entry(&one, METH_O);
+    else if constexpr (kind == call_kind::fastcall) return entry(&fastcall, METH_FASTCALL);
+    else return entry(&fastcall_keywords, METH_FASTCALL | METH_KEYWORDS);
   }
 };
 
@@ -855,8 +668,6 @@ struct method_impl {
 
 /// One entry of a PyMethodDef table: `F` bound as a CPython method whose
 /// text signature is `Sig` (e.g. "add($self, n, /)") and docstring `Doc`.
-/// `Kind` forces a calling convention; the default picks the fastest one the
-/// signature allows (see detail::kind_of).
 template <auto F, fixed_string Sig, fixed_string Doc = "", call_kind Kind = call_kind::automatic>
 inline PyMethodDef method() noexcept {
   return detail::method_impl<F, Sig, Doc, Kind>::def();
@@ -890,13 +701,9 @@ int clear_slot(PyObject* self) noexcept {
   return 0;
 }
 
-/// Deallocation safe at any depth (issue 15): freeing a chain such as
-/// AtomicReference(AtomicReference(...)) recurses once per link through the
-/// C++ destructors, so an instance that holds Python references is freed
-/// inside CPython's trashcan (as list and dict are), which defers links past
-/// a fixed depth. use_trashcan(cls) wraps the class's nanobind tp_dealloc;
-/// a native type with its own tp_dealloc brackets it with Py_TRASHCAN_BEGIN/END.
-/// (On the abi3 wheel both are ours: bindings/py_compat.hpp.)
+/// Deallocation at any depth (docs/design.md; issue 15): use_trashcan(cls)
+/// wraps a nanobind class's tp_dealloc in CPython's trashcan (py_compat.hpp's
+/// on the abi3 wheel); a native type's tp_dealloc brackets itself.
 namespace detail {
 inline destructor nb_inst_dealloc = nullptr;
 inline void trashcan_dealloc(PyObject* self) {

@@ -22,9 +22,6 @@ static_assert(std::string_view(INTERLOCK_PY_VERSION) == INTERLOCK_VERSION_STRING
               "project(VERSION) in CMakeLists.txt and INTERLOCK_VERSION_STRING in "
               "include/interlock/config.hpp disagree");
 
-#define IL_PY_STR2(x) #x
-#define IL_PY_STR(x) IL_PY_STR2(x)
-
 namespace {
 
 nb::dict build_info() {
@@ -55,8 +52,8 @@ nb::dict build_info() {
 #else
   d["stable_abi"] = false;
 #endif
-  d["nanobind_version"] = IL_PY_STR(NB_VERSION_MAJOR) "." IL_PY_STR(
-      NB_VERSION_MINOR) "." IL_PY_STR(NB_VERSION_PATCH);
+  d["nanobind_version"] =
+      nb::str("{}.{}.{}").format(NB_VERSION_MAJOR, NB_VERSION_MINOR, NB_VERSION_PATCH);
   return d;
 }
 

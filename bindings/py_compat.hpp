@@ -46,11 +46,9 @@ inline Py_ssize_t basicsize(PyTypeObject* t) noexcept {
   return r;
 }
 
-/// Where the type object keeps tp_dealloc, for use_trashcan (fast_methods.hpp)
-/// to wrap it: the limited API can read the slot but not write it. The field
-/// has followed ob_size, tp_name, tp_basicsize and tp_itemsize in every
-/// CPython; it is written only if it holds what PyType_GetSlot reads, else
-/// nullptr (no deferral for that type, never a wrong write).
+/// Where the type object keeps tp_dealloc (after tp_itemsize in every CPython),
+/// for use_trashcan (fast_methods.hpp) to write: nullptr unless it holds what
+/// PyType_GetSlot reads (docs/design.md, "Deallocation at any depth").
 inline destructor* dealloc_field(PyTypeObject* t) noexcept {
   auto* f = reinterpret_cast<destructor*>(reinterpret_cast<char*>(t) + sizeof(PyVarObject) +
                                           3 * sizeof(void*));
@@ -83,17 +81,13 @@ inline PyObject* call_one_arg(PyObject* f, PyObject* a) noexcept {
 #define PyDict_GET_SIZE(d) PyDict_Size(d)
 #define PyUnicode_GET_LENGTH(u) PyUnicode_GetLength(u)
 
-// The trashcan (deallocation at any depth, issue 15) is not in the limited
-// API: ours, for our own types' tp_dealloc. Past kLimit nested deallocs on
-// this thread the object (already untracked, refcount 0) is put aside with its
-// dealloc and freed by the outermost one, after its own frames are gone, as
-// CPython's trashcan does. Only objects whose type's tp_dealloc is that
-// dealloc are deferred (not a subclass's instance, whose subtype_dealloc
-// still has work after the base dealloc returns).
+// The trashcan is not in the limited API: ours, for our own types' tp_dealloc
+// (docs/design.md, "Deallocation at any depth"). Only objects whose type's
+// tp_dealloc is that dealloc are deferred (not a subclass's instance, whose
+// subtype_dealloc still has work after the base dealloc returns).
 namespace interlock::py::compat {
-// Trivially destructible (the list is malloc'd and freed once drained), so
-// the thread_local needs no init guard or destructor registration: one TLS
-// lookup per dealloc, nothing else unless the chain is deep.
+// Trivially destructible (the list is malloc'd and freed once drained): the
+// thread_local needs no init guard or destructor registration.
 struct Trashcan {
   static constexpr int kLimit = 50;
   struct Later {
