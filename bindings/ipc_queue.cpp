@@ -216,10 +216,12 @@ void init_ipc_queue(nb::module_& m) {
       std::rethrow_exception(p);
     } catch (const ShmQueueError& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
-    } catch (const interlock::NamedRegionError& e) {  // OSError(errno, message): its subclass
-      if (PyObject* args = Py_BuildValue("(is)", e.error_code(), e.what())) {
-        PyErr_SetObject(PyExc_OSError, args);
-        Py_DECREF(args);
+    } catch (const interlock::NamedRegionError& e) {
+      // OSError(errno, message) makes its errno subclass; raised as that type
+      // (an unnormalised OSError does not match `except FileNotFoundError` on 3.10/3.11).
+      if (PyObject* exc = PyObject_CallFunction(PyExc_OSError, "is", e.error_code(), e.what())) {
+        PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc)), exc);
+        Py_DECREF(exc);
       }
     }
   });
