@@ -8,12 +8,14 @@
 set(INTERLOCK_STUB_DIR "" CACHE PATH "pre-generated stubs for a cross build (holds _interlock/)")
 if(NOT CMAKE_CROSSCOMPILING)
   set(interlock_stubs "${CMAKE_CURRENT_BINARY_DIR}/stubs")
+  # The Python modules patch the native classes the generator reads.
+  file(GLOB_RECURSE interlock_py CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/python/interlock/*.py")
   add_custom_command(
     OUTPUT "${interlock_stubs}/_interlock/__init__.pyi"
     COMMAND "${CMAKE_COMMAND}" -E rm -rf "${interlock_stubs}"
     COMMAND "${Python_EXECUTABLE}" "${PROJECT_SOURCE_DIR}/scripts/stubgen.py" "${interlock_stubs}"
             "$<TARGET_FILE_DIR:_interlock>" "${PROJECT_SOURCE_DIR}/python/interlock"
-    DEPENDS _interlock "${PROJECT_SOURCE_DIR}/scripts/stubgen.py"
+    DEPENDS _interlock "${PROJECT_SOURCE_DIR}/scripts/stubgen.py" ${interlock_py}
     COMMENT "Generating the stubs of interlock._interlock"
     VERBATIM)
   add_custom_target(interlock_stubs ALL DEPENDS "${interlock_stubs}/_interlock/__init__.pyi")
