@@ -55,23 +55,22 @@ struct passed {
 
 // ============================================================ compile-time text
 
-/// A string literal usable as a template argument.
+/// A NUL-terminated string usable as a template argument (from a literal,
+/// or put together at compile time by make_text / cat).
 template <std::size_t N>
 struct fixed_string {
   char chars[N]{};
+  constexpr fixed_string() = default;
   constexpr fixed_string(const char (&s)[N]) noexcept {
     for (std::size_t i = 0; i < N; ++i) chars[i] = s[i];
   }
+  constexpr const char* c_str() const noexcept { return chars; }
   constexpr std::string_view view() const noexcept { return {chars, N - 1}; }
 };
 
-/// The concatenation of string_views, as a NUL-terminated static array.
-template <std::size_t N>
-struct static_text {
-  std::array<char, N + 1> chars{};
-  constexpr const char* c_str() const noexcept { return chars.data(); }
-  constexpr std::string_view view() const noexcept { return {chars.data(), N}; }
-};
+/// The signature picks the calling convention (docs/design.md, "The binding
+/// pattern"); only METH_NOARGS may be forced, on a method without parameters.
+enum class call_kind { automatic, noargs };
 
 namespace detail {
 
@@ -188,24 +187,9 @@ constexpr typed_signature parse_signature(std::string_view text) {
   return sig;
 }
 
-}  // namespace detail
-
-/// CPython calling conventions of a fast method; only noargs may be forced.
-enum class call_kind { automatic, noargs, o, fastcall, fastcall_keywords };
-
-namespace detail {
-
-/// The convention `automatic` picks: METH_FASTCALL, not METH_NOARGS, without
-/// parameters (docs/design.md, "The binding pattern": pre-bound calls).
-constexpr call_kind kind_of(const signature& s) noexcept {
-  if (s.count == 1 && s.positional_only == 1 && s.required == 1) return call_kind::o;
-  if (s.positional_only == s.count) return call_kind::fastcall;
-  return call_kind::fastcall_keywords;
-}
-
 template <std::size_t N>
-constexpr static_text<N> make_text(std::initializer_list<std::string_view> parts) {
-  static_text<N> out;
+constexpr fixed_string<N + 1> make_text(std::initializer_list<std::string_view> parts) {
+  fixed_string<N + 1> out;
   std::size_t k = 0;
   for (std::string_view p : parts)
     for (char c : p) out.chars[k++] = c;
@@ -286,8 +270,8 @@ constexpr auto make_doc() {
   constexpr typed_signature s = parse_signature(Sig.view());
   constexpr const std::string_view* types = py_types<Args, R>::value.data();
   constexpr std::size_t doc = Doc.view().empty() ? 0 : Doc.view().size() + 1;
-  static_text<emitted_size(s, nullptr) + 5 + emitted_size(s, types) + doc> t;
-  text_sink o{t.chars.data()};
+  fixed_string<emitted_size(s, nullptr) + 5 + emitted_size(s, types) + doc + 1> t;
+  text_sink o{t.chars};
   emit_signature(o, s, nullptr);
   o.put("\n--\n\n");
   emit_signature(o, s, types);
@@ -455,10 +439,8 @@ IL_PY_INLINE PyObject* to_python(R&& r) noexcept {
 // ============================================================ errors
 
 /// Sets the Python error for the C++ exception being handled (call it only
-/// inside a catch block) and returns nullptr. All but a pending Python error
-/// and nb::cast_error (a bad argument: TypeError) are rethrown inside a
-/// nanobind function, so nanobind's translation (builtin exceptions, the std::
-/// hierarchy, registered translators) applies as to a plain nanobind method.
+/// inside a catch block) and returns nullptr; which error: docs/design.md,
+/// "The binding pattern" (every generated wrapper).
 IL_PY_COLD inline PyObject* translate_current_exception() noexcept {
   try {
     throw;
@@ -562,9 +544,8 @@ struct method_impl {
   static constexpr signature sig = parse_signature(Sig.view());
   static_assert(sig.count == arity,
                 "the text signature and the C++ callable have different parameter counts");
-  static_assert(Kind == call_kind::automatic || (Kind == call_kind::noargs && sig.count == 0),
+  static_assert(Kind == call_kind::automatic || sig.count == 0,
                 "only call_kind::noargs may be forced, on a method without parameters");
-  static constexpr call_kind kind = Kind == call_kind::noargs ? Kind : kind_of(sig);
 
   static constexpr auto name = make_text<sig.name.size()>({sig.name});
   static constexpr auto doc = make_doc<Sig, Doc, args, typename traits::ret>();
@@ -655,9 +636,10 @@ struct method_impl {
       auto* f = reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(fn));
       return PyMethodDef{name.c_str(), f, flags, doc.c_str()};
     };
-    if constexpr (kind == call_kind::noargs) return entry(&noargs, METH_NOARGS);
-    else if constexpr (kind == call_kind::o) return entry(&one, METH_O);
-    else if constexpr (kind == call_kind::fastcall) return entry(&fastcall, METH_FASTCALL);
+    if constexpr (Kind == call_kind::noargs) return entry(&noargs, METH_NOARGS);
+    else if constexpr (sig.count == 1 && sig.positional_only == 1 && sig.required == 1)
+      return entry(&one, METH_O);
+    else if constexpr (sig.positional_only == sig.count) return entry(&fastcall, METH_FASTCALL);
     else return entry(&fastcall_keywords, METH_FASTCALL | METH_KEYWORDS);
   }
 };

@@ -18,13 +18,7 @@ namespace interlock::py {
 /// docstring from a kind's text and a flavour's rules).
 template <fixed_string... S>
 constexpr auto cat() {
-  struct Buf {
-    char c[(sizeof(S.chars) + ... + 1) - sizeof...(S)]{};
-  } b;
-  std::size_t k = 0;
-  for (std::string_view v : {S.view()...})
-    for (char ch : v) b.c[k++] = ch;
-  return fixed_string(b.c);
+  return detail::make_text<(S.view().size() + ... + 0)>({S.view()...});
 }
 
 /// A method table built once per type T from `entries`, dropping the holes

@@ -69,9 +69,7 @@ inline PyObject* call_one_arg(PyObject* f, PyObject* a) noexcept {
 #define IL_TP_BASICSIZE(type) (::interlock::py::compat::basicsize(type))
 #define IL_TP_DEALLOC_FIELD(type) (::interlock::py::compat::dealloc_field(type))
 
-#ifndef PyObject_CallOneArg
 #define PyObject_CallOneArg(f, a) (::interlock::py::compat::call_one_arg((f), (a)))
-#endif
 #define PyTuple_GET_SIZE(t) PyTuple_Size(t)
 #define PyTuple_GET_ITEM(t, i) PyTuple_GetItem((t), (i))
 #define PyTuple_SET_ITEM(t, i, v) ((void)PyTuple_SetItem((t), (i), (v)))
