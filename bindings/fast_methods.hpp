@@ -30,17 +30,11 @@
 #include <typeinfo>  // std::bad_cast
 #include <utility>
 
-#if defined(__GNUC__) || defined(__clang__)
-#define IL_PY_INLINE inline __attribute__((always_inline))
-#define IL_PY_COLD __attribute__((cold, noinline))
-#define IL_PY_NOINLINE __attribute__((noinline))
-#define IL_PY_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#else
-#define IL_PY_INLINE inline
-#define IL_PY_COLD
-#define IL_PY_NOINLINE
-#define IL_PY_UNLIKELY(x) (x)
-#endif
+#include "interlock/config.hpp"  // the compiler attributes, spelled once
+#define IL_PY_INLINE INTERLOCK_ALWAYS_INLINE
+#define IL_PY_COLD INTERLOCK_COLD
+#define IL_PY_NOINLINE INTERLOCK_NOINLINE
+#define IL_PY_UNLIKELY(x) INTERLOCK_UNLIKELY(x)
 
 namespace interlock::py {
 

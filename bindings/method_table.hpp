@@ -1,14 +1,9 @@
-// bindings/method_table.hpp — building the method tables of the lock and
-// sync classes (bindings/locks.cpp) from templates: a
-// table per type with the entries its flavour lacks left out, and docstrings
-// put together at compile time from shared phrases.
+// bindings/method_table.hpp — method tables built from templates (a table per
+// type with the entries its flavour lacks left out, docstrings put together at
+// compile time from shared phrases) and the type slots that install them.
 #pragma once
 
-#include <Python.h>
-
 #include <cstddef>
-#include <initializer_list>
-#include <string_view>
 
 #include "fast_methods.hpp"
 

@@ -80,9 +80,8 @@ inline PyObject* call_one_arg(PyObject* f, PyObject* a) noexcept {
 #define PyUnicode_GET_LENGTH(u) PyUnicode_GetLength(u)
 
 // The trashcan is not in the limited API: ours, for our own types' tp_dealloc
-// (docs/design.md, "Deallocation at any depth"). Only objects whose type's
-// tp_dealloc is that dealloc are deferred (not a subclass's instance, whose
-// subtype_dealloc still has work after the base dealloc returns).
+// (docs/design.md, "Deallocation at any depth"). A subclass's instance is never
+// deferred: its subtype_dealloc still has work after the base dealloc returns.
 namespace interlock::py::compat {
 // Trivially destructible (the list is malloc'd and freed once drained): the
 // thread_local needs no init guard or destructor registration.

@@ -47,11 +47,13 @@
 #define INTERLOCK_LIKELY(x) __builtin_expect(!!(x), 1)
 #define INTERLOCK_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define INTERLOCK_NOINLINE __attribute__((noinline))
+#define INTERLOCK_COLD __attribute__((cold, noinline))
 #define INTERLOCK_ALWAYS_INLINE inline __attribute__((always_inline))
 #else
 #define INTERLOCK_LIKELY(x) (x)
 #define INTERLOCK_UNLIKELY(x) (x)
 #define INTERLOCK_NOINLINE
+#define INTERLOCK_COLD
 #define INTERLOCK_ALWAYS_INLINE inline
 #endif
 
@@ -60,8 +62,8 @@
 // shared build (BUILD_SHARED_LIBS=ON) compiles with hidden visibility, so only
 // what carries this mark is in the library's dynamic symbol table; static
 // builds are unaffected. Header-only templates need no mark.
-// INTERLOCK_EXPORT_NONE: nothing is exported (the Python extension built where
-// the linker has no --exclude-libs, bindings/CMakeLists.txt).
+// INTERLOCK_EXPORT_NONE: nothing is exported (the Python extension's static
+// copy of the core, bindings/CMakeLists.txt).
 #if defined(INTERLOCK_EXPORT_NONE)
 #define INTERLOCK_API
 #elif defined(_WIN32)
