@@ -33,7 +33,6 @@
 #include "interlock/config.hpp"  // the compiler attributes, spelled once
 #define IL_PY_INLINE INTERLOCK_ALWAYS_INLINE
 #define IL_PY_COLD INTERLOCK_COLD
-#define IL_PY_NOINLINE INTERLOCK_NOINLINE
 #define IL_PY_UNLIKELY(x) INTERLOCK_UNLIKELY(x)
 
 namespace interlock::py {
@@ -491,9 +490,10 @@ IL_PY_COLD inline PyObject* raise_arg_count(PyObject* self, const char* method, 
 /// Sorts keyword arguments (kwnames may be null) into `slots`, which already
 /// hold the positional ones, and checks that every required parameter got a
 /// value. Returns false with a TypeError set on a bad call.
-IL_PY_NOINLINE inline bool bind_keywords(const signature& sig, PyObject* self, const char* method,
-                                         PyObject** slots,
-                                         PyObject* const* kwvalues, PyObject* kwnames) noexcept {
+INTERLOCK_NOINLINE inline bool bind_keywords(const signature& sig, PyObject* self,
+                                             const char* method, PyObject** slots,
+                                             PyObject* const* kwvalues,
+                                             PyObject* kwnames) noexcept {
   const Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
   for (Py_ssize_t j = 0; j < nkw; ++j) {
     PyObject* key = PyTuple_GET_ITEM(kwnames, j);

@@ -62,8 +62,8 @@
 // shared build (BUILD_SHARED_LIBS=ON) compiles with hidden visibility, so only
 // what carries this mark is in the library's dynamic symbol table; static
 // builds are unaffected. Header-only templates need no mark.
-// INTERLOCK_EXPORT_NONE: nothing is exported (the Python extension's static
-// copy of the core, bindings/CMakeLists.txt).
+// INTERLOCK_EXPORT_NONE: nothing is exported (the Python extension built where
+// the linker has no --exclude-libs, bindings/CMakeLists.txt).
 #if defined(INTERLOCK_EXPORT_NONE)
 #define INTERLOCK_API
 #elif defined(_WIN32)
