@@ -17,8 +17,8 @@ namespace {
 
 /// interlock.atomic's rules: the in-place operators take what the type's
 /// own arithmetic takes (an __index__ integer, a real number; else
-/// NotImplemented); a refused operand raises Python's own error for it; a
-/// value displays as its repr(); update() takes fn's result's truth value.
+/// NotImplemented); a refused operand raises Python's own error for it;
+/// update() takes fn's result's truth value.
 struct Std {
   static constexpr bool kStrictBool = false;
   static int operand(PyObject* o, std::int64_t& n) noexcept {
@@ -42,13 +42,6 @@ struct Std {
       PyErr_SetString(PyExc_ZeroDivisionError, std::is_same_v<T, double> ? "float division by zero"
                                                : std::is_same_v<Op, op::mod> ? "integer modulo by zero"
                                                                               : "integer division by zero");
-  }
-  template <class T>
-  static PyObject* display(T x) noexcept {
-    PyObject* v = detail::to_python(x);
-    PyObject* r = v ? PyObject_Repr(v) : nullptr;
-    Py_XDECREF(v);
-    return r;
   }
 };
 
@@ -116,7 +109,7 @@ auto int_methods = table(
     method<&I::fetch_n<op::sub, true, 1>, "dec($self, /)",
            "Subtract one; return the new value (like --x; same as dec_fetch()).">());
 
-auto int_slots = slot_table<AtomicInt, Slots<Py_tp_repr, Py_nb_int, Py_nb_index, Py_nb_float, Py_nb_bool>,
+auto int_slots = slot_table<AtomicInt, Slots<Py_nb_int, Py_nb_index, Py_nb_float, Py_nb_bool>,
                        Inplace<op::add, op::sub, op::mul, op::div, op::mod, op::and_, op::or_,
                                op::xor_, op::lshift, op::rshift>>(int_methods);
 
@@ -135,7 +128,7 @@ auto bool_methods = table(
     method<&B::fetch_n<op::xor_, true, true>, "flip_fetch($self, /)",
            "Negate the value; return the new value.">());
 
-auto bool_slots = slot_table<AtomicBool, Slots<Py_tp_repr, Py_nb_bool, Py_nb_int, Py_nb_index>>(bool_methods);
+auto bool_slots = slot_table<AtomicBool, Slots<Py_nb_bool, Py_nb_int, Py_nb_index>>(bool_methods);
 
 // ------------------------------------------------------------ AtomicFloat
 
@@ -157,7 +150,7 @@ auto float_methods = table(
                "Set the value to the smaller of value and n (a NaN operand is ignored:\n"
                "IEEE 754 minimumNumber, like C's fmin; -0.0 counts as smaller than +0.0)">());
 
-auto float_slots = slot_table<AtomicFloat, Slots<Py_tp_repr, Py_nb_float, Py_nb_int, Py_nb_bool>,
+auto float_slots = slot_table<AtomicFloat, Slots<Py_nb_float, Py_nb_int, Py_nb_bool>,
                          Inplace<op::add, op::sub, op::mul, op::div>>(float_methods);
 
 // ------------------------------------------------------------ AtomicReference
@@ -182,7 +175,7 @@ auto ref_methods = table(
            "Like update(fn), but return the prior object.">());
 
 auto ref_slots =
-    slot_table<AtomicReference, Slots<Py_tp_repr, Py_tp_traverse, Py_tp_clear>>(ref_methods);
+    slot_table<AtomicReference, Slots<Py_tp_traverse, Py_tp_clear>>(ref_methods);
 
 }  // namespace
 }  // namespace interlock::py::atomics

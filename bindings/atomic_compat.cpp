@@ -26,7 +26,7 @@ namespace {
 
 /// syncx's rules (PyO3): an in-place operand that does not convert gives
 /// NotImplemented (so Python raises TypeError); a refused operand raises
-/// ZeroDivisionError("division by zero"); a value displays as Rust's Display
+/// ZeroDivisionError("division by zero"); str() of a value is Rust's Display
 /// ("true", "1", "0.5"); update() on a bool takes only True / False.
 struct Sx : PyO3Errors {
   static constexpr bool kStrictBool = true;
@@ -104,7 +104,7 @@ auto sx_int_methods = table(
     method<&sx_int_idiv, "__idiv__($self, value)",
            "In-place division (as div(), returning None); also the //= operator.">());
 
-auto sx_int_slots = slot_table<SxInt, Slots<Py_tp_repr, Py_tp_str, Py_nb_int>,
+auto sx_int_slots = slot_table<SxInt, Slots<Py_tp_str, Py_nb_int>,
                           Inplace<op::add, op::sub, op::mul, op::rust_div>>(sx_int_methods);
 
 /// Op(c, value) with value taken strictly as a bool (PyO3 converts a bool
@@ -132,7 +132,7 @@ auto sx_bool_methods = table(
            "Logical XOR; return the prior value.">());
 
 auto sx_bool_slots =
-    slot_table<SxBool, Slots<Py_tp_repr, Py_tp_str, Py_nb_bool, Py_nb_int>,
+    slot_table<SxBool, Slots<Py_tp_str, Py_nb_bool, Py_nb_int>,
           Fixed<Py_nb_invert, &value_slot<SxBool, &negation, "__invert__">>>(sx_bool_methods);
 
 auto sx_float_methods = table(
@@ -148,7 +148,7 @@ auto sx_float_methods = table(
              "Keep the value if it is <= value, else store value">());
 
 auto sx_float_slots =
-    slot_table<SxFloat, Slots<Py_tp_repr, Py_tp_str, Py_nb_float>, Inplace<op::add, op::sub>>(sx_float_methods);
+    slot_table<SxFloat, Slots<Py_tp_str, Py_nb_float>, Inplace<op::add, op::sub>>(sx_float_methods);
 
 /// True when the current object is `expected` or == to it (it is then
 /// replaced by `obj`), False otherwise; __eq__ runs with no lock held (the

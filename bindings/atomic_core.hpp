@@ -294,21 +294,6 @@ int truth_slot(PyObject* self) noexcept {
   return c ? (c->load() != 0 ? 1 : 0) : -1;
 }
 
-/// "AtomicInt(<F::display(value)>)" with the type's name (a subclass's too);
-/// "AtomicReference(...)" when a reference's object reaches it again.
-template <class C>
-PyObject* repr_slot(PyObject* self) noexcept {
-  C* c = ready<C>(self, "__repr__");
-  const int rc = c ? Py_ReprEnter(self) : -1;
-  if (rc != 0) return rc > 0 ? PyUnicode_FromFormat("%s(...)", detail::short_type_name(self)) : nullptr;
-  PyObject* s = C::facade::display(c->load());
-  Py_ReprLeave(self);
-  if (!s) return nullptr;
-  PyObject* r = PyUnicode_FromFormat("%s(%U)", detail::short_type_name(self), s);
-  Py_DECREF(s);
-  return r;
-}
-
 // ============================================================ type slots
 
 /// A type slot (PyType_Spec takes its function as a void*).
@@ -343,8 +328,8 @@ template <class T> struct py_op<op::rshift, T> : py_slots<Py_nb_inplace_rshift> 
 
 /// Groups of type slots of a cell type C, listed in slot_table<C, G...>(methods):
 /// G::of<C>() is an array of slots. Fixed<Id, Fn> is one slot not depending
-/// on C; Slots<Id...> are C's own slots: Py_tp_repr and Py_tp_str through
-/// F::display, Py_nb_int / Py_nb_index / Py_nb_float / Py_nb_bool as int(),
+/// on C; Slots<Id...> are C's own slots: Py_tp_str through F::display
+/// (reprs: python/interlock/atomic.py), Py_nb_int / Py_nb_index / Py_nb_float / Py_nb_bool as int(),
 /// float() and bool() do, Py_tp_traverse / Py_tp_clear of a reference;
 /// Inplace<Op...> are in-place operators.
 template <int Id, auto Fn>
@@ -355,8 +340,7 @@ template <int... Id>
 struct Slots {
   template <class C, int I, class T = typename C::value_type>
   static PyType_Slot one() noexcept {
-    if constexpr (I == Py_tp_repr) return at(I, &repr_slot<C>);
-    else if constexpr (I == Py_tp_traverse) return at(I, &traverse_slot<C>);
+    if constexpr (I == Py_tp_traverse) return at(I, &traverse_slot<C>);
     else if constexpr (I == Py_tp_clear) return at(I, &clear_slot<C>);
     else if constexpr (I == Py_nb_bool) return at(I, &truth_slot<C>);
     else if constexpr (I == Py_tp_str) return at(I, &value_slot<C, &C::facade::template display<T>, "__str__">);
