@@ -113,11 +113,6 @@ consteval auto py_type_of() noexcept {
 template <class T>
 inline constexpr auto py_type = py_type_of<T>();
 
-/// Whether Op may refuse the current value (returns std::optional: rust_div).
-template <class Op, class T>
-inline constexpr bool refuses =
-    !std::is_same_v<decltype(Op{}(std::declval<T>(), std::declval<T>())), T>;
-
 /// The façades that follow PyO3 (syncx, ft_utils): a refused operand is
 /// ZeroDivisionError("division by zero").
 struct PyO3Errors {
@@ -162,19 +157,15 @@ struct ops {
     return ok;
   }
 
-  /// value = value <Op> n; the prior value, or the new one (New). An operand
-  /// outside Op's domain, or one Op refuses, raises F's error with the value
-  /// unchanged.
+  /// value = value <Op> n; the prior value, or the new one (New). What Op
+  /// refuses (the core's may_refuse) raises F's error, the value unchanged.
   template <class Op, bool New>
-  static T fetch(C& c, T n) noexcept(Op::domain == ac::Domain::any && !refuses<Op, T>) {
-    if constexpr (Op::domain != ac::Domain::any) {
-      if (IL_PY_UNLIKELY(!ac::in_domain<Op>(n))) refused<Op>();
-    }
+  static T fetch(C& c, T n) noexcept(!ac::may_refuse<Op, T>) {
     const auto r = c.template fetch<Op>(n);
-    if constexpr (!refuses<Op, T>) {
+    if constexpr (!ac::may_refuse<Op, T>) {
       return New ? r.second : r.first;
     } else {
-      if (!r) refused<Op>();
+      if (IL_PY_UNLIKELY(!r)) refused<Op>();
       return New ? r->second : r->first;
     }
   }
