@@ -1,16 +1,13 @@
-// bindings/atomic.cpp — interlock._interlock.atomic: AtomicInt, AtomicBool,
-// AtomicFloat, AtomicReference (public as interlock.atomic, whose docstring
-// gives the naming rule), and the native types of the atomic façades in two
-// submodules named after their public homes (__module__): _syncx
-// (interlock.compat.syncx.atomic: AtomicInt, AtomicBool, AtomicFloat,
-// AtomicReference) and _ft_utils (interlock.compat.ft_utils.concurrency:
-// AtomicInt64 with the numeric protocol, AtomicReference, AtomicFlag).
-// Design: docs/design.md, "The C++ core" (the atomic_cell row): the value
-// rules are the core's (interlock/atomic_cell.hpp). Each Python type is a
-// distinct C++ struct, Atomic<T, F> (a core Cell<T>) or Ref<F> (a core
-// RefSlot), because nanobind registers one Python type per C++ type; F is the
-// façade's rules struct (Std, Sx, Ft: its operands, names and exceptions) and
-// the methods are ops<C>'s templates. Nothing relies on the GIL.
+// bindings/atomic.cpp — interlock._interlock.atomic (public as
+// interlock.atomic) and the native types of its façades, in the submodules
+// _syncx (interlock.compat.syncx.atomic) and _ft_utils
+// (interlock.compat.ft_utils.concurrency). Design: docs/design.md, "The C++
+// core" (the atomic_cell row): the value rules are the core's
+// (interlock/atomic_cell.hpp). Each Python type is a distinct C++ struct,
+// Atomic<T, F> (a core Cell<T>) or Ref<F> (a core RefSlot), because nanobind
+// registers one Python type per C++ type; F is the façade's rules struct (Std,
+// Sx, Ft: operands, names, exceptions) and the methods are ops<C>'s templates.
+// Nothing relies on the GIL.
 #include <nanobind/nanobind.h>
 
 #include <array>
@@ -274,16 +271,12 @@ PyObject* value_slot(PyObject* self) noexcept {
   return c ? Fn(c->load()) : nullptr;
 }
 
-/// The value as a Python int / float (int(), float() of a cell).
-template <class T>
-PyObject* int_of(T x) noexcept {
-  if constexpr (std::is_same_v<T, double>) return PyLong_FromDouble(x);
-  else if constexpr (std::is_same_v<T, bool>) return PyLong_FromLong(x);
+/// The value as a Python int, or (Float) float: int(), float() of a cell.
+template <bool Float, class T>
+PyObject* number_of(T x) noexcept {
+  if constexpr (Float) return PyFloat_FromDouble(static_cast<double>(x));
+  else if constexpr (std::is_same_v<T, double>) return PyLong_FromDouble(x);
   else return PyLong_FromLongLong(x);
-}
-template <class T>
-PyObject* float_of(T x) noexcept {
-  return PyFloat_FromDouble(static_cast<double>(x));
 }
 
 /// nb_bool: whether the value is nonzero.
@@ -343,8 +336,9 @@ struct Slots {
     else if constexpr (I == Py_tp_clear) return at(I, &clear_slot<C>);
     else if constexpr (I == Py_nb_bool) return at(I, &truth_slot<C>);
     else if constexpr (I == Py_tp_str) return at(I, &value_slot<C, &C::facade::template display<T>, "__str__">);
-    else if constexpr (I == Py_nb_float) return at(I, &value_slot<C, &float_of<T>, "__float__">);
-    else if constexpr (I == Py_nb_int || I == Py_nb_index) return at(I, &value_slot<C, &int_of<T>, "__int__">);
+    else if constexpr (I == Py_nb_float) return at(I, &value_slot<C, &number_of<true, T>, "__float__">);
+    else if constexpr (I == Py_nb_int || I == Py_nb_index)
+      return at(I, &value_slot<C, &number_of<false, T>, "__int__">);
     else static_assert(I == Py_nb_int, "Slots<Id...>: a slot without a generic implementation");
   }
   template <class C> static auto of() noexcept { return std::array{one<C, Id>()...}; }
@@ -613,28 +607,25 @@ auto sx_int_methods = table(
     method<&sx_int_idiv, "__idiv__($self, value)",
            "In-place division (as div(), returning None); also the //= operator.">());
 
-/// Op(c, value) with value taken strictly as a bool (PyO3 converts a bool
-/// only from True / False); Name names the method in the TypeError.
-template <auto Op, fixed_string Name>
-auto sx_strict(SxBool& c, PyObject* value) {
-  return Op(c, to_strict_bool(value, Name.chars));
-}
-PyObject* sx_bool_cas(SxBool& c, PyObject* current, PyObject* new_) {
-  const bool e = to_strict_bool(current, "compare_exchange");
-  return SxB::compare_exchange(c, e, to_strict_bool(new_, "compare_exchange"));
+/// Op(c, values...) with the values taken strictly as bools (PyO3 converts a
+/// bool only from True / False); Name names the method in the TypeError.
+template <auto Op, fixed_string Name, class... V>
+auto sx_strict(SxBool& c, V... value) {
+  return Op(c, to_strict_bool(value, Name.chars)...);
 }
 PyObject* negation(bool x) noexcept { return detail::to_python(!x); }
 
 auto sx_bool_methods = table(
-    sx_common<SxBool, &sx_strict<&SxB::store, "store">, &sx_strict<&SxB::exchange, "swap">,
-              &sx_bool_cas>(),
+    sx_common<SxBool, &sx_strict<&SxB::store, "store", PyObject*>,
+              &sx_strict<&SxB::exchange, "swap", PyObject*>,
+              &sx_strict<&SxB::compare_exchange, "compare_exchange", PyObject*, PyObject*>>(),
     method<&SxB::fetch_n<op::xor_, false, true>, "flip($self)",
            "Toggle the value; return the PRIOR value.">(),
-    method<&sx_strict<&SxB::fetch<op::and_, false>, "fetch_and">, "fetch_and($self, value)",
+    method<&sx_strict<&SxB::fetch<op::and_, false>, "fetch_and", PyObject*>, "fetch_and($self, value)",
            "Logical AND; return the prior value.">(),
-    method<&sx_strict<&SxB::fetch<op::or_, false>, "fetch_or">, "fetch_or($self, value)",
+    method<&sx_strict<&SxB::fetch<op::or_, false>, "fetch_or", PyObject*>, "fetch_or($self, value)",
            "Logical OR; return the prior value.">(),
-    method<&sx_strict<&SxB::fetch<op::xor_, false>, "fetch_xor">, "fetch_xor($self, value)",
+    method<&sx_strict<&SxB::fetch<op::xor_, false>, "fetch_xor", PyObject*>, "fetch_xor($self, value)",
            "Logical XOR; return the prior value.">());
 
 auto sx_float_methods = table(
