@@ -559,11 +559,11 @@ using SxB = ops<SxBool>;
 using SxF = ops<SxFloat>;
 using SxR = ops<SxRef>;
 
-/// load / store / swap / compare_exchange / update and the pickle state of a
-/// syncx scalar (its __reduce__: python/interlock/atomic.py); Store and Swap take
-/// the argument (strictly, for a bool).
+/// load / store / swap / compare_exchange / update of a syncx scalar (its
+/// pickling: python/interlock/atomic.py); Store, Swap and Cas take the
+/// arguments (strictly, for a bool).
 template <class C, auto Store, auto Swap, auto Cas>
-std::array<PyMethodDef, 7> sx_common() noexcept {
+std::array<PyMethodDef, 5> sx_common() noexcept {
   return {method<&ops<C>::load, "load($self)", "Return the current value.">(),
           method<Store, "store($self, value)", "Set the value.">(),
           method<Swap, "swap($self, value)", "Set the value; return the prior one.">(),
@@ -574,9 +574,7 @@ std::array<PyMethodDef, 7> sx_common() noexcept {
                  "on failure the prior value is the current one.">(),
           method<&ops<C>::template update<true>, "update($self, func)",
                  "Replace the value by func(value) in a compare-exchange retry loop;\n"
-                 "return the NEW value.">(),
-          method<&ops<C>::load, "__getstate__($self)", "The value (pickle support).">(),
-          method<Store, "__setstate__($self, value)", "Set the value (pickle support).">()};
+                 "return the NEW value.">()};
 }
 
 /// Name(value): value = value <Op> value, returning the PRIOR value.
@@ -718,12 +716,11 @@ PyObject* ft_binary(PyObject* a, PyObject* b) noexcept {
   return r;
 }
 
-/// Fn(int(value), a...): -x, abs(x), ~x, format(x, spec) on the value as a
-/// Python int.
-template <auto Fn, class... A>
-PyObject* on_int(std::int64_t x, A... a) noexcept {
+/// Fn(int(value)): -x, abs(x), ~x on the value as a Python int.
+template <auto Fn>
+PyObject* on_int(std::int64_t x) noexcept {
   PyObject* v = PyLong_FromLongLong(x);
-  PyObject* r = v ? Fn(v, a...) : nullptr;
+  PyObject* r = v ? Fn(v) : nullptr;
   Py_XDECREF(v);
   return r;
 }
@@ -753,10 +750,6 @@ auto ft_checked(FtInt64& c, PyObject* value) {
   return Op(c, n);
 }
 
-PyObject* ft_int_format(FtInt64& c, PyObject* spec) noexcept {
-  return on_int<&PyObject_Format>(c.load(), spec);
-}
-
 auto ft_int_methods = table(
     method<&ft_checked<&FtI::store, "set">, "set($self, value, /)",
            "Atomically set the value (an int or an AtomicInt64).">(),
@@ -765,8 +758,7 @@ auto ft_int_methods = table(
     method<&FtI::fetch_n<op::sub, true, 1>, "decr($self, /)", "Atomically -- and return the new value.">(),
     method<&ft_checked<&FtI::fetch<op::add, true>, "add">, "add($self, value, /)",
            "Atomically add value (as in the ft_utils documentation's example);\n"
-           "return the new value.">(),
-    method<&ft_int_format, "__format__($self, format_spec, /)", "Format the value like an int.">());
+           "return the new value.">());
 
 /// AtomicInt64's arithmetic and bitwise operators, binary (ft_binary) and
 /// in-place, and its unary ones (Fn on the value as an int).

@@ -57,6 +57,16 @@ def _reduce(self):
     return type(self), (self.load(),)
 
 
+def _getstate(self):
+    """The value (pickle support)."""
+    return self.load()
+
+
+def _setstate(self, value):
+    """Set the value (pickle support)."""
+    self.store(value)
+
+
 def _copy_value(self):
     """A new object holding the current value."""
     return type(self)(self.load())
@@ -80,10 +90,12 @@ def _deepcopy_reference(self, memo, /):
 
 # repr, pickling and copying (cold paths) are Python functions installed into
 # the native classes; the hot methods are native. syncx's scalars
-# (compat/syncx) pickle the same way.
+# (compat/syncx) pickle the same way, with syncx's __getstate__/__setstate__.
 for _sx in (_native._syncx.AtomicInt, _native._syncx.AtomicBool, _native._syncx.AtomicFloat):
     setattr(_sx, "__repr__", _sx_repr)
     setattr(_sx, "__reduce__", _reduce)
+    setattr(_sx, "__getstate__", _getstate)
+    setattr(_sx, "__setstate__", _setstate)
 for _cls in (AtomicInt, AtomicBool, AtomicFloat, AtomicReference):
     setattr(_cls, "__repr__", _repr)
     setattr(_cls, "__reduce__", _reduce)
