@@ -320,10 +320,10 @@ template <class T> struct py_op<op::rshift, T> : py_slots<Py_nb_inplace_rshift> 
 
 /// Groups of type slots of a cell type C, listed in add_type<C, Name, G...>:
 /// G::of<C>() is an array of slots. Fixed<Id, Fn> is one slot not depending
-/// on C; Slots<Id...> are C's own slots: Py_tp_str through F::display
-/// (reprs: python/interlock/atomic.py), Py_nb_int / Py_nb_index / Py_nb_float / Py_nb_bool as int(),
-/// float() and bool() do, Py_tp_traverse / Py_tp_clear of a reference;
-/// Inplace<Op...> are in-place operators.
+/// on C; Slots<Id...> are C's own slots: Py_tp_str through F::display (the
+/// reprs: python/interlock/atomic.py), Py_nb_int / Py_nb_index / Py_nb_float
+/// / Py_nb_bool as int(), float() and bool() do, Py_tp_traverse /
+/// Py_tp_clear of a reference; Inplace<Op...> are in-place operators.
 template <int Id, auto Fn>
 struct Fixed {
   template <class C> static auto of() noexcept { return std::array{at(Id, Fn)}; }
@@ -351,13 +351,13 @@ struct Inplace {
 };
 
 /// Registers C as `Name` in `scope`, public as `module`.Name (set_module),
-/// with its methods (a static table()) and the type slots of the groups G,
-/// its docstring, nanobind class annotations (`extra`) and
-/// `arg`: an __init__ function of its own, or the argument of
-/// `__init__(self, <arg>)`, taking the object itself for a reference; a bool
-/// strictly True / False for a façade with kStrictBool, else its truth value;
-/// an int64 from any __index__ (OverflowError past 64 bits); a double from
-/// anything float() accepts. Name names the call in conversion errors.
+/// with its methods (a static table()), the type slots of the groups G, its
+/// docstring, nanobind class annotations (`extra`) and `arg`: an __init__
+/// function of its own, or the argument of `__init__(self, <arg>)`, taking
+/// the object itself for a reference; a bool strictly True / False for a
+/// façade with kStrictBool, else its truth value; an int64 from any __index__
+/// (OverflowError past 64 bits); a double from anything float() accepts. Name
+/// names the call in conversion errors.
 template <class C, fixed_string Name, class... G, std::size_t N, class Arg, class... Extra>
 void add_type(nb::handle scope, const char* module, std::array<PyMethodDef, N>& methods, const char* doc,
               const Arg& arg, const char* sig, const Extra&... extra) {
