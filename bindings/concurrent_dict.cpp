@@ -298,15 +298,6 @@ PyType_Slot iter_slots[] = {
     {0, nullptr},
 };
 
-template <class Map>
-PyType_Spec iter_spec = {
-    "interlock.collections.ConcurrentIterator",
-    static_cast<int>(sizeof(IterObject<Map>)),
-    0,
-    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    iter_slots<Map>,
-};
-
 // ------------------------------------------------------------------ dict slots
 PyObject* dict_subscript(PyObject* self, PyObject* key) {
   std::size_t h;
@@ -474,10 +465,6 @@ PyType_Slot dict_slots[] = {
     {0, nullptr},
 };
 
-constexpr unsigned kMapFlags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC;
-PyType_Spec dict_spec = {"interlock.collections.ConcurrentDictBase",
-                         static_cast<int>(sizeof(MapObject<DictMap>)), 0, kMapFlags, dict_slots};
-
 // ------------------------------------------------------------------ set
 PyObject* set_add(PyObject* self, PyObject* key) {
   std::size_t h;
@@ -515,9 +502,6 @@ PyType_Slot set_slots[] = {
     {Py_tp_doc, const_cast<char*>("The native base of interlock.collections.ConcurrentSet.")},
     {0, nullptr},
 };
-
-PyType_Spec set_spec = {"interlock.collections.ConcurrentSetBase",
-                        static_cast<int>(sizeof(MapObject<SetMap>)), 0, kMapFlags, set_slots};
 #undef IL_MAP_SLOTS
 #undef IL_MAP_METHODS
 
@@ -536,10 +520,13 @@ std::size_t parse_scaling(PyObject* scaling) noexcept {
 }
 
 void init_concurrent_dict(nb::module_& m) {
-  g_iter_type<DictMap> = raw::add_type(m, "ConcurrentIterator", iter_spec<DictMap>);
-  g_iter_type<SetMap> = raw::add_type(m, nullptr, iter_spec<SetMap>);  // the same name
-  raw::add_type(m, "ConcurrentDictBase", dict_spec);
-  raw::add_type(m, "ConcurrentSetBase", set_spec);
+  constexpr const char* iter = "interlock.collections.ConcurrentIterator";  // a set's: not bound
+  g_iter_type<DictMap> = raw::add_type<IterObject<DictMap>>(m, iter, iter_slots<DictMap>);
+  g_iter_type<SetMap> = raw::add_type<IterObject<SetMap>>(m, iter, iter_slots<SetMap>, 0, false);
+  raw::add_type<MapObject<DictMap>>(m, "interlock.collections.ConcurrentDictBase", dict_slots,
+                                    Py_TPFLAGS_BASETYPE);
+  raw::add_type<MapObject<SetMap>>(m, "interlock.collections.ConcurrentSetBase", set_slots,
+                                   Py_TPFLAGS_BASETYPE);
 }
 
 }  // namespace interlock::py

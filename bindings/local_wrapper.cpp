@@ -196,18 +196,10 @@ PyType_Slot lw_slots[] = {
     {0, nullptr},
 };
 
-PyType_Spec lw_spec = {
-    "interlock.collections.LocalWrapper",
-    static_cast<int>(sizeof(LocalWrapperObject)),
-    0,
-    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    lw_slots,
-};
-
 }  // namespace
 
 void init_local_wrapper(nb::module_& m) {
-  g_type = raw::add_type(m, "LocalWrapper", lw_spec);
+  g_type = raw::add_type<LocalWrapperObject>(m, "interlock.collections.LocalWrapper", lw_slots);
 }
 
 }  // namespace interlock::py

@@ -8,6 +8,7 @@
 #include <structmember.h>
 
 #include <cstddef>
+#include <cstring>
 
 #include "py_compat.hpp"
 
@@ -40,11 +41,16 @@ PyMemberDef weaklist_members[] = {
     {nullptr, 0, 0, 0, nullptr},
 };
 
-/// The type made from `spec`, bound as m.<name> (name null: kept, never freed).
-inline PyTypeObject* add_type(nanobind::module_& m, const char* name, PyType_Spec& spec) {
+/// The GC type of O from `slots`, named `name` (a literal, "package.module.Class")
+/// and bound in m as Class, unless `bind` is false (then kept, never freed).
+template <class O>
+PyTypeObject* add_type(nanobind::module_& m, const char* name, PyType_Slot* slots,
+                       unsigned flags = 0, bool bind = true) {
+  PyType_Spec spec{name, static_cast<int>(sizeof(O)), 0,
+                   Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | flags, slots};
   PyObject* t = PyType_FromSpec(&spec);
   if (!t) throw nanobind::python_error();
-  if (name) m.attr(name) = nanobind::borrow(t);
+  if (bind) m.attr(std::strrchr(name, '.') + 1) = nanobind::borrow(t);
   return reinterpret_cast<PyTypeObject*>(t);
 }
 
