@@ -337,11 +337,9 @@ struct Key {
 /// A METH_FASTCALL method F(map, key) taking a key and Lo..Hi positional arguments.
 template <PyObject* (*F)(DictMap&, Key), Py_ssize_t Lo, Py_ssize_t Hi, fixed_string Name>
 PyObject* keyed(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
-  if (nargs < Lo || nargs > Hi) {
-    PyErr_Format(PyExc_TypeError, "%s expected %zd or %zd arguments, got %zd", Name.chars, Lo,
-                 Hi, nargs);
-    return nullptr;
-  }
+  if (nargs < Lo || nargs > Hi)
+    return PyErr_Format(PyExc_TypeError, "%s expected %zd or %zd arguments, got %zd", Name.chars,
+                        Lo, Hi, nargs);
   Key key{args, nargs, 0};
   return hash_of(args[0], &key.h) ? F(map_of<DictMap>(self), key) : nullptr;
 }

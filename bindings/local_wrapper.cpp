@@ -124,10 +124,8 @@ struct fwd<F> {
 
 PyObject* wrapped_of(PyObject* w, void*) { return Py_NewRef(w); }
 PyObject* next_of(PyObject* w) {
-  if (!PyIter_Check(w)) {
-    PyErr_Format(PyExc_TypeError, "'%.200s' object is not an iterator", IL_TP_NAME(w));
-    return nullptr;
-  }
+  if (!PyIter_Check(w))
+    return PyErr_Format(PyExc_TypeError, "'%.200s' object is not an iterator", IL_TP_NAME(w));
 #ifndef Py_LIMITED_API
   return Py_TYPE(w)->tp_iternext(w);  // null without an error set: exhausted
 #else
