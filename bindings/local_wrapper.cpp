@@ -126,11 +126,8 @@ PyObject* wrapped_of(PyObject* w, void*) { return Py_NewRef(w); }
 PyObject* next_of(PyObject* w) {
   if (!PyIter_Check(w))
     return PyErr_Format(PyExc_TypeError, "'%.200s' object is not an iterator", IL_TP_NAME(w));
-#ifndef Py_LIMITED_API
-  return Py_TYPE(w)->tp_iternext(w);  // null without an error set: exhausted
-#else
-  return PyIter_Next(w);  // the same: null without an error set when exhausted
-#endif
+  // The target's own tp_iternext (not PyIter_Next: StopIteration keeps its value).
+  return reinterpret_cast<iternextfunc>(PyType_GetSlot(Py_TYPE(w), Py_tp_iternext))(w);
 }
 int setitem_of(PyObject* w, PyObject* key, PyObject* value) {
   return value ? PyObject_SetItem(w, key, value) : PyObject_DelItem(w, key);
