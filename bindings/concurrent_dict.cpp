@@ -441,26 +441,25 @@ PyMethodDef dict_methods[] = {
     IL_MAP_METHODS(DictMap, "item"),
 };
 
-// What both types' slot tables share.
+// What both types' slot tables share (with their methods, docstring and end).
 template <class Map>
 PyGetSetDef map_getset[] = {
     {"scaling", map_scaling<Map>, nullptr, "The number of shards.", nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr},
 };
-#define IL_MAP_SLOTS(Map)                                                                          \
+#define IL_MAP_SLOTS(Map, methods, Name)                                                           \
   IL_SLOT(Py_tp_new, map_new<Map>), IL_SLOT(Py_tp_dealloc, raw::dealloc<MapObject<Map>>),          \
       IL_SLOT(Py_tp_traverse, map_traverse<Map>), IL_SLOT(Py_tp_clear, map_clear_slot<Map>),       \
       IL_SLOT(Py_sq_contains, map_contains<Map>), IL_SLOT(Py_tp_iter, (make_iter<Map>)),           \
-      {Py_tp_getset, map_getset<Map>}, {Py_tp_members, raw::weaklist_members<MapObject<Map>>}
+      {Py_tp_getset, map_getset<Map>}, {Py_tp_members, raw::weaklist_members<MapObject<Map>>},     \
+      {Py_tp_methods, methods},                                                                    \
+      {Py_tp_doc, const_cast<char*>("The native base of interlock.collections." Name ".")}, {0, nullptr}
 
 PyType_Slot dict_slots[] = {
-    IL_MAP_SLOTS(DictMap),
     IL_SLOT(Py_mp_length, map_length<DictMap>),
     IL_SLOT(Py_mp_subscript, dict_subscript),
     IL_SLOT(Py_mp_ass_subscript, dict_ass_subscript),
-    {Py_tp_methods, dict_methods},
-    {Py_tp_doc, const_cast<char*>("The native base of interlock.collections.ConcurrentDict.")},
-    {0, nullptr},
+    IL_MAP_SLOTS(DictMap, dict_methods, "ConcurrentDict"),
 };
 
 // ------------------------------------------------------------------ set
@@ -494,11 +493,8 @@ PyMethodDef set_methods[] = {
 };
 
 PyType_Slot set_slots[] = {
-    IL_MAP_SLOTS(SetMap),
     IL_SLOT(Py_sq_length, map_length<SetMap>),
-    {Py_tp_methods, set_methods},
-    {Py_tp_doc, const_cast<char*>("The native base of interlock.collections.ConcurrentSet.")},
-    {0, nullptr},
+    IL_MAP_SLOTS(SetMap, set_methods, "ConcurrentSet"),
 };
 #undef IL_MAP_SLOTS
 #undef IL_MAP_METHODS
