@@ -24,10 +24,6 @@ static_assert(std::string_view(INTERLOCK_PY_VERSION) == INTERLOCK_VERSION_STRING
 
 namespace {
 
-// Whether macro M is defined: its expansion (possibly empty) is not its name.
-#define IL_EXPAND_STR(...) #__VA_ARGS__
-#define IL_DEFINED(M) (std::string_view(#M) != IL_EXPAND_STR(M))
-
 nb::dict build_info() {
   nb::dict d;
   d["version"] = INTERLOCK_PY_VERSION;
@@ -40,10 +36,22 @@ nb::dict build_info() {
 #endif
   d["cxx_standard"] = static_cast<long>(__cplusplus);
   d["build_type"] = INTERLOCK_PY_BUILD_TYPE;
-  d["assertions"] = !IL_DEFINED(NDEBUG);
-  d["free_threaded"] = IL_DEFINED(Py_GIL_DISABLED);
+#if defined(NDEBUG)
+  d["assertions"] = false;
+#else
+  d["assertions"] = true;
+#endif
+#if defined(Py_GIL_DISABLED)
+  d["free_threaded"] = true;
+#else
+  d["free_threaded"] = false;
+#endif
   d["python_version"] = PY_VERSION;  // the headers the module was built against
-  d["stable_abi"] = IL_DEFINED(Py_LIMITED_API);  // abi3: runs on any CPython >= python_version
+#if defined(Py_LIMITED_API)
+  d["stable_abi"] = true;  // the abi3 wheel: runs on every CPython >= python_version
+#else
+  d["stable_abi"] = false;
+#endif
   d["nanobind_version"] =
       nb::str("{}.{}.{}").format(NB_VERSION_MAJOR, NB_VERSION_MINOR, NB_VERSION_PATCH);
   return d;
@@ -78,25 +86,30 @@ NB_MODULE(_interlock, m) {
         "Describe how this extension was built: version, compiler, build type,\n"
         "free-threading, nanobind version.");
 
-  using namespace interlock::py;
-  auto submodule = [&](const char* name, const char* doc, auto... init) {
-    nb::module_ sub = m.def_submodule(name, doc);
-    (init(sub), ...);
-  };
-  submodule("_aio",
-            "Event-loop waiters on the primitives (python/interlock/_aio.py; not public API).",
-            init_aio);
-  submodule("locks", "Locks and synchronisation primitives.", init_locks, init_sync);
-  submodule("atomic", "Thread atomics: AtomicInt, AtomicBool, AtomicFloat, AtomicReference.",
-            init_atomic);
-  submodule("collections", "Concurrent collections of Python objects, and LocalWrapper.",
-            init_local_wrapper, init_concurrent_dict, init_queues);
-  constexpr const char* ipc_doc =
-      "Cross-process primitives: buffer atomics, futex primitives, shared-memory queue.";
+  nb::module_ aio = m.def_submodule(
+      "_aio", "Event-loop waiters on the primitives (python/interlock/_aio.py; not public API).");
+  interlock::py::init_aio(aio);
+
+  nb::module_ locks = m.def_submodule("locks", "Locks and synchronisation primitives.");
+  interlock::py::init_locks(locks);
+  interlock::py::init_sync(locks);
+
+  nb::module_ atomic = m.def_submodule(
+      "atomic", "Thread atomics: AtomicInt, AtomicBool, AtomicFloat, AtomicReference.");
+  interlock::py::init_atomic(atomic);
+
+  nb::module_ collections = m.def_submodule(
+      "collections", "Concurrent collections of Python objects, and LocalWrapper.");
+  interlock::py::init_local_wrapper(collections);
+  interlock::py::init_concurrent_dict(collections);
+  interlock::py::init_queues(collections);
+
+  nb::module_ ipc = m.def_submodule(
+      "ipc", "Cross-process primitives: buffer atomics, futex primitives, shared-memory queue.");
+  interlock::py::init_ipc_atomics(ipc);
 #if INTERLOCK_HAS_IPC  // not on Windows: docs/design.md "Platforms"
-  submodule("ipc", ipc_doc, init_ipc_atomics, init_ipc_futex, init_ipc_queue);
-#else
-  submodule("ipc", ipc_doc, init_ipc_atomics);
+  interlock::py::init_ipc_futex(ipc);
+  interlock::py::init_ipc_queue(ipc);
 #endif
 
   install_process_hooks(m);
