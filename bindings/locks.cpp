@@ -309,11 +309,9 @@ PyObject* rlock_acquire_restore(interlock::RecursiveMutex& m, PyObject* state) n
 
 inline constexpr const char kNoReadHold[] = "bump_shared() without a read hold";
 inline constexpr const char kNoWriteHold[] = "bump_exclusive() without the write hold";
-bool bump_shared(interlock::CheckedRWMutex& c) noexcept {
-  return ilpy::blocking([&] { return c.try_bump_shared(); });
-}
-bool bump_exclusive(interlock::CheckedRWMutex& c) noexcept {
-  return ilpy::blocking([&] { return c.try_bump_exclusive(); });
+template <bool (interlock::CheckedRWMutex::*Bump)() noexcept>
+bool bump(interlock::CheckedRWMutex& c) noexcept {
+  return ilpy::blocking([&] { return (c.*Bump)(); });
 }
 
 // ============================================================ method tables
@@ -394,10 +392,10 @@ PyMethodDef* rwlock_methods() {
                    "Release the write hold. RuntimeError if it is not held.">(),
       ilpy::method<&checked<&release_fair, WriteHold::kNotHeld, C>, "write_release_fair($self, /)",
                    "Release the write hold, handing the lock to a waiting thread if any.">(),
-      ilpy::method<&checked<&bump_shared, kNoReadHold, C>, "bump_shared($self, /)",
+      ilpy::method<&checked<&bump<&M::try_bump_shared>, kNoReadHold, C>, "bump_shared($self, /)",
                    "With a read hold: let a waiting writer go first, then hold for reading "
                    "again.">(),
-      ilpy::method<&checked<&bump_exclusive, kNoWriteHold, C>, "bump_exclusive($self, /)",
+      ilpy::method<&checked<&bump<&M::try_bump_exclusive>, kNoWriteHold, C>, "bump_exclusive($self, /)",
                    "With the write hold: let waiting threads go first, then hold for writing "
                    "again.">(),
       ilpy::method<&M::is_locked, "is_locked($self, /)",
