@@ -127,7 +127,8 @@ template PyObject* enqueue(PyObject*, ResettableEvent&, PyObject*, PyObject*, Py
 template PyObject* enqueue(PyObject*, Latch&, PyObject*, PyObject*, PyObject*) noexcept;
 
 PyObject* custom(PyObject* owner, void* prim, const CustomOps& ops, PyObject* loop,
-                 PyObject* future, PyObject* prev, Step step, void* ctx) noexcept {
+                 PyObject* future, PyObject* prev,
+                 FunctionRef<PyObject*(parking_lot::AsyncNode&, bool, bool*)> step) noexcept {
   const int registered = consume_prev(prev, Kind::custom, prim);
   if (registered < 0) return nullptr;
   PyObject* w = make(Kind::custom, owner, prim, &ops, loop, future);
@@ -136,7 +137,7 @@ PyObject* custom(PyObject* owner, void* prim, const CustomOps& ops, PyObject* lo
     return nullptr;
   }
   bool queued = false;
-  PyObject* r = step(ctx, aw(w)->wait.custom_node(), registered != 0, &queued);
+  PyObject* r = step(aw(w)->wait.custom_node(), registered != 0, &queued);
   if (queued) return w;  // (r is unset)
   aw(w)->wait.unqueued();
   Py_DECREF(w);  // the queue's reference, never used
