@@ -50,6 +50,7 @@ IL_PY_COLD PyObject* raise_runtime(const char* msg) noexcept {
 /// threading's: threading.Lock's acquire, __enter__ and __exit__.
 struct Threading {
   static constexpr bool kSyncx = false;
+  static constexpr const char* kModule = "interlock.locks";
   static constexpr auto deadline = &ilpy::passed_threading_deadline;
   template <class C>
   static PyObject* entered(PyObject*, C&) noexcept { Py_RETURN_TRUE; }
@@ -71,6 +72,7 @@ struct Threading {
 /// syncx's: its timeouts, __enter__ and __exit__; lock() / read_lock() / ... aliases.
 struct Syncx {
   static constexpr bool kSyncx = true;
+  static constexpr const char* kModule = "interlock.compat.syncx.locks";
   static constexpr auto deadline = &ilpy::passed_syncx_deadline;
   template <class C>
   static PyObject* entered(PyObject* self, C&) noexcept { return Py_NewRef(self); }
@@ -580,19 +582,21 @@ PyMethodDef once_methods[] = {
 
 // ============================================================ registration
 
-template <class T>
-nb::type_slots slots(PyMethodDef* methods) noexcept {
-  static PyType_Slot s[] = {{Py_tp_methods, methods}, {0, nullptr}};
-  return nb::type_slots(s);
-}
 template <class C, class... Base>
 nb::class_<C, Base...> add(nb::module_& m, const char* name, nb::type_slots s, const char* doc) {
   return nb::class_<C, Base...>(m, name, s, nb::is_weak_referenceable(), doc);
 }
-template <class C>
-void add_lock(nb::module_& m, const char* name, PyMethodDef* methods, const char* mod,
-              const char* doc) {
-  ilpy::set_module(add<C>(m, name, slots<C>(methods), doc).def(nb::init<>()), mod);
+template <class F, class C>
+void add_lock(nb::module_& m, const char* name, PyMethodDef* methods, const char* doc) {
+  static PyType_Slot s[] = {{Py_tp_methods, methods}, {0, nullptr}};
+  ilpy::set_module(add<C>(m, name, nb::type_slots(s), doc).def(nb::init<>()), F::kModule);
+}
+/// A flavour's Lock, RLock and RWLock.
+template <class F>
+void add_locks(nb::module_& m, const char* lock_doc, const char* rlock_doc, const char* rw_doc) {
+  add_lock<F, LockT<F>>(m, "Lock", mutex_methods<F, LockHold, LockT<F>>(), lock_doc);
+  add_lock<F, RLockT<F>>(m, "RLock", mutex_methods<F, RLockHold, RLockT<F>>(), rlock_doc);
+  add_lock<F, RWLockT<F>>(m, "RWLock", rwlock_methods<F>(), rw_doc);
 }
 
 template <class H>
@@ -609,21 +613,15 @@ void add_guard(nb::module_& m, const char* name, const char* doc) {
 namespace interlock::py {
 
 void init_locks(nb::module_& m) {
-  constexpr const char* mod = "interlock.locks";
-  constexpr const char* sx_mod = "interlock.compat.syncx.locks";
-  add_lock<LockT<Threading>>(
-      m, "Lock", mutex_methods<Threading, LockHold, LockT<Threading>>(), mod,
+  add_locks<Threading>(
+      m,
       "A mutual-exclusion lock with threading.Lock's contract (any thread may\n"
       "release it), plus try_acquire()/try_lock(), is_locked() and guard().\n"
       "One byte of state (interlock::Mutex); waits release the GIL and are\n"
-      "interruptible by signals.");
-  add_lock<RLockT<Threading>>(
-      m, "RLock", mutex_methods<Threading, RLockHold, RLockT<Threading>>(), mod,
+      "interruptible by signals.",
       "A re-entrant lock with threading.RLock's contract (owned by the\n"
       "acquiring thread; works with threading.Condition), plus try_acquire(),\n"
-      "is_locked() and guard(). Waits release the GIL and are interruptible.");
-  add_lock<RWLockT<Threading>>(
-      m, "RWLock", rwlock_methods<Threading>(), mod,
+      "is_locked() and guard(). Waits release the GIL and are interruptible.",
       "A reader-writer lock: many readers or one writer; neither side starves (a\n"
       "waiting writer holds new readers back; a releasing writer lets all waiting\n"
       "readers in). Read holds are not re-entrant and not owned by a thread: any\n"
@@ -639,12 +637,8 @@ void init_locks(nb::module_& m) {
 
   nb::module_ sx = m.def_submodule(
       "_syncx", "Native classes of interlock.compat.syncx.locks (syncx's conventions).");
-  add_lock<LockT<Syncx>>(sx, "Lock", mutex_methods<Syncx, LockHold, LockT<Syncx>>(), sx_mod,
-                         "syncx.locks.Lock on interlock.");
-  add_lock<RLockT<Syncx>>(sx, "RLock", mutex_methods<Syncx, RLockHold, RLockT<Syncx>>(), sx_mod,
-                          "syncx.locks.RLock on interlock.");
-  add_lock<RWLockT<Syncx>>(sx, "RWLock", rwlock_methods<Syncx>(), sx_mod,
-                           "syncx.locks.RWLock on interlock.");
+  add_locks<Syncx>(sx, "syncx.locks.Lock on interlock.", "syncx.locks.RLock on interlock.",
+                   "syncx.locks.RWLock on interlock.");
 }
 
 void init_sync(nb::module_& m) {
