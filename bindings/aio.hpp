@@ -12,10 +12,6 @@
 
 namespace interlock::py::aio {
 
-// Every `_aio_*(..., loop, future, prev)` call either finishes (its result) or
-// queues a waiter and returns it (a new AsyncWait); after the wake-up the
-// coroutine calls again with that waiter as `prev` (None the first time).
-
 /// _aio_enqueue of a primitive P (Mutex, Semaphore, ResettableEvent, Latch):
 /// Py_None (new reference) once the lock or permit is the caller's (taken at
 /// once, or handed to `prev`), the event set or the latch open; else a queued

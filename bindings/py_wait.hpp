@@ -177,11 +177,10 @@ inline bool wait_deadline(PyObject* timeout, Deadline* out) noexcept {
 inline bool passed_semaphore_deadline(passed blocking, passed timeout, Deadline* out) noexcept {
   int b;
   if (!detail::truth(blocking, &b)) return false;
-  if (!b && detail::given(timeout.obj))
-    return detail::fail(PyExc_ValueError, "can't specify timeout for non-blocking acquire");
   if (b) return wait_deadline(timeout.obj, out);
   *out = Deadline::immediate();
-  return true;
+  return !detail::given(timeout.obj) ||
+         detail::fail(PyExc_ValueError, "can't specify timeout for non-blocking acquire");
 }
 
 /// syncx's, as its Rust original (the timeout is type-checked first).
