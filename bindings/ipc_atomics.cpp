@@ -290,12 +290,6 @@ PyObject* result_iter(PyObject* self) {
   return t ? PyObject_GetIter(t.ptr()) : nullptr;
 }
 
-PyObject* result_repr(PyObject* self) {
-  auto* r = reinterpret_cast<ResultObject*>(self);
-  return PyUnicode_FromFormat("%s(success=%s, expected=%R)", ilpy::detail::short_type_name(self),
-                              r->success ? "True" : "False", r->expected);
-}
-
 PyMemberDef result_members[] = {
     {"success", T_BOOL, offsetof(ResultObject, success), READONLY,
      "Whether the exchange took place."},
@@ -308,7 +302,6 @@ PyType_Slot result_slots[] = {
     {Py_tp_new, reinterpret_cast<void*>(&result_new)},
     {Py_tp_dealloc, reinterpret_cast<void*>(&result_dealloc)},
     {Py_tp_traverse, reinterpret_cast<void*>(&result_traverse)},
-    {Py_tp_repr, reinterpret_cast<void*>(&result_repr)},
     {Py_tp_iter, reinterpret_cast<void*>(&result_iter)},
     {Py_nb_bool, reinterpret_cast<void*>(&result_bool)},
     {Py_tp_members, result_members},
@@ -586,10 +579,10 @@ nb::tuple tables() {
 /// width), plus is_signed if Sign < 0 (else signed iff Sign > 0: views take
 /// it the same way); the roots get the properties, the integral ones signed.
 template <class T, class Base, Kind K, int Sign = 0>
-void def_class(nb::module_& m, const char* name, PyType_Slot* slots, const char* doc) {
+void def_class(nb::module_& m, const char* name, PyType_Slot* slots) {
   auto cls = [&] {
-    if constexpr (std::is_void_v<Base>) return nb::class_<T>(m, name, nb::type_slots(slots), doc);
-    else return nb::class_<T, Base>(m, name, nb::type_slots(slots), doc);
+    if constexpr (std::is_void_v<Base>) return nb::class_<T>(m, name, nb::type_slots(slots));
+    else return nb::class_<T, Base>(m, name, nb::type_slots(slots));
   }();
   if constexpr (std::is_base_of_v<AnyA, T> && Sign < 0)
     cls.def("__init__", &owned_init<T, K, Sign>, nb::kw_only(), "width"_a, "is_signed"_a);
@@ -620,38 +613,17 @@ void def_class(nb::module_& m, const char* name, PyType_Slot* slots, const char*
 namespace interlock::py {
 
 void init_ipc_atomics(nb::module_& m) {
-  // ---- owned
-  def_class<AnyA, void, Kind::any>(
-      m, "Atomic", no_slots,
-      "Atomic(*, width)\n\nAn atomic object of width bytes with its own storage (ANY: "
-      "properties only, no operations).");
-  def_class<BytesA, AnyA, Kind::bytes>(
-      m, "AtomicBytes", bytes_slots,
-      "AtomicBytes(*, width)\n\nAtomic byte string of width bytes with its own storage, "
-      "initially zero.");
-  def_class<IntegralA, AnyA, Kind::integral, -1>(
-      m, "AtomicIntegral", int_slots,
-      "AtomicIntegral(*, width, is_signed)\n\nAtomic integer of width bytes with its own "
-      "storage, initially zero; arithmetic wraps around.");
-  def_class<IntA, IntegralA, Kind::integral, 1>(
-      m, "AtomicInt", no_slots,
-      "AtomicInt(*, width)\n\nSigned atomic integer of width bytes with its own storage.");
-  def_class<UintA, IntegralA, Kind::integral>(
-      m, "AtomicUint", no_slots,
-      "AtomicUint(*, width)\n\nUnsigned atomic integer of width bytes with its own storage.");
-  // ---- views (made by _new_view(): no constructor)
-  def_class<AnyV, void, Kind::any>(
-      m, "AtomicView", no_slots,
-      "An atomic view of a buffer (ANY: properties only). Obtained from "
-      "AtomicViewContext.__enter__().");
-  def_class<BytesV, AnyV, Kind::bytes>(m, "AtomicBytesView", bytes_slots,
-                                       "An atomic byte-string view of a buffer.");
-  def_class<IntegralV, AnyV, Kind::integral, -1>(m, "AtomicIntegralView", int_slots,
-                                                 "An atomic integer view of a buffer.");
-  def_class<IntV, IntegralV, Kind::integral, 1>(m, "AtomicIntView", no_slots,
-                                                "A signed atomic integer view of a buffer.");
-  def_class<UintV, IntegralV, Kind::integral>(m, "AtomicUintView", no_slots,
-                                              "An unsigned atomic integer view of a buffer.");
+  // The class documentation: ipc/_atomics.py. Views are made by _new_view().
+  def_class<AnyA, void, Kind::any>(m, "Atomic", no_slots);
+  def_class<BytesA, AnyA, Kind::bytes>(m, "AtomicBytes", bytes_slots);
+  def_class<IntegralA, AnyA, Kind::integral, -1>(m, "AtomicIntegral", int_slots);
+  def_class<IntA, IntegralA, Kind::integral, 1>(m, "AtomicInt", no_slots);
+  def_class<UintA, IntegralA, Kind::integral>(m, "AtomicUint", no_slots);
+  def_class<AnyV, void, Kind::any>(m, "AtomicView", no_slots);
+  def_class<BytesV, AnyV, Kind::bytes>(m, "AtomicBytesView", bytes_slots);
+  def_class<IntegralV, AnyV, Kind::integral, -1>(m, "AtomicIntegralView", int_slots);
+  def_class<IntV, IntegralV, Kind::integral, 1>(m, "AtomicIntView", no_slots);
+  def_class<UintV, IntegralV, Kind::integral>(m, "AtomicUintView", no_slots);
 
   PyObject* res = PyType_FromSpec(&result_spec);
   if (!res) throw nb::python_error();

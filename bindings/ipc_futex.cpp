@@ -68,6 +68,14 @@ struct Prim : ShmBase {
   P p{nullptr};
 };
 template <class P> struct Fast : Prim<P> {};
+
+/// The core method M of an open object's P (ValueError once closed).
+template <class P, auto M>
+PyObject* on_open(Prim<P>& s) noexcept {
+  IL_CHECK_OPEN(s);
+  if constexpr (std::is_void_v<decltype((s.p.*M)())>) return (s.p.*M)(), Py_NewRef(Py_None);
+  else return ilpy::detail::to_python((s.p.*M)());
+}
 using IpcMutex = Prim<shm::ShmMutex>;
 using IpcSemaphore = Prim<shm::ShmSemaphore>;
 using IpcEvent = Prim<shm::ShmEvent>;
@@ -200,11 +208,8 @@ PyMethodDef mutex_methods[] = {
     ilpy::method<&mutex_release, "release($self, /) -> None",
                  "Release the lock (RuntimeError if it is not locked). Any thread or process\n"
                  "may release it.">(),
-    ilpy::method<+[](IpcMutex& s) noexcept -> PyObject* {
-                   IL_CHECK_OPEN(s);
-                   return PyBool_FromLong(s.p.locked());
-                 },
-                 "locked($self, /)", "Whether the lock is held.">(),
+    ilpy::method<&on_open<shm::ShmMutex, &shm::ShmMutex::locked>, "locked($self, /)",
+                 "Whether the lock is held.">(),
     ilpy::method<&mutex_enter, "__enter__($self, /) -> bool", "acquire(); return True.">(),
     ilpy::method<+[](IpcMutex& s, PyObject*, PyObject*, PyObject*) noexcept { return mutex_release(s); },
                  "__exit__($self, exc_type, exc_value, traceback, /)", "release().">(),
@@ -333,23 +338,12 @@ PyMethodDef fx_sem_methods[] = {
 // ============================================================ Event
 
 PyMethodDef event_methods[] = {
-    ilpy::method<+[](IpcEvent& e) noexcept -> PyObject* {
-                   IL_CHECK_OPEN(e);
-                   return PyBool_FromLong(e.p.is_set());
-                 },
-                 "is_set($self, /)", "Whether the flag is set.">(),
-    ilpy::method<+[](IpcEvent& e) noexcept -> PyObject* {
-                   IL_CHECK_OPEN(e);
-                   e.p.set();
-                   Py_RETURN_NONE;
-                 },
-                 "set($self, /)", "Set the flag and wake every waiter (of every process).">(),
-    ilpy::method<+[](IpcEvent& e) noexcept -> PyObject* {
-                   IL_CHECK_OPEN(e);
-                   e.p.clear();
-                   Py_RETURN_NONE;
-                 },
-                 "clear($self, /)", "Clear the flag.">(),
+    ilpy::method<&on_open<shm::ShmEvent, &shm::ShmEvent::is_set>, "is_set($self, /)",
+                 "Whether the flag is set.">(),
+    ilpy::method<&on_open<shm::ShmEvent, &shm::ShmEvent::set>, "set($self, /)",
+                 "Set the flag and wake every waiter (of every process).">(),
+    ilpy::method<&on_open<shm::ShmEvent, &shm::ShmEvent::clear>, "clear($self, /)",
+                 "Clear the flag.">(),
     ilpy::method<+[](IpcEvent& e, Ipc::Timeout timeout) noexcept -> PyObject* {
                    IL_CHECK_OPEN(e);
                    if (INTERLOCK_LIKELY(e.p.is_set())) Py_RETURN_TRUE;
@@ -529,7 +523,14 @@ void init_ipc_futex(nb::module_& m) {
           g.r = std::make_unique<NamedRegion>(name, size, o);
         });
       })
-      .def_prop_ro("created", [](const Region& g) { return g.r->created(); });
+      .def_prop_ro("created", [](const Region& g) { return g.r->created(); })
+      .def_prop_ro("name", [](const Region& g) { return g.r->name(); })
+      .def_prop_ro("pid_dir", [](const Region& g) { return g.r->pid_dir(); })
+      .def_prop_ro("shm_name", [](const Region& g) { return g.r->shm_name(); })
+      .def("process_count", [](const Region& g) {
+        nb::gil_scoped_release nogil;
+        return g.r->process_count();
+      });
 
   // The public classes and their documentation: ipc/_futex.py.
   buffer_class<IpcFutexWord, futex_methods>(m, "FutexWord");
