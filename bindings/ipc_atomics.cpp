@@ -1,13 +1,8 @@
-// bindings/ipc_atomics.cpp — interlock._interlock.ipc: the buffer atomics
-// (public as interlock.ipc; seed 004's model, façade interlock.compat.atomics).
-// Design, lifetime and decisions: docs/design.md, "Buffer atomics". The
-// operations and their rules are interlock/buffer_atomic.hpp; this file only
-// adapts Python objects (exports, int / bytes conversions, argument checks).
-// The seed's exceptions, enums and reprs are Python (ipc/_atomics.py), called
-// on cold paths only.
-//
-// Threading: `addr` is a cell's only mutable field (design.md, "Lifetime");
-// every operation loads it once. Nothing relies on the GIL.
+// bindings/ipc_atomics.cpp — the buffer atomics of interlock.ipc (façade
+// interlock.compat.atomics): docs/design.md "Buffer atomics". The operations
+// and rules are interlock/buffer_atomic.hpp's; the seed's exceptions, enums
+// and reprs are ipc/_atomics.py's (cold paths). `addr` is a cell's only
+// mutable field ("Lifetime"): every operation loads it once.
 #include <nanobind/nanobind.h>
 #include <structmember.h>  // T_BOOL, T_OBJECT, READONLY (PyMemberDef)
 

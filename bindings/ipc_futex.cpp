@@ -1,18 +1,10 @@
 // bindings/ipc_futex.cpp — interlock.ipc's futex primitives on caller-supplied
-// buffers (FutexWord, AtomicU32, AtomicU64, Mutex, Semaphore, Event, Barrier),
-// the named regions they also live on (_NamedRegion: NamedMutex & co. are
-// ipc/_futex.py's), and the native classes of the fastipc façade (submodule
-// _fastipc). Layers, rules and lifetimes: docs/design.md "Futex primitives and
-// named objects"; memory: ipc_memory.hpp.
-//
-// Thin: the algorithms, layouts and attach rules are the core's. Every wait
-// runs through interlock::py::blocking() (a signal handler's exception ends it
-// with the primitive unchanged). One C++ type per Python class: Prim<P> (the
-// core object P in a buffer) and Fast<P> (the façade's own table); a flavour
-// struct (Ipc, Fx) holds what the two APIs' shared methods differ in.
+// buffers, the named regions they also live on (_NamedRegion) and the fastipc
+// façade's native classes (_fastipc): docs/design.md "Futex primitives and
+// named objects" (Prim<P>, Fast<P>, the Ipc / Fx flavours). Every wait runs
+// through interlock::py::blocking() (interrupted: the primitive unchanged).
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/string.h>
-#include <nanobind/stl/optional.h>
 
 #include <atomic>
 #include <climits>
@@ -181,12 +173,15 @@ PyObject* mutex_enter(IpcMutex& s) noexcept {
   return mutex_lock(s, Deadline::never());
 }
 
-PyObject* mutex_acquire(IpcMutex& s, ilpy::passed blocking, ilpy::passed timeout) noexcept {
-  if (!blocking.given() && !timeout.given()) return mutex_enter(s);
+/// threading's acquire(blocking, timeout) of Lock / Semaphore (Deadl: its
+/// convention): Enter(s) without arguments, else Take(s, deadline).
+template <class T, auto Enter, auto Deadl, auto Take>
+PyObject* acquire(T& s, ilpy::passed blocking, ilpy::passed timeout) noexcept {
+  if (!blocking.given() && !timeout.given()) return Enter(s);
   IL_CHECK_OPEN(s);
   Deadline d;
-  if (!ilpy::passed_threading_deadline(blocking, timeout, &d)) return nullptr;
-  return mutex_lock(s, d);
+  if (!Deadl(blocking, timeout, &d)) return nullptr;
+  return Take(s, d);
 }
 
 PyObject* mutex_release(IpcMutex& s) noexcept {
@@ -199,7 +194,8 @@ PyObject* mutex_release(IpcMutex& s) noexcept {
 }
 
 PyMethodDef mutex_methods[] = {
-    ilpy::method<&mutex_acquire, "acquire($self, /, blocking=True, timeout=-1) -> bool",
+    ilpy::method<&acquire<IpcMutex, mutex_enter, ilpy::passed_threading_deadline, mutex_lock>,
+                 "acquire($self, /, blocking=True, timeout=-1) -> bool",
                  "Acquire the lock, threading.Lock's way: wait while blocking is true, for at\n"
                  "most timeout seconds (-1: forever). Return whether it was acquired. If the\n"
                  "previous owner process died holding it, the lock is taken over (within about\n"
@@ -268,13 +264,7 @@ PyObject* sem_wait(IpcSemaphore& s, typename F::Timeout timeout, bool block = tr
   return sem_take(s, d);
 }
 
-PyObject* sem_acquire(IpcSemaphore& s, ilpy::passed blocking, ilpy::passed timeout) noexcept {
-  if (!blocking.given() && !timeout.given()) return sem_wait<Ipc>(s, std::nullopt);
-  IL_CHECK_OPEN(s);
-  Deadline d;
-  if (!ilpy::passed_semaphore_deadline(blocking, timeout, &d)) return nullptr;
-  return sem_take(s, d);
-}
+PyObject* sem_enter(IpcSemaphore& s) noexcept { return sem_wait<Ipc>(s, std::nullopt); }
 
 PyObject* sem_post_n(IpcSemaphore& s, std::uint64_t n) noexcept {
   if (IL_PY_UNLIKELY(n > UINT32_MAX || !s.p.post(static_cast<std::uint32_t>(n)))) {
@@ -301,11 +291,11 @@ PyMethodDef sem_methods[] = {
                  "Take a token, waiting for at most timeout seconds (None: forever; zero or\n"
                  "negative: do not wait). Return whether one was taken. Releases the GIL;\n"
                  "interruptible by signals (nothing is taken then).">(),
-    ilpy::method<&sem_acquire, "acquire($self, /, blocking=True, timeout=None) -> bool",
+    ilpy::method<&acquire<IpcSemaphore, sem_enter, ilpy::passed_semaphore_deadline, sem_take>,
+                 "acquire($self, /, blocking=True, timeout=None) -> bool",
                  "threading.Semaphore.acquire: take a token.">(),
     ilpy::method<&sem_post, "release($self, /, n=1) -> None", "threading.Semaphore.release: post(n).">(),
-    ilpy::method<+[](IpcSemaphore& s) noexcept { return sem_wait<Ipc>(s, std::nullopt); },
-                 "__enter__($self, /) -> bool", "wait(); return True.">(),
+    ilpy::method<&sem_enter, "__enter__($self, /) -> bool", "wait(); return True.">(),
     ilpy::method<+[](IpcSemaphore& s, PyObject*, PyObject*, PyObject*) noexcept -> PyObject* {
                    IL_CHECK_OPEN(s);
                    return sem_post_n(s, 1);
@@ -363,26 +353,20 @@ PyMethodDef event_methods[] = {
 
 PyObject* g_broken_barrier = nullptr;  // threading.BrokenBarrierError
 
-/// The attach rule is the core's (ShmBarrier::open); this reports it.
-shm::AttachResult barrier_open(shm::ShmBarrier& b, std::uint32_t parties) {
-  shm::AttachResult attached{};
-  switch (b.open(parties, &attached)) {
-    case shm::ShmBarrier::Open::parties_required:
-      PyErr_SetString(PyExc_ValueError, "Barrier: parties is required to initialise fresh memory");
-      throw nb::python_error();
-    case shm::ShmBarrier::Open::parties_mismatch:
-      PyErr_Format(PyExc_ValueError, "Barrier: the memory holds a barrier for %u parties, not %u",
-                   b.parties(), parties);
-      throw nb::python_error();
-    case shm::ShmBarrier::Open::ok: break;
-  }
-  return attached;
-}
-
-/// interlock.ipc's attach rules (arg: Semaphore's value, Barrier's parties).
+/// interlock.ipc's attach rules, the core's (arg: Semaphore's value, Barrier's parties).
 template <class P> shm::AttachResult ipc_attach(P& p, bool named, std::uint32_t) { return p.attach(named); }
 shm::AttachResult ipc_attach(shm::ShmSemaphore& p, bool named, std::uint32_t v) { return p.attach(v, named); }
-shm::AttachResult ipc_attach(shm::ShmBarrier& p, bool, std::uint32_t n) { return barrier_open(p, n); }
+shm::AttachResult ipc_attach(shm::ShmBarrier& b, bool, std::uint32_t n) {
+  shm::AttachResult r{};
+  const auto open = b.open(n, &r);
+  if (open == shm::ShmBarrier::Open::ok) return r;
+  if (open == shm::ShmBarrier::Open::parties_required)
+    PyErr_SetString(PyExc_ValueError, "Barrier: parties is required to initialise fresh memory");
+  else
+    PyErr_Format(PyExc_ValueError, "Barrier: the memory holds a barrier for %u parties, not %u",
+                 b.parties(), n);
+  throw nb::python_error();
+}
 
 PyObject* barrier_wait(IpcBarrier& b, Ipc::Timeout timeout) noexcept {
   Deadline d;

@@ -1,9 +1,6 @@
 // bindings/ipc_memory.hpp — what backs an interlock.ipc object (a buffer
-// export or a named /dev/shm region), shared by the futex primitives
-// (ipc_futex.cpp) and the shared-memory queue (ipc_queue.cpp). Lifetimes:
-// docs/design.md "Futex primitives and named objects" (a buffer export is held
-// for the object's whole life; a named object keeps its mapping until it is
-// deallocated, close() only unregisters it).
+// export, of a named region for a named object), for ipc_futex.cpp and
+// ipc_queue.cpp. Lifetimes: docs/design.md "Futex primitives and named objects".
 #pragma once
 
 #include <nanobind/nanobind.h>
