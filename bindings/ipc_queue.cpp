@@ -233,13 +233,9 @@ void init_ipc_queue(nb::module_& m) {
   cls.attr("_max_capacity") = ShmQueue::kMaxCapacity;
   cls.attr("default_capacity") = kDefaultCapacity;
   cls.attr("default_max_message") = kDefaultMaxMessage;
-  cls.def_static(
-      "required_size",
-      [](std::size_t capacity, std::size_t max_message) {
-        return ShmQueue::required_size(capacity, max_message);
-      },
-      "capacity"_a = kDefaultCapacity, "max_message"_a = kDefaultMaxMessage,
-      "Bytes of buffer a queue of capacity messages of up to max_message bytes needs.");
+  cls.def_static("required_size", &ShmQueue::required_size, "capacity"_a = kDefaultCapacity,
+                 "max_message"_a = kDefaultMaxMessage,
+                 "Bytes of buffer a queue of capacity messages of up to max_message bytes needs.");
   set_module(cls, "interlock.ipc");
 }
 
