@@ -1,25 +1,17 @@
-// bindings/concurrent_dict.cpp — the native bases of ConcurrentDict and
-// ConcurrentSet (interlock._interlock.collections.ConcurrentDictBase /
-// ConcurrentSetBase): interlock::ShardedMap over Python objects. The policies
-// say that keys and values are PyObject* handles, that a reference is an
-// incref, and how keys compare without calling Python (PyKeys::match); the
-// core's locking and reclamation rules are docs/design.md, "ConcurrentDict and
-// ConcurrentSet". Here: hashes are computed before the core runs, and
-// update_item's fn, __eq__ (slow_equal) and every Py_DECREF run with no lock held.
-// The hot slots (mp_subscript, mp_ass_subscript, sq_contains, mp_length) are
-// the type's own C slots; python/interlock/collections.py adds the rest.
-#include <Python.h>
-#include <nanobind/nanobind.h>
-#include <structmember.h>
-
+// bindings/concurrent_dict.cpp — ConcurrentDictBase / ConcurrentSetBase, the
+// native bases of interlock.collections' ConcurrentDict / ConcurrentSet:
+// interlock::ShardedMap over PyObject* (policies below: a reference is an
+// incref; PyKeys::match compares keys without calling Python). The rules
+// (hashes before the core runs; __eq__, update_item's fn and every decref with
+// no lock held) are docs/design.md, "ConcurrentDict and ConcurrentSet".
 #include <cstring>
-#include <utility>
 #include <new>
 #include <type_traits>
 
 #include "interlock/sharded_map.hpp"
 #include "fast_methods.hpp"  // fixed_string
 #include "module.hpp"
+#include "raw_type.hpp"
 
 namespace nb = nanobind;
 
@@ -50,22 +42,19 @@ struct PyKeys {
       return a == b ? KeyMatch::equal : KeyMatch::unequal;
     }
 #ifndef Py_LIMITED_API
+    auto same = [](bool sized, const void* a, const void* b, Py_ssize_t n) {
+      return sized && std::memcmp(a, b, static_cast<std::size_t>(n)) == 0 ? KeyMatch::equal
+                                                                          : KeyMatch::unequal;
+    };
     if (t == &PyUnicode_Type) {
-      Py_ssize_t n = PyUnicode_GET_LENGTH(stored);
-      if (n != PyUnicode_GET_LENGTH(probe) || PyUnicode_KIND(stored) != PyUnicode_KIND(probe))
-        return KeyMatch::unequal;
-      return std::memcmp(PyUnicode_DATA(stored), PyUnicode_DATA(probe),
-                         static_cast<std::size_t>(n) * PyUnicode_KIND(stored)) == 0
-                 ? KeyMatch::equal
-                 : KeyMatch::unequal;
+      Py_ssize_t n = PyUnicode_GET_LENGTH(stored), kind = PyUnicode_KIND(stored);
+      return same(n == PyUnicode_GET_LENGTH(probe) && kind == PyUnicode_KIND(probe),
+                  PyUnicode_DATA(stored), PyUnicode_DATA(probe), n * kind);
     }
     if (t == &PyBytes_Type) {
       Py_ssize_t n = PyBytes_GET_SIZE(stored);
-      if (n != PyBytes_GET_SIZE(probe)) return KeyMatch::unequal;
-      return std::memcmp(PyBytes_AS_STRING(stored), PyBytes_AS_STRING(probe),
-                         static_cast<std::size_t>(n)) == 0
-                 ? KeyMatch::equal
-                 : KeyMatch::unequal;
+      return same(n == PyBytes_GET_SIZE(probe), PyBytes_AS_STRING(stored),
+                  PyBytes_AS_STRING(probe), n);
     }
 #endif
     return KeyMatch::unknown;
@@ -98,8 +87,6 @@ struct MapObject {
   PyObject* weakreflist;
   Map map;
 };
-using DictObject = MapObject<DictMap>;
-using SetObject = MapObject<SetMap>;
 
 template <class Map>
 inline Map& map_of(PyObject* self) noexcept {
@@ -134,19 +121,19 @@ inline bool hash_of(PyObject* key, std::size_t* h) noexcept {
   return true;
 }
 
-void set_key_error(PyObject* key) noexcept {
-  PyObject* t = PyTuple_Pack(1, key);  // a tuple key must not be unpacked as args
-  if (t) {
+/// Reports a failed status: KeyError(key) if absent and a key is given, else
+/// MemoryError or the comparison's error (already set). Null, or -1 (fail).
+PyObject* status_error(MapStatus st, PyObject* key = nullptr) noexcept {
+  if (st == MapStatus::no_memory) return PyErr_NoMemory();
+  if (st != MapStatus::absent || !key) return nullptr;
+  if (PyObject* t = PyTuple_Pack(1, key)) {  // a tuple key must not be unpacked as args
     PyErr_SetObject(PyExc_KeyError, t);
     Py_DECREF(t);
   }
-}
-
-/// Report a failed status (error: already set by the comparison).
-PyObject* status_error(MapStatus st) noexcept {
-  if (st == MapStatus::no_memory) PyErr_NoMemory();
   return nullptr;
 }
+int fail(MapStatus st, PyObject* key = nullptr) noexcept { return status_error(st, key), -1; }
+bool stored(MapStatus st) noexcept { return st == MapStatus::found || st == MapStatus::inserted; }
 
 /// (k, v), stealing both references (released on failure).
 PyObject* pair(PyObject* k, PyObject* v) noexcept {
@@ -166,10 +153,8 @@ template <class Map>
 PyObject* alloc_map(PyTypeObject* type, std::size_t shards) noexcept {
   PyObject* self = IL_TP_ALLOC(type)(type, 0);
   if (!self) return nullptr;
-  auto* o = reinterpret_cast<MapObject<Map>*>(self);
-  o->weakreflist = nullptr;
-  try {
-    new (&o->map) Map(shards);
+  try {  // (weakreflist: zeroed by the allocation)
+    new (&reinterpret_cast<MapObject<Map>*>(self)->map) Map(shards);
   } catch (const std::bad_alloc&) {
     // tp_dealloc must not destroy a map that was never built: free directly.
     PyObject_GC_Del(self);
@@ -209,19 +194,6 @@ int map_clear_slot(PyObject* self) {
 }
 
 template <class Map>
-void map_dealloc(PyObject* self) {
-  PyTypeObject* tp = Py_TYPE(self);
-  PyObject_GC_UnTrack(self);
-  Py_TRASHCAN_BEGIN(self, map_dealloc<Map>)  // safe at any depth (issue 15)
-  auto* o = reinterpret_cast<MapObject<Map>*>(self);
-  if (o->weakreflist) PyObject_ClearWeakRefs(self);
-  o->map.~Map();  // releases the entries (unlocked)
-  IL_TP_FREE(tp)(self);
-  Py_DECREF(tp);
-  Py_TRASHCAN_END
-}
-
-template <class Map>
 Py_ssize_t map_length(PyObject* self) {
   return static_cast<Py_ssize_t>(map_of<Map>(self).size());
 }
@@ -231,10 +203,7 @@ int map_contains(PyObject* self, PyObject* key) {
   std::size_t h;
   if (!hash_of(key, &h)) return -1;
   MapStatus st = map_of<Map>(self).contains(key, h);
-  if (st == MapStatus::found) return 1;
-  if (st == MapStatus::absent) return 0;
-  status_error(st);
-  return -1;
+  return st == MapStatus::found ? 1 : st == MapStatus::absent ? 0 : fail(st);
 }
 
 template <class Map>
@@ -267,6 +236,10 @@ struct IterObject {
   PyObject* owner;  // the map object (strong)
   IterKind kind;
   typename Map::SnapshotIterator it;
+  ~IterObject() {
+    it.close();  // releases what it still holds
+    Py_CLEAR(owner);
+  }
 };
 
 template <class Map>
@@ -314,37 +287,15 @@ int iter_clear(PyObject* self) {
 }
 
 template <class Map>
-void iter_dealloc(PyObject* self) {
-  auto* it = reinterpret_cast<IterObject<Map>*>(self);
-  PyTypeObject* tp = Py_TYPE(self);
-  PyObject_GC_UnTrack(self);
-  Py_TRASHCAN_BEGIN(self, iter_dealloc<Map>)
-  it->it.~SnapshotIterator();  // releases what it still holds (close)
-  Py_CLEAR(it->owner);
-  PyObject_GC_Del(self);
-  Py_DECREF(tp);
-  Py_TRASHCAN_END
-}
-
-template <class Map>
 PyType_Slot iter_slots[] = {
     {Py_tp_iter, reinterpret_cast<void*>(PyObject_SelfIter)},
     {Py_tp_iternext, reinterpret_cast<void*>(iter_next<Map>)},
     {Py_tp_traverse, reinterpret_cast<void*>(iter_traverse<Map>)},
     {Py_tp_clear, reinterpret_cast<void*>(iter_clear<Map>)},
-    {Py_tp_dealloc, reinterpret_cast<void*>(iter_dealloc<Map>)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(raw::dealloc<IterObject<Map>>)},
     {Py_tp_doc, const_cast<char*>("An iterator over a ConcurrentDict or ConcurrentSet, taking a "
                                   "snapshot of one shard at a time.")},
     {0, nullptr},
-};
-
-template <class Map>
-PyType_Spec iter_spec = {
-    "interlock.collections.ConcurrentIterator",
-    static_cast<int>(sizeof(IterObject<Map>)),
-    0,
-    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    iter_slots<Map>,
 };
 
 // ------------------------------------------------------------------ dict slots
@@ -354,8 +305,7 @@ PyObject* dict_subscript(PyObject* self, PyObject* key) {
   PyObject* v;
   MapStatus st = map_of<DictMap>(self).find(key, h, &v);
   if (INTERLOCK_LIKELY(st == MapStatus::found)) return v;
-  if (st == MapStatus::absent) set_key_error(key);
-  return status_error(st);
+  return status_error(st, key);
 }
 
 int dict_ass_subscript(PyObject* self, PyObject* key, PyObject* value) {
@@ -364,15 +314,10 @@ int dict_ass_subscript(PyObject* self, PyObject* key, PyObject* value) {
   DictMap& m = map_of<DictMap>(self);
   if (value) {
     MapStatus st = m.assign(key, h, value);
-    if (INTERLOCK_LIKELY(st == MapStatus::found || st == MapStatus::inserted)) return 0;
-    status_error(st);
-    return -1;
+    return INTERLOCK_LIKELY(stored(st)) ? 0 : fail(st);
   }
   MapStatus st = m.erase(key, h);
-  if (st == MapStatus::found) return 0;
-  if (st == MapStatus::absent) set_key_error(key);
-  status_error(st);
-  return -1;
+  return st == MapStatus::found ? 0 : fail(st, key);
 }
 
 template <IterKind Kind>
@@ -392,11 +337,9 @@ struct Key {
 /// A METH_FASTCALL method F(map, key) taking a key and Lo..Hi positional arguments.
 template <PyObject* (*F)(DictMap&, Key), Py_ssize_t Lo, Py_ssize_t Hi, fixed_string Name>
 PyObject* keyed(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
-  if (nargs < Lo || nargs > Hi) {
-    PyErr_Format(PyExc_TypeError, "%s expected %zd or %zd arguments, got %zd", Name.chars, Lo,
-                 Hi, nargs);
-    return nullptr;
-  }
+  if (nargs < Lo || nargs > Hi)
+    return PyErr_Format(PyExc_TypeError, "%s expected %zd or %zd arguments, got %zd", Name.chars,
+                        Lo, Hi, nargs);
   Key key{args, nargs, 0};
   return hash_of(args[0], &key.h) ? F(map_of<DictMap>(self), key) : nullptr;
 }
@@ -417,11 +360,8 @@ PyObject* dict_pop(DictMap& m, Key a) {
     Py_DECREF(k);
     return v;
   }
-  if (st == MapStatus::absent) {
-    if (a.nargs == 2) return Py_NewRef(a.args[1]);
-    set_key_error(a.k());
-  }
-  return status_error(st);
+  if (st == MapStatus::absent && a.nargs == 2) return Py_NewRef(a.args[1]);
+  return status_error(st, a.k());
 }
 
 PyObject* dict_setdefault(DictMap& m, Key a) {
@@ -440,9 +380,7 @@ PyObject* dict_update_item(DictMap& m, Key a) {
     return (*next = PyObject_CallOneArg(fn, cur)) != nullptr;
   };
   MapStatus st = m.update(a.k(), a.h, a.nargs == 3 ? &a.args[2] : nullptr, call, &out);
-  if (st == MapStatus::found || st == MapStatus::inserted) return out;
-  if (st == MapStatus::absent) set_key_error(a.k());
-  return status_error(st);
+  return stored(st) ? out : status_error(st, a.k());
 }
 
 /// popitem() / a set's pop(): some entry, removed; KeyError if empty.
@@ -471,6 +409,14 @@ PyObject* map_copy(PyObject* self, PyObject*) {
 }
 
 #define IL_FAST(f) reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f))
+// The methods both types have, and the end of the table.
+#define IL_MAP_METHODS(Map, what)                                                            \
+  {"clear", map_clear<Map>, METH_NOARGS, "clear($self, /)\n--\n\nRemove every " what "."},    \
+      {"copy", map_copy<Map>, METH_NOARGS,                                                   \
+       "copy($self, /)\n--\n\nA shallow copy (same type and scaling)."},                      \
+      {"__sizeof__", map_sizeof<Map>, METH_NOARGS,                                           \
+       "__sizeof__($self, /)\n--\n\nBytes used by the object and its tables."},               \
+      {nullptr, nullptr, 0, nullptr}
 
 PyMethodDef dict_methods[] = {
     {"get", IL_FAST((keyed<dict_get, 1, 2, "get">)), METH_FASTCALL,
@@ -490,56 +436,38 @@ PyMethodDef dict_methods[] = {
      "Atomically set d[key] = fn(d[key]) (fn(default) if key is absent and default\n"
      "is given, else KeyError) and return the new value. fn runs without any lock\n"
      "held and is called again if another thread changed d[key] meanwhile."},
-    {"clear", map_clear<DictMap>, METH_NOARGS, "clear($self, /)\n--\n\nRemove every item."},
-    {"copy", map_copy<DictMap>, METH_NOARGS,
-     "copy($self, /)\n--\n\nA shallow copy (same type and scaling)."},
-    {"_iter_keys", iter_method<IterKind::keys>, METH_NOARGS, "_iter_keys($self, /)\n--\n\n"},
     {"_iter_values", iter_method<IterKind::values>, METH_NOARGS, "_iter_values($self, /)\n--\n\n"},
     {"_iter_items", iter_method<IterKind::items>, METH_NOARGS, "_iter_items($self, /)\n--\n\n"},
-    {"__sizeof__", map_sizeof<DictMap>, METH_NOARGS,
-     "__sizeof__($self, /)\n--\n\nBytes used by the object and its tables."},
-    {nullptr, nullptr, 0, nullptr},
+    IL_MAP_METHODS(DictMap, "item"),
 };
 
-// What both types' slot tables share.
+// What both types' slot tables share (with their methods, docstring and end).
 template <class Map>
 PyGetSetDef map_getset[] = {
     {"scaling", map_scaling<Map>, nullptr, "The number of shards.", nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr},
 };
-static_assert(offsetof(DictObject, weakreflist) == offsetof(SetObject, weakreflist));
-PyMemberDef map_members[] = {
-    {"__weaklistoffset__", T_PYSSIZET,
-     static_cast<Py_ssize_t>(offsetof(DictObject, weakreflist)), READONLY, nullptr},
-    {nullptr, 0, 0, 0, nullptr},
-};
-#define IL_SLOT(id, fn) {id, reinterpret_cast<void*>(fn)}
-#define IL_MAP_SLOTS(Map)                                                                          \
-  IL_SLOT(Py_tp_new, map_new<Map>), IL_SLOT(Py_tp_dealloc, map_dealloc<Map>),                      \
+#define IL_MAP_SLOTS(Map, methods, Name)                                                           \
+  IL_SLOT(Py_tp_new, map_new<Map>), IL_SLOT(Py_tp_dealloc, raw::dealloc<MapObject<Map>>),          \
       IL_SLOT(Py_tp_traverse, map_traverse<Map>), IL_SLOT(Py_tp_clear, map_clear_slot<Map>),       \
-      IL_SLOT(Py_sq_contains, map_contains<Map>), IL_SLOT(Py_tp_iter, (make_iter<Map>)), \
-      {Py_tp_getset, map_getset<Map>}, {Py_tp_members, map_members}
+      IL_SLOT(Py_sq_contains, map_contains<Map>), IL_SLOT(Py_tp_iter, (make_iter<Map>)),           \
+      {Py_tp_getset, map_getset<Map>}, {Py_tp_members, raw::weaklist_members<MapObject<Map>>},     \
+      {Py_tp_methods, methods},                                                                    \
+      {Py_tp_doc, const_cast<char*>("The native base of interlock.collections." Name ".")}, {0, nullptr}
 
 PyType_Slot dict_slots[] = {
-    IL_MAP_SLOTS(DictMap),
     IL_SLOT(Py_mp_length, map_length<DictMap>),
     IL_SLOT(Py_mp_subscript, dict_subscript),
     IL_SLOT(Py_mp_ass_subscript, dict_ass_subscript),
-    {Py_tp_methods, dict_methods},
-    {Py_tp_doc, const_cast<char*>("The native base of interlock.collections.ConcurrentDict.")},
-    {0, nullptr},
+    IL_MAP_SLOTS(DictMap, dict_methods, "ConcurrentDict"),
 };
-
-constexpr unsigned kMapFlags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC;
-PyType_Spec dict_spec = {"interlock.collections.ConcurrentDictBase",
-                         static_cast<int>(sizeof(DictObject)), 0, kMapFlags, dict_slots};
 
 // ------------------------------------------------------------------ set
 PyObject* set_add(PyObject* self, PyObject* key) {
   std::size_t h;
   if (!hash_of(key, &h)) return nullptr;
   MapStatus st = map_of<SetMap>(self).insert_absent(key, h, NoValue{}, nullptr);
-  if (st == MapStatus::found || st == MapStatus::inserted) Py_RETURN_NONE;
+  if (stored(st)) Py_RETURN_NONE;
   return status_error(st);
 }
 
@@ -550,8 +478,7 @@ PyObject* set_erase(PyObject* self, PyObject* key) {
   if (!hash_of(key, &h)) return nullptr;
   MapStatus st = map_of<SetMap>(self).erase(key, h);
   if (st == MapStatus::found || (!Strict && st == MapStatus::absent)) Py_RETURN_NONE;
-  if (st == MapStatus::absent) set_key_error(key);
-  return status_error(st);
+  return status_error(st, key);
 }
 
 PyMethodDef set_methods[] = {
@@ -562,26 +489,15 @@ PyMethodDef set_methods[] = {
      "remove($self, value, /)\n--\n\nRemove value; KeyError if absent."},
     {"pop", map_pop_any<SetMap, "pop from an empty set">, METH_NOARGS,
      "pop($self, /)\n--\n\nRemove and return some element; KeyError if empty."},
-    {"clear", map_clear<SetMap>, METH_NOARGS, "clear($self, /)\n--\n\nRemove every element."},
-    {"copy", map_copy<SetMap>, METH_NOARGS,
-     "copy($self, /)\n--\n\nA shallow copy (same type and scaling)."},
-    {"__sizeof__", map_sizeof<SetMap>, METH_NOARGS,
-     "__sizeof__($self, /)\n--\n\nBytes used by the object and its tables."},
-    {nullptr, nullptr, 0, nullptr},
+    IL_MAP_METHODS(SetMap, "element"),
 };
 
 PyType_Slot set_slots[] = {
-    IL_MAP_SLOTS(SetMap),
     IL_SLOT(Py_sq_length, map_length<SetMap>),
-    {Py_tp_methods, set_methods},
-    {Py_tp_doc, const_cast<char*>("The native base of interlock.collections.ConcurrentSet.")},
-    {0, nullptr},
+    IL_MAP_SLOTS(SetMap, set_methods, "ConcurrentSet"),
 };
-
-PyType_Spec set_spec = {"interlock.collections.ConcurrentSetBase",
-                        static_cast<int>(sizeof(SetObject)), 0, kMapFlags, set_slots};
 #undef IL_MAP_SLOTS
-#undef IL_SLOT
+#undef IL_MAP_METHODS
 
 }  // namespace
 
@@ -598,16 +514,13 @@ std::size_t parse_scaling(PyObject* scaling) noexcept {
 }
 
 void init_concurrent_dict(nb::module_& m) {
-  for (auto [name, spec] : {std::pair{"ConcurrentIterator", &iter_spec<DictMap>},
-                            std::pair{"", &iter_spec<SetMap>},  // not exported, never freed
-                            std::pair{"ConcurrentDictBase", &dict_spec},
-                            std::pair{"ConcurrentSetBase", &set_spec}}) {
-    PyObject* t = PyType_FromSpec(spec);
-    if (!t) throw nb::python_error();
-    if (spec == &iter_spec<DictMap>) g_iter_type<DictMap> = reinterpret_cast<PyTypeObject*>(t);
-    if (spec == &iter_spec<SetMap>) g_iter_type<SetMap> = reinterpret_cast<PyTypeObject*>(t);
-    if (*name) m.attr(name) = nb::steal(t);
-  }
+  constexpr const char* iter = "interlock.collections.ConcurrentIterator";  // a set's: not bound
+  g_iter_type<DictMap> = raw::add_type<IterObject<DictMap>>(m, iter, iter_slots<DictMap>);
+  g_iter_type<SetMap> = raw::add_type<IterObject<SetMap>>(m, iter, iter_slots<SetMap>, 0, false);
+  raw::add_type<MapObject<DictMap>>(m, "interlock.collections.ConcurrentDictBase", dict_slots,
+                                    Py_TPFLAGS_BASETYPE);
+  raw::add_type<MapObject<SetMap>>(m, "interlock.collections.ConcurrentSetBase", set_slots,
+                                   Py_TPFLAGS_BASETYPE);
 }
 
 }  // namespace interlock::py

@@ -5,14 +5,10 @@
 // Invariant: `wrapped` is set once, in tp_new, and only cleared by the garbage
 // collector or at deallocation, so every slot borrows it while the caller
 // holds the wrapper (a cleared wrapper raises ReferenceError).
-#include <Python.h>
-#include <nanobind/nanobind.h>
-#include <structmember.h>
-
-#include <cstddef>
 #include <type_traits>
 
 #include "module.hpp"
+#include "raw_type.hpp"
 
 namespace nb = nanobind;
 
@@ -23,6 +19,7 @@ struct LocalWrapperObject {
   PyObject_HEAD
   PyObject* wrapped;
   PyObject* weakreflist;
+  ~LocalWrapperObject() { Py_CLEAR(wrapped); }
 };
 
 PyTypeObject* g_type = nullptr;  // set once at module init
@@ -51,8 +48,7 @@ inline bool unwrap(T&) noexcept { return true; }
 PyObject* make_wrapper(PyObject* obj) noexcept {
   auto* self = reinterpret_cast<LocalWrapperObject*>(PyType_GenericAlloc(g_type, 0));
   if (!self) return nullptr;
-  self->wrapped = Py_NewRef(obj);
-  self->weakreflist = nullptr;
+  self->wrapped = Py_NewRef(obj);  // (weakreflist: zeroed by the allocation)
   return reinterpret_cast<PyObject*>(self);
 }
 
@@ -78,22 +74,8 @@ int lw_clear(PyObject* self) {
   return 0;
 }
 
-void lw_dealloc(PyObject* self) {
-  PyTypeObject* tp = Py_TYPE(self);
-  PyObject_GC_UnTrack(self);
-  Py_TRASHCAN_BEGIN(self, lw_dealloc)  // safe at any depth (issue 15)
-  if (lw(self)->weakreflist) PyObject_ClearWeakRefs(self);
-  lw_clear(self);
-  IL_TP_FREE(tp)(self);
-  Py_DECREF(tp);
-  Py_TRASHCAN_END
-}
-
 PyObject* lw_getattro(PyObject* self, PyObject* name) {
-  // The wrapper's own attributes (wrapped, __enter__, __class__, its slot
-  // wrappers) come first, as in ft_utils; everything else is the target's.
-  // Looking in the type first avoids raising and clearing an AttributeError
-  // on every forwarded access.
+  // The wrapper's own attributes first, found without raising (docs/design.md).
 #ifndef Py_LIMITED_API
   if (_PyType_Lookup(Py_TYPE(self), name)) return PyObject_GenericGetAttr(self, name);
 #else
@@ -108,14 +90,9 @@ PyObject* lw_getattro(PyObject* self, PyObject* name) {
 }
 
 // ------------------------------------------------------------------ forwarding
-/// The slots for an operation F(target, args...), each returning the error
-/// value of F's type (null / -1) when a target is gone:
-///  - slot: the wrapper is `self` (str, hash, call, len, w[k], `in`, iter, ...);
-///  - unwrapped: every operand unwrapped (number slots and comparison: a binary
-///    slot is called with the wrapper on either side, `w + 1` and `1 + w`, so
-///    the abstract operation runs again on the plain objects);
-///  - inplace (only ever called with the wrapper on the left): a wrapper of the
-///    result, this one when the result is the target itself (a list's +=).
+/// The slots for F(target, args...), null / -1 when a target is gone: `slot`
+/// (self is the wrapper), `unwrapped` (every operand: binary number slots and
+/// comparison) and `inplace` (a wrapper of the result; docs/design.md).
 template <auto F>
 struct fwd;
 template <class R, class... A, R (*F)(PyObject*, A...)>
@@ -145,52 +122,22 @@ struct fwd<F> {
   }
 };
 
-PyObject* repr_of(PyObject* w) { return PyUnicode_FromFormat("<LocalWrapper: %R>", w); }
 PyObject* wrapped_of(PyObject* w, void*) { return Py_NewRef(w); }
 PyObject* next_of(PyObject* w) {
-  if (!PyIter_Check(w)) {
-    PyErr_Format(PyExc_TypeError, "'%.200s' object is not an iterator", IL_TP_NAME(w));
-    return nullptr;
-  }
-#ifndef Py_LIMITED_API
-  return Py_TYPE(w)->tp_iternext(w);  // null without an error set: exhausted
-#else
-  return PyIter_Next(w);  // the same: null without an error set when exhausted
-#endif
+  if (!PyIter_Check(w))
+    return PyErr_Format(PyExc_TypeError, "'%.200s' object is not an iterator", IL_TP_NAME(w));
+  // The target's own tp_iternext (not PyIter_Next: StopIteration keeps its value).
+  return reinterpret_cast<iternextfunc>(PyType_GetSlot(Py_TYPE(w), Py_tp_iternext))(w);
 }
 int setitem_of(PyObject* w, PyObject* key, PyObject* value) {
   return value ? PyObject_SetItem(w, key, value) : PyObject_DelItem(w, key);
 }
-PyObject* enter_of(PyObject* w, PyObject*) { return PyObject_CallMethod(w, "__enter__", nullptr); }
-PyObject* exit_of(PyObject* w, PyObject* const* args, Py_ssize_t nargs) {
-  PyObject* exit = PyObject_GetAttrString(w, "__exit__");
-  if (!exit) return nullptr;
-  PyObject* r = PyObject_Vectorcall(exit, args, static_cast<size_t>(nargs), nullptr);
-  Py_DECREF(exit);
-  return r;
-}
-
-PyMethodDef lw_methods[] = {
-    {"__enter__", fwd<enter_of>::slot, METH_NOARGS,
-     "__enter__($self, /)\n--\n\nEnter the wrapped object's context."},
-    {"__exit__", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(fwd<exit_of>::slot)),
-     METH_FASTCALL,
-     "__exit__($self, exc_type, exc_value, traceback, /)\n--\n\nExit the wrapped object's context."},
-    {nullptr, nullptr, 0, nullptr},
-};
 
 PyGetSetDef lw_getset[] = {
     {"wrapped", fwd<wrapped_of>::slot, nullptr, "The wrapped object (read-only).", nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr},
 };
 
-PyMemberDef lw_members[] = {
-    {"__weaklistoffset__", T_PYSSIZET,
-     static_cast<Py_ssize_t>(offsetof(LocalWrapperObject, weakreflist)), READONLY, nullptr},
-    {nullptr, 0, 0, 0, nullptr},
-};
-
-#define IL_SLOT(id, fn) {id, reinterpret_cast<void*>(fn)}
 PyType_Slot lw_slots[] = {
     {Py_tp_doc, const_cast<char*>(
         "LocalWrapper(wrapped, /)\n--\n\n"
@@ -202,21 +149,19 @@ PyType_Slot lw_slots[] = {
         "shared object. The wrapper is immutable: in-place operators return a\n"
         "wrapper of the result (this one when the result is the wrapped object).")},
     IL_SLOT(Py_tp_new, lw_new),
-    IL_SLOT(Py_tp_dealloc, lw_dealloc),
+    IL_SLOT(Py_tp_dealloc, raw::dealloc<LocalWrapperObject>),
     IL_SLOT(Py_tp_traverse, lw_traverse),
     IL_SLOT(Py_tp_clear, lw_clear),
     IL_SLOT(Py_tp_getattro, lw_getattro),
     IL_SLOT(Py_tp_setattro, fwd<PyObject_SetAttr>::slot),
-    IL_SLOT(Py_tp_repr, fwd<repr_of>::slot),
     IL_SLOT(Py_tp_str, fwd<PyObject_Str>::slot),
     IL_SLOT(Py_tp_hash, fwd<PyObject_Hash>::slot),
     IL_SLOT(Py_tp_call, fwd<PyObject_Call>::slot),
     IL_SLOT(Py_tp_richcompare, fwd<PyObject_RichCompare>::unwrapped),
     IL_SLOT(Py_tp_iter, fwd<PyObject_GetIter>::slot),
     IL_SLOT(Py_tp_iternext, fwd<next_of>::slot),
-    IL_SLOT(Py_tp_methods, lw_methods),
     IL_SLOT(Py_tp_getset, lw_getset),
-    IL_SLOT(Py_tp_members, lw_members),
+    IL_SLOT(Py_tp_members, raw::weaklist_members<LocalWrapperObject>),
     IL_SLOT(Py_mp_length, fwd<PyObject_Size>::slot),
     IL_SLOT(Py_mp_subscript, fwd<PyObject_GetItem>::slot),
     IL_SLOT(Py_mp_ass_subscript, fwd<setitem_of>::slot),
@@ -245,23 +190,11 @@ PyType_Slot lw_slots[] = {
     IL_SLOT(Py_nb_index, fwd<PyNumber_Index>::slot),
     {0, nullptr},
 };
-#undef IL_SLOT
-
-PyType_Spec lw_spec = {
-    "interlock.collections.LocalWrapper",
-    static_cast<int>(sizeof(LocalWrapperObject)),
-    0,
-    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    lw_slots,
-};
 
 }  // namespace
 
 void init_local_wrapper(nb::module_& m) {
-  PyObject* type = PyType_FromSpec(&lw_spec);
-  if (!type) throw nb::python_error();
-  g_type = reinterpret_cast<PyTypeObject*>(type);  // kept alive by the module
-  m.attr("LocalWrapper") = nb::steal(type);
+  g_type = raw::add_type<LocalWrapperObject>(m, "interlock.collections.LocalWrapper", lw_slots);
 }
 
 }  // namespace interlock::py

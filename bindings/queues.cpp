@@ -1,13 +1,9 @@
-// bindings/queues.cpp — interlock.collections' queues and the gatherer:
-// Queue (queue.Queue's contract), ConcurrentQueue and StdConcurrentQueue
-// (ft_utils), ConcurrentGatheringIterator (ft_utils; its iterators are
-// generators in python/interlock/collections.py), and queue.Empty / Full /
-// ShutDown (or, before Python 3.13, a fallback ShutDown).
-//
-// Thin: the algorithms are the core's (interlock/blocking_queue.hpp,
-// interlock/gathering_map.hpp) over PyObject* values, a queued object holding
-// one strong reference; the waits, the stdlib's and ft_utils' conventions and
-// "no decref under a core lock" are docs/design.md, "Queues".
+// bindings/queues.cpp — interlock.collections' Queue (queue.Queue's contract),
+// ft_utils' ConcurrentQueue / StdConcurrentQueue / ConcurrentGatheringIterator
+// and queue.Empty / Full / ShutDown (a fallback ShutDown before 3.13): the
+// core's BlockingQueue / GatheringMap over PyObject* (a queued object holds one
+// strong reference). Waits, conventions and "no decref under a core lock":
+// docs/design.md, "Queues".
 #include <nanobind/nanobind.h>
 
 #include <atomic>
@@ -248,8 +244,6 @@ PyMethodDef* std_queue_methods() {
                     "ShutDown from now on, get() once the queue is empty; blocked callers wake\n"
                     "up and raise ShutDown. With immediate=True the queued items are removed\n"
                     "(each counting as done for join()) and get() raises ShutDown at once.">()),
-      ilpy::only<q>({"__class_getitem__", &Py_GenericAlias, METH_O | METH_CLASS,
-                     "__class_getitem__($cls, item, /)\n--\n\nQueue[T]: a types.GenericAlias."}),
       ilpy::only<q>(ilpy::method<&q_aio_get, "_aio_get($self, loop, future, prev, /)",
                                  "For interlock's asyncio support: an item, or a queued AsyncWait.">()),
       ilpy::only<q>(ilpy::method<&q_aio_put, "_aio_put($self, item, loop, future, prev, /)",
@@ -350,17 +344,14 @@ PyMethodDef gi_methods[] = {
     ilpy::methods_end,
 };
 
-Py_ssize_t read_maxsize(nb::handle maxsize) {
-  const Py_ssize_t v = PyNumber_AsSsize_t(maxsize.ptr(), PyExc_OverflowError);  // via __index__
-  if (v == -1 && PyErr_Occurred()) throw nb::python_error();
-  return v;
-}
-
 /// StdQueue's __init__(maxsize=0) and maxsize property.
 template <class C, class Cls>
 Cls& def_std_queue(Cls&& cls) {
-  cls.def("__init__", [](C* self, nb::handle maxsize) { new (self) C(read_maxsize(maxsize)); },
-          "maxsize"_a = 0, nb::sig("def __init__(self, maxsize: int = 0) -> None"))
+  cls.def("__init__", [](C* self, nb::handle maxsize) {
+        const Py_ssize_t v = PyNumber_AsSsize_t(maxsize.ptr(), PyExc_OverflowError);  // __index__
+        if (v == -1 && PyErr_Occurred()) throw nb::python_error();
+        new (self) C(v);
+      }, "maxsize"_a = 0, nb::sig("def __init__(self, maxsize: int = 0) -> None"))
       .def_prop_ro("maxsize", [](const C& q) { return q.maxsize_given; },
                    "The maxsize given to the constructor (<= 0: unbounded).");
   ilpy::use_trashcan(cls);
@@ -400,7 +391,6 @@ void init_queues(nb::module_& m) {
 
   def_std_queue<PyQueue>(nb::class_<PyQueue>(
       m, "Queue", ilpy::gc_slots<PyQueue>(std_queue_methods<PyQueue>()), nb::is_weak_referenceable(),
-      "Queue(maxsize=0)\n\n"
       "A FIFO queue with queue.Queue's contract (maxsize <= 0: unbounded),\n"
       "raising queue.Empty, queue.Full and queue.ShutDown. Any number of\n"
       "threads may put and get at once; blocked calls release the GIL."))
@@ -411,7 +401,6 @@ void init_queues(nb::module_& m) {
 
   auto cq = nb::class_<PyConcurrentQueue>(
       m, "ConcurrentQueue", ilpy::gc_slots<PyConcurrentQueue>(cq_methods), nb::is_weak_referenceable(),
-      "ConcurrentQueue(scaling=None, lock_free=False)\n\n"
       "ft_utils' unbounded FIFO queue: push / pop(timeout) / pop_local / shutdown /\n"
       "size / empty. lock_free=True keeps the semantics and changes how a pop waits\n"
       "for a value: it re-checks between sched_yield()s before parking (lower\n"
@@ -429,14 +418,12 @@ void init_queues(nb::module_& m) {
 
   def_std_queue<PyStdConcurrentQueue>(nb::class_<PyStdConcurrentQueue, PyConcurrentQueue>(
       m, "StdConcurrentQueue", ilpy::gc_slots<PyStdConcurrentQueue>(std_queue_methods<PyStdConcurrentQueue>()),
-      "StdConcurrentQueue(maxsize=0)\n\n"
       "queue.Queue's API over ConcurrentQueue (lock-free waiting), as ft_utils:\n"
       "put/get with block and timeout, *_nowait, qsize/full, task_done/join, plus\n"
       "ConcurrentQueue's push/pop/shutdown/size/empty."));
 
   auto gi = nb::class_<PyGathering>(
       m, "ConcurrentGatheringIterator", ilpy::gc_slots<PyGathering>(gi_methods), nb::is_weak_referenceable(),
-      "ConcurrentGatheringIterator(scaling=None)\n\n"
       "Gathers values inserted under integer keys by any number of threads;\n"
       "iterator(max_key) yields the values of keys 0..max_key in key order,\n"
       "waiting for each key to arrive.")

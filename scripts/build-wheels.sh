@@ -21,6 +21,9 @@
 #                         manylinux_2_17_aarch64 and checked by auditwheel, but not run here;
 #                         docs/design.md "Release and packaging" says what was verified)
 #   INTERLOCK_JOBS        parallel compile jobs (default: nproc)
+#   INTERLOCK_WHEEL_FD    a file descriptor: a line "TAG PATH" is written to it as
+#                         each wheel is done (scripts/test.sh tests one wheel while
+#                         the next one builds)
 # Build directories persist under build/wheel-*, so a rerun only recompiles what changed.
 set -euo pipefail
 
@@ -124,6 +127,8 @@ build_wheel() {  # tag interpreter [extra pip args...]
   { auditwheel repair --plat "$plat_arg" -w "$out" "$raw"/*.whl >"$raw.log" 2>&1 &&
     grep -q -- "-$plat" "$raw.log"; } ||
     { cat "$raw.log" >&2; echo "auditwheel repair refused the $tag wheel ($plat)" >&2; exit 1; }
+  [ -z "${INTERLOCK_WHEEL_FD:-}" ] ||
+    echo "$tag $(sed -nE 's/^Fixed-up wheel written to (.*)$/\1/p' "$raw.log" | tail -n1)" >&"$INTERLOCK_WHEEL_FD"
 }
 
 abi3_py=""

@@ -48,6 +48,12 @@ fi
 # ------------------------------------------------------------------ C++
 if [ "${INTERLOCK_SKIP_CPP:-0}" != 1 ]; then
   log "C++: build and ctest"
+  # ccache (installed above; a fresh build/ starts it cold): the packaging
+  # checks' Release builds of the core reuse this build's objects.
+  if command -v ccache >/dev/null; then
+    export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache \
+           CCACHE_DIR="$build/ccache" CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
+  fi
   # =ON: a missing GoogleTest / Google Benchmark is an error here, not a skip.
   cmake -S "$root" -B "$build/cpp" -G Ninja -DCMAKE_BUILD_TYPE=Release \
         -DINTERLOCK_BUILD_TESTS=ON -DINTERLOCK_BUILD_BENCHMARKS=ON >/dev/null
@@ -98,6 +104,16 @@ test_wheel() {  # label interpreter wheel-spec...
   (cd "$root" && INTERLOCK_REQUIRE_FIXTURES=$require_fixtures "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/python)
 }
 
+# Tests one wheel (test_wheel), its output kept in build/test-LABEL.log and
+# printed whole when it ends, since the next wheel's build prints meanwhile.
+test_logged() {  # label interpreter wheel-spec...
+  local log="$build/test-$1.log" rc=0
+  test_wheel "$@" >"$log" 2>&1 || rc=$?
+  cat "$log"
+  [ "$rc" = 0 ] || echo "=== Python $1: FAILED (exit $rc)"
+  return "$rc"
+}
+
 if [ "${INTERLOCK_SKIP_PYTHON:-0}" != 1 ]; then
   required="3.11 3.13 3.13t"
   pythons=${INTERLOCK_PYTHONS:-3.10 3.11 3.12 3.13 3.13t}
@@ -110,18 +126,23 @@ if [ "${INTERLOCK_SKIP_PYTHON:-0}" != 1 ]; then
   done
   wheelhouse="$build/wheelhouse"
   log "release artifacts: scripts/build-wheels.sh $wheelhouse"
-  INTERLOCK_PYTHONS="$pythons" INTERLOCK_JOBS="$jobs" bash "$root/scripts/build-wheels.sh" "$wheelhouse"
-  for v in $pythons; do
-    py=$(find_python "$v") || { echo "python$v not found here: skipped"; continue; }
-    test_wheel "$v" "$py" --find-links "$wheelhouse" interlock
-  done
-  # The stable-ABI wheel on the interpreters it serves here (pip would pick it
-  # on 3.14+); the full suite (see docs/design.md, "Release and packaging").
-  abi3=$(ls "$wheelhouse"/interlock-*-abi3-*.whl 2>/dev/null | head -n1 || true)
-  if [ -n "$abi3" ]; then
-    for v in 3.12 3.13; do
-      py=$(find_python "$v") || continue
-      test_wheel "$v-abi3" "$py" "$abi3"
-    done
-  fi
+  # A pipeline: build-wheels.sh names each wheel on fd 3 as it is done, and the
+  # loop tests it while the next one compiles (a test run leaves a core idle
+  # a third of its time; the build has no use for /dev/shm). One test runs at
+  # a time, so the suite's check of /dev/shm sees only its own entries. The
+  # stable-ABI wheel is tested on the interpreters it serves here (pip would
+  # pick it on 3.14+); the full suite (docs/design.md, "Release and packaging").
+  failed=0
+  while read -r tag whl; do
+    case $tag in
+      abi3) for v in 3.12 3.13; do
+              py=$(find_python "$v") || continue
+              test_logged "$v-abi3" "$py" "$whl" || failed=1
+            done ;;
+      *) test_logged "$tag" "$(find_python "$tag")" "$whl" || failed=1 ;;
+    esac
+  done < <(INTERLOCK_PYTHONS="$pythons" INTERLOCK_JOBS="$jobs" INTERLOCK_WHEEL_FD=3 \
+             bash "$root/scripts/build-wheels.sh" "$wheelhouse" 3>&1 >&2)
+  wait $! || { echo "scripts/build-wheels.sh failed" >&2; exit 1; }
+  [ "$failed" = 0 ] || { echo "the Python suite failed (above)" >&2; exit 1; }
 fi

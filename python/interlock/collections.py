@@ -78,6 +78,7 @@ def _queue_init_subclass(cls, **kwargs):
 
 
 Queue.__init_subclass__ = classmethod(_queue_init_subclass)
+Queue.__class_getitem__ = classmethod(GenericAlias)  # Queue[T], as queue.Queue
 
 
 # Python methods of the native ft_utils classes. ConcurrentGatheringIterator's
@@ -122,12 +123,29 @@ def _rebuild(cls, scaling):
     return cls.__new__(cls, scaling=scaling)
 
 
-def _reduce_local_wrapper(self):
+# LocalWrapper's cold paths, on the native class (docs/design.md, "LocalWrapper").
+def __reduce__(self):
     """Pickle as LocalWrapper(wrapped)."""
     return LocalWrapper, (self.wrapped,)
 
 
-setattr(LocalWrapper, "__reduce__", _reduce_local_wrapper)  # a cold path: Python
+def __repr__(self) -> str:
+    return f"<LocalWrapper: {self.wrapped!r}>"
+
+
+def __enter__(self):
+    """Enter the wrapped object's context."""
+    return self.wrapped.__enter__()
+
+
+def __exit__(self, exc_type, exc_value, traceback, /):
+    """Exit the wrapped object's context."""
+    return self.wrapped.__exit__(exc_type, exc_value, traceback)
+
+
+for _f in (__reduce__, __repr__, __enter__, __exit__):
+    setattr(LocalWrapper, _f.__name__, _f)
+del _f, __reduce__, __repr__, __enter__, __exit__
 
 
 class _ValuesView(ValuesView):

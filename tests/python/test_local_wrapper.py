@@ -201,6 +201,18 @@ def test_call_iter_next_context_manager():
             pass
 
 
+def test_next_keeps_the_stop_iteration_value():
+    def gen():
+        yield 1
+        return "done"
+
+    it = LocalWrapper(gen())
+    assert next(it) == 1
+    with pytest.raises(StopIteration) as info:
+        next(it)
+    assert info.value.value == "done"
+
+
 def test_iteration_error_propagates():
     class Bad:
         def __iter__(self):
