@@ -15,11 +15,13 @@
 #include "fast_methods.hpp"
 #include "interlock/buffer_atomic.hpp"
 #include "module.hpp"
+#include "raw_type.hpp"
 
 namespace nb = nanobind;
 namespace ilpy = interlock::py;
 namespace ba = interlock::buffer_atomic;
 using namespace nb::literals;
+namespace raw = interlock::py::raw;
 
 namespace {
 
@@ -233,6 +235,7 @@ struct ResultObject {
   PyObject_HEAD
   PyObject* expected;
   char success;
+  ~ResultObject() { Py_DECREF(expected); }
 };
 
 PyTypeObject* g_result_type = nullptr;
@@ -267,16 +270,6 @@ int result_traverse(PyObject* self, visitproc visit, void* arg) {
   return 0;
 }
 
-void result_dealloc(PyObject* self) {
-  PyTypeObject* type = Py_TYPE(self);
-  PyObject_GC_UnTrack(self);
-  Py_TRASHCAN_BEGIN(self, result_dealloc)
-  Py_DECREF(reinterpret_cast<ResultObject*>(self)->expected);
-  IL_TP_FREE(type)(self);
-  Py_DECREF(type);
-  Py_TRASHCAN_END
-}
-
 int result_bool(PyObject* self) { return reinterpret_cast<ResultObject*>(self)->success; }
 
 PyObject* result_iter(PyObject* self) {
@@ -294,11 +287,11 @@ PyMemberDef result_members[] = {
 };
 
 PyType_Slot result_slots[] = {
-    {Py_tp_new, reinterpret_cast<void*>(&result_new)},
-    {Py_tp_dealloc, reinterpret_cast<void*>(&result_dealloc)},
-    {Py_tp_traverse, reinterpret_cast<void*>(&result_traverse)},
-    {Py_tp_iter, reinterpret_cast<void*>(&result_iter)},
-    {Py_nb_bool, reinterpret_cast<void*>(&result_bool)},
+    IL_SLOT(Py_tp_new, result_new),
+    IL_SLOT(Py_tp_dealloc, raw::dealloc<ResultObject>),
+    IL_SLOT(Py_tp_traverse, result_traverse),
+    IL_SLOT(Py_tp_iter, result_iter),
+    IL_SLOT(Py_nb_bool, result_bool),
     {Py_tp_members, result_members},
     {Py_tp_doc, const_cast<char*>(
                     "CmpxchgResult(success, expected)\n--\n\n"
@@ -306,11 +299,6 @@ PyType_Slot result_slots[] = {
                     "exchange happened) and expected (the value found). True when it\n"
                     "succeeded; unpacks as (success, expected).")},
     {0, nullptr},
-};
-
-PyType_Spec result_spec = {
-    "interlock.ipc.CmpxchgResult", sizeof(ResultObject), 0,
-    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_BASETYPE, result_slots,
 };
 
 // ============================================================ operations
@@ -620,10 +608,8 @@ void init_ipc_atomics(nb::module_& m) {
   def_class<IntV, IntegralV, Kind::integral, 1>(m, "AtomicIntView", no_slots);
   def_class<UintV, IntegralV, Kind::integral>(m, "AtomicUintView", no_slots);
 
-  PyObject* res = PyType_FromSpec(&result_spec);
-  if (!res) throw nb::python_error();
-  g_result_type = reinterpret_cast<PyTypeObject*>(res);  // the module keeps it alive
-  m.attr("CmpxchgResult") = nb::steal(res);
+  g_result_type = raw::add_type<ResultObject>(m, "interlock.ipc.CmpxchgResult", result_slots,
+                                              Py_TPFLAGS_BASETYPE);
 
   m.def("_new_view", [](int which, nb::handle buffer, bool is_signed) {
     using Make = nb::object (*)(nb::handle, bool);
