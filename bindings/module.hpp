@@ -21,7 +21,7 @@ inline void set_module(nanobind::handle cls, const char* module) {
 
 void init_locks(nanobind::module_& m);            // locks.cpp (syncx's flavours in _syncx)
 void init_sync(nanobind::module_& m);             // locks.cpp: Semaphore, Event, Once, ...
-void init_atomic(nanobind::module_& m);           // atomic.cpp, atomic_compat.cpp
+void init_atomic(nanobind::module_& m);           // atomic.cpp
 void init_local_wrapper(nanobind::module_& m);    // local_wrapper.cpp
 void init_aio(nanobind::module_& m);              // aio.cpp
 void init_ipc_atomics(nanobind::module_& m);      // ipc_atomics.cpp

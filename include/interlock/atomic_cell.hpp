@@ -13,8 +13,8 @@
 //     so a NaN can be compare-exchanged and -0.0 and 0.0 differ;
 //   * int64 arithmetic wraps (two's complement), never undefined behaviour;
 //     op::div / op::mod are Python's // and % (MIN // -1 wraps to MIN); an
-//     op's Domain (nonzero divisor, non-negative shift) is checked by the
-//     caller before the cell is touched;
+//     operand outside the op's Domain (zero divisor, negative shift) is
+//     refused before the cell is touched (fetch returns std::nullopt);
 //   * op::max / op::min on double are IEEE 754-2019 maximumNumber /
 //     minimumNumber: a NaN operand is ignored, +0.0 > -0.0;
 //   * the façades' own rules live here too, one home each: Rust's
@@ -186,6 +186,13 @@ constexpr bool in_domain(T n) noexcept {
   else return true;
 }
 
+/// Whether Cell<T>::fetch<Op> may refuse: an operand outside Op's Domain, or
+/// a value Op refuses (an Op returning std::optional, checked_div). Such a
+/// fetch returns std::optional.
+template <class Op, class T>
+inline constexpr bool may_refuse =
+    Op::domain != Domain::any || !std::is_same_v<decltype(Op{}(std::declval<T>(), std::declval<T>())), T>;
+
 /// The binary operations value <op> n of the cells, as function objects over
 /// int64 (wrapping), double and bool. `domain` says which n they take;
 /// `keeps` marks those that often leave the value as it is (max / min), which
@@ -313,13 +320,23 @@ class Cell {
 
   /// value = value <Op> n with the atomic instruction where there is one,
   /// else a compare-exchange loop (not writing when a `keeps` operation
-  /// leaves the value unchanged). Returns {prior, new}, or, for an Op that
-  /// may refuse the value, std::nullopt (value unchanged) when it does.
-  /// Precondition: in_domain<Op>(n).
+  /// leaves the value unchanged). Returns {prior, new}; if may_refuse<Op, T>,
+  /// as a std::optional, empty (value unchanged) when Op refuses n (outside
+  /// its Domain: not applied at all) or the value.
   template <class Op>
   INTERLOCK_ALWAYS_INLINE auto fetch(T n) noexcept {
-    using Res = decltype(Op{}(n, n));
-    if constexpr (!std::is_same_v<Res, T>) {
+    if constexpr (Op::domain != Domain::any) {
+      using Res = std::optional<std::pair<T, T>>;
+      return INTERLOCK_UNLIKELY(!in_domain<Op>(n)) ? Res{} : Res(apply<Op>(n));
+    } else {
+      return apply<Op>(n);
+    }
+  }
+
+  /// fetch<Op>(n) for an n in Op's domain.
+  template <class Op>
+  INTERLOCK_ALWAYS_INLINE auto apply(T n) noexcept {
+    if constexpr (!std::is_same_v<decltype(Op{}(n, n)), T>) {
       return try_rmw([n](T x) { return Op{}(x, n); });
     } else if constexpr (!std::is_same_v<T, double> && (std::is_same_v<Op, op::add> || std::is_same_v<Op, op::sub> ||
                                                          std::is_same_v<Op, op::and_> || std::is_same_v<Op, op::or_> ||

@@ -23,6 +23,7 @@ are mutable).
 """
 
 import copy as _copy
+import reprlib as _reprlib
 from types import GenericAlias as _GenericAlias
 
 from ._interlock import atomic as _native
@@ -33,9 +34,37 @@ AtomicFloat = _native.AtomicFloat
 AtomicReference = _native.AtomicReference
 
 
+def _load_repr(self):
+    """repr() of the value."""
+    return repr(self.load())
+
+
+_value_repr = _reprlib.recursive_repr()(_load_repr)  # "..." where a reference reaches itself
+
+
+def _repr(self):
+    """``AtomicInt(5)``: the type's name (a subclass's too) and repr(value)."""
+    return f"{type(self).__name__}({_value_repr(self)})"
+
+
+def _sx_repr(self):
+    """syncx's ``AtomicBool(true)``: the value as Rust displays it (its str())."""
+    return f"{type(self).__name__}({self})"
+
+
 def _reduce(self):
     """Pickle support: (type(self), (value,))."""
     return type(self), (self.load(),)
+
+
+def _getstate(self):
+    """The value (pickle support)."""
+    return self.load()
+
+
+def _setstate(self, value):
+    """Set the value (pickle support)."""
+    self.store(value)
 
 
 def _copy_value(self):
@@ -59,12 +88,16 @@ def _deepcopy_reference(self, memo, /):
     return new
 
 
-# Pickling and copying (cold paths) are Python functions installed into the
-# native classes; the hot methods are native. syncx's scalars (compat/syncx)
-# pickle the same way.
+# repr, pickling and copying (cold paths) are Python functions installed into
+# the native classes; the hot methods are native. syncx's scalars
+# (compat/syncx) pickle the same way, with syncx's __getstate__/__setstate__.
 for _sx in (_native._syncx.AtomicInt, _native._syncx.AtomicBool, _native._syncx.AtomicFloat):
+    setattr(_sx, "__repr__", _sx_repr)
     setattr(_sx, "__reduce__", _reduce)
+    setattr(_sx, "__getstate__", _getstate)
+    setattr(_sx, "__setstate__", _setstate)
 for _cls in (AtomicInt, AtomicBool, AtomicFloat, AtomicReference):
+    setattr(_cls, "__repr__", _repr)
     setattr(_cls, "__reduce__", _reduce)
     setattr(_cls, "__copy__", _copy_value)
     setattr(_cls, "__deepcopy__", _deepcopy_reference if _cls is AtomicReference else _deepcopy_value)

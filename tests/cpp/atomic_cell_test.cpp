@@ -134,7 +134,7 @@ TEST(AtomicCellOps, FetchWrapsAndFloorDivides) {
   EXPECT_EQ(c.fetch<ac::op::add>(1), std::make_pair(kMax, kMin));
   c.store(-7);
   EXPECT_EQ(c.fetch<ac::op::div>(2), std::make_pair(std::int64_t{-7}, std::int64_t{-4}));
-  EXPECT_EQ(c.fetch<ac::op::mod>(3).second, 2);  // Python: -4 % 3 == 2
+  EXPECT_EQ(c.fetch<ac::op::mod>(3)->second, 2);  // Python: -4 % 3 == 2
   c.store(-4);
   EXPECT_EQ(c.fetch<ac::op::mul>(3).second, -12);
   EXPECT_EQ(c.fetch<ac::op::and_>(0xff).second, -12 & 0xff);
@@ -143,10 +143,26 @@ TEST(AtomicCellOps, FetchWrapsAndFloorDivides) {
   EXPECT_EQ(c.load(), ((-12 & 0xff) ^ 1) | 0x100);
   EXPECT_EQ(c.fetch<ac::op::sub>(1).second, (((-12 & 0xff) ^ 1) | 0x100) - 1);
   c.store(1);
-  EXPECT_EQ(c.fetch<ac::op::lshift>(63).second, kMin);
-  EXPECT_EQ(c.fetch<ac::op::rshift>(70).second, -1);
+  EXPECT_EQ(c.fetch<ac::op::lshift>(63)->second, kMin);
+  EXPECT_EQ(c.fetch<ac::op::rshift>(70)->second, -1);
   EXPECT_EQ(c.fetch<ac::op::max>(5), std::make_pair(std::int64_t{-1}, std::int64_t{5}));
   EXPECT_EQ(c.fetch<ac::op::min>(9), std::make_pair(std::int64_t{5}, std::int64_t{5}));
+}
+
+TEST(AtomicCellOps, FetchRefusesAnOperandOutsideTheDomain) {
+  static_assert(ac::may_refuse<ac::op::div, std::int64_t> && ac::may_refuse<ac::op::lshift, std::int64_t>);
+  static_assert(ac::may_refuse<ac::op::rust_div, std::int64_t> && ac::may_refuse<ac::op::div, double>);
+  static_assert(!ac::may_refuse<ac::op::add, std::int64_t> && !ac::may_refuse<ac::op::max, double>);
+  ac::IntCell c(7);
+  EXPECT_EQ(c.fetch<ac::op::div>(0), std::nullopt);
+  EXPECT_EQ(c.fetch<ac::op::mod>(0), std::nullopt);
+  EXPECT_EQ(c.fetch<ac::op::lshift>(-1), std::nullopt);
+  EXPECT_EQ(c.fetch<ac::op::rshift>(-1), std::nullopt);
+  EXPECT_EQ(c.load(), 7);  // unchanged
+  EXPECT_EQ(c.fetch<ac::op::rshift>(0), std::make_pair(std::int64_t{7}, std::int64_t{7}));
+  ac::FloatCell f(1.0);
+  EXPECT_EQ(f.fetch<ac::op::div>(-0.0), std::nullopt);
+  EXPECT_EQ(f.load(), 1.0);
 }
 
 TEST(AtomicCellOps, Domains) {
@@ -167,7 +183,7 @@ TEST(AtomicCellOps, BoolAndFloat) {
   EXPECT_EQ(b.exchange(true), false);
   EXPECT_EQ(b.compare_exchange(false, false), std::make_pair(false, true));
   ac::FloatCell f(1.0);
-  EXPECT_EQ(f.fetch<ac::op::div>(4.0).second, 0.25);
+  EXPECT_EQ(f.fetch<ac::op::div>(4.0)->second, 0.25);
   EXPECT_EQ(f.fetch<ac::op::max>(kNaN).second, 0.25);  // maximumNumber ignores NaN
   EXPECT_TRUE(std::isnan(f.fetch<ac::op::keep_ge>(kNaN).second));  // syncx stores it
   EXPECT_EQ(f.fetch<ac::op::keep_le>(2.0).second, 2.0);  // and replaces it

@@ -62,6 +62,14 @@ setattr(AtomicReference, "__class_getitem__", classmethod(_GenericAlias))  # Ato
 AtomicFlag = _native.AtomicFlag
 
 
+def _format_int64(self, format_spec, /):
+    """Format the value like an int."""
+    return format(self.get(), format_spec)
+
+
+setattr(AtomicInt64, "__format__", _format_int64)  # a cold path; the operators stay native
+
+
 def _reference_arg(*args, **kwargs):
     """The object of ft_utils's ``AtomicReference(...)`` (called by its native
     ``__init__``): zero or one argument, positional or as ``value`` (its stubs)

@@ -23,7 +23,7 @@ names, signatures and return conventions:
 Pickling round-trips to these same classes.
 """
 
-import interlock.atomic  # noqa: F401  (installs the scalars' __reduce__)
+import interlock.atomic  # noqa: F401  (installs the scalars' __repr__ and __reduce__)
 from interlock._interlock.atomic import _syncx as _native
 
 AtomicInt = _native.AtomicInt
