@@ -75,6 +75,8 @@ void notify(void* ctx) noexcept {
   PyGILState_Release(g);
 }
 
+/// A new waiter with two references, the caller's and the queue's (taken
+/// before the core can hand the node to a notify); null with an error.
 PyObject* make(Kind kind, PyObject* owner, void* prim, const CustomOps* ops, PyObject* loop,
                PyObject* future) noexcept {
   try {
@@ -82,7 +84,7 @@ PyObject* make(Kind kind, PyObject* owner, void* prim, const CustomOps* ops, PyO
     new (aw(o.ptr())) AsyncWaitObject{AsyncWait(kind, prim, ops, &notify, o.ptr()),
                                       nb::borrow(owner), nb::borrow(loop), nb::borrow(future)};
     nb::inst_mark_ready(o);
-    return o.release().ptr();
+    return Py_NewRef(o.release().ptr());
   } catch (...) {
     return detail::translate_current_exception();
   }
@@ -114,9 +116,7 @@ PyObject* enqueue(PyObject* owner, P& prim, PyObject* loop, PyObject* future,
   if (const int done = consume_prev(prev, AsyncWait::kind_of<P>, &prim))
     return done < 0 ? nullptr : Py_NewRef(Py_None);  // the release handed it over
   PyObject* w = make(AsyncWait::kind_of<P>, owner, &prim, nullptr, loop, future);
-  if (!w) return nullptr;
-  Py_INCREF(w);  // the queue's, before the core can hand the node to a notify
-  if (!aw(w)->wait.enqueue()) return w;  // queued
+  if (!w || !aw(w)->wait.enqueue()) return w;  // queued, or an error
   Py_DECREF(w);  // the queue's reference, never used
   Py_DECREF(w);
   Py_RETURN_NONE;
@@ -127,7 +127,8 @@ template PyObject* enqueue(PyObject*, ResettableEvent&, PyObject*, PyObject*, Py
 template PyObject* enqueue(PyObject*, Latch&, PyObject*, PyObject*, PyObject*) noexcept;
 
 PyObject* custom(PyObject* owner, void* prim, const CustomOps& ops, PyObject* loop,
-                 PyObject* future, PyObject* prev, Step step, void* ctx) noexcept {
+                 PyObject* future, PyObject* prev,
+                 FunctionRef<PyObject*(parking_lot::AsyncNode&, bool, bool*)> step) noexcept {
   const int registered = consume_prev(prev, Kind::custom, prim);
   if (registered < 0) return nullptr;
   PyObject* w = make(Kind::custom, owner, prim, &ops, loop, future);
@@ -135,9 +136,8 @@ PyObject* custom(PyObject* owner, void* prim, const CustomOps& ops, PyObject* lo
     if (registered) ops.pass_on(prim);
     return nullptr;
   }
-  Py_INCREF(w);  // the queue's, before the core can hand the node to a notify
   bool queued = false;
-  PyObject* r = step(ctx, aw(w)->wait.custom_node(), registered != 0, &queued);
+  PyObject* r = step(aw(w)->wait.custom_node(), registered != 0, &queued);
   if (queued) return w;  // (r is unset)
   aw(w)->wait.unqueued();
   Py_DECREF(w);  // the queue's reference, never used

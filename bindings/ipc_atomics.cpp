@@ -1,13 +1,8 @@
-// bindings/ipc_atomics.cpp — interlock._interlock.ipc: the buffer atomics
-// (public as interlock.ipc; seed 004's model, façade interlock.compat.atomics).
-// Design, lifetime and decisions: docs/design.md, "Buffer atomics". The
-// operations and their rules are interlock/buffer_atomic.hpp; this file only
-// adapts Python objects (exports, int / bytes conversions, argument checks).
-// The seed's exceptions, enums and reprs are Python (ipc/_atomics.py), called
-// on cold paths only.
-//
-// Threading: `addr` is a cell's only mutable field (design.md, "Lifetime");
-// every operation loads it once. Nothing relies on the GIL.
+// bindings/ipc_atomics.cpp — the buffer atomics of interlock.ipc (façade
+// interlock.compat.atomics): docs/design.md "Buffer atomics". The operations
+// and rules are interlock/buffer_atomic.hpp's; the seed's exceptions, enums
+// and reprs are ipc/_atomics.py's (cold paths). `addr` is a cell's only
+// mutable field ("Lifetime"): every operation loads it once.
 #include <nanobind/nanobind.h>
 #include <structmember.h>  // T_BOOL, T_OBJECT, READONLY (PyMemberDef)
 
@@ -20,11 +15,13 @@
 #include "fast_methods.hpp"
 #include "interlock/buffer_atomic.hpp"
 #include "module.hpp"
+#include "raw_type.hpp"
 
 namespace nb = nanobind;
 namespace ilpy = interlock::py;
 namespace ba = interlock::buffer_atomic;
 using namespace nb::literals;
+namespace raw = interlock::py::raw;
 
 namespace {
 
@@ -238,6 +235,7 @@ struct ResultObject {
   PyObject_HEAD
   PyObject* expected;
   char success;
+  ~ResultObject() { Py_DECREF(expected); }
 };
 
 PyTypeObject* g_result_type = nullptr;
@@ -272,28 +270,12 @@ int result_traverse(PyObject* self, visitproc visit, void* arg) {
   return 0;
 }
 
-void result_dealloc(PyObject* self) {
-  PyTypeObject* type = Py_TYPE(self);
-  PyObject_GC_UnTrack(self);
-  Py_TRASHCAN_BEGIN(self, result_dealloc)
-  Py_DECREF(reinterpret_cast<ResultObject*>(self)->expected);
-  IL_TP_FREE(type)(self);
-  Py_DECREF(type);
-  Py_TRASHCAN_END
-}
-
 int result_bool(PyObject* self) { return reinterpret_cast<ResultObject*>(self)->success; }
 
 PyObject* result_iter(PyObject* self) {
   auto* r = reinterpret_cast<ResultObject*>(self);
   nb::object t = nb::steal(PyTuple_Pack(2, r->success ? Py_True : Py_False, r->expected));
   return t ? PyObject_GetIter(t.ptr()) : nullptr;
-}
-
-PyObject* result_repr(PyObject* self) {
-  auto* r = reinterpret_cast<ResultObject*>(self);
-  return PyUnicode_FromFormat("%s(success=%s, expected=%R)", ilpy::detail::short_type_name(self),
-                              r->success ? "True" : "False", r->expected);
 }
 
 PyMemberDef result_members[] = {
@@ -305,12 +287,11 @@ PyMemberDef result_members[] = {
 };
 
 PyType_Slot result_slots[] = {
-    {Py_tp_new, reinterpret_cast<void*>(&result_new)},
-    {Py_tp_dealloc, reinterpret_cast<void*>(&result_dealloc)},
-    {Py_tp_traverse, reinterpret_cast<void*>(&result_traverse)},
-    {Py_tp_repr, reinterpret_cast<void*>(&result_repr)},
-    {Py_tp_iter, reinterpret_cast<void*>(&result_iter)},
-    {Py_nb_bool, reinterpret_cast<void*>(&result_bool)},
+    IL_SLOT(Py_tp_new, result_new),
+    IL_SLOT(Py_tp_dealloc, raw::dealloc<ResultObject>),
+    IL_SLOT(Py_tp_traverse, result_traverse),
+    IL_SLOT(Py_tp_iter, result_iter),
+    IL_SLOT(Py_nb_bool, result_bool),
     {Py_tp_members, result_members},
     {Py_tp_doc, const_cast<char*>(
                     "CmpxchgResult(success, expected)\n--\n\n"
@@ -318,11 +299,6 @@ PyType_Slot result_slots[] = {
                     "exchange happened) and expected (the value found). True when it\n"
                     "succeeded; unpacks as (success, expected).")},
     {0, nullptr},
-};
-
-PyType_Spec result_spec = {
-    "interlock.ipc.CmpxchgResult", sizeof(ResultObject), 0,
-    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_BASETYPE, result_slots,
 };
 
 // ============================================================ operations
@@ -586,10 +562,10 @@ nb::tuple tables() {
 /// width), plus is_signed if Sign < 0 (else signed iff Sign > 0: views take
 /// it the same way); the roots get the properties, the integral ones signed.
 template <class T, class Base, Kind K, int Sign = 0>
-void def_class(nb::module_& m, const char* name, PyType_Slot* slots, const char* doc) {
+void def_class(nb::module_& m, const char* name, PyType_Slot* slots) {
   auto cls = [&] {
-    if constexpr (std::is_void_v<Base>) return nb::class_<T>(m, name, nb::type_slots(slots), doc);
-    else return nb::class_<T, Base>(m, name, nb::type_slots(slots), doc);
+    if constexpr (std::is_void_v<Base>) return nb::class_<T>(m, name, nb::type_slots(slots));
+    else return nb::class_<T, Base>(m, name, nb::type_slots(slots));
   }();
   if constexpr (std::is_base_of_v<AnyA, T> && Sign < 0)
     cls.def("__init__", &owned_init<T, K, Sign>, nb::kw_only(), "width"_a, "is_signed"_a);
@@ -620,43 +596,20 @@ void def_class(nb::module_& m, const char* name, PyType_Slot* slots, const char*
 namespace interlock::py {
 
 void init_ipc_atomics(nb::module_& m) {
-  // ---- owned
-  def_class<AnyA, void, Kind::any>(
-      m, "Atomic", no_slots,
-      "Atomic(*, width)\n\nAn atomic object of width bytes with its own storage (ANY: "
-      "properties only, no operations).");
-  def_class<BytesA, AnyA, Kind::bytes>(
-      m, "AtomicBytes", bytes_slots,
-      "AtomicBytes(*, width)\n\nAtomic byte string of width bytes with its own storage, "
-      "initially zero.");
-  def_class<IntegralA, AnyA, Kind::integral, -1>(
-      m, "AtomicIntegral", int_slots,
-      "AtomicIntegral(*, width, is_signed)\n\nAtomic integer of width bytes with its own "
-      "storage, initially zero; arithmetic wraps around.");
-  def_class<IntA, IntegralA, Kind::integral, 1>(
-      m, "AtomicInt", no_slots,
-      "AtomicInt(*, width)\n\nSigned atomic integer of width bytes with its own storage.");
-  def_class<UintA, IntegralA, Kind::integral>(
-      m, "AtomicUint", no_slots,
-      "AtomicUint(*, width)\n\nUnsigned atomic integer of width bytes with its own storage.");
-  // ---- views (made by _new_view(): no constructor)
-  def_class<AnyV, void, Kind::any>(
-      m, "AtomicView", no_slots,
-      "An atomic view of a buffer (ANY: properties only). Obtained from "
-      "AtomicViewContext.__enter__().");
-  def_class<BytesV, AnyV, Kind::bytes>(m, "AtomicBytesView", bytes_slots,
-                                       "An atomic byte-string view of a buffer.");
-  def_class<IntegralV, AnyV, Kind::integral, -1>(m, "AtomicIntegralView", int_slots,
-                                                 "An atomic integer view of a buffer.");
-  def_class<IntV, IntegralV, Kind::integral, 1>(m, "AtomicIntView", no_slots,
-                                                "A signed atomic integer view of a buffer.");
-  def_class<UintV, IntegralV, Kind::integral>(m, "AtomicUintView", no_slots,
-                                              "An unsigned atomic integer view of a buffer.");
+  // The class documentation: ipc/_atomics.py. Views are made by _new_view().
+  def_class<AnyA, void, Kind::any>(m, "Atomic", no_slots);
+  def_class<BytesA, AnyA, Kind::bytes>(m, "AtomicBytes", bytes_slots);
+  def_class<IntegralA, AnyA, Kind::integral, -1>(m, "AtomicIntegral", int_slots);
+  def_class<IntA, IntegralA, Kind::integral, 1>(m, "AtomicInt", no_slots);
+  def_class<UintA, IntegralA, Kind::integral>(m, "AtomicUint", no_slots);
+  def_class<AnyV, void, Kind::any>(m, "AtomicView", no_slots);
+  def_class<BytesV, AnyV, Kind::bytes>(m, "AtomicBytesView", bytes_slots);
+  def_class<IntegralV, AnyV, Kind::integral, -1>(m, "AtomicIntegralView", int_slots);
+  def_class<IntV, IntegralV, Kind::integral, 1>(m, "AtomicIntView", no_slots);
+  def_class<UintV, IntegralV, Kind::integral>(m, "AtomicUintView", no_slots);
 
-  PyObject* res = PyType_FromSpec(&result_spec);
-  if (!res) throw nb::python_error();
-  g_result_type = reinterpret_cast<PyTypeObject*>(res);  // the module keeps it alive
-  m.attr("CmpxchgResult") = nb::steal(res);
+  g_result_type = raw::add_type<ResultObject>(m, "interlock.ipc.CmpxchgResult", result_slots,
+                                              Py_TPFLAGS_BASETYPE);
 
   m.def("_new_view", [](int which, nb::handle buffer, bool is_signed) {
     using Make = nb::object (*)(nb::handle, bool);

@@ -1,18 +1,10 @@
 // bindings/ipc_futex.cpp — interlock.ipc's futex primitives on caller-supplied
-// buffers (FutexWord, AtomicU32, AtomicU64, Mutex, Semaphore, Event, Barrier),
-// the named regions they also live on (_NamedRegion: NamedMutex & co. are
-// ipc/_futex.py's), and the native classes of the fastipc façade (submodule
-// _fastipc). Layers, rules and lifetimes: docs/design.md "Futex primitives and
-// named objects"; memory: ipc_memory.hpp.
-//
-// Thin: the algorithms, layouts and attach rules are the core's. Every wait
-// runs through interlock::py::blocking() (a signal handler's exception ends it
-// with the primitive unchanged). One C++ type per Python class: Prim<P> (the
-// core object P in a buffer) and Fast<P> (the façade's own table); a flavour
-// struct (Ipc, Fx) holds what the two APIs' shared methods differ in.
+// buffers, the named regions they also live on (_NamedRegion) and the fastipc
+// façade's native classes (_fastipc): docs/design.md "Futex primitives and
+// named objects" (Prim<P>, Fast<P>, the Ipc / Fx flavours). Every wait runs
+// through interlock::py::blocking() (interrupted: the primitive unchanged).
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/string.h>
-#include <nanobind/stl/optional.h>
 
 #include <atomic>
 #include <climits>
@@ -68,6 +60,14 @@ struct Prim : ShmBase {
   P p{nullptr};
 };
 template <class P> struct Fast : Prim<P> {};
+
+/// The core method M of an open object's P (ValueError once closed).
+template <class P, auto M>
+PyObject* on_open(Prim<P>& s) noexcept {
+  IL_CHECK_OPEN(s);
+  if constexpr (std::is_void_v<decltype((s.p.*M)())>) return (s.p.*M)(), Py_NewRef(Py_None);
+  else return ilpy::detail::to_python((s.p.*M)());
+}
 using IpcMutex = Prim<shm::ShmMutex>;
 using IpcSemaphore = Prim<shm::ShmSemaphore>;
 using IpcEvent = Prim<shm::ShmEvent>;
@@ -173,12 +173,15 @@ PyObject* mutex_enter(IpcMutex& s) noexcept {
   return mutex_lock(s, Deadline::never());
 }
 
-PyObject* mutex_acquire(IpcMutex& s, ilpy::passed blocking, ilpy::passed timeout) noexcept {
-  if (!blocking.given() && !timeout.given()) return mutex_enter(s);
+/// threading's acquire(blocking, timeout) of Lock / Semaphore (Deadl: its
+/// convention): Enter(s) without arguments, else Take(s, deadline).
+template <class T, auto Enter, auto Deadl, auto Take>
+PyObject* acquire(T& s, ilpy::passed blocking, ilpy::passed timeout) noexcept {
+  if (!blocking.given() && !timeout.given()) return Enter(s);
   IL_CHECK_OPEN(s);
   Deadline d;
-  if (!ilpy::passed_threading_deadline(blocking, timeout, &d)) return nullptr;
-  return mutex_lock(s, d);
+  if (!Deadl(blocking, timeout, &d)) return nullptr;
+  return Take(s, d);
 }
 
 PyObject* mutex_release(IpcMutex& s) noexcept {
@@ -191,7 +194,8 @@ PyObject* mutex_release(IpcMutex& s) noexcept {
 }
 
 PyMethodDef mutex_methods[] = {
-    ilpy::method<&mutex_acquire, "acquire($self, /, blocking=True, timeout=-1) -> bool",
+    ilpy::method<&acquire<IpcMutex, mutex_enter, ilpy::passed_threading_deadline, mutex_lock>,
+                 "acquire($self, /, blocking=True, timeout=-1) -> bool",
                  "Acquire the lock, threading.Lock's way: wait while blocking is true, for at\n"
                  "most timeout seconds (-1: forever). Return whether it was acquired. If the\n"
                  "previous owner process died holding it, the lock is taken over (within about\n"
@@ -200,11 +204,8 @@ PyMethodDef mutex_methods[] = {
     ilpy::method<&mutex_release, "release($self, /) -> None",
                  "Release the lock (RuntimeError if it is not locked). Any thread or process\n"
                  "may release it.">(),
-    ilpy::method<+[](IpcMutex& s) noexcept -> PyObject* {
-                   IL_CHECK_OPEN(s);
-                   return PyBool_FromLong(s.p.locked());
-                 },
-                 "locked($self, /)", "Whether the lock is held.">(),
+    ilpy::method<&on_open<shm::ShmMutex, &shm::ShmMutex::locked>, "locked($self, /)",
+                 "Whether the lock is held.">(),
     ilpy::method<&mutex_enter, "__enter__($self, /) -> bool", "acquire(); return True.">(),
     ilpy::method<+[](IpcMutex& s, PyObject*, PyObject*, PyObject*) noexcept { return mutex_release(s); },
                  "__exit__($self, exc_type, exc_value, traceback, /)", "release().">(),
@@ -263,13 +264,7 @@ PyObject* sem_wait(IpcSemaphore& s, typename F::Timeout timeout, bool block = tr
   return sem_take(s, d);
 }
 
-PyObject* sem_acquire(IpcSemaphore& s, ilpy::passed blocking, ilpy::passed timeout) noexcept {
-  if (!blocking.given() && !timeout.given()) return sem_wait<Ipc>(s, std::nullopt);
-  IL_CHECK_OPEN(s);
-  Deadline d;
-  if (!ilpy::passed_semaphore_deadline(blocking, timeout, &d)) return nullptr;
-  return sem_take(s, d);
-}
+PyObject* sem_enter(IpcSemaphore& s) noexcept { return sem_wait<Ipc>(s, std::nullopt); }
 
 PyObject* sem_post_n(IpcSemaphore& s, std::uint64_t n) noexcept {
   if (IL_PY_UNLIKELY(n > UINT32_MAX || !s.p.post(static_cast<std::uint32_t>(n)))) {
@@ -296,11 +291,11 @@ PyMethodDef sem_methods[] = {
                  "Take a token, waiting for at most timeout seconds (None: forever; zero or\n"
                  "negative: do not wait). Return whether one was taken. Releases the GIL;\n"
                  "interruptible by signals (nothing is taken then).">(),
-    ilpy::method<&sem_acquire, "acquire($self, /, blocking=True, timeout=None) -> bool",
+    ilpy::method<&acquire<IpcSemaphore, sem_enter, ilpy::passed_semaphore_deadline, sem_take>,
+                 "acquire($self, /, blocking=True, timeout=None) -> bool",
                  "threading.Semaphore.acquire: take a token.">(),
     ilpy::method<&sem_post, "release($self, /, n=1) -> None", "threading.Semaphore.release: post(n).">(),
-    ilpy::method<+[](IpcSemaphore& s) noexcept { return sem_wait<Ipc>(s, std::nullopt); },
-                 "__enter__($self, /) -> bool", "wait(); return True.">(),
+    ilpy::method<&sem_enter, "__enter__($self, /) -> bool", "wait(); return True.">(),
     ilpy::method<+[](IpcSemaphore& s, PyObject*, PyObject*, PyObject*) noexcept -> PyObject* {
                    IL_CHECK_OPEN(s);
                    return sem_post_n(s, 1);
@@ -333,23 +328,12 @@ PyMethodDef fx_sem_methods[] = {
 // ============================================================ Event
 
 PyMethodDef event_methods[] = {
-    ilpy::method<+[](IpcEvent& e) noexcept -> PyObject* {
-                   IL_CHECK_OPEN(e);
-                   return PyBool_FromLong(e.p.is_set());
-                 },
-                 "is_set($self, /)", "Whether the flag is set.">(),
-    ilpy::method<+[](IpcEvent& e) noexcept -> PyObject* {
-                   IL_CHECK_OPEN(e);
-                   e.p.set();
-                   Py_RETURN_NONE;
-                 },
-                 "set($self, /)", "Set the flag and wake every waiter (of every process).">(),
-    ilpy::method<+[](IpcEvent& e) noexcept -> PyObject* {
-                   IL_CHECK_OPEN(e);
-                   e.p.clear();
-                   Py_RETURN_NONE;
-                 },
-                 "clear($self, /)", "Clear the flag.">(),
+    ilpy::method<&on_open<shm::ShmEvent, &shm::ShmEvent::is_set>, "is_set($self, /)",
+                 "Whether the flag is set.">(),
+    ilpy::method<&on_open<shm::ShmEvent, &shm::ShmEvent::set>, "set($self, /)",
+                 "Set the flag and wake every waiter (of every process).">(),
+    ilpy::method<&on_open<shm::ShmEvent, &shm::ShmEvent::clear>, "clear($self, /)",
+                 "Clear the flag.">(),
     ilpy::method<+[](IpcEvent& e, Ipc::Timeout timeout) noexcept -> PyObject* {
                    IL_CHECK_OPEN(e);
                    if (INTERLOCK_LIKELY(e.p.is_set())) Py_RETURN_TRUE;
@@ -369,26 +353,20 @@ PyMethodDef event_methods[] = {
 
 PyObject* g_broken_barrier = nullptr;  // threading.BrokenBarrierError
 
-/// The attach rule is the core's (ShmBarrier::open); this reports it.
-shm::AttachResult barrier_open(shm::ShmBarrier& b, std::uint32_t parties) {
-  shm::AttachResult attached{};
-  switch (b.open(parties, &attached)) {
-    case shm::ShmBarrier::Open::parties_required:
-      PyErr_SetString(PyExc_ValueError, "Barrier: parties is required to initialise fresh memory");
-      throw nb::python_error();
-    case shm::ShmBarrier::Open::parties_mismatch:
-      PyErr_Format(PyExc_ValueError, "Barrier: the memory holds a barrier for %u parties, not %u",
-                   b.parties(), parties);
-      throw nb::python_error();
-    case shm::ShmBarrier::Open::ok: break;
-  }
-  return attached;
-}
-
-/// interlock.ipc's attach rules (arg: Semaphore's value, Barrier's parties).
+/// interlock.ipc's attach rules, the core's (arg: Semaphore's value, Barrier's parties).
 template <class P> shm::AttachResult ipc_attach(P& p, bool named, std::uint32_t) { return p.attach(named); }
 shm::AttachResult ipc_attach(shm::ShmSemaphore& p, bool named, std::uint32_t v) { return p.attach(v, named); }
-shm::AttachResult ipc_attach(shm::ShmBarrier& p, bool, std::uint32_t n) { return barrier_open(p, n); }
+shm::AttachResult ipc_attach(shm::ShmBarrier& b, bool, std::uint32_t n) {
+  shm::AttachResult r{};
+  const auto open = b.open(n, &r);
+  if (open == shm::ShmBarrier::Open::ok) return r;
+  if (open == shm::ShmBarrier::Open::parties_required)
+    PyErr_SetString(PyExc_ValueError, "Barrier: parties is required to initialise fresh memory");
+  else
+    PyErr_Format(PyExc_ValueError, "Barrier: the memory holds a barrier for %u parties, not %u",
+                 b.parties(), n);
+  throw nb::python_error();
+}
 
 PyObject* barrier_wait(IpcBarrier& b, Ipc::Timeout timeout) noexcept {
   Deadline d;
@@ -529,7 +507,14 @@ void init_ipc_futex(nb::module_& m) {
           g.r = std::make_unique<NamedRegion>(name, size, o);
         });
       })
-      .def_prop_ro("created", [](const Region& g) { return g.r->created(); });
+      .def_prop_ro("created", [](const Region& g) { return g.r->created(); })
+      .def_prop_ro("name", [](const Region& g) { return g.r->name(); })
+      .def_prop_ro("pid_dir", [](const Region& g) { return g.r->pid_dir(); })
+      .def_prop_ro("shm_name", [](const Region& g) { return g.r->shm_name(); })
+      .def("process_count", [](const Region& g) {
+        nb::gil_scoped_release nogil;
+        return g.r->process_count();
+      });
 
   // The public classes and their documentation: ipc/_futex.py.
   buffer_class<IpcFutexWord, futex_methods>(m, "FutexWord");

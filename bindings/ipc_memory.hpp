@@ -1,19 +1,14 @@
 // bindings/ipc_memory.hpp — what backs an interlock.ipc object (a buffer
-// export or a named /dev/shm region), shared by the futex primitives
-// (ipc_futex.cpp) and the shared-memory queue (ipc_queue.cpp). Lifetimes:
-// docs/design.md "Futex primitives and named objects" (a buffer export is held
-// for the object's whole life; a named object keeps its mapping until it is
-// deallocated, close() only unregisters it).
+// export, of a named region for a named object), for ipc_futex.cpp and
+// ipc_queue.cpp. Lifetimes: docs/design.md "Futex primitives and named objects".
 #pragma once
 
 #include <nanobind/nanobind.h>
-#include <nanobind/stl/string.h>
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <string>
 
 #include "fast_methods.hpp"
 #include "module.hpp"
@@ -114,39 +109,19 @@ void named_close(C& s) {
   s.region->close();
 }
 
-/// The members of an object that may live in a named region: name, pid_dir,
-/// shm_path (None for one on a buffer), closed, close(), _process_count().
+/// closed and close(); the members a named object reads from its region
+/// (name, pid_dir, shm_path, _process_count()) are ipc/_futex.py's.
 template <class Cls>
 void add_named_members(Cls& cls) {
   using C = typename Cls::Type;
-  auto opt = [](const C& s, auto f) -> nb::object {
-    return s.region ? nb::cast(f(*s.region)) : nb::none();
-  };
-  cls.def_prop_ro("name", [opt](const C& s) { return opt(s, [](auto& r) { return r.name(); }); },
-                  "The object's name (None for one on a buffer).")
-      .def_prop_ro("pid_dir",
-                   [opt](const C& s) { return opt(s, [](auto& r) { return r.pid_dir(); }); },
-                   "The PID-tracking directory (None for an object on a buffer).")
-      .def_prop_ro("shm_path",
-                   [opt](const C& s) {
-                     return opt(s, [](auto& r) { return "/dev/shm/" + r.shm_name(); });
-                   },
-                   "The object's file under /dev/shm (None for one on a buffer).")
-      // Not the region's own flag: close_all() at interpreter exit must not
-      // stop a daemon thread (a queue's feeder) still using the object.
-      .def_prop_ro("closed", [](const C& s) { return s.closed.load(); }, "Whether close() ran.")
+  // Not the region's own flag: close_all() at interpreter exit must not
+  // stop a daemon thread (a queue's feeder) still using the object.
+  cls.def_prop_ro("closed", [](const C& s) { return s.closed.load(); }, "Whether close() ran.")
       .def("close", &named_close<C>,
            "Stop using the object: later operations raise ValueError. For a named\n"
            "object, unregister this process; the last process to close it (or exit)\n"
            "removes it from /dev/shm. Other processes are unaffected (a queue's\n"
-           "shutdown() stops it for all). Idempotent.")
-      .def("_process_count",
-           [](const C& s) -> std::size_t {
-             if (!s.region) return 0;
-             nb::gil_scoped_release nogil;
-             return s.region->process_count();
-           },
-           "Live processes registered as users (0 for an object on a buffer).");
+           "shutdown() stops it for all). Idempotent.");
 }
 
 }  // namespace interlock::py::ipcmem

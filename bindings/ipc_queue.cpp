@@ -1,20 +1,11 @@
-// bindings/ipc_queue.cpp — the native base of interlock.ipc.ShmQueue: the
-// shared-memory queue of byte messages (interlock/shm_queue.hpp) on a
-// caller-supplied buffer or a named /dev/shm region (ipc_memory.hpp).
-//
-// Thin: the ring, its blocking, shutdown and attach rules are the core's. This
-// file applies queue.Queue's (block, timeout) convention, runs waits through
-// interlock::py::blocking() (an interrupted call has claimed nothing), and
-// copies messages in and out (a get's copy under the claim: docs/design.md,
-// "The Python API: ShmQueue and ObjectQueue").
+// bindings/ipc_queue.cpp — the native base of interlock.ipc.ShmQueue
+// (interlock/shm_queue.hpp's ring of byte messages) on a buffer or a named
+// region: docs/design.md "The Python API: ShmQueue and ObjectQueue". Waits run
+// through interlock::py::blocking() (an interrupted call has claimed nothing).
 #include <nanobind/nanobind.h>
-#include <nanobind/stl/string.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <memory>
-#include <string>
 
 #include "fast_methods.hpp"
 #include "interlock/deadline.hpp"
@@ -28,7 +19,6 @@ namespace nb = nanobind;
 namespace ilpy = interlock::py;
 using namespace nb::literals;
 using interlock::Deadline;
-using interlock::NamedRegion;
 using interlock::ShmQueue;
 using interlock::ShmQueueError;
 using interlock::ShmQueueStatus;
@@ -68,9 +58,11 @@ void queue_init(IpcShmQueue* self, nb::handle buffer, std::size_t offset, std::s
 
 // ------------------------------------------------------------ hot methods
 
-IL_PY_COLD PyObject* put_failed(const IpcShmQueue& s, ShmQueueStatus st, std::size_t len) noexcept {
+/// The error of a put (timed_out: queue.Full) or get (queue.Empty) ending in st.
+IL_PY_COLD PyObject* failed(const IpcShmQueue& s, ShmQueueStatus st, PyObject* timed_out,
+                            std::size_t len = 0) noexcept {
   switch (st) {
-    case ShmQueueStatus::timed_out: PyErr_SetNone(ilpy::queue_full_type()); return nullptr;
+    case ShmQueueStatus::timed_out: PyErr_SetNone(timed_out); return nullptr;
     case ShmQueueStatus::shut_down: PyErr_SetNone(ilpy::queue_shutdown_type()); return nullptr;
     case ShmQueueStatus::too_large:
       PyErr_Format(PyExc_ValueError, "message of %zu bytes is longer than max_message (%u)", len,
@@ -110,7 +102,7 @@ inline PyObject* put_until(IpcShmQueue& s, PyObject* data, Deadline d) noexcept 
     st = ilpy::blocking([&] { return s.q.put(p, len, d); });
   if (has_view) PyBuffer_Release(&view);
   if (INTERLOCK_LIKELY(st == ShmQueueStatus::ok)) Py_RETURN_NONE;
-  return put_failed(s, st, len);
+  return failed(s, st, ilpy::queue_full_type(), len);
 }
 
 inline PyObject* get_until(IpcShmQueue& s, Deadline d) noexcept {
@@ -122,14 +114,8 @@ inline PyObject* get_until(IpcShmQueue& s, Deadline d) noexcept {
   ShmQueueStatus st = s.q.try_get(sink);
   if (st == ShmQueueStatus::timed_out && !d.is_immediate())
     st = ilpy::blocking([&] { return s.q.get(sink, d); });
-  switch (st) {
-    case ShmQueueStatus::ok: return out;  // null with MemoryError if the copy failed
-    case ShmQueueStatus::timed_out: PyErr_SetNone(ilpy::queue_empty_type()); return nullptr;
-    case ShmQueueStatus::shut_down: PyErr_SetNone(ilpy::queue_shutdown_type()); return nullptr;
-    case ShmQueueStatus::interrupted:
-    case ShmQueueStatus::too_large: break;
-  }
-  return ilpy::raise_interrupted();
+  if (INTERLOCK_LIKELY(st == ShmQueueStatus::ok)) return out;  // null: MemoryError (the copy)
+  return failed(s, st, ilpy::queue_empty_type());
 }
 
 using qapi = ilpy::queue_api<IpcShmQueue, &put_until, &get_until>;
@@ -247,13 +233,9 @@ void init_ipc_queue(nb::module_& m) {
   cls.attr("_max_capacity") = ShmQueue::kMaxCapacity;
   cls.attr("default_capacity") = kDefaultCapacity;
   cls.attr("default_max_message") = kDefaultMaxMessage;
-  cls.def_static(
-      "required_size",
-      [](std::size_t capacity, std::size_t max_message) {
-        return ShmQueue::required_size(capacity, max_message);
-      },
-      "capacity"_a = kDefaultCapacity, "max_message"_a = kDefaultMaxMessage,
-      "Bytes of buffer a queue of capacity messages of up to max_message bytes needs.");
+  cls.def_static("required_size", &ShmQueue::required_size, "capacity"_a = kDefaultCapacity,
+                 "max_message"_a = kDefaultMaxMessage,
+                 "Bytes of buffer a queue of capacity messages of up to max_message bytes needs.");
   set_module(cls, "interlock.ipc");
 }
 

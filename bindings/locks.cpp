@@ -19,12 +19,9 @@
 #include "aio.hpp"
 #include "fast_methods.hpp"
 #include "interlock/latch.hpp"
-#include "interlock/mutex.hpp"
+#include "interlock/lock_hold.hpp"
 #include "interlock/once.hpp"
-#include "interlock/recursive_mutex.hpp"
 #include "interlock/resettable_event.hpp"
-#include "interlock/rw_mutex.hpp"
-#include "interlock/semaphore.hpp"
 #include "method_table.hpp"
 #include "module.hpp"
 #include "py_wait.hpp"
@@ -50,10 +47,10 @@ IL_PY_COLD PyObject* raise_runtime(const char* msg) noexcept {
 
 // ============================================================ flavours
 
-/// threading's: (blocking, timeout) as threading.Lock.acquire (-1 or None
-/// forever); __enter__ returns True; __exit__ takes 0-3 arguments, returns None.
+/// threading's: threading.Lock's acquire, __enter__ and __exit__.
 struct Threading {
   static constexpr bool kSyncx = false;
+  static constexpr const char* kModule = "interlock.locks";
   static constexpr auto deadline = &ilpy::passed_threading_deadline;
   template <class C>
   static PyObject* entered(PyObject*, C&) noexcept { Py_RETURN_TRUE; }
@@ -72,11 +69,10 @@ struct Threading {
   static constexpr fixed_string kExitDoc = "release().";
 };
 
-/// syncx's: None/inf/NaN forever, a negative timeout tries once; __enter__
-/// returns the lock; __exit__ takes exactly three arguments, returns False;
-/// lock() / read_lock() / ... aliases.
+/// syncx's: its timeouts, __enter__ and __exit__; lock() / read_lock() / ... aliases.
 struct Syncx {
   static constexpr bool kSyncx = true;
+  static constexpr const char* kModule = "interlock.compat.syncx.locks";
   static constexpr auto deadline = &ilpy::passed_syncx_deadline;
   template <class C>
   static PyObject* entered(PyObject* self, C&) noexcept { return Py_NewRef(self); }
@@ -102,51 +98,30 @@ struct SemaphoreRules : Threading {
 
 // ============================================================ holds
 
-/// What a hold is on (Core) and how the core takes, waits for and releases it
-/// (release: the checked one; kNotHeld: its RuntimeError), docs/design.md
-/// "Locks, lock_api style". kKeepOnFailure: a guard whose release failed
-/// still holds (an RLock released from a thread that does not own it).
-template <class C>
-struct ExclusiveHold {  // the exclusive lock of a Mutex, RecursiveMutex or CheckedRWMutex
-  using Core = C;
-  static bool try_acquire(Core& c) noexcept { return c.try_lock(); }
-  static WaitStatus wait(Core& c, Deadline d) noexcept { return c.lock_until(d); }
-  static bool release(Core& c) noexcept { return c.try_unlock(); }
-};
-struct LockHold : ExclusiveHold<interlock::Mutex> {
+/// The core's holds (interlock/lock_hold.hpp) with their RuntimeError
+/// (kNotHeld) and docs: docs/design.md, "Locks, lock_api style".
+struct LockHold : interlock::ExclusiveHold<interlock::Mutex> {
   static void reinit(Core& c) noexcept { c.reset_after_fork(); }
   static constexpr char kNotHeld[] = "release unlocked lock";
-  static constexpr bool kKeepOnFailure = false;
   static constexpr fixed_string kAcquireDoc = "Acquire the lock";
   static constexpr fixed_string kReleaseDoc =
       "Release the lock (any thread may). RuntimeError if it is not locked.";
 };
-struct RLockHold : ExclusiveHold<interlock::RecursiveMutex> {
+struct RLockHold : interlock::ExclusiveHold<interlock::RecursiveMutex> {
   static void reinit(Core& c) noexcept { c.reset(); }
   static constexpr char kNotHeld[] = "cannot release un-acquired lock";
-  static constexpr bool kKeepOnFailure = true;
   static constexpr fixed_string kAcquireDoc =
       "Acquire the lock (one more level if the calling thread owns it)";
   static constexpr fixed_string kReleaseDoc =
       "Release one level. RuntimeError unless the calling thread owns the lock.";
 };
-struct ReadHold {
-  using Core = interlock::CheckedRWMutex;
-  static bool try_acquire(Core& c) noexcept { return c.try_lock_shared(); }
-  static WaitStatus wait(Core& c, Deadline d) noexcept { return c.lock_shared_until(d); }
-  static bool release(Core& c) noexcept { return c.try_unlock_shared(); }
+struct ReadHold : interlock::SharedHold {
   static constexpr char kNotHeld[] = "cannot release un-acquired read lock";
-  static constexpr bool kKeepOnFailure = false;
 };
-struct WriteHold : ExclusiveHold<interlock::CheckedRWMutex> {
+struct WriteHold : interlock::ExclusiveHold<interlock::CheckedRWMutex> {
   static constexpr char kNotHeld[] = "cannot release un-acquired write lock";
-  static constexpr bool kKeepOnFailure = false;
 };
-struct PermitHold {  // a Semaphore's permit: acquired only (no guard)
-  using Core = interlock::Semaphore;
-  static bool try_acquire(Core& c) noexcept { return c.try_acquire(); }
-  static WaitStatus wait(Core& c, Deadline d) noexcept { return c.acquire_until(d); }
-};
+using interlock::PermitHold;
 
 /// The Python classes: one C++ type per (kind, flavour).
 template <class F> struct LockT final : interlock::Mutex {};
@@ -171,79 +146,61 @@ IL_PY_INLINE PyObject* acquire(typename H::Core& c, ilpy::passed blocking, ilpy:
 
 // ============================================================ the guard
 
-/// The one guard: what X.guard() / read_guard() etc. return. It releases its
-/// hold once (a second release is a no-op, as in syncx), on release()/unlock(),
-/// on leaving a `with` block, or when it is garbage-collected while still
-/// holding. Guards take part in garbage collection (a guard stored on a
-/// subclass instance of its own lock forms a cycle): the collector sees the
-/// owner through traverse(), and clear() releases before dropping the owner.
+/// The one guard: what X.guard() / read_guard() etc. return, a HoldOnce
+/// (released on release()/unlock(), on leaving a `with` block, or when
+/// garbage-collected still holding) that keeps its lock alive. Guards take
+/// part in garbage collection (a guard stored on a subclass instance of its
+/// own lock forms a cycle): clear() releases before dropping the owner.
 template <class H>
-class Guard {
- public:
-  using Core = typename H::Core;
-  Guard(Core* core, nb::object owner) noexcept : owner_(std::move(owner)), core_(core) {}
-  ~Guard() { drop(); }  // (not copyable: held_ is atomic)
+struct Guard : interlock::HoldOnce<H> {
+  Guard(typename H::Core& core, nb::object o) noexcept
+      : interlock::HoldOnce<H>(core), owner(std::move(o)) {}
+  ~Guard() { this->drop(); }  // while owner still keeps the lock alive
 
   int traverse(visitproc visit, void* arg) const noexcept {
-    Py_VISIT(owner_.ptr());
+    Py_VISIT(owner.ptr());
     return 0;
   }
   void clear() noexcept {
-    drop();
-    owner_ = nb::object();
+    this->drop();
+    owner = nb::object();
   }
-  /// Releases if still held (a failure cannot be reported here).
-  void drop() noexcept {
-    if (take()) (void)H::release(*core_);
+  /// Releases with Release (H::release, or a fair one): None, or RuntimeError.
+  template <auto Release = &H::release>
+  PyObject* release_py() noexcept {
+    if (INTERLOCK_LIKELY(this->template release<Release>() != Guard::Released::refused))
+      Py_RETURN_NONE;
+    return raise_runtime(H::kNotHeld);
   }
-  PyObject* release() noexcept { return release_with<&H::release>(); }
-  /// Claims the hold and releases it with Release; None, or RuntimeError.
-  template <auto Release>
-  PyObject* release_with() noexcept {
-    if (!take()) Py_RETURN_NONE;
-    if (IL_PY_UNLIKELY(!Release(*core_))) {
-      if constexpr (H::kKeepOnFailure) held_.store(true, std::memory_order_release);
-      return raise_runtime(H::kNotHeld);
-    }
-    Py_RETURN_NONE;
-  }
-  /// Claims the hold (true once): the caller then releases or converts it.
-  bool take() noexcept { return held_.exchange(false, std::memory_order_acq_rel); }
-  Core* core() const noexcept { return core_; }
-  const nb::object& owner() const noexcept { return owner_; }
 
+  nb::object owner;
   static inline PyObject* type = nullptr;  // the Python type, set at registration
-
- private:
-  std::atomic<bool> held_{true};
-  nb::object owner_;  // keeps the lock alive
-  Core* core_;
 };
 
 /// A new guard (a new reference); on failure the hold is released, NULL.
 template <class H>
-PyObject* new_guard(typename H::Core* core, nb::handle owner) noexcept {
+PyObject* new_guard(typename H::Core& core, nb::handle owner) noexcept {
   try {
     nb::object o = nb::inst_alloc(Guard<H>::type);
     new (nb::inst_ptr<Guard<H>>(o)) Guard<H>(core, nb::borrow(owner));
     nb::inst_mark_ready(o);
     return o.release().ptr();
   } catch (...) {
-    (void)H::release(*core);
+    (void)H::release(core);
     return ilpy::detail::translate_current_exception();
   }
 }
 
 bool release_fair(interlock::CheckedRWMutex& c) noexcept { return c.try_unlock(true); }
-constexpr auto write_guard_release_fair = &Guard<WriteHold>::release_with<&release_fair>;
+constexpr auto write_guard_release_fair = &Guard<WriteHold>::release_py<&release_fair>;
 
 /// WriteGuard.downgrade(): a ReadGuard for the downgraded hold, or None when
 /// the guard no longer holds the lock.
 PyObject* write_guard_downgrade(Guard<WriteHold>& g) noexcept {
   if (!g.take()) return Py_NewRef(Py_None);
-  if (IL_PY_UNLIKELY(!g.core()->try_downgrade()))
+  if (IL_PY_UNLIKELY(!g.core().try_downgrade()))
     return raise_runtime("cannot downgrade un-acquired write lock");
-  return new_guard<ReadHold>(g.core(), g.owner());
+  return new_guard<ReadHold>(g.core(), g.owner);
 }
 
 // ============================================================ the one lock binding
@@ -278,20 +235,18 @@ PyObject* guard(PyObject* self, C& c, ilpy::passed blocking, ilpy::passed timeou
   PyObject* r = acquire<F, H>(c, blocking, timeout);
   if (!r) return nullptr;
   Py_DECREF(r);  // True or False: immortal or kept alive by the module
-  return r == Py_True ? new_guard<H>(&c, self) : Py_NewRef(Py_None);
+  return r == Py_True ? new_guard<H>(c, self) : Py_NewRef(Py_None);
 }
 
 // ---- RLock extras (threading.Condition's protocol)
 
 PyObject* rlock_release_save(interlock::RecursiveMutex& m) noexcept {
-  const std::size_t depth = m.is_locked_by_current_thread() ? m.release_all() : 0;
+  const std::size_t depth = m.try_release_all();
   if (depth == 0) return raise_runtime(RLockHold::kNotHeld);
   return Py_BuildValue("(nk)", static_cast<Py_ssize_t>(depth), PyThread_get_thread_ident());
 }
 
-/// Takes the lock back at the saved depth, waiting (GIL released) without
-/// giving up on signals, as threading.RLock._acquire_restore does: a
-/// condition variable must get its lock back before anything is raised.
+/// Takes the lock back at the saved depth (RecursiveMutex::lock_at_depth).
 PyObject* rlock_acquire_restore(interlock::RecursiveMutex& m, PyObject* state) noexcept {
   Py_ssize_t depth = 0;
   unsigned long owner = 0;
@@ -300,8 +255,7 @@ PyObject* rlock_acquire_restore(interlock::RecursiveMutex& m, PyObject* state) n
     PyErr_SetString(PyExc_ValueError, "_acquire_restore(): the recursion count must be >= 1");
     return nullptr;
   }
-  ilpy::blocking([&] { m.lock(); });
-  if (depth > 1) (void)m.restore_depth(static_cast<std::size_t>(depth) - 1);  // no wait
+  ilpy::blocking([&] { m.lock_at_depth(static_cast<std::size_t>(depth)); });
   return Py_NewRef(Py_None);
 }
 
@@ -309,11 +263,9 @@ PyObject* rlock_acquire_restore(interlock::RecursiveMutex& m, PyObject* state) n
 
 inline constexpr const char kNoReadHold[] = "bump_shared() without a read hold";
 inline constexpr const char kNoWriteHold[] = "bump_exclusive() without the write hold";
-bool bump_shared(interlock::CheckedRWMutex& c) noexcept {
-  return ilpy::blocking([&] { return c.try_bump_shared(); });
-}
-bool bump_exclusive(interlock::CheckedRWMutex& c) noexcept {
-  return ilpy::blocking([&] { return c.try_bump_exclusive(); });
+template <bool (interlock::CheckedRWMutex::*Bump)() noexcept>
+bool bump(interlock::CheckedRWMutex& c) noexcept {
+  return ilpy::blocking([&] { return (c.*Bump)(); });
 }
 
 // ============================================================ method tables
@@ -394,10 +346,10 @@ PyMethodDef* rwlock_methods() {
                    "Release the write hold. RuntimeError if it is not held.">(),
       ilpy::method<&checked<&release_fair, WriteHold::kNotHeld, C>, "write_release_fair($self, /)",
                    "Release the write hold, handing the lock to a waiting thread if any.">(),
-      ilpy::method<&checked<&bump_shared, kNoReadHold, C>, "bump_shared($self, /)",
+      ilpy::method<&checked<&bump<&M::try_bump_shared>, kNoReadHold, C>, "bump_shared($self, /)",
                    "With a read hold: let a waiting writer go first, then hold for reading "
                    "again.">(),
-      ilpy::method<&checked<&bump_exclusive, kNoWriteHold, C>, "bump_exclusive($self, /)",
+      ilpy::method<&checked<&bump<&M::try_bump_exclusive>, kNoWriteHold, C>, "bump_exclusive($self, /)",
                    "With the write hold: let waiting threads go first, then hold for writing "
                    "again.">(),
       ilpy::method<&M::is_locked, "is_locked($self, /)",
@@ -415,13 +367,13 @@ PyMethodDef* guard_methods() {
   using G = Guard<H>;
   constexpr bool write = std::is_same_v<H, WriteHold>;
   return table<G>({
-      ilpy::method<&G::release, "release($self, /)",
+      ilpy::method<&G::template release_py<>, "release($self, /)",
                    "Release the hold, once (later calls do nothing). RuntimeError if it was\n"
                    "released some other way meanwhile (RLock: from a thread that does not own "
                    "it).">(),
-      alias<&G::release, "unlock", "release">(),
+      alias<&G::template release_py<>, "unlock", "release">(),
       ilpy::method<&Syncx::entered<G>, "__enter__($self, /)", "Return the guard.">(),
-      ilpy::method<&Syncx::exit<&G::release, G>,
+      ilpy::method<&Syncx::exit<&G::template release_py<>, G>,
                    "__exit__($self, exc_type, exc_value, traceback, /)",
                    "release(); return False.">(),
       only<write>(ilpy::method<write_guard_release_fair,
@@ -630,19 +582,21 @@ PyMethodDef once_methods[] = {
 
 // ============================================================ registration
 
-template <class T>
-nb::type_slots slots(PyMethodDef* methods) noexcept {
-  static PyType_Slot s[] = {{Py_tp_methods, methods}, {0, nullptr}};
-  return nb::type_slots(s);
-}
 template <class C, class... Base>
 nb::class_<C, Base...> add(nb::module_& m, const char* name, nb::type_slots s, const char* doc) {
   return nb::class_<C, Base...>(m, name, s, nb::is_weak_referenceable(), doc);
 }
-template <class C>
-void add_lock(nb::module_& m, const char* name, PyMethodDef* methods, const char* mod,
-              const char* doc) {
-  ilpy::set_module(add<C>(m, name, slots<C>(methods), doc).def(nb::init<>()), mod);
+template <class F, class C>
+void add_lock(nb::module_& m, const char* name, PyMethodDef* methods, const char* doc) {
+  static PyType_Slot s[] = {{Py_tp_methods, methods}, {0, nullptr}};
+  ilpy::set_module(add<C>(m, name, nb::type_slots(s), doc).def(nb::init<>()), F::kModule);
+}
+/// A flavour's Lock, RLock and RWLock.
+template <class F>
+void add_locks(nb::module_& m, const char* lock_doc, const char* rlock_doc, const char* rw_doc) {
+  add_lock<F, LockT<F>>(m, "Lock", mutex_methods<F, LockHold, LockT<F>>(), lock_doc);
+  add_lock<F, RLockT<F>>(m, "RLock", mutex_methods<F, RLockHold, RLockT<F>>(), rlock_doc);
+  add_lock<F, RWLockT<F>>(m, "RWLock", rwlock_methods<F>(), rw_doc);
 }
 
 template <class H>
@@ -659,21 +613,15 @@ void add_guard(nb::module_& m, const char* name, const char* doc) {
 namespace interlock::py {
 
 void init_locks(nb::module_& m) {
-  constexpr const char* mod = "interlock.locks";
-  constexpr const char* sx_mod = "interlock.compat.syncx.locks";
-  add_lock<LockT<Threading>>(
-      m, "Lock", mutex_methods<Threading, LockHold, LockT<Threading>>(), mod,
+  add_locks<Threading>(
+      m,
       "A mutual-exclusion lock with threading.Lock's contract (any thread may\n"
       "release it), plus try_acquire()/try_lock(), is_locked() and guard().\n"
       "One byte of state (interlock::Mutex); waits release the GIL and are\n"
-      "interruptible by signals.");
-  add_lock<RLockT<Threading>>(
-      m, "RLock", mutex_methods<Threading, RLockHold, RLockT<Threading>>(), mod,
+      "interruptible by signals.",
       "A re-entrant lock with threading.RLock's contract (owned by the\n"
       "acquiring thread; works with threading.Condition), plus try_acquire(),\n"
-      "is_locked() and guard(). Waits release the GIL and are interruptible.");
-  add_lock<RWLockT<Threading>>(
-      m, "RWLock", rwlock_methods<Threading>(), mod,
+      "is_locked() and guard(). Waits release the GIL and are interruptible.",
       "A reader-writer lock: many readers or one writer; neither side starves (a\n"
       "waiting writer holds new readers back; a releasing writer lets all waiting\n"
       "readers in). Read holds are not re-entrant and not owned by a thread: any\n"
@@ -689,12 +637,8 @@ void init_locks(nb::module_& m) {
 
   nb::module_ sx = m.def_submodule(
       "_syncx", "Native classes of interlock.compat.syncx.locks (syncx's conventions).");
-  add_lock<LockT<Syncx>>(sx, "Lock", mutex_methods<Syncx, LockHold, LockT<Syncx>>(), sx_mod,
-                         "syncx.locks.Lock on interlock.");
-  add_lock<RLockT<Syncx>>(sx, "RLock", mutex_methods<Syncx, RLockHold, RLockT<Syncx>>(), sx_mod,
-                          "syncx.locks.RLock on interlock.");
-  add_lock<RWLockT<Syncx>>(sx, "RWLock", rwlock_methods<Syncx>(), sx_mod,
-                           "syncx.locks.RWLock on interlock.");
+  add_locks<Syncx>(sx, "syncx.locks.Lock on interlock.", "syncx.locks.RLock on interlock.",
+                   "syncx.locks.RWLock on interlock.");
 }
 
 void init_sync(nb::module_& m) {

@@ -1,8 +1,6 @@
-// bindings/py_wait.hpp — the Python side of the core's wait hooks: every
-// blocking call runs inside blocking(...), which releases the GIL (detaches)
-// around each sleep, runs signal handlers when one is cut short and slices
-// the main thread's sleeps (docs/design.md, "Blocking from Python"); and
-// every timeout convention of the Python API (below, "Timeouts").
+// bindings/py_wait.hpp — blocking(...), which every blocking call runs in, and
+// every timeout convention of the Python API, each with the calls it serves
+// (docs/design.md, "Blocking from Python").
 #pragma once
 
 #include <Python.h>
@@ -71,25 +69,12 @@ inline PyObject* wait_result(WaitStatus s) noexcept {
 }
 
 // ============================================================ Timeouts
-// One function per convention, documented with the call it serves
-// (threading's lock acquire, wait() calls and Semaphore.acquire; queue's;
-// syncx's; fastipc's; ft_utils' pop). Each turns the call's (blocking,
-// timeout) into a core Deadline, or returns false with a Python exception
-// set. The passed_* forms take fast-method arguments (ilpy::passed): blocking
-// by truth value, true when omitted (threading's blocking=None is False).
-// Condition.wait (python/interlock/_sync.py) is a Semaphore.acquire, so it
-// has no convention of its own.
+// Each turns a call's (blocking, timeout) into a Deadline, or returns false
+// with a Python exception set; passed_* take fast-method arguments. What each
+// accepts and raises: docs/design.md, "Blocking from Python", the table.
 
 /// Largest timeout threading accepts (threading.TIMEOUT_MAX on 64-bit Linux).
 inline constexpr double kTimeoutMax = 9223372036.0;
-
-/// A `blocking` / `block` argument by truth value (null: omitted, i.e. true):
-/// 1, 0, or -1 with an exception set (its __bool__ failed).
-inline int block_arg(PyObject* block) noexcept {
-  if (!block || block == Py_True) return 1;
-  if (block == Py_False) return 0;
-  return PyObject_IsTrue(block);
-}
 
 namespace detail {
 inline constexpr char kNaN[] = "Invalid value NaN (not a number)";
@@ -119,13 +104,16 @@ inline bool seconds(PyObject* timeout, double* t) noexcept {
 inline bool in_range(double t) noexcept {
   return t <= kTimeoutMax || fail(PyExc_OverflowError, "timeout value is too large");
 }
-inline bool truth(passed blocking, int* b) noexcept { return (*b = block_arg(blocking.obj)) >= 0; }
+/// A `blocking` / `block` argument by truth value, true when omitted
+/// (threading's blocking=None is False); false if its __bool__ raised.
+inline bool truth(passed blocking, int* b) noexcept {
+  PyObject* o = blocking.obj;
+  *b = !o || o == Py_True ? 1 : o == Py_False ? 0 : PyObject_IsTrue(o);
+  return *b >= 0;
+}
 }  // namespace detail
 
-/// threading.Lock.acquire(blocking, timeout): -1 (or None) means forever.
-/// Errors, with the messages of CPython's lock.acquire(): non-blocking with
-/// a timeout, a negative other than -1, or NaN -> ValueError; past
-/// threading.TIMEOUT_MAX -> OverflowError; not a number -> TypeError.
+/// threading.Lock.acquire's, with the messages of CPython's lock.acquire().
 inline bool passed_threading_deadline(passed blocking, passed timeout, Deadline* out) noexcept {
   int b;
   double t = -1.0;
@@ -142,8 +130,7 @@ inline bool passed_threading_deadline(passed blocking, passed timeout, Deadline*
   return true;
 }
 
-/// queue-style (block, timeout): None = forever; negative or NaN ->
-/// ValueError ("'timeout' must be a non-negative number"), as queue.Queue.
+/// queue.Queue's put / get.
 inline bool queue_deadline(bool block, PyObject* timeout, Deadline* out) {
   double t = detail::kForever;
   if (block && detail::given(timeout)) {
@@ -177,12 +164,7 @@ struct queue_api {
   static PyObject* get_nowait(S& s) noexcept { return Pop(s, Deadline::immediate()); }
 };
 
-/// threading's wait() calls (Event.wait, Condition.wait,
-/// Semaphore.acquire(timeout=...)): None (or omitted) waits forever; zero or
-/// negative does not wait. NaN is ValueError (the stdlib either returns at
-/// once or spins forever on NaN, depending on the call); past TIMEOUT_MAX
-/// OverflowError (as the lock acquire those calls end in); not a number
-/// TypeError.
+/// threading's wait() calls: Event.wait, Condition.wait (a Semaphore.acquire).
 inline bool wait_deadline(PyObject* timeout, Deadline* out) noexcept {
   double t = detail::kForever;
   if (detail::given(timeout) && !(detail::seconds(timeout, &t) && detail::in_range(t)))
@@ -191,23 +173,17 @@ inline bool wait_deadline(PyObject* timeout, Deadline* out) noexcept {
   return true;
 }
 
-/// threading.Semaphore.acquire(blocking, timeout): a timeout (not None) with
-/// blocking=False is ValueError; else wait_deadline's rule.
+/// threading.Semaphore.acquire's: wait_deadline's, or non-blocking.
 inline bool passed_semaphore_deadline(passed blocking, passed timeout, Deadline* out) noexcept {
   int b;
   if (!detail::truth(blocking, &b)) return false;
-  if (!b && detail::given(timeout.obj))
-    return detail::fail(PyExc_ValueError, "can't specify timeout for non-blocking acquire");
   if (b) return wait_deadline(timeout.obj, out);
   *out = Deadline::immediate();
-  return true;
+  return !detail::given(timeout.obj) ||
+         detail::fail(PyExc_ValueError, "can't specify timeout for non-blocking acquire");
 }
 
-/// syncx's (blocking=True, timeout=None), as its Rust original: the timeout
-/// must be a real number or None (TypeError otherwise, checked first);
-/// blocking=False tries once and ignores the timeout; None, +inf and NaN wait
-/// forever; a negative timeout (even -0.0) tries once; else that many seconds
-/// (saturating: past ~95 years is never()).
+/// syncx's, as its Rust original (the timeout is type-checked first).
 inline bool passed_syncx_deadline(passed blocking, passed timeout, Deadline* out) noexcept {
   int b;
   if (!detail::truth(blocking, &b)) return false;
@@ -219,8 +195,7 @@ inline bool passed_syncx_deadline(passed blocking, passed timeout, Deadline* out
   return true;
 }
 
-/// fastipc's: an int of nanoseconds; negative (documented: -1) waits forever,
-/// as fastipc's C code does for any negative value.
+/// fastipc's integer nanoseconds (any negative: forever, as its C code).
 inline bool fastipc_ns_deadline(long long ns, Deadline* out) noexcept {
   *out = ns < 0    ? Deadline::never()
          : ns == 0 ? Deadline::immediate()
@@ -228,9 +203,7 @@ inline bool fastipc_ns_deadline(long long ns, Deadline* out) noexcept {
   return true;
 }
 
-/// ft_utils' ConcurrentQueue.pop(timeout): None waits forever; zero or
-/// negative does not wait (queue.Empty at once, as its Condition.wait would);
-/// NaN -> ValueError.
+/// ft_utils' ConcurrentQueue.pop.
 inline bool ft_pop_deadline(PyObject* timeout, Deadline* out) noexcept {
   double t = detail::kForever;
   if (detail::given(timeout) && !detail::real(timeout, &t)) return false;

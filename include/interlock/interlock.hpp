@@ -16,6 +16,7 @@
 #include "interlock/gathering_map.hpp"
 #include "interlock/grace.hpp"
 #include "interlock/latch.hpp"
+#include "interlock/lock_hold.hpp"
 #include "interlock/mutex.hpp"
 #include "interlock/named_region.hpp"
 #include "interlock/once.hpp"

@@ -81,6 +81,17 @@ class INTERLOCK_API RecursiveMutex {
   std::size_t release_all() noexcept;
   /// Locks and sets the depth to `depth` (as returned by release_all()).
   WaitStatus restore_depth(std::size_t depth, Deadline deadline = Deadline::never()) noexcept;
+  /// release_all(), checked: 0 (nothing changed) if the calling thread does
+  /// not hold the mutex.
+  std::size_t try_release_all() noexcept { return is_locked_by_current_thread() ? release_all() : 0; }
+  /// restore_depth() without giving up: waits through interruptions, as a
+  /// condition variable must get its lock back before anything is raised
+  /// (threading.RLock._acquire_restore).
+  void lock_at_depth(std::size_t depth) noexcept {
+    if (depth == 0) return;
+    lock();
+    depth_ += depth - 1;
+  }
 
   /// Child side of fork(): the forking thread keeps what it held; a hold by
   /// any other thread is dropped.

@@ -117,6 +117,33 @@ TEST(RecursiveMutex, ReleaseAllAndRestoreDepth) {
   EXPECT_FALSE(m.is_locked());
 }
 
+TEST(RecursiveMutex, TryReleaseAllAndLockAtDepth) {
+  RecursiveMutex m;
+  EXPECT_EQ(m.try_release_all(), 0u);  // not held: nothing to release
+  m.lock();
+  m.lock();
+  EXPECT_EQ(on_other_thread([&] { return m.try_release_all(); }), 0u);  // not the owner's
+  EXPECT_EQ(m.depth_held_by_current_thread(), 2u);
+  const std::size_t depth = m.try_release_all();
+  EXPECT_EQ(depth, 2u);
+  EXPECT_FALSE(m.is_locked());
+  Event locked, release;
+  std::thread holder([&] {
+    m.lock();
+    locked.notify();
+    release.wait();
+    m.unlock();
+  });
+  locked.wait();
+  release.notify();
+  m.lock_at_depth(depth);  // waits for the holder
+  EXPECT_EQ(m.depth_held_by_current_thread(), 2u);
+  holder.join();
+  m.unlock();
+  m.unlock();
+  EXPECT_FALSE(m.is_locked());
+}
+
 TEST(RecursiveMutex, RestoreDepthWaitsForOtherHolderAndTimesOut) {
   RecursiveMutex m;
   m.lock();

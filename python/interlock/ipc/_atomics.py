@@ -45,8 +45,37 @@ def supported_widths() -> tuple[int, ...]:
     and 16 where the CPU has cmpxchg16b (16-byte objects need writable memory)."""
     return _WIDTHS
 
-# CmpxchgResult[int] / [bytes] for annotations evaluated at run time.
+# The native classes' documentation.
+for _cls, _doc in (
+        (Atomic, "Atomic(*, width)\n\nAn atomic object of width bytes with its own storage "
+                 "(ANY: properties only, no operations)."),
+        (AtomicBytes, "AtomicBytes(*, width)\n\nAtomic byte string of width bytes with its own "
+                      "storage, initially zero."),
+        (AtomicIntegral, "AtomicIntegral(*, width, is_signed)\n\nAtomic integer of width bytes "
+                         "with its own storage, initially zero; arithmetic wraps around."),
+        (AtomicInt, "AtomicInt(*, width)\n\nSigned atomic integer of width bytes with its own "
+                    "storage."),
+        (AtomicUint, "AtomicUint(*, width)\n\nUnsigned atomic integer of width bytes with its "
+                     "own storage."),
+        (AtomicView, "An atomic view of a buffer (ANY: properties only). Obtained from "
+                     "AtomicViewContext.__enter__()."),
+        (AtomicBytesView, "An atomic byte-string view of a buffer."),
+        (AtomicIntegralView, "An atomic integer view of a buffer."),
+        (AtomicIntView, "A signed atomic integer view of a buffer."),
+        (AtomicUintView, "An unsigned atomic integer view of a buffer.")):
+    _cls.__doc__ = _doc
+del _cls, _doc
+
+# CmpxchgResult[int] / [bytes] for annotations evaluated at run time; its repr.
 CmpxchgResult.__class_getitem__ = classmethod(types.GenericAlias)  # type: ignore[attr-defined]
+
+
+def _result_repr(self) -> str:
+    return f"{type(self).__name__}(success={self.success}, expected={self.expected!r})"
+
+
+_result_repr.__qualname__ = "CmpxchgResult.__repr__"
+CmpxchgResult.__repr__ = _result_repr  # type: ignore[method-assign]
 
 
 class MemoryOrder(enum.IntEnum):

@@ -136,6 +136,39 @@ _public(_ipc._fastipc.Semaphore, """fastipc's buffer-backed semaphore (64 bytes,
 given, sets the count; None attaches without changing it.""", _fastipc_semaphore)
 
 
+def _named_members(cls: type) -> None:
+    """Sets on cls (ShmQueue too: _queue.py) what a named object reads from
+    its _NamedRegion (its _source); None / 0 for an object on a buffer."""
+    def region(self) -> _ipc._NamedRegion | None:
+        source = self._source
+        return source if isinstance(source, _ipc._NamedRegion) else None
+
+    def name(self) -> str | None:
+        """The object's name (None for one on a buffer)."""
+        return None if (r := region(self)) is None else r.name
+
+    def pid_dir(self) -> str | None:
+        """The PID-tracking directory (None for an object on a buffer)."""
+        return None if (r := region(self)) is None else r.pid_dir
+
+    def shm_path(self) -> str | None:
+        """The object's file under /dev/shm (None for one on a buffer)."""
+        return None if (r := region(self)) is None else "/dev/shm/" + r.shm_name
+
+    def _process_count(self) -> int:
+        """Live processes registered as users (0 for an object on a buffer)."""
+        return 0 if (r := region(self)) is None else r.process_count()
+
+    for f in (name, pid_dir, shm_path, _process_count):
+        # Members of the native class, for the stubs' generator too.
+        f.__module__, f.__qualname__ = _ipc.__name__, f"{cls.__name__}.{f.__name__}"
+        setattr(cls, f.__name__, f if f is _process_count else property(f))
+
+
+for _cls in (FutexWord, Mutex, Semaphore, Event, Barrier):
+    _named_members(_cls)
+
+
 def _named_region(kind: str, name: str, size: int, mode: int = 0o600, pid_dir=None,
                   create: bool = True, whole: bool = False) -> _ipc._NamedRegion:
     """The region /dev/shm/interlock.<kind>.<name> (the name's own rules are

@@ -31,8 +31,10 @@ from queue import Full as _Full
 from .._aio import _QueueView, _running_loop, _shutdown_error, _wake
 from .._interlock.collections import ShutDown as _ShutDown
 from .._interlock import ipc as _ipc
-from ._futex import NamedEvent, NamedMutex, NamedSemaphore, _attach_shared_memory, _named_region
+from ._futex import (NamedEvent, NamedMutex, NamedSemaphore, _attach_shared_memory,
+                     _named_members, _named_region)
 
+_named_members(_ipc.ShmQueue)
 
 
 def _size_arg(value, what: str, high: int) -> int:
