@@ -168,14 +168,24 @@ class HolderThread:
 
 
 class Sender:
-    """Sends a signal from another thread after the main thread had time to block."""
+    """Sends a signal from another thread once armed, after the main thread had time to block.
+
+    arm() is called where the signal may land (inside the test's pytest.raises):
+    a signal sent at start() could arrive in Thread.start()'s own wait on a
+    loaded machine, before the wait under test began.
+    """
 
     def __init__(self, send, delay=0.05):
         self.send, self.delay = send, delay
         self.sent_at = None
+        self.armed = threading.Event()
+        self.cancelled = False
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
+        self.armed.wait()
+        if self.cancelled:
+            return
         time.sleep(self.delay)  # let the main thread block (the test holds either way)
         self.sent_at = time.monotonic()
         self.send()
@@ -183,7 +193,13 @@ class Sender:
     def start(self):
         self.thread.start()
 
+    def arm(self):
+        self.armed.set()
+
     def join(self):
+        if not self.armed.is_set():  # never armed (a failure before): send nothing
+            self.cancelled = True
+            self.armed.set()
         self.thread.join(10)
 
 
@@ -192,14 +208,16 @@ def _raise_boom(signum, frame):
 
 
 def _interrupt_and_check(case, deliver):
-    """deliver() arranges for a signal and returns (expected exception type, sent-at getter)."""
+    """deliver() prepares a signal; it returns (expected exception type, sent-at getter,
+    cleanup, arm), and the signal comes after arm()."""
     hold, unhold, wait, probe, fresh, undo = case.make()
     holder = HolderThread(hold, unhold)
     holder.start()
     try:
-        exc_type, sent_at, cleanup = deliver()
+        exc_type, sent_at, cleanup, arm = deliver()
         try:
             with pytest.raises(exc_type):
+                arm()
                 wait()
                 pytest.fail("the wait returned instead of raising")
             caught = time.monotonic()
@@ -220,14 +238,17 @@ def _interrupt_and_check(case, deliver):
 def test_setitimer_exception_ends_wait(case):
     def deliver():
         old = signal.signal(signal.SIGALRM, _raise_boom)
-        start = time.monotonic()
-        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        start = []
+
+        def arm():
+            start.append(time.monotonic())
+            signal.setitimer(signal.ITIMER_REAL, 0.05)
 
         def cleanup():
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, old)
 
-        return Boom, (lambda: start + 0.05), cleanup
+        return Boom, (lambda: start[0] + 0.05), cleanup, arm
 
     _interrupt_and_check(case, deliver)
 
@@ -243,7 +264,7 @@ def test_pthread_kill_main_thread(case):
             sender.join()
             signal.signal(signal.SIGUSR1, old)
 
-        return Boom, (lambda: sender.sent_at), cleanup
+        return Boom, (lambda: sender.sent_at), cleanup, sender.arm
 
     _interrupt_and_check(case, deliver)
 
@@ -265,7 +286,7 @@ def test_sigint_to_process_raises_keyboard_interrupt(case):
             sender.join()
             signal.signal(signal.SIGINT, old)
 
-        return KeyboardInterrupt, (lambda: sender.sent_at), cleanup
+        return KeyboardInterrupt, (lambda: sender.sent_at), cleanup, sender.arm
 
     _interrupt_and_check(case, deliver)
 
@@ -285,6 +306,7 @@ def test_handler_that_returns_lets_the_wait_go_on(case):
     sender = Sender(lambda: signal.pthread_kill(MAIN_IDENT, signal.SIGUSR1))
     try:
         sender.start()
+        sender.arm()
         assert wait() is True
     finally:
         sender.join()
@@ -319,6 +341,7 @@ def test_interrupted_writer_does_not_strand_readers():
         reader_started.wait()
         sender.start()
         with pytest.raises(Boom):
+            sender.arm()
             rw.acquire_write()
     finally:
         sender.join()
