@@ -47,7 +47,7 @@ template <class O>
 PyTypeObject* add_type(nanobind::module_& m, const char* name, PyType_Slot* slots,
                        unsigned flags = 0, bool bind = true) {
   PyType_Spec spec{name, static_cast<int>(sizeof(O)), 0,
-                   Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | flags, slots};
+                   static_cast<unsigned>(Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | flags), slots};
   PyObject* t = PyType_FromSpec(&spec);
   if (!t) throw nanobind::python_error();
   if (bind) m.attr(std::strrchr(name, '.') + 1) = nanobind::borrow(t);
