@@ -28,6 +28,31 @@ auto on_other_thread(F f) {
   t.join();
   return r;
 }
+
+// Another thread holding m once, from construction until release() (or the
+// end of its scope).
+class OtherHolder {
+ public:
+  explicit OtherHolder(RecursiveMutex& m) : t_([this, &m] {
+    m.lock();
+    locked_.notify();
+    release_.wait();
+    m.unlock();
+  }) {
+    locked_.wait();
+  }
+  OtherHolder(const OtherHolder&) = delete;
+  OtherHolder& operator=(const OtherHolder&) = delete;
+  ~OtherHolder() {
+    release();
+    t_.join();
+  }
+  void release() { release_.notify(); }
+
+ private:
+  Event locked_, release_;
+  std::thread t_;
+};
 }  // namespace
 
 TEST(RecursiveMutex, ReentryDepth) {
@@ -127,18 +152,12 @@ TEST(RecursiveMutex, TryReleaseAllAndLockAtDepth) {
   const std::size_t depth = m.try_release_all();
   EXPECT_EQ(depth, 2u);
   EXPECT_FALSE(m.is_locked());
-  Event locked, release;
-  std::thread holder([&] {
-    m.lock();
-    locked.notify();
-    release.wait();
-    m.unlock();
-  });
-  locked.wait();
-  release.notify();
-  m.lock_at_depth(depth);  // waits for the holder
-  EXPECT_EQ(m.depth_held_by_current_thread(), 2u);
-  holder.join();
+  {
+    OtherHolder holder(m);
+    holder.release();
+    m.lock_at_depth(depth);  // waits for the holder
+    EXPECT_EQ(m.depth_held_by_current_thread(), 2u);
+  }
   m.unlock();
   m.unlock();
   EXPECT_FALSE(m.is_locked());
@@ -149,22 +168,16 @@ TEST(RecursiveMutex, RestoreDepthWaitsForOtherHolderAndTimesOut) {
   m.lock();
   m.lock();
   std::size_t depth = m.release_all();
-  Event locked, release;
-  std::thread holder([&] {
-    m.lock();
-    locked.notify();
-    release.wait();
-    m.unlock();
-  });
-  locked.wait();
-  Stopwatch sw;
-  EXPECT_EQ(m.restore_depth(depth, Deadline::after(30ms)), WaitStatus::timed_out);
-  EXPECT_GE(sw.ms(), 30.0);
-  EXPECT_FALSE(m.is_locked_by_current_thread());
-  release.notify();
-  EXPECT_EQ(m.restore_depth(depth, Deadline::after(itest::kLong)), WaitStatus::ok);
-  EXPECT_EQ(m.depth_held_by_current_thread(), 2u);
-  holder.join();
+  {
+    OtherHolder holder(m);
+    Stopwatch sw;
+    EXPECT_EQ(m.restore_depth(depth, Deadline::after(30ms)), WaitStatus::timed_out);
+    EXPECT_GE(sw.ms(), 30.0);
+    EXPECT_FALSE(m.is_locked_by_current_thread());
+    holder.release();
+    EXPECT_EQ(m.restore_depth(depth, Deadline::after(itest::kLong)), WaitStatus::ok);
+    EXPECT_EQ(m.depth_held_by_current_thread(), 2u);
+  }
   m.unlock();
   m.unlock();
   EXPECT_FALSE(m.is_locked());
