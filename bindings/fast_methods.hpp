@@ -460,7 +460,7 @@ IL_PY_COLD inline PyObject* translate_current_exception() noexcept {
   return nullptr;
 }
 
-/// "Counter" for a type named "interlock._interlock._bench.Counter".
+/// "Lock" for a type named "interlock._interlock.locks.Lock".
 inline const char* short_type_name(PyObject* self) noexcept {
   const char* full = IL_TP_NAME(self);
   const char* dot = std::strrchr(full, '.');
