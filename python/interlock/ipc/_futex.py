@@ -68,11 +68,15 @@ def _u32(value, lo: int, hi: int, low: str, high_type: type[Exception], high: st
     return value
 
 
+def _semaphore_value(value) -> int:
+    """A semaphore's initial value (None: 0)."""
+    return _u32(value, 0, 2**32 - 1, "semaphore initial value must be >= 0", OverflowError,
+                "semaphore initial value must be < 2**32")
+
+
 def _semaphore(native):
     def __init__(self, buffer, value: int | None = 0, offset: int = 0, shared: bool = True) -> None:
-        native(self, buffer, offset, shared,
-               _u32(value, 0, 2**32 - 1, "semaphore initial value must be >= 0", OverflowError,
-                    "semaphore initial value must be < 2**32"))
+        native(self, buffer, offset, shared, _semaphore_value(value))
     return __init__
 
 
@@ -119,9 +123,7 @@ def _fastipc(native):
 
 def _fastipc_semaphore(native):
     def __init__(self, buffer, initial: int | None = None, shared: bool = True) -> None:
-        value = None if initial is None else _u32(
-            initial, 0, 2**32 - 1, "semaphore initial value must be >= 0", OverflowError,
-            "semaphore initial value must be < 2**32")
+        value = None if initial is None else _semaphore_value(initial)
         native(self, buffer, 0, shared, 0)  # attaches (fresh memory: 0)
         if value is not None:
             self._store_value(value)
